@@ -1,0 +1,118 @@
+"""Interleaved median timing, shared by the benchmarks.
+
+The machines these run on are shared and noisy. Timing each contender in its
+own block lets a burst of load land on one contender only, so instead every
+round runs each contender once, in round-robin order (rotated each round), and
+a contender's figure is the median over rounds of its per-call time. Each
+sample is the mean of ``inner`` back-to-back calls, so that very fast calls are
+not dominated by timer resolution.
+
+    from timing import interleaved_medians
+    medians = interleaved_medians({"numpy": f, "ours": g}, rounds=50)
+"""
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from typing import Callable, Dict, Mapping, Sequence
+
+__all__ = ["Timing", "interleaved_medians", "interleaved_timings", "calibrate_inner", "fmt_time"]
+
+
+class Timing:
+    """Per-call samples (seconds) of one contender, with their median and spread."""
+
+    def __init__(self, name: str, samples: Sequence[float], inner: int):
+        self.name = name
+        self.samples = list(samples)
+        self.inner = inner
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def iqr(self) -> tuple[float, float]:
+        if len(self.samples) < 4:
+            return (min(self.samples), max(self.samples))
+        q = statistics.quantiles(self.samples, n=4)
+        return (q[0], q[2])
+
+    def __repr__(self) -> str:
+        lo, hi = self.iqr
+        return f"Timing({self.name!r}, median={fmt_time(self.median)}, iqr=[{fmt_time(lo)}, {fmt_time(hi)}])"
+
+
+def calibrate_inner(fn: Callable[[], object], target: float = 2e-3, max_inner: int = 10_000) -> int:
+    """Number of back-to-back calls of ``fn`` that take about ``target`` seconds."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    return int(min(max_inner, max(1, round(target / one))))
+
+
+def interleaved_timings(
+    contenders: Mapping[str, Callable[[], object]],
+    rounds: int = 30,
+    inner: int | Mapping[str, int] | None = None,
+    warmup: int = 2,
+    target: float = 2e-3,
+    disable_gc: bool = True,
+) -> Dict[str, Timing]:
+    """Time zero-argument callables round-robin; return each one's :class:`Timing`.
+
+    ``inner`` is the number of calls per sample: one number for all, one per
+    contender, or ``None`` to calibrate each to about ``target`` seconds.
+    Each contender is called ``warmup`` times before timing starts.
+    """
+    names = list(contenders)
+    for name in names:
+        for _ in range(warmup):
+            contenders[name]()
+    if inner is None:
+        inners = {n: calibrate_inner(contenders[n], target) for n in names}
+    elif isinstance(inner, int):
+        inners = {n: inner for n in names}
+    else:
+        inners = {n: int(inner.get(n, 1)) for n in names}
+
+    samples: Dict[str, list] = {n: [] for n in names}
+    gc_was_enabled = gc.isenabled()
+    try:
+        if disable_gc:
+            gc.collect()
+            gc.disable()
+        for r in range(rounds):
+            shift = r % len(names)
+            for name in names[shift:] + names[:shift]:
+                fn, k = contenders[name], inners[name]
+                t0 = time.perf_counter()
+                for _ in range(k):
+                    fn()
+                samples[name].append((time.perf_counter() - t0) / k)
+            if disable_gc:
+                gc.enable()
+                gc.collect()
+                gc.disable()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {n: Timing(n, samples[n], inners[n]) for n in names}
+
+
+def interleaved_medians(contenders: Mapping[str, Callable[[], object]], **kwargs) -> Dict[str, float]:
+    """Like :func:`interleaved_timings`, returning only the medians (seconds per call)."""
+    return {n: t.median for n, t in interleaved_timings(contenders, **kwargs).items()}
+
+
+def fmt_time(seconds: float) -> str:
+    """A time in the unit that suits it: ``12.3 us``, ``4.56 ms``, ``1.23 s``."""
+    if seconds < 1e-6:
+        return f"{seconds * 1e9:.0f} ns"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.3f} s"
