@@ -1,0 +1,589 @@
+"""NumPy runtime helpers used by the reduction, shape, indexing and linalg rules.
+
+Each helper computes one adjoint that is too long for an inline template. The
+generated code reaches them as ``sd.<name>``. Helpers return fresh arrays (never
+read-only broadcast views), and a Python float where the primal argument was a
+Python scalar.
+"""
+from __future__ import annotations
+
+import operator
+import string
+
+import numpy as np
+
+__all__ = [
+    # reductions
+    "sum_adjoint", "mean_adjoint", "prod_adjoint", "extremum_adjoint",
+    "var_adjoint", "std_adjoint",
+    # shape and constructors
+    "transpose_adjoint", "concatenate_adjoint", "stack_adjoint", "hstack_adjoint",
+    "vstack_adjoint", "array_adjoint", "linspace_adjoint", "arange_adjoint",
+    # linalg
+    "dot_adjoint_a", "dot_adjoint_b", "matmul_adjoint_a", "matmul_adjoint_b",
+    "outer_adjoint_a", "outer_adjoint_b", "inner_adjoint_a", "inner_adjoint_b",
+    "trace_adjoint", "einsum_adjoint", "solve_adjoint_a", "solve_adjoint_b",
+    "inv_adjoint", "det_adjoint", "norm_adjoint",
+]
+
+_SCALAR_TYPES = (float, int, bool)
+
+
+def _refuse(message: str, hint: str) -> None:
+    from sourcediff.errors import MissingRuleError
+
+    raise MissingRuleError(message, hint=hint)
+
+
+def _like(x, out):
+    """Return ``out`` as a float if the primal ``x`` was a Python scalar."""
+    if type(x) in _SCALAR_TYPES:
+        return float(np.sum(out))
+    return out
+
+
+def _float(x) -> np.ndarray:
+    x = np.asarray(x)
+    return x if np.issubdtype(x.dtype, np.inexact) else x.astype(np.float64)
+
+
+def _axes(axis, ndim: int) -> tuple[int, ...]:
+    """Normalize ``axis`` (None, int, negative int or tuple) to sorted non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in items:
+        a = operator.index(a)
+        if not -ndim <= a < max(ndim, 1):
+            raise np.exceptions.AxisError(a, ndim)
+        out.append(a % ndim if ndim else 0)
+    return tuple(sorted(out))
+
+
+def _sum_to_shape(g, shape) -> np.ndarray:
+    """Sum ``g`` down to ``shape``, undoing broadcasting."""
+    g = np.asarray(g)
+    shape = tuple(shape)
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if g.shape != shape:
+        g = np.broadcast_to(g, shape)
+    return np.array(g)
+
+
+def _expand(g, ndim: int, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """Give a reduction's result (or its adjoint) back its reduced axes, as size 1."""
+    g = np.asarray(g)
+    if keepdims or not axes:
+        return g
+    return np.expand_dims(g, axes)
+
+
+# --------------------------------------------------------------------- reductions
+
+def sum_adjoint(g, x, axis=None, keepdims=False):
+    """Adjoint of ``np.sum(x, axis, keepdims=...)``: ``g`` broadcast back over the reduced axes."""
+    shape = np.shape(x)
+    axes = _axes(axis, len(shape))
+    out = np.array(np.broadcast_to(_expand(g, len(shape), axes, keepdims), shape))
+    return _like(x, out)
+
+
+def mean_adjoint(g, x, axis=None, keepdims=False):
+    """Adjoint of ``np.mean``: the sum adjoint divided by the number of averaged elements."""
+    shape = np.shape(x)
+    axes = _axes(axis, len(shape))
+    count = int(np.prod([shape[a] for a in axes]))
+    out = np.broadcast_to(_expand(g, len(shape), axes, keepdims) / count, shape)
+    return _like(x, np.array(out))
+
+
+def prod_adjoint(g, x, axis=None, keepdims=False):
+    """Adjoint of ``np.prod``: each element gets the product of the others.
+
+    The products of the others come from exclusive cumulative products from both
+    ends, so zeros in ``x`` are handled exactly (no division by ``x``).
+    """
+    xa = _float(x)
+    axes = _axes(axis, xa.ndim)
+    g = _expand(g, xa.ndim, axes, keepdims)
+    if not axes:
+        return _like(x, np.array(np.broadcast_to(g, xa.shape)))
+    kept = [i for i in range(xa.ndim) if i not in axes]
+    order = kept + list(axes)
+    moved = np.transpose(xa, order)
+    lead_shape = moved.shape[:len(kept)]
+    flat = moved.reshape(lead_shape + (-1,))
+    n = flat.shape[-1]
+    left = np.ones_like(flat)
+    right = np.ones_like(flat)
+    if n > 1:
+        left[..., 1:] = np.cumprod(flat[..., :-1], axis=-1)
+        right[..., :-1] = np.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1]
+    others = left * right
+    gm = np.transpose(np.broadcast_to(g, tuple(1 if i in axes else xa.shape[i] for i in range(xa.ndim))), order)
+    gm = gm.reshape(lead_shape + (1,))
+    out = (gm * others).reshape(moved.shape)
+    return _like(x, np.transpose(out, np.argsort(order)))
+
+
+def extremum_adjoint(g, x, ans, axis=None, keepdims=False):
+    """Adjoint of ``np.max``/``np.min``: ``g`` goes to the positions equal to the result.
+
+    Ties share the adjoint evenly (as JAX does), so the gradient of the maximum of
+    ``[1, 1]`` is ``[0.5, 0.5]``. NaN results send the adjoint to the NaN entries.
+    """
+    xa = np.asarray(x)
+    axes = _axes(axis, xa.ndim)
+    a = _expand(ans, xa.ndim, axes, keepdims)
+    g = _expand(g, xa.ndim, axes, keepdims)
+    mask = (xa == a) | (np.isnan(xa) & np.isnan(a)) if np.issubdtype(xa.dtype, np.inexact) else xa == a
+    count = np.sum(mask, axis=axes, keepdims=True)
+    return _like(x, np.where(mask, g / np.maximum(count, 1), 0.0))
+
+
+def var_adjoint(g, x, axis=None, ddof=0, keepdims=False):
+    """Adjoint of ``np.var``: ``2 (x - mean) g / (N - ddof)``."""
+    xa = _float(x)
+    axes = _axes(axis, xa.ndim)
+    n = int(np.prod([xa.shape[a] for a in axes]))
+    centered = xa - np.mean(xa, axis=axes, keepdims=True)
+    return _like(x, 2.0 * centered * _expand(g, xa.ndim, axes, keepdims) / (n - ddof))
+
+
+def std_adjoint(g, x, ans, axis=None, ddof=0, keepdims=False):
+    """Adjoint of ``np.std``: ``(x - mean) g / ((N - ddof) std)``; NaN where the std is 0."""
+    xa = _float(x)
+    axes = _axes(axis, xa.ndim)
+    n = int(np.prod([xa.shape[a] for a in axes]))
+    centered = xa - np.mean(xa, axis=axes, keepdims=True)
+    g = _expand(g, xa.ndim, axes, keepdims)
+    s = _expand(ans, xa.ndim, axes, keepdims)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _like(x, centered * g / ((n - ddof) * s))
+
+
+# ---------------------------------------------------------------- shape, constructors
+
+def _transpose_axes(axes):
+    """Normalize the ``axes`` of ``np.transpose`` or ``x.transpose(*axes)`` to a tuple or None."""
+    if axes is None:
+        return None
+    axes = tuple(axes)
+    if len(axes) == 0:
+        return None
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list, np.ndarray))):
+        return _transpose_axes(axes[0])
+    return axes
+
+
+def transpose_adjoint(g, axes=None):
+    """Adjoint of ``np.transpose(x, axes)``: the inverse permutation applied to ``g``."""
+    axes = _transpose_axes(axes)
+    g = np.asarray(g)
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort([operator.index(a) % g.ndim for a in axes]))
+
+
+def _split(g, pieces, axis):
+    """Split ``g`` along ``axis`` into blocks as long as ``pieces`` are along it."""
+    sizes = [p.shape[axis] for p in pieces]
+    return np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+
+
+def _container(arrays, adjoints):
+    adjoints = [_like(x, np.array(a)) for x, a in zip(arrays, adjoints)]
+    return tuple(adjoints) if isinstance(arrays, tuple) else adjoints
+
+
+def concatenate_adjoint(g, arrays, axis=0):
+    """Adjoint of ``np.concatenate(arrays, axis)``: one block of ``g`` per array."""
+    g = np.asarray(g)
+    if axis is None:
+        pieces = [np.ravel(a) for a in arrays]
+        blocks = [b.reshape(np.shape(a)) for b, a in zip(_split(g, pieces, 0), arrays)]
+        return _container(arrays, blocks)
+    axis = operator.index(axis) % g.ndim
+    pieces = [np.asarray(a) for a in arrays]
+    return _container(arrays, _split(g, pieces, axis))
+
+
+def stack_adjoint(g, arrays, axis=0):
+    """Adjoint of ``np.stack(arrays, axis)``: the slices of ``g`` along the new axis."""
+    g = np.asarray(g)
+    axis = operator.index(axis) % g.ndim
+    return _container(arrays, [np.take(g, i, axis=axis) for i in range(len(arrays))])
+
+
+def hstack_adjoint(g, arrays):
+    """Adjoint of ``np.hstack``."""
+    pieces = [np.atleast_1d(a) for a in arrays]
+    axis = 0 if pieces[0].ndim == 1 else 1
+    blocks = _split(np.asarray(g), pieces, axis)
+    return _container(arrays, [b.reshape(np.shape(a)) for b, a in zip(blocks, arrays)])
+
+
+def vstack_adjoint(g, arrays):
+    """Adjoint of ``np.vstack``."""
+    pieces = [np.atleast_2d(a) for a in arrays]
+    blocks = _split(np.asarray(g), pieces, 0)
+    return _container(arrays, [b.reshape(np.shape(a)) for b, a in zip(blocks, arrays)])
+
+
+def array_adjoint(g, obj, dtype=None):
+    """Adjoint of ``np.array(obj)``/``np.asarray(obj)``.
+
+    For an array it is ``g`` in the shape of ``obj``; for a (nested) list or tuple
+    it is a list/tuple of the same structure. An integer or boolean ``dtype``
+    truncates, so the adjoint is zero.
+    """
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
+        return _zeros_like_structure(obj)
+    g = np.reshape(g, np.shape(obj))
+    if isinstance(obj, (list, tuple)):
+        out = [array_adjoint(g[i], item) for i, item in enumerate(obj)]
+        return tuple(out) if isinstance(obj, tuple) else out
+    return _like(obj, np.array(g))
+
+
+def _zeros_like_structure(obj):
+    if isinstance(obj, (list, tuple)):
+        out = [_zeros_like_structure(v) for v in obj]
+        return tuple(out) if isinstance(obj, tuple) else out
+    return _like(obj, np.zeros(np.shape(obj)))
+
+
+def linspace_adjoint(g, start, stop, num=50, endpoint=True, axis=0, retstep=False, which="start"):
+    """Adjoint of ``np.linspace`` with respect to ``start`` (``which="start"``) or ``stop``.
+
+    Sample ``i`` is ``start + t_i (stop - start)`` with ``t_i = i / (num - 1)``
+    (``i / num`` without the endpoint).
+    """
+    if retstep:
+        _refuse("np.linspace(..., retstep=True) has no derivative rule",
+                "compute the step yourself as (stop - start) / (num - 1)")
+    g = np.asarray(g)
+    num = operator.index(num)
+    div = (num - 1) if endpoint else num
+    t = np.arange(num, dtype=np.float64) / div if div > 0 else np.zeros(num)
+    weight = 1.0 - t if which == "start" else t
+    gm = np.moveaxis(g, operator.index(axis) % g.ndim, 0)
+    weighted = np.tensordot(weight, gm, axes=(0, 0))
+    primal = start if which == "start" else stop
+    return _like(primal, _sum_to_shape(weighted, np.shape(primal)))
+
+
+def arange_adjoint(g, ans, stop=None, which="start"):
+    """Adjoint of ``np.arange`` for ``start`` (when a stop is given) and ``step``.
+
+    Element ``i`` is ``start + i * step``; the stop only sets the length, so it
+    has a zero derivative (and so has a lone positional argument, which is the stop).
+    """
+    if not np.issubdtype(np.asarray(ans).dtype, np.inexact):
+        return 0.0
+    g = np.asarray(g)
+    if which == "start":
+        return 0.0 if stop is None else float(np.sum(g))
+    return float(np.sum(g * np.arange(g.shape[0])))
+
+
+# ---------------------------------------------------------------------------- linalg
+
+def _swap(a):
+    return np.swapaxes(a, -1, -2)
+
+
+def dot_adjoint_a(g, a, b):
+    """Adjoint of ``np.dot(a, b)`` with respect to ``a`` (any dimensions)."""
+    aa, bb, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if aa.ndim == 0 or bb.ndim == 0:
+        return _like(a, _sum_to_shape(g * bb, aa.shape))
+    b_contract = max(bb.ndim - 2, 0)
+    b_rest = [i for i in range(bb.ndim) if i != b_contract]
+    out = np.tensordot(g, bb, axes=(list(range(aa.ndim - 1, g.ndim)), b_rest))
+    return out
+
+
+def dot_adjoint_b(g, a, b):
+    """Adjoint of ``np.dot(a, b)`` with respect to ``b`` (any dimensions)."""
+    aa, bb, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if aa.ndim == 0 or bb.ndim == 0:
+        return _like(b, _sum_to_shape(g * aa, bb.shape))
+    lead = list(range(aa.ndim - 1))
+    out = np.tensordot(aa, g, axes=(lead, lead))  # (m, b_rest...)
+    return np.moveaxis(out, 0, max(bb.ndim - 2, 0))
+
+
+def _matmul_promote(g, a, b):
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    if b.ndim == 1:
+        g = g[..., None]
+    if a.ndim == 1:
+        g = g[..., None, :]
+    return g, a2, b2
+
+
+def matmul_adjoint_a(g, a, b):
+    """Adjoint of ``a @ b`` with respect to ``a`` (1-D, 2-D and broadcast batches)."""
+    g2, a2, b2 = _matmul_promote(g, a, b)
+    return _sum_to_shape(g2 @ _swap(b2), a2.shape).reshape(np.shape(a))
+
+
+def matmul_adjoint_b(g, a, b):
+    """Adjoint of ``a @ b`` with respect to ``b`` (1-D, 2-D and broadcast batches)."""
+    g2, a2, b2 = _matmul_promote(g, a, b)
+    return _sum_to_shape(_swap(a2) @ g2, b2.shape).reshape(np.shape(b))
+
+
+def outer_adjoint_a(g, a, b):
+    """Adjoint of ``np.outer(a, b)`` with respect to ``a``."""
+    return _like(a, (np.asarray(g) @ np.ravel(b)).reshape(np.shape(a)))
+
+
+def outer_adjoint_b(g, a, b):
+    """Adjoint of ``np.outer(a, b)`` with respect to ``b``."""
+    return _like(b, (np.ravel(a) @ np.asarray(g)).reshape(np.shape(b)))
+
+
+def inner_adjoint_a(g, a, b):
+    """Adjoint of ``np.inner(a, b)`` (sum over the last axes) with respect to ``a``."""
+    aa, bb, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if aa.ndim == 0 or bb.ndim == 0:
+        return _like(a, _sum_to_shape(g * bb, aa.shape))
+    return np.tensordot(g, bb, axes=(list(range(aa.ndim - 1, g.ndim)), list(range(bb.ndim - 1))))
+
+
+def inner_adjoint_b(g, a, b):
+    """Adjoint of ``np.inner(a, b)`` with respect to ``b``."""
+    aa, bb, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if aa.ndim == 0 or bb.ndim == 0:
+        return _like(b, _sum_to_shape(g * aa, bb.shape))
+    lead = list(range(aa.ndim - 1))
+    return np.tensordot(g, aa, axes=(lead, lead))
+
+
+def trace_adjoint(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of ``np.trace``: ``g`` placed on the (offset) diagonal, zeros elsewhere."""
+    a = np.asarray(a)
+    ax1, ax2 = operator.index(axis1) % a.ndim, operator.index(axis2) % a.ndim
+    out = np.zeros(a.shape, dtype=np.result_type(g, a, np.float64))
+    view = np.moveaxis(out, (ax1, ax2), (-2, -1))  # a view: writes land in ``out``
+    n, m = view.shape[-2:]
+    rows = np.arange(max(-offset, 0), n)
+    cols = rows + offset
+    keep = (cols >= 0) & (cols < m)
+    rows, cols = rows[keep], cols[keep]
+    view[..., rows, cols] = np.asarray(g)[..., None]
+    return out
+
+
+def _einsum_parse(subscripts: str, shapes):
+    """Explicit letters for every operand and the output; the ellipsis becomes fresh letters."""
+    if not isinstance(subscripts, str):
+        _refuse("np.einsum in the interleaved (operand, sublist) form has no derivative rule",
+                "write the subscripts as a string, for example np.einsum('ij,jk->ik', a, b)")
+    subscripts = subscripts.replace(" ", "")
+    if "->" in subscripts:
+        lhs, out = subscripts.split("->")
+    else:
+        lhs, out = subscripts, None
+    inputs = lhs.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(f"einsum subscripts {subscripts!r} name {len(inputs)} operands, got {len(shapes)}")
+    used = set(subscripts) - set(".,->")
+    free = [c for c in string.ascii_letters if c not in used]
+    ell_dims = max([len(s) - len(t.replace("...", "")) for t, s in zip(inputs, shapes) if "..." in t],
+                   default=0)
+    ell = "".join(free[:ell_dims])
+    del free[:ell_dims]
+    terms = []
+    for t, s in zip(inputs, shapes):
+        if "..." in t:
+            n = len(s) - len(t.replace("...", ""))
+            t = t.replace("...", ell[ell_dims - n:] if n else "")
+        terms.append(t)
+    if out is None:
+        counts = {}
+        for t in terms:
+            for c in t:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c in counts if counts[c] == 1 and c not in ell))
+    else:
+        out = out.replace("...", ell)
+    return terms, out, free
+
+
+def einsum_adjoint(g, subscripts, operands):
+    """Adjoints of ``np.einsum(subscripts, *operands)``: a tuple, one per operand.
+
+    The adjoint of operand ``k`` is the einsum of ``g`` with the other operands
+    onto the letters of operand ``k``. Letters only operand ``k`` has are
+    broadcast back, repeated letters (diagonals) are scattered onto the diagonal,
+    and size-1 broadcast dimensions are summed.
+    """
+    arrays = [np.asarray(op) for op in operands]
+    g = np.asarray(g)
+    terms, out, free = _einsum_parse(subscripts, [a.shape for a in arrays])
+    sizes: dict[str, int] = {}
+    for t, a in zip(terms + [out], arrays + [g]):
+        for c, n in zip(t, a.shape):
+            sizes[c] = max(sizes.get(c, 1), n)
+
+    def rename(t, shape):
+        # a size-1 dimension that broadcasts against a longer one gets its own letter
+        letters = []
+        for c, n in zip(t, shape):
+            if n == 1 and sizes[c] != 1:
+                letters.append(free.pop())
+                sizes[letters[-1]] = 1
+            else:
+                letters.append(c)
+        return "".join(letters)
+
+    terms = [rename(t, a.shape) for t, a in zip(terms, arrays)]
+    out = rename(out, g.shape)
+    adjoints = []
+    for k, (term, arr) in enumerate(zip(terms, arrays)):
+        others = [(t, a) for j, (t, a) in enumerate(zip(terms, arrays)) if j != k]
+        elsewhere = set(out).union(*[set(t) for t, _ in others])
+        unique = "".join(dict.fromkeys(term))
+        target = "".join(c for c in unique if c in elsewhere)
+        spec = ",".join([out] + [t for t, _ in others]) + "->" + target
+        partial = np.einsum(spec, g, *[a for _, a in others])
+        # broadcast back along the letters that only this operand has
+        full = partial.reshape(tuple(sizes[c] if c in target else 1 for c in unique))
+        full = np.broadcast_to(full, tuple(sizes[c] for c in unique))
+        if len(unique) == len(term):
+            adj = np.array(np.transpose(full, [unique.index(c) for c in term]))
+        else:  # repeated letters: write onto the diagonal
+            adj = np.zeros(arr.shape, dtype=np.result_type(full, np.float64))
+            grids = np.indices(full.shape, sparse=True)
+            adj[tuple(grids[unique.index(c)] for c in term)] = full
+        adjoints.append(_like(operands[k], adj))
+    return tuple(adjoints)
+
+
+def _solve_vector_form(a, b):
+    """NumPy 2 treats ``b`` as a vector only when it is 1-D."""
+    return np.ndim(b) == 1
+
+
+def solve_adjoint_b(g, a, b):
+    """Adjoint of ``np.linalg.solve(a, b)`` with respect to ``b``: ``solve(a^T, g)``."""
+    a = np.asarray(a)
+    if _solve_vector_form(a, b):
+        gb = np.linalg.solve(_swap(a), np.asarray(g)[..., None])[..., 0]
+    else:
+        gb = np.linalg.solve(_swap(a), g)
+    return _sum_to_shape(gb, np.shape(b))
+
+
+def solve_adjoint_a(g, a, b, ans):
+    """Adjoint of ``np.linalg.solve(a, b)`` with respect to ``a``: ``-solve(a^T, g) x^T``."""
+    a = np.asarray(a)
+    if _solve_vector_form(a, b):
+        gb = np.linalg.solve(_swap(a), np.asarray(g)[..., None])
+        ga = -gb @ _swap(np.asarray(ans)[..., None])
+    else:
+        ga = -np.linalg.solve(_swap(a), g) @ _swap(np.asarray(ans))
+    return _sum_to_shape(ga, a.shape)
+
+
+def inv_adjoint(g, ans):
+    """Adjoint of ``np.linalg.inv``: ``-inv(a)^T g inv(a)^T``."""
+    t = _swap(np.asarray(ans))
+    return -(t @ np.asarray(g) @ t)
+
+
+def det_adjoint(g, a, ans):
+    """Adjoint of ``np.linalg.det``: ``g det(a) inv(a)^T`` (refuses a singular ``a`` loudly)."""
+    scale = (np.asarray(g) * np.asarray(ans))[..., None, None]
+    return scale * _swap(np.linalg.inv(a))
+
+
+def _tie_mask(values, axis, pick):
+    """Mask of the entries of ``values`` along ``axis`` that equal its max or min, split evenly."""
+    best = pick(values, axis=axis, keepdims=True)
+    mask = (values == best).astype(np.float64)
+    return mask / np.sum(mask, axis=axis, keepdims=True)
+
+
+def _vector_norm_adjoint(g, x, ans, ord, axis):
+    """``g``/``ans`` already have the reduced axis (size 1); ``axis`` is one int."""
+    if ord is None or ord == 2:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g * np.where(ans == 0, 0.0, x / np.where(ans == 0, 1.0, ans))
+    if ord == 1:
+        return g * np.sign(x)
+    if ord == np.inf or ord == -np.inf:
+        pick = np.max if ord == np.inf else np.min
+        return g * np.sign(x) * _tie_mask(np.abs(x), axis, pick)
+    if isinstance(ord, (int, float, np.number)) and not isinstance(ord, bool) and ord > 1:
+        p = float(ord)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(ans == 0, 0.0, np.abs(x) / np.where(ans == 0, 1.0, ans))
+        return g * np.sign(x) * ratio ** (p - 1)
+    _refuse(f"np.linalg.norm with ord={ord!r} on vectors has no derivative rule",
+            "use ord=None, 1, 2, np.inf, -np.inf or a real p > 1")
+
+
+def _matrix_norm_adjoint(g, x, ord):
+    """Matrix norm over the last two axes; ``g`` has shape ``x.shape[:-2] + (1, 1)``."""
+    if ord is None or ord == "fro":
+        n = np.sqrt(np.sum(x * x, axis=(-2, -1), keepdims=True))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g * np.where(n == 0, 0.0, x / np.where(n == 0, 1.0, n))
+    if ord == "nuc":
+        u, _, vh = np.linalg.svd(x, full_matrices=False)
+        return g * (u @ vh)
+    if ord in (2, -2):
+        u, s, vh = np.linalg.svd(x, full_matrices=False)
+        k = 0 if ord == 2 else -1
+        return g * (u[..., :, k, None] * vh[..., None, k, :])
+    if ord in (1, -1, np.inf, -np.inf):
+        pick = np.max if ord in (1, np.inf) else np.min
+        sum_axis = -2 if ord in (1, -1) else -1  # 1: column sums; inf: row sums
+        sums = np.sum(np.abs(x), axis=sum_axis, keepdims=True)
+        return g * np.sign(x) * _tie_mask(sums, -1 if sum_axis == -2 else -2, pick)
+    _refuse(f"np.linalg.norm with ord={ord!r} on matrices has no derivative rule",
+            "use ord=None, 'fro', 'nuc', 1, -1, 2, -2, np.inf or -np.inf")
+
+
+def norm_adjoint(g, x, ans, ord=None, axis=None, keepdims=False):
+    """Adjoint of ``np.linalg.norm(x, ord, axis, keepdims)`` for vector and matrix norms.
+
+    Subgradient conventions: the adjoint is 0 where a 2-norm is 0, ``sign(x)``
+    for the 1-norm, and ties of max/min-type norms share the adjoint evenly.
+    """
+    xa = _float(x)
+    if axis is None:
+        if ord is None:
+            axes = tuple(range(xa.ndim))
+            gg = _expand(g, xa.ndim, axes, keepdims)
+            aa = _expand(ans, xa.ndim, axes, keepdims)
+            flat_g = np.reshape(gg, (1,) * xa.ndim) if xa.ndim else gg
+            flat_a = np.reshape(aa, (1,) * xa.ndim) if xa.ndim else aa
+            return _like(x, _vector_norm_adjoint(flat_g, xa, flat_a, None, None))
+        axis = (0, 1) if xa.ndim == 2 else (0,) if xa.ndim == 1 else None
+        if axis is None:
+            _refuse(f"np.linalg.norm with ord={ord!r} of a {xa.ndim}-D array needs an axis",
+                    "pass axis=... as NumPy itself requires")
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    axes_n = tuple(operator.index(a) % xa.ndim for a in axes)
+    gg = _expand(g, xa.ndim, tuple(sorted(axes_n)), keepdims)
+    aa = _expand(ans, xa.ndim, tuple(sorted(axes_n)), keepdims)
+    if len(axes_n) == 1:
+        return _like(x, _vector_norm_adjoint(gg, xa, aa, ord, axes_n[0]))
+    if len(axes_n) != 2:
+        _refuse(f"np.linalg.norm over {len(axes_n)} axes", "use one axis or two axes")
+    moved = np.moveaxis(xa, axes_n, (-2, -1))
+    gm = np.moveaxis(gg, axes_n, (-2, -1))
+    return np.moveaxis(_matrix_norm_adjoint(gm, moved, ord), (-2, -1), axes_n)
