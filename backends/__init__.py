@@ -1,0 +1,1 @@
+"""Runtimes the generated code calls into: one module per array backend."""

@@ -1,0 +1,7 @@
+"""The rule library, grouped by the module that owns the primal and by topic.
+
+Importing this package registers every rule in :mod:`sourcediff.rules.registry`.
+"""
+from . import registry  # noqa: F401
+from . import python, math_module  # noqa: F401
+from .numpy import elementwise, reductions, shape, indexing, linalg  # noqa: F401

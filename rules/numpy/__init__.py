@@ -1,0 +1,1 @@
+"""Rules for NumPy functions, split by topic."""

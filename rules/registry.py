@@ -1,0 +1,116 @@
+"""The rule registry: how each primitive differentiates, as inlinable templates.
+
+A reverse rule is a signature plus one Python expression per differentiable
+parameter. In a template, ``g`` is the adjoint of the result, ``ans`` is the
+result itself, and every parameter name stands for the argument bound to it at
+the call site (or its default). Templates may use ``np``, ``math`` and the
+backend runtime ``sd``. The transformer substitutes names and inlines the
+expression into the generated code, so a rule costs no extra call.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+import gast
+
+
+@dataclass(frozen=True)
+class ReverseRule:
+    """Adjoint templates for one primitive."""
+
+    primal: Any
+    signature: inspect.Signature
+    adjoints: dict[str, str]
+    unbroadcast: bool = False
+    origin: str = ""
+    parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def template(self, param: str) -> Any:
+        """The parsed gast expression of the adjoint template for ``param``."""
+        if param not in self.parsed:
+            self.parsed[param] = gast.parse(self.adjoints[param], mode="eval").body
+        return self.parsed[param]
+
+    def reads(self, param: str) -> set[str]:
+        """Names the adjoint template of ``param`` reads."""
+        return {n.id for n in gast.walk(self.template(param)) if isinstance(n, gast.Name)}
+
+
+REVERSE_RULES: dict[Any, ReverseRule] = {}
+METHOD_RULES: dict[str, ReverseRule] = {}
+ATTRIBUTE_RULES: dict[str, ReverseRule] = {}
+NONDIFFERENTIABLE: dict[Any, str] = {}
+NONDIFFERENTIABLE_METHODS: dict[str, str] = {}
+NONDIFFERENTIABLE_ATTRIBUTES: dict[str, str] = {}
+
+
+def _signature(spec: str) -> inspect.Signature:
+    namespace: dict[str, Any] = {}
+    exec(f"def _rule_signature({spec}): pass", {}, namespace)
+    return inspect.signature(namespace["_rule_signature"])
+
+
+def _make(primal: Any, spec: str, adjoints: dict[str, str], unbroadcast: bool) -> ReverseRule:
+    signature = _signature(spec)
+    unknown = set(adjoints) - set(signature.parameters)
+    if unknown:
+        raise ValueError(f"rule for {primal!r}: adjoints for unknown parameters {sorted(unknown)}")
+    for source in adjoints.values():
+        gast.parse(source, mode="eval")
+    return ReverseRule(primal, signature, dict(adjoints), unbroadcast, _caller())
+
+
+def _caller() -> str:
+    frame = inspect.stack()[3]
+    return f"{frame.filename}:{frame.lineno}"
+
+
+def defrule(primal: Any, spec: str, *, unbroadcast: bool = False, **adjoints: str) -> None:
+    """Register the reverse rule of a function object.
+
+    ``spec`` is the parameter list as written in a ``def``; ``adjoints`` maps a
+    parameter name to its adjoint expression. Parameters without an adjoint are
+    not differentiable (``axis``, ``shape`` ...). With ``unbroadcast=True``
+    each adjoint is summed back to the shape of its argument.
+    """
+    REVERSE_RULES[primal] = _make(primal, spec, adjoints, unbroadcast)
+
+
+def defmethod(name: str, spec: str, *, unbroadcast: bool = False, **adjoints: str) -> None:
+    """Register the rule of an ndarray method; ``spec`` starts with the receiver."""
+    METHOD_RULES[name] = _make(name, spec, adjoints, unbroadcast)
+
+
+def defattribute(name: str, **adjoints: str) -> None:
+    """Register the rule of an ndarray attribute read, such as ``x.T``."""
+    ATTRIBUTE_RULES[name] = _make(name, "x", adjoints, False)
+
+
+def defnondiff(primal: Any, why: str) -> None:
+    """Declare a function non-differentiable on purpose: its result carries no gradient."""
+    NONDIFFERENTIABLE[primal] = why
+
+
+def defnondiff_method(name: str, why: str) -> None:
+    NONDIFFERENTIABLE_METHODS[name] = why
+
+
+def defnondiff_attribute(name: str, why: str) -> None:
+    NONDIFFERENTIABLE_ATTRIBUTES[name] = why
+
+
+def lookup(primal: Any) -> ReverseRule | None:
+    try:
+        return REVERSE_RULES.get(primal)
+    except TypeError:  # unhashable object
+        return None
+
+
+def is_nondifferentiable(primal: Any) -> bool:
+    try:
+        return primal in NONDIFFERENTIABLE
+    except TypeError:
+        return False
+

@@ -1,0 +1,24 @@
+"""sourcediff: source-to-source automatic differentiation for Python and NumPy.
+
+``sourcediff.grad(f)`` reads the source of ``f`` and writes a new Python
+function that computes its gradient; ``.source`` shows that code.
+"""
+from sourcediff import rules as _rules  # noqa: F401  (registers every rule)
+
+from .api import Derivative, grad, value_and_grad, vjp
+from .errors import (
+    ArgnumsError,
+    MissingRuleError,
+    NonDifferentiableArgumentError,
+    NonScalarOutputError,
+    SourceNotFoundError,
+    SourcediffError,
+    UnsupportedSyntaxError,
+)
+
+__all__ = [
+    "grad", "value_and_grad", "vjp", "Derivative",
+    "SourcediffError", "SourceNotFoundError", "UnsupportedSyntaxError", "MissingRuleError",
+    "NonScalarOutputError", "ArgnumsError", "NonDifferentiableArgumentError",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,91 @@
+"""Emit stage: turn a generated gast function into Python source and a live function.
+
+The source text is deterministic (``ast.unparse``, fixed names, comment lines
+restored) and registered in ``linecache`` under a stable file name, so
+tracebacks, ``inspect.getsource`` and pdb show the generated code. The function
+runs in the user's module globals (read live, so changed globals are seen) and
+closes over the user's own closure cells; the runtime modules it needs (numpy,
+math, the backend) are bound as closure variables of a small factory.
+"""
+from __future__ import annotations
+
+import ast
+import linecache
+import re
+import textwrap
+import types
+from typing import Any, Callable
+
+import gast
+
+from .reverse import COMMENT
+
+_COMMENT_LINE = re.compile(r"^(\s*)(?:'|\"\"\")" + re.escape(COMMENT) + r"(.*?)(?:'|\"\"\")$", re.M)
+FACTORY = "make_derivative"
+
+
+def to_source(node: gast.FunctionDef) -> str:
+    """Readable, deterministic Python source for a gast function."""
+    tree = gast.gast_to_ast(gast.Module(body=[node], type_ignores=[]))
+    ast.fix_missing_locations(tree)
+    text = ast.unparse(tree)
+    return _COMMENT_LINE.sub(lambda m: f"{m.group(1)}# {m.group(2)}", text) + "\n"
+
+
+def compile_function(source: str, name: str, filename: str, user_function: Callable,
+                     runtime: dict[str, Any]) -> Callable:
+    """Compile ``source`` (one ``def name``) into a function bound to the user's namespace."""
+    code = user_function.__code__
+    cells = dict(zip(code.co_freevars, user_function.__closure__ or ()))
+    free = sorted(set(runtime) | set(cells))
+    factory_source = (f"def {FACTORY}({', '.join(free)}):\n" + textwrap.indent(source, "    ")
+                      + f"    return {name}\n")
+    lines = factory_source.splitlines(keepends=True)
+    linecache.cache[filename] = (len(factory_source), None, lines, filename)
+    namespace: dict[str, Any] = {}
+    exec(compile(factory_source, filename, "exec"), namespace)
+    placeholder = namespace[FACTORY](*[runtime.get(n) for n in free])
+    closure = []
+    for var in placeholder.__code__.co_freevars:
+        closure.append(cells[var] if var in cells else types.CellType(runtime[var]))
+    function = types.FunctionType(placeholder.__code__, user_function.__globals__, name,
+                                  placeholder.__defaults__, tuple(closure) or None)
+    function.__kwdefaults__ = placeholder.__kwdefaults__
+    function.__qualname__ = name
+    return function
+
+
+def registered_name(user_function: Callable, mode: str, wrt: tuple[str, ...]) -> str:
+    module = getattr(user_function, "__module__", None) or "?"
+    qualname = getattr(user_function, "__qualname__", user_function.__name__)
+    return f"<sourcediff {mode} of {module}.{qualname} wrt {','.join(wrt) or '-'}>"
+
+
+_TEMPORARY = re.compile(r"^t(\d+)$")
+_TEMPORARY_ADJOINT = re.compile(r"^(t\d+)(_bar\d*)$")
+
+
+def renumber_temporaries(node: gast.FunctionDef, user_names: set[str]) -> None:
+    """Rename temporaries ``t<k>`` (and their adjoints) to ``t1, t2, ...`` in order of appearance."""
+    names = [n for n in gast.walk(node) if isinstance(n, gast.Name)]
+    order: list[str] = []
+    for stmt in node.body:
+        for n in gast.walk(stmt):
+            if isinstance(n, gast.Name) and _TEMPORARY.match(n.id) and n.id not in user_names and n.id not in order:
+                order.append(n.id)
+    mapping: dict[str, str] = {}
+    k = 0
+    for old in order:
+        k += 1
+        while f"t{k}" in user_names:
+            k += 1
+        mapping[old] = f"t{k}"
+    for n in names:
+        match = _TEMPORARY_ADJOINT.match(n.id)
+        if match and match.group(1) in mapping:
+            mapping[n.id] = mapping[match.group(1)] + match.group(2)
+    if set(mapping.values()) & user_names:
+        return
+    for n in names:
+        if n.id in mapping:
+            n.id = mapping[n.id]

@@ -1,0 +1,47 @@
+"""Deterministic, readable names for temporaries and adjoints."""
+from __future__ import annotations
+
+import gast
+
+
+class Namer:
+    """Hands out fresh names that collide with nothing the function uses."""
+
+    def __init__(self, taken: set[str]):
+        self.taken = set(taken)
+        self.counter = 0
+
+    @classmethod
+    def for_tree(cls, tree: gast.AST) -> "Namer":
+        taken = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)}
+        taken |= {n.name for n in gast.walk(tree) if isinstance(n, gast.FunctionDef)}
+        return cls(taken)
+
+    def temporary(self) -> str:
+        while True:
+            self.counter += 1
+            name = f"t{self.counter}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
+
+    def fresh(self, base: str) -> str:
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}{k}"
+        self.taken.add(name)
+        return name
+
+
+def name(identifier: str, ctx: type = gast.Load) -> gast.Name:
+    return gast.Name(id=identifier, ctx=ctx(), annotation=None, type_comment=None)
+
+
+def constant(value) -> gast.Constant:
+    return gast.Constant(value=value, kind=None)
+
+
+def assign(target: str, value: gast.AST, like: gast.AST | None = None) -> gast.Assign:
+    node = gast.Assign(targets=[name(target, gast.Store)], value=value, type_comment=None)
+    return gast.copy_location(node, like) if like is not None else node

@@ -1,0 +1,145 @@
+"""Optimize stage: simplify generated code without changing what it computes.
+
+* constant folding: ``2 * 3`` becomes ``6``; ``e * 1``, ``e / 1``, ``e ** 1``
+  and ``-(-e)`` become ``e``;
+* copy propagation: ``a_bar = b_bar`` followed by reads of ``a_bar`` reads
+  ``b_bar`` directly, when ``a_bar`` is assigned once and ``b_bar`` is not
+  reassigned before those reads;
+* dead code: pure assignments whose target is never read again are removed
+  (the zero-adjoint removal happens earlier: untouched adjoints never exist).
+
+Each pass works on one straight-line list of statements.
+"""
+from __future__ import annotations
+
+import operator
+
+import gast
+
+_FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
+         gast.Pow: operator.pow}
+
+
+def _is_number(node: gast.AST, value=None) -> bool:
+    if not isinstance(node, gast.Constant) or isinstance(node.value, bool) \
+            or not isinstance(node.value, (int, float)):
+        return False
+    return value is None or node.value == value
+
+
+class _Fold(gast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right = node.left, node.right
+        if _is_number(left) and _is_number(right) and type(node.op) in _FOLD:
+            try:
+                return gast.Constant(value=_FOLD[type(node.op)](left.value, right.value), kind=None)
+            except (ArithmeticError, ValueError, OverflowError):
+                return node
+        if isinstance(node.op, (gast.Mult, gast.Div, gast.Pow)) and _is_number(right, 1):
+            return left
+        if isinstance(node.op, gast.Mult) and _is_number(left, 1):
+            return right
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.USub):
+            inner = node.operand
+            if isinstance(inner, gast.UnaryOp) and isinstance(inner.op, gast.USub):
+                return inner.operand
+            if _is_number(inner):
+                return gast.Constant(value=-inner.value, kind=None)
+        return node
+
+
+def fold_constants(stmts: list[gast.stmt]) -> list[gast.stmt]:
+    return [_Fold().visit(s) for s in stmts]
+
+
+def _loads(node: gast.AST) -> list[str]:
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+
+
+def _assigned(stmt: gast.stmt) -> str | None:
+    if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name):
+        return stmt.targets[0].id
+    return None
+
+
+def _rename_loads(node: gast.AST, old: str, new: str) -> None:
+    for sub in gast.walk(node):
+        if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Load) and sub.id == old:
+            sub.id = new
+
+
+def propagate_copies(stmts: list[gast.stmt], candidates: set[str]) -> list[gast.stmt]:
+    """Replace reads of ``a`` by ``b`` after ``a = b`` for ``a`` in ``candidates``."""
+    stmts = list(stmts)
+    counts: dict[str, int] = {}
+    for s in stmts:
+        for sub in gast.walk(s):
+            if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
+                counts[sub.id] = counts.get(sub.id, 0) + 1
+    i = 0
+    while i < len(stmts):
+        stmt = stmts[i]
+        target = _assigned(stmt)
+        if target in candidates and counts.get(target) == 1 and isinstance(stmt.value, gast.Name) \
+                and all(isinstance(s, (gast.Assign, gast.Expr, gast.Return)) for s in stmts[i + 1:]):
+            source = stmt.value.id
+            uses = [j for j in range(i + 1, len(stmts)) if target in _loads(stmts[j])]
+            last = uses[-1] if uses else i
+            # the source must keep its value until the last read of the copy; a read in the
+            # statement that reassigns the source is still fine (the rhs is evaluated first)
+            writes = [j for j in range(i + 1, len(stmts)) if _assigned(stmts[j]) == source]
+            if all(j >= last for j in writes):
+                for j in uses:
+                    _rename_loads(stmts[j], target, source)
+                del stmts[i]
+                continue
+        i += 1
+    return stmts
+
+
+def _pure(node: gast.AST, pure_roots: set[str]) -> bool:
+    for sub in gast.walk(node):
+        if isinstance(sub, gast.Call):
+            func = sub.func
+            while isinstance(func, gast.Attribute):
+                func = func.value
+            if not (isinstance(func, gast.Name) and func.id in pure_roots):
+                return False
+    return True
+
+
+def remove_dead_code(stmts: list[gast.stmt], pure_roots: set[str], keep: set[str] = frozenset()) -> list[gast.stmt]:
+    """Drop pure assignments (and no-op copies ``a = a``) whose target is not read later."""
+    stmts = list(stmts)
+    changed = True
+    while changed:
+        changed = False
+        live = set(keep)
+        kept: list[gast.stmt] = []
+        for stmt in reversed(stmts):
+            target = _assigned(stmt)
+            if target is not None and isinstance(stmt.value, gast.Name) and stmt.value.id == target:
+                changed = True
+                continue
+            if target is not None and target not in live and _pure(stmt.value, pure_roots):
+                changed = True
+                continue
+            if target is not None:
+                live.discard(target)
+            live.update(_loads(stmt))
+            kept.append(stmt)
+        stmts = list(reversed(kept))
+    return stmts
+
+
+def optimize_backward(stmts: list[gast.stmt], adjoint_names: set[str], pure_roots: set[str],
+                      keep: set[str] = frozenset()) -> list[gast.stmt]:
+    """Run every pass over the backward pass (and the return that follows it)."""
+    stmts = fold_constants(stmts)
+    stmts = propagate_copies(stmts, adjoint_names)
+    return remove_dead_code(stmts, pure_roots, keep)
