@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .numpy_array_ops import *  # noqa: F401,F403  (helpers of reductions, shape, indexing, linalg)
+from .numpy_elementwise_ops import *  # noqa: F401,F403  (helpers of operators and elementwise rules)
 
 _SCALAR_TYPES = (float, int, complex)
 
@@ -68,8 +69,34 @@ def index_adjoint(g, x, index):
             out[index] = g
         return type(x)(out) if isinstance(x, tuple) else out
     out = np.zeros(np.shape(x), dtype=np.result_type(g, np.float64))
-    np.add.at(out, index, g)
+    if _is_basic(index):
+        out[index] = g  # slices and integers never repeat an element
+    else:
+        np.add.at(out, _without_masks(index), g)  # integer arrays may repeat: accumulate
     return out
+
+
+def _is_basic(index) -> bool:
+    if isinstance(index, tuple):
+        return all(_is_basic(i) for i in index)
+    return index is None or index is Ellipsis or isinstance(index, (int, np.integer, slice))
+
+
+def _without_masks(index):
+    """Boolean masks as integer indices (``np.add.at`` reads booleans as 0 and 1)."""
+    if isinstance(index, tuple):
+        parts = []
+        for i in index:
+            parts.extend(_without_masks(i) if _is_mask(i) else (i,))
+        return tuple(parts)
+    if _is_mask(index):
+        return np.nonzero(index)
+    return index
+
+
+def _is_mask(index) -> bool:
+    return getattr(index, "dtype", None) == np.bool_ or (
+        isinstance(index, list) and index and all(isinstance(v, (bool, np.bool_)) for v in index))
 
 
 def scalar_seed(value):

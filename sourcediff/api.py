@@ -167,8 +167,9 @@ class Derivative:
         return args
 
     def _grads(self, grads: Any, args: tuple) -> Any:
-        if self.single:
-            return _match(grads, args[self.argnums[0]])
+        if len(self.argnums) == 1:
+            g = _match(grads, args[self.argnums[0]])
+            return g if self.single else (g,)
         return tuple(_match(g, args[i]) for g, i in zip(grads, self.argnums))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

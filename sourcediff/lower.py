@@ -240,6 +240,12 @@ class Lowering:
                 raise self.refuse(stmt, "starred unpacking (a, *rest = ...)", "index the elements explicitly")
             if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
                 parts = [self.atom(e) for e in value.elts]  # all evaluated before any is bound
+                rebound = {n.id for t in target.elts for n in gast.walk(t) if isinstance(n, gast.Name)}
+                for k, part in enumerate(parts):
+                    if isinstance(part, gast.Name) and part.id in rebound:  # a, b = b, a
+                        temporary = self.namer.temporary()
+                        self.emit(assign(temporary, part, stmt))
+                        parts[k] = name(temporary)
                 for sub, part in zip(target.elts, parts):
                     self.bind(sub, part, stmt)
                 return
