@@ -53,9 +53,9 @@ def demo() -> int:
         err = float(np.max(np.abs(np.asarray(g) - num)))
         close = bool(np.allclose(g, num, rtol=1e-6, atol=1e-8))
         ok &= close
-        print(f"d f / d {name}  sourcediff        : {np.asarray(g)}")
-        print(f"d f / d {name}  finite difference : {num}")
-        print(f"              max |difference|  : {err:.2e}  ({'agree' if close else 'DISAGREE'})")
+        print(f"df/d{name}  sourcediff        : {np.asarray(g)}")
+        print(f"df/d{name}  finite difference : {num}")
+        print(f"       max |difference|  : {err:.2e}  ({'agree' if close else 'DISAGREE'})")
     return 0 if ok else 1
 
 

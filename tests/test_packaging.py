@@ -160,3 +160,19 @@ def test_installed_layout_has_no_top_level_rules_or_backends(tmp_path):
         assert where is None or str(REPO) not in where, (
             f"a top-level `{name}` from this repository is importable: {where}"
         )
+
+
+def test_cli_unknown_command_prints_usage_and_exits_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sourcediff", "no-such-command"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "usage: python -m sourcediff" in proc.stderr
+
+
+def test_cli_demo_runs_and_agrees_with_finite_differences(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "sourcediff", "demo"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "def f(x, y):" in proc.stdout
+    assert "_bar" in proc.stdout            # the generated adjoint is printed
+    assert proc.stdout.count("(agree)") == 2
