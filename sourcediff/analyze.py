@@ -103,3 +103,56 @@ def activity(body: list[gast.stmt], wrt: set[str], outputs: set[str], parsed: Pa
         if varied_after and target in result.useful_after[id(stmt)]:
             result.active.add(id(stmt))
     return result
+
+
+_SCALAR_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "amax", "amin", "trace", "det"}
+
+
+def scalar_names(body: list[gast.stmt], scalar_params: set[str], parsed: ParsedFunction) -> dict[int, frozenset[str]]:
+    """Per statement, the names known to hold a value of shape ``()`` when it starts.
+
+    Used to leave out ``unbroadcast`` where no broadcasting can happen.
+    """
+    import math
+
+    import numpy as np
+
+    known = set(scalar_params)
+    before: dict[int, frozenset[str]] = {}
+
+    def is_scalar(atom: gast.expr) -> bool:
+        if isinstance(atom, gast.Constant):
+            return isinstance(atom.value, (int, float)) and not isinstance(atom.value, bool)
+        return isinstance(atom, gast.Name) and atom.id in known
+
+    for stmt in body:
+        before[id(stmt)] = frozenset(known)
+        target = target_of(stmt)
+        if target is None:
+            continue
+        rhs = stmt.value
+        scalar = False
+        if isinstance(rhs, (gast.Name, gast.Constant)):
+            scalar = is_scalar(rhs)
+        elif isinstance(rhs, gast.BinOp):
+            scalar = is_scalar(rhs.left) and is_scalar(rhs.right)
+        elif isinstance(rhs, gast.UnaryOp):
+            scalar = is_scalar(rhs.operand)
+        elif isinstance(rhs, gast.Call):
+            func = parsed.resolve(rhs.func)
+            args_scalar = all(is_scalar(a) for a in rhs.args) and all(is_scalar(k.value) for k in rhs.keywords)
+            if is_resolved(func):
+                if getattr(func, "__module__", None) == "math" or func is getattr(math, getattr(func, "__name__", ""), None):
+                    scalar = True
+                elif isinstance(func, np.ufunc) or func in (float, abs, min, max):
+                    scalar = args_scalar
+                elif getattr(func, "__name__", "") in _SCALAR_REDUCTIONS and len(rhs.args) == 1 and not rhs.keywords:
+                    scalar = True
+            elif isinstance(rhs.func, gast.Attribute) and rhs.func.attr in _SCALAR_REDUCTIONS \
+                    and not rhs.args and not rhs.keywords:
+                scalar = True
+        if scalar:
+            known.add(target)
+        else:
+            known.discard(target)
+    return before

@@ -53,22 +53,26 @@ def _normalize_argnums(f: Callable, argnums: int | Sequence[int]) -> tuple[int, 
     return tuple(out)
 
 
-def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool) -> Compiled:
-    """Run the pipeline (parse, lower, transform, optimize, emit) and cache the result."""
-    key = (mode, wrt, has_aux)
+def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
+          scalar_params: frozenset[str] = frozenset()) -> Compiled:
+    """Run the pipeline (parse, lower, transform, optimize, emit) and cache the result.
+
+    ``scalar_params`` names the parameters that are Python numbers in this specialization.
+    """
+    key = (mode, wrt, has_aux, scalar_params)
     with _cache_lock:
         entry = _cache.get(f, {}).get(key)
         if entry is not None:
             return entry
         parsed = parse.parse_function(f)
         lowered = lower.lower(parsed)
-        result = reverse.reverse(parsed, lowered, wrt, mode, has_aux)
+        result = reverse.reverse(parsed, lowered, wrt, mode, has_aux, scalar_params)
         node = result.node
         node.body = _optimized(node.body, result)
         emit.renumber_temporaries(node, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})
         source = emit.to_source(node)
         runtime = _runtime_objects(result.runtime_names)
-        filename = emit.registered_name(f, mode, wrt)
+        filename = emit.registered_name(f, mode, wrt, scalar_params)
         function = emit.compile_function(source, node.name, filename, f, runtime)
         if f.__defaults__:
             defaults = tuple(f.__defaults__)
@@ -103,7 +107,8 @@ def _runtime_objects(aliases: dict[str, str]) -> dict[str, Any]:
     return {alias: objects[short] for short, alias in aliases.items()}
 
 
-_FLOAT_LIKE = (float, int)
+_PYTHON_NUMBERS = frozenset((float, int))
+_PLAIN_ARGUMENTS = frozenset((float, np.ndarray))
 
 
 def _match(g: Any, x: Any) -> Any:
@@ -148,16 +153,33 @@ class Derivative:
         self.single = isinstance(argnums, (int, np.integer))
         params = _positional_parameters(f)
         self.wrt = tuple(params[i] for i in self.argnums)
+        self.params = tuple(params)
+        self.last_argnum = max(self.argnums)
         self.compiled = build(f, mode, self.wrt, has_aux)
+        self.variants: dict[tuple[bool, ...], Compiled] = {}
         self.__name__ = self.compiled.function.__name__
         self.__doc__ = f"{mode} of {f.__qualname__} with respect to {', '.join(self.wrt)}"
 
     @property
     def source(self) -> str:
+        """The generated code used by the last call (before any call: the code for arrays).
+
+        The code is specialized on which arguments are Python numbers: for them no
+        broadcasting can happen, so the adjoints need no ``sd.unbroadcast``.
+        """
         return self.compiled.source
 
+    def variant(self, args: tuple) -> Compiled:
+        kinds = tuple([type(a) in _PYTHON_NUMBERS for a in args])
+        compiled = self.variants.get(kinds)
+        if compiled is None:
+            scalars = frozenset(p for p, k in zip(self.params, kinds) if k)
+            compiled = self.variants[kinds] = build(self.fun, self.mode, self.wrt, self.has_aux, scalars)
+        self.compiled = compiled
+        return compiled
+
     def _args(self, args: tuple, kwargs: dict) -> tuple:
-        if kwargs or len(args) <= max(self.argnums):
+        if kwargs or len(args) <= self.last_argnum:
             try:
                 bound = inspect.signature(self.fun).bind(*args, **kwargs)
             except TypeError as exc:
@@ -167,18 +189,18 @@ class Derivative:
         return args
 
     def _grads(self, grads: Any, args: tuple) -> Any:
+        if self.single:
+            return _match(grads, args[self.argnums[0]])
         if len(self.argnums) == 1:
-            g = _match(grads, args[self.argnums[0]])
-            return g if self.single else (g,)
+            return (_match(grads, args[self.argnums[0]]),)
         return tuple(_match(g, args[i]) for g, i in zip(grads, self.argnums))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = self._args(args, kwargs)
         for i in self.argnums:
-            x = args[i]
-            if type(x) is not float and type(x) is not np.ndarray:
-                _check_argument(self.fun, x, i)
-        out = self.compiled.function(*args)
+            if type(args[i]) not in _PLAIN_ARGUMENTS:
+                _check_argument(self.fun, args[i], i)
+        out = self.variant(args).function(*args)
         if self.mode == "grad":
             if self.has_aux:
                 grads, aux = out
@@ -217,7 +239,8 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     _normalize_argnums(f, argnums)
     params = _positional_parameters(f)
     wrt = tuple(params[i] for i in argnums)
-    compiled = build(f, "vjp", wrt, has_aux)
+    scalars = frozenset(p for p, x in zip(params, primals) if type(x) is float or type(x) is int)
+    compiled = build(f, "vjp", wrt, has_aux, scalars)
     for i, x in enumerate(primals):
         _check_argument(f, x, i)
     result = f(*primals)

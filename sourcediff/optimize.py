@@ -1,7 +1,8 @@
 """Optimize stage: simplify generated code without changing what it computes.
 
 * constant folding: ``2 * 3`` becomes ``6``; ``e * 1``, ``e / 1``, ``e ** 1``
-  and ``-(-e)`` become ``e``;
+  and ``-(-e)`` become ``e``; ``a + -b`` becomes ``a - b``; the power rule
+  ``sd.power_rule(x, k)`` with a constant ``k`` becomes ``k * x ** (k - 1)``;
 * copy propagation: ``a_bar = b_bar`` followed by reads of ``a_bar`` reads
   ``b_bar`` directly, when ``a_bar`` is assigned once and ``b_bar`` is not
   reassigned before those reads;
@@ -40,6 +41,19 @@ class _Fold(gast.NodeTransformer):
             return left
         if isinstance(node.op, gast.Mult) and _is_number(left, 1):
             return right
+        if isinstance(node.op, gast.Add) and isinstance(right, gast.UnaryOp) and isinstance(right.op, gast.USub):
+            return gast.BinOp(left=left, op=gast.Sub(), right=right.operand)
+        return node
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if isinstance(func, gast.Attribute) and func.attr == "power_rule" and len(node.args) == 2 \
+                and _is_number(node.args[1]) and node.args[1].value != 0:
+            # d(x ** k)/dx for a constant k: k * x ** (k - 1)
+            base, k = node.args[0], node.args[1].value
+            power = self.visit(gast.BinOp(left=base, op=gast.Pow(), right=gast.Constant(value=k - 1, kind=None)))
+            return self.visit(gast.BinOp(left=gast.Constant(value=k, kind=None), op=gast.Mult(), right=power))
         return node
 
     def visit_UnaryOp(self, node):

@@ -22,7 +22,7 @@ import gast
 
 from sourcediff.rules import registry
 
-from .analyze import Activity, activity, differentiable_reads, reads, target_of
+from .analyze import Activity, activity, differentiable_reads, reads, scalar_names, target_of
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
 from .naming import Namer, assign, constant, name
 from .parse import ParsedFunction, is_resolved
@@ -80,7 +80,7 @@ class ReverseFunction:
 
 class ReverseTransform:
     def __init__(self, parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...],
-                 mode: str, has_aux: bool = False):
+                 mode: str, has_aux: bool = False, scalar_params: frozenset[str] = frozenset()):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         self.parsed = parsed
@@ -93,6 +93,9 @@ class ReverseTransform:
         self.adjoint_names: dict[str, str] = {}
         self.present: set[str] = set()
         self.containers: set[str] = set()
+        self.scalar_params = set(scalar_params)
+        self.scalars: frozenset[str] = frozenset()
+        self.scalars_before: dict[int, frozenset[str]] = {}
 
     # -- names -----------------------------------------------------------------------------------
     def runtime_aliases(self) -> dict[str, str]:
@@ -130,10 +133,20 @@ class ReverseTransform:
             if alias != short:
                 replacements[short] = name(alias)
         expr = _substitute(template, replacements)
-        if rule.unbroadcast:
+        if rule.unbroadcast and not self.same_shape_as_result(param, binding):
             expr = gast.Call(func=gast.Attribute(value=name(self.runtime["sd"]), attr="unbroadcast", ctx=gast.Load()),
                              args=[expr, copy.deepcopy(binding[param])], keywords=[])
         return expr
+
+    def same_shape_as_result(self, param: str, binding: dict[str, gast.expr]) -> bool:
+        """Whether broadcasting leaves ``param``'s shape unchanged: every other operand is a scalar."""
+        def scalar(atom: gast.expr) -> bool:
+            if isinstance(atom, gast.Constant):
+                return isinstance(atom.value, (int, float)) and not isinstance(atom.value, bool)
+            return isinstance(atom, gast.Name) and atom.id in self.scalars
+
+        return all(scalar(atom) for other, atom in binding.items()
+                   if other != param and not (isinstance(atom, gast.Constant) and atom.value is None))
 
     def bind(self, rule: registry.ReverseRule, args: list[gast.expr], keywords: list[gast.keyword],
              node: gast.AST, what: str) -> dict[str, gast.expr]:
@@ -199,6 +212,7 @@ class ReverseTransform:
         target = stmt.targets[0].id
         rhs = stmt.value
         g = name(self.bar(target))
+        self.scalars = self.scalars_before.get(id(stmt), frozenset())
 
         def active(atom: gast.expr) -> bool:
             return isinstance(atom, gast.Name) and act.operand_active(stmt, atom.id)
@@ -319,8 +333,10 @@ class ReverseTransform:
         output_names = {a.id for a in differentiated if isinstance(a, gast.Name)}
         wrt = set(self.wrt)
         act = activity(body, wrt, output_names, self.parsed)
+        self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
         body = self.split_self_updates(body, act)
         act = activity(body, wrt, output_names, self.parsed)
+        self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
         final_varied = _varied_after(body, act, wrt, self.parsed)
         self.containers = _container_names(body)
 
@@ -490,6 +506,9 @@ _OPERATOR_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"
 
 
 def reverse(parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...], mode: str,
-            has_aux: bool = False) -> ReverseFunction:
-    """Build the reverse-mode derivative of ``lowered`` with respect to the parameters ``wrt``."""
-    return ReverseTransform(parsed, lowered, wrt, mode, has_aux).run()
+            has_aux: bool = False, scalar_params: frozenset[str] = frozenset()) -> ReverseFunction:
+    """Build the reverse-mode derivative of ``lowered`` with respect to the parameters ``wrt``.
+
+    ``scalar_params`` names parameters known to be Python numbers for this specialization.
+    """
+    return ReverseTransform(parsed, lowered, wrt, mode, has_aux, scalar_params).run()
