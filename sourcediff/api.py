@@ -11,7 +11,8 @@ import gast
 import numpy as np
 
 from . import emit, lower, optimize, parse, reverse
-from .errors import ArgnumsError, NonDifferentiableArgumentError, SourcediffError
+from .errors import (ArgnumsError, NonDifferentiableArgumentError, NonScalarOutputError, SourceNotFoundError,
+                     SourcediffError)
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Compiled:
     source: str
     wrt: tuple[str, ...]
     filename: str
+    output_location: tuple[str, int | None]
 
 
 _cache: "weakref.WeakKeyDictionary[Callable, dict[tuple, Compiled]]" = weakref.WeakKeyDictionary()
@@ -29,7 +31,12 @@ _cache_lock = threading.RLock()
 
 
 def _positional_parameters(f: Callable) -> list[str]:
-    code = f.__code__
+    code = getattr(f, "__code__", None)
+    if code is None:
+        raise SourceNotFoundError(
+            f"cannot differentiate {f!r}: it is not a Python function with source code",
+            hint="wrap it in a Python function, or register a rule for it with "
+                 "sourcediff.rules.registry.defrule")
     return list(code.co_varnames[: code.co_argcount])
 
 
@@ -77,7 +84,9 @@ def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
         if f.__defaults__:
             defaults = tuple(f.__defaults__)
             function.__defaults__ = defaults
-        compiled = Compiled(function, source, wrt, filename)
+        returns = [n for n in gast.walk(parsed.node) if isinstance(n, gast.Return)]
+        location = (parsed.filename, parsed.lineno(returns[-1]) if returns else parsed.lineno(parsed.node))
+        compiled = Compiled(function, source, wrt, filename, location)
         _cache.setdefault(f, {})[key] = compiled
         return compiled
 
@@ -140,6 +149,15 @@ def _check_argument(f: Callable, x: Any, index: int) -> None:
             hint="pass a floating-point array")
 
 
+def _located(exc: SourcediffError, compiled: Compiled) -> SourcediffError:
+    """The same error, pointing at the user's return statement."""
+    import linecache
+
+    filename, lineno = compiled.output_location
+    source_line = linecache.getline(filename, lineno) if lineno else None
+    return type(exc)(exc.message, filename=filename, lineno=lineno, source_line=source_line, hint=exc.hint)
+
+
 class Derivative:
     """A derived function. Call it like the original; ``.source`` is its generated code."""
 
@@ -200,7 +218,11 @@ class Derivative:
         for i in self.argnums:
             if type(args[i]) not in _PLAIN_ARGUMENTS:
                 _check_argument(self.fun, args[i], i)
-        out = self.variant(args).function(*args)
+        compiled = self.variant(args)
+        try:
+            out = compiled.function(*args)
+        except NonScalarOutputError as exc:
+            raise _located(exc, compiled) from None
         if self.mode == "grad":
             if self.has_aux:
                 grads, aux = out
@@ -259,3 +281,22 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     if has_aux:
         return out, vjp_fn, aux
     return out, vjp_fn
+
+
+def stages(f: Callable, argnums: int | Sequence[int] = 0, mode: str = "grad") -> dict[str, str]:
+    """The source after each pipeline stage: ``parse``, ``lower``, ``transform``, ``optimize``.
+
+    For teaching and for debugging the transformer: print them one by one.
+    """
+    params = _positional_parameters(f)
+    wrt = tuple(params[i] for i in _normalize_argnums(f, argnums))
+    parsed = parse.parse_function(f)
+    shown = {"parse": emit.to_source(parsed.node)}
+    lowered = lower.lower(parsed)
+    shown["lower"] = emit.to_source(lowered)
+    result = reverse.reverse(parsed, lowered, wrt, mode)
+    shown["transform"] = emit.to_source(result.node)
+    result.node.body = _optimized(result.node.body, result)
+    emit.renumber_temporaries(result.node, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})
+    shown["optimize"] = emit.to_source(result.node)
+    return shown

@@ -1,0 +1,159 @@
+"""Every refusal is a SourcediffError naming the file, the line and the construct."""
+import numpy as np
+import pytest
+
+import sourcediff
+from sourcediff import SourcediffError
+
+
+def with_if(x):
+    if x > 0:
+        return x
+    return -x
+
+
+def with_while(x):
+    while x > 1:
+        x = x / 2
+    return x
+
+
+def with_for(x):
+    for i in range(3):
+        x = x * 2
+    return x
+
+
+def with_try(x):
+    try:
+        y = x * 2
+    except ValueError:
+        y = x
+    return y
+
+
+def with_with(x):
+    with np.errstate(all="ignore"):
+        y = np.log(x)
+    return y
+
+
+def with_yield(x):
+    yield x
+
+
+def with_global(x):
+    global COUNTER
+    COUNTER = x
+    return x
+
+
+async def with_async(x):
+    return x
+
+
+def with_class(x):
+    class Local:
+        pass
+    return x
+
+
+def with_lambda(x):
+    f = lambda v: v * 2  # noqa: E731
+    return f(x)
+
+
+def with_slice_assignment(x):
+    y = np.zeros(3)
+    y[0] = x
+    return np.sum(y)
+
+
+def helper_without_rule(x):
+    return x * 2
+
+
+def calls_helper(x):
+    return helper_without_rule(x) + 1.0
+
+
+def returns_array(x):
+    return x * 2.0
+
+
+def returns_tuple(x):
+    return x, x
+
+
+@pytest.mark.parametrize("f, construct", [
+    (with_if, "an if statement"),
+    (with_while, "a while loop"),
+    (with_for, "a for loop"),
+    (with_try, "a try statement"),
+    (with_with, "a with statement"),
+    (with_yield, "yield"),
+    (with_global, "a global declaration"),
+    (with_class, "a class definition"),
+    (with_lambda, "a lambda"),
+    (with_slice_assignment, "assignment to an element or slice"),
+])
+def test_unsupported_syntax_names_file_line_and_construct(f, construct):
+    with pytest.raises(sourcediff.UnsupportedSyntaxError) as info:
+        sourcediff.grad(f)
+    err = info.value
+    assert err.filename == __file__
+    assert construct in str(err)
+    assert f.__code__.co_firstlineno < err.lineno <= f.__code__.co_firstlineno + 5
+    assert err.source_line.strip()
+    assert "What to do:" in str(err)
+
+
+def test_async_function_is_refused():
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="async"):
+        sourcediff.grad(with_async)
+
+
+def test_missing_rule_names_the_function_and_how_to_add_one():
+    with pytest.raises(sourcediff.MissingRuleError) as info:
+        sourcediff.grad(calls_helper)
+    message = str(info.value)
+    assert "helper_without_rule" in message
+    assert "defrule" in message
+    assert info.value.lineno == calls_helper.__code__.co_firstlineno + 1
+
+
+def test_missing_rule_for_an_inactive_call_is_fine():
+    def uses_helper_on_constants(x):
+        return x * helper_without_rule(3.0)
+    # defined inside a test: its source is still readable from this file
+    assert sourcediff.grad(uses_helper_on_constants)(1.0) == 6.0
+
+
+def test_non_scalar_output_is_refused_with_location():
+    with pytest.raises(sourcediff.NonScalarOutputError) as info:
+        sourcediff.grad(returns_array)(np.ones(3))
+    assert info.value.filename == __file__
+    assert info.value.lineno == returns_array.__code__.co_firstlineno + 1
+    assert "vjp" in str(info.value)
+
+
+def test_tuple_output_is_refused():
+    with pytest.raises(sourcediff.NonScalarOutputError, match="tuple"):
+        sourcediff.grad(returns_tuple)
+
+
+def test_argnums_out_of_range():
+    with pytest.raises(sourcediff.ArgnumsError, match="out of range") as info:
+        sourcediff.grad(returns_array, argnums=3)
+    assert info.value.filename == __file__
+
+
+def test_non_numeric_argument_is_refused():
+    with pytest.raises(sourcediff.NonDifferentiableArgumentError):
+        sourcediff.grad(returns_array)("text")
+
+
+def test_all_errors_share_one_base_class():
+    for cls in (sourcediff.SourceNotFoundError, sourcediff.UnsupportedSyntaxError, sourcediff.MissingRuleError,
+                sourcediff.NonScalarOutputError, sourcediff.ArgnumsError, sourcediff.NonDifferentiableArgumentError):
+        assert issubclass(cls, SourcediffError)
