@@ -239,6 +239,12 @@ class Lowering:
             if any(isinstance(e, gast.Starred) for e in target.elts):
                 raise self.refuse(stmt, "starred unpacking (a, *rest = ...)", "index the elements explicitly")
             if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
+                stored = {n.id for t in target.elts for n in gast.walk(t) if isinstance(n, gast.Name)}
+                read = {n.id for e in value.elts for n in gast.walk(e) if isinstance(n, gast.Name)}
+                if not stored & read:  # no element reads a name bound here: bind one by one
+                    for sub, element in zip(target.elts, value.elts):
+                        self.bind(sub, element, stmt)
+                    return
                 parts = [self.atom(e) for e in value.elts]  # all evaluated before any is bound
                 rebound = {n.id for t in target.elts for n in gast.walk(t) if isinstance(n, gast.Name)}
                 for k, part in enumerate(parts):
