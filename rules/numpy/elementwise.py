@@ -1,0 +1,81 @@
+"""Rules for NumPy's elementwise functions (ufuncs and ``where``/``clip``).
+
+The smooth ufuncs come from the SymPy table (``scalar_templates.py``, ``numpy``
+flavour). Binary ones unbroadcast each adjoint to the shape of its argument.
+The piecewise ones (``maximum``, ``abs``, ``clip`` ...) are written by hand.
+
+Convention at a kink or tie: ``abs`` has slope 0 at 0; ``maximum`` and
+``minimum`` split the adjoint half and half between equal arguments (as JAX
+does), so the gradient of ``maximum(x, x)`` is 1; ``clip`` gives the adjoint
+to ``a`` where ``a`` lies inside ``[a_min, a_max]`` boundaries included.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import defnondiff, defrule
+from ..scalar_templates import TEMPLATES
+
+
+def _register_table() -> None:
+    for entry in TEMPLATES.values():
+        if entry["numpy"] is None:
+            continue
+        adjoints = entry["adjoints"]["numpy"]
+        defrule(getattr(np, entry["numpy"]), entry["params"], unbroadcast=len(adjoints) > 1, **adjoints)
+
+
+_register_table()
+
+# np.power: the table's partials, made safe at x1 == 0 (see backends/numpy_elementwise_ops.py).
+defrule(np.power, "x1, x2", unbroadcast=True,
+        x1="g * sd.power_rule(x1, x2)", x2="g * sd.xlogy(ans, x1)")
+
+defrule(np.add, "x1, x2", unbroadcast=True, x1="g", x2="g")
+defrule(np.subtract, "x1, x2", unbroadcast=True, x1="g", x2="-g")
+defrule(np.multiply, "x1, x2", unbroadcast=True, x1="g * x2", x2="g * x1")
+defrule(np.divide, "x1, x2", unbroadcast=True, x1="g / x2", x2="-g * ans / x2")  # also np.true_divide
+defrule(np.positive, "x", x="g")
+
+defrule(np.abs, "x", x="g * np.sign(x)")  # np.absolute is np.abs
+
+defrule(np.maximum, "x1, x2", unbroadcast=True,
+        x1="g * ((x1 > x2) + 0.5 * (x1 == x2))",
+        x2="g * ((x2 > x1) + 0.5 * (x1 == x2))")
+defrule(np.minimum, "x1, x2", unbroadcast=True,
+        x1="g * ((x1 < x2) + 0.5 * (x1 == x2))",
+        x2="g * ((x2 < x1) + 0.5 * (x1 == x2))")
+defrule(np.fmax, "x1, x2", unbroadcast=True,
+        x1="g * ((x1 > x2) + 0.5 * (x1 == x2))",
+        x2="g * ((x2 > x1) + 0.5 * (x1 == x2))")
+defrule(np.fmin, "x1, x2", unbroadcast=True,
+        x1="g * ((x1 < x2) + 0.5 * (x1 == x2))",
+        x2="g * ((x2 < x1) + 0.5 * (x1 == x2))")
+
+# where(condition) with one argument returns indices; only x and y carry gradients.
+defrule(np.where, "condition, x=None, y=None", unbroadcast=True,
+        x="np.where(condition, g, 0.0)", y="np.where(condition, 0.0, g)")
+
+# clip: a keeps the adjoint where it was not clipped (ans == a, boundaries
+# included); otherwise it goes to the bound that produced ans, a_max first,
+# because NumPy applies a_max last (so also when a_min > a_max).
+defrule(np.clip, "a, a_min=None, a_max=None", unbroadcast=True,
+        a="g * (ans == a)",
+        a_min="g * (ans != a) * (ans != a_max)",
+        a_max="g * (ans != a) * (ans == a_max)")
+
+for _fn, _why in [
+    (np.sign, "piecewise constant"), (np.floor, "piecewise constant"),
+    (np.ceil, "piecewise constant"), (np.trunc, "piecewise constant"),
+    (np.rint, "piecewise constant"), (np.round, "piecewise constant"),
+    (np.fix, "piecewise constant"), (np.floor_divide, "piecewise constant"),
+    (np.heaviside, "piecewise constant"),
+    (np.isnan, "boolean result"), (np.isinf, "boolean result"),
+    (np.isfinite, "boolean result"), (np.signbit, "boolean result"),
+    (np.greater, "comparison"), (np.greater_equal, "comparison"), (np.less, "comparison"),
+    (np.less_equal, "comparison"), (np.equal, "comparison"), (np.not_equal, "comparison"),
+    (np.logical_and, "boolean result"), (np.logical_or, "boolean result"),
+    (np.logical_not, "boolean result"), (np.logical_xor, "boolean result"),
+    (np.isclose, "boolean result"), (np.allclose, "boolean result"),
+]:
+    defnondiff(_fn, _why)

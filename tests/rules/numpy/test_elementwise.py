@@ -1,0 +1,262 @@
+"""Rules of NumPy's elementwise functions against finite differences and JAX."""
+import numpy as np
+import pytest
+
+from sourcediff import grad, vjp
+from sourcediff.rules import registry
+from sourcediff.rules.scalar_templates import TEMPLATES
+from sourcediff.testing import check_grads
+
+jax = pytest.importorskip("jax")
+jnp = jax.numpy
+
+NUMPY_ENTRIES = {entry["numpy"]: entry for entry in TEMPLATES.values() if entry["numpy"]}
+UNARY = sorted(name for name, entry in NUMPY_ENTRIES.items() if len(entry["sample"]) == 1)
+BINARY = sorted(name for name, entry in NUMPY_ENTRIES.items() if len(entry["sample"]) == 2)
+REQUIRED = ("sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh exp expm1 log log1p log2 log10 "
+            "sqrt square reciprocal power hypot negative maximum minimum where clip abs absolute").split()
+SHAPES = {
+    "floats": (None, None),
+    "same": ((3, 4), (3, 4)),
+    "outer": ((3, 1), (1, 4)),
+    "float-array": (None, (3, 4)),
+    "array-float": ((3, 4), None),
+    "row": ((4,), (3, 4)),
+}
+
+
+def _draw(rng, interval, shape):
+    return float(rng.uniform(*interval)) if shape is None else rng.uniform(*interval, size=shape)
+
+
+def _unary(fn):
+    def f(x):
+        return fn(x)
+    return f
+
+
+def _binary(fn):
+    def f(x, y):
+        return fn(x, y)
+    return f
+
+
+def _summed(fn):
+    def f(x, y):
+        return np.sum(fn(x, y))
+    return f
+
+
+def _assert_matches_jax(f, f_jax, args, rng):
+    """Compare pullbacks of ``f`` (ours) and ``f_jax`` (JAX) under a random cotangent."""
+    out, pullback = vjp(f, *args)
+    cotangent = rng.standard_normal(np.shape(out))
+    ours = pullback(cotangent if np.ndim(out) else float(cotangent))
+    _, jax_pullback = jax.vjp(f_jax, *(jnp.asarray(a) for a in args))
+    theirs = jax_pullback(jnp.asarray(cotangent))
+    for got, expected, arg in zip(ours, theirs, args):
+        assert np.shape(got) == np.shape(arg)
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_required_functions_have_rules(name):
+    assert registry.lookup(getattr(np, name)) is not None
+
+
+@pytest.mark.parametrize("name", BINARY + ["maximum", "minimum", "where", "clip"])
+def test_binary_rules_unbroadcast(name):
+    assert registry.lookup(getattr(np, name)).unbroadcast
+
+
+@pytest.mark.parametrize("name", ["sign", "floor", "ceil", "round", "isnan", "greater"])
+def test_nondifferentiable(name):
+    assert registry.is_nondifferentiable(getattr(np, name))
+
+
+@pytest.mark.parametrize("shape", [None, (3, 4)], ids=["float", "array"])
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_matches_finite_differences(name, shape, rng):
+    check_grads(_unary(getattr(np, name)), [_draw(rng, NUMPY_ENTRIES[name]["sample"]["x"], shape)])
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_unary_matches_jax(name, rng):
+    x = _draw(rng, NUMPY_ENTRIES[name]["sample"]["x"], (3, 4))
+    _assert_matches_jax(_unary(getattr(np, name)), getattr(jnp, name), [x], rng)
+
+
+@pytest.mark.parametrize("shapes", SHAPES.values(), ids=SHAPES.keys())
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_matches_finite_differences(name, shapes, rng):
+    intervals = list(NUMPY_ENTRIES[name]["sample"].values())
+    args = [_draw(rng, interval, shape) for interval, shape in zip(intervals, shapes)]
+    check_grads(_binary(getattr(np, name)), args)
+    check_grads(_summed(getattr(np, name)), args)
+
+
+@pytest.mark.parametrize("shapes", SHAPES.values(), ids=SHAPES.keys())
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_matches_jax(name, shapes, rng):
+    intervals = list(NUMPY_ENTRIES[name]["sample"].values())
+    args = [_draw(rng, interval, shape) for interval, shape in zip(intervals, shapes)]
+    _assert_matches_jax(_binary(getattr(np, name)), getattr(jnp, name), args, rng)
+
+
+def power_fn(x, y):
+    return np.power(x, y)
+
+
+@pytest.mark.parametrize("x, y", [
+    (np.array([0.0, 0.0, 2.0]), np.array([2.0, 3.5, 1.5])),
+    (np.zeros(3), 2.0),
+])
+def test_power_at_zero_base(x, y):
+    # d/dx x**y = y * x**(y - 1); d/dy x**y = x**y * log(x), which tends to 0 as x -> 0+ for y > 0
+    dx, dy = vjp(power_fn, x, y)[1](np.ones(3))
+    np.testing.assert_allclose(dx, y * np.power(x, np.subtract(y, 1.0)))
+    dy_elementwise = np.power(x, y) * np.log(np.where(x == 0, 1.0, x))
+    np.testing.assert_allclose(dy, dy_elementwise if np.ndim(y) else np.sum(dy_elementwise))
+
+
+def test_power_zero_exponent_at_zero_base():
+    # x ** 0 is constant: slope 0 even at x == 0
+    dx, _ = vjp(power_fn, np.zeros(3), np.zeros(3))[1](np.ones(3))
+    np.testing.assert_array_equal(dx, np.zeros(3))
+
+
+# hand-written rules --------------------------------------------------------------------
+
+PIECEWISE = {"maximum": np.maximum, "minimum": np.minimum, "fmax": np.fmax, "fmin": np.fmin}
+
+
+@pytest.mark.parametrize("shapes", SHAPES.values(), ids=SHAPES.keys())
+@pytest.mark.parametrize("name", PIECEWISE)
+def test_maximum_minimum(name, shapes, rng):
+    args = [_draw(rng, (-2.0, 2.0), shape) for shape in shapes]
+    check_grads(_binary(PIECEWISE[name]), args)
+    _assert_matches_jax(_binary(PIECEWISE[name]), getattr(jnp, name), args, rng)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_minimum_split_ties_like_jax(name, rng):
+    # documented convention: half the adjoint to each of two equal arguments (as JAX)
+    x = np.array([0.5, -1.0, 2.0])
+    y = np.array([0.5, 1.0, 2.0])
+    _assert_matches_jax(_binary(PIECEWISE[name]), getattr(jnp, name), [x, y], rng)
+    dx, dy = vjp(_binary(PIECEWISE[name]), x, y)[1](np.ones(3))
+    np.testing.assert_array_equal(dx[[0, 2]], [0.5, 0.5])
+    np.testing.assert_array_equal(dy[[0, 2]], [0.5, 0.5])
+
+
+def absolute(x):
+    return np.abs(x) * 1.5
+
+
+def absolute_alias(x):
+    return np.absolute(x)
+
+
+@pytest.mark.parametrize("shape", [None, (3, 4)], ids=["float", "array"])
+@pytest.mark.parametrize("f", [absolute, absolute_alias])
+def test_abs(f, shape, rng):
+    x = _draw(rng, (0.2, 2.0), shape) * np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+    check_grads(f, [float(x) if shape is None else x])
+
+
+def test_abs_at_zero_is_zero():
+    (dx,) = vjp(absolute, np.array([0.0, -2.0]))[1](np.ones(2))
+    np.testing.assert_array_equal(dx, [0.0, -1.5])
+
+
+def sign_times(x):
+    return np.sign(x) * x
+
+
+def test_sign_is_a_constant(rng):
+    check_grads(sign_times, [rng.uniform(0.2, 2.0, size=5) * np.array([1, -1, 1, -1, 1])])
+
+
+def negative_fn(x, y):
+    return np.negative(x) * y
+
+
+def test_negative_in_a_product(rng):
+    check_grads(negative_fn, [rng.standard_normal((3, 1)), rng.standard_normal((1, 4))])
+
+
+def where_fn(x, y):
+    return np.where(x > 0.0, x * 2.0, y)
+
+
+def where_scalar_branch(x, y):
+    return np.where(x > 0.0, y, x)
+
+
+WHERE_SHAPES = {"same": ((3, 4), (3, 4)), "outer": ((3, 1), (1, 4)), "array-float": ((3, 4), None)}
+
+
+@pytest.mark.parametrize("shapes", WHERE_SHAPES.values(), ids=WHERE_SHAPES.keys())
+@pytest.mark.parametrize("f", [where_fn, where_scalar_branch])
+def test_where(f, shapes, rng):
+    args = [_draw(rng, (-2.0, 2.0), shape) for shape in shapes]
+    check_grads(f, args)
+    jax_f = {where_fn: lambda x, y: jnp.where(x > 0.0, x * 2.0, y),
+             where_scalar_branch: lambda x, y: jnp.where(x > 0.0, y, x)}[f]
+    _assert_matches_jax(f, jax_f, args, rng)
+
+
+def clip_fn(x, lo, hi):
+    return np.clip(x, lo, hi)
+
+
+def clip_lower(x, lo):
+    return np.clip(x, lo, None)
+
+
+def clip_upper(x, hi):
+    return np.clip(x, None, hi)
+
+
+CLIP_SHAPES = {"floats": ((3, 4), None, None), "arrays": ((3, 4), (3, 1), (1, 4)), "scalar-x": (None, None, None)}
+
+
+@pytest.mark.parametrize("shapes", CLIP_SHAPES.values(), ids=CLIP_SHAPES.keys())
+def test_clip(shapes, rng):
+    x = _draw(rng, (-2.0, 2.0), shapes[0])
+    lo = _draw(rng, (-1.0, -0.2), shapes[1])
+    hi = _draw(rng, (0.2, 1.0), shapes[2])
+    check_grads(clip_fn, [x, lo, hi])
+    _assert_matches_jax(clip_fn, jnp.clip, [x, lo, hi], rng)
+
+
+def test_clip_with_one_bound(rng):
+    x = rng.uniform(-2.0, 2.0, size=(3, 4))
+    check_grads(clip_lower, [x, -0.3])
+    check_grads(clip_upper, [x, 0.4])
+
+
+def test_clip_boundary_goes_to_a():
+    # documented convention: a point exactly on a bound keeps its adjoint
+    dx, dlo, dhi = vjp(clip_fn, np.array([-1.0, 0.0, 1.0]), -1.0, 1.0)[1](np.ones(3))
+    np.testing.assert_array_equal(dx, [1.0, 1.0, 1.0])
+    assert dlo == 0.0 and dhi == 0.0
+
+
+def test_clip_with_crossed_bounds_gives_a_max(rng):
+    # np.clip applies a_max last: with a_min > a_max every element is a_max
+    dx, dlo, dhi = vjp(clip_fn, rng.uniform(-2, 2, size=4), 0.5, -0.5)[1](np.ones(4))
+    np.testing.assert_array_equal(dx, np.zeros(4))
+    assert dlo == 0.0 and dhi == 4.0
+
+
+ARITHMETIC = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide}
+
+
+@pytest.mark.parametrize("shapes", SHAPES.values(), ids=SHAPES.keys())
+@pytest.mark.parametrize("name", ARITHMETIC)
+def test_arithmetic_ufuncs(name, shapes, rng):
+    x = _draw(rng, (-2.0, 2.0), shapes[0])
+    y = _draw(rng, (0.5, 2.0), shapes[1])
+    check_grads(_binary(ARITHMETIC[name]), [x, y])
+    _assert_matches_jax(_binary(ARITHMETIC[name]), getattr(jnp, name), [x, y], rng)
