@@ -17,7 +17,8 @@ import statistics
 import time
 from typing import Callable, Dict, Mapping, Sequence
 
-__all__ = ["Timing", "interleaved_medians", "interleaved_timings", "calibrate_inner", "fmt_time"]
+__all__ = ["Timing", "interleaved_medians", "interleaved_timings", "paired_ratio", "calibrate_inner",
+           "fmt_time"]
 
 
 class Timing:
@@ -105,6 +106,17 @@ def interleaved_timings(
 def interleaved_medians(contenders: Mapping[str, Callable[[], object]], **kwargs) -> Dict[str, float]:
     """Like :func:`interleaved_timings`, returning only the medians (seconds per call)."""
     return {n: t.median for n, t in interleaved_timings(contenders, **kwargs).items()}
+
+
+def paired_ratio(a: Timing, b: Timing) -> float:
+    """Median over rounds of ``a``'s sample divided by ``b``'s sample of the same round.
+
+    Samples of one round were taken moments apart, so a burst of load on the
+    machine tends to hit both: this ratio is steadier than
+    ``a.median / b.median`` when the machine is busy.
+    """
+    n = min(len(a.samples), len(b.samples))
+    return statistics.median(a.samples[i] / b.samples[i] for i in range(n))
 
 
 def fmt_time(seconds: float) -> str:
