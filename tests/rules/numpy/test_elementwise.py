@@ -260,3 +260,14 @@ def test_arithmetic_ufuncs(name, shapes, rng):
     y = _draw(rng, (0.5, 2.0), shapes[1])
     check_grads(_binary(ARITHMETIC[name]), [x, y])
     _assert_matches_jax(_binary(ARITHMETIC[name]), getattr(jnp, name), [x, y], rng)
+
+
+def sin_into(x):
+    return np.sin(x, out=x)
+
+
+def test_ufunc_keyword_outside_the_rule_is_refused():
+    from sourcediff.errors import SourcediffError
+
+    with pytest.raises(SourcediffError, match="out"):
+        grad(sin_into)(np.ones(3))
