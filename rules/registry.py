@@ -10,6 +10,7 @@ expression into the generated code, so a rule costs no extra call.
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,14 +58,13 @@ def _make(primal: Any, spec: str, adjoints: dict[str, str], unbroadcast: bool) -
     unknown = set(adjoints) - set(signature.parameters)
     if unknown:
         raise ValueError(f"rule for {primal!r}: adjoints for unknown parameters {sorted(unknown)}")
-    for source in adjoints.values():
-        gast.parse(source, mode="eval")
     return ReverseRule(primal, signature, dict(adjoints), unbroadcast, _caller())
 
 
 def _caller() -> str:
-    frame = inspect.stack()[3]
-    return f"{frame.filename}:{frame.lineno}"
+    """``file:line`` of the ``defrule``/``defmethod`` call (templates are parsed lazily, on first use)."""
+    frame = sys._getframe(3)
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
 def defrule(primal: Any, spec: str, *, unbroadcast: bool = False, **adjoints: str) -> None:
