@@ -25,6 +25,13 @@ By default every library runs on one thread (``--threads 1``): on a small,
 shared machine, BLAS and XLA thread pools that spin while the other library
 runs make the interleaved timings meaningless. ``--threads 0`` leaves the
 libraries' own defaults (and the environment variables) alone.
+
+By default the script also re-runs itself with fixed glibc malloc thresholds
+(``--malloc steady``, see ``timing.STEADY_MALLOC``). With glibc's adaptive
+defaults, whether a 512 KiB array costs ~130 page faults on every call depends
+on what the process did before (importing jax changes it), which swings the
+primal by 2.4x and the gradients by 3x between runs. ``--malloc default``
+measures under glibc's defaults.
 """
 from __future__ import annotations
 
@@ -46,6 +53,8 @@ def _parse_args(argv=None):
                     help="seconds per sample; fast calls are repeated to fill it")
     ap.add_argument("--threads", type=int, default=1,
                     help="threads for BLAS, XLA and torch (default 1; 0: leave the defaults)")
+    ap.add_argument("--malloc", choices=("steady", "default"), default="steady",
+                    help="fixed glibc malloc thresholds for every contender (default), or glibc's defaults")
     ap.add_argument("--skip", default="",
                     help="comma-separated peers to leave out: autograd,tangent,torch,jax")
     ap.add_argument("--show-source", action="store_true", help="print sourcediff's generated gradient")
@@ -67,6 +76,9 @@ def _limit_threads(n: int) -> None:
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from timing import steady_allocator
+    steady_allocator(_parse_args().malloc)
     _limit_threads(_parse_args().threads)
 
 import numpy as np  # noqa: E402
@@ -326,7 +338,8 @@ def main(argv=None) -> int:
           f"gradient w.r.t. W1, b1, W2, b2; median of {args.rounds} interleaved rounds")
     print(f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cpus; "
           f"threads: {args.threads if args.threads > 0 else 'library defaults'} "
-          f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '-')})")
+          f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '-')}); "
+          f"malloc: {args.malloc}")
 
     def ratio(a: str, b: str) -> float:
         return paired_ratio(timings[a], timings[b])

@@ -17,8 +17,31 @@ import statistics
 import time
 from typing import Callable, Dict, Mapping, Sequence
 
-__all__ = ["Timing", "interleaved_medians", "interleaved_timings", "paired_ratio", "calibrate_inner",
+__all__ = ["steady_allocator", "Timing", "interleaved_medians", "interleaved_timings", "paired_ratio", "calibrate_inner",
            "fmt_time"]
+
+
+# glibc returns freed memory above a dynamic threshold to the kernel, and hands
+# out big arrays as fresh mmaps; the next call then page-faults every 4 KiB of
+# them again (~1.6 us a page here). Whether that happens depends on what the
+# process did before (importing jax moves the thresholds), so one contender can
+# pay ~700 faults a call and its neighbour none. Fixed thresholds make the
+# allocator behave the same for every contender and every run.
+STEADY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
+
+
+def steady_allocator(mode: str) -> None:
+    """Re-exec this script with fixed glibc malloc thresholds (``mode`` 'steady'), or do nothing ('default').
+
+    Call it first thing, before numpy is imported: glibc reads these variables at start-up.
+    """
+    import os
+    import sys
+
+    if mode != "steady" or all(os.environ.get(k) == v for k, v in STEADY_MALLOC.items()):
+        return
+    os.environ.update(STEADY_MALLOC)
+    os.execv(sys.executable, [sys.executable] + sys.argv)
 
 
 class Timing:
