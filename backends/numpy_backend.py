@@ -108,3 +108,8 @@ def scalar_seed(value):
     raise NonScalarOutputError(
         f"grad needs a scalar output, but the function returned an array of shape {np.shape(value)}",
         hint="reduce it (for example with np.sum or np.mean), or use sourcediff.vjp for non-scalar outputs")
+
+
+def attribute_adjoint(g, obj, name):
+    """Adjoint of ``obj.name`` for a dataclass, namedtuple or plain object (filled in with pytree support)."""
+    raise NotImplementedError("attribute adjoints of objects")

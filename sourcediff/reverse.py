@@ -224,6 +224,12 @@ class ReverseTransform:
                 return []
             index = _index_value(rhs.slice)
             return [Contribution(rhs.value.id, call(f"{self.runtime['sd']}.index_adjoint", g, name(rhs.value.id), index))]
+        if isinstance(rhs, gast.Attribute) and rhs.attr not in registry.ATTRIBUTE_RULES:
+            # a field of a dataclass, namedtuple or plain object: the adjoint is an object of the same kind
+            if not active(rhs.value):
+                return []
+            return [Contribution(rhs.value.id, call(f"{self.runtime['sd']}.attribute_adjoint", g, name(rhs.value.id),
+                                                    constant(rhs.attr)))]
         if isinstance(rhs, (gast.Tuple, gast.List)):
             return [Contribution(e.id, gast.Subscript(value=g, slice=constant(i), ctx=gast.Load()))
                     for i, e in enumerate(rhs.elts) if active(e)]
@@ -447,7 +453,7 @@ def _container_names(body: list[gast.stmt]) -> set[str]:
         rhs = stmt.value
         if isinstance(rhs, (gast.Tuple, gast.List, gast.Dict)):
             names.add(stmt.targets[0].id)
-        if isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name):
+        if isinstance(rhs, (gast.Subscript, gast.Attribute)) and isinstance(rhs.value, gast.Name):
             names.add(rhs.value.id)
     return names
 
