@@ -1,15 +1,25 @@
 """Checks of derivatives against central finite differences (like ``jax.test_util.check_grads``)."""
 from __future__ import annotations
 
+import itertools
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import pytrees
+
 
 def numerical_grad(f: Callable, args: Sequence[Any], argnum: int, eps: float = 1e-6) -> Any:
-    """Central finite-difference gradient of scalar ``f`` with respect to ``args[argnum]``."""
+    """Central finite-difference gradient of scalar ``f`` with respect to ``args[argnum]``.
+
+    ``args[argnum]`` may be a pytree (dict, list, tuple, namedtuple, dataclass,
+    plain object): every float, int or array leaf is perturbed in turn, and the
+    gradient has the argument's structure, with ``None`` at ``None`` leaves.
+    """
     args = list(args)
     x = args[argnum]
+    if pytrees.children(x) is not None:
+        return _tree_numerical_grad(f, args, argnum, eps)
     if np.ndim(x) == 0 and not isinstance(x, np.ndarray):
         def at(v):
             trial = list(args)
@@ -28,6 +38,55 @@ def numerical_grad(f: Callable, args: Sequence[Any], argnum: int, eps: float = 1
     return out
 
 
+def _tree_numerical_grad(f: Callable, args: list, argnum: int, eps: float) -> Any:
+    tree = args[argnum]
+
+    def with_leaf(k: int, value: Any) -> list:
+        position = itertools.count()
+        trial = list(args)
+        trial[argnum] = pytrees.map_leaves(lambda leaf: value if next(position) == k else leaf, tree)
+        return trial
+
+    def leaf_grad(k: int, leaf: Any) -> Any:
+        if leaf is None:
+            return None
+        return numerical_grad(lambda v: f(*with_leaf(k, v)), [leaf], 0, eps)
+
+    grads = iter([leaf_grad(k, leaf) for k, (_, leaf) in enumerate(pytrees.leaves_with_paths(tree))])
+    return pytrees.map_leaves(lambda leaf: next(grads), tree)
+
+
+def assert_trees_close(got: Any, expected: Any, rtol: float = 1e-7, atol: float = 0.0, path: str = "") -> None:
+    """Assert two pytrees have the same container types, keys and fields, and leaves that are close.
+
+    ``None`` leaves must match ``None``. The leaves of ``expected`` may be any
+    array-likes (for example JAX arrays).
+    """
+    got_parts, expected_parts = pytrees.children(got), pytrees.children(expected)
+    where = path or "the whole tree"
+    if got_parts is None or expected_parts is None:
+        if got_parts is not None or expected_parts is not None:
+            raise AssertionError(f"at {where}: got a {type(got).__name__}, expected a {type(expected).__name__}")
+        if got is None or expected is None:
+            if got is not expected:
+                raise AssertionError(f"at {where}: got {got!r}, expected {expected!r}")
+            return
+        if np.shape(got) != np.shape(expected):
+            raise AssertionError(f"at {where}: got shape {np.shape(got)}, expected {np.shape(expected)}")
+        np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=rtol, atol=atol,
+                                   err_msg=f"at {where}")
+        return
+    if type(got) is not type(expected):
+        raise AssertionError(f"at {where}: got a {type(got).__name__}, expected a {type(expected).__name__}")
+    got_steps = [step for step, _ in got_parts]
+    expected_steps = [step for step, _ in expected_parts]
+    if sorted(got_steps) != sorted(expected_steps):
+        raise AssertionError(f"at {where}: got parts {got_steps}, expected {expected_steps}")
+    expected_children = dict(expected_parts)
+    for step, child in got_parts:
+        assert_trees_close(child, expected_children[step], rtol, atol, path + step)
+
+
 def check_grads(
     f: Callable,
     args: Sequence[Any],
@@ -40,6 +99,8 @@ def check_grads(
 
     A function with a non-scalar output is checked through a random linear
     projection of its output, which exercises ``vjp`` with a full cotangent.
+    Arguments and outputs may be pytrees; the cotangent of a pytree output is
+    a pytree of the same structure.
     """
     from sourcediff import grad, vjp
 
@@ -49,15 +110,25 @@ def check_grads(
     elif isinstance(argnums, int):
         argnums = (argnums,)
     out = f(*args)
-    if np.ndim(out) == 0:
+    if pytrees.children(out) is None and np.ndim(out) == 0:
         scalar_f = f
         grads = grad(f, argnums=tuple(argnums))(*args)
     else:
         rng = np.random.default_rng(0)
-        cotangent = rng.standard_normal(np.shape(out))
+        if pytrees.children(out) is None:
+            cotangent = rng.standard_normal(np.shape(out))
 
-        def scalar_f(*a):
-            return np.sum(np.asarray(f(*a)) * cotangent)
+            def scalar_f(*a):
+                return np.sum(np.asarray(f(*a)) * cotangent)
+        else:
+            cotangent = pytrees.map_leaves(
+                lambda leaf: None if leaf is None else
+                float(rng.standard_normal()) if np.ndim(leaf) == 0 else rng.standard_normal(np.shape(leaf)), out)
+            weights = [w for _, w in pytrees.leaves_with_paths(cotangent)]
+
+            def scalar_f(*a):
+                values = [v for _, v in pytrees.leaves_with_paths(f(*a))]
+                return sum(np.sum(np.asarray(v) * w) for v, w in zip(values, weights) if w is not None)
 
         _, pullback = vjp(f, *args)
         all_grads = pullback(cotangent)
@@ -65,6 +136,9 @@ def check_grads(
     for k, i in enumerate(argnums):
         expected = numerical_grad(scalar_f, args, i, eps)
         got = grads[k]
+        if pytrees.children(args[i]) is not None:
+            assert_trees_close(got, expected, rtol, atol, f"argument {i}")
+            continue
         if np.shape(got) != np.shape(args[i]):
             raise AssertionError(
                 f"gradient for argument {i} has shape {np.shape(got)}, argument has {np.shape(args[i])}"
