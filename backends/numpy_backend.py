@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from sourcediff import pytrees
+
 from .numpy_array_ops import *  # noqa: F401,F403  (helpers of reductions, shape, indexing, linalg)
 from .numpy_elementwise_ops import *  # noqa: F401,F403  (helpers of operators and elementwise rules)
 
 _SCALAR_TYPES = (float, int, complex)
+_NO_GRADIENT_TYPES = (str, bytes, bool)
+_ndarray = np.ndarray  # one global lookup instead of two on the hot paths
 
 
 def unbroadcast(g, x):
@@ -35,39 +39,164 @@ def unbroadcast(g, x):
 
 
 def zeros_like(x):
-    """A zero adjoint of the same structure as ``x``."""
-    if type(x) in _SCALAR_TYPES:
+    """A zero adjoint of the same structure as ``x``.
+
+    Numbers give ``0.0``, arrays float zeros, tuples and lists a zero per
+    element; a dict gives an empty :class:`DictAdjoint` and a dataclass or plain
+    object an empty :class:`ObjectAdjoint` (absent keys and fields are zero).
+    Leaves that carry no gradient (``None``, strings, bools) give ``None``.
+    """
+    kind = type(x)
+    if kind in _SCALAR_TYPES:
         return 0.0
+    if kind is _ndarray:
+        return np.zeros(x.shape, dtype=np.result_type(x, np.float64) if x.dtype.kind == "c" else np.float64)
     if isinstance(x, tuple):
-        return tuple(zeros_like(v) for v in x)
+        return TupleAdjoint([zeros_like(v) for v in x])
     if isinstance(x, list):
-        return [zeros_like(v) for v in x]
+        return ListAdjoint([zeros_like(v) for v in x])
     if isinstance(x, dict):
-        return {k: zeros_like(v) for k, v in x.items()}
+        out = DictAdjoint()
+        out.primal = x
+        return out
+    if x is None or kind in _NO_GRADIENT_TYPES:
+        return None
+    if not isinstance(x, np.generic) and pytrees.record_fields(x) is not None:
+        return ObjectAdjoint()
     return np.zeros(np.shape(x), dtype=np.result_type(x, np.float64) if np.iscomplexobj(x) else np.float64)
 
 
+# Container adjoints. Generated code reads them with ``g[i]`` and ``g['key']``
+# and accumulates them with ``sd.add``; their ``+`` is ``sd.add`` too, so that an
+# adjoint accumulated with ``+`` adds element by element instead of concatenating.
+# The API turns them into the argument's own types (namedtuple, dataclass, ...).
+
+class TupleAdjoint(tuple):
+    """The adjoint of a tuple or namedtuple: one adjoint per element."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return add(self, other)
+
+    def __radd__(self, other):
+        return add(other, self)
+
+
+class ListAdjoint(list):
+    """The adjoint of a list: one adjoint per element."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return add(self, other)
+
+    def __radd__(self, other):
+        return add(other, self)
+
+
+class DictAdjoint(dict):
+    """The adjoint of a dict, holding only the keys that received a gradient.
+
+    An absent key is zero: reading it (as generated code does with ``g['key']``)
+    gives zeros shaped like ``primal[key]``. Reading one key of a large dict of
+    parameters therefore costs one entry, not zeros for every parameter.
+    """
+
+    __slots__ = ("primal",)
+
+    def __missing__(self, key):
+        return zeros_like(self.primal[key])
+
+    def __add__(self, other):
+        return add(self, other)
+
+    def __radd__(self, other):
+        return add(other, self)
+
+
+class ObjectAdjoint(dict):
+    """The adjoint of a dataclass or plain object: ``{field name: adjoint}``; absent fields are zero."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return add(self, other)
+
+    def __radd__(self, other):
+        return add(other, self)
+
+
 def add(a, b):
-    """Add two adjoints that may be containers (tuples, lists, dicts)."""
-    if isinstance(a, tuple):
-        return tuple(add(u, v) for u, v in zip(a, b))
-    if isinstance(a, list):
-        return [add(u, v) for u, v in zip(a, b)]
-    if isinstance(a, dict):
-        return {k: add(a[k], b[k]) for k in a}
+    """Add two adjoints, which may be nested containers (tuples, lists, dicts, objects).
+
+    ``None`` is a zero of any structure.
+    """
+    kind = type(a)
+    if kind in _SCALAR_TYPES or kind is _ndarray or isinstance(a, np.generic):
+        return a + b
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, (tuple, list)):
+        if not isinstance(b, (tuple, list)) or len(a) != len(b):
+            raise ValueError(f"cannot add the adjoint {type(b).__name__} to the adjoint of a "
+                             f"{kind.__name__} of length {len(a)}")
+        values = [add(u, v) for u, v in zip(a, b)]
+        return ListAdjoint(values) if isinstance(a, list) else TupleAdjoint(values)
+    if isinstance(a, dict) and not isinstance(a, ObjectAdjoint):
+        if type(a) is DictAdjoint:
+            out = _dict_adjoint(a.primal, a)
+        elif type(b) is DictAdjoint:
+            out = _dict_adjoint(b.primal, a)
+        else:
+            out = dict(a)
+        for k, v in b.items():
+            out[k] = add(out[k], v) if k in out else v
+        return out
+    if isinstance(a, ObjectAdjoint) or isinstance(b, ObjectAdjoint) or pytrees.record_fields(a) is not None:
+        out = ObjectAdjoint(_fields_of(a))
+        for k, v in _fields_of(b).items():
+            out[k] = add(out[k], v) if k in out else v
+        return out
     return a + b
 
 
+def _dict_adjoint(primal, items):
+    out = DictAdjoint(items)
+    out.primal = primal
+    return out
+
+
+def _fields_of(obj):
+    """``{field: value}`` of an object adjoint given as an :class:`ObjectAdjoint` or an instance."""
+    if isinstance(obj, dict):
+        return obj
+    fields = pytrees.record_fields(obj)
+    if fields is None:
+        raise ValueError(f"cannot add a {type(obj).__name__} to the adjoint of an object")
+    return {name: getattr(obj, name) for name in fields}
+
+
 def index_adjoint(g, x, index):
-    """Adjoint of ``x[index]``: ``g`` scattered into zeros shaped like ``x``."""
-    if isinstance(x, (tuple, list)):
-        out = [zeros_like(v) for v in x]
-        if isinstance(index, slice):
-            for i, v in zip(range(*index.indices(len(x))), g):
-                out[i] = v
-        else:
-            out[index] = g
-        return type(x)(out) if isinstance(x, tuple) else out
+    """Adjoint of ``x[index]``: ``g`` scattered into zeros shaped like ``x``.
+
+    For a dict it is a :class:`DictAdjoint` holding the one key ``index``.
+    """
+    if type(x) is not _ndarray:
+        if isinstance(x, (tuple, list)):
+            out = [zeros_like(v) for v in x]
+            if isinstance(index, slice):
+                for i, v in zip(range(*index.indices(len(x))), g):
+                    out[i] = v
+            else:
+                out[index] = g
+            return ListAdjoint(out) if isinstance(x, list) else TupleAdjoint(out)
+        if isinstance(x, dict):
+            out = DictAdjoint({index: g})
+            out.primal = x
+            return out
     out = np.zeros(np.shape(x), dtype=np.result_type(g, np.float64))
     if _is_basic(index):
         out[index] = g  # slices and integers never repeat an element
@@ -111,5 +240,81 @@ def scalar_seed(value):
 
 
 def attribute_adjoint(g, obj, name):
-    """Adjoint of ``obj.name`` for a dataclass, namedtuple or plain object (filled in with pytree support)."""
-    raise NotImplementedError("attribute adjoints of objects")
+    """Adjoint of ``obj.name`` for a namedtuple, dataclass or plain object (``types.SimpleNamespace``).
+
+    A namedtuple gives a :class:`TupleAdjoint`, zero except at ``name``; a
+    dataclass or plain object gives an :class:`ObjectAdjoint` ``{name: g}``.
+    Reading a class constant contributes nothing. A property, or an instance
+    attribute that is not a dataclass field, is refused: its value comes from
+    code that sourcediff did not differentiate.
+    """
+    kind = type(obj)
+    if hasattr(kind, "_fields") and isinstance(obj, tuple):
+        fields = kind._fields
+        if name in fields:
+            i = fields.index(name)
+            return TupleAdjoint([g if j == i else zeros_like(v) for j, v in enumerate(obj)])
+    else:
+        fields = pytrees.record_fields(obj) if not isinstance(obj, (np.ndarray, np.generic)) else None
+        if fields is not None and name in fields:
+            out = ObjectAdjoint()
+            out[name] = g
+            return out
+    return _constant_attribute_adjoint(obj, name, fields)
+
+
+def _constant_attribute_adjoint(obj, name, fields):
+    from sourcediff.errors import MissingRuleError
+
+    kind = type(obj)
+    what = f"the attribute .{name} of a {kind.__name__}"
+    if fields is None:
+        raise MissingRuleError(f"no derivative rule for {what}",
+                               hint="read it outside the differentiated function, or register a rule with "
+                                    "sourcediff.rules.registry.defattribute")
+    for cls in kind.__mro__:
+        if name in cls.__dict__:
+            attribute = cls.__dict__[name]
+            if hasattr(type(attribute), "__get__"):
+                raise MissingRuleError(
+                    f"cannot differentiate {what}: it is a {type(attribute).__name__} of the class, computed by "
+                    "code that sourcediff does not differentiate",
+                    hint=f"compute it from the fields of {kind.__name__} inside the differentiated function")
+            if name not in getattr(obj, "__dict__", ()):
+                return zeros_like(obj)  # a class constant: it does not depend on the object's fields
+            break
+    raise MissingRuleError(
+        f"cannot differentiate {what}: it is not one of its fields ({', '.join(fields) or 'none'})",
+        hint="make it a dataclass field, or compute it inside the differentiated function")
+
+
+def call_forward(function, positions, keywords, *args, **kwargs):
+    """Forward half of a call to a function passed in as a value; returns ``(out, saved)``."""
+    from sourcediff.calls import call_forward as forward
+
+    return forward(function, positions, keywords, *args, **kwargs)
+
+
+def call_backward(saved, out_bar):
+    """Backward half of ``call_forward``: the adjoints of the active arguments."""
+    from sourcediff.calls import call_backward as backward
+
+    return backward(saved, out_bar)
+
+
+def builtin_sum_adjoint(g, iterable):
+    """Adjoint of the builtin ``sum(iterable)``: every element receives ``g``."""
+    if isinstance(iterable, (list, tuple)):
+        adjoints = [unbroadcast(g, v) for v in iterable]
+        return TupleAdjoint(adjoints) if isinstance(iterable, tuple) else ListAdjoint(adjoints)
+    shape = np.shape(iterable)  # an array: sum over its first axis
+    return np.array(np.broadcast_to(g, shape), dtype=np.float64)
+
+
+def sequence_adjoint(g, x):
+    """Adjoint of ``list(x)`` / ``tuple(x)``, given back in the structure of ``x``."""
+    if isinstance(x, dict):
+        return zeros_like(x)  # list(d) is the keys
+    if isinstance(x, np.ndarray):
+        return np.array([np.asarray(v, dtype=np.float64) + np.zeros(x.shape[1:]) for v in g]).reshape(x.shape)
+    return TupleAdjoint(g) if isinstance(x, tuple) else ListAdjoint(g)

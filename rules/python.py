@@ -44,3 +44,13 @@ defnondiff(builtins.int, "truncates to an integer")
 defnondiff(builtins.round, "piecewise constant")
 defnondiff(builtins.len, "integer result")
 defnondiff(builtins.bool, "boolean result")
+
+# sum(iterable, start): every element receives g (summed back to its own shape).
+defrule(builtins.sum, "iterable, /, start=0", iterable="sd.builtin_sum_adjoint(g, iterable)", start="g")
+# list(x) / tuple(x) copy the elements; from a dict they take its keys, which carry no gradient.
+defrule(builtins.list, "iterable=(), /", iterable="sd.sequence_adjoint(g, iterable)")
+defrule(builtins.tuple, "iterable=(), /", iterable="sd.sequence_adjoint(g, iterable)")
+
+defnondiff(builtins.range, "integer sequence")
+defnondiff(builtins.isinstance, "boolean result")
+defnondiff(builtins.type, "a type, not a value")

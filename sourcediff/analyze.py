@@ -29,12 +29,54 @@ def target_of(stmt: gast.stmt) -> str | None:
     return None
 
 
+def appended(stmt: gast.stmt) -> tuple[str, gast.expr] | None:
+    """``(list name, value)`` for ``lst.append(value)``, else None."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        func = stmt.value.func
+        if isinstance(func, gast.Attribute) and func.attr == "append" and isinstance(func.value, gast.Name) \
+                and len(stmt.value.args) == 1 and not stmt.value.keywords:
+            return func.value.id, stmt.value.args[0]
+    return None
+
+
+def is_compound(stmt: gast.stmt) -> bool:
+    return isinstance(stmt, (gast.If, gast.For, gast.While))
+
+
+def blocks(stmt: gast.stmt) -> list[list[gast.stmt]]:
+    """The nested statement lists of a compound statement."""
+    if isinstance(stmt, gast.If):
+        return [stmt.body, stmt.orelse]
+    if isinstance(stmt, (gast.For, gast.While)):
+        return [stmt.body]
+    return []
+
+
+def walk_statements(stmts: list[gast.stmt]):
+    """Every statement of ``stmts`` and of the blocks nested in them, in program order."""
+    for stmt in stmts:
+        yield stmt
+        for block in blocks(stmt):
+            yield from walk_statements(block)
+
+
+def assigned_names(stmts: list[gast.stmt]) -> set[str]:
+    names = set()
+    for stmt in walk_statements(stmts):
+        target = target_of(stmt)
+        if target is not None:
+            names.add(target)
+        if isinstance(stmt, gast.For):
+            names.add(stmt.target.id)
+    return names
+
+
 def differentiable_reads(stmt: gast.stmt, parsed: ParsedFunction) -> list[str]:
     """Names whose variation flows into the value ``stmt`` computes."""
     if not isinstance(stmt, gast.Assign):
         return []
     rhs = stmt.value
-    if isinstance(rhs, gast.Compare):
+    if isinstance(rhs, (gast.Compare, gast.BoolOp)):
         return []
     if isinstance(rhs, gast.UnaryOp) and isinstance(rhs.op, gast.Not):
         return []
@@ -63,6 +105,7 @@ class Activity:
     varied_before: dict[int, frozenset[str]] = field(default_factory=dict)
     useful_after: dict[int, frozenset[str]] = field(default_factory=dict)
     active: set[int] = field(default_factory=set)
+    varied_at_end: frozenset[str] = frozenset()
 
     def is_active(self, stmt: gast.stmt) -> bool:
         return id(stmt) in self.active
@@ -71,37 +114,92 @@ class Activity:
         return operand in self.varied_before[id(stmt)]
 
 
+class _Activity:
+    """Dataflow over nested blocks; loops iterate to a fixed point (the sets only grow)."""
+
+    def __init__(self, parsed: ParsedFunction, result: Activity):
+        self.parsed = parsed
+        self.result = result
+
+    def forward(self, stmts: list[gast.stmt], varied: set[str]) -> set[str]:
+        varied = set(varied)
+        for stmt in stmts:
+            self.result.varied_before[id(stmt)] = frozenset(varied)
+            if isinstance(stmt, gast.If):
+                varied = self.forward(stmt.body, varied) | self.forward(stmt.orelse, varied)
+            elif isinstance(stmt, (gast.For, gast.While)):
+                if isinstance(stmt, gast.For):
+                    varied.discard(stmt.target.id)  # loops run over ranges: the index is never varied
+                entry = set(varied)
+                while True:
+                    out = self.forward(stmt.body, entry)
+                    if out <= entry:
+                        break
+                    entry |= out
+                varied = entry
+            elif appended(stmt) is not None:
+                lst, value = appended(stmt)
+                if set(reads(value)) & varied:
+                    varied.add(lst)
+            else:
+                target = target_of(stmt)
+                if target is None:
+                    continue
+                if any(n in varied for n in differentiable_reads(stmt, self.parsed)):
+                    varied.add(target)
+                else:
+                    varied.discard(target)
+        return varied
+
+    def backward(self, stmts: list[gast.stmt], useful: set[str]) -> set[str]:
+        useful = set(useful)
+        for stmt in reversed(stmts):
+            self.result.useful_after[id(stmt)] = frozenset(useful)
+            if isinstance(stmt, gast.If):
+                useful = self.backward(stmt.body, useful) | self.backward(stmt.orelse, useful)
+            elif isinstance(stmt, (gast.For, gast.While)):
+                exit_ = set(useful)
+                while True:
+                    entry = self.backward(stmt.body, exit_)
+                    if entry <= exit_:
+                        break
+                    exit_ |= entry
+                useful = exit_
+            elif appended(stmt) is not None:
+                lst, value = appended(stmt)
+                if lst in useful:
+                    useful.update(reads(value))
+            else:
+                target = target_of(stmt)
+                if target is None or target not in useful:
+                    continue
+                useful.discard(target)
+                useful.update(differentiable_reads(stmt, self.parsed))
+        return useful
+
+    def mark(self, stmts: list[gast.stmt]) -> None:
+        for stmt in walk_statements(stmts):
+            if appended(stmt) is not None:
+                lst, value = appended(stmt)
+                if lst in self.result.useful_after[id(stmt)] and \
+                        set(reads(value)) & self.result.varied_before[id(stmt)]:
+                    self.result.active.add(id(stmt))
+                continue
+            target = target_of(stmt)
+            if target is None:
+                continue
+            varied = any(n in self.result.varied_before[id(stmt)] for n in differentiable_reads(stmt, self.parsed))
+            if varied and target in self.result.useful_after[id(stmt)]:
+                self.result.active.add(id(stmt))
+
+
 def activity(body: list[gast.stmt], wrt: set[str], outputs: set[str], parsed: ParsedFunction) -> Activity:
-    """Activity of straight-line ``body``: which statements need adjoints."""
+    """Activity of ``body`` (nested blocks included): which statements need adjoints."""
     result = Activity()
-    varied = set(wrt)
-    for stmt in body:
-        result.varied_before[id(stmt)] = frozenset(varied)
-        target = target_of(stmt)
-        if target is None:
-            continue
-        if any(name in varied for name in differentiable_reads(stmt, parsed)):
-            varied.add(target)
-        else:
-            varied.discard(target)
-    useful = set(outputs)
-    for stmt in reversed(body):
-        result.useful_after[id(stmt)] = frozenset(useful)
-        if isinstance(stmt, gast.Return):
-            useful |= outputs
-            continue
-        target = target_of(stmt)
-        if target is None or target not in useful:
-            continue
-        useful.discard(target)
-        useful.update(differentiable_reads(stmt, parsed))
-    for stmt in body:
-        target = target_of(stmt)
-        if target is None:
-            continue
-        varied_after = any(n in result.varied_before[id(stmt)] for n in differentiable_reads(stmt, parsed))
-        if varied_after and target in result.useful_after[id(stmt)]:
-            result.active.add(id(stmt))
+    flow = _Activity(parsed, result)
+    result.varied_at_end = frozenset(flow.forward(body, set(wrt)))
+    flow.backward(body, set(outputs))
+    flow.mark(body)
     return result
 
 
@@ -111,22 +209,43 @@ _SCALAR_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "amax",
 def scalar_names(body: list[gast.stmt], scalar_params: set[str], parsed: ParsedFunction) -> dict[int, frozenset[str]]:
     """Per statement, the names known to hold a value of shape ``()`` when it starts.
 
-    Used to leave out ``unbroadcast`` where no broadcasting can happen.
+    Used to leave out ``unbroadcast`` where no broadcasting can happen. At the
+    end of a branch or loop only what holds on every path stays known.
     """
+    before: dict[int, frozenset[str]] = {}
+    _scalars(body, set(scalar_params), parsed, before)
+    return before
+
+
+def _scalars(stmts: list[gast.stmt], known: set[str], parsed: ParsedFunction,
+             before: dict[int, frozenset[str]]) -> set[str]:
     import math
 
     import numpy as np
 
-    known = set(scalar_params)
-    before: dict[int, frozenset[str]] = {}
+    known = set(known)
 
     def is_scalar(atom: gast.expr) -> bool:
         if isinstance(atom, gast.Constant):
             return isinstance(atom.value, (int, float)) and not isinstance(atom.value, bool)
         return isinstance(atom, gast.Name) and atom.id in known
 
-    for stmt in body:
+    for stmt in stmts:
         before[id(stmt)] = frozenset(known)
+        if isinstance(stmt, gast.If):
+            known = _scalars(stmt.body, known, parsed, before) & _scalars(stmt.orelse, known, parsed, before)
+            continue
+        if isinstance(stmt, (gast.For, gast.While)):
+            entry = set(known)
+            if isinstance(stmt, gast.For):
+                entry.add(stmt.target.id)  # an int from a range
+            while True:
+                out = _scalars(stmt.body, entry, parsed, before)
+                if entry <= out:
+                    break
+                entry &= out
+            known = entry
+            continue
         target = target_of(stmt)
         if target is None:
             continue
@@ -146,7 +265,8 @@ def scalar_names(body: list[gast.stmt], scalar_params: set[str], parsed: ParsedF
                     scalar = True
                 elif isinstance(func, np.ufunc) or func in (float, abs, min, max):
                     scalar = args_scalar
-                elif getattr(func, "__name__", "") in _SCALAR_REDUCTIONS and len(rhs.args) == 1 and not rhs.keywords:
+                elif getattr(func, "__name__", "") in _SCALAR_REDUCTIONS and len(rhs.args) == 1 and not rhs.keywords \
+                        and func is getattr(np, func.__name__, None):  # np.sum(x), not the builtin sum(list)
                     scalar = True
             elif isinstance(rhs.func, gast.Attribute) and rhs.func.attr in _SCALAR_REDUCTIONS \
                     and not rhs.args and not rhs.keywords:
@@ -155,4 +275,4 @@ def scalar_names(body: list[gast.stmt], scalar_params: set[str], parsed: ParsedF
             known.add(target)
         else:
             known.discard(target)
-    return before
+    return known

@@ -10,7 +10,7 @@ from typing import Any, Callable, Sequence
 import gast
 import numpy as np
 
-from . import emit, lower, optimize, parse, reverse
+from . import emit, lower, optimize, parse, pytrees, reverse
 from .errors import (ArgnumsError, NonDifferentiableArgumentError, NonScalarOutputError, SourceNotFoundError,
                      SourcediffError)
 
@@ -78,17 +78,41 @@ def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
         node.body = _optimized(node.body, result)
         emit.renumber_temporaries(node, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})
         source = emit.to_source(node)
-        runtime = _runtime_objects(result.runtime_names)
+        runtime = _runtime_objects(result.runtime_names) | result.late_bound
         filename = emit.registered_name(f, mode, wrt, scalar_params)
-        function = emit.compile_function(source, node.name, filename, f, runtime)
-        if f.__defaults__:
-            defaults = tuple(f.__defaults__)
-            function.__defaults__ = defaults
+        function = _with_defaults(emit.compile_function(source, node.name, filename, f, runtime), f)
         returns = [n for n in gast.walk(parsed.node) if isinstance(n, gast.Return)]
         location = (parsed.filename, parsed.lineno(returns[-1]) if returns else parsed.lineno(parsed.node))
         compiled = Compiled(function, source, wrt, filename, location)
         _cache.setdefault(f, {})[key] = compiled
         return compiled
+
+
+def _with_defaults(function: Callable, f: Callable) -> Callable:
+    if f.__defaults__:
+        function.__defaults__ = tuple(f.__defaults__)
+    if f.__kwdefaults__:
+        function.__kwdefaults__ = dict(f.__kwdefaults__)
+    return function
+
+
+def build_split(f: Callable, active: tuple[str, ...]) -> tuple[Callable, Callable, str, str]:
+    """The forward and backward halves of ``f`` for a call from generated code (see ``calls.py``)."""
+    parsed = parse.parse_function(f)
+    lowered = lower.lower(parsed)
+    result = reverse.reverse(parsed, lowered, active, "split")
+    forward_node, backward_node = result.node, result.backward_node
+    backward_node.body = _optimized(backward_node.body, result)
+    user_names = {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)}
+    runtime = _runtime_objects(result.runtime_names) | result.late_bound
+    compiled = []
+    for node, part in ((forward_node, "forward half"), (backward_node, "backward half")):
+        emit.renumber_temporaries(node, user_names)
+        source = emit.to_source(node)
+        filename = emit.registered_name(f, part, active, frozenset())
+        compiled.append((emit.compile_function(source, node.name, filename, f, runtime), source))
+    (forward, forward_source), (backward, backward_source) = compiled
+    return _with_defaults(forward, f), backward, forward_source, backward_source
 
 
 def _optimized(body: list, result: reverse.ReverseFunction) -> list:
@@ -121,7 +145,7 @@ _PLAIN_ARGUMENTS = frozenset((float, np.ndarray))
 
 
 def _match(g: Any, x: Any) -> Any:
-    """Give gradient ``g`` the structure and dtype of the argument ``x``."""
+    """Give gradient ``g`` the structure and dtypes of the argument ``x`` (a float, an array or a pytree)."""
     kind = type(x)
     if kind is float or kind is int:
         return float(g)
@@ -134,19 +158,142 @@ def _match(g: Any, x: Any) -> Any:
     if isinstance(x, np.generic):
         dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else np.float64
         return dtype.type(g)
-    return g
+    return _match_tree(g, x, "")
+
+
+_ZERO = object()  # the gradient of a part that received none
+
+
+def _match_tree(g: Any, x: Any, path: str) -> Any:
+    """``_match`` for pytrees: ``g`` may be sparse (absent keys and fields are zero)."""
+    if x is None:
+        return None
+    parts = pytrees.children(x)
+    if parts is None:
+        if g is _ZERO or g is None:
+            g = 0.0
+        elif pytrees.children(g) is not None:
+            raise _structure_error(g, x, path)
+        if isinstance(x, (float, int)) and not isinstance(x, bool):
+            return float(g)
+        return _match(g, x)
+    if g is _ZERO or g is None:
+        values = [_match_tree(_ZERO, child, path + step) for step, child in parts]
+    elif isinstance(x, dict):
+        if not isinstance(g, dict):
+            raise _structure_error(g, x, path)
+        values = [_match_tree(dict.get(g, k, _ZERO), v, path + step) for (step, v), k in zip(parts, x)]
+    elif isinstance(x, (tuple, list)):
+        if not isinstance(g, (tuple, list)) or len(g) != len(x):
+            raise _structure_error(g, x, path)
+        values = [_match_tree(gi, child, path + step) for gi, (step, child) in zip(g, parts)]
+    else:
+        if isinstance(g, dict):
+            fields = g
+        elif type(g) is type(x):
+            fields = {name: getattr(g, name, _ZERO) for name in pytrees.record_fields(g)}
+        else:
+            raise _structure_error(g, x, path)
+        values = [_match_tree(fields.get(step[1:], _ZERO), child, path + step) for step, child in parts]
+    return pytrees.rebuild(x, values)
+
+
+def _structure_error(g: Any, x: Any, path: str) -> SourcediffError:
+    def describe(v: Any) -> str:
+        length = f" of length {len(v)}" if isinstance(v, (tuple, list)) else ""
+        return f"a {type(v).__name__}{length}"
+
+    return SourcediffError(
+        f"internal error: the gradient of the argument{path and ' part ' + path} is {describe(g)}, "
+        f"but the argument{path and ' part'} is {describe(x)}; refusing to return a gradient of the wrong "
+        "structure",
+        hint="please report this with your function. If a field of a dataclass or object is named like an "
+             "ndarray attribute (T, shape, size, ndim, dtype), renaming it avoids the problem")
+
+
+_DIFFERENTIABLE_LEAVES = (float, int, np.ndarray, np.generic)
+
+
+def _refusal(x: Any, path: str, nested: bool = False) -> str | None:
+    """Why the leaf at ``path`` (or one below it) cannot carry a gradient; ``None`` if every leaf can."""
+    if isinstance(x, bool) or isinstance(x, np.bool_):
+        return f"{path} is a bool"
+    if isinstance(x, _DIFFERENTIABLE_LEAVES):
+        if isinstance(x, (np.ndarray, np.generic)) and not np.issubdtype(x.dtype, np.number):
+            return f"{path} has dtype {x.dtype}"
+        return None
+    parts = pytrees.children(x)
+    if parts is None:
+        return None if x is None and nested else f"{path} is a {type(x).__name__}"
+    for step, child in parts:
+        problem = _refusal(child, path + step, True)
+        if problem is not None:
+            return problem
+    return None
 
 
 def _check_argument(f: Callable, x: Any, index: int) -> None:
-    if isinstance(x, bool) or not (isinstance(x, (float, int, np.ndarray, np.generic))):
-        raise NonDifferentiableArgumentError(
-            f"argument {index} of {f.__qualname__} is a {type(x).__name__}; sourcediff differentiates "
-            "with respect to floats and NumPy arrays",
-            hint="pass a float or an ndarray, or leave this argument out of argnums")
-    if isinstance(x, (np.ndarray, np.generic)) and not np.issubdtype(x.dtype, np.number):
-        raise NonDifferentiableArgumentError(
-            f"argument {index} of {f.__qualname__} has dtype {x.dtype}, which cannot carry a gradient",
-            hint="pass a floating-point array")
+    """Refuse an argument that cannot carry a gradient, naming the leaf: ``argument 0['W'] is a str``.
+
+    Arguments are pytrees (see :func:`grad`): every leaf must be a float, an int
+    or a numeric ndarray. ``None`` inside a container is an empty part whose
+    gradient is ``None``, as in JAX; strings, bools and other objects are refused.
+    """
+    problem = _refusal(x, f"argument {index}")
+    if problem is None:
+        return
+    if pytrees.children(x) is None:
+        hint = "pass a float or an ndarray, or leave this argument out of argnums"
+    else:
+        hint = ("make every leaf a float, an int or a numeric ndarray; pass strings, flags and other settings "
+                "in an argument that is not in argnums")
+    raise NonDifferentiableArgumentError(f"{problem}, which cannot carry a gradient (differentiating "
+                                         f"{f.__qualname__})", hint=hint)
+
+
+def _check_cotangent(cotangent: Any, out: Any, path: str = "") -> None:
+    """Refuse a cotangent that does not have the structure and shapes of the output ``out``."""
+    parts = None if type(out) in _PLAIN_ARGUMENTS else pytrees.children(out)
+    where = f" at output{path}" if path else ""
+    if parts is None:
+        numeric = isinstance(out, _DIFFERENTIABLE_LEAVES) and not isinstance(out, (bool, np.bool_)) and \
+            np.issubdtype(np.asarray(out).dtype, np.number)
+        if not numeric:
+            return  # a leaf that carries no gradient: its cotangent is not read
+        if cotangent is None or pytrees.children(cotangent) is not None:
+            raise SourcediffError(f"the cotangent{where} is a {type(cotangent).__name__}, but the output is a "
+                                  f"{'number' if np.ndim(out) == 0 else 'array'} of shape {np.shape(out)}")
+        if np.shape(cotangent) != np.shape(out):
+            raise SourcediffError(f"the cotangent{where} has shape {np.shape(cotangent)}, but the output has "
+                                  f"shape {np.shape(out)}")
+        return
+    if isinstance(out, dict):
+        if not isinstance(cotangent, dict) or set(cotangent) != set(out):
+            got = f"a dict with keys {_keys(cotangent)}" if isinstance(cotangent, dict) \
+                else f"a {type(cotangent).__name__}"
+            raise SourcediffError(f"the cotangent{where} is {got}, but the output is a dict with keys {_keys(out)}",
+                                  hint="give the cotangent the structure of the output")
+        for key, child in out.items():
+            _check_cotangent(cotangent[key], child, f"{path}[{key!r}]")
+        return
+    if isinstance(out, (tuple, list)):
+        if not isinstance(cotangent, (tuple, list)) or len(cotangent) != len(out):
+            got = f" of length {len(cotangent)}" if isinstance(cotangent, (tuple, list)) else ""
+            raise SourcediffError(f"the cotangent{where} is a {type(cotangent).__name__}{got}, but the output is "
+                                  f"a {type(out).__name__} of length {len(out)}",
+                                  hint="give the cotangent the structure of the output")
+        for c, (step, child) in zip(cotangent, parts):
+            _check_cotangent(c, child, path + step)
+        return
+    if type(cotangent) is not type(out):
+        raise SourcediffError(f"the cotangent{where} is a {type(cotangent).__name__}, but the output is a "
+                              f"{type(out).__name__}", hint="give the cotangent the structure of the output")
+    for step, child in parts:
+        _check_cotangent(getattr(cotangent, step[1:]), child, path + step)
+
+
+def _keys(d: dict) -> str:
+    return ", ".join(sorted(map(repr, d)))
 
 
 def _located(exc: SourcediffError, compiled: Compiled) -> SourcediffError:
@@ -241,6 +388,19 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
     Like ``jax.grad``: an int ``argnums`` gives one gradient, a tuple gives a
     tuple; with ``has_aux=True``, ``f`` returns ``(output, aux)`` and the
     derivative returns ``(gradient, aux)``.
+
+    Arguments may be pytrees: dicts, lists, tuples, namedtuples, dataclasses
+    and plain objects (``types.SimpleNamespace``), nested, whose leaves are
+    floats, ints or numeric ndarrays. The gradient has the structure of the
+    argument, as in ``jax.grad``: a dict gives a dict with every key, a
+    namedtuple or dataclass an instance of the same type (made without running
+    ``__init__``/``__post_init__``), and parts the output does not depend on
+    are zeros. Int leaves count as numbers: their gradient is a float. ``None``
+    inside a container is an empty part and stays ``None``. Strings, bools and
+    other objects cannot carry a gradient: an argument in ``argnums`` holding
+    one is refused with :class:`NonDifferentiableArgumentError`, which names
+    the leaf (``argument 0['name'] is a str``); pass such settings in an
+    argument outside ``argnums``.
     """
     return Derivative(f, "grad", argnums, has_aux)
 
@@ -253,7 +413,10 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """``(f(*primals), vjp_fn)``; ``vjp_fn(cotangent)`` returns one cotangent per primal.
 
-    With ``has_aux=True``, returns ``(out, vjp_fn, aux)``.
+    Primals and the output may be pytrees (see :func:`grad`); the cotangent must
+    have the structure and shapes of the output (a dict output takes a dict
+    cotangent with the same keys), and each returned cotangent has the
+    structure of its primal. With ``has_aux=True``, returns ``(out, vjp_fn, aux)``.
     """
     if not primals:
         raise ArgnumsError("vjp needs at least one primal argument")
@@ -269,9 +432,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     out, aux = result if has_aux else (result, None)
 
     def vjp_fn(cotangent: Any) -> tuple:
-        if np.shape(cotangent) != np.shape(out) and not isinstance(out, tuple):
-            raise SourcediffError(f"the cotangent has shape {np.shape(cotangent)}, but the output has shape "
-                                  f"{np.shape(out)}")
+        _check_cotangent(cotangent, out)
         grads = compiled.function(*primals, cotangent)
         if len(primals) == 1:
             grads = (grads,)

@@ -47,7 +47,12 @@ def compile_function(source: str, name: str, filename: str, user_function: Calla
     placeholder = namespace[FACTORY](*[runtime.get(n) for n in free])
     closure = []
     for var in placeholder.__code__.co_freevars:
-        closure.append(cells[var] if var in cells else types.CellType(runtime[var]))
+        if var in cells:
+            closure.append(cells[var])
+        elif isinstance(runtime[var], types.CellType):  # another derivative, maybe still being built
+            closure.append(runtime[var])
+        else:
+            closure.append(types.CellType(runtime[var]))
     function = types.FunctionType(placeholder.__code__, user_function.__globals__, name,
                                   placeholder.__defaults__, tuple(closure) or None)
     function.__kwdefaults__ = placeholder.__kwdefaults__
@@ -71,7 +76,7 @@ def renumber_temporaries(node: gast.FunctionDef, user_names: set[str]) -> None:
     """Rename temporaries ``t<k>`` (and their adjoints) to ``t1, t2, ...`` in order of appearance."""
     names = [n for n in gast.walk(node) if isinstance(n, gast.Name)]
     order: list[str] = []
-    for stmt in node.body:
+    for stmt in [node.args] + node.body:
         for n in gast.walk(stmt):
             if isinstance(n, gast.Name) and _TEMPORARY.match(n.id) and n.id not in user_names and n.id not in order:
                 order.append(n.id)
@@ -84,6 +89,11 @@ def renumber_temporaries(node: gast.FunctionDef, user_names: set[str]) -> None:
         mapping[old] = f"t{k}"
     for n in names:
         match = _TEMPORARY_ADJOINT.match(n.id)
+        if match and match.group(1) not in mapping and match.group(1) not in user_names:
+            k += 1  # an adjoint whose primal does not appear here (a backward half's seed)
+            while f"t{k}" in user_names:
+                k += 1
+            mapping[match.group(1)] = f"t{k}"
         if match and match.group(1) in mapping:
             mapping[n.id] = mapping[match.group(1)] + match.group(2)
     if set(mapping.values()) & user_names:

@@ -6,15 +6,27 @@ The core language is A-normal form. Every statement is one of
   arguments are atoms, ``atom.attr``, ``atom[index]`` or a tuple/list literal
   of atoms;
 * ``return atom`` or ``return (atom, ...)``, once, at the end;
-* a bare call ``f(atoms)`` kept for its side effect, or ``assert atom``.
+* a bare call ``f(atoms)`` kept for its side effect, or ``assert atom``;
+* ``if atom: ... else: ...``;
+* ``for name in atom: ...`` where the atom holds a ``range``; a loop over a
+  list, tuple, array, ``enumerate``, ``zip`` or ``reversed`` becomes a loop over
+  indices that reads the elements by subscript;
+* ``while name: ...`` whose condition is recomputed at the end of the body;
+* ``if flag: break``, only as the last statement of a loop body.
 
 An atom is a name or a constant. Augmented assignment becomes rebinding, tuple
 unpacking becomes one assignment per element, and nested expressions get
-temporaries ``t1, t2, ...``. Anything else is refused with a clear error.
+temporaries ``t1, t2, ...``. ``and``/``or`` and ``a if c else b`` become
+``if`` statements, so short-circuiting is kept. ``break``, ``continue`` and
+early ``return`` become flags that guard the rest of the block
+(``if not skip: ...``), so every block is entered at the top and left at the
+bottom, which is what the reverse transform needs. Anything else is refused
+with a clear error.
 """
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import gast
 
@@ -27,11 +39,6 @@ BINARY_OPERATORS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.MatM
 VIEW_METHODS = {"reshape", "transpose", "ravel", "view", "squeeze", "swapaxes"}
 
 _LATER = {
-    gast.If: ("an if statement", "control flow arrives in a later release; compute both branches with np.where"),
-    gast.For: ("a for loop", "control flow arrives in a later release"),
-    gast.While: ("a while loop", "control flow arrives in a later release"),
-    gast.Break: ("break", "control flow arrives in a later release"),
-    gast.Continue: ("continue", "control flow arrives in a later release"),
     gast.Try: ("a try statement", "move the try/except outside the function being differentiated"),
     gast.With: ("a with statement", "move the with block outside the function being differentiated"),
     gast.AsyncWith: ("an async with statement", "differentiate a synchronous function"),
@@ -47,13 +54,9 @@ _LATER = {
     gast.Delete: ("a del statement", "let the variable go out of scope instead"),
 }
 _EXPR_LATER = {
-    gast.IfExp: ("a conditional expression (a if c else b)", "use np.where(c, a, b)"),
-    gast.BoolOp: ("and/or", "use np.logical_and / np.logical_or on the non-differentiable condition"),
     gast.Lambda: ("a lambda inside the function", "define the helper at module level"),
-    gast.ListComp: ("a list comprehension", "use array operations"),
     gast.SetComp: ("a set comprehension", "use array operations"),
     gast.DictComp: ("a dict comprehension", "build the dict with a literal"),
-    gast.GeneratorExp: ("a generator expression", "use array operations"),
     gast.Await: ("await", "differentiate a synchronous function"),
     gast.Yield: ("yield", "return the values instead of yielding them"),
     gast.YieldFrom: ("yield from", "return the values instead of yielding them"),
@@ -70,6 +73,9 @@ class Lowering:
         self.namer = Namer.for_tree(parsed.node)
         self.body: list[gast.stmt] = []
         self.aliases: set[str] = set()
+        self.results: list[str] = []          # where the return value goes when there are several returns
+        self.returned: str | None = None      # the flag set by an early return
+        self.early_returns: set[int] = set()  # ids of returns that jump past later statements
 
     # -- errors --------------------------------------------------------------------------------
     def refuse(self, node: gast.AST, what: str, hint: str) -> UnsupportedSyntaxError:
@@ -86,6 +92,8 @@ class Lowering:
                 and isinstance(expr.operand.value, (int, float)):
             return constant(-expr.operand.value)
         rhs = self.rhs(expr)
+        if isinstance(rhs, gast.Name):
+            return rhs  # the temporary of a conditional expression, and/or or a comprehension
         if isinstance(rhs, gast.Attribute) and is_resolved(self.parsed.resolve(rhs)):
             return rhs  # a constant of a module, like np.pi
         target = self.namer.temporary()
@@ -114,6 +122,12 @@ class Lowering:
                                           comparators=[self.atom(expr.comparators[0])]), expr)
         if isinstance(expr, gast.Call):
             return self.call(expr)
+        if isinstance(expr, gast.IfExp):
+            return self.conditional(expr)
+        if isinstance(expr, gast.BoolOp):
+            return self.boolean(expr)
+        if isinstance(expr, (gast.ListComp, gast.GeneratorExp)):
+            return self.comprehension(expr)
         if isinstance(expr, gast.Attribute):
             if is_resolved(self.parsed.resolve(expr)):
                 return expr
@@ -129,6 +143,60 @@ class Lowering:
             return self.copy(gast.Dict(keys=[self.atom(k) for k in expr.keys],
                                        values=[self.atom(v) for v in expr.values]), expr)
         raise self.refuse(expr, f"the expression {type(expr).__name__}", "rewrite it with plain operators and calls")
+
+    def conditional(self, expr: gast.IfExp) -> gast.Name:
+        """``a if c else b`` as an if statement that assigns a fresh temporary."""
+        result = self.namer.temporary()
+        test = self.atom(expr.test)
+        body = self.nested(lambda: self.emit(assign(result, self.rhs(expr.body), expr)))
+        orelse = self.nested(lambda: self.emit(assign(result, self.rhs(expr.orelse), expr)))
+        self.emit(self.copy(gast.If(test=test, body=body, orelse=orelse), expr))
+        return name(result)
+
+    def boolean(self, expr: gast.BoolOp) -> gast.Name:
+        """``a and b`` / ``a or b`` with short-circuiting: later operands run only when needed."""
+        result = self.namer.temporary()
+        self.emit(assign(result, self.rhs(expr.values[0]), expr))
+        for operand in expr.values[1:]:
+            test = name(result) if isinstance(expr.op, gast.And) else gast.UnaryOp(op=gast.Not(), operand=name(result))
+            body = self.nested(lambda: self.emit(assign(result, self.rhs(operand), expr)))
+            self.emit(self.copy(gast.If(test=test, body=body, orelse=[]), expr))
+        return name(result)
+
+    def comprehension(self, expr: gast.ListComp | gast.GeneratorExp) -> gast.Name:
+        """``[e for v in xs if c]`` as a loop that appends to a fresh list."""
+        result = self.namer.fresh("items")
+        self.emit(assign(result, gast.List(elts=[], ctx=gast.Load()), expr))
+        renames: dict[str, str] = {}
+        for generator in expr.generators:
+            if generator.is_async:
+                raise self.refuse(expr, "an async comprehension", "use a for loop")
+            for n in gast.walk(generator.target):
+                if isinstance(n, gast.Name) and n.id not in renames:
+                    renames[n.id] = self.namer.fresh(n.id)
+        renamed = _Rename(renames)
+        element = renamed.visit(copy.deepcopy(expr.elt))
+        append = gast.Expr(value=gast.Call(
+            func=gast.Attribute(value=name(result), attr="append", ctx=gast.Load()), args=[element], keywords=[]))
+        inner: list[gast.stmt] = [self.copy(append, expr)]
+        for generator in reversed(expr.generators):
+            for condition in reversed(generator.ifs):
+                inner = [self.copy(gast.If(test=renamed.visit(copy.deepcopy(condition)), body=inner, orelse=[]), expr)]
+            loop = gast.For(target=renamed.visit(copy.deepcopy(generator.target)), iter=generator.iter if
+                            generator is expr.generators[0] else renamed.visit(copy.deepcopy(generator.iter)),
+                            body=inner, orelse=[], type_comment=None)
+            inner = [self.copy(loop, expr)]
+        self.statement(inner[0], loop=None)
+        return name(result)
+
+    def nested(self, emit_all) -> list[gast.stmt]:
+        """The statements that ``emit_all()`` emits, collected into a separate block."""
+        outer, self.body = self.body, []
+        try:
+            emit_all()
+            return self.body
+        finally:
+            self.body = outer
 
     def index(self, index: gast.expr) -> gast.expr:
         if isinstance(index, gast.Slice):
@@ -162,7 +230,34 @@ class Lowering:
     def emit(self, stmt: gast.stmt) -> None:
         self.body.append(stmt)
 
-    def statement(self, stmt: gast.stmt, is_last: bool) -> None:
+    def block(self, stmts: list[gast.stmt], loop: "LoopFlags | None") -> None:
+        """Lower a block; after a statement that may jump, the rest runs under ``if not flag:``."""
+        for i, stmt in enumerate(stmts):
+            self.statement(stmt, loop)
+            rest = stmts[i + 1:]
+            if not rest:
+                return
+            flag = self.jump_flag(stmt, loop)
+            if flag is not None:
+                guarded = self.nested(lambda: self.block(rest, loop))
+                if guarded:
+                    test = gast.UnaryOp(op=gast.Not(), operand=name(flag))
+                    self.emit(self.copy(gast.If(test=test, body=guarded, orelse=[]), rest[0]))
+                return
+
+    def jump_flag(self, stmt: gast.stmt, loop: "LoopFlags | None") -> str | None:
+        """The flag that tells whether ``stmt`` jumped past the rest of its block, or None."""
+        if loop is not None:
+            if _jumps(stmt, loop_level=True) or any(id(r) in self.early_returns for r in _returns(stmt, True)):
+                return loop.guard
+            if any(id(r) in self.early_returns for r in _returns(stmt, False)):
+                return loop.guard  # a return inside a nested loop (the loop statement set our flags)
+            return None
+        if any(id(r) in self.early_returns for r in _returns(stmt, False)):
+            return self.returned
+        return None
+
+    def statement(self, stmt: gast.stmt, loop: "LoopFlags | None" = None) -> None:
         kind = type(stmt)
         if kind in _LATER:
             raise self.refuse(stmt, *_LATER[kind])
@@ -179,16 +274,35 @@ class Lowering:
             self.emit(gast.copy_location(gast.Assert(test=self.atom(stmt.test), msg=None), stmt))
             return
         if isinstance(stmt, gast.Return):
-            if not is_last:
-                raise self.refuse(stmt, "a return before the end of the function", "return once, at the end")
-            value = stmt.value
-            if value is None:
-                result = constant(None)
-            elif isinstance(value, gast.Tuple):
-                result = gast.Tuple(elts=[self.atom(e) for e in value.elts], ctx=gast.Load())
+            self.return_statement(stmt, loop)
+            return
+        if isinstance(stmt, (gast.Break, gast.Continue)):
+            if loop is None:
+                raise self.refuse(stmt, f"{kind.__name__.lower()} outside a loop", "remove it")
+            if isinstance(stmt, gast.Break):
+                self.emit(assign(loop.stop, constant(True), stmt))
+            if loop.guard != loop.stop:
+                self.emit(assign(loop.guard, constant(True), stmt))
+            return
+        if isinstance(stmt, gast.If):
+            self.if_statement(stmt, loop)
+            return
+        if isinstance(stmt, (gast.For, gast.While)):
+            if stmt.orelse:
+                raise self.refuse(stmt, "a loop with an else clause", "set a flag before break and test it after the loop")
+            aliases = set(self.aliases)
+            flags = self.loop_flags(stmt)
+            if isinstance(stmt, gast.For):
+                self.for_loop(stmt, flags)
             else:
-                result = self.atom(value)
-            self.emit(gast.copy_location(gast.Return(value=result), stmt))
+                self.while_loop(stmt, flags)
+            self.aliases |= aliases
+            if loop is not None and any(id(r) in self.early_returns for r in _returns(stmt, False)):
+                # a return inside this loop leaves the enclosing loop too
+                propagate = [assign(loop.stop, constant(True), stmt)]
+                if loop.guard != loop.stop:
+                    propagate.append(assign(loop.guard, constant(True), stmt))
+                self.emit(self.copy(gast.If(test=name(self.returned), body=propagate, orelse=[]), stmt))
             return
         if isinstance(stmt, gast.AnnAssign):
             if stmt.value is None:
@@ -201,6 +315,139 @@ class Lowering:
             self.assignment(stmt)
             return
         raise self.refuse(stmt, f"the statement {kind.__name__}", "rewrite it with assignments and calls")
+
+    def return_statement(self, stmt: gast.Return, loop: "LoopFlags | None") -> None:
+        value = stmt.value if stmt.value is not None else constant(None)
+        if not self.results:  # the one return, at the end of the function
+            if isinstance(value, gast.Tuple):
+                result = gast.Tuple(elts=[self.atom(e) for e in value.elts], ctx=gast.Load())
+            else:
+                result = self.atom(value)
+            self.emit(gast.copy_location(gast.Return(value=result), stmt))
+            return
+        if len(self.results) > 1:
+            for target, element in zip(self.results, value.elts):
+                self.emit(assign(target, self.rhs(element), stmt))
+        else:
+            self.emit(assign(self.results[0], self.rhs(value), stmt))
+        if id(stmt) in self.early_returns:
+            self.emit(assign(self.returned, constant(True), stmt))
+            if loop is not None:
+                self.emit(assign(loop.stop, constant(True), stmt))
+                if loop.guard != loop.stop:
+                    self.emit(assign(loop.guard, constant(True), stmt))
+
+    def if_statement(self, stmt: gast.If, loop: "LoopFlags | None") -> None:
+        test = self.atom(stmt.test)
+        aliases = set(self.aliases)
+        body = self.nested(lambda: self.block(stmt.body, loop))
+        after_body, self.aliases = self.aliases, set(aliases)
+        orelse = self.nested(lambda: self.block(stmt.orelse, loop))
+        self.aliases |= after_body | aliases
+        if isinstance(test, gast.Constant):  # if True: / if 0: ...
+            self.body.extend(body if test.value else orelse)
+            return
+        if body or orelse:
+            self.emit(self.copy(gast.If(test=test, body=body or [gast.Pass()], orelse=orelse), stmt))
+
+    def loop_flags(self, stmt: gast.For | gast.While) -> "LoopFlags":
+        """Flags for the jumps out of this loop's body; emits their initial values."""
+        breaks = any(isinstance(n, gast.Break) for n in _loop_level(stmt.body))
+        continues = any(isinstance(n, gast.Continue) for n in _loop_level(stmt.body))
+        returns = any(id(r) in self.early_returns for r in _returns(stmt, False))
+        stop = self.namer.fresh("stop") if breaks or returns else None
+        guard = self.namer.fresh("skip") if continues else stop
+        if stop is not None:
+            self.emit(assign(stop, constant(False), stmt))
+        return LoopFlags(stop=stop, guard=guard, continues=continues)
+
+    def loop_body(self, stmts: list[gast.stmt], flags: "LoopFlags", prefix: list[gast.stmt],
+                  suffix=lambda: None) -> list[gast.stmt]:
+        def emit_all():
+            self.body.extend(prefix)
+            if flags.continues:
+                self.emit(assign(flags.guard, constant(False)))
+            self.block(stmts, flags)
+            if flags.stop is not None:
+                self.emit(gast.If(test=name(flags.stop), body=[gast.Break()], orelse=[]))
+            suffix()
+        return self.nested(emit_all)
+
+    def for_loop(self, stmt: gast.For, flags: "LoopFlags") -> None:
+        iterable = stmt.iter
+        assigned = {n.id for n in gast.walk(gast.Module(body=stmt.body, type_ignores=[]))
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        if self.is_call_to(iterable, range) and not iterable.keywords:
+            sequence = self.atom(iterable)
+            target = stmt.target
+            if isinstance(target, gast.Name) and target.id not in assigned:
+                variable, prefix = target.id, []
+            else:  # the body rebinds the loop variable: iterate over a fresh name
+                variable = self.namer.fresh("i")
+                prefix = self.nested(lambda: self.bind(target, name(variable), stmt))
+        else:
+            length, element = self.view(iterable)
+            sequence = self.atom(gast.Call(func=name("range"), args=[length], keywords=[]))
+            variable = self.namer.fresh("k")
+            prefix = self.nested(lambda: self.bind(stmt.target, element(name(variable)), stmt))
+        body = self.loop_body(stmt.body, flags, prefix)
+        loop = gast.For(target=name(variable, gast.Store), iter=sequence, body=body, orelse=[], type_comment=None)
+        self.emit(self.copy(loop, stmt))
+
+    def while_loop(self, stmt: gast.While, flags: "LoopFlags") -> None:
+        condition = self.namer.fresh("more")
+        self.emit(assign(condition, self.rhs(stmt.test), stmt))
+        body = self.loop_body(stmt.body, flags, [],
+                              suffix=lambda: self.emit(assign(condition, self.rhs(stmt.test), stmt)))
+        self.emit(self.copy(gast.While(test=name(condition), body=body, orelse=[]), stmt))
+
+    def is_call_to(self, expr: gast.expr, function) -> bool:
+        return isinstance(expr, gast.Call) and self.parsed.resolve(expr.func) is function \
+            and not any(isinstance(a, gast.Starred) for a in expr.args)
+
+    def view(self, iterable: gast.expr):
+        """``(length atom, element(k) -> expression)`` of what a for loop iterates over."""
+        if self.is_call_to(iterable, enumerate):
+            start = iterable.args[1] if len(iterable.args) > 1 else next(
+                (k.value for k in iterable.keywords if k.arg == "start"), None)
+            length, element = self.view(iterable.args[0])
+            start_atom = None if start is None else self.atom(start)
+
+            def enumerated(k):
+                index = k if start_atom is None else gast.BinOp(left=k, op=gast.Add(), right=start_atom)
+                return gast.Tuple(elts=[index, element(k)], ctx=gast.Load())
+            return length, enumerated
+        if self.is_call_to(iterable, zip) and not iterable.keywords:
+            views = [self.view(a) for a in iterable.args]
+            if len(views) == 1:
+                length = views[0][0]
+            else:
+                length = self.atom(gast.Call(func=name("min"), args=[v[0] for v in views], keywords=[]))
+            return length, lambda k: gast.Tuple(elts=[v[1](k) for v in views], ctx=gast.Load())
+        if self.is_call_to(iterable, reversed):
+            length, element = self.view(iterable.args[0])
+            last = self.atom(gast.BinOp(left=length, op=gast.Sub(), right=constant(1)))
+            return length, lambda k: element(gast.BinOp(left=last, op=gast.Sub(), right=k))
+        if isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Attribute) \
+                and iterable.func.attr in ("items", "values", "keys") and not iterable.args \
+                and not is_resolved(self.parsed.resolve(iterable.func)):
+            mapping = self.atom(iterable.func.value)
+            keys = self.atom(gast.Call(func=name("list"), args=[mapping], keywords=[]))
+            length = self.atom(gast.Call(func=name("len"), args=[keys], keywords=[]))
+            key = lambda k: gast.Subscript(value=keys, slice=k, ctx=gast.Load())  # noqa: E731
+            value = lambda k: gast.Subscript(value=mapping, slice=key(k), ctx=gast.Load())  # noqa: E731
+            kind = iterable.func.attr
+            if kind == "keys":
+                return length, key
+            if kind == "values":
+                return length, value
+            return length, lambda k: gast.Tuple(elts=[key(k), value(k)], ctx=gast.Load())
+        if self.is_call_to(iterable, range):
+            items = self.atom(iterable)
+        else:
+            items = self.atom(iterable)
+        length = self.atom(gast.Call(func=name("len"), args=[items], keywords=[]))
+        return length, lambda k: gast.Subscript(value=items, slice=k, ctx=gast.Load())
 
     def augmented(self, stmt: gast.AugAssign) -> None:
         target = stmt.target
@@ -286,14 +533,135 @@ class Lowering:
         for sub in gast.walk(node):
             if isinstance(sub, (gast.Yield, gast.YieldFrom)):
                 raise self.refuse(sub, *_EXPR_LATER[type(sub)])
-        statements = node.body
-        for i, stmt in enumerate(statements):
-            self.statement(stmt, is_last=(i == len(statements) - 1))
-        if not self.body or not isinstance(self.body[-1], gast.Return):
+        statements = _restructure(copy.deepcopy(node.body))
+        returns = [n for s in statements for n in _returns(s, False)]
+        tail: set[int] = set()
+        _tail_returns(statements, tail)
+        self.early_returns = {id(r) for r in returns if id(r) not in tail}
+        simple = len(returns) == 1 and statements and statements[-1] is returns[0]
+        if not simple and returns:
+            width = {len(r.value.elts) if isinstance(r.value, gast.Tuple) else 0 for r in returns}
+            count = width.pop() if len(width) == 1 else 0
+            self.results = [self.namer.fresh("result") for _ in range(max(count, 1))]
+            if not _always_returns(statements):
+                for result in self.results:
+                    self.emit(assign(result, constant(None)))
+            if self.early_returns:
+                self.returned = self.namer.fresh("returned")
+                self.emit(assign(self.returned, constant(False)))
+        self.block(statements, None)
+        if self.results:
+            values = [name(r) for r in self.results]
+            self.emit(gast.Return(value=values[0] if len(values) == 1 else gast.Tuple(elts=values, ctx=gast.Load())))
+        elif not self.body or not isinstance(self.body[-1], gast.Return):
             self.emit(gast.Return(value=constant(None)))
         lowered = gast.FunctionDef(name=node.name, args=node.args, body=self.body, decorator_list=[],
                                    returns=None, type_comment=None, type_params=[])
         return gast.copy_location(lowered, node)
+
+
+@dataclass
+class LoopFlags:
+    """Names of a loop's flags: ``stop`` ends the loop, ``guard`` skips the rest of an iteration."""
+
+    stop: str | None
+    guard: str | None
+    continues: bool
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, renames: dict[str, str]):
+        self.renames = renames
+
+    def visit_Name(self, node):
+        if node.id in self.renames:
+            return gast.copy_location(gast.Name(id=self.renames[node.id], ctx=node.ctx, annotation=None,
+                                                type_comment=None), node)
+        return node
+
+
+def _loop_level(stmts: list[gast.stmt]):
+    """The nodes of ``stmts``, not descending into nested loops' bodies."""
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (gast.For, gast.While)):
+            continue
+        stack.extend(gast.iter_child_nodes(node))
+
+
+def _returns(stmt: gast.stmt, loop_level: bool) -> list[gast.Return]:
+    nodes = _loop_level([stmt]) if loop_level else gast.walk(stmt)
+    if loop_level and isinstance(stmt, (gast.For, gast.While)):
+        return []
+    return [n for n in nodes if isinstance(n, gast.Return)]
+
+
+def _jumps(stmt: gast.stmt, loop_level: bool = True) -> bool:
+    """Whether ``stmt`` holds a break or continue of the loop it is in."""
+    if isinstance(stmt, (gast.For, gast.While)):
+        return False
+    return any(isinstance(n, (gast.Break, gast.Continue)) for n in _loop_level([stmt]))
+
+
+def _always_jumps(stmts: list[gast.stmt]) -> bool:
+    """Whether every path through ``stmts`` ends in return, break or continue."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, (gast.Return, gast.Break, gast.Continue)):
+        return True
+    return isinstance(last, gast.If) and _always_jumps(last.body) and _always_jumps(last.orelse)
+
+
+def _always_returns(stmts: list[gast.stmt]) -> bool:
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, gast.Return):
+        return True
+    return isinstance(last, gast.If) and _always_returns(last.body) and _always_returns(last.orelse)
+
+
+def _restructure(stmts: list[gast.stmt]) -> list[gast.stmt]:
+    """Move the statements after ``if c: ... return`` into the else branch, so fewer flags are needed."""
+    out: list[gast.stmt] = []
+    for i, stmt in enumerate(stmts):
+        rest = stmts[i + 1:]
+        if isinstance(stmt, gast.If):
+            body_jumps, else_jumps = _always_jumps(stmt.body), _always_jumps(stmt.orelse)
+            if rest and body_jumps and not else_jumps:
+                stmt.orelse = stmt.orelse + rest
+                rest = []
+            elif rest and else_jumps and not body_jumps:
+                stmt.body = stmt.body + rest
+                rest = []
+            elif body_jumps and else_jumps:
+                rest = []
+            stmt.body = _restructure(stmt.body)
+            stmt.orelse = _restructure(stmt.orelse)
+            out.append(stmt)
+            if not rest:
+                return out
+            continue
+        if isinstance(stmt, (gast.For, gast.While)):
+            stmt.body = _restructure(stmt.body)
+        out.append(stmt)
+        if isinstance(stmt, (gast.Return, gast.Break, gast.Continue)):
+            return out
+    return out
+
+
+def _tail_returns(stmts: list[gast.stmt], found: set[int]) -> None:
+    if not stmts:
+        return
+    last = stmts[-1]
+    if isinstance(last, gast.Return):
+        found.add(id(last))
+    elif isinstance(last, gast.If):
+        _tail_returns(last.body, found)
+        _tail_returns(last.orelse, found)
 
 
 def _symbol(op: gast.operator) -> str:

@@ -87,29 +87,57 @@ def _rename_loads(node: gast.AST, old: str, new: str) -> None:
             sub.id = new
 
 
+def _stores(node: gast.AST) -> list[str]:
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+
+
+def _nested_blocks(stmt: gast.stmt) -> list[list[gast.stmt]]:
+    if isinstance(stmt, gast.If):
+        return [stmt.body, stmt.orelse]
+    if isinstance(stmt, (gast.For, gast.While)):
+        return [stmt.body]
+    return []
+
+
 def propagate_copies(stmts: list[gast.stmt], candidates: set[str]) -> list[gast.stmt]:
-    """Replace reads of ``a`` by ``b`` after ``a = b`` for ``a`` in ``candidates``."""
-    stmts = list(stmts)
-    counts: dict[str, int] = {}
-    for s in stmts:
-        for sub in gast.walk(s):
-            if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
-                counts[sub.id] = counts.get(sub.id, 0) + 1
+    """Replace reads of ``a`` by ``b`` after ``a = b`` for ``a`` in ``candidates``.
+
+    Works inside branches and loop bodies too, when every read of ``a`` in the
+    whole function follows the copy in the same block.
+    """
+    whole = gast.Module(body=stmts, type_ignores=[])
+    store_counts: dict[str, int] = {}
+    load_counts: dict[str, int] = {}
+    for sub in gast.walk(whole):
+        if isinstance(sub, gast.Name):
+            counts = store_counts if isinstance(sub.ctx, gast.Store) else load_counts
+            counts[sub.id] = counts.get(sub.id, 0) + 1
+    return _propagate_block(list(stmts), candidates, store_counts, load_counts)
+
+
+def _propagate_block(stmts: list[gast.stmt], candidates: set[str], store_counts: dict[str, int],
+                     load_counts: dict[str, int]) -> list[gast.stmt]:
+    for stmt in stmts:
+        for block in _nested_blocks(stmt):
+            block[:] = _propagate_block(block, candidates, store_counts, load_counts) or [gast.Pass()]
     i = 0
     while i < len(stmts):
         stmt = stmts[i]
         target = _assigned(stmt)
-        if target in candidates and counts.get(target) == 1 and isinstance(stmt.value, gast.Name) \
-                and all(isinstance(s, (gast.Assign, gast.Expr, gast.Return)) for s in stmts[i + 1:]):
+        if target in candidates and store_counts.get(target) == 1 and isinstance(stmt.value, gast.Name):
             source = stmt.value.id
             uses = [j for j in range(i + 1, len(stmts)) if target in _loads(stmts[j])]
             last = uses[-1] if uses else i
-            # the source must keep its value until the last read of the copy; a read in the
-            # statement that reassigns the source is still fine (the rhs is evaluated first)
-            writes = [j for j in range(i + 1, len(stmts)) if _assigned(stmts[j]) == source]
-            if all(j >= last for j in writes):
+            local_loads = sum(_loads(stmts[j]).count(target) for j in uses)
+            # the source keeps its value until the last read of the copy; a read in the simple
+            # statement that reassigns the source is still fine (its rhs is evaluated first)
+            changed = any(source in _stores(stmts[j]) for j in range(i + 1, last))
+            changed |= last > i and source in _stores(stmts[last]) and _assigned(stmts[last]) is None
+            if local_loads == load_counts.get(target, 0) and not changed:
                 for j in uses:
                     _rename_loads(stmts[j], target, source)
+                load_counts[source] = load_counts.get(source, 0) + local_loads - 1
+                store_counts[target] = 0
                 del stmts[i]
                 continue
         i += 1
@@ -128,11 +156,21 @@ def _pure(node: gast.AST, pure_roots: set[str]) -> bool:
 
 
 def remove_dead_code(stmts: list[gast.stmt], pure_roots: set[str], keep: set[str] = frozenset()) -> list[gast.stmt]:
-    """Drop pure assignments (and no-op copies ``a = a``) whose target is not read later."""
+    """Drop pure assignments (and no-op copies ``a = a``) whose target is not read later.
+
+    In a branch or loop body an assignment goes only when nothing in the function reads its target.
+    """
     stmts = list(stmts)
     changed = True
     while changed:
         changed = False
+        loaded = set(_loads(gast.Module(body=stmts, type_ignores=[]))) | set(keep)
+        for stmt in stmts:
+            for block in _nested_blocks(stmt):
+                kept = [s for s in block if not _removable(s, loaded, pure_roots)] or [gast.Pass()]
+                if len(kept) != len(block) or type(kept[0]) is not type(block[0]):
+                    block[:] = kept
+                    changed = True
         live = set(keep)
         kept: list[gast.stmt] = []
         for stmt in reversed(stmts):
@@ -149,6 +187,15 @@ def remove_dead_code(stmts: list[gast.stmt], pure_roots: set[str], keep: set[str
             kept.append(stmt)
         stmts = list(reversed(kept))
     return stmts
+
+
+def _removable(stmt: gast.stmt, loaded: set[str], pure_roots: set[str]) -> bool:
+    target = _assigned(stmt)
+    if target is None:
+        return isinstance(stmt, gast.Pass)
+    if isinstance(stmt.value, gast.Name) and stmt.value.id == target:
+        return True
+    return target not in loaded and _pure(stmt.value, pure_roots)
 
 
 def optimize_backward(stmts: list[gast.stmt], adjoint_names: set[str], pure_roots: set[str],

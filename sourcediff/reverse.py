@@ -22,7 +22,8 @@ import gast
 
 from sourcediff.rules import registry
 
-from .analyze import Activity, activity, differentiable_reads, reads, scalar_names, target_of
+from .analyze import (Activity, activity, appended, assigned_names, blocks, differentiable_reads, reads, scalar_names,
+                      target_of, walk_statements)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
 from .naming import Namer, assign, constant, name
 from .parse import ParsedFunction, is_resolved
@@ -38,7 +39,7 @@ UNARY_PRIMITIVES = {gast.USub: operator.neg, gast.UAdd: operator.pos}
 RUNTIME_NAMES = ("np", "math", "sd")
 COMMENT = "#sourcediff: "
 
-MODES = ("grad", "value_and_grad", "vjp")
+MODES = ("grad", "value_and_grad", "vjp", "split")
 
 
 def comment(text: str) -> gast.Expr:
@@ -76,6 +77,8 @@ class ReverseFunction:
     wrt: tuple[str, ...]
     runtime_names: dict[str, str]
     seed: str | None = None
+    backward_node: gast.FunctionDef | None = None   # mode "split": the backward half
+    late_bound: dict[str, Any] = field(default_factory=dict)  # names of other derivatives, bound as cells
 
 
 class ReverseTransform:
@@ -96,6 +99,8 @@ class ReverseTransform:
         self.scalar_params = set(scalar_params)
         self.scalars: frozenset[str] = frozenset()
         self.scalars_before: dict[int, frozenset[str]] = {}
+        self.user_calls: dict[int, UserCall] = {}
+        self.late_bound: dict[str, Any] = {}
 
     # -- names -----------------------------------------------------------------------------------
     def runtime_aliases(self) -> dict[str, str]:
@@ -281,7 +286,7 @@ class ReverseTransform:
                     SourcediffError, "with has_aux=True the function must return a pair (output, auxiliary data)",
                     ret, "return output, aux")
             core = value.elts[0]
-        if self.mode == "vjp":
+        if self.mode in ("vjp", "split"):
             return (list(core.elts) if isinstance(core, gast.Tuple) else [core]), core, value
         if isinstance(core, gast.Tuple):
             raise self.parsed.error(
@@ -293,8 +298,11 @@ class ReverseTransform:
         """Rewrite ``x = op(x, ...)`` as ``t = op(x, ...); x = t`` where the adjoint reads ``x``."""
         result = []
         for stmt in body:
+            for block in blocks(stmt):
+                block[:] = self.split_self_updates(block, act)
             target = target_of(stmt)
-            if target is not None and act.is_active(stmt) and target in reads(stmt.value):
+            if target is not None and act.is_active(stmt) and target in reads(stmt.value) \
+                    and id(stmt) not in self.user_calls:
                 operands = differentiable_reads(stmt, self.parsed)
                 needs_split = operands.count(target) > 1 or any(
                     target in reads(c.expr) for c in self.contributions(stmt, act))
@@ -318,18 +326,377 @@ class ReverseTransform:
             value = gast.BinOp(left=name(adjoint), op=gast.Add(), right=contribution.expr)
         return assign(adjoint, value)
 
+    def zero(self, primal: str, adjoint_bound: bool) -> gast.stmt:
+        """``x_bar = sd.zeros_like(...)``: a zero adjoint, shaped like ``x_bar`` if it exists, else like ``x``."""
+        like = self.bar(primal) if adjoint_bound else primal
+        return assign(self.bar(primal), call(f"{self.runtime['sd']}.zeros_like", name(like)))
+
+    # -- adjoint code, statement by statement, walking the blocks backwards ----------------------
     def adjoint_block(self, stmt: gast.stmt, act: Activity) -> list[gast.stmt]:
+        """The adjoint code of one simple statement; updates which adjoints are present."""
+        item = appended(stmt)
+        if item is not None:
+            lst, value = item
+            if lst not in self.present:
+                return []
+            popped = gast.Call(func=gast.Attribute(value=name(self.bar(lst)), attr="pop", ctx=gast.Load()),
+                               args=[], keywords=[])
+            if isinstance(value, gast.Name) and act.operand_active(stmt, value.id):
+                return [self.accumulate(Contribution(value.id, popped))]
+            return [gast.Expr(value=popped)]
+        if isinstance(stmt, gast.Expr):
+            self.check_discarded_call(stmt, act)
+            return []
         target = target_of(stmt)
         if target is None:
             return []
         if not act.is_active(stmt) or target not in self.present:
             self.present.discard(target)
             return []
+        if id(stmt) in self.user_calls:
+            code = self.user_call_adjoint(stmt, act)
+            self.present.discard(target)
+            return code
         contributions = self.contributions(stmt, act)
         # contributions to the statement's own target go last: they overwrite the adjoint they read
         contributions.sort(key=lambda c: c.operand == target)
         self.present.discard(target)
-        return [self.accumulate(c) for c in contributions]
+        code = [self.accumulate(c) for c in contributions]
+        return [c for c in code if not (isinstance(c.value, gast.Name) and c.value.id == c.targets[0].id)]
+
+    def check_discarded_call(self, stmt: gast.Expr, act: Activity) -> None:
+        """A call kept only for its effect may mutate an active argument: refuse unless it is known harmless."""
+        call_node = stmt.value
+        varied = act.varied_before[id(stmt)]
+        if not any(n in varied for n in reads(call_node)):
+            return
+        if self.parsed.resolve(call_node.func) is print:
+            return
+        raise self.parsed.error(
+            UnsupportedSyntaxError, f"sourcediff cannot differentiate the call {_dotted(call_node.func)}(...) whose "
+            "result is discarded: it may change an argument in place", stmt,
+            "assign the result to a name (y = f(x)); in-place updates of arrays arrive in a later release")
+
+    def generate(self, stmts: list[gast.stmt], act: Activity) -> None:
+        """Fill ``self.code`` (adjoint code per simple statement) and the materializations of control flow."""
+        for stmt in reversed(stmts):
+            if isinstance(stmt, gast.If):
+                entry = set(self.present)
+                self.generate(stmt.body, act)
+                after_body, self.present = self.present, set(entry)
+                self.generate(stmt.orelse, act)
+                after_else = self.present
+                self.tails[id(stmt)] = (
+                    [self.zero(n, n in entry) for n in sorted(after_else - after_body)],
+                    [self.zero(n, n in entry) for n in sorted(after_body - after_else)])
+                self.present = after_body | after_else
+            elif isinstance(stmt, (gast.For, gast.While)):
+                entry = set(self.present)
+                before: list[str] = []
+                while True:
+                    self.present = set(entry)
+                    self.generate(stmt.body, act)
+                    new = self.present - entry
+                    if not new:
+                        break
+                    before.extend(sorted(new))  # contributions start inside the loop: start them at zero
+                    entry |= new
+                gone = sorted(entry - self.present)  # consumed by an iteration: earlier iterations start at zero
+                self.heads[id(stmt)] = [self.zero(n, False) for n in before]
+                self.tails[id(stmt)] = ([self.zero(n, True) for n in gone], [])
+                self.present = entry
+            else:
+                self.code[id(stmt)] = self.adjoint_block(stmt, act)
+
+    # -- calls to the user's own functions -------------------------------------------------------
+    def classify_calls(self, body: list[gast.stmt], act: Activity) -> None:
+        """Find active calls to Python functions without a rule; each gets a forward/backward pair."""
+        from . import calls
+
+        for stmt in walk_statements(body):
+            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) and act.is_active(stmt)):
+                continue
+            rhs = stmt.value
+            callee = self.parsed.resolve(rhs.func)
+            if is_resolved(callee):
+                if registry.lookup(callee) is not None or not calls.is_user_function(callee):
+                    continue
+            elif isinstance(rhs.func, gast.Attribute):
+                continue  # a method: looked up in the method rules
+            varied = act.varied_before[id(stmt)]
+            active_args = [i for i, a in enumerate(rhs.args) if isinstance(a, gast.Name) and a.id in varied]
+            active_keywords = [k.arg for k in rhs.keywords if isinstance(k.value, gast.Name) and k.value.id in varied]
+            if any(isinstance(a, gast.Starred) for a in rhs.args):
+                raise self.parsed.error(UnsupportedSyntaxError, "sourcediff cannot differentiate a call with *args "
+                                        "yet", stmt, "pass the arguments one by one")
+            residual = self.namer.fresh(f"{target_of(stmt)}_saved")
+            if is_resolved(callee):
+                try:
+                    pair = calls.split_pair(callee, calls.active_parameters(callee, len(rhs.args), active_args,
+                                                                            active_keywords))
+                except SourcediffError as exc:
+                    raise self.parsed.error(type(exc), exc.message, stmt, exc.hint) from None
+                forward = self.runtime_name(f"{callee.__name__}_fwd", pair.forward_cell)
+                backward = self.runtime_name(f"{callee.__name__}_bwd", pair.backward_cell)
+                self.user_calls[id(stmt)] = UserCall(forward, backward, residual, pair.active, None)
+            else:
+                self.user_calls[id(stmt)] = UserCall(None, None, residual, (), (tuple(active_args),
+                                                                                  tuple(active_keywords)))
+
+    def runtime_name(self, base: str, cell) -> str:
+        for existing, value in self.late_bound.items():
+            if value is cell:
+                return existing
+        alias = self.namer.fresh(base)
+        self.late_bound[alias] = cell
+        return alias
+
+    def user_call_adjoint(self, stmt: gast.Assign, act: Activity) -> list[gast.stmt]:
+        info = self.user_calls[id(stmt)]
+        rhs = stmt.value
+        g = name(self.bar(target_of(stmt)))
+        if info.forward is None:
+            grads = call(f"{self.runtime['sd']}.call_backward", name(info.residual), g)
+            operands = [rhs.args[i] for i in info.dynamic[0]] + \
+                [k.value for k in rhs.keywords if k.arg in info.dynamic[1]]
+        else:
+            grads = gast.Call(func=name(info.backward), args=[name(info.residual), g], keywords=[])
+            operands = []
+            for param in info.active:
+                operands.append(self.argument_of(rhs, param))
+        pairs = [(atom, i) for i, atom in enumerate(operands)
+                 if isinstance(atom, gast.Name) and act.operand_active(stmt, atom.id)]
+        if not pairs:
+            return []
+        if len(operands) == 1:
+            return [self.accumulate(Contribution(operands[0].id, grads))]
+        temporary = self.namer.fresh(f"{target_of(stmt)}_grads")
+        code: list[gast.stmt] = [assign(temporary, grads)]
+        for atom, i in pairs:
+            code.append(self.accumulate(Contribution(
+                atom.id, gast.Subscript(value=name(temporary), slice=constant(i), ctx=gast.Load()))))
+        return code
+
+    def argument_of(self, rhs: gast.Call, param: str) -> gast.expr:
+        """The atom bound to parameter ``param`` of the callee at this call site."""
+        callee = self.parsed.resolve(rhs.func)
+        code = callee.__code__
+        positional = list(code.co_varnames[: code.co_argcount])
+        if param in positional and positional.index(param) < len(rhs.args):
+            return rhs.args[positional.index(param)]
+        for k in rhs.keywords:
+            if k.arg == param:
+                return k.value
+        raise AssertionError(f"{param} is not bound at this call")
+
+    def forward_call(self, stmt: gast.Assign) -> gast.stmt:
+        """``y, y_saved = f_fwd(args)``: the forward half of a call to a user function."""
+        info = self.user_calls[id(stmt)]
+        rhs = stmt.value
+        if info.forward is None:
+            func = call(f"{self.runtime['sd']}.call_forward", copy.deepcopy(rhs.func),
+                        _constant_tuple(info.dynamic[0]), _constant_tuple(info.dynamic[1]))
+            value = gast.Call(func=func.func, args=func.args + list(rhs.args), keywords=list(rhs.keywords))
+        else:
+            value = gast.Call(func=name(info.forward), args=list(rhs.args), keywords=list(rhs.keywords))
+        targets = gast.Tuple(elts=[name(target_of(stmt), gast.Store), name(info.residual, gast.Store)],
+                             ctx=gast.Store())
+        return gast.copy_location(gast.Assign(targets=[targets], value=value, type_comment=None), stmt)
+
+    # -- saving overwritten values ---------------------------------------------------------------
+    def definitions(self, body: list[gast.stmt]) -> tuple[dict[str, int], set[int]]:
+        """How often each name is assigned, and the ids of statements inside a loop."""
+        counts: dict[str, int] = {}
+        in_loop: set[int] = set()
+
+        def visit(stmts, looped):
+            for stmt in stmts:
+                if looped:
+                    in_loop.add(id(stmt))
+                for n in self.targets(stmt):
+                    counts[n] = counts.get(n, 0) + 1
+                for block in blocks(stmt):
+                    visit(block, looped or isinstance(stmt, (gast.For, gast.While)))
+        visit(body, False)
+        return counts, in_loop
+
+    def targets(self, stmt: gast.stmt) -> list[str]:
+        """Names a statement (re)binds in the forward pass."""
+        if isinstance(stmt, gast.For):
+            return [stmt.target.id]
+        target = target_of(stmt)
+        if target is None:
+            return []
+        if id(stmt) in self.user_calls:
+            return [target, self.user_calls[id(stmt)].residual]
+        return [target]
+
+    def choose_saves(self, body: list[gast.stmt], needed: set[str], params: set[str]) -> set[tuple[int, str]]:
+        """The (statement, name) pairs whose old value must go on the tape before the statement runs.
+
+        A value is saved when the backward pass reads the name and an earlier value
+        can reach this assignment: it is a parameter, was assigned before, or the
+        assignment is inside a loop.
+        """
+        _, in_loop = self.definitions(body)
+        local = {n for names in self.iteration_locals.values() for n in names}
+        seen = set(params)
+        saves = set()
+        for stmt in walk_statements(body):
+            for n in self.targets(stmt):
+                if n in needed and n not in local and (n in seen or id(stmt) in in_loop):
+                    saves.add((id(stmt), n))
+                seen.add(n)
+        return saves
+
+    def find_iteration_locals(self, body: list[gast.stmt]) -> dict[int, list[str]]:
+        """Per loop, the names assigned once, directly in its body, and read only after that in the body.
+
+        Their values for one iteration go on the tape together, as one tuple at the
+        end of the iteration, instead of one push per assignment.
+        """
+        counts, _ = self.definitions(body)
+        order = {id(s): k for k, s in enumerate(walk_statements(body))}
+        read_at: dict[str, list[int]] = {}
+        for stmt in walk_statements(body):
+            own = reads(stmt.test) if isinstance(stmt, (gast.If, gast.While)) else \
+                reads(stmt.iter) if isinstance(stmt, gast.For) else reads(stmt)
+            for n in own:
+                read_at.setdefault(n, []).append(order[id(stmt)])
+        found: dict[int, list[str]] = {}
+        for loop in walk_statements(body):
+            if not isinstance(loop, (gast.For, gast.While)) or not loop.body:
+                continue
+            span = [order[id(s)] for s in walk_statements(loop.body)]
+            end = max(span)
+            names = []
+            for stmt in loop.body:
+                if _is_break_check(stmt):
+                    break
+                for n in self.targets(stmt):
+                    at = order[id(stmt)]
+                    if counts.get(n) == 1 and all(at < r <= end for r in read_at.get(n, [])):
+                        names.append(n)
+            if names:
+                found[id(loop)] = names
+        return found
+
+    # -- assembling the forward and backward passes ----------------------------------------------
+    def has_content(self, stmt: gast.stmt) -> bool:
+        """Whether a compound statement needs anything in the backward pass."""
+        for sub in walk_statements(blocks(stmt)[0] + (blocks(stmt)[1] if len(blocks(stmt)) > 1 else [])):
+            if self.code.get(id(sub)) or any((id(sub), n) in self.saves for n in self.targets(sub)):
+                return True
+            if id(sub) in self.mutations:
+                return True
+        if any(self.tails.get(id(stmt), ([], []))) or self.heads.get(id(stmt)):
+            return True
+        if any(n in self.needed for n in self.iteration_locals.get(id(stmt), [])):
+            return True
+        return any((id(stmt), n) in self.saves for n in self.targets(stmt))
+
+    def pop(self) -> gast.Call:
+        return gast.Call(func=gast.Attribute(value=name(self.tape), attr="pop", ctx=gast.Load()), args=[], keywords=[])
+
+    def push(self, value: gast.expr) -> gast.stmt:
+        return method_call(self.tape, "append", value)
+
+    def forward(self, stmts: list[gast.stmt], defined: set[str]) -> list[gast.stmt]:
+        out: list[gast.stmt] = []
+        for stmt in stmts:
+            for n in self.targets(stmt):
+                if (id(stmt), n) in self.saves:
+                    if n not in defined:
+                        self.initialize.add(n)
+                    out.append(self.push(name(n)))
+            if isinstance(stmt, gast.If):
+                body = self.forward(stmt.body, set(defined))
+                orelse = self.forward(stmt.orelse, set(defined))
+                record_after = None
+                if self.has_content(stmt):
+                    test_names = set(reads(stmt.test))
+                    inside = {t for s in walk_statements(stmt.body + stmt.orelse) for t in self.targets(s)}
+                    if isinstance(stmt.test, gast.Name) and not test_names & inside:
+                        record_after = self.push(name(stmt.test.id))
+                    else:
+                        body.append(self.push(constant(True)))
+                        orelse.append(self.push(constant(False)))
+                node = gast.If(test=stmt.test, body=body or [gast.Pass()], orelse=orelse)
+                out.append(gast.copy_location(node, stmt))
+                if record_after is not None:
+                    out.append(record_after)
+                defined |= _definitely_assigned(stmt.body, self) & _definitely_assigned(stmt.orelse, self)
+            elif isinstance(stmt, (gast.For, gast.While)):
+                counter = None
+                if self.has_content(stmt) and (isinstance(stmt, gast.While) or _breaks(stmt)):
+                    counter = self.namer.fresh("trips")
+                    out.append(assign(counter, constant(0)))
+                inner = set(defined)
+                if isinstance(stmt, gast.For):
+                    inner.add(stmt.target.id)
+                body = self.forward(stmt.body, inner)
+                batch = [n for n in self.iteration_locals.get(id(stmt), []) if n in self.needed]
+                if batch:
+                    at = len(body) - 1 if body and _is_break_check(body[-1]) else len(body)
+                    if isinstance(stmt, gast.While) and at == len(body):  # before the condition is recomputed
+                        at = next((k for k, s in enumerate(body) if _is_break_check(s)), len(body))
+                    body.insert(at, self.push(_names_value(batch)))
+                if counter is not None:
+                    body.insert(0, assign(counter, gast.BinOp(left=name(counter), op=gast.Add(), right=constant(1))))
+                if isinstance(stmt, gast.For):
+                    node = gast.For(target=stmt.target, iter=stmt.iter, body=body, orelse=[], type_comment=None)
+                else:
+                    node = gast.While(test=stmt.test, body=body, orelse=[])
+                out.append(gast.copy_location(node, stmt))
+                if counter is not None:
+                    out.append(self.push(name(counter)))
+            elif id(stmt) in self.user_calls:
+                out.append(self.forward_call(stmt))
+            else:
+                out.append(stmt)
+            defined.update(self.targets(stmt))
+        return out
+
+    def backward(self, stmts: list[gast.stmt]) -> list[gast.stmt]:
+        out: list[gast.stmt] = []
+        for stmt in reversed(stmts):
+            if isinstance(stmt, gast.If):
+                if self.has_content(stmt):
+                    to_body, to_else = self.tails[id(stmt)]
+                    body = self.backward(stmt.body) + to_body
+                    orelse = self.backward(stmt.orelse) + to_else
+                    node = gast.If(test=self.pop(), body=body or [gast.Pass()], orelse=orelse)
+                    out.append(node)
+            elif isinstance(stmt, (gast.For, gast.While)):
+                if self.has_content(stmt):
+                    out.extend(self.heads[id(stmt)])
+                    body = self.backward(stmt.body) + self.tails[id(stmt)][0]
+                    batch = [n for n in self.iteration_locals.get(id(stmt), []) if n in self.needed]
+                    if batch:
+                        target = name(batch[0], gast.Store) if len(batch) == 1 else gast.Tuple(
+                            elts=[name(n, gast.Store) for n in batch], ctx=gast.Store())
+                        body.insert(0, gast.Assign(targets=[target], value=self.pop(), type_comment=None))
+                    if isinstance(stmt, gast.For):
+                        sequence: gast.expr = copy.deepcopy(stmt.iter)
+                        if _breaks(stmt):
+                            sequence = gast.Subscript(value=sequence, slice=gast.Slice(lower=None, upper=self.pop(),
+                                                                                      step=None), ctx=gast.Load())
+                        iterator = gast.Call(func=name("reversed"), args=[sequence], keywords=[])
+                        out.append(gast.For(target=name(stmt.target.id, gast.Store), iter=iterator,
+                                            body=body or [gast.Pass()], orelse=[], type_comment=None))
+                    else:
+                        trips = gast.Call(func=name("range"), args=[self.pop()], keywords=[])
+                        out.append(gast.For(target=name("_", gast.Store), iter=trips, body=body or [gast.Pass()],
+                                            orelse=[], type_comment=None))
+            else:
+                out.extend(self.code.get(id(stmt), []))
+                if id(stmt) in self.mutations:
+                    lst = appended(stmt)[0]
+                    out.append(method_call(lst, "pop"))
+            for n in reversed(self.targets(stmt)):
+                if (id(stmt), n) in self.saves:
+                    out.append(assign(n, self.pop()))
+        return out
 
     def run(self) -> ReverseFunction:
         body = list(self.lowered.body)
@@ -340,26 +707,30 @@ class ReverseTransform:
         wrt = set(self.wrt)
         act = activity(body, wrt, output_names, self.parsed)
         self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
+        self.classify_calls(body, act)
         body = self.split_self_updates(body, act)
         act = activity(body, wrt, output_names, self.parsed)
         self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
-        final_varied = _varied_after(body, act, wrt, self.parsed)
+        final_varied = act.varied_at_end
         self.containers = _container_names(body)
 
         # seed the adjoints of the outputs
         params = self.parameter_names()
         seed_stmts: list[gast.stmt] = []
         seed_param = None
-        if self.mode == "vjp":
+        if self.mode in ("vjp", "split"):
             if isinstance(core, gast.Tuple):
                 seed_param = self.namer.fresh("out_bar")
                 for i, atom in enumerate(differentiated):
                     if isinstance(atom, gast.Name) and atom.id in final_varied:
                         element = gast.Subscript(value=name(seed_param), slice=constant(i), ctx=gast.Load())
                         seed_stmts.append(self.accumulate(Contribution(atom.id, element)))
-            elif isinstance(core, gast.Name):
-                seed_param = self.bar(core.id)
-                if core.id in final_varied:
+            elif isinstance(core, gast.Name) and core.id in final_varied:
+                if self.mode == "split" and core.id in params:
+                    seed_param = self.namer.fresh("out_bar")
+                    seed_stmts.append(self.accumulate(Contribution(core.id, name(seed_param))))
+                else:
+                    seed_param = self.bar(core.id)
                     self.present.add(core.id)
             else:
                 seed_param = self.namer.fresh("out_bar")
@@ -371,39 +742,50 @@ class ReverseTransform:
             else:
                 seed_stmts.append(gast.Expr(value=call(f"{self.runtime['sd']}.scalar_seed", copy.deepcopy(atom))))
 
-        blocks = [self.adjoint_block(stmt, act) for stmt in reversed(body)]
-        blocks.reverse()
-        saved = _overwritten_and_needed(body, blocks, params, self.adjoint_names)
+        self.code: dict[int, list[gast.stmt]] = {}
+        self.heads: dict[int, list[gast.stmt]] = {}
+        self.tails: dict[int, tuple[list[gast.stmt], list[gast.stmt]]] = {}
+        self.generate(body, act)
+        self.tape = self.namer.fresh("tape")
 
-        tape = self.namer.fresh("tape") if saved else None
+        # which primal values the backward pass reads, and so which overwrites must be saved
+        primal = assigned_names(body) | params | {c.residual for c in self.user_calls.values()}
+        appends = {id(s): appended(s)[0] for s in walk_statements(body) if appended(s) is not None}
+        self.saves: set[tuple[int, str]] = set()
+        self.mutations: set[int] = set()
+        self.needed: set[str] = set()
+        self.iteration_locals = self.find_iteration_locals(body)
+        while True:
+            backward = self.backward(body)
+            needed = _free_reads(backward) & primal
+            saves = self.choose_saves(body, needed, params)
+            mutations = {i for i, lst in appends.items() if lst in needed}
+            if saves == self.saves and mutations == self.mutations and needed == self.needed:
+                break
+            self.saves, self.mutations, self.needed = saves, mutations, needed
+
+        self.initialize: set[str] = set()
+        if self.mode == "split":  # everything the backward half reads is handed over, even if unassigned
+            self.initialize |= needed - params - _definitely_assigned(body, self)
+        forward_code = self.forward(body, set(params))
+        uses_tape = any(isinstance(n, gast.Name) and n.id == self.tape for s in backward for n in gast.walk(s))
         forward: list[gast.stmt] = [comment("forward pass")]
-        if tape:
-            forward.append(assign(tape, gast.List(elts=[], ctx=gast.Load())))
-        for i, stmt in enumerate(body):
-            if i in saved:
-                forward.append(method_call(tape, "append", name(target_of(stmt))))
-            forward.append(stmt)
-        backward: list[gast.stmt] = [comment("backward pass")]
-        for i in reversed(range(len(body))):
-            backward.extend(blocks[i])
-            if i in saved:
-                target = target_of(body[i])
-                backward.append(assign(target, gast.Call(
-                    func=gast.Attribute(value=name(tape), attr="pop", ctx=gast.Load()), args=[], keywords=[])))
+        if uses_tape:
+            forward.append(assign(self.tape, gast.List(elts=[], ctx=gast.Load())))
+        forward.extend(assign(n, constant(None)) for n in sorted(self.initialize))
+        forward.extend(forward_code)
+        backward = [comment("backward pass")] + backward
 
-        restored = {target_of(body[i]) for i in saved}
+        if self.mode == "split":
+            return self.split_result(forward, seed_stmts, backward, seed_param, returned, needed)
+
+        restored = {n for (_, n) in self.saves}
         result_stmts: list[gast.stmt] = []
-        if self.mode != "vjp" and (set(reads(returned)) & restored):
+        if self.mode != "vjp" and (set(reads(returned)) & (restored | {lst for lst in appends.values()})):
             keep = self.namer.fresh("out")
             result_stmts.append(assign(keep, copy.deepcopy(returned)))
             returned = name(keep)
-        grads = []
-        for param in self.wrt:
-            if param in self.present:
-                grads.append(name(self.bar(param)))
-            else:
-                grads.append(call(f"{self.runtime['sd']}.zeros_like", name(param)))
-        grads_expr = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
+        grads_expr = self.gradients()
         if self.mode == "vjp":
             result = grads_expr
         elif self.mode == "grad":
@@ -420,34 +802,119 @@ class ReverseTransform:
         args = copy.deepcopy(self.lowered.args)
         if seed_param is not None:
             args.args.append(name(seed_param, gast.Param))
-        suffix = {"grad": "grad", "value_and_grad": "value_and_grad", "vjp": "vjp"}[self.mode]
-        fname = f"{self.parsed.name}_{suffix}"
+        fname = f"{self.parsed.name}_{self.mode}"
         node = gast.FunctionDef(name=fname, args=args, body=body_out, decorator_list=[], returns=None,
                                 type_comment=None, type_params=[])
-        return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param)
+        return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param, late_bound=dict(self.late_bound))
+
+    def gradients(self) -> gast.expr:
+        grads = []
+        for param in self.wrt:
+            if param in self.present:
+                grads.append(name(self.bar(param)))
+            else:
+                grads.append(call(f"{self.runtime['sd']}.zeros_like", name(param)))
+        return grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
+
+    def split_result(self, forward, seed_stmts, backward, seed_param, returned, needed) -> ReverseFunction:
+        """Two functions: ``f_fwd(args) -> (out, saved)`` and ``f_bwd(saved, out_bar) -> grads``."""
+        needed = needed | {p for p in self.wrt if p not in self.present}
+        saved = sorted(needed | ({self.tape} if any(isinstance(n, gast.Name) and n.id == self.tape
+                                                    for s in backward for n in gast.walk(s)) else set()))
+        out_name = self.namer.fresh("out")
+        forward_body = forward + [assign(out_name, copy.deepcopy(returned)),
+                                  gast.Return(value=gast.Tuple(elts=[name(out_name), gast.Tuple(
+                                      elts=[name(n) for n in saved], ctx=gast.Load())], ctx=gast.Load()))]
+        fwd = gast.FunctionDef(name=f"{self.parsed.name}_fwd", args=copy.deepcopy(self.lowered.args),
+                               body=forward_body, decorator_list=[], returns=None, type_comment=None, type_params=[])
+        saved_name = self.namer.fresh("saved")
+        unpack = gast.Assign(targets=[gast.Tuple(elts=[name(n, gast.Store) for n in saved], ctx=gast.Store())],
+                             value=name(saved_name), type_comment=None) if saved else None
+        bwd_body = ([unpack] if unpack else []) + seed_stmts + backward + [gast.Return(value=self.gradients())]
+        bwd_args = gast.arguments(args=[name(saved_name, gast.Param), name(seed_param, gast.Param)],
+                                  posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        bwd = gast.FunctionDef(name=f"{self.parsed.name}_bwd", args=bwd_args, body=bwd_body, decorator_list=[],
+                               returns=None, type_comment=None, type_params=[])
+        return ReverseFunction(fwd, self.mode, self.wrt, self.runtime, seed_param, backward_node=bwd,
+                               late_bound=dict(self.late_bound))
 
     def parameter_names(self) -> set[str]:
         a = self.lowered.args
-        return {p.id for p in a.posonlyargs + a.args + a.kwonlyargs}
+        names = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs}
+        for extra in (a.vararg, a.kwarg):
+            if extra is not None:
+                names.add(extra.id)
+        return names
 
 
-def _varied_after(body: list[gast.stmt], act: Activity, wrt: set[str], parsed: ParsedFunction) -> set[str]:
-    varied = set(wrt)
-    for stmt in body:
-        target = target_of(stmt)
-        if target is None:
-            continue
-        if any(n in varied for n in differentiable_reads(stmt, parsed)):
-            varied.add(target)
-        else:
-            varied.discard(target)
-    return varied
+@dataclass
+class UserCall:
+    """A call to a user function: the names of its forward/backward halves and of what it saved."""
+
+    forward: str | None
+    backward: str | None
+    residual: str
+    active: tuple[str, ...]
+    dynamic: tuple | None  # (active positions, active keywords) when the callee is only known at run time
+
+
+def _constant_tuple(values) -> gast.Tuple:
+    return gast.Tuple(elts=[constant(v) for v in values], ctx=gast.Load())
+
+
+def _breaks(loop: gast.For | gast.While) -> bool:
+    """Whether the loop body ends with ``if flag: break``."""
+    from .lower import _loop_level
+
+    return any(isinstance(n, gast.Break) for n in _loop_level(loop.body))
+
+
+def _is_break_check(stmt: gast.stmt) -> bool:
+    """``if flag: break``, the last statement of a loop body that has break or an early return."""
+    return isinstance(stmt, gast.If) and len(stmt.body) == 1 and isinstance(stmt.body[0], gast.Break)
+
+
+def _names_value(names: list[str]) -> gast.expr:
+    return name(names[0]) if len(names) == 1 else gast.Tuple(elts=[name(n) for n in names], ctx=gast.Load())
+
+
+def _definitely_assigned(stmts: list[gast.stmt], transform: "ReverseTransform") -> set[str]:
+    names: set[str] = set()
+    for stmt in stmts:
+        if isinstance(stmt, gast.If):
+            names |= _definitely_assigned(stmt.body, transform) & _definitely_assigned(stmt.orelse, transform)
+        elif not isinstance(stmt, (gast.For, gast.While)):
+            names.update(transform.targets(stmt))
+    return names
+
+
+def _free_reads(stmts: list[gast.stmt]) -> set[str]:
+    """Names the backward code reads, leaving out reads of a loop index inside its own loop."""
+    found: set[str] = set()
+
+    def visit(node, bound):
+        if isinstance(node, gast.For):
+            visit(node.iter, bound)
+            inner = bound | {node.target.id}
+            for s in node.body:
+                visit(s, inner)
+            return
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id not in bound:
+            found.add(node.id)
+        for child in gast.iter_child_nodes(node):
+            visit(child, bound)
+    for s in stmts:
+        visit(s, frozenset())
+    return found
 
 
 def _container_names(body: list[gast.stmt]) -> set[str]:
     """Names whose adjoint may be a tuple, list or dict: they accumulate with ``sd.add``."""
     names = set()
-    for stmt in body:
+    for stmt in walk_statements(body):
+        item = appended(stmt)
+        if item is not None:
+            names.add(item[0])
         if not isinstance(stmt, gast.Assign):
             continue
         rhs = stmt.value
@@ -456,25 +923,6 @@ def _container_names(body: list[gast.stmt]) -> set[str]:
         if isinstance(rhs, (gast.Subscript, gast.Attribute)) and isinstance(rhs.value, gast.Name):
             names.add(rhs.value.id)
     return names
-
-
-def _overwritten_and_needed(body: list[gast.stmt], blocks: list[list[gast.stmt]], params: set[str],
-                            adjoint_names: dict[str, str]) -> set[int]:
-    """Indices of statements whose target's old value the backward pass still reads."""
-    adjoints = set(adjoint_names.values())
-    block_reads = [{n for s in block for n in reads(s) if n not in adjoints} for block in blocks]
-    last_definition: dict[str, int] = {p: -1 for p in params}
-    saved = set()
-    for i, stmt in enumerate(body):
-        target = target_of(stmt)
-        if target is None:
-            continue
-        if target in last_definition:
-            start = last_definition[target]
-            if any(target in block_reads[j] for j in range(max(start, 0), i)):
-                saved.add(i)
-        last_definition[target] = i
-    return saved
 
 
 def _substitute(tree: gast.AST, replacements: dict[str, gast.expr]) -> gast.AST:

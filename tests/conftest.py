@@ -13,3 +13,29 @@ def pytest_configure(config):
     except ImportError:
         return
     jax.config.update("jax_enable_x64", True)
+
+
+def _jax_version(f, jnp):
+    """``f`` run with ``np`` and ``math`` bound to jax.numpy, and so every function of its module."""
+    import types
+
+    namespace = dict(f.__globals__, np=jnp, math=jnp)
+    for key, value in list(namespace.items()):
+        if isinstance(value, types.FunctionType) and value.__globals__ is f.__globals__:
+            namespace[key] = types.FunctionType(value.__code__, namespace, value.__name__, value.__defaults__,
+                                                value.__closure__)
+            namespace[key].__kwdefaults__ = value.__kwdefaults__
+    clone = types.FunctionType(f.__code__, namespace, f.__name__, f.__defaults__, f.__closure__)
+    clone.__kwdefaults__ = f.__kwdefaults__
+    return clone
+
+
+@pytest.fixture
+def jax_grad():
+    """``jax_grad(f, argnums)``: jax.grad of ``f`` with jax.numpy swapped in for NumPy and math."""
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    def make(f, argnums=0):
+        return jax.grad(_jax_version(f, jnp), argnums=argnums)
+    return make

@@ -1,0 +1,103 @@
+"""Calls to the user's own functions: each callee gets a forward half and a backward half.
+
+``f_fwd(*args)`` runs ``f`` and returns ``(output, saved)``; ``f_bwd(saved, out_bar)``
+returns the adjoints of the active parameters. A pair is built once per function and
+per set of active parameters, and cached. The generated code reaches a pair through
+closure cells that are filled when the pair is compiled, so a recursive call finds
+the pair that is still being built.
+"""
+from __future__ import annotations
+
+import threading
+import types
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import SourcediffError
+
+_LIBRARY_MODULES = ("numpy", "math", "builtins", "scipy", "jax", "sourcediff", "autograd", "torch")
+
+
+@dataclass
+class SplitPair:
+    """The forward and backward halves of one function, for one set of active parameters."""
+
+    function: Callable
+    active: tuple[str, ...]
+    forward_cell: types.CellType = field(default_factory=types.CellType)
+    backward_cell: types.CellType = field(default_factory=types.CellType)
+    forward_source: str = ""
+    backward_source: str = ""
+
+
+_pairs: "weakref.WeakKeyDictionary[Callable, dict[tuple[str, ...], SplitPair]]" = weakref.WeakKeyDictionary()
+_lock = threading.RLock()
+
+
+def is_user_function(obj: Any) -> bool:
+    """A plain Python function of the user's (not of NumPy, math, ... which need rules)."""
+    if not isinstance(obj, types.FunctionType):
+        return False
+    module = getattr(obj, "__module__", None) or ""
+    return module.split(".")[0] not in _LIBRARY_MODULES
+
+
+def active_parameters(function: Callable, positional_count: int, positions, keywords) -> tuple[str, ...]:
+    """The names of the parameters bound to the active arguments of a call."""
+    code = function.__code__
+    positional = code.co_varnames[: code.co_argcount]
+    names = []
+    for i in positions:
+        if i >= len(positional):
+            raise SourcediffError(
+                f"an active argument of {function.__qualname__} lands in *{code.co_varnames[code.co_argcount]}"
+                if code.co_flags & 0x04 else f"{function.__qualname__} takes {len(positional)} positional arguments",
+                hint="pass the value to a named parameter")
+        names.append(positional[i])
+    params = set(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    for k in keywords:
+        if k not in params:
+            raise SourcediffError(f"{function.__qualname__} has no parameter named {k!r} for an active argument",
+                                  hint="pass the value to a named parameter (**kwargs cannot carry gradients)")
+        names.append(k)
+    return tuple(names)
+
+
+def split_pair(function: Callable, active: tuple[str, ...]) -> SplitPair:
+    """The cached forward/backward pair of ``function`` for the active parameters ``active``."""
+    with _lock:
+        by_active = _pairs.setdefault(function, {})
+        pair = by_active.get(active)
+        if pair is not None:
+            return pair
+        pair = by_active[active] = SplitPair(function, active)
+        try:
+            from .api import build_split
+
+            forward, backward, forward_source, backward_source = build_split(function, active)
+        except BaseException:
+            del by_active[active]
+            raise
+        pair.forward_cell.cell_contents = forward
+        pair.backward_cell.cell_contents = backward
+        pair.forward_source, pair.backward_source = forward_source, backward_source
+        return pair
+
+
+def call_forward(function: Callable, positions: tuple, keywords: tuple, *args: Any, **kwargs: Any):
+    """Run the forward half of a function known only at run time (``rhs`` passed to a solver)."""
+    if not is_user_function(function):
+        raise SourcediffError(
+            f"sourcediff cannot differentiate a call to {getattr(function, '__qualname__', function)!r} "
+            "passed in as a value: only Python functions with source code can be passed around",
+            hint="wrap it in a def (def rhs(t, y): return np.sin(y)) and pass that")
+    pair = split_pair(function, active_parameters(function, len(args), positions, keywords))
+    out, saved = pair.forward_cell.cell_contents(*args, **kwargs)
+    return out, (pair, saved)
+
+
+def call_backward(residual, out_bar):
+    """Run the backward half that ``call_forward`` chose."""
+    pair, saved = residual
+    return pair.backward_cell.cell_contents(saved, out_bar)
