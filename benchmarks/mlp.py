@@ -43,9 +43,6 @@ import time
 import traceback
 from pathlib import Path
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def _parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=50, help="round-robin rounds (default 50)")
@@ -63,23 +60,11 @@ def _parse_args(argv=None):
     return ap.parse_args(argv)
 
 
-def _limit_threads(n: int) -> None:
-    """Must run before numpy / jax / torch are imported."""
-    if n <= 0:
-        return
-    for var in THREAD_VARS:
-        os.environ[var] = str(n)
-    if n == 1:
-        flags = os.environ.get("XLA_FLAGS", "")
-        os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false"
-                                   " intra_op_parallelism_threads=1").strip()
-
-
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from timing import steady_allocator
+    from timing import limit_threads, steady_allocator
     steady_allocator(_parse_args().malloc)
-    _limit_threads(_parse_args().threads)
+    limit_threads(_parse_args().threads)
 
 import numpy as np  # noqa: E402
 

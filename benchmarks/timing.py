@@ -17,8 +17,8 @@ import statistics
 import time
 from typing import Callable, Dict, Mapping, Sequence
 
-__all__ = ["steady_allocator", "Timing", "interleaved_medians", "interleaved_timings", "paired_ratio", "calibrate_inner",
-           "fmt_time"]
+__all__ = ["steady_allocator", "limit_threads", "Timing", "interleaved_medians", "interleaved_timings", "paired_ratio",
+           "calibrate_inner", "fmt_time"]
 
 
 # glibc returns freed memory above a dynamic threshold to the kernel, and hands
@@ -42,6 +42,26 @@ def steady_allocator(mode: str) -> None:
         return
     os.environ.update(STEADY_MALLOC)
     os.execv(sys.executable, [sys.executable] + sys.argv)
+
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_threads(n: int) -> None:
+    """Pin BLAS and XLA to ``n`` threads (``n <= 0``: leave the defaults alone).
+
+    Call it before numpy or jax is imported: they read these variables when they load.
+    """
+    import os
+
+    if n <= 0:
+        return
+    for var in THREAD_VARS:
+        os.environ[var] = str(n)
+    if n == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false"
+                                   " intra_op_parallelism_threads=1").strip()
 
 
 class Timing:
