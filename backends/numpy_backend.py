@@ -318,3 +318,14 @@ def sequence_adjoint(g, x):
     if isinstance(x, np.ndarray):
         return np.array([np.asarray(v, dtype=np.float64) + np.zeros(x.shape[1:]) for v in g]).reshape(x.shape)
     return TupleAdjoint(g) if isinstance(x, tuple) else ListAdjoint(g)
+
+
+def field_adjoint(g, field, like):
+    """The adjoint of one field (a name, or a position of a namedtuple) of an object's adjoint ``g``."""
+    if isinstance(g, dict):
+        value = g.get(field)
+    elif isinstance(g, tuple):
+        value = g[field]
+    else:
+        value = getattr(g, field, None)
+    return zeros_like(like) if value is None else value

@@ -67,6 +67,19 @@ def _caller() -> str:
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
 
 
+_listeners: list = []
+
+
+def on_change(listener) -> None:
+    """Call ``listener()`` whenever a rule is registered (the API drops its cached derivatives)."""
+    _listeners.append(listener)
+
+
+def _changed() -> None:
+    for listener in _listeners:
+        listener()
+
+
 def defrule(primal: Any, spec: str, *, unbroadcast: bool = False, **adjoints: str) -> None:
     """Register the reverse rule of a function object.
 
@@ -76,29 +89,35 @@ def defrule(primal: Any, spec: str, *, unbroadcast: bool = False, **adjoints: st
     each adjoint is summed back to the shape of its argument.
     """
     REVERSE_RULES[primal] = _make(primal, spec, adjoints, unbroadcast)
+    _changed()
 
 
 def defmethod(name: str, spec: str, *, unbroadcast: bool = False, **adjoints: str) -> None:
     """Register the rule of an ndarray method; ``spec`` starts with the receiver."""
     METHOD_RULES[name] = _make(name, spec, adjoints, unbroadcast)
+    _changed()
 
 
 def defattribute(name: str, **adjoints: str) -> None:
     """Register the rule of an ndarray attribute read, such as ``x.T``."""
     ATTRIBUTE_RULES[name] = _make(name, "x", adjoints, False)
+    _changed()
 
 
 def defnondiff(primal: Any, why: str) -> None:
     """Declare a function non-differentiable on purpose: its result carries no gradient."""
     NONDIFFERENTIABLE[primal] = why
+    _changed()
 
 
 def defnondiff_method(name: str, why: str) -> None:
     NONDIFFERENTIABLE_METHODS[name] = why
+    _changed()
 
 
 def defnondiff_attribute(name: str, why: str) -> None:
     NONDIFFERENTIABLE_ATTRIBUTES[name] = why
+    _changed()
 
 
 def lookup(primal: Any) -> ReverseRule | None:
@@ -114,3 +133,34 @@ def is_nondifferentiable(primal: Any) -> bool:
     except TypeError:
         return False
 
+
+
+def constructor_rule(cls: Any) -> ReverseRule | None:
+    """The rule of a namedtuple or dataclass constructor, made on first use.
+
+    Each argument's adjoint is the adjoint of the field it fills. A dataclass
+    with its own ``__init__`` or a ``__post_init__`` changes what it was given,
+    so it gets no rule (the call is refused).
+    """
+    if not isinstance(cls, type):
+        return None
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        adjoints = {f: f"sd.field_adjoint(g, {i}, {f})" for i, f in enumerate(cls._fields)}
+    elif getattr(cls, "__dataclass_params__", None) is not None and cls.__dataclass_params__.init \
+            and not hasattr(cls, "__post_init__"):
+        import dataclasses
+
+        adjoints = {f.name: f"sd.field_adjoint(g, {f.name!r}, {f.name})" for f in dataclasses.fields(cls) if f.init}
+    else:
+        return None
+    rule = REVERSE_RULES[cls] = ReverseRule(cls, inspect.signature(cls), adjoints, False, f"constructor of {cls!r}")
+    return rule
+
+
+def namespace_rule(fields: tuple[str, ...]) -> ReverseRule:
+    """The rule of ``types.SimpleNamespace(a=..., b=...)`` for these keyword names."""
+    import types
+
+    spec = "*, " + ", ".join(fields) if fields else ""
+    adjoints = {f: f"sd.field_adjoint(g, {f!r}, {f})" for f in fields}
+    return ReverseRule(types.SimpleNamespace, _signature(spec), adjoints, False, "types.SimpleNamespace")

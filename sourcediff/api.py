@@ -10,6 +10,8 @@ from typing import Any, Callable, Sequence
 import gast
 import numpy as np
 
+from sourcediff.rules import registry
+
 from . import emit, lower, optimize, parse, pytrees, reverse
 from .errors import (ArgnumsError, NonDifferentiableArgumentError, NonScalarOutputError, SourceNotFoundError,
                      SourcediffError)
@@ -28,6 +30,18 @@ class Compiled:
 
 _cache: "weakref.WeakKeyDictionary[Callable, dict[tuple, Compiled]]" = weakref.WeakKeyDictionary()
 _cache_lock = threading.RLock()
+
+
+def _forget_derivatives() -> None:
+    """A rule changed: derivatives built from now on must see it (derivative objects keep their code)."""
+    from . import calls
+
+    with _cache_lock:
+        _cache.clear()
+        calls.forget()
+
+
+registry.on_change(_forget_derivatives)
 
 
 def _positional_parameters(f: Callable) -> list[str]:
@@ -320,6 +334,8 @@ class Derivative:
         self.wrt = tuple(params[i] for i in self.argnums)
         self.params = tuple(params)
         self.last_argnum = max(self.argnums)
+        takes_varargs = bool(f.__code__.co_flags & inspect.CO_VARARGS)
+        self.max_positional = float("inf") if takes_varargs else len(params)
         self.compiled = build(f, mode, self.wrt, has_aux)
         self.variants: dict[tuple[bool, ...], Compiled] = {}
         self.__name__ = self.compiled.function.__name__
@@ -344,7 +360,7 @@ class Derivative:
         return compiled
 
     def _args(self, args: tuple, kwargs: dict) -> tuple:
-        if kwargs or len(args) <= self.last_argnum:
+        if kwargs or not self.last_argnum < len(args) <= self.max_positional:
             try:
                 bound = inspect.signature(self.fun).bind(*args, **kwargs)
             except TypeError as exc:
@@ -363,8 +379,9 @@ class Derivative:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = self._args(args, kwargs)
         for i in self.argnums:
-            if type(args[i]) not in _PLAIN_ARGUMENTS:
-                _check_argument(self.fun, args[i], i)
+            x = args[i]
+            if type(x) not in _PLAIN_ARGUMENTS or (type(x) is np.ndarray and x.dtype.kind not in "fciu"):
+                _check_argument(self.fun, x, i)
         compiled = self.variant(args)
         try:
             out = compiled.function(*args)

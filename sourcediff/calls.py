@@ -35,6 +35,12 @@ _pairs: "weakref.WeakKeyDictionary[Callable, dict[tuple[str, ...], SplitPair]]" 
 _lock = threading.RLock()
 
 
+def forget() -> None:
+    """Drop every cached pair (a rule was registered)."""
+    with _lock:
+        _pairs.clear()
+
+
 def is_user_function(obj: Any) -> bool:
     """A plain Python function of the user's (not of NumPy, math, ... which need rules)."""
     if not isinstance(obj, types.FunctionType):
@@ -48,13 +54,15 @@ def active_parameters(function: Callable, positional_count: int, positions, keyw
     code = function.__code__
     positional = code.co_varnames[: code.co_argcount]
     names = []
+    varargs = code.co_varnames[code.co_argcount + code.co_kwonlyargcount] if code.co_flags & 0x04 else None
     for i in positions:
-        if i >= len(positional):
-            raise SourcediffError(
-                f"an active argument of {function.__qualname__} lands in *{code.co_varnames[code.co_argcount]}"
-                if code.co_flags & 0x04 else f"{function.__qualname__} takes {len(positional)} positional arguments",
-                hint="pass the value to a named parameter")
-        names.append(positional[i])
+        if i < len(positional):
+            names.append(positional[i])
+        elif varargs is None:
+            raise SourcediffError(f"{function.__qualname__} takes {len(positional)} positional arguments",
+                                  hint="check the call")
+        elif varargs not in names:
+            names.append(varargs)  # the adjoint of *args is a tuple, one entry per extra argument
     params = set(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
     for k in keywords:
         if k not in params:

@@ -47,14 +47,14 @@ _LATER = {
     gast.Global: ("a global declaration", "pass the value in as an argument and return the new value"),
     gast.Nonlocal: ("a nonlocal declaration", "pass the value in as an argument and return the new value"),
     gast.ClassDef: ("a class definition inside the function", "define the class at module level"),
-    gast.FunctionDef: ("a nested function definition", "define the helper at module level"),
     gast.AsyncFunctionDef: ("an async function definition", "differentiate a synchronous function"),
     gast.Import: ("an import inside the function", "import at module level"),
     gast.ImportFrom: ("an import inside the function", "import at module level"),
     gast.Delete: ("a del statement", "let the variable go out of scope instead"),
 }
 _EXPR_LATER = {
-    gast.Lambda: ("a lambda inside the function", "define the helper at module level"),
+    gast.Lambda: ("a lambda used as a value", "assign it to a name and call it (f = lambda v: ...; f(x)), "
+                  "or define the function at module level and pass what it needs as arguments"),
     gast.SetComp: ("a set comprehension", "use array operations"),
     gast.DictComp: ("a dict comprehension", "build the dict with a literal"),
     gast.Await: ("await", "differentiate a synchronous function"),
@@ -76,6 +76,8 @@ class Lowering:
         self.results: list[str] = []          # where the return value goes when there are several returns
         self.returned: str | None = None      # the flag set by an early return
         self.early_returns: set[int] = set()  # ids of returns that jump past later statements
+        self.local_functions: dict[str, gast.FunctionDef | gast.Lambda] = {}  # nested defs and lambdas
+        self.inlining: set[int] = set()
 
     # -- errors --------------------------------------------------------------------------------
     def refuse(self, node: gast.AST, what: str, hint: str) -> UnsupportedSyntaxError:
@@ -87,6 +89,10 @@ class Lowering:
         if isinstance(expr, gast.Constant):
             return expr
         if isinstance(expr, gast.Name):
+            if expr.id in self.local_functions:
+                raise self.refuse(expr, f"the nested function {expr.id} used as a value",
+                                  "call it directly, or define it at module level and pass what it needs "
+                                  "as arguments")
             return name(expr.id)
         if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub) and isinstance(expr.operand, gast.Constant) \
                 and isinstance(expr.operand.value, (int, float)):
@@ -206,8 +212,10 @@ class Lowering:
             return gast.Tuple(elts=[self.index(e) for e in index.elts], ctx=gast.Load())
         return self.atom(index)
 
-    def call(self, expr: gast.Call) -> gast.Call:
+    def call(self, expr: gast.Call) -> gast.expr:
         func = expr.func
+        if isinstance(func, gast.Name) and func.id in self.local_functions:
+            return self.inline(expr, self.local_functions[func.id])
         if isinstance(func, gast.Attribute) and not is_resolved(self.parsed.resolve(func)):
             func = gast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=gast.Load())
         elif not isinstance(func, (gast.Name, gast.Attribute)):
@@ -262,6 +270,13 @@ class Lowering:
         if kind in _LATER:
             raise self.refuse(stmt, *_LATER[kind])
         if isinstance(stmt, gast.Pass):
+            return
+        if isinstance(stmt, gast.FunctionDef):
+            self.define_local(stmt.name, stmt, stmt)
+            return
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
+                and isinstance(stmt.value, gast.Lambda):
+            self.define_local(stmt.targets[0].id, stmt.value, stmt)
             return
         if isinstance(stmt, gast.Expr):
             if isinstance(stmt.value, gast.Constant):
@@ -533,31 +548,133 @@ class Lowering:
         for sub in gast.walk(node):
             if isinstance(sub, (gast.Yield, gast.YieldFrom)):
                 raise self.refuse(sub, *_EXPR_LATER[type(sub)])
+        self.check_appends(node)
         statements = _restructure(copy.deepcopy(node.body))
         returns = [n for s in statements for n in _returns(s, False)]
-        tail: set[int] = set()
-        _tail_returns(statements, tail)
-        self.early_returns = {id(r) for r in returns if id(r) not in tail}
-        simple = len(returns) == 1 and statements and statements[-1] is returns[0]
-        if not simple and returns:
-            width = {len(r.value.elts) if isinstance(r.value, gast.Tuple) else 0 for r in returns}
-            count = width.pop() if len(width) == 1 else 0
-            self.results = [self.namer.fresh("result") for _ in range(max(count, 1))]
-            if not _always_returns(statements):
-                for result in self.results:
-                    self.emit(assign(result, constant(None)))
-            if self.early_returns:
-                self.returned = self.namer.fresh("returned")
-                self.emit(assign(self.returned, constant(False)))
-        self.block(statements, None)
-        if self.results:
-            values = [name(r) for r in self.results]
-            self.emit(gast.Return(value=values[0] if len(values) == 1 else gast.Tuple(elts=values, ctx=gast.Load())))
-        elif not self.body or not isinstance(self.body[-1], gast.Return):
+        if len(returns) == 1 and statements[-1] is returns[0]:
+            self.block(statements, None)  # one return, at the end: it stays a return
+        else:
+            self.function_body(statements, returns, results=None)
+            if self.results:
+                values = [name(r) for r in self.results]
+                value = values[0] if len(values) == 1 else gast.Tuple(elts=values, ctx=gast.Load())
+                self.emit(gast.Return(value=value))
+        if not self.body or not isinstance(self.body[-1], gast.Return):
             self.emit(gast.Return(value=constant(None)))
         lowered = gast.FunctionDef(name=node.name, args=node.args, body=self.body, decorator_list=[],
                                    returns=None, type_comment=None, type_params=[])
         return gast.copy_location(lowered, node)
+
+    def check_appends(self, node: gast.FunctionDef) -> None:
+        """``lst.append(v)`` is differentiated only for a list made in this function and known by one name.
+
+        Otherwise another name could see the appended value without the transform
+        knowing, and the derivative would be silently wrong.
+        """
+        params = {a.id for a in node.args.args + node.args.kwonlyargs + node.args.posonlyargs}
+        nodes = list(_walk_local(node))
+        appends = [n for n in nodes if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
+                   and n.func.attr in ("append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear")
+                   and isinstance(n.func.value, gast.Name)]
+        for call_node in appends:
+            receiver = call_node.func.value.id
+            if call_node.func.attr != "append":
+                continue  # other methods are refused by the transform where their argument is active
+            why = None
+            if receiver in params:
+                why = f"{receiver} is an argument: appending to it changes the caller's list"
+            for sub in nodes:
+                if isinstance(sub, gast.Assign) and any(isinstance(t, gast.Name) and t.id == receiver
+                                                        for t in sub.targets):
+                    if not isinstance(sub.value, (gast.List, gast.ListComp)):
+                        why = f"{receiver} is not always a new list made here ([] or a comprehension)"
+                elif isinstance(sub, gast.Assign) and isinstance(sub.value, gast.Name) and sub.value.id == receiver:
+                    why = f"{receiver} is also known by another name"
+                elif isinstance(sub, (gast.Tuple, gast.List, gast.Dict, gast.Set)) and any(
+                        isinstance(e, gast.Name) and e.id == receiver
+                        for e in getattr(sub, "elts", None) or getattr(sub, "values", [])):
+                    why = f"{receiver} is stored inside another container"
+            if why is not None:
+                raise self.refuse(call_node, f"an append to this list ({why})",
+                                  "build the list in this function with [] and append to it only under one name; "
+                                  "in-place updates of shared lists arrive in a later release")
+
+    def function_body(self, statements: list[gast.stmt], returns: list[gast.Return], results: list[str] | None):
+        """Lower a function body whose returns assign ``self.results`` (flags for the early ones)."""
+        tail: set[int] = set()
+        _tail_returns(statements, tail)
+        self.early_returns = {id(r) for r in returns if id(r) not in tail}
+        if results is None:
+            width = {len(r.value.elts) if isinstance(r.value, gast.Tuple) else 0 for r in returns}
+            count = width.pop() if len(width) == 1 else 0
+            results = [self.namer.fresh("result") for _ in range(max(count, 1))] if returns else []
+        self.results = results
+        if results and not _always_returns(statements):
+            for result in results:
+                self.emit(assign(result, constant(None)))
+        if self.early_returns:
+            self.returned = self.namer.fresh("returned")
+            self.emit(assign(self.returned, constant(False)))
+        self.block(statements, None)
+
+    # -- nested functions and lambdas: inlined where they are called -----------------------------
+    def define_local(self, identifier: str, node: gast.FunctionDef | gast.Lambda, stmt: gast.stmt) -> None:
+        args = node.args
+        if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+            raise self.refuse(stmt, "a nested function with *args, **kwargs or keyword-only parameters",
+                              "define it at module level")
+        if any(not isinstance(d, gast.Constant) for d in args.defaults):
+            raise self.refuse(stmt, "a nested function whose defaults are not constants",
+                              "pass the value as an argument")
+        if isinstance(node, gast.FunctionDef) and node.decorator_list:
+            raise self.refuse(stmt, "a decorated nested function", "define it at module level")
+        for sub in gast.walk(node):
+            if isinstance(sub, (gast.Nonlocal, gast.Global)):
+                raise self.refuse(sub, *_LATER[type(sub)])
+        self.local_functions[identifier] = node
+
+    def inline(self, expr: gast.Call, node: gast.FunctionDef | gast.Lambda) -> gast.Name:
+        """A call to a nested function or lambda, written out in place (closures read the current values)."""
+        if id(node) in self.inlining:
+            raise self.refuse(expr, "a recursive nested function", "define the function at module level")
+        params = [a.id for a in node.args.args]
+        if any(isinstance(a, gast.Starred) for a in expr.args) or any(k.arg is None for k in expr.keywords):
+            raise self.refuse(expr, *_EXPR_LATER[gast.Starred])
+        if len(expr.args) > len(params):
+            raise self.refuse(expr, f"a call with {len(expr.args)} arguments to a function of {len(params)}",
+                              "check the call")
+        values: dict[str, gast.expr] = dict(zip(params, expr.args))
+        for k in expr.keywords:
+            if k.arg not in params or k.arg in values:
+                raise self.refuse(expr, f"the keyword argument {k.arg}", "check the call")
+            values[k.arg] = k.value
+        defaults = dict(zip(params[len(params) - len(node.args.defaults):], node.args.defaults))
+        for p in params:
+            if p not in values:
+                if p not in defaults:
+                    raise self.refuse(expr, f"a call that leaves out the argument {p}", "check the call")
+                values[p] = defaults[p]
+        body = node.body if isinstance(node, gast.FunctionDef) else [
+            gast.copy_location(gast.Return(value=node.body), node.body)]
+        local = set(params) | {n.id for s in body for n in gast.walk(s)
+                               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        renamed = _Rename({n: self.namer.fresh(n) for n in sorted(local)})
+        for p in params:
+            self.emit(assign(renamed.renames[p], self.rhs(values[p]), expr))
+        statements = _restructure([renamed.visit(copy.deepcopy(s)) for s in body])
+        returns = [n for s in statements for n in _returns(s, False)]
+        result = self.namer.temporary()
+        saved = (self.results, self.returned, self.early_returns)
+        self.returned = None
+        self.inlining.add(id(node))
+        try:
+            self.function_body(statements, returns, results=[result])
+        finally:
+            self.inlining.discard(id(node))
+            self.results, self.returned, self.early_returns = saved
+        if not returns:
+            self.emit(assign(result, constant(None), expr))
+        return name(result)
 
 
 @dataclass
@@ -586,13 +703,26 @@ def _loop_level(stmts: list[gast.stmt]):
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, (gast.For, gast.While)):
+        if isinstance(node, (gast.For, gast.While, gast.FunctionDef, gast.Lambda)):
             continue
         stack.extend(gast.iter_child_nodes(node))
 
 
+def _walk_local(node: gast.AST):
+    """The nodes of ``node``, not descending into nested functions and lambdas."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if current is not node and isinstance(current, (gast.FunctionDef, gast.Lambda)):
+            continue
+        stack.extend(gast.iter_child_nodes(current))
+
+
 def _returns(stmt: gast.stmt, loop_level: bool) -> list[gast.Return]:
-    nodes = _loop_level([stmt]) if loop_level else gast.walk(stmt)
+    if isinstance(stmt, gast.FunctionDef):
+        return []
+    nodes = _loop_level([stmt]) if loop_level else _walk_local(stmt)
     if loop_level and isinstance(stmt, (gast.For, gast.While)):
         return []
     return [n for n in nodes if isinstance(n, gast.Return)]

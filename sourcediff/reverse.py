@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,7 +203,9 @@ class ReverseTransform:
             target = self.parsed.resolve(func)
             if is_resolved(target):
                 what = _dotted(func)
-                rule = registry.lookup(target)
+                rule = registry.lookup(target) or registry.constructor_rule(target)
+                if target is types.SimpleNamespace and not rhs.args:
+                    rule = registry.namespace_rule(tuple(k.arg for k in rhs.keywords))
                 return rule, self.bind(rule, rhs.args, rhs.keywords, rhs, what) if rule else {}, what
             if isinstance(func, gast.Attribute):
                 what = f"the method .{func.attr}()"
@@ -354,9 +357,7 @@ class ReverseTransform:
             self.present.discard(target)
             return []
         if id(stmt) in self.user_calls:
-            code = self.user_call_adjoint(stmt, act)
-            self.present.discard(target)
-            return code
+            return self.user_call_adjoint(stmt, act)
         contributions = self.contributions(stmt, act)
         # contributions to the statement's own target go last: they overwrite the adjoint they read
         contributions.sort(key=lambda c: c.operand == target)
@@ -461,20 +462,29 @@ class ReverseTransform:
                 [k.value for k in rhs.keywords if k.arg in info.dynamic[1]]
         else:
             grads = gast.Call(func=name(info.backward), args=[name(info.residual), g], keywords=[])
-            operands = []
-            for param in info.active:
-                operands.append(self.argument_of(rhs, param))
-        pairs = [(atom, i) for i, atom in enumerate(operands)
-                 if isinstance(atom, gast.Name) and act.operand_active(stmt, atom.id)]
+            operands = [self.argument_of(rhs, param) for param in info.active]
+        # (atom, path into the gradients): a parameter's gradient, or one entry of the *args tuple
+        pairs = []
+        for i, operand in enumerate(operands):
+            for atom, extra in (operand if isinstance(operand, list) else [(operand, None)]):
+                if isinstance(atom, gast.Name) and act.operand_active(stmt, atom.id):
+                    pairs.append((atom, [i] if extra is None else [i, extra]))
         if not pairs:
+            self.present.discard(target_of(stmt))
             return []
-        if len(operands) == 1:
-            return [self.accumulate(Contribution(operands[0].id, grads))]
+        # the target's adjoint is read by the call above; contributions to the same name (y = f(y))
+        # start a fresh adjoint, for the value y had before the call
+        if len(operands) == 1 and len(pairs) == 1 and len(pairs[0][1]) == 1:
+            self.present.discard(target_of(stmt))
+            return [self.accumulate(Contribution(pairs[0][0].id, grads))]
         temporary = self.namer.fresh(f"{target_of(stmt)}_grads")
         code: list[gast.stmt] = [assign(temporary, grads)]
-        for atom, i in pairs:
-            code.append(self.accumulate(Contribution(
-                atom.id, gast.Subscript(value=name(temporary), slice=constant(i), ctx=gast.Load()))))
+        self.present.discard(target_of(stmt))
+        for atom, path in pairs:
+            expr: gast.expr = name(temporary)
+            for step in (path[1:] if len(operands) == 1 else path):
+                expr = gast.Subscript(value=expr, slice=constant(step), ctx=gast.Load())
+            code.append(self.accumulate(Contribution(atom.id, expr)))
         return code
 
     def argument_of(self, rhs: gast.Call, param: str) -> gast.expr:
@@ -484,6 +494,8 @@ class ReverseTransform:
         positional = list(code.co_varnames[: code.co_argcount])
         if param in positional and positional.index(param) < len(rhs.args):
             return rhs.args[positional.index(param)]
+        if code.co_flags & inspect.CO_VARARGS and param == code.co_varnames[code.co_argcount + code.co_kwonlyargcount]:
+            return [(atom, k) for k, atom in enumerate(rhs.args[code.co_argcount:])]
         for k in rhs.keywords:
             if k.arg == param:
                 return k.value

@@ -41,8 +41,8 @@ def with_class(x):
 
 
 def with_lambda(x):
-    f = lambda v: v * 2  # noqa: E731
-    return f(x)
+    y = max([x, 2.0], key=lambda v: -v)
+    return y
 
 
 def with_slice_assignment(x):
@@ -127,9 +127,9 @@ def returns_tuple(x):
     (with_yield, "yield"),
     (with_global, "a global declaration"),
     (with_class, "a class definition"),
-    (with_lambda, "a lambda"),
+    (with_lambda, "a lambda used as a value"),
     (with_slice_assignment, "assignment to an element or slice"),
-    (with_nonlocal, "a nested function definition"),
+    (with_nonlocal, "a nonlocal declaration"),
     (with_raise, "a raise statement"),
     (with_delete, "a del statement"),
     (with_import, "an import"),
@@ -200,3 +200,25 @@ def test_all_errors_share_one_base_class():
     for cls in (sourcediff.SourceNotFoundError, sourcediff.UnsupportedSyntaxError, sourcediff.MissingRuleError,
                 sourcediff.NonScalarOutputError, sourcediff.ArgnumsError, sourcediff.NonDifferentiableArgumentError):
         assert issubclass(cls, SourcediffError)
+
+
+def append_to_an_alias(x):
+    a = []
+    b = a
+    b.append(x)
+    return sum(a)
+
+
+def append_to_an_argument(xs, x):
+    xs.append(x)
+    return sum(xs)
+
+
+@pytest.mark.parametrize("f, args, why", [
+    (append_to_an_alias, (1.0,), "not always a new list"),
+    (append_to_an_argument, ([1.0], 2.0), "is an argument"),
+])
+def test_appends_that_could_be_seen_elsewhere_are_refused(f, args, why):
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match=why) as info:
+        sourcediff.grad(f, argnums=len(args) - 1)(*args)
+    assert info.value.filename == __file__ and info.value.lineno is not None
