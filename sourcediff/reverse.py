@@ -793,7 +793,8 @@ class ReverseTransform:
 
         restored = {n for (_, n) in self.saves}
         result_stmts: list[gast.stmt] = []
-        if self.mode != "vjp" and (set(reads(returned)) & (restored | {lst for lst in appends.values()})):
+        returned_later = self.mode == "value_and_grad" or self.has_aux  # read after the backward pass
+        if returned_later and (set(reads(returned)) & (restored | {lst for lst in appends.values()})):
             keep = self.namer.fresh("out")
             result_stmts.append(assign(keep, copy.deepcopy(returned)))
             returned = name(keep)

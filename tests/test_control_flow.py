@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import sourcediff
+import sourcediff.testing
 from sourcediff.testing import check_grads
 
 
@@ -355,3 +356,39 @@ def test_an_n_step_scalar_loop_keeps_scalars_on_the_tape():
         tracemalloc.stop()
     per_step = (peaks[1] - peaks[0]) / 6_000
     assert per_step < 200, f"{per_step:.0f} bytes a step: more than a few scalars"  # an array copy is 800 kB
+
+
+def loss_with_aux(x, n):
+    s = 0.0
+    count = 0
+    for i in range(n):
+        if x * i > 1.0:
+            return s * x, {"stopped_at": i, "count": count}
+        s = s + math.sin(x * i)
+        count = count + 1
+    return s, {"stopped_at": n, "count": count}
+
+
+def vector_loop(x, n):
+    y = x
+    for _ in range(n):
+        y = np.sin(y) * x
+    return y
+
+
+def test_has_aux_with_several_returns():
+    g, aux = sourcediff.grad(loss_with_aux, has_aux=True)(0.4, 6)
+    assert aux == {"stopped_at": 3, "count": 3}
+    check_grads(lambda x: loss_with_aux(x, 6)[0], (0.4,))
+    expected = sourcediff.testing.numerical_grad(lambda x: loss_with_aux(x, 6)[0], (0.4,), 0)
+    assert abs(g - expected) < 1e-6
+
+
+def test_value_and_grad_and_vjp_through_a_loop():
+    x = np.array([0.3, -0.7, 1.1])
+    value, g = sourcediff.value_and_grad(lambda v: np.sum(vector_loop(v, 4)))(x)
+    np.testing.assert_allclose(value, np.sum(vector_loop(x, 4)))
+    check_grads(vector_loop, (x, 4), argnums=0)  # vjp with a random cotangent
+    out, pullback = sourcediff.vjp(lambda v: vector_loop(v, 4), x)
+    (ones,) = pullback(np.ones(3))
+    np.testing.assert_allclose(ones, g)

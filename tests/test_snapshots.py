@@ -31,10 +31,36 @@ def rescale(x):
     return np.sum(y * x)
 
 
+def sine_series(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + np.sin(x * i)
+    return s
+
+
+def newton_sqrt(a):
+    x = a
+    while abs(x * x - a) > 1e-12:
+        x = x - (x * x - a) / (2 * x)
+    return x
+
+
+def clipped_sum(xs, limit):
+    total = 0.0
+    for x in xs:
+        if total > limit:
+            break
+        total = total + x * x
+    return total
+
+
 CASES = {
     "product_sine": (product_sine, (0, 1), (0.5, 2.0)),
     "two_layer": (two_layer, (0, 1), (np.ones((3, 4)), np.ones((4, 2)), np.ones((5, 3)))),
     "rescale_with_tape": (rescale, 0, (np.array([0.1, 0.2, 0.3]),)),
+    "sine_series_loop": (sine_series, 0, (0.3, 10)),
+    "newton_while": (newton_sqrt, 0, (2.0,)),
+    "break_in_for": (clipped_sum, 0, (np.array([0.5, 1.0, 2.0]), 1.0)),
 }
 
 
