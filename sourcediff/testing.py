@@ -145,3 +145,25 @@ def check_grads(
             )
         np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol,
                                    err_msg=f"gradient for argument {i} disagrees with finite differences")
+
+
+def assert_loops_kept(f: Callable, derivative_source: str) -> None:
+    """Assert the generated code keeps ``f``'s loops as loops: one forward and one backward loop each.
+
+    A loop whose body has nothing to differentiate may have no backward loop, so
+    this checks at least one forward loop per loop of ``f`` and at least one backward loop.
+    """
+    import inspect
+    import textwrap
+
+    import gast
+
+    tree = gast.parse(textwrap.dedent(inspect.getsource(f)))
+    loops = sum(isinstance(n, (gast.For, gast.While, gast.comprehension)) for n in gast.walk(tree))
+    lines = [line.strip() for line in derivative_source.splitlines()]
+    forward = sum(line.startswith(("for ", "while ")) and "reversed(" not in line
+                  and "range(tape.pop())" not in line for line in lines)
+    backward = sum(line.startswith("for ") and ("reversed(" in line or "range(tape.pop())" in line) for line in lines)
+    if loops and (forward < loops or backward < 1):
+        raise AssertionError(f"{f.__name__} has {loops} loop(s); the derivative has {forward} forward and "
+                             f"{backward} backward loop(s):\n{derivative_source}")

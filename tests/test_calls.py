@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 
 import sourcediff
-from sourcediff.testing import check_grads
+from sourcediff.testing import assert_loops_kept, check_grads
 
 
 def check(f, args, argnums, jax_grad=None):
     check_grads(f, args, argnums=argnums, rtol=1e-6, atol=1e-8)
+    g = sourcediff.grad(f, argnums=argnums)
+    g(*args)
+    assert_loops_kept(f, g.source)
     if jax_grad is not None:
         ours = sourcediff.grad(f, argnums=argnums)(*args)
         theirs = jax_grad(f, argnums)(*args)
@@ -105,8 +108,8 @@ def test_defaults_keywords_and_keyword_only(jax_grad):
     check(keywords, (0.4, 1.3), (0, 1), jax_grad)
 
 
-def test_star_args_of_a_callee():
-    check(calls_varargs, (0.4, -1.3), (0, 1))
+def test_star_args_of_a_callee(jax_grad):
+    check(calls_varargs, (0.4, -1.3), (0, 1), jax_grad)
 
 
 def test_helper_returning_a_tuple(jax_grad):

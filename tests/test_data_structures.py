@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 
 import sourcediff
-from sourcediff.testing import check_grads
+from sourcediff.testing import assert_loops_kept, check_grads
 
 
 def check(f, args, argnums, jax_grad=None):
     check_grads(f, args, argnums=argnums, rtol=1e-6, atol=1e-8)
+    g = sourcediff.grad(f, argnums=argnums)
+    g(*args)
+    assert_loops_kept(f, g.source)
     if jax_grad is not None:
         ours = sourcediff.grad(f, argnums=argnums)(*args)
         theirs = jax_grad(f, argnums)(*args)
@@ -109,12 +112,12 @@ def test_dict_of_parameters_in_a_loop(rng, jax_grad):
         np.testing.assert_allclose(ours[key], np.asarray(theirs[key]), rtol=1e-9)
 
 
-def test_objects_made_inside_the_function():
-    check(objects_made_inside, (0.4, 1.5), (0, 1))
+def test_objects_made_inside_the_function(jax_grad):
+    check(objects_made_inside, (0.4, 1.5), (0, 1), jax_grad)
 
 
-def test_dataclass_state_through_a_helper_in_a_loop():
-    check(oscillator, (0.4, 1.5), (0, 1))
+def test_dataclass_state_through_a_helper_in_a_loop(jax_grad):
+    check(oscillator, (0.4, 1.5), (0, 1), jax_grad)
 
 
 def test_a_class_with_its_own_init_is_refused():

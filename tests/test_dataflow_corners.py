@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import sourcediff
-from sourcediff.testing import check_grads
+from sourcediff.testing import assert_loops_kept, check_grads
 
 
 def assigned_in_one_branch(x):
@@ -137,7 +137,9 @@ CASES = [
                          ids=[f"{f.__name__}-{k}" for f, many, n in CASES for k in range(len(many))])
 def test_against_finite_differences_and_jax(f, args, argnums, jax_grad):
     check_grads(f, args, argnums=argnums, rtol=1e-6, atol=1e-8)
-    ours = sourcediff.grad(f, argnums=argnums)(*args)
+    g = sourcediff.grad(f, argnums=argnums)
+    ours = g(*args)
+    assert_loops_kept(f, g.source)
     theirs = jax_grad(f, argnums)(*args)
     if not isinstance(argnums, tuple):
         ours, theirs = (ours,), (theirs,)
