@@ -329,3 +329,16 @@ def field_adjoint(g, field, like):
     else:
         value = getattr(g, field, None)
     return zeros_like(like) if value is None else value
+
+
+def builtin_extremum_adjoint(g, args, ans):
+    """Adjoints of ``max(*args)`` / ``min(*args)`` (or of one iterable): ``g`` shared among the ties."""
+    values = args[0] if len(args) == 1 else args
+    hits = [v == ans for v in values]
+    share = g / sum(hits)
+    adjoints = [share if hit else 0.0 for hit in hits]
+    if len(args) == 1:
+        if isinstance(values, np.ndarray):
+            return (np.array(adjoints, dtype=np.float64).reshape(values.shape),)
+        return (TupleAdjoint(adjoints) if isinstance(values, tuple) else ListAdjoint(adjoints),)
+    return tuple(adjoints)

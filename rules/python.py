@@ -2,8 +2,8 @@
 
 ``a + b`` is looked up as ``operator.add`` and so on. Operators also act on
 NumPy arrays, so the binary ones unbroadcast each adjoint to its argument.
-``min``/``max`` here are the two-argument scalar forms; at a tie they split
-the adjoint half and half, like ``np.maximum`` (see ``numpy/elementwise.py``).
+``min``/``max`` take several numbers or one iterable; at a tie they share the
+adjoint evenly, like ``np.maximum`` (see ``numpy/elementwise.py``).
 """
 from __future__ import annotations
 
@@ -32,12 +32,9 @@ defnondiff(operator.floordiv, "piecewise constant")
 
 # abs has slope sign(x); 0 at x == 0, like np.abs.
 defrule(builtins.abs, "x", x="g * np.sign(x)")
-defrule(builtins.max, "a, b",
-        a="g * ((a > b) + 0.5 * (a == b))",
-        b="g * ((b > a) + 0.5 * (a == b))")
-defrule(builtins.min, "a, b",
-        a="g * ((a < b) + 0.5 * (a == b))",
-        b="g * ((b < a) + 0.5 * (a == b))")
+# max(a, b, ...) and max(iterable): the extremum receives g, shared evenly between ties.
+defrule(builtins.max, "*args", args="sd.builtin_extremum_adjoint(g, args, ans)")
+defrule(builtins.min, "*args", args="sd.builtin_extremum_adjoint(g, args, ans)")
 defrule(builtins.float, "x", x="g")  # a conversion: the identity for gradients
 
 defnondiff(builtins.int, "truncates to an integer")

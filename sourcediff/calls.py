@@ -72,20 +72,40 @@ def active_parameters(function: Callable, positional_count: int, positions, keyw
     return tuple(names)
 
 
-def split_pair(function: Callable, active: tuple[str, ...]) -> SplitPair:
-    """The cached forward/backward pair of ``function`` for the active parameters ``active``."""
+def scalar_parameters(function: Callable, call_node, scalar_names: frozenset[str]) -> frozenset[str]:
+    """The parameters that receive a Python number at this call site (their adjoints need no unbroadcast)."""
+    import gast
+
+    def is_scalar(atom) -> bool:
+        if isinstance(atom, gast.Constant):
+            return isinstance(atom.value, (int, float)) and not isinstance(atom.value, bool)
+        return isinstance(atom, gast.Name) and atom.id in scalar_names
+
+    code = function.__code__
+    positional = code.co_varnames[: code.co_argcount]
+    found = {positional[i] for i, a in enumerate(call_node.args[: len(positional)]) if is_scalar(a)}
+    found |= {k.arg for k in call_node.keywords if k.arg is not None and is_scalar(k.value)}
+    return frozenset(found)
+
+
+def split_pair(function: Callable, active: tuple[str, ...], scalars: frozenset[str] = frozenset()) -> SplitPair:
+    """The cached forward/backward pair of ``function`` for the active parameters ``active``.
+
+    ``scalars`` names the parameters known to receive Python numbers at the call site.
+    """
+    key = (active, scalars)
     with _lock:
         by_active = _pairs.setdefault(function, {})
-        pair = by_active.get(active)
+        pair = by_active.get(key)
         if pair is not None:
             return pair
-        pair = by_active[active] = SplitPair(function, active)
+        pair = by_active[key] = SplitPair(function, active)
         try:
             from .api import build_split
 
-            forward, backward, forward_source, backward_source = build_split(function, active)
+            forward, backward, forward_source, backward_source = build_split(function, active, scalars)
         except BaseException:
-            del by_active[active]
+            del by_active[key]
             raise
         pair.forward_cell.cell_contents = forward
         pair.backward_cell.cell_contents = backward

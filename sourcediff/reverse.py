@@ -432,9 +432,11 @@ class ReverseTransform:
                                         "yet", stmt, "pass the arguments one by one")
             residual = self.namer.fresh(f"{target_of(stmt)}_saved")
             if is_resolved(callee):
+                scalars = self.scalars_before.get(id(stmt), frozenset())
                 try:
                     pair = calls.split_pair(callee, calls.active_parameters(callee, len(rhs.args), active_args,
-                                                                            active_keywords))
+                                                                            active_keywords),
+                                            calls.scalar_parameters(callee, rhs, scalars))
                 except SourcediffError as exc:
                     raise self.parsed.error(type(exc), exc.message, stmt, exc.hint) from None
                 forward = self.runtime_name(f"{callee.__name__}_fwd", pair.forward_cell)

@@ -124,11 +124,11 @@ def test_a_helper_is_transformed_once_per_set_of_active_arguments():
     from sourcediff import calls
 
     sourcediff.grad(outer, argnums=(0, 1))(0.4, 0.9)
-    pairs = calls._pairs[middle]
-    assert set(pairs) == {("a", "b")}
-    first = pairs[("a", "b")]
+    pairs = dict(calls._pairs[middle])
+    assert {active for active, _ in pairs} == {("a", "b")}  # one per kind of argument (numbers, arrays)
     sourcediff.grad(outer, argnums=(0, 1))(0.5, 1.9)
-    assert calls._pairs[middle][("a", "b")] is first
+    assert all(calls._pairs[middle][key] is pair for key, pair in pairs.items())
+    assert len(calls._pairs[middle]) == len(pairs)
 
 
 def test_the_callers_code_calls_the_helpers_halves():
@@ -295,3 +295,17 @@ def test_a_call_that_rebinds_its_own_argument(jax_grad):
             y = inner(y, x)
         return x + y
     check_grads(rebinds, (0.3, 0.2))
+
+
+def extrema(x, y, z):
+    return max(x, y, z) * min([x, y]) + max((z, 2.0)) - min(x, y)
+
+
+@pytest.mark.parametrize("args", [(0.3, -0.2, 0.9), (1.5, 0.7, -0.4)])
+def test_min_and_max_of_several_values_and_of_an_iterable(args, jax_grad):
+    check(extrema, args, (0, 1, 2), jax_grad)
+
+
+def test_min_max_tie_shares_the_gradient():
+    gx, gy = sourcediff.grad(lambda x, y: max(x, y), argnums=(0, 1))(1.0, 1.0)
+    assert gx == gy == 0.5
