@@ -342,3 +342,119 @@ def builtin_extremum_adjoint(g, args, ans):
             return (np.array(adjoints, dtype=np.float64).reshape(values.shape),)
         return (TupleAdjoint(adjoints) if isinstance(values, tuple) else ListAdjoint(adjoints),)
     return tuple(adjoints)
+
+
+# -- in-place updates: saving and restoring what a write overwrites, and the adjoints of writes ----
+
+def snapshot(value):
+    """A copy of what a write is about to overwrite (``x[i]`` or a whole array); numbers are kept as they are."""
+    if type(value) is _ndarray:
+        return value.copy()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def assign_into(target, value):
+    """``target op= value`` for an array: the result written into ``target`` itself; a number is just replaced."""
+    if type(target) is _ndarray:
+        np.copyto(target, value, casting="same_kind")
+        return target
+    return value
+
+
+def restore(target, saved):
+    """Undo ``assign_into``: put the saved contents back into the same array (its other names see them too)."""
+    if type(target) is _ndarray:
+        target[...] = saved
+        return target
+    return saved
+
+
+def own(adjoint):
+    """A private copy of an adjoint that is about to be updated in place."""
+    if type(adjoint) is _ndarray:
+        return adjoint.copy()
+    if type(adjoint) is DictAdjoint:
+        return _dict_adjoint(adjoint.primal, adjoint)
+    if isinstance(adjoint, list):
+        return ListAdjoint(adjoint)
+    return adjoint
+
+
+def add_at(adjoint, index, value):
+    """``adjoint[index] += value`` (the adjoint of a read ``x[index]``), in place where the adjoint is mutable.
+
+    Repeated indices accumulate. Returns the adjoint (a new one for a tuple).
+    """
+    if type(adjoint) is _ndarray:
+        if _is_basic(index):
+            adjoint[index] += value
+        else:
+            np.add.at(adjoint, _without_masks(index), value)
+        return adjoint
+    if isinstance(adjoint, tuple):
+        return add(adjoint, index_adjoint(value, adjoint, index))
+    if isinstance(index, slice) and isinstance(adjoint, list):
+        for i, v in zip(range(*index.indices(len(adjoint))), value):
+            adjoint[i] = add(adjoint[i], v)
+    else:
+        adjoint[index] = add(adjoint[index], value)
+    return adjoint
+
+
+def store_adjoint(adjoint, index, value):
+    """Adjoint of ``value`` in ``x[index] = value``; the overwritten part of ``adjoint`` is zeroed in place.
+
+    With repeated integer indices NumPy keeps the last write, so only the last
+    occurrence of each element receives its adjoint.
+    """
+    if type(adjoint) is not _ndarray:
+        if isinstance(index, slice):
+            positions = range(*index.indices(len(adjoint)))
+            part = [adjoint[i] for i in positions]
+            for i in positions:
+                adjoint[i] = zeros_like(adjoint[i])
+            return ListAdjoint(part)
+        part = adjoint[index]
+        adjoint[index] = zeros_like(part)
+        return unbroadcast(part, value)
+    if _is_basic(index):
+        part = np.array(adjoint[index])
+    else:
+        part = adjoint[index]
+        if not _is_mask(index):  # keep only the last write to each element
+            ids = np.arange(part.size).reshape(part.shape)
+            last = np.full(adjoint.shape, -1)
+            last[index] = ids
+            part = np.where(last[index] == ids, part, 0.0)
+    adjoint[index] = 0.0
+    return unbroadcast(part, value)
+
+
+def clear_at(adjoint, index):
+    """Zero the part of an adjoint whose elements a write overwrote (in place)."""
+    if type(adjoint) is _ndarray:
+        adjoint[index] = 0.0
+    elif isinstance(index, slice):
+        for i in range(*index.indices(len(adjoint))):
+            adjoint[i] = zeros_like(adjoint[i])
+    else:
+        adjoint[index] = zeros_like(adjoint[index])
+
+
+def refuse_shared_arguments(function, mutated, arguments):
+    """Refuse when an argument the function writes into shares memory with another argument.
+
+    Which arrays are the same cannot be known from the source; written through
+    one name and read through another, they would give a silently wrong derivative.
+    """
+    for m in mutated:
+        for other, value in arguments.items():
+            if other != m and type(value) is _ndarray and type(arguments[m]) is _ndarray \
+                    and np.may_share_memory(arguments[m], value):
+                from sourcediff.errors import SourcediffError
+
+                raise SourcediffError(
+                    f"{function} writes into its argument {m!r}, which shares memory with its argument {other!r}",
+                    hint=f"pass a copy ({other}.copy()), or read both through one name")

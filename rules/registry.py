@@ -26,6 +26,7 @@ class ReverseRule:
     adjoints: dict[str, str]
     unbroadcast: bool = False
     origin: str = ""
+    cut: tuple[str, ...] = ()  # parameters whose values the primal overwrites: their adjoint is zero
     parsed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def template(self, param: str) -> Any:
@@ -53,12 +54,13 @@ def _signature(spec: str) -> inspect.Signature:
     return inspect.signature(namespace["_rule_signature"])
 
 
-def _make(primal: Any, spec: str, adjoints: dict[str, str], unbroadcast: bool) -> ReverseRule:
+def _make(primal: Any, spec: str, adjoints: dict[str, str], unbroadcast: bool,
+          cut: tuple[str, ...] = ()) -> ReverseRule:
     signature = _signature(spec)
-    unknown = set(adjoints) - set(signature.parameters)
+    unknown = (set(adjoints) | set(cut)) - set(signature.parameters)
     if unknown:
         raise ValueError(f"rule for {primal!r}: adjoints for unknown parameters {sorted(unknown)}")
-    return ReverseRule(primal, signature, dict(adjoints), unbroadcast, _caller())
+    return ReverseRule(primal, signature, dict(adjoints), unbroadcast, _caller(), cut=tuple(cut))
 
 
 def _caller() -> str:
@@ -80,15 +82,17 @@ def _changed() -> None:
         listener()
 
 
-def defrule(primal: Any, spec: str, *, unbroadcast: bool = False, **adjoints: str) -> None:
+def defrule(primal: Any, spec: str, *, unbroadcast: bool = False, cut: tuple[str, ...] = (),
+            **adjoints: str) -> None:
     """Register the reverse rule of a function object.
 
     ``spec`` is the parameter list as written in a ``def``; ``adjoints`` maps a
     parameter name to its adjoint expression. Parameters without an adjoint are
     not differentiable (``axis``, ``shape`` ...). With ``unbroadcast=True``
-    each adjoint is summed back to the shape of its argument.
+    each adjoint is summed back to the shape of its argument. Parameters in
+    ``cut`` are overwritten by the primal (an in-place write): their adjoint is zero.
     """
-    REVERSE_RULES[primal] = _make(primal, spec, adjoints, unbroadcast)
+    REVERSE_RULES[primal] = _make(primal, spec, adjoints, unbroadcast, cut)
     _changed()
 
 

@@ -24,8 +24,17 @@ def reads(node: gast.AST | None) -> list[str]:
 
 
 def target_of(stmt: gast.stmt) -> str | None:
-    if isinstance(stmt, gast.Assign):
+    """The name an assignment binds (None for a store into an element, ``x[i] = v``)."""
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
         return stmt.targets[0].id
+    return None
+
+
+def stored(stmt: gast.stmt) -> tuple[str, gast.expr, gast.expr] | None:
+    """``(array name, index, value)`` for ``x[index] = value``, else None."""
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
+        target = stmt.targets[0]
+        return target.value.id, target.slice, stmt.value
     return None
 
 
@@ -137,8 +146,8 @@ class _Activity:
                         break
                     entry |= out
                 varied = entry
-            elif appended(stmt) is not None:
-                lst, value = appended(stmt)
+            elif appended(stmt) is not None or stored(stmt) is not None:
+                lst, value = appended(stmt) or stored(stmt)[::2]
                 if set(reads(value)) & varied:
                     varied.add(lst)
             else:
@@ -165,8 +174,8 @@ class _Activity:
                         break
                     exit_ |= entry
                 useful = exit_
-            elif appended(stmt) is not None:
-                lst, value = appended(stmt)
+            elif appended(stmt) is not None or stored(stmt) is not None:
+                lst, value = appended(stmt) or stored(stmt)[::2]
                 if lst in useful:
                     useful.update(reads(value))
             else:
@@ -183,6 +192,12 @@ class _Activity:
                 lst, value = appended(stmt)
                 if lst in self.result.useful_after[id(stmt)] and \
                         set(reads(value)) & self.result.varied_before[id(stmt)]:
+                    self.result.active.add(id(stmt))
+                continue
+            if stored(stmt) is not None:  # active also when only the array varies: its adjoint is cut there
+                array, _, value = stored(stmt)
+                if array in self.result.useful_after[id(stmt)] and \
+                        (set(reads(value)) | {array}) & self.result.varied_before[id(stmt)]:
                     self.result.active.add(id(stmt))
                 continue
             target = target_of(stmt)

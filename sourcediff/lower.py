@@ -72,11 +72,13 @@ class Lowering:
         self.parsed = parsed
         self.namer = Namer.for_tree(parsed.node)
         self.body: list[gast.stmt] = []
-        self.aliases: set[str] = set()
+        self.memory = Memory()  # which names share an array, which are views, which views went stale
         self.results: list[str] = []          # where the return value goes when there are several returns
         self.returned: str | None = None      # the flag set by an early return
         self.early_returns: set[int] = set()  # ids of returns that jump past later statements
         self.local_functions: dict[str, gast.FunctionDef | gast.Lambda] = {}  # nested defs and lambdas
+        a = parsed.node.args
+        self.parameters = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs}
         self.inlining: set[int] = set()
 
     # -- errors --------------------------------------------------------------------------------
@@ -89,6 +91,10 @@ class Lowering:
         if isinstance(expr, gast.Constant):
             return expr
         if isinstance(expr, gast.Name):
+            if expr.id in self.memory.stale:
+                raise self.refuse(expr, f"reading {expr.id}, a view of {self.memory.views.get(expr.id, '?')}, after "
+                                  "that array was changed in place", f"take a copy when you make it "
+                                  f"({expr.id} = ....copy()), or index the array again after the update")
             if expr.id in self.local_functions:
                 raise self.refuse(expr, f"the nested function {expr.id} used as a value",
                                   "call it directly, or define it at module level and pass what it needs "
@@ -305,13 +311,14 @@ class Lowering:
         if isinstance(stmt, (gast.For, gast.While)):
             if stmt.orelse:
                 raise self.refuse(stmt, "a loop with an else clause", "set a flag before break and test it after the loop")
-            aliases = set(self.aliases)
+            before = self.memory.copy()
             flags = self.loop_flags(stmt)
             if isinstance(stmt, gast.For):
                 self.for_loop(stmt, flags)
             else:
                 self.while_loop(stmt, flags)
-            self.aliases |= aliases
+            self.check_stale_views_in_loop(stmt, before)
+            self.memory.merge(before)
             if loop is not None and any(id(r) in self.early_returns for r in _returns(stmt, False)):
                 # a return inside this loop leaves the enclosing loop too
                 propagate = [assign(loop.stop, constant(True), stmt)]
@@ -354,11 +361,11 @@ class Lowering:
 
     def if_statement(self, stmt: gast.If, loop: "LoopFlags | None") -> None:
         test = self.atom(stmt.test)
-        aliases = set(self.aliases)
+        before = self.memory.copy()
         body = self.nested(lambda: self.block(stmt.body, loop))
-        after_body, self.aliases = self.aliases, set(aliases)
+        after_body, self.memory = self.memory, before.copy()
         orelse = self.nested(lambda: self.block(stmt.orelse, loop))
-        self.aliases |= after_body | aliases
+        self.memory.merge(after_body)
         if isinstance(test, gast.Constant):  # if True: / if 0: ...
             self.body.extend(body if test.value else orelse)
             return
@@ -466,17 +473,70 @@ class Lowering:
 
     def augmented(self, stmt: gast.AugAssign) -> None:
         target = stmt.target
-        if not isinstance(target, gast.Name):
-            raise self.refuse(stmt, "an in-place update of an element or slice (x[i] += ...)",
-                              "in-place updates arrive in a later release; build a new array "
-                              "(for example with np.concatenate or np.where)")
-        if target.id in self.aliases:
-            raise self.refuse(stmt, f"an in-place update of {target.id}, which may share memory with another array",
-                              f"write {target.id} = {target.id} {_symbol(stmt.op)} ... to make a new array")
         if not isinstance(stmt.op, BINARY_OPERATORS):
             raise self.refuse(stmt, f"the operator {type(stmt.op).__name__}=", "use the numpy function instead")
-        value = self.copy(gast.BinOp(left=name(target.id), op=stmt.op, right=stmt.value), stmt)
-        self.bind(target, value, stmt)
+        if isinstance(target, gast.Subscript):  # x[i] += v is x[i] = x[i] + v, the index evaluated once
+            base = self.mutable_base(target, stmt)
+            index = self.index(target.slice)
+            current = self.atom(self.copy(gast.Subscript(value=name(base), slice=index, ctx=gast.Load()), stmt))
+            value = self.atom(self.copy(gast.BinOp(left=current, op=stmt.op, right=stmt.value), stmt))
+            self.store(base, copy.deepcopy(index), value, stmt)
+            return
+        if not isinstance(target, gast.Name):
+            raise self.refuse(stmt, f"an in-place update of {type(target).__name__}", "update a plain name")
+        self.check_not_a_view(target.id, stmt)
+        if not self.memory.shared(target.id) and target.id not in self.parameters:
+            value = self.copy(gast.BinOp(left=name(target.id), op=stmt.op, right=stmt.value), stmt)
+            self.bind(target, value, stmt)  # nobody else sees this object: rebinding is the same
+            return
+        # y += v where another name (or the caller) may hold the same array: update it in place
+        value = self.atom(stmt.value)
+        self.emit(self.copy(gast.AugAssign(target=name(target.id, gast.Store), op=stmt.op, value=value), stmt))
+        for other in sorted(self.memory.members(target.id) - {target.id}):
+            same = self.namer.temporary()  # for a float, += made a new object: the others keep theirs
+            self.emit(assign(same, gast.Compare(left=name(other), ops=[gast.Is()], comparators=[name(target.id)]),
+                             stmt))
+            self.emit(self.copy(gast.If(test=name(same), body=[assign(other, name(target.id), stmt)], orelse=[]),
+                                stmt))
+        self.memory.changed(target.id)
+
+    def mutable_base(self, target: gast.Subscript, stmt: gast.stmt) -> str:
+        """The name whose array ``target`` writes into; refuses what cannot be followed."""
+        base = target.value
+        if not isinstance(base, gast.Name):
+            raise self.refuse(stmt, "assignment into an element of an element (a[i][j] = ...)",
+                              "index once (a[i, j] = ...), or give the inner object a name of its own")
+        if base.id not in self.parsed.local_names:
+            raise self.refuse(stmt, f"an in-place update of {base.id}, which is not a local variable",
+                              "pass the array in as an argument, or copy it first")
+        self.check_not_a_view(base.id, stmt)
+        return base.id
+
+    def check_not_a_view(self, identifier: str, stmt: gast.stmt) -> None:
+        if identifier in self.memory.views:
+            raise self.refuse(stmt, f"an in-place update of {identifier}, which may be a view of "
+                              f"{self.memory.views[identifier]}",
+                              f"update {self.memory.views[identifier]} itself (for example "
+                              f"{self.memory.views[identifier]}[1:-1] += ...), or take a copy with .copy()")
+
+    def store(self, base: str, index: gast.expr, value: gast.expr, stmt: gast.stmt) -> None:
+        """``base[index] = value``, then every other name of the same array sees the new contents."""
+        target = gast.Subscript(value=name(base), slice=index, ctx=gast.Store())
+        self.emit(self.copy(gast.Assign(targets=[target], value=value, type_comment=None), stmt))
+        for other in sorted(self.memory.members(base) - {base}):
+            self.emit(assign(other, name(base), stmt))
+        self.memory.changed(base)
+
+    def check_stale_views_in_loop(self, loop: gast.stmt, before: "Memory") -> None:
+        """A view read in a loop whose base changes later in the loop body reads changed values next time."""
+        stale = self.memory.stale - before.stale
+        body = gast.Module(body=loop.body, type_ignores=[])
+        read = {n.id for n in gast.walk(body) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        written = {n.id for n in gast.walk(body) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        for view in sorted(stale & read - written):
+            raise self.refuse(loop, f"a loop that reads {view}, a view of {self.memory.views.get(view, '?')}, "
+                              "after changing that array in place", f"take a copy ({view} = ....copy()) or "
+                              "index the array itself inside the loop")
 
     def assignment(self, stmt: gast.Assign) -> None:
         targets = stmt.targets
@@ -523,23 +583,31 @@ class Lowering:
                 self.bind(sub, gast.copy_location(element, stmt), stmt)
             return
         if isinstance(target, gast.Subscript):
-            raise self.refuse(stmt, "assignment to an element or slice (x[i] = ...)",
-                              "in-place updates arrive in a later release; build a new array instead")
+            base = self.mutable_base(target, stmt)
+            index = self.index(target.slice)
+            self.store(base, index, self.atom(value), stmt)
+            return
         if isinstance(target, gast.Attribute):
             raise self.refuse(stmt, "assignment to an attribute (obj.attr = ...)",
                               "return the new value instead of storing it on an object")
         raise self.refuse(stmt, f"assignment to {type(target).__name__}", "assign to a plain name")
 
     def note_alias(self, target: str, rhs: gast.expr) -> None:
-        """Remember names that may share memory with another array (for augmented assignment)."""
-        may_alias = isinstance(rhs, (gast.Name, gast.Subscript)) or (
-            isinstance(rhs, gast.Attribute) and rhs.attr in {"T", "real", "flat"}) or (
-            isinstance(rhs, gast.Call) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr in VIEW_METHODS
-            and not is_resolved(self.parsed.resolve(rhs.func)))
-        if may_alias:
-            self.aliases.add(target)
-        else:
-            self.aliases.discard(target)
+        """Remember which names share an array (``y = x``) and which may be views (``y = x[1:]``)."""
+        self.memory.rebind(target)
+        if isinstance(rhs, gast.Name):
+            self.memory.join(target, rhs.id)
+            return
+        base = None
+        if isinstance(rhs, gast.Subscript) or (isinstance(rhs, gast.Attribute) and rhs.attr in {"T", "real", "flat"}):
+            base = rhs.value
+        elif isinstance(rhs, gast.Call) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr in VIEW_METHODS \
+                and not is_resolved(self.parsed.resolve(rhs.func)):
+            base = rhs.func.value
+        elif isinstance(rhs, gast.Call) and rhs.args and self.parsed.resolve(rhs.func) in _VIEW_FUNCTIONS:
+            base = rhs.args[0]
+        if isinstance(base, gast.Name):
+            self.memory.views[target] = self.memory.views.get(base.id, base.id)
 
     def run(self) -> gast.FunctionDef:
         node = self.parsed.node
@@ -675,6 +743,66 @@ class Lowering:
         if not returns:
             self.emit(assign(result, constant(None), expr))
         return name(result)
+
+
+def _view_functions():
+    import numpy as np
+
+    return {np.reshape, np.ravel, np.transpose, np.asarray, np.squeeze, np.expand_dims, np.swapaxes,
+            np.moveaxis, np.atleast_1d, np.atleast_2d, np.broadcast_to, np.diagonal}
+
+
+_VIEW_FUNCTIONS = _view_functions()
+
+
+class Memory:
+    """What the lowering knows about shared arrays: names of one object, views, and stale views."""
+
+    def __init__(self):
+        self.classes: dict[str, frozenset[str]] = {}  # name -> every name bound to the same object
+        self.views: dict[str, str] = {}               # name -> the name of the array it may view
+        self.stale: set[str] = set()                  # views whose array changed after they were made
+
+    def copy(self) -> "Memory":
+        other = Memory()
+        other.classes, other.views, other.stale = dict(self.classes), dict(self.views), set(self.stale)
+        return other
+
+    def merge(self, other: "Memory") -> None:
+        """Join two paths: anything that may hold on one path may hold after them."""
+        for n in set(self.classes) | set(other.classes):
+            members = self.classes.get(n, frozenset({n})) | other.classes.get(n, frozenset({n}))
+            self.classes[n] = members
+        self.views.update({k: v for k, v in other.views.items() if k not in self.views})
+        self.stale |= other.stale
+
+    def members(self, identifier: str) -> frozenset[str]:
+        return self.classes.get(identifier, frozenset({identifier}))
+
+    def shared(self, identifier: str) -> bool:
+        return len(self.members(identifier)) > 1
+
+    def rebind(self, identifier: str) -> None:
+        others = self.members(identifier) - {identifier}
+        for other in others:
+            self.classes[other] = others
+        self.classes.pop(identifier, None)
+        self.views.pop(identifier, None)
+        self.stale.discard(identifier)
+
+    def join(self, identifier: str, source: str) -> None:
+        members = self.members(source) | {identifier}
+        for m in members:
+            self.classes[m] = members
+        if source in self.views:
+            self.views[identifier] = self.views[source]
+        if source in self.stale:
+            self.stale.add(identifier)
+
+    def changed(self, identifier: str) -> None:
+        """The array of ``identifier`` changed in place: views of it made earlier are now stale."""
+        bases = self.members(identifier)
+        self.stale |= {v for v, base in self.views.items() if base in bases}
 
 
 @dataclass

@@ -93,7 +93,7 @@ def _stores(node: gast.AST) -> list[str]:
 
 def _nested_blocks(stmt: gast.stmt) -> list[list[gast.stmt]]:
     if isinstance(stmt, gast.If):
-        return [stmt.body, stmt.orelse]
+        return [stmt.body, stmt.orelse] if stmt.orelse else [stmt.body]
     if isinstance(stmt, (gast.For, gast.While)):
         return [stmt.body]
     return []
@@ -171,6 +171,8 @@ def remove_dead_code(stmts: list[gast.stmt], pure_roots: set[str], keep: set[str
                 if len(kept) != len(block) or type(kept[0]) is not type(block[0]):
                     block[:] = kept
                     changed = True
+            if isinstance(stmt, gast.If) and len(stmt.orelse) == 1 and isinstance(stmt.orelse[0], gast.Pass):
+                stmt.orelse = []
         live = set(keep)
         kept: list[gast.stmt] = []
         for stmt in reversed(stmts):

@@ -24,7 +24,7 @@ import gast
 from sourcediff.rules import registry
 
 from .analyze import (Activity, activity, appended, assigned_names, blocks, differentiable_reads, reads, scalar_names,
-                      target_of, walk_statements)
+                      stored, target_of, walk_statements)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
 from .naming import Namer, assign, constant, name
 from .parse import ParsedFunction, is_resolved
@@ -102,6 +102,7 @@ class ReverseTransform:
         self.scalars_before: dict[int, frozenset[str]] = {}
         self.user_calls: dict[int, UserCall] = {}
         self.late_bound: dict[str, Any] = {}
+        self.owned: set[str] = set()  # primal names whose adjoint is a private buffer (safe to update in place)
 
     # -- names -----------------------------------------------------------------------------------
     def runtime_aliases(self) -> dict[str, str]:
@@ -201,6 +202,10 @@ class ReverseTransform:
         if isinstance(rhs, gast.Call):
             func = rhs.func
             target = self.parsed.resolve(func)
+            if _is_runtime_call(rhs, self.runtime["sd"], (func.attr,) if isinstance(func, gast.Attribute) else ()):
+                from sourcediff.backends import numpy_backend
+
+                target = getattr(numpy_backend, func.attr)
             if is_resolved(target):
                 what = _dotted(func)
                 rule = registry.lookup(target) or registry.constructor_rule(target)
@@ -260,7 +265,7 @@ class ReverseTransform:
                     result.append(Contribution(e.id, gast.Subscript(value=copy.deepcopy(whole), slice=constant(i),
                                                                     ctx=gast.Load())))
                 continue
-            if not active(atom):
+            if not active(atom) or pname in rule.cut:
                 continue
             if pname not in rule.adjoints:
                 raise self.not_differentiable(stmt, what, pname)
@@ -320,18 +325,28 @@ class ReverseTransform:
     def accumulate(self, contribution: Contribution) -> gast.stmt:
         operand = contribution.operand
         adjoint = self.bar(operand)
+        expr = contribution.expr
         if operand not in self.present:
             self.present.add(operand)
-            return assign(adjoint, contribution.expr)
+            if _is_runtime_call(expr, self.runtime["sd"], ("index_adjoint", "zeros_like", "own")):
+                self.owned.add(operand)  # a fresh buffer: later reads may add into it in place
+            else:
+                self.owned.discard(operand)
+            return assign(adjoint, expr)
+        if operand in self.owned and _is_runtime_call(expr, self.runtime["sd"], ("index_adjoint",)):
+            # x_bar[i] += g in place, instead of a new array the size of x for every element read
+            return assign(adjoint, call(f"{self.runtime['sd']}.add_at", name(adjoint), *expr.args[2:3], expr.args[0]))
         if operand in self.containers:
-            value = call(f"{self.runtime['sd']}.add", name(adjoint), contribution.expr)
+            value = call(f"{self.runtime['sd']}.add", name(adjoint), expr)
         else:
-            value = gast.BinOp(left=name(adjoint), op=gast.Add(), right=contribution.expr)
+            value = gast.BinOp(left=name(adjoint), op=gast.Add(), right=expr)
+        self.owned.add(operand)  # a sum is a new object
         return assign(adjoint, value)
 
     def zero(self, primal: str, adjoint_bound: bool) -> gast.stmt:
         """``x_bar = sd.zeros_like(...)``: a zero adjoint, shaped like ``x_bar`` if it exists, else like ``x``."""
         like = self.bar(primal) if adjoint_bound else primal
+        self.owned.add(primal)
         return assign(self.bar(primal), call(f"{self.runtime['sd']}.zeros_like", name(like)))
 
     # -- adjoint code, statement by statement, walking the blocks backwards ----------------------
@@ -350,11 +365,14 @@ class ReverseTransform:
         if isinstance(stmt, gast.Expr):
             self.check_discarded_call(stmt, act)
             return []
+        if stored(stmt) is not None:
+            return self.store_adjoint(stmt, act)
         target = target_of(stmt)
         if target is None:
             return []
         if not act.is_active(stmt) or target not in self.present:
             self.present.discard(target)
+            self.owned.discard(target)
             return []
         if id(stmt) in self.user_calls:
             return self.user_call_adjoint(stmt, act)
@@ -362,8 +380,26 @@ class ReverseTransform:
         # contributions to the statement's own target go last: they overwrite the adjoint they read
         contributions.sort(key=lambda c: c.operand == target)
         self.present.discard(target)
+        self.owned.discard(target)
         code = [self.accumulate(c) for c in contributions]
         return [c for c in code if not (isinstance(c.value, gast.Name) and c.value.id == c.targets[0].id)]
+
+    def store_adjoint(self, stmt: gast.Assign, act: Activity) -> list[gast.stmt]:
+        """``x[i] = v``: v receives the written part of x_bar, which is then cut (the old values are gone)."""
+        array, index, value = stored(stmt)
+        if not act.is_active(stmt) or array not in self.present:
+            return []
+        code: list[gast.stmt] = []
+        if array not in self.owned:
+            code.append(assign(self.bar(array), call(f"{self.runtime['sd']}.own", name(self.bar(array)))))
+            self.owned.add(array)
+        where = _index_value(index)
+        if isinstance(value, gast.Name) and act.operand_active(stmt, value.id):
+            part = call(f"{self.runtime['sd']}.store_adjoint", name(self.bar(array)), where, name(value.id))
+            code.append(self.accumulate(Contribution(value.id, part)))
+        else:
+            code.append(gast.Expr(value=call(f"{self.runtime['sd']}.clear_at", name(self.bar(array)), where)))
+        return code
 
     def check_discarded_call(self, stmt: gast.Expr, act: Activity) -> None:
         """A call kept only for its effect may mutate an active argument: refuse unless it is known harmless."""
@@ -382,30 +418,43 @@ class ReverseTransform:
         """Fill ``self.code`` (adjoint code per simple statement) and the materializations of control flow."""
         for stmt in reversed(stmts):
             if isinstance(stmt, gast.If):
-                entry = set(self.present)
+                entry, owned = set(self.present), set(self.owned)
                 self.generate(stmt.body, act)
                 after_body, self.present = self.present, set(entry)
+                owned_body, self.owned = self.owned, set(owned)
                 self.generate(stmt.orelse, act)
                 after_else = self.present
+                owned_else = self.owned
                 self.tails[id(stmt)] = (
                     [self.zero(n, n in entry) for n in sorted(after_else - after_body)],
                     [self.zero(n, n in entry) for n in sorted(after_body - after_else)])
                 self.present = after_body | after_else
+                self.owned = (owned_body | (after_else - after_body)) & (owned_else | (after_body - after_else))
             elif isinstance(stmt, (gast.For, gast.While)):
                 entry = set(self.present)
+                owned_entry = set(self.owned)
                 before: list[str] = []
+                copies: list[str] = []
+                written = {stored(s)[0] for s in walk_statements(stmt.body) if stored(s) is not None}
                 while True:
-                    self.present = set(entry)
+                    # adjoints updated in place inside the loop get a private copy once, before it
+                    for n in sorted((written & entry) - owned_entry - set(copies)):
+                        copies.append(n)
+                        owned_entry.add(n)
+                    self.present, self.owned = set(entry), set(owned_entry)
                     self.generate(stmt.body, act)
                     new = self.present - entry
-                    if not new:
+                    if not new and owned_entry <= self.owned:
                         break
                     before.extend(sorted(new))  # contributions start inside the loop: start them at zero
                     entry |= new
+                    owned_entry = (owned_entry & self.owned) | new
                 gone = sorted(entry - self.present)  # consumed by an iteration: earlier iterations start at zero
-                self.heads[id(stmt)] = [self.zero(n, False) for n in before]
+                self.heads[id(stmt)] = [self.zero(n, False) for n in before] + [
+                    assign(self.bar(n), call(f"{self.runtime['sd']}.own", name(self.bar(n)))) for n in copies]
                 self.tails[id(stmt)] = ([self.zero(n, True) for n in gone], [])
                 self.present = entry
+                self.owned = owned_entry
             else:
                 self.code[id(stmt)] = self.adjoint_block(stmt, act)
 
@@ -539,11 +588,30 @@ class ReverseTransform:
         if isinstance(stmt, gast.For):
             return [stmt.target.id]
         target = target_of(stmt)
-        if target is None:
+        if target is None or self.is_buffer_write(stmt):
             return []
         if id(stmt) in self.user_calls:
             return [target, self.user_calls[id(stmt)].residual]
         return [target]
+
+    def is_buffer_write(self, stmt: gast.stmt) -> bool:
+        """``y = sd.assign_into(y, t)``: ``y op= v`` written into an array that other names share."""
+        return isinstance(stmt, gast.Assign) and _is_runtime_call(stmt.value, self.runtime["sd"], ("assign_into",))
+
+    def in_place_updates(self, body: list[gast.stmt]) -> list[gast.stmt]:
+        """``y op= v`` becomes ``t = y op v; y = sd.assign_into(y, t)`` (still in place when y is an array)."""
+        out = []
+        for stmt in body:
+            for block in blocks(stmt):
+                block[:] = self.in_place_updates(block)
+            if isinstance(stmt, gast.AugAssign):
+                y = stmt.target.id
+                temporary = self.namer.temporary()
+                out.append(assign(temporary, gast.BinOp(left=name(y), op=stmt.op, right=stmt.value), stmt))
+                out.append(assign(y, call(f"{self.runtime['sd']}.assign_into", name(y), name(temporary)), stmt))
+                continue
+            out.append(stmt)
+        return out
 
     def choose_saves(self, body: list[gast.stmt], needed: set[str], params: set[str]) -> set[tuple[int, str]]:
         """The (statement, name) pairs whose old value must go on the tape before the statement runs.
@@ -601,7 +669,7 @@ class ReverseTransform:
         for sub in walk_statements(blocks(stmt)[0] + (blocks(stmt)[1] if len(blocks(stmt)) > 1 else [])):
             if self.code.get(id(sub)) or any((id(sub), n) in self.saves for n in self.targets(sub)):
                 return True
-            if id(sub) in self.mutations:
+            if id(sub) in self.mutations or stored(sub) is not None or self.is_buffer_write(sub):
                 return True
         if any(self.tails.get(id(stmt), ([], []))) or self.heads.get(id(stmt)):
             return True
@@ -666,6 +734,14 @@ class ReverseTransform:
                     out.append(self.push(name(counter)))
             elif id(stmt) in self.user_calls:
                 out.append(self.forward_call(stmt))
+            elif stored(stmt) is not None:  # save the elements this write overwrites, and only them
+                array, index, _ = stored(stmt)
+                old = gast.Subscript(value=name(array), slice=copy.deepcopy(index), ctx=gast.Load())
+                out.append(self.push(call(f"{self.runtime['sd']}.snapshot", old)))
+                out.append(stmt)
+            elif self.is_buffer_write(stmt):
+                out.append(self.push(call(f"{self.runtime['sd']}.snapshot", name(target_of(stmt)))))
+                out.append(stmt)
             else:
                 out.append(stmt)
             defined.update(self.targets(stmt))
@@ -707,13 +783,20 @@ class ReverseTransform:
                 if id(stmt) in self.mutations:
                     lst = appended(stmt)[0]
                     out.append(method_call(lst, "pop"))
+                if stored(stmt) is not None:  # put the overwritten elements back
+                    array, index, _ = stored(stmt)
+                    target = gast.Subscript(value=name(array), slice=copy.deepcopy(index), ctx=gast.Store())
+                    out.append(gast.Assign(targets=[target], value=self.pop(), type_comment=None))
+                elif self.is_buffer_write(stmt):
+                    y = target_of(stmt)
+                    out.append(assign(y, call(f"{self.runtime['sd']}.restore", name(y), self.pop())))
             for n in reversed(self.targets(stmt)):
                 if (id(stmt), n) in self.saves:
                     out.append(assign(n, self.pop()))
         return out
 
     def run(self) -> ReverseFunction:
-        body = list(self.lowered.body)
+        body = self.in_place_updates(list(self.lowered.body))
         ret = body.pop()
         assert isinstance(ret, gast.Return)
         differentiated, core, returned = self.outputs(ret)
@@ -787,6 +870,7 @@ class ReverseTransform:
         if uses_tape:
             forward.append(assign(self.tape, gast.List(elts=[], ctx=gast.Load())))
         forward.extend(assign(n, constant(None)) for n in sorted(self.initialize))
+        forward.extend(self.shared_argument_check(body, params))
         forward.extend(forward_code)
         backward = [comment("backward pass")] + backward
 
@@ -821,6 +905,25 @@ class ReverseTransform:
         node = gast.FunctionDef(name=fname, args=args, body=body_out, decorator_list=[], returns=None,
                                 type_comment=None, type_params=[])
         return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param, late_bound=dict(self.late_bound))
+
+    def shared_argument_check(self, body: list[gast.stmt], params: set[str]) -> list[gast.stmt]:
+        """Refuse at run time when an argument that is written into shares memory with another argument."""
+        same: dict[str, set[str]] = {p: {p} for p in params}  # names bound to a parameter's object
+        for stmt in walk_statements(body):
+            if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Name) and target_of(stmt):
+                for group in same.values():
+                    if stmt.value.id in group:
+                        group.add(target_of(stmt))
+        written = {stored(s)[0] for s in walk_statements(body) if stored(s) is not None}
+        written |= {target_of(s) for s in walk_statements(body) if self.is_buffer_write(s)}
+        mutated = sorted(p for p, group in same.items() if group & written)
+        if not mutated or len(params) < 2:
+            return []
+        ordered = [p.id for p in self.lowered.args.posonlyargs + self.lowered.args.args + self.lowered.args.kwonlyargs]
+        arguments = gast.Dict(keys=[constant(p) for p in ordered], values=[name(p) for p in ordered])
+        check = call(f"{self.runtime['sd']}.refuse_shared_arguments", constant(self.parsed.name),
+                     _constant_tuple(mutated), arguments)
+        return [gast.Expr(value=check)]
 
     def gradients(self) -> gast.expr:
         grads = []
@@ -882,6 +985,12 @@ def _breaks(loop: gast.For | gast.While) -> bool:
     from .lower import _loop_level
 
     return any(isinstance(n, gast.Break) for n in _loop_level(loop.body))
+
+
+def _is_runtime_call(expr: gast.expr, runtime: str, names: tuple[str, ...]) -> bool:
+    """Whether ``expr`` is ``sd.<one of names>(...)``."""
+    return isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) and expr.func.attr in names \
+        and isinstance(expr.func.value, gast.Name) and expr.func.value.id == runtime
 
 
 def _is_break_check(stmt: gast.stmt) -> bool:

@@ -46,9 +46,31 @@ def with_lambda(x):
 
 
 def with_slice_assignment(x):
-    y = np.zeros(3)
-    y[0] = x
+    y = np.zeros((3, 3))
+    y[0][1] = x
     return np.sum(y)
+
+
+def with_view_update(x):
+    y = np.ones(3) * x
+    v = y[1:]
+    v[0] = 2.0
+    return np.sum(y)
+
+
+def with_stale_view(x):
+    y = np.ones(3) * x
+    v = y[1:]
+    y[2] = 5.0
+    return np.sum(v)
+
+
+BUFFER = np.zeros(3)
+
+
+def with_global_update(x):
+    BUFFER[0] = x
+    return np.sum(BUFFER)
 
 
 def with_nonlocal(x):
@@ -128,7 +150,10 @@ def returns_tuple(x):
     (with_global, "a global declaration"),
     (with_class, "a class definition"),
     (with_lambda, "a lambda used as a value"),
-    (with_slice_assignment, "assignment to an element or slice"),
+    (with_slice_assignment, "assignment into an element of an element"),
+    (with_view_update, "which may be a view of y"),
+    (with_stale_view, "after that array was changed in place"),
+    (with_global_update, "which is not a local variable"),
     (with_nonlocal, "a nonlocal declaration"),
     (with_raise, "a raise statement"),
     (with_delete, "a del statement"),

@@ -7,3 +7,12 @@ transformer through ``operator.getitem``, whose adjoint scatters ``g`` with
 NumPy function needs a rule here yet; ``tests/rules/numpy/test_indexing.py``
 checks those reads.
 """
+
+from sourcediff.backends import numpy_backend
+
+from ..registry import defrule
+
+# ``y op= v`` on an array that another name shares is written back in place by
+# ``sd.assign_into(y, result)``: the result receives the whole adjoint of y.
+# The transform saves y before the write and restores it in the backward pass.
+defrule(numpy_backend.assign_into, "target, value", cut=("target",), value="sd.unbroadcast(g, value)")
