@@ -64,9 +64,22 @@ def test_lowered_code_computes_the_same_value(f, args):
     np.testing.assert_allclose(got, f(*args))
 
 
-def test_augmented_assignment_becomes_rebinding():
-    _, node = _run_lowered(unpacking, 1.0, 2.0)
+def private_update(x, y):
+    z = x * y
+    z += y
+    z *= 2.0
+    return z
+
+
+def test_augmented_assignment_of_an_unshared_name_becomes_rebinding():
+    _, node = _run_lowered(private_update, 1.0, 2.0)
     assert not any(isinstance(s, gast.AugAssign) for s in node.body)
+
+
+def test_augmented_assignment_of_a_shared_name_stays_in_place():
+    # c = d = a * b: for arrays, c += e changes d too, so the update stays in place
+    _, node = _run_lowered(unpacking, 1.0, 2.0)
+    assert [s.target.id for s in node.body if isinstance(s, gast.AugAssign)] == ["c", "c"]
 
 
 def test_lowering_is_deterministic():

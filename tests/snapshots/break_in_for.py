@@ -39,5 +39,5 @@ def clipped_sum_grad(xs, limit):
             x_bar = sd.unbroadcast(t1_bar * x, x)
             x_bar = x_bar + sd.unbroadcast(t1_bar * x, x)
             t1 = tape.pop()
-        xs_bar = sd.add(xs_bar, sd.index_adjoint(x_bar, xs, k))
+        xs_bar = sd.add_at(xs_bar, k, x_bar)
     return xs_bar
