@@ -126,9 +126,10 @@ class Activity:
 class _Activity:
     """Dataflow over nested blocks; loops iterate to a fixed point (the sets only grow)."""
 
-    def __init__(self, parsed: ParsedFunction, result: Activity):
+    def __init__(self, parsed: ParsedFunction, result: Activity, changed: dict[int, list[str]]):
         self.parsed = parsed
         self.result = result
+        self.changed = changed  # per call statement: arguments the callee changes in place
 
     def forward(self, stmts: list[gast.stmt], varied: set[str]) -> set[str]:
         varied = set(varied)
@@ -156,6 +157,7 @@ class _Activity:
                     continue
                 if any(n in varied for n in differentiable_reads(stmt, self.parsed)):
                     varied.add(target)
+                    varied.update(self.changed.get(id(stmt), ()))
                 else:
                     varied.discard(target)
         return varied
@@ -180,7 +182,8 @@ class _Activity:
                     useful.update(reads(value))
             else:
                 target = target_of(stmt)
-                if target is None or target not in useful:
+                changed = set(self.changed.get(id(stmt), ())) & useful
+                if target is None or (target not in useful and not changed):
                     continue
                 useful.discard(target)
                 useful.update(differentiable_reads(stmt, self.parsed))
@@ -204,14 +207,19 @@ class _Activity:
             if target is None:
                 continue
             varied = any(n in self.result.varied_before[id(stmt)] for n in differentiable_reads(stmt, self.parsed))
-            if varied and target in self.result.useful_after[id(stmt)]:
+            outputs = {target} | set(self.changed.get(id(stmt), ()))
+            if varied and outputs & self.result.useful_after[id(stmt)]:
                 self.result.active.add(id(stmt))
 
 
-def activity(body: list[gast.stmt], wrt: set[str], outputs: set[str], parsed: ParsedFunction) -> Activity:
-    """Activity of ``body`` (nested blocks included): which statements need adjoints."""
+def activity(body: list[gast.stmt], wrt: set[str], outputs: set[str], parsed: ParsedFunction,
+             changed: dict[int, list[str]] | None = None) -> Activity:
+    """Activity of ``body`` (nested blocks included): which statements need adjoints.
+
+    ``changed`` lists, per call statement, the arguments the callee changes in place.
+    """
     result = Activity()
-    flow = _Activity(parsed, result)
+    flow = _Activity(parsed, result, changed or {})
     result.varied_at_end = frozenset(flow.forward(body, set(wrt)))
     flow.backward(body, set(outputs))
     flow.mark(body)

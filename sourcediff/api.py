@@ -111,7 +111,7 @@ def _with_defaults(function: Callable, f: Callable) -> Callable:
 
 
 def build_split(f: Callable, active: tuple[str, ...],
-                scalars: frozenset[str] = frozenset()) -> tuple[Callable, Callable, str, str]:
+                scalars: frozenset[str] = frozenset()) -> tuple[Callable, Callable, str, str, tuple[str, ...]]:
     """The forward and backward halves of ``f`` for a call from generated code (see ``calls.py``)."""
     parsed = parse.parse_function(f)
     lowered = lower.lower(parsed)
@@ -121,13 +121,14 @@ def build_split(f: Callable, active: tuple[str, ...],
     user_names = {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)}
     runtime = _runtime_objects(result.runtime_names) | result.late_bound
     compiled = []
+    mapping = None
     for node, part in ((forward_node, "forward half"), (backward_node, "backward half")):
-        emit.renumber_temporaries(node, user_names)
+        mapping = emit.renumber_temporaries(node, user_names, mapping)
         source = emit.to_source(node)
         filename = emit.registered_name(f, part, active, scalars)
         compiled.append((emit.compile_function(source, node.name, filename, f, runtime), source))
     (forward, forward_source), (backward, backward_source) = compiled
-    return _with_defaults(forward, f), backward, forward_source, backward_source
+    return _with_defaults(forward, f), backward, forward_source, backward_source, result.mutated
 
 
 def _optimized(body: list, result: reverse.ReverseFunction) -> list:

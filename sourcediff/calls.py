@@ -29,6 +29,7 @@ class SplitPair:
     backward_cell: types.CellType = field(default_factory=types.CellType)
     forward_source: str = ""
     backward_source: str = ""
+    mutated: tuple[str, ...] = ()  # parameters whose arrays the function writes into
 
 
 _pairs: "weakref.WeakKeyDictionary[Callable, dict[tuple[str, ...], SplitPair]]" = weakref.WeakKeyDictionary()
@@ -103,7 +104,8 @@ def split_pair(function: Callable, active: tuple[str, ...], scalars: frozenset[s
         try:
             from .api import build_split
 
-            forward, backward, forward_source, backward_source = build_split(function, active, scalars)
+            forward, backward, forward_source, backward_source, mutated = build_split(function, active, scalars)
+            pair.mutated = mutated
         except BaseException:
             del by_active[key]
             raise
@@ -121,6 +123,11 @@ def call_forward(function: Callable, positions: tuple, keywords: tuple, *args: A
             "passed in as a value: only Python functions with source code can be passed around",
             hint="wrap it in a def (def rhs(t, y): return np.sin(y)) and pass that")
     pair = split_pair(function, active_parameters(function, len(args), positions, keywords))
+    if pair.mutated:
+        raise SourcediffError(
+            f"{function.__qualname__}, passed in as a value, writes into its argument(s) "
+            f"{', '.join(pair.mutated)}: the caller cannot follow that",
+            hint=f"call {function.__qualname__} by its name, or make it return the new array")
     out, saved = pair.forward_cell.cell_contents(*args, **kwargs)
     return out, (pair, saved)
 

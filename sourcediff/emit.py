@@ -72,9 +72,22 @@ _TEMPORARY = re.compile(r"^t(\d+)$")
 _TEMPORARY_ADJOINT = re.compile(r"^(t\d+)(_bar\d*)$")
 
 
-def renumber_temporaries(node: gast.FunctionDef, user_names: set[str]) -> None:
-    """Rename temporaries ``t<k>`` (and their adjoints) to ``t1, t2, ...`` in order of appearance."""
+def renumber_temporaries(node: gast.FunctionDef, user_names: set[str],
+                         mapping: dict[str, str] | None = None) -> dict[str, str]:
+    """Rename temporaries ``t<k>`` (and their adjoints) to ``t1, t2, ...`` in order of appearance.
+
+    Pass the mapping returned for one half of a forward/backward pair to the other
+    half, so that a temporary keeps one name in both.
+    """
     names = [n for n in gast.walk(node) if isinstance(n, gast.Name)]
+    if mapping is not None:
+        for n in names:
+            match = _TEMPORARY_ADJOINT.match(n.id)
+            if n.id in mapping:
+                n.id = mapping[n.id]
+            elif match and match.group(1) in mapping:
+                n.id = mapping[match.group(1)] + match.group(2)
+        return mapping
     order: list[str] = []
     for stmt in [node.args] + node.body:
         for n in gast.walk(stmt):
@@ -97,7 +110,8 @@ def renumber_temporaries(node: gast.FunctionDef, user_names: set[str]) -> None:
         if match and match.group(1) in mapping:
             mapping[n.id] = mapping[match.group(1)] + match.group(2)
     if set(mapping.values()) & user_names:
-        return
+        return {}
     for n in names:
         if n.id in mapping:
             n.id = mapping[n.id]
+    return mapping

@@ -289,7 +289,15 @@ class Lowering:
                 return  # docstring or a bare constant
             if not isinstance(stmt.value, gast.Call):
                 raise self.refuse(stmt, "an expression statement that is not a call", "assign it or delete it")
-            self.emit(gast.copy_location(gast.Expr(value=self.call(stmt.value)), stmt))
+            func = stmt.value.func
+            callee = self.parsed.resolve(func)
+            from .calls import is_user_function
+
+            if is_user_function(callee) or (isinstance(func, gast.Name) and not is_resolved(callee)):
+                # step(u, dt): a call of the user's kept for its effect; its result gets a name like any call
+                self.emit(assign(self.namer.temporary(), self.call(stmt.value), stmt))
+            else:
+                self.emit(gast.copy_location(gast.Expr(value=self.call(stmt.value)), stmt))
             return
         if isinstance(stmt, gast.Assert):
             self.emit(gast.copy_location(gast.Assert(test=self.atom(stmt.test), msg=None), stmt))

@@ -80,6 +80,7 @@ class ReverseFunction:
     seed: str | None = None
     backward_node: gast.FunctionDef | None = None   # mode "split": the backward half
     late_bound: dict[str, Any] = field(default_factory=dict)  # names of other derivatives, bound as cells
+    mutated: tuple[str, ...] = ()  # mode "split": arguments the function changes in place
 
 
 class ReverseTransform:
@@ -103,6 +104,9 @@ class ReverseTransform:
         self.user_calls: dict[int, UserCall] = {}
         self.late_bound: dict[str, Any] = {}
         self.owned: set[str] = set()  # primal names whose adjoint is a private buffer (safe to update in place)
+        self.residual_names: dict[int, str] = {}
+        self.mutated: tuple[str, ...] = ()
+        self.changed: dict[int, list[str]] = {}
 
     # -- names -----------------------------------------------------------------------------------
     def runtime_aliases(self) -> dict[str, str]:
@@ -370,7 +374,8 @@ class ReverseTransform:
         target = target_of(stmt)
         if target is None:
             return []
-        if not act.is_active(stmt) or target not in self.present:
+        changed = self.user_calls[id(stmt)].changed if id(stmt) in self.user_calls else ()
+        if not act.is_active(stmt) or (target not in self.present and not set(changed) & self.present):
             self.present.discard(target)
             self.owned.discard(target)
             return []
@@ -463,8 +468,11 @@ class ReverseTransform:
         """Find active calls to Python functions without a rule; each gets a forward/backward pair."""
         from . import calls
 
+        self.user_calls = {}
         for stmt in walk_statements(body):
-            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) and act.is_active(stmt)):
+            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) and target_of(stmt)):
+                continue
+            if not set(reads(stmt.value)) & act.varied_before[id(stmt)]:
                 continue
             rhs = stmt.value
             callee = self.parsed.resolve(rhs.func)
@@ -479,7 +487,8 @@ class ReverseTransform:
             if any(isinstance(a, gast.Starred) for a in rhs.args):
                 raise self.parsed.error(UnsupportedSyntaxError, "sourcediff cannot differentiate a call with *args "
                                         "yet", stmt, "pass the arguments one by one")
-            residual = self.namer.fresh(f"{target_of(stmt)}_saved")
+            residual = self.residual_names.get(id(stmt)) or self.namer.fresh(f"{target_of(stmt)}_saved")
+            self.residual_names[id(stmt)] = residual
             if is_resolved(callee):
                 scalars = self.scalars_before.get(id(stmt), frozenset())
                 try:
@@ -490,10 +499,29 @@ class ReverseTransform:
                     raise self.parsed.error(type(exc), exc.message, stmt, exc.hint) from None
                 forward = self.runtime_name(f"{callee.__name__}_fwd", pair.forward_cell)
                 backward = self.runtime_name(f"{callee.__name__}_bwd", pair.backward_cell)
-                self.user_calls[id(stmt)] = UserCall(forward, backward, residual, pair.active, None)
+                changed = tuple(self.changed_argument(stmt, rhs, p, body) for p in pair.mutated)
+                self.user_calls[id(stmt)] = UserCall(forward, backward, residual, pair.active, None, changed)
             else:
                 self.user_calls[id(stmt)] = UserCall(None, None, residual, (), (tuple(active_args),
                                                                                   tuple(active_keywords)))
+
+    def changed_argument(self, stmt: gast.Assign, rhs: gast.Call, param: str, body: list[gast.stmt]) -> str:
+        """The caller's name for an argument the callee writes into; refuses views and shared names."""
+        atom = self.argument_of(rhs, param)
+        what = f"{_dotted(rhs.func)} writes into its argument {param!r}"
+        if not isinstance(atom, gast.Name):
+            raise self.parsed.error(UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: {what}, "
+                                    "which is not a named array here", stmt, "pass a named array")
+        for other in walk_statements(body):
+            if target_of(other) == atom.id and isinstance(other.value, (gast.Subscript, gast.Attribute, gast.Call)) \
+                    and not isinstance(other.value, gast.Call) or (
+                        isinstance(other, gast.Assign) and isinstance(other.value, gast.Name) and
+                        atom.id in (target_of(other), other.value.id)):
+                raise self.parsed.error(
+                    UnsupportedSyntaxError, f"sourcediff cannot differentiate this call yet: {what}, and "
+                    f"{atom.id} may be a view of, or another name for, an array used elsewhere", stmt,
+                    f"pass an array that only the name {atom.id} refers to (for example {atom.id}.copy())")
+        return atom.id
 
     def runtime_name(self, base: str, cell) -> str:
         for existing, value in self.late_bound.items():
@@ -512,7 +540,11 @@ class ReverseTransform:
             operands = [rhs.args[i] for i in info.dynamic[0]] + \
                 [k.value for k in rhs.keywords if k.arg in info.dynamic[1]]
         else:
-            grads = gast.Call(func=name(info.backward), args=[name(info.residual), g], keywords=[])
+            seeds = [g if target_of(stmt) in self.present else
+                     call(f"{self.runtime['sd']}.zeros_like", name(target_of(stmt)))]
+            seeds += [name(self.bar(a)) if a in self.present else call(f"{self.runtime['sd']}.zeros_like", name(a))
+                      for a in info.changed]  # the adjoints of the arrays' new contents
+            grads = gast.Call(func=name(info.backward), args=[name(info.residual)] + seeds, keywords=[])
             operands = [self.argument_of(rhs, param) for param in info.active]
         # (atom, path into the gradients): a parameter's gradient, or one entry of the *args tuple
         pairs = []
@@ -520,17 +552,22 @@ class ReverseTransform:
             for atom, extra in (operand if isinstance(operand, list) else [(operand, None)]):
                 if isinstance(atom, gast.Name) and act.operand_active(stmt, atom.id):
                     pairs.append((atom, [i] if extra is None else [i, extra]))
+        consumed = {target_of(stmt)} | set(info.changed)  # their new values end here, going backwards
         if not pairs:
-            self.present.discard(target_of(stmt))
-            return []
+            code = [gast.Expr(value=grads)] if info.changed else []  # it restores the arrays it changed
+            self.present -= consumed
+            self.owned -= consumed
+            return code
         # the target's adjoint is read by the call above; contributions to the same name (y = f(y))
         # start a fresh adjoint, for the value y had before the call
         if len(operands) == 1 and len(pairs) == 1 and len(pairs[0][1]) == 1:
-            self.present.discard(target_of(stmt))
+            self.present -= consumed
+            self.owned -= consumed
             return [self.accumulate(Contribution(pairs[0][0].id, grads))]
         temporary = self.namer.fresh(f"{target_of(stmt)}_grads")
         code: list[gast.stmt] = [assign(temporary, grads)]
-        self.present.discard(target_of(stmt))
+        self.present -= consumed
+        self.owned -= consumed
         for atom, path in pairs:
             expr: gast.expr = name(temporary)
             for step in (path[1:] if len(operands) == 1 else path):
@@ -802,19 +839,29 @@ class ReverseTransform:
         differentiated, core, returned = self.outputs(ret)
         output_names = {a.id for a in differentiated if isinstance(a, gast.Name)}
         wrt = set(self.wrt)
-        act = activity(body, wrt, output_names, self.parsed)
-        self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
-        self.classify_calls(body, act)
+        params = self.parameter_names()
+        changed: dict[int, list[str]] = {}  # per call: the arguments the callee changes in place
+        while True:
+            self.mutated = self.mutated_parameters(body, changed) if self.mode == "split" else ()
+            outputs = output_names | set(self.mutated)
+            act = activity(body, wrt, outputs, self.parsed, changed)
+            self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
+            self.classify_calls(body, act)
+            now = {i: list(c.changed) for i, c in self.user_calls.items() if c.changed}
+            if now == changed:
+                break
+            changed = now
+        self.changed = changed
         body = self.split_self_updates(body, act)
-        act = activity(body, wrt, output_names, self.parsed)
+        act = activity(body, wrt, outputs, self.parsed, changed)
         self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
         final_varied = act.varied_at_end
         self.containers = _container_names(body)
 
-        # seed the adjoints of the outputs
-        params = self.parameter_names()
+        # seed the adjoints of the outputs (and of the arguments a backward half receives as changed)
         seed_stmts: list[gast.stmt] = []
         seed_param = None
+        self.present.update(self.mutated)
         if self.mode in ("vjp", "split"):
             if isinstance(core, gast.Tuple):
                 seed_param = self.namer.fresh("out_bar")
@@ -823,7 +870,7 @@ class ReverseTransform:
                         element = gast.Subscript(value=name(seed_param), slice=constant(i), ctx=gast.Load())
                         seed_stmts.append(self.accumulate(Contribution(atom.id, element)))
             elif isinstance(core, gast.Name) and core.id in final_varied:
-                if self.mode == "split" and core.id in params:
+                if self.mode == "split" and (core.id in params or core.id in self.mutated):
                     seed_param = self.namer.fresh("out_bar")
                     seed_stmts.append(self.accumulate(Contribution(core.id, name(seed_param))))
                 else:
@@ -906,16 +953,21 @@ class ReverseTransform:
                                 type_comment=None, type_params=[])
         return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param, late_bound=dict(self.late_bound))
 
-    def shared_argument_check(self, body: list[gast.stmt], params: set[str]) -> list[gast.stmt]:
-        """Refuse at run time when an argument that is written into shares memory with another argument."""
-        same: dict[str, set[str]] = {p: {p} for p in params}  # names bound to a parameter's object
-        for stmt in walk_statements(body):
-            if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Name) and target_of(stmt):
-                for group in same.values():
-                    if stmt.value.id in group:
-                        group.add(target_of(stmt))
+    def mutated_parameters(self, body: list[gast.stmt], changed: dict[int, list[str]]) -> tuple[str, ...]:
+        """The parameters whose arrays this function writes into (directly, by another name, or in a callee)."""
+        ordered = [p.id for p in self.lowered.args.posonlyargs + self.lowered.args.args + self.lowered.args.kwonlyargs]
+        groups = _name_groups(body, ordered)
         written = {stored(s)[0] for s in walk_statements(body) if stored(s) is not None}
         written |= {target_of(s) for s in walk_statements(body) if self.is_buffer_write(s)}
+        written |= {n for names in changed.values() for n in names}
+        return tuple(p for p in ordered if groups[p] & written)
+
+    def shared_argument_check(self, body: list[gast.stmt], params: set[str]) -> list[gast.stmt]:
+        """Refuse at run time when an argument that is written into shares memory with another argument."""
+        same = _name_groups(body, sorted(params))
+        written = {stored(s)[0] for s in walk_statements(body) if stored(s) is not None}
+        written |= {target_of(s) for s in walk_statements(body) if self.is_buffer_write(s)}
+        written |= {n for names in self.changed.values() for n in names}
         mutated = sorted(p for p, group in same.items() if group & written)
         if not mutated or len(params) < 2:
             return []
@@ -949,12 +1001,14 @@ class ReverseTransform:
         unpack = gast.Assign(targets=[gast.Tuple(elts=[name(n, gast.Store) for n in saved], ctx=gast.Store())],
                              value=name(saved_name), type_comment=None) if saved else None
         bwd_body = ([unpack] if unpack else []) + seed_stmts + backward + [gast.Return(value=self.gradients())]
-        bwd_args = gast.arguments(args=[name(saved_name, gast.Param), name(seed_param, gast.Param)],
-                                  posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        bwd_params = [name(saved_name, gast.Param), name(seed_param, gast.Param)]
+        bwd_params += [name(self.bar(p), gast.Param) for p in self.mutated]  # adjoints of the changed arguments
+        bwd_args = gast.arguments(args=bwd_params, posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                                  kwarg=None, defaults=[])
         bwd = gast.FunctionDef(name=f"{self.parsed.name}_bwd", args=bwd_args, body=bwd_body, decorator_list=[],
                                returns=None, type_comment=None, type_params=[])
         return ReverseFunction(fwd, self.mode, self.wrt, self.runtime, seed_param, backward_node=bwd,
-                               late_bound=dict(self.late_bound))
+                               late_bound=dict(self.late_bound), mutated=tuple(self.mutated))
 
     def parameter_names(self) -> set[str]:
         a = self.lowered.args
@@ -974,6 +1028,7 @@ class UserCall:
     residual: str
     active: tuple[str, ...]
     dynamic: tuple | None  # (active positions, active keywords) when the callee is only known at run time
+    changed: tuple[str, ...] = ()  # the caller's names of the arrays the callee writes into
 
 
 def _constant_tuple(values) -> gast.Tuple:
@@ -985,6 +1040,17 @@ def _breaks(loop: gast.For | gast.While) -> bool:
     from .lower import _loop_level
 
     return any(isinstance(n, gast.Break) for n in _loop_level(loop.body))
+
+
+def _name_groups(body: list[gast.stmt], params: list[str]) -> dict[str, set[str]]:
+    """Per parameter, the names that may be bound to its object through plain copies (``y = x``)."""
+    groups = {p: {p} for p in params}
+    for stmt in walk_statements(body):
+        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Name) and target_of(stmt):
+            for group in groups.values():
+                if stmt.value.id in group:
+                    group.add(target_of(stmt))
+    return groups
 
 
 def _is_runtime_call(expr: gast.expr, runtime: str, names: tuple[str, ...]) -> bool:

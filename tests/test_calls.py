@@ -309,3 +309,62 @@ def test_min_and_max_of_several_values_and_of_an_iterable(args, jax_grad):
 def test_min_max_tie_shares_the_gradient():
     gx, gy = sourcediff.grad(lambda x, y: max(x, y), argnums=(0, 1))(1.0, 1.0)
     assert gx == gy == 0.5
+
+
+# -- helpers that change their arguments in place ------------------------------------------------
+
+def heat_step(u, dt):
+    u[1:-1] += dt * (u[2:] - 2 * u[1:-1] + u[:-2])
+
+
+def heat_solve(u0, dt):
+    u = u0.copy()
+    for _ in range(5):
+        heat_step(u, dt)
+    return np.sum(u ** 2)
+
+
+def fill_scaled(out, x, k):
+    out[:] = x * k
+    return k
+
+
+def uses_fill(x, k):
+    buf = np.zeros(3)
+    c = fill_scaled(buf, x, k)
+    return np.sum(buf * buf) * c
+
+
+def heat_solve_without_mutation(u0, dt):
+    u = u0
+    for _ in range(5):
+        u = np.concatenate([u[:1], u[1:-1] + dt * (u[2:] - 2 * u[1:-1] + u[:-2]), u[-1:]])
+    return np.sum(u ** 2)
+
+
+def test_a_helper_that_updates_its_argument_in_place(rng, jax_grad):
+    u0 = rng.standard_normal(7)
+    before = u0.copy()
+    check(heat_solve, (u0, 0.1), (0, 1))
+    ours = sourcediff.grad(heat_solve, argnums=(0, 1))(u0, 0.1)
+    theirs = jax_grad(heat_solve_without_mutation, (0, 1))(u0, 0.1)
+    np.testing.assert_allclose(ours[0], np.asarray(theirs[0]), rtol=1e-9)
+    np.testing.assert_allclose(ours[1], float(theirs[1]), rtol=1e-9)
+    np.testing.assert_array_equal(u0, before)  # the caller's array is left as it was
+
+
+def test_a_helper_that_fills_a_buffer_it_was_given(rng):
+    check(uses_fill, (rng.standard_normal(3), 0.7), (0, 1))
+
+
+def test_a_helper_writing_into_a_function_value_argument_is_refused():
+    def apply(f, u, dt):
+        f(u, dt)
+        return np.sum(u)
+
+    def run(u0, dt):
+        u = u0.copy()
+        return apply(heat_step, u, dt)
+
+    with pytest.raises(sourcediff.SourcediffError, match="writes into its argument"):
+        sourcediff.grad(run, argnums=1)(np.ones(4), 0.1)
