@@ -418,7 +418,7 @@ def store_adjoint(adjoint, index, value):
             return ListAdjoint(part)
         part = adjoint[index]
         adjoint[index] = zeros_like(part)
-        return unbroadcast(part, value)
+        return part if value is None else unbroadcast(part, value)
     if _is_basic(index):
         part = np.array(adjoint[index])
     else:
@@ -429,7 +429,12 @@ def store_adjoint(adjoint, index, value):
             last[index] = ids
             part = np.where(last[index] == ids, part, 0.0)
     adjoint[index] = 0.0
-    return unbroadcast(part, value)
+    return part if value is None else unbroadcast(part, value)
+
+
+def store_adjoint_to(adjoint, index, shape):
+    """``store_adjoint`` given only the shape of the value written (the value itself was not kept)."""
+    return unbroadcast_to(store_adjoint(adjoint, index, None), shape)
 
 
 def clear_at(adjoint, index):
@@ -458,3 +463,21 @@ def refuse_shared_arguments(function, mutated, arguments):
                 raise SourcediffError(
                     f"{function} writes into its argument {m!r}, which shares memory with its argument {other!r}",
                     hint=f"pass a copy ({other}.copy()), or read both through one name")
+
+
+def unbroadcast_to(g, shape):
+    """``unbroadcast`` given only the shape of the operand (the operand itself was not kept)."""
+    if type(g) in _SCALAR_TYPES:
+        return g
+    gshape = np.shape(g)
+    if gshape == shape:
+        return g
+    extra = len(gshape) - len(shape)
+    if extra > 0:
+        g = np.sum(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    if np.shape(g) != shape:
+        g = np.broadcast_to(g, shape)
+    return g

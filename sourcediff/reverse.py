@@ -898,15 +898,26 @@ class ReverseTransform:
         self.saves: set[tuple[int, str]] = set()
         self.mutations: set[int] = set()
         self.needed: set[str] = set()
-        self.iteration_locals = self.find_iteration_locals(body)
-        while True:
-            backward = self.backward(body)
-            needed = _free_reads(backward) & primal
-            saves = self.choose_saves(body, needed, params)
-            mutations = {i for i, lst in appends.items() if lst in needed}
-            if saves == self.saves and mutations == self.mutations and needed == self.needed:
+        for keep_shapes in (False, True):
+            self.iteration_locals = self.find_iteration_locals(body)
+            while True:
+                backward = self.backward(body)
+                needed = _free_reads(backward) & primal
+                saves = self.choose_saves(body, needed, params)
+                mutations = {i for i, lst in appends.items() if lst in needed}
+                if saves == self.saves and mutations == self.mutations and needed == self.needed:
+                    break
+                self.saves, self.mutations, self.needed = saves, mutations, needed
+            # in loops that write into arrays, values saved on the tape only for their shapes are big arrays
+            writing = {id(loop) for loop in walk_statements(body) if isinstance(loop, (gast.For, gast.While))
+                       and any(stored(s) is not None or self.is_buffer_write(s) for s in walk_statements(loop.body))}
+            inside = {n for loop in walk_statements(body) if id(loop) in writing
+                      for s in walk_statements(loop.body) for n in self.targets(s)}
+            on_tape = ({n for (_, n) in self.saves} | {n for names in self.iteration_locals.values() for n in names})
+            on_tape &= inside
+            if keep_shapes or not self.keep_only_shapes(body, backward, (needed & on_tape) - params):
                 break
-            self.saves, self.mutations, self.needed = saves, mutations, needed
+            primal = assigned_names(body) | params | {c.residual for c in self.user_calls.values()}
 
         self.initialize: set[str] = set()
         if self.mode == "split":  # everything the backward half reads is handed over, even if unassigned
@@ -952,6 +963,34 @@ class ReverseTransform:
         node = gast.FunctionDef(name=fname, args=args, body=body_out, decorator_list=[], returns=None,
                                 type_comment=None, type_params=[])
         return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param, late_bound=dict(self.late_bound))
+
+    def keep_only_shapes(self, body: list[gast.stmt], backward: list[gast.stmt], candidates: set[str]) -> bool:
+        """Save ``np.shape(t)`` instead of ``t`` where the backward pass reads ``t`` only for its shape.
+
+        ``sd.unbroadcast(g, t)`` needs nothing of ``t`` but its shape; keeping the
+        whole array alive until the backward pass would cost its memory for nothing.
+        """
+        loads: dict[str, int] = {}
+        shape_loads: dict[str, int] = {}
+        for node in (n for stmt in backward for n in gast.walk(stmt)):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                loads[node.id] = loads.get(node.id, 0) + 1
+            shaped = _shape_argument(node, self.runtime["sd"])
+            if shaped is not None and isinstance(node.args[shaped], gast.Name):
+                shape_loads[node.args[shaped].id] = shape_loads.get(node.args[shaped].id, 0) + 1
+        only = {n for n in candidates if loads.get(n) and loads[n] == shape_loads.get(n)}
+        if not only:
+            return False
+        shapes = {n: self.namer.fresh(f"{n}_shape") for n in sorted(only)}
+        blocks_out = list(self.code.values()) + list(self.heads.values()) + \
+            [b for pair in self.tails.values() for b in pair]
+        for node in (n for block in blocks_out for stmt in block for n in gast.walk(stmt)):
+            shaped = _shape_argument(node, self.runtime["sd"])
+            if shaped is not None and isinstance(node.args[shaped], gast.Name) and node.args[shaped].id in shapes:
+                node.func.attr += "_to"
+                node.args[shaped] = name(shapes[node.args[shaped].id])
+        _insert_shapes(body, shapes, self.runtime["np"])
+        return True
 
     def mutated_parameters(self, body: list[gast.stmt], changed: dict[int, list[str]]) -> tuple[str, ...]:
         """The parameters whose arrays this function writes into (directly, by another name, or in a callee)."""
@@ -1040,6 +1079,31 @@ def _breaks(loop: gast.For | gast.While) -> bool:
     from .lower import _loop_level
 
     return any(isinstance(n, gast.Break) for n in _loop_level(loop.body))
+
+
+def _shape_argument(node: gast.AST, runtime: str) -> int | None:
+    """Which argument of ``sd.unbroadcast(g, x)`` / ``sd.store_adjoint(a, i, x)`` is read only for its shape."""
+    if _is_runtime_call(node, runtime, ("unbroadcast",)):
+        return 1
+    if _is_runtime_call(node, runtime, ("store_adjoint",)):
+        return 2
+    return None
+
+
+def _insert_shapes(stmts: list[gast.stmt], shapes: dict[str, str], numpy_name: str) -> None:
+    """After each assignment of a name in ``shapes``, record its shape: ``t_shape = np.shape(t)``."""
+    k = 0
+    while k < len(stmts):
+        stmt = stmts[k]
+        for block in blocks(stmt):
+            _insert_shapes(block, shapes, numpy_name)
+        target = target_of(stmt)
+        if target in shapes:
+            shape = gast.Call(func=gast.Attribute(value=name(numpy_name), attr="shape", ctx=gast.Load()),
+                              args=[name(target)], keywords=[])
+            stmts.insert(k + 1, assign(shapes[target], shape, stmt))
+            k += 1
+        k += 1
 
 
 def _name_groups(body: list[gast.stmt], params: list[str]) -> dict[str, set[str]]:
