@@ -403,12 +403,17 @@ def add_at(adjoint, index, value):
     return adjoint
 
 
-def store_adjoint(adjoint, index, value):
-    """Adjoint of ``value`` in ``x[index] = value``; the overwritten part of ``adjoint`` is zeroed in place.
+def store_adjoint(adjoint, index, value, array=None):
+    """Adjoint of ``value`` in ``array[index] = value``; the overwritten part of ``adjoint`` is zeroed in place.
 
     With repeated integer indices NumPy keeps the last write, so only the last
-    occurrence of each element receives its adjoint.
+    occurrence of each element receives its adjoint. Written into an integer
+    array, a value is truncated: it receives nothing.
     """
+    if type(array) is _ndarray and array.dtype.kind in "biu":
+        part = adjoint[index] * 0.0
+        adjoint[index] = 0.0
+        return part if value is None else unbroadcast(part, value)
     if type(adjoint) is not _ndarray:
         if isinstance(index, slice):
             positions = range(*index.indices(len(adjoint)))
@@ -432,9 +437,9 @@ def store_adjoint(adjoint, index, value):
     return part if value is None else unbroadcast(part, value)
 
 
-def store_adjoint_to(adjoint, index, shape):
+def store_adjoint_to(adjoint, index, shape, array=None):
     """``store_adjoint`` given only the shape of the value written (the value itself was not kept)."""
-    return unbroadcast_to(store_adjoint(adjoint, index, None), shape)
+    return unbroadcast_to(store_adjoint(adjoint, index, None, array), shape)
 
 
 def clear_at(adjoint, index):
@@ -481,3 +486,14 @@ def unbroadcast_to(g, shape):
     if np.shape(g) != shape:
         g = np.broadcast_to(g, shape)
     return g
+
+
+def not_a_view(value, message):
+    """``value``, unless it is a view of an array that has changed since it was read (then refuse)."""
+    if type(value) is _ndarray and value.base is not None:
+        from sourcediff.errors import UnsupportedSyntaxError
+
+        raise UnsupportedSyntaxError("sourcediff cannot differentiate this: " + message,
+                                     hint="copy the slice when you read it (x[1:3].copy()), or write the "
+                                          "updates one after the other")
+    return value

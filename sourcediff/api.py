@@ -447,7 +447,13 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     compiled = build(f, "vjp", wrt, has_aux, scalars)
     for i, x in enumerate(primals):
         _check_argument(f, x, i)
+    # f may write into its arguments: run it on the values given, then put them back as they were
+    kept = [(x, x.copy()) for x in primals if type(x) is np.ndarray]
     result = f(*primals)
+    result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and any(
+        np.may_share_memory(v, x) for x, _ in kept) else v, result) if kept else result
+    for x, contents in kept:
+        x[...] = contents
     out, aux = result if has_aux else (result, None)
 
     def vjp_fn(cotangent: Any) -> tuple:

@@ -80,6 +80,7 @@ class Lowering:
         a = parsed.node.args
         self.parameters = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs}
         self.inlining: set[int] = set()
+        self.current: gast.stmt = parsed.node  # the statement being lowered, for messages
 
     # -- errors --------------------------------------------------------------------------------
     def refuse(self, node: gast.AST, what: str, hint: str) -> UnsupportedSyntaxError:
@@ -91,6 +92,17 @@ class Lowering:
         if isinstance(expr, gast.Constant):
             return expr
         if isinstance(expr, gast.Name):
+            if expr.id in self.memory.stale and _TEMPORARY_NAME.match(expr.id) and expr.id not in self.parsed.local_names:
+                # an element read before its array changed: fine if it was a copy (x[i] gives a number),
+                # refused at run time if it was a view (x[1:3])
+                checked = self.namer.temporary()
+                line = self.parsed.lineno(self.current)
+                message = constant(f"{self.parsed.filename}, line {line}: a slice of an array was read as a view "
+                                   "and then the array was changed before the view was used")
+                check = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="not_a_view", ctx=gast.Load()),
+                                  args=[name(expr.id), message], keywords=[])
+                self.emit(assign(checked, check, expr))
+                return name(checked)
             if expr.id in self.memory.stale:
                 raise self.refuse(expr, f"reading {expr.id}, a view of {self.memory.views.get(expr.id, '?')}, after "
                                   "that array was changed in place", f"take a copy when you make it "
@@ -109,6 +121,7 @@ class Lowering:
         if isinstance(rhs, gast.Attribute) and is_resolved(self.parsed.resolve(rhs)):
             return rhs  # a constant of a module, like np.pi
         target = self.namer.temporary()
+        self.note_alias(target, rhs)
         self.emit(assign(target, rhs, expr))
         return name(target)
 
@@ -160,18 +173,29 @@ class Lowering:
         """``a if c else b`` as an if statement that assigns a fresh temporary."""
         result = self.namer.temporary()
         test = self.atom(expr.test)
-        body = self.nested(lambda: self.emit(assign(result, self.rhs(expr.body), expr)))
-        orelse = self.nested(lambda: self.emit(assign(result, self.rhs(expr.orelse), expr)))
+        before = self.memory.copy()
+        body = self.nested(lambda: self.bind_value(result, expr.body, expr))
+        after_body, self.memory = self.memory, before
+        orelse = self.nested(lambda: self.bind_value(result, expr.orelse, expr))
+        self.memory.merge(after_body)
         self.emit(self.copy(gast.If(test=test, body=body, orelse=orelse), expr))
         return name(result)
+
+    def bind_value(self, target: str, expr: gast.expr, like: gast.AST) -> None:
+        """``target = expr`` for a temporary, remembering whether it may share an array."""
+        rhs = self.rhs(expr)
+        self.note_alias(target, rhs)
+        self.emit(assign(target, rhs, like))
 
     def boolean(self, expr: gast.BoolOp) -> gast.Name:
         """``a and b`` / ``a or b`` with short-circuiting: later operands run only when needed."""
         result = self.namer.temporary()
-        self.emit(assign(result, self.rhs(expr.values[0]), expr))
+        self.bind_value(result, expr.values[0], expr)
         for operand in expr.values[1:]:
             test = name(result) if isinstance(expr.op, gast.And) else gast.UnaryOp(op=gast.Not(), operand=name(result))
-            body = self.nested(lambda: self.emit(assign(result, self.rhs(operand), expr)))
+            before = self.memory.copy()
+            body = self.nested(lambda: self.bind_value(result, operand, expr))
+            self.memory.merge(before)
             self.emit(self.copy(gast.If(test=test, body=body, orelse=[]), expr))
         return name(result)
 
@@ -272,6 +296,7 @@ class Lowering:
         return None
 
     def statement(self, stmt: gast.stmt, loop: "LoopFlags | None" = None) -> None:
+        self.current = stmt
         kind = type(stmt)
         if kind in _LATER:
             raise self.refuse(stmt, *_LATER[kind])
@@ -357,9 +382,9 @@ class Lowering:
             return
         if len(self.results) > 1:
             for target, element in zip(self.results, value.elts):
-                self.emit(assign(target, self.rhs(element), stmt))
+                self.bind_value(target, element, stmt)
         else:
-            self.emit(assign(self.results[0], self.rhs(value), stmt))
+            self.bind_value(self.results[0], value, stmt)
         if id(stmt) in self.early_returns:
             self.emit(assign(self.returned, constant(True), stmt))
             if loop is not None:
@@ -493,20 +518,16 @@ class Lowering:
         if not isinstance(target, gast.Name):
             raise self.refuse(stmt, f"an in-place update of {type(target).__name__}", "update a plain name")
         self.check_not_a_view(target.id, stmt)
-        if not self.memory.shared(target.id) and target.id not in self.parameters:
+        if not self.memory.shared(target.id) and target.id not in self.parameters \
+                and target.id not in self.memory.unknown:
             value = self.copy(gast.BinOp(left=name(target.id), op=stmt.op, right=stmt.value), stmt)
             self.bind(target, value, stmt)  # nobody else sees this object: rebinding is the same
             return
         # y += v where another name (or the caller) may hold the same array: update it in place
+        self.check_known_object(target.id, stmt)
         value = self.atom(stmt.value)
         self.emit(self.copy(gast.AugAssign(target=name(target.id, gast.Store), op=stmt.op, value=value), stmt))
-        for other in sorted(self.memory.members(target.id) - {target.id}):
-            same = self.namer.temporary()  # for a float, += made a new object: the others keep theirs
-            self.emit(assign(same, gast.Compare(left=name(other), ops=[gast.Is()], comparators=[name(target.id)]),
-                             stmt))
-            self.emit(self.copy(gast.If(test=name(same), body=[assign(other, name(target.id), stmt)], orelse=[]),
-                                stmt))
-        self.memory.changed(target.id)
+        self.refresh_others(target.id, stmt)
 
     def mutable_base(self, target: gast.Subscript, stmt: gast.stmt) -> str:
         """The name whose array ``target`` writes into; refuses what cannot be followed."""
@@ -518,22 +539,38 @@ class Lowering:
             raise self.refuse(stmt, f"an in-place update of {base.id}, which is not a local variable",
                               "pass the array in as an argument, or copy it first")
         self.check_not_a_view(base.id, stmt)
+        self.check_known_object(base.id, stmt)
         return base.id
+
+    def check_known_object(self, identifier: str, stmt: gast.stmt) -> None:
+        if identifier in self.memory.unknown:
+            raise self.refuse(stmt, f"an in-place update of {identifier}, which may be an array that another "
+                              "name also holds (it comes from a call that may return one of its arguments)",
+                              f"write into a copy: {identifier} = ....copy()")
 
     def check_not_a_view(self, identifier: str, stmt: gast.stmt) -> None:
         if identifier in self.memory.views:
-            raise self.refuse(stmt, f"an in-place update of {identifier}, which may be a view of "
-                              f"{self.memory.views[identifier]}",
-                              f"update {self.memory.views[identifier]} itself (for example "
-                              f"{self.memory.views[identifier]}[1:-1] += ...), or take a copy with .copy()")
+            base = self.memory.views[identifier]
+            base = "an array expression" if _TEMPORARY_NAME.match(base) else base
+            raise self.refuse(stmt, f"an in-place update of {identifier}, which may be a view of {base}",
+                              f"update {base} itself through an index (for example {base}[1:-1] += ...), "
+                              f"or take a copy with .copy()")
 
     def store(self, base: str, index: gast.expr, value: gast.expr, stmt: gast.stmt) -> None:
         """``base[index] = value``, then every other name of the same array sees the new contents."""
         target = gast.Subscript(value=name(base), slice=index, ctx=gast.Store())
         self.emit(self.copy(gast.Assign(targets=[target], value=value, type_comment=None), stmt))
-        for other in sorted(self.memory.members(base) - {base}):
-            self.emit(assign(other, name(base), stmt))
-        self.memory.changed(base)
+        self.refresh_others(base, stmt)
+
+    def refresh_others(self, changed: str, stmt: gast.stmt) -> None:
+        """Names that may hold the object just changed in place take its new value, if they really hold it."""
+        for other in sorted(self.memory.members(changed) - {changed}):
+            same = self.namer.temporary()  # a float's += made a new object; another path may have bound a copy
+            self.emit(assign(same, gast.Compare(left=name(other), ops=[gast.Is()], comparators=[name(changed)]),
+                             stmt))
+            self.emit(self.copy(gast.If(test=name(same), body=[assign(other, name(changed), stmt)], orelse=[]),
+                                stmt))
+        self.memory.changed(changed)
 
     def check_stale_views_in_loop(self, loop: gast.stmt, before: "Memory") -> None:
         """A view read in a loop whose base changes later in the loop body reads changed values next time."""
@@ -616,6 +653,25 @@ class Lowering:
             base = rhs.args[0]
         if isinstance(base, gast.Name):
             self.memory.views[target] = self.memory.views.get(base.id, base.id)
+        elif not self.makes_new_object(rhs):
+            self.memory.unknown.add(target)  # may be an array some other name holds
+
+    def makes_new_object(self, rhs: gast.expr) -> bool:
+        """Whether ``rhs`` certainly gives a new object (an array no other name holds)."""
+        if isinstance(rhs, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant, gast.List, gast.Tuple,
+                            gast.Dict, gast.BoolOp)):
+            return True
+        if not isinstance(rhs, gast.Call):
+            return False
+        func = self.parsed.resolve(rhs.func)
+        if not is_resolved(func):  # a method: x.copy(), x.astype(...) copy
+            return isinstance(rhs.func, gast.Attribute) and (
+                rhs.func.attr == "copy" or (rhs.func.attr == "astype" and not rhs.keywords))
+        import numpy as np
+
+        if func is np.array:
+            return not any(k.arg == "copy" for k in rhs.keywords)
+        return isinstance(func, np.ufunc) or func in _NEW_ARRAY_FUNCTIONS
 
     def run(self) -> gast.FunctionDef:
         node = self.parsed.node
@@ -655,7 +711,9 @@ class Lowering:
         for call_node in appends:
             receiver = call_node.func.value.id
             if call_node.func.attr != "append":
-                continue  # other methods are refused by the transform where their argument is active
+                raise self.refuse(call_node, f"the list method .{call_node.func.attr}(), which changes the list "
+                                  "in place", "build a new list (for example with a comprehension or slicing); "
+                                  "append, and writing lst[i] = v, are differentiated")
             why = None
             if receiver in params:
                 why = f"{receiver} is an argument: appending to it changes the caller's list"
@@ -736,7 +794,7 @@ class Lowering:
                                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         renamed = _Rename({n: self.namer.fresh(n) for n in sorted(local)})
         for p in params:
-            self.emit(assign(renamed.renames[p], self.rhs(values[p]), expr))
+            self.bind_value(renamed.renames[p], values[p], expr)
         statements = _restructure([renamed.visit(copy.deepcopy(s)) for s in body])
         returns = [n for s in statements for n in _returns(s, False)]
         result = self.namer.temporary()
@@ -761,6 +819,21 @@ def _view_functions():
 
 
 _VIEW_FUNCTIONS = _view_functions()
+_TEMPORARY_NAME = __import__("re").compile(r"^t\d+$")
+RUNTIME = "__sourcediff_runtime__"  # the lowered code's name for the backend (``sd`` in generated code)
+
+
+def _new_array_functions():
+    import numpy as np
+
+    return {np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+            np.copy, np.linspace, np.arange, np.eye, np.identity, np.concatenate, np.stack, np.hstack, np.vstack,
+            np.outer, np.dot, np.matmul, np.einsum, np.cumsum, np.cumprod, np.diff, np.sum, np.mean, np.prod,
+            np.where, np.clip, np.tile, np.repeat, np.linalg.solve, np.linalg.inv, np.diag, np.kron, np.sort,
+            np.maximum, np.minimum}
+
+
+_NEW_ARRAY_FUNCTIONS = _new_array_functions()
 
 
 class Memory:
@@ -770,10 +843,12 @@ class Memory:
         self.classes: dict[str, frozenset[str]] = {}  # name -> every name bound to the same object
         self.views: dict[str, str] = {}               # name -> the name of the array it may view
         self.stale: set[str] = set()                  # views whose array changed after they were made
+        self.unknown: set[str] = set()                # may hold an array another name holds (from a call)
 
     def copy(self) -> "Memory":
         other = Memory()
         other.classes, other.views, other.stale = dict(self.classes), dict(self.views), set(self.stale)
+        other.unknown = set(self.unknown)
         return other
 
     def merge(self, other: "Memory") -> None:
@@ -783,6 +858,7 @@ class Memory:
             self.classes[n] = members
         self.views.update({k: v for k, v in other.views.items() if k not in self.views})
         self.stale |= other.stale
+        self.unknown |= other.unknown
 
     def members(self, identifier: str) -> frozenset[str]:
         return self.classes.get(identifier, frozenset({identifier}))
@@ -797,6 +873,7 @@ class Memory:
         self.classes.pop(identifier, None)
         self.views.pop(identifier, None)
         self.stale.discard(identifier)
+        self.unknown.discard(identifier)
 
     def join(self, identifier: str, source: str) -> None:
         members = self.members(source) | {identifier}
@@ -806,6 +883,8 @@ class Memory:
             self.views[identifier] = self.views[source]
         if source in self.stale:
             self.stale.add(identifier)
+        if source in self.unknown:
+            self.unknown.add(identifier)
 
     def changed(self, identifier: str) -> None:
         """The array of ``identifier`` changed in place: views of it made earlier are now stale."""

@@ -27,6 +27,7 @@ from .analyze import (Activity, activity, appended, assigned_names, blocks, diff
                       stored, target_of, walk_statements)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
 from .naming import Namer, assign, constant, name
+from .lower import RUNTIME
 from .parse import ParsedFunction, is_resolved
 
 import operator
@@ -400,7 +401,8 @@ class ReverseTransform:
             self.owned.add(array)
         where = _index_value(index)
         if isinstance(value, gast.Name) and act.operand_active(stmt, value.id):
-            part = call(f"{self.runtime['sd']}.store_adjoint", name(self.bar(array)), where, name(value.id))
+            part = call(f"{self.runtime['sd']}.store_adjoint", name(self.bar(array)), where, name(value.id),
+                        name(array))
             code.append(self.accumulate(Contribution(value.id, part)))
         else:
             code.append(gast.Expr(value=call(f"{self.runtime['sd']}.clear_at", name(self.bar(array)), where)))
@@ -417,7 +419,8 @@ class ReverseTransform:
         raise self.parsed.error(
             UnsupportedSyntaxError, f"sourcediff cannot differentiate the call {_dotted(call_node.func)}(...) whose "
             "result is discarded: it may change an argument in place", stmt,
-            "assign the result to a name (y = f(x)); in-place updates of arrays arrive in a later release")
+            "use an operator or a function that returns a new array (y = f(x)); writing through an index "
+            "(x[i] = v, x[1:] += v) is differentiated")
 
     def generate(self, stmts: list[gast.stmt], act: Activity) -> None:
         """Fill ``self.code`` (adjoint code per simple statement) and the materializations of control flow."""
@@ -833,6 +836,9 @@ class ReverseTransform:
         return out
 
     def run(self) -> ReverseFunction:
+        for node in gast.walk(self.lowered):  # the lowering's name for the runtime is ours to choose
+            if isinstance(node, gast.Name) and node.id == RUNTIME:
+                node.id = self.runtime["sd"]
         body = self.in_place_updates(list(self.lowered.body))
         ret = body.pop()
         assert isinstance(ret, gast.Return)

@@ -131,6 +131,12 @@ def with_mutating_call(x):
     return y[0]
 
 
+def with_fill(x):
+    y = np.ones(2) * x
+    y.fill(x)
+    return y[0]
+
+
 def calls_function_without_rule(x):
     return np.sum(np.cumsum(x)) + 1.0
 
@@ -163,7 +169,8 @@ def returns_tuple(x):
     (with_walrus, "an assignment expression"),
     (with_fstring, "an f-string"),
     (with_set, "a set literal"),
-    (with_mutating_call, "the call y.sort(...) whose result is discarded"),
+    (with_mutating_call, "the list method .sort()"),
+    (with_fill, "the call y.fill(...) whose result is discarded"),
 ])
 def test_unsupported_syntax_names_file_line_and_construct(f, construct):
     with pytest.raises(sourcediff.UnsupportedSyntaxError) as info:

@@ -16,3 +16,5 @@ from ..registry import defrule
 # ``sd.assign_into(y, result)``: the result receives the whole adjoint of y.
 # The transform saves y before the write and restores it in the backward pass.
 defrule(numpy_backend.assign_into, "target, value", cut=("target",), value="sd.unbroadcast(g, value)")
+# An element read before its array changed, checked to be a copy rather than a view.
+defrule(numpy_backend.not_a_view, "value, message", value="g")
