@@ -26,6 +26,7 @@ class Compiled:
     wrt: tuple[str, ...]
     filename: str
     output_location: tuple[str, int | None]
+    mutated: tuple[str, ...] = ()  # parameters the function writes into (restored if the derivative fails)
 
 
 _cache: "weakref.WeakKeyDictionary[Callable, dict[tuple, Compiled]]" = weakref.WeakKeyDictionary()
@@ -97,7 +98,7 @@ def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
         function = _with_defaults(emit.compile_function(source, node.name, filename, f, runtime), f)
         returns = [n for n in gast.walk(parsed.node) if isinstance(n, gast.Return)]
         location = (parsed.filename, parsed.lineno(returns[-1]) if returns else parsed.lineno(parsed.node))
-        compiled = Compiled(function, source, wrt, filename, location)
+        compiled = Compiled(function, source, wrt, filename, location, result.mutated)
         _cache.setdefault(f, {})[key] = compiled
         return compiled
 
@@ -321,6 +322,11 @@ def _located(exc: SourcediffError, compiled: Compiled) -> SourcediffError:
     return type(exc)(exc.message, filename=filename, lineno=lineno, source_line=source_line, hint=exc.hint)
 
 
+def _keep_written_arguments(compiled: Compiled, params: tuple[str, ...], args: tuple) -> list:
+    """Copies of the array arguments the function writes into, to restore them if the derivative fails."""
+    return [(x, x.copy()) for p, x in zip(params, args) if p in compiled.mutated and type(x) is np.ndarray]
+
+
 class Derivative:
     """A derived function. Call it like the original; ``.source`` is its generated code."""
 
@@ -385,10 +391,15 @@ class Derivative:
             if type(x) not in _PLAIN_ARGUMENTS or (type(x) is np.ndarray and x.dtype.kind not in "fciu"):
                 _check_argument(self.fun, x, i)
         compiled = self.variant(args)
+        kept = _keep_written_arguments(compiled, self.params, args) if compiled.mutated else None
         try:
             out = compiled.function(*args)
-        except NonScalarOutputError as exc:
-            raise _located(exc, compiled) from None
+        except BaseException as exc:
+            for x, contents in kept or ():
+                x[...] = contents  # the backward pass did not run to put them back
+            if isinstance(exc, NonScalarOutputError):
+                raise _located(exc, compiled) from None
+            raise
         if self.mode == "grad":
             if self.has_aux:
                 grads, aux = out

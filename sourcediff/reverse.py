@@ -848,8 +848,8 @@ class ReverseTransform:
         params = self.parameter_names()
         changed: dict[int, list[str]] = {}  # per call: the arguments the callee changes in place
         while True:
-            self.mutated = self.mutated_parameters(body, changed) if self.mode == "split" else ()
-            outputs = output_names | set(self.mutated)
+            self.mutated = self.mutated_parameters(body, changed)
+            outputs = output_names | (set(self.mutated) if self.mode == "split" else set())
             act = activity(body, wrt, outputs, self.parsed, changed)
             self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
             self.classify_calls(body, act)
@@ -867,7 +867,8 @@ class ReverseTransform:
         # seed the adjoints of the outputs (and of the arguments a backward half receives as changed)
         seed_stmts: list[gast.stmt] = []
         seed_param = None
-        self.present.update(self.mutated)
+        if self.mode == "split":
+            self.present.update(self.mutated)
         if self.mode in ("vjp", "split"):
             if isinstance(core, gast.Tuple):
                 seed_param = self.namer.fresh("out_bar")
@@ -968,7 +969,8 @@ class ReverseTransform:
         fname = f"{self.parsed.name}_{self.mode}"
         node = gast.FunctionDef(name=fname, args=args, body=body_out, decorator_list=[], returns=None,
                                 type_comment=None, type_params=[])
-        return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param, late_bound=dict(self.late_bound))
+        return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param, late_bound=dict(self.late_bound),
+                               mutated=tuple(self.mutated))
 
     def keep_only_shapes(self, body: list[gast.stmt], backward: list[gast.stmt], candidates: set[str]) -> bool:
         """Save ``np.shape(t)`` instead of ``t`` where the backward pass reads ``t`` only for its shape.
