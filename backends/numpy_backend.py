@@ -497,3 +497,10 @@ def not_a_view(value, message):
                                      hint="copy the slice when you read it (x[1:3].copy()), or write the "
                                           "updates one after the other")
     return value
+
+
+def iterable(x):
+    """What ``for v in x`` runs over, as something indexable: a dict's keys, anything else as it is."""
+    if isinstance(x, dict):
+        return list(x)
+    return x

@@ -497,10 +497,12 @@ class Lowering:
             if kind == "values":
                 return length, value
             return length, lambda k: gast.Tuple(elts=[key(k), value(k)], ctx=gast.Load())
-        if self.is_call_to(iterable, range):
-            items = self.atom(iterable)
-        else:
-            items = self.atom(iterable)
+        items = self.atom(iterable)
+        if isinstance(iterable, gast.Name) and iterable.id in self.parameters:
+            # an argument may be a dict: loop over its keys, as Python would (lists and arrays pass through)
+            sequence = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="iterable", ctx=gast.Load()),
+                                 args=[items], keywords=[])
+            items = self.atom(sequence)
         length = self.atom(gast.Call(func=name("len"), args=[items], keywords=[]))
         return length, lambda k: gast.Subscript(value=items, slice=k, ctx=gast.Load())
 

@@ -130,3 +130,22 @@ def test_a_class_with_its_own_init_is_refused():
 
     with pytest.raises(sourcediff.MissingRuleError, match="Particle"):
         sourcediff.grad(uses)(1.0)
+
+
+def loop_over_dict_keys(params, x):
+    total = 0.0
+    for name in params:
+        total = total + params[name] * x
+    for name, value in params.items():
+        total = total + value ** 2
+    return total
+
+
+def test_for_over_a_dict_argument(jax_grad):
+    params = {"a": 0.5, "b": -1.5}
+    check_grads(loop_over_dict_keys, (params, 0.7), argnums=0)
+    ours = sourcediff.grad(loop_over_dict_keys)(params, 0.7)
+    theirs = jax_grad(loop_over_dict_keys, 0)(params, 0.7)
+    assert ours.keys() == params.keys()
+    for key in params:
+        assert abs(ours[key] - float(theirs[key])) < 1e-12

@@ -18,3 +18,5 @@ from ..registry import defrule
 defrule(numpy_backend.assign_into, "target, value", cut=("target",), value="sd.unbroadcast(g, value)")
 # An element read before its array changed, checked to be a copy rather than a view.
 defrule(numpy_backend.not_a_view, "value, message", value="g")
+# for v in x over an argument: its elements, or a dict's keys (which carry no gradient).
+defrule(numpy_backend.iterable, "x", x="sd.sequence_adjoint(g, x)")
