@@ -18,7 +18,7 @@ def _all_rules():
             yield pytest.param(rule, id=f"{getattr(key, '__name__', key)}@{rule.origin.rsplit('/', 1)[-1]}")
 
 
-@pytest.mark.parametrize("rule", _all_rules())
+@pytest.mark.parametrize("rule", list(_all_rules()))
 def test_templates_parse_and_read_only_their_parameters(rule):
     for param in rule.adjoints:
         unknown = rule.reads(param) - set(rule.signature.parameters) - ALLOWED
