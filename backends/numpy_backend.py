@@ -504,3 +504,30 @@ def iterable(x):
     if isinstance(x, dict):
         return list(x)
     return x
+
+
+# -- undoing list changes, on the list and on its adjoint --------------------------------------
+
+def unpop(items, index, value):
+    """Put back what ``items.pop(index)`` took (``index`` None: the last one); returns ``items``."""
+    if index is None:
+        items.append(value)
+    else:
+        items.insert(index if index >= 0 else len(items) + 1 + index, value)
+    return items
+
+
+def unextend(items, count):
+    """Take back the last ``count`` elements that ``items.extend(...)`` added; returns them."""
+    if count == 0:
+        return ListAdjoint()
+    part = ListAdjoint(items[-count:])
+    del items[-count:]
+    return part
+
+
+def uninsert(items, index):
+    """Take back what ``items.insert(index, v)`` added; returns it."""
+    before = len(items) - 1
+    position = min(index, before) if index >= 0 else max(before + index, 0)
+    return items.pop(position)

@@ -48,6 +48,20 @@ def appended(stmt: gast.stmt) -> tuple[str, gast.expr] | None:
     return None
 
 
+def list_change(stmt: gast.stmt) -> tuple[str, str, list[gast.expr]] | None:
+    """``(method, list name, arguments)`` for ``lst.extend(xs)``, ``lst.insert(i, v)`` and ``v = lst.pop(i)``."""
+    call = stmt.value if isinstance(stmt, (gast.Expr, gast.Assign)) else None
+    if not isinstance(call, gast.Call) or not isinstance(call.func, gast.Attribute) \
+            or not isinstance(call.func.value, gast.Name) or call.keywords:
+        return None
+    method, args = call.func.attr, call.args
+    if (method == "extend" and len(args) == 1 and isinstance(stmt, gast.Expr)) or \
+            (method == "insert" and len(args) == 2 and isinstance(stmt, gast.Expr)) or \
+            (method == "pop" and len(args) <= 1 and isinstance(stmt, gast.Assign) and target_of(stmt)):
+        return method, call.func.value.id, list(args)
+    return None
+
+
 def is_compound(stmt: gast.stmt) -> bool:
     return isinstance(stmt, (gast.If, gast.For, gast.While))
 
@@ -107,6 +121,14 @@ def differentiable_reads(stmt: gast.stmt, parsed: ParsedFunction) -> list[str]:
     return reads(rhs)
 
 
+def _grows(stmt: gast.stmt) -> tuple[str, None, gast.expr] | None:
+    """``(list, None, value)`` for ``lst.extend(value)`` / ``lst.insert(i, value)``: value flows into lst."""
+    change = list_change(stmt)
+    if change is None or change[0] == "pop":
+        return None
+    return change[1], None, change[2][-1]
+
+
 @dataclass
 class Activity:
     """Per statement: the varied names before it and the useful names after it."""
@@ -147,8 +169,8 @@ class _Activity:
                         break
                     entry |= out
                 varied = entry
-            elif appended(stmt) is not None or stored(stmt) is not None:
-                lst, value = appended(stmt) or stored(stmt)[::2]
+            elif appended(stmt) is not None or stored(stmt) is not None or _grows(stmt):
+                lst, value = appended(stmt) or (stored(stmt) or _grows(stmt))[::2]
                 if set(reads(value)) & varied:
                     varied.add(lst)
             else:
@@ -176,8 +198,8 @@ class _Activity:
                         break
                     exit_ |= entry
                 useful = exit_
-            elif appended(stmt) is not None or stored(stmt) is not None:
-                lst, value = appended(stmt) or stored(stmt)[::2]
+            elif appended(stmt) is not None or stored(stmt) is not None or _grows(stmt):
+                lst, value = appended(stmt) or (stored(stmt) or _grows(stmt))[::2]
                 if lst in useful:
                     useful.update(reads(value))
             else:
@@ -193,6 +215,12 @@ class _Activity:
         for stmt in walk_statements(stmts):
             if appended(stmt) is not None:
                 lst, value = appended(stmt)
+                if lst in self.result.useful_after[id(stmt)] and \
+                        set(reads(value)) & self.result.varied_before[id(stmt)]:
+                    self.result.active.add(id(stmt))
+                continue
+            if _grows(stmt):
+                lst, _, value = _grows(stmt)
                 if lst in self.result.useful_after[id(stmt)] and \
                         set(reads(value)) & self.result.varied_before[id(stmt)]:
                     self.result.active.add(id(stmt))

@@ -318,7 +318,8 @@ class Lowering:
             callee = self.parsed.resolve(func)
             from .calls import is_user_function
 
-            if is_user_function(callee) or (isinstance(func, gast.Name) and not is_resolved(callee)):
+            popped = isinstance(func, gast.Attribute) and func.attr == "pop" and isinstance(func.value, gast.Name)
+            if popped or is_user_function(callee) or (isinstance(func, gast.Name) and not is_resolved(callee)):
                 # step(u, dt): a call of the user's kept for its effect; its result gets a name like any call
                 self.emit(assign(self.namer.temporary(), self.call(stmt.value), stmt))
             else:
@@ -700,7 +701,7 @@ class Lowering:
         return gast.copy_location(lowered, node)
 
     def check_appends(self, node: gast.FunctionDef) -> None:
-        """``lst.append(v)`` is differentiated only for a list made in this function and known by one name.
+        """``lst.append(v)`` (pop, extend, insert) is differentiated only for a list made here, known by one name.
 
         Otherwise another name could see the appended value without the transform
         knowing, and the derivative would be silently wrong.
@@ -712,10 +713,10 @@ class Lowering:
                    and isinstance(n.func.value, gast.Name)]
         for call_node in appends:
             receiver = call_node.func.value.id
-            if call_node.func.attr != "append":
+            if call_node.func.attr not in ("append", "pop", "extend", "insert") or call_node.keywords:
                 raise self.refuse(call_node, f"the list method .{call_node.func.attr}(), which changes the list "
                                   "in place", "build a new list (for example with a comprehension or slicing); "
-                                  "append, and writing lst[i] = v, are differentiated")
+                                  "append, pop, extend, insert and lst[i] = v are differentiated")
             why = None
             if receiver in params:
                 why = f"{receiver} is an argument: appending to it changes the caller's list"
@@ -731,7 +732,7 @@ class Lowering:
                         for e in getattr(sub, "elts", None) or getattr(sub, "values", [])):
                     why = f"{receiver} is stored inside another container"
             if why is not None:
-                raise self.refuse(call_node, f"an append to this list ({why})",
+                raise self.refuse(call_node, f"a change to this list by .{call_node.func.attr}() ({why})",
                                   "build the list in this function with [] and append to it only under one name; "
                                   "in-place updates of shared lists arrive in a later release")
 

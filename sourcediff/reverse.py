@@ -23,8 +23,8 @@ import gast
 
 from sourcediff.rules import registry
 
-from .analyze import (Activity, activity, appended, assigned_names, blocks, differentiable_reads, reads, scalar_names,
-                      stored, target_of, walk_statements)
+from .analyze import (Activity, activity, appended, assigned_names, blocks, differentiable_reads, list_change, reads,
+                      scalar_names, stored, target_of, walk_statements)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
 from .naming import Namer, assign, constant, name
 from .lower import RUNTIME
@@ -367,6 +367,8 @@ class ReverseTransform:
             if isinstance(value, gast.Name) and act.operand_active(stmt, value.id):
                 return [self.accumulate(Contribution(value.id, popped))]
             return [gast.Expr(value=popped)]
+        if list_change(stmt) is not None:
+            return self.list_change_adjoint(stmt, act)
         if isinstance(stmt, gast.Expr):
             self.check_discarded_call(stmt, act)
             return []
@@ -389,6 +391,59 @@ class ReverseTransform:
         self.owned.discard(target)
         code = [self.accumulate(c) for c in contributions]
         return [c for c in code if not (isinstance(c.value, gast.Name) and c.value.id == c.targets[0].id)]
+
+    def list_change_adjoint(self, stmt: gast.stmt, act: Activity) -> list[gast.stmt]:
+        """``v = lst.pop(i)``, ``lst.extend(xs)``, ``lst.insert(i, v)``: the list's adjoint changes the same way back."""
+        method, lst, args = list_change(stmt)
+        sd = self.runtime["sd"]
+        code: list[gast.stmt] = []
+        if method == "pop":
+            target = target_of(stmt)
+            index = copy.deepcopy(args[0]) if args else constant(None)
+            if target not in self.present and lst not in self.present:
+                return []
+            g = name(self.bar(target)) if target in self.present else call(f"{sd}.zeros_like", name(target))
+            base = name(self.bar(lst)) if lst in self.present else call(f"{sd}.zeros_like", name(lst))
+            if lst in self.present and lst not in self.owned:
+                base = call(f"{sd}.own", base)
+            self.present.discard(target)
+            self.owned.discard(target)
+            self.present.add(lst)
+            self.owned.add(lst)
+            return [assign(self.bar(lst), call(f"{sd}.unpop", base, index, g))]
+        if lst not in self.present:
+            return []
+        if lst not in self.owned:
+            code.append(assign(self.bar(lst), call(f"{sd}.own", name(self.bar(lst)))))
+            self.owned.add(lst)
+        value = args[-1]
+        if method == "extend":
+            part = call(f"{sd}.unextend", name(self.bar(lst)), call("len", copy.deepcopy(value)))
+            if isinstance(value, gast.Name) and act.operand_active(stmt, value.id):
+                code.append(self.accumulate(Contribution(value.id, call(f"{sd}.sequence_adjoint", part,
+                                                                        name(value.id)))))
+            else:
+                code.append(gast.Expr(value=part))
+        else:  # insert
+            part = call(f"{sd}.uninsert", name(self.bar(lst)), copy.deepcopy(args[0]))
+            if isinstance(value, gast.Name) and act.operand_active(stmt, value.id):
+                code.append(self.accumulate(Contribution(value.id, part)))
+            else:
+                code.append(gast.Expr(value=part))
+        return code
+
+    def undo_list_change(self, stmt: gast.stmt) -> gast.stmt:
+        """Put the primal list back as it was before ``stmt`` (the backward pass reads it)."""
+        sd = self.runtime["sd"]
+        if appended(stmt) is not None:
+            return method_call(appended(stmt)[0], "pop")
+        method, lst, args = list_change(stmt)
+        if method == "pop":
+            index = copy.deepcopy(args[0]) if args else constant(None)
+            return gast.Expr(value=call(f"{sd}.unpop", name(lst), index, name(target_of(stmt))))
+        if method == "extend":
+            return gast.Expr(value=call(f"{sd}.unextend", name(lst), call("len", copy.deepcopy(args[0]))))
+        return gast.Expr(value=call(f"{sd}.uninsert", name(lst), copy.deepcopy(args[0])))
 
     def store_adjoint(self, stmt: gast.Assign, act: Activity) -> list[gast.stmt]:
         """``x[i] = v``: v receives the written part of x_bar, which is then cut (the old values are gone)."""
@@ -821,8 +876,7 @@ class ReverseTransform:
             else:
                 out.extend(self.code.get(id(stmt), []))
                 if id(stmt) in self.mutations:
-                    lst = appended(stmt)[0]
-                    out.append(method_call(lst, "pop"))
+                    out.append(self.undo_list_change(stmt))
                 if stored(stmt) is not None:  # put the overwritten elements back
                     array, index, _ = stored(stmt)
                     target = gast.Subscript(value=name(array), slice=copy.deepcopy(index), ctx=gast.Store())
@@ -901,7 +955,8 @@ class ReverseTransform:
 
         # which primal values the backward pass reads, and so which overwrites must be saved
         primal = assigned_names(body) | params | {c.residual for c in self.user_calls.values()}
-        appends = {id(s): appended(s)[0] for s in walk_statements(body) if appended(s) is not None}
+        appends = {id(s): (appended(s) or list_change(s)[1:])[0] for s in walk_statements(body)
+                   if appended(s) is not None or list_change(s) is not None}
         self.saves: set[tuple[int, str]] = set()
         self.mutations: set[int] = set()
         self.needed: set[str] = set()
@@ -1174,8 +1229,8 @@ def _container_names(body: list[gast.stmt]) -> set[str]:
     """Names whose adjoint may be a tuple, list or dict: they accumulate with ``sd.add``."""
     names = set()
     for stmt in walk_statements(body):
-        item = appended(stmt)
-        if item is not None:
+        item = appended(stmt) or (list_change(stmt) or (None, None))[1:]
+        if item and item[0] is not None:
             names.add(item[0])
         if not isinstance(stmt, gast.Assign):
             continue

@@ -149,3 +149,34 @@ def test_for_over_a_dict_argument(jax_grad):
     assert ours.keys() == params.keys()
     for key in params:
         assert abs(ours[key] - float(theirs[key])) < 1e-12
+
+
+def list_methods(x, y):
+    lst = [x, y, x * y]
+    a = lst.pop()
+    b = lst.pop(0)
+    lst.append(a * b)
+    lst.extend([y, x * y])
+    lst.insert(-1, math.cos(x))
+    lst.insert(0, y * y)
+    return lst[0] * lst[1] + lst[2] * lst[3] - lst[4] + sum(lst) + a
+
+
+def stack_machine(x, n):
+    stack = [x]
+    for i in range(n):
+        top = stack.pop()
+        stack.append(top * 1.1)
+        stack.append(math.sin(top))
+    total = 0.0
+    while len(stack) > 0:
+        total = total + stack.pop()
+    return total
+
+
+def test_list_pop_extend_and_insert(jax_grad):
+    check(list_methods, (0.7, 1.3), (0, 1), jax_grad)
+
+
+def test_a_stack_popped_in_a_while_loop(jax_grad):
+    check(stack_machine, (0.7, 4), 0, jax_grad)
