@@ -12,7 +12,7 @@ from sourcediff import pytrees
 from .numpy_array_ops import *  # noqa: F401,F403  (helpers of reductions, shape, indexing, linalg)
 from .numpy_elementwise_ops import *  # noqa: F401,F403  (helpers of operators and elementwise rules)
 
-_SCALAR_TYPES = (float, int, complex)
+_SCALAR_TYPES = (float, int, complex, np.float64)  # np.float64: elements read out of arrays
 _NO_GRADIENT_TYPES = (str, bytes, bool)
 _ndarray = np.ndarray  # one global lookup instead of two on the hot paths
 
@@ -424,7 +424,9 @@ def store_adjoint(adjoint, index, value, array=None):
         part = adjoint[index]
         adjoint[index] = zeros_like(part)
         return part if value is None else unbroadcast(part, value)
-    if _is_basic(index):
+    if type(index) is int and adjoint.ndim == 1:  # one element: a number, already a copy
+        part = adjoint[index]
+    elif _is_basic(index):
         part = np.array(adjoint[index])
     else:
         part = adjoint[index]
