@@ -167,3 +167,25 @@ def assert_loops_kept(f: Callable, derivative_source: str) -> None:
     if loops and (forward < loops or backward < 1):
         raise AssertionError(f"{f.__name__} has {loops} loop(s); the derivative has {forward} forward and "
                              f"{backward} backward loop(s):\n{derivative_source}")
+
+
+def check_derivative(f: Callable, args: Sequence[Any], argnums: int | Sequence[int],
+                     reference: Callable | None = None, rtol: float = 1e-6) -> None:
+    """``check_grads``, plus: the generated code keeps ``f``'s loops, and it agrees with ``reference``.
+
+    ``reference(*args)`` gives the gradients another way (for example ``jax.grad``
+    of the same code); they must agree to 1e-9.
+    """
+    from sourcediff import grad
+
+    check_grads(f, args, argnums=argnums, rtol=rtol, atol=1e-8)
+    derivative = grad(f, argnums=argnums)
+    ours = derivative(*args)
+    assert_loops_kept(f, derivative.source)
+    if reference is None:
+        return
+    theirs = reference(*args)
+    if not isinstance(argnums, tuple):
+        ours, theirs = (ours,), (theirs,)
+    for mine, other in zip(ours, theirs):
+        np.testing.assert_allclose(mine, np.asarray(other), rtol=1e-9, atol=1e-12)
