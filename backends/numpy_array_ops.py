@@ -18,7 +18,7 @@ __all__ = [
     "var_adjoint", "std_adjoint",
     # shape and constructors
     "transpose_adjoint", "concatenate_adjoint", "stack_adjoint", "hstack_adjoint",
-    "vstack_adjoint", "array_adjoint", "linspace_adjoint", "arange_adjoint",
+    "vstack_adjoint", "array_adjoint", "linspace_adjoint", "arange_adjoint", "diag_adjoint",
     # linalg
     "dot_adjoint_a", "dot_adjoint_b", "matmul_adjoint_a", "matmul_adjoint_b",
     "outer_adjoint_a", "outer_adjoint_b", "inner_adjoint_a", "inner_adjoint_b",
@@ -587,3 +587,14 @@ def norm_adjoint(g, x, ans, ord=None, axis=None, keepdims=False):
     moved = np.moveaxis(xa, axes_n, (-2, -1))
     gm = np.moveaxis(gg, axes_n, (-2, -1))
     return np.moveaxis(_matrix_norm_adjoint(gm, moved, ord), (-2, -1), axes_n)
+
+
+def diag_adjoint(g, v, k=0):
+    """Adjoint of ``np.diag(v, k)``: the diagonal of ``g`` for a vector ``v``, ``g`` on the diagonal for a matrix."""
+    if np.ndim(v) == 1:
+        return np.array(np.diagonal(g, k))
+    out = np.zeros(np.shape(v), dtype=np.result_type(g, np.float64))
+    steps = np.arange(len(g))
+    rows, cols = (steps, steps + k) if k >= 0 else (steps - k, steps)
+    out[rows, cols] = g
+    return out

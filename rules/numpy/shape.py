@@ -58,3 +58,6 @@ defattribute("T", x="np.transpose(g)")
 for _a in ("shape", "size", "ndim", "dtype"):
     defnondiff_attribute(_a, f"x.{_a} is a property of the array, not a value")
 defnondiff_method("tolist", "x.tolist() leaves the array world; differentiate before it")
+
+# diag builds a matrix from a vector (its adjoint reads the diagonal back) or takes a matrix's diagonal.
+defrule(np.diag, "v, k=0", v="sd.diag_adjoint(g, v, k)")

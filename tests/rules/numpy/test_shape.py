@@ -279,3 +279,20 @@ def f_nonscalar_concat(a, b):
 def test_nonscalar_outputs_through_vjp(rng):
     check_grads(f_nonscalar_transpose, (rng.standard_normal((2, 3, 4)),))
     check_grads(f_nonscalar_concat, (rng.standard_normal((2, 3)), rng.standard_normal((2, 2))))
+
+
+def tridiagonal(a, b, c):
+    return np.sum(np.sin(np.diag(b) + np.diag(a, -1) + np.diag(c, 1)))
+
+
+def diagonals(m):
+    return np.sum(np.diag(m) ** 2) + np.sum(np.diag(m, 1) * np.diag(m, -2)[:1])
+
+
+def test_diag_builds_and_reads_diagonals(jax_grad):
+    from sourcediff.testing import check_derivative
+
+    args = (np.array([0.3, -0.2]), np.array([1.0, 0.5, -0.7]), np.array([0.2, 0.9]))
+    check_derivative(tridiagonal, args, (0, 1, 2), jax_grad(tridiagonal, (0, 1, 2)))
+    m = np.arange(12.0).reshape(3, 4) / 7.0
+    check_derivative(diagonals, (m,), 0, jax_grad(diagonals, 0))
