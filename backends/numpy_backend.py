@@ -533,3 +533,18 @@ def uninsert(items, index):
     before = len(items) - 1
     position = min(index, before) if index >= 0 else max(before + index, 0)
     return items.pop(position)
+
+
+def check_array_attribute(obj, name):
+    """Refuse ``obj.shape`` (``.T``, ...) read as an array attribute when ``obj`` is a record with such a field."""
+    if type(obj) is _ndarray or type(obj) in _SCALAR_TYPES:
+        return
+    fields = pytrees.record_fields(obj) if not isinstance(obj, np.generic) else None
+    if fields is None and pytrees.is_namedtuple(obj):
+        fields = type(obj)._fields
+    if fields is not None and name in fields:
+        from sourcediff.errors import MissingRuleError
+
+        raise MissingRuleError(
+            f"{type(obj).__name__}.{name} is a field, but sourcediff reads .{name} as the array attribute",
+            hint=f"rename the field (for example {name}_), or keep the value in a dict")

@@ -689,6 +689,14 @@ class ReverseTransform:
             return [target, self.user_calls[id(stmt)].residual]
         return [target]
 
+    def reads_array_attribute_of_varied(self, stmt: gast.stmt) -> bool:
+        if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Attribute)
+                and isinstance(stmt.value.value, gast.Name)):
+            return False
+        attr = stmt.value.attr
+        known = attr in registry.NONDIFFERENTIABLE_ATTRIBUTES or attr in registry.ATTRIBUTE_RULES
+        return known and stmt.value.value.id in self.act.varied_before.get(id(stmt), ())
+
     def is_buffer_write(self, stmt: gast.stmt) -> bool:
         """``y = sd.assign_into(y, t)``: ``y op= v`` written into an array that other names share."""
         return isinstance(stmt, gast.Assign) and _is_runtime_call(stmt.value, self.runtime["sd"], ("assign_into",))
@@ -829,6 +837,13 @@ class ReverseTransform:
                     out.append(self.push(name(counter)))
             elif id(stmt) in self.user_calls:
                 out.append(self.forward_call(stmt))
+            elif self.reads_array_attribute_of_varied(stmt):
+                # x.shape / x.T mean the array attribute; a dataclass field of that name would be differentiated
+                # wrongly, so check at run time that x is not an object with such a field
+                rhs = stmt.value
+                out.append(gast.Expr(value=call(f"{self.runtime['sd']}.check_array_attribute",
+                                                name(rhs.value.id), constant(rhs.attr))))
+                out.append(stmt)
             elif stored(stmt) is not None:  # save the elements this write overwrites, and only them
                 array, index, _ = stored(stmt)
                 old = gast.Subscript(value=name(array), slice=copy.deepcopy(index), ctx=gast.Load())
@@ -913,7 +928,7 @@ class ReverseTransform:
             changed = now
         self.changed = changed
         body = self.split_self_updates(body, act)
-        act = activity(body, wrt, outputs, self.parsed, changed)
+        act = self.act = activity(body, wrt, outputs, self.parsed, changed)
         self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
         final_varied = act.varied_at_end
         self.containers = _container_names(body)

@@ -379,3 +379,18 @@ def test_property_read_is_refused_and_class_constant_is_a_constant():
     r = Rect(2.0, 3.0)
     g = sourcediff.grad(reads_class_constant)(r)
     assert_trees_close(g, numerical_grad(reads_class_constant, (r,), 0), RTOL, ATOL)
+
+
+def test_a_field_named_like_an_array_attribute_is_refused_not_zeroed():
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Box:
+        shape: float
+        size: float
+
+    def volume(box):
+        return box.shape * box.size
+
+    with pytest.raises(sourcediff.SourcediffError, match="is a field"):
+        sourcediff.grad(volume)(Box(2.0, 3.0))
