@@ -656,25 +656,8 @@ class Lowering:
             base = rhs.args[0]
         if isinstance(base, gast.Name):
             self.memory.views[target] = self.memory.views.get(base.id, base.id)
-        elif not self.makes_new_object(rhs):
+        elif not makes_new_object(self.parsed, rhs):
             self.memory.unknown.add(target)  # may be an array some other name holds
-
-    def makes_new_object(self, rhs: gast.expr) -> bool:
-        """Whether ``rhs`` certainly gives a new object (an array no other name holds)."""
-        if isinstance(rhs, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant, gast.List, gast.Tuple,
-                            gast.Dict, gast.BoolOp)):
-            return True
-        if not isinstance(rhs, gast.Call):
-            return False
-        func = self.parsed.resolve(rhs.func)
-        if not is_resolved(func):  # a method: x.copy(), x.astype(...) copy
-            return isinstance(rhs.func, gast.Attribute) and (
-                rhs.func.attr == "copy" or (rhs.func.attr == "astype" and not rhs.keywords))
-        import numpy as np
-
-        if func is np.array:
-            return not any(k.arg == "copy" for k in rhs.keywords)
-        return isinstance(func, np.ufunc) or func in _NEW_ARRAY_FUNCTIONS
 
     def run(self) -> gast.FunctionDef:
         node = self.parsed.node
@@ -824,6 +807,24 @@ def _view_functions():
 _VIEW_FUNCTIONS = _view_functions()
 _TEMPORARY_NAME = __import__("re").compile(r"^t\d+$")
 RUNTIME = "__sourcediff_runtime__"  # the lowered code's name for the backend (``sd`` in generated code)
+
+
+def makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
+    """Whether ``rhs`` certainly gives a new object (an array no other name holds)."""
+    if isinstance(rhs, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant, gast.List, gast.Tuple,
+                        gast.Dict, gast.BoolOp)):
+        return True
+    if not isinstance(rhs, gast.Call):
+        return False
+    func = parsed.resolve(rhs.func)
+    if not is_resolved(func):  # a method: x.copy(), x.astype(...) copy
+        return isinstance(rhs.func, gast.Attribute) and (
+            rhs.func.attr == "copy" or (rhs.func.attr == "astype" and not rhs.keywords))
+    import numpy as np
+
+    if func is np.array:
+        return not any(k.arg == "copy" for k in rhs.keywords)
+    return isinstance(func, np.ufunc) or func in _NEW_ARRAY_FUNCTIONS
 
 
 def _new_array_functions():

@@ -27,7 +27,7 @@ from .analyze import (Activity, activity, appended, assigned_names, blocks, diff
                       scalar_names, stored, target_of, walk_statements)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
 from .naming import Namer, assign, constant, name
-from .lower import RUNTIME
+from .lower import RUNTIME, makes_new_object
 from .parse import ParsedFunction, is_resolved
 
 import operator
@@ -571,10 +571,10 @@ class ReverseTransform:
             raise self.parsed.error(UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: {what}, "
                                     "which is not a named array here", stmt, "pass a named array")
         for other in walk_statements(body):
-            if target_of(other) == atom.id and isinstance(other.value, (gast.Subscript, gast.Attribute, gast.Call)) \
-                    and not isinstance(other.value, gast.Call) or (
-                        isinstance(other, gast.Assign) and isinstance(other.value, gast.Name) and
-                        atom.id in (target_of(other), other.value.id)):
+            defines = target_of(other) == atom.id and not makes_new_object(self.parsed, other.value)
+            copies = isinstance(other, gast.Assign) and isinstance(other.value, gast.Name) and \
+                atom.id in (target_of(other), other.value.id)
+            if defines or copies:
                 raise self.parsed.error(
                     UnsupportedSyntaxError, f"sourcediff cannot differentiate this call yet: {what}, and "
                     f"{atom.id} may be a view of, or another name for, an array used elsewhere", stmt,

@@ -358,3 +358,13 @@ def test_a_helper_writing_into_a_function_value_argument_is_refused():
 
     with pytest.raises(sourcediff.SourcediffError, match="writes into its argument"):
         sourcediff.grad(run, argnums=1)(np.ones(4), 0.1)
+
+
+def test_a_helper_writing_into_an_array_that_may_be_an_argument_is_refused():
+    def run(u0, dt):
+        u = np.asarray(u0)          # u0 itself: the helper would change it behind the caller's back
+        heat_step(u, dt)
+        return np.sum(u * u0)
+
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="writes into its argument"):
+        sourcediff.grad(run, argnums=1)(np.ones(4), 0.1)
