@@ -23,19 +23,7 @@ def unbroadcast(g, x):
         if type(g) in _SCALAR_TYPES:
             return g
         return np.sum(g).item() if np.ndim(g) else g.item() if hasattr(g, "item") else g
-    shape = np.shape(x)
-    gshape = np.shape(g)
-    if gshape == shape:
-        return g
-    extra = len(gshape) - len(shape)
-    if extra > 0:
-        g = np.sum(g, axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(g)[i] != 1)
-    if axes:
-        g = np.sum(g, axis=axes, keepdims=True)
-    if np.shape(g) != shape:
-        g = np.broadcast_to(g, shape)
-    return g
+    return unbroadcast_to(g, np.shape(x))
 
 
 def zeros_like(x):
@@ -71,31 +59,31 @@ def zeros_like(x):
 # adjoint accumulated with ``+`` adds element by element instead of concatenating.
 # The API turns them into the argument's own types (namedtuple, dataclass, ...).
 
-class TupleAdjoint(tuple):
+class _AddsAsAdjoint:
+    """``+`` of two adjoints is ``sd.add``: element by element, never concatenation."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return add(self, other)
+
+    def __radd__(self, other):
+        return add(other, self)
+
+
+class TupleAdjoint(_AddsAsAdjoint, tuple):
     """The adjoint of a tuple or namedtuple: one adjoint per element."""
 
     __slots__ = ()
 
-    def __add__(self, other):
-        return add(self, other)
 
-    def __radd__(self, other):
-        return add(other, self)
-
-
-class ListAdjoint(list):
+class ListAdjoint(_AddsAsAdjoint, list):
     """The adjoint of a list: one adjoint per element."""
 
     __slots__ = ()
 
-    def __add__(self, other):
-        return add(self, other)
 
-    def __radd__(self, other):
-        return add(other, self)
-
-
-class DictAdjoint(dict):
+class DictAdjoint(_AddsAsAdjoint, dict):
     """The adjoint of a dict, holding only the keys that received a gradient.
 
     An absent key is zero: reading it (as generated code does with ``g['key']``)
@@ -108,23 +96,11 @@ class DictAdjoint(dict):
     def __missing__(self, key):
         return zeros_like(self.primal[key])
 
-    def __add__(self, other):
-        return add(self, other)
 
-    def __radd__(self, other):
-        return add(other, self)
-
-
-class ObjectAdjoint(dict):
+class ObjectAdjoint(_AddsAsAdjoint, dict):
     """The adjoint of a dataclass or plain object: ``{field name: adjoint}``; absent fields are zero."""
 
     __slots__ = ()
-
-    def __add__(self, other):
-        return add(self, other)
-
-    def __radd__(self, other):
-        return add(other, self)
 
 
 def add(a, b):
@@ -473,8 +449,8 @@ def refuse_shared_arguments(function, mutated, arguments):
 
 
 def unbroadcast_to(g, shape):
-    """``unbroadcast`` given only the shape of the operand (the operand itself was not kept)."""
-    if type(g) in _SCALAR_TYPES:
+    """Sum ``g`` down to ``shape``, undoing NumPy broadcasting (``unbroadcast`` when only the shape was kept)."""
+    if type(g) in _SCALAR_TYPES and not shape:
         return g
     gshape = np.shape(g)
     if gshape == shape:

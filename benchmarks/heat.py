@@ -107,9 +107,8 @@ def _parse_args(argv=None):
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from timing import limit_threads, steady_allocator
-    steady_allocator(_parse_args().malloc)
-    limit_threads(_parse_args().threads)
+    from timing import pin_environment
+    pin_environment(_parse_args().malloc, _parse_args().threads)
 
 import numpy as np  # noqa: E402
 

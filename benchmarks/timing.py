@@ -17,7 +17,7 @@ import statistics
 import time
 from typing import Callable, Dict, Mapping, Sequence
 
-__all__ = ["steady_allocator", "limit_threads", "Timing", "interleaved_medians", "interleaved_timings", "paired_ratio",
+__all__ = ["steady_allocator", "limit_threads", "pin_environment", "Timing", "interleaved_medians", "interleaved_timings", "paired_ratio",
            "calibrate_inner", "fmt_time"]
 
 
@@ -42,6 +42,12 @@ def steady_allocator(mode: str) -> None:
         return
     os.environ.update(STEADY_MALLOC)
     os.execv(sys.executable, [sys.executable] + sys.argv)
+
+
+def pin_environment(malloc: str, threads: int) -> None:
+    """The benchmarks' start: fixed malloc thresholds (may re-exec) and pinned threads, before numpy loads."""
+    steady_allocator(malloc)
+    limit_threads(threads)
 
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
