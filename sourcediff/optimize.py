@@ -3,6 +3,8 @@
 * constant folding: ``2 * 3`` becomes ``6``; ``e * 1``, ``e / 1``, ``e ** 1``
   and ``-(-e)`` become ``e``; ``a + -b`` becomes ``a - b``; the power rule
   ``sd.power_rule(x, k)`` with a constant ``k`` becomes ``k * x ** (k - 1)``;
+* negation folding: ``a = -b`` read once, by ``c = a * k`` with a constant
+  ``k``, becomes ``c = b * -k`` (one pass over an array instead of two);
 * copy propagation: ``a_bar = b_bar`` followed by reads of ``a_bar`` reads
   ``b_bar`` directly, when ``a_bar`` is assigned once and ``b_bar`` is not
   reassigned before those reads;
@@ -144,6 +146,48 @@ def _propagate_block(stmts: list[gast.stmt], candidates: set[str], store_counts:
     return stmts
 
 
+def fold_negations(stmts: list[gast.stmt], candidates: set[str]) -> list[gast.stmt]:
+    """``a = -b; c = a * k`` (k a number, ``a`` in ``candidates`` and read only there) becomes ``c = b * -k``."""
+    whole = gast.Module(body=stmts, type_ignores=[])
+    stores = _stores(whole)
+    loads = _loads(whole)
+    return _fold_negations_block(list(stmts), candidates, stores, loads)
+
+
+def _fold_negations_block(stmts: list[gast.stmt], candidates: set[str], stores: list[str],
+                          loads: list[str]) -> list[gast.stmt]:
+    for stmt in stmts:
+        for block in _nested_blocks(stmt):
+            block[:] = _fold_negations_block(block, candidates, stores, loads)
+    i = 0
+    while i < len(stmts):
+        stmt = stmts[i]
+        target = _assigned(stmt)
+        value = stmt.value if target is not None else None
+        if target in candidates and stores.count(target) == 1 and loads.count(target) == 1 \
+                and isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub) \
+                and isinstance(value.operand, gast.Name):
+            source = value.operand.id
+            use = next((j for j in range(i + 1, len(stmts)) if target in _loads(stmts[j])), None)
+            product = stmts[use].value if use is not None and _assigned(stmts[use]) is not None else None
+            if isinstance(product, gast.BinOp) and isinstance(product.op, gast.Mult) \
+                    and not any(source in _stores(stmts[j]) for j in range(i + 1, use)):
+                factor = product.right if _is_name(product.left, target) else \
+                    product.left if _is_name(product.right, target) else None
+                if factor is not None and _is_number(factor):
+                    stmts[use].value = gast.BinOp(left=gast.Name(id=source, ctx=gast.Load(), annotation=None,
+                                                                 type_comment=None),
+                                                  op=gast.Mult(), right=gast.Constant(value=-factor.value, kind=None))
+                    del stmts[i]
+                    continue
+        i += 1
+    return stmts
+
+
+def _is_name(node: gast.AST, identifier: str) -> bool:
+    return isinstance(node, gast.Name) and node.id == identifier
+
+
 def _pure(node: gast.AST, pure_roots: set[str]) -> bool:
     for sub in gast.walk(node):
         if isinstance(sub, gast.Call):
@@ -204,5 +248,6 @@ def optimize_backward(stmts: list[gast.stmt], adjoint_names: set[str], pure_root
                       keep: set[str] = frozenset()) -> list[gast.stmt]:
     """Run every pass over the backward pass (and the return that follows it)."""
     stmts = fold_constants(stmts)
+    stmts = fold_negations(stmts, adjoint_names)
     stmts = propagate_copies(stmts, adjoint_names)
     return remove_dead_code(stmts, pure_roots, keep)

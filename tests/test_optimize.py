@@ -59,3 +59,20 @@ def test_optimized_backward_computes_the_same_numbers():
     new = optimize.optimize_backward(_stmts(source), {"t_bar", "u_bar", "x_bar"}, {"np", "sd"})
     exec(_text(new).replace("def f():", "def f(s_bar):"), optimized)
     assert plain["f"](np.float64(1.5)) == optimized["f"](np.float64(1.5))
+
+
+def test_negation_read_once_by_a_constant_product_folds_into_it():
+    out = _text(optimize.fold_negations(_stmts("a_bar = -g\nc_bar = a_bar * 2\nd = 2 * a\n"), {"a_bar", "c_bar"}))
+    assert "a_bar" not in out
+    assert "c_bar = g * -2" in out
+    g = np.array([1.5, -0.25, 3.0])
+    assert np.array_equal(g * -2, (-g) * 2)  # exact: negation only flips the sign bit
+
+
+def test_negation_read_twice_or_by_a_variable_product_stays():
+    twice = "a_bar = -g\nc_bar = a_bar * 2\ne_bar = a_bar + c_bar\n"
+    assert "a_bar = -g" in _text(optimize.fold_negations(_stmts(twice), {"a_bar", "c_bar", "e_bar"}))
+    variable = "a_bar = -g\nc_bar = a_bar * k\n"
+    assert "a_bar = -g" in _text(optimize.fold_negations(_stmts(variable), {"a_bar", "c_bar"}))
+    changed = "a_bar = -g\ng = g + 1\nc_bar = a_bar * 2\n"
+    assert "a_bar = -g" in _text(optimize.fold_negations(_stmts(changed), {"a_bar", "c_bar"}))
