@@ -26,6 +26,14 @@ def unbroadcast(g, x):
     return unbroadcast_to(g, np.shape(x))
 
 
+def sum_product(a, b):
+    """``unbroadcast(a * b, x)`` for a Python number ``x``: the sum of ``a * b``, in one pass for two real arrays."""
+    if type(a) is _ndarray and type(b) is _ndarray and a.shape == b.shape \
+            and a.dtype.kind == "f" and b.dtype.kind == "f":
+        return np.vdot(a, b).item()
+    return unbroadcast(a * b, 0.0)
+
+
 def zeros_like(x):
     """A zero adjoint of the same structure as ``x``.
 
@@ -331,6 +339,13 @@ def snapshot(value):
     return value
 
 
+def keep_value(value):
+    """The returned value as it is now: arrays in it copied, before the backward pass restores what was overwritten."""
+    if type(value) in _SCALAR_TYPES:
+        return value
+    return pytrees.map_leaves(lambda leaf: leaf.copy() if type(leaf) is _ndarray else leaf, value)
+
+
 def assign_into(target, value):
     """``target op= value`` for an array: the result written into ``target`` itself; a number is just replaced."""
     if type(target) is _ndarray:
@@ -413,6 +428,24 @@ def store_adjoint(adjoint, index, value, array=None):
             part = np.where(last[index] == ids, part, 0.0)
     adjoint[index] = 0.0
     return part if value is None else unbroadcast(part, value)
+
+
+def increment_adjoint(adjoint, index, array, negate=False):
+    """Adjoint of ``d`` in ``array[index] = array[index] + d`` (``- d`` with ``negate``).
+
+    With a basic index (integers and slices) every element is written once, so
+    the old elements keep their adjoint and ``d`` receives a copy of it. An
+    integer-array or mask index goes the general way (cut the written part, then
+    add it back for the read); an integer array truncates: ``d`` receives zeros.
+    """
+    if array.dtype.kind in "biu":
+        return store_adjoint(adjoint, index, None, array)
+    if _is_basic(index):
+        part = adjoint[index]
+        return -part if negate else part.copy() if type(part) is _ndarray else part
+    part = store_adjoint(adjoint, index, None, array)
+    add_at(adjoint, index, part)
+    return -part if negate else part
 
 
 def store_adjoint_to(adjoint, index, shape, array=None):

@@ -327,3 +327,146 @@ def _scalars(stmts: list[gast.stmt], known: set[str], parsed: ParsedFunction,
         else:
             known.discard(target)
     return known
+
+
+# -- arrays and equal shapes ---------------------------------------------------------------------
+
+@dataclass
+class ArrayFacts:
+    """Names certainly holding NumPy arrays (or NumPy scalars), and which of them certainly share a shape.
+
+    ``shapes`` maps a name to a key; two names with equal keys have equal shapes
+    whenever both are bound. Only names bound once in the function get a key.
+    """
+
+    arrays: set[str] = field(default_factory=set)
+    shapes: dict[str, tuple] = field(default_factory=dict)
+
+    def index_key(self, base: str, index: gast.expr) -> tuple | None:
+        """The shape key of ``base[index]`` for slices and integer constants, else None."""
+        if base not in self.shapes:
+            return None
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        items = []
+        for part in parts:
+            if isinstance(part, gast.Slice):
+                signature = _slice_signature(part)
+                if signature is None:
+                    return None
+                items.append(("slice", signature))
+            elif _int_constant(part) is not None:
+                items.append(("int",))
+            else:
+                return None
+        return ("index", self.shapes[base], tuple(items))
+
+
+_SIGNATURE_BOUND = 64  # slice bounds up to this size and steps up to 8: lengths for n < 256 decide equality
+
+
+def _int_constant(node: gast.expr | None) -> int | None:
+    if isinstance(node, gast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
+            and type(node.operand.value) is int:
+        return -node.operand.value
+    return None
+
+
+def _slice_signature(part: gast.Slice) -> tuple[int, ...] | None:
+    """The slice's length along an axis of every length n < 256: equal signatures mean equal lengths for all n.
+
+    With constant bounds of at most 64 and steps from 1 to 8, both lengths are
+    settled, periodic functions of n past n = 128, so agreeing up to 256 they
+    agree everywhere.
+    """
+    bounds = []
+    for node in (part.lower, part.upper, part.step):
+        if node is None or (isinstance(node, gast.Constant) and node.value is None):
+            bounds.append(None)
+            continue
+        value = _int_constant(node)
+        if value is None or abs(value) > _SIGNATURE_BOUND:
+            return None
+        bounds.append(value)
+    if bounds[2] is not None and not 1 <= bounds[2] <= 8:
+        return None
+    return _lengths(*bounds)
+
+
+def _lengths(lower: int | None, upper: int | None, step: int | None) -> tuple[int, ...]:
+    key = (lower, upper, step)
+    if key not in _LENGTHS:
+        s = slice(lower, upper, step)
+        _LENGTHS[key] = tuple(len(range(*s.indices(n))) for n in range(4 * _SIGNATURE_BOUND))
+    return _LENGTHS[key]
+
+
+_LENGTHS: dict[tuple, tuple[int, ...]] = {}
+_ELEMENTWISE_OPERATORS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast.Mod)
+
+
+def array_facts(body: list[gast.stmt], params: list[str], array_params: set[str], parsed: ParsedFunction,
+                scalars_before: dict[int, frozenset[str]]) -> ArrayFacts:
+    """Which names hold arrays, and which arrays share a shape (see :class:`ArrayFacts`)."""
+    import numpy as np
+
+    from .lower import _NEW_ARRAY_FUNCTIONS
+
+    counts: dict[str, int] = {p: 1 for p in params}
+    for stmt in walk_statements(body):
+        for n in ([stmt.target.id] if isinstance(stmt, gast.For) else [target_of(stmt)] if target_of(stmt) else []):
+            counts[n] = counts.get(n, 0) + 1
+    facts = ArrayFacts()
+    for p in array_params:
+        facts.arrays.add(p)
+        if counts.get(p) == 1:
+            facts.shapes[p] = ("param", p)
+    for stmt in walk_statements(body):
+        target = target_of(stmt)
+        if target is None:
+            continue
+        rhs = stmt.value
+
+        def scalar(atom, scalars=scalars_before.get(id(stmt), frozenset())):
+            if isinstance(atom, gast.Constant):
+                return type(atom.value) in (int, float)
+            return isinstance(atom, gast.Name) and atom.id in scalars
+
+        def array(atom):
+            return isinstance(atom, gast.Name) and atom.id in facts.arrays
+
+        def elementwise(operands):
+            """Array and shape key of an elementwise result, from its operands."""
+            if not all(array(a) or scalar(a) for a in operands) or not any(array(a) for a in operands):
+                return False, None
+            keys = {facts.shapes.get(a.id) for a in operands if array(a)}
+            return True, (keys.pop() if len(keys) == 1 and None not in keys else None)
+
+        is_array, key = False, None
+        if isinstance(rhs, gast.Name) and array(rhs):
+            is_array, key = True, facts.shapes.get(rhs.id)
+        elif isinstance(rhs, gast.Subscript) and array(rhs.value):
+            is_array, key = True, facts.index_key(rhs.value.id, rhs.slice)
+        elif isinstance(rhs, gast.BinOp) and isinstance(rhs.op, _ELEMENTWISE_OPERATORS):
+            is_array, key = elementwise([rhs.left, rhs.right])
+        elif isinstance(rhs, gast.UnaryOp) and isinstance(rhs.op, (gast.USub, gast.UAdd)):
+            is_array, key = elementwise([rhs.operand])
+        elif isinstance(rhs, gast.Call):
+            func = parsed.resolve(rhs.func)
+            if isinstance(func, np.ufunc) and func.nout == 1 and len(rhs.args) == func.nin and not rhs.keywords:
+                is_array, key = elementwise(rhs.args)
+            elif func in (np.copy, np.zeros_like, np.ones_like, np.empty_like) and len(rhs.args) == 1 \
+                    and all(k.arg == "dtype" for k in rhs.keywords):
+                is_array = True
+                key = facts.shapes.get(rhs.args[0].id) if array(rhs.args[0]) else None
+            elif not is_resolved(func) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr == "copy" \
+                    and not rhs.args and not rhs.keywords and array(rhs.func.value):
+                is_array, key = True, facts.shapes.get(rhs.func.value.id)
+            elif is_resolved(func) and (func in _NEW_ARRAY_FUNCTIONS or func is np.array):
+                is_array = True
+        if is_array and counts.get(target) == 1:
+            facts.arrays.add(target)
+            if key is not None:
+                facts.shapes[target] = key
+    return facts

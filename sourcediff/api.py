@@ -76,25 +76,26 @@ def _normalize_argnums(f: Callable, argnums: int | Sequence[int]) -> tuple[int, 
 
 
 def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
-          scalar_params: frozenset[str] = frozenset()) -> Compiled:
+          scalar_params: frozenset[str] = frozenset(), array_params: frozenset[str] = frozenset()) -> Compiled:
     """Run the pipeline (parse, lower, transform, optimize, emit) and cache the result.
 
-    ``scalar_params`` names the parameters that are Python numbers in this specialization.
+    ``scalar_params`` and ``array_params`` name the parameters that are Python
+    numbers and NumPy arrays in this specialization.
     """
-    key = (mode, wrt, has_aux, scalar_params)
+    key = (mode, wrt, has_aux, scalar_params, array_params)
     with _cache_lock:
         entry = _cache.get(f, {}).get(key)
         if entry is not None:
             return entry
         parsed = parse.parse_function(f)
         lowered = lower.lower(parsed)
-        result = reverse.reverse(parsed, lowered, wrt, mode, has_aux, scalar_params)
+        result = reverse.reverse(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params)
         node = result.node
         node.body = _optimized(node.body, result)
         emit.renumber_temporaries(node, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})
         source = emit.to_source(node)
         runtime = _runtime_objects(result.runtime_names) | result.late_bound
-        filename = emit.registered_name(f, mode, wrt, scalar_params)
+        filename = emit.registered_name(f, mode, wrt, scalar_params, array_params)
         function = _with_defaults(emit.compile_function(source, node.name, filename, f, runtime), f)
         returns = [n for n in gast.walk(parsed.node) if isinstance(n, gast.Return)]
         location = (parsed.filename, parsed.lineno(returns[-1]) if returns else parsed.lineno(parsed.node))
@@ -158,6 +159,13 @@ def _runtime_objects(aliases: dict[str, str]) -> dict[str, Any]:
 
 
 _PYTHON_NUMBERS = frozenset((float, int))
+_OTHER, _NUMBER, _ARRAY = 0, 1, 2
+
+
+def _kind(x: Any) -> int:
+    """What a specialization knows of an argument: a Python number, a NumPy array, or neither."""
+    kind = type(x)
+    return _NUMBER if kind in _PYTHON_NUMBERS else _ARRAY if kind is np.ndarray else _OTHER
 _PLAIN_ARGUMENTS = frozenset((float, np.ndarray))
 
 
@@ -345,7 +353,7 @@ class Derivative:
         takes_varargs = bool(f.__code__.co_flags & inspect.CO_VARARGS)
         self.max_positional = float("inf") if takes_varargs else len(params)
         self.compiled = build(f, mode, self.wrt, has_aux)
-        self.variants: dict[tuple[bool, ...], Compiled] = {}
+        self.variants: dict[tuple[int, ...], Compiled] = {}
         self.__name__ = self.compiled.function.__name__
         self.__doc__ = f"{mode} of {f.__qualname__} with respect to {', '.join(self.wrt)}"
 
@@ -359,11 +367,12 @@ class Derivative:
         return self.compiled.source
 
     def variant(self, args: tuple) -> Compiled:
-        kinds = tuple([type(a) in _PYTHON_NUMBERS for a in args])
+        kinds = tuple([_kind(a) for a in args])
         compiled = self.variants.get(kinds)
         if compiled is None:
-            scalars = frozenset(p for p, k in zip(self.params, kinds) if k)
-            compiled = self.variants[kinds] = build(self.fun, self.mode, self.wrt, self.has_aux, scalars)
+            scalars = frozenset(p for p, k in zip(self.params, kinds) if k == _NUMBER)
+            arrays = frozenset(p for p, k in zip(self.params, kinds) if k == _ARRAY)
+            compiled = self.variants[kinds] = build(self.fun, self.mode, self.wrt, self.has_aux, scalars, arrays)
         self.compiled = compiled
         return compiled
 
@@ -454,8 +463,9 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     _normalize_argnums(f, argnums)
     params = _positional_parameters(f)
     wrt = tuple(params[i] for i in argnums)
-    scalars = frozenset(p for p, x in zip(params, primals) if type(x) is float or type(x) is int)
-    compiled = build(f, "vjp", wrt, has_aux, scalars)
+    scalars = frozenset(p for p, x in zip(params, primals) if _kind(x) == _NUMBER)
+    arrays = frozenset(p for p, x in zip(params, primals) if _kind(x) == _ARRAY)
+    compiled = build(f, "vjp", wrt, has_aux, scalars, arrays)
     for i, x in enumerate(primals):
         _check_argument(f, x, i)
     # f may write into its arguments: run it on the values given, then put them back as they were

@@ -23,8 +23,8 @@ import gast
 
 from sourcediff.rules import registry
 
-from .analyze import (Activity, activity, appended, assigned_names, blocks, differentiable_reads, list_change, reads,
-                      scalar_names, stored, target_of, walk_statements)
+from .analyze import (Activity, ArrayFacts, activity, appended, array_facts, assigned_names, blocks,
+                      differentiable_reads, list_change, reads, scalar_names, stored, target_of, walk_statements)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
 from .naming import Namer, assign, constant, name
 from .lower import RUNTIME, makes_new_object
@@ -86,7 +86,8 @@ class ReverseFunction:
 
 class ReverseTransform:
     def __init__(self, parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...],
-                 mode: str, has_aux: bool = False, scalar_params: frozenset[str] = frozenset()):
+                 mode: str, has_aux: bool = False, scalar_params: frozenset[str] = frozenset(),
+                 array_params: frozenset[str] = frozenset()):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         self.parsed = parsed
@@ -100,6 +101,8 @@ class ReverseTransform:
         self.present: set[str] = set()
         self.containers: set[str] = set()
         self.scalar_params = set(scalar_params)
+        self.array_params = set(array_params)
+        self.facts = ArrayFacts()
         self.scalars: frozenset[str] = frozenset()
         self.scalars_before: dict[int, frozenset[str]] = {}
         self.user_calls: dict[int, UserCall] = {}
@@ -108,6 +111,10 @@ class ReverseTransform:
         self.residual_names: dict[int, str] = {}
         self.mutated: tuple[str, ...] = ()
         self.changed: dict[int, list[str]] = {}
+        self.increments: dict[int, tuple[str, bool]] = {}  # x[i] = x[i] + d: (d, whether it is subtracted)
+        self.increment_sources: dict[int, gast.stmt] = {}
+        self.unsaved: set[int] = set()  # writes whose overwritten values the backward pass never needs
+        self.restore_markers: dict[int, int] | None = None
 
     # -- names -----------------------------------------------------------------------------------
     def runtime_aliases(self) -> dict[str, str]:
@@ -146,18 +153,28 @@ class ReverseTransform:
                 replacements[short] = name(alias)
         expr = _substitute(template, replacements)
         if rule.unbroadcast and not self.same_shape_as_result(param, binding):
+            atom = binding[param]
+            if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Mult) and isinstance(atom, gast.Name) \
+                    and atom.id in self.scalars:  # a number's adjoint: the sum of a product, in one pass
+                return gast.Call(func=gast.Attribute(value=name(self.runtime["sd"]), attr="sum_product",
+                                                     ctx=gast.Load()), args=[expr.left, expr.right], keywords=[])
             expr = gast.Call(func=gast.Attribute(value=name(self.runtime["sd"]), attr="unbroadcast", ctx=gast.Load()),
                              args=[expr, copy.deepcopy(binding[param])], keywords=[])
         return expr
 
     def same_shape_as_result(self, param: str, binding: dict[str, gast.expr]) -> bool:
-        """Whether broadcasting leaves ``param``'s shape unchanged: every other operand is a scalar."""
-        def scalar(atom: gast.expr) -> bool:
+        """Whether broadcasting leaves ``param``'s shape unchanged: every other operand is a scalar or has its shape."""
+        mine = binding[param]
+        key = self.facts.shapes.get(mine.id) if isinstance(mine, gast.Name) else None
+
+        def fits(atom: gast.expr) -> bool:
             if isinstance(atom, gast.Constant):
                 return isinstance(atom.value, (int, float)) and not isinstance(atom.value, bool)
-            return isinstance(atom, gast.Name) and atom.id in self.scalars
+            if not isinstance(atom, gast.Name):
+                return False
+            return atom.id in self.scalars or (key is not None and self.facts.shapes.get(atom.id) == key)
 
-        return all(scalar(atom) for other, atom in binding.items()
+        return all(fits(atom) for other, atom in binding.items()
                    if other != param and not (isinstance(atom, gast.Constant) and atom.value is None))
 
     def bind(self, rule: registry.ReverseRule, args: list[gast.expr], keywords: list[gast.keyword],
@@ -455,9 +472,22 @@ class ReverseTransform:
             code.append(assign(self.bar(array), call(f"{self.runtime['sd']}.own", name(self.bar(array)))))
             self.owned.add(array)
         where = _index_value(index)
+        if id(stmt) in self.increments:  # x[i] = x[i] + d: x_bar passes through, d gets its written part
+            other, negate = self.increments[id(stmt)]
+            if not act.operand_active(self.increment_sources[id(stmt)], other):
+                return code
+            part = call(f"{self.runtime['sd']}.increment_adjoint", name(self.bar(array)), where, name(array),
+                        constant(negate))
+            key = self.facts.shapes.get(other)
+            if key is None or key != self.facts.index_key(array, index):
+                part = call(f"{self.runtime['sd']}.unbroadcast", part, name(other))
+            code.append(self.accumulate(Contribution(other, part)))
+            return code
         if isinstance(value, gast.Name) and act.operand_active(stmt, value.id):
-            part = call(f"{self.runtime['sd']}.store_adjoint", name(self.bar(array)), where, name(value.id),
-                        name(array))
+            key = self.facts.shapes.get(value.id)
+            fits = key is not None and key == self.facts.index_key(array, index)  # nothing to unbroadcast
+            part = call(f"{self.runtime['sd']}.store_adjoint", name(self.bar(array)), where,
+                        constant(None) if fits else name(value.id), name(array))
             code.append(self.accumulate(Contribution(value.id, part)))
         else:
             code.append(gast.Expr(value=call(f"{self.runtime['sd']}.clear_at", name(self.bar(array)), where)))
@@ -844,6 +874,8 @@ class ReverseTransform:
                 out.append(gast.Expr(value=call(f"{self.runtime['sd']}.check_array_attribute",
                                                 name(rhs.value.id), constant(rhs.attr))))
                 out.append(stmt)
+            elif id(stmt) in self.unsaved:  # nothing in the backward pass reads what it overwrites
+                out.append(stmt)
             elif stored(stmt) is not None:  # save the elements this write overwrites, and only them
                 array, index, _ = stored(stmt)
                 old = gast.Subscript(value=name(array), slice=copy.deepcopy(index), ctx=gast.Load())
@@ -892,7 +924,12 @@ class ReverseTransform:
                 out.extend(self.code.get(id(stmt), []))
                 if id(stmt) in self.mutations:
                     out.append(self.undo_list_change(stmt))
-                if stored(stmt) is not None:  # put the overwritten elements back
+                if id(stmt) in self.unsaved:
+                    if self.restore_markers is not None:  # where the restore would go
+                        marker = gast.Pass()
+                        self.restore_markers[id(marker)] = id(stmt)
+                        out.append(marker)
+                elif stored(stmt) is not None:  # put the overwritten elements back
                     array, index, _ = stored(stmt)
                     target = gast.Subscript(value=name(array), slice=copy.deepcopy(index), ctx=gast.Store())
                     out.append(gast.Assign(targets=[target], value=self.pop(), type_comment=None))
@@ -930,8 +967,12 @@ class ReverseTransform:
         body = self.split_self_updates(body, act)
         act = self.act = activity(body, wrt, outputs, self.parsed, changed)
         self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
+        arguments = self.lowered.args
+        positional = [p.id for p in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
+        self.facts = array_facts(body, positional, self.array_params & set(positional), self.parsed,
+                                 self.scalars_before)
         final_varied = act.varied_at_end
-        self.containers = _container_names(body)
+        self.containers = _container_names(body) - self.facts.arrays
 
         # seed the adjoints of the outputs (and of the arguments a backward half receives as changed)
         seed_stmts: list[gast.stmt] = []
@@ -965,6 +1006,7 @@ class ReverseTransform:
         self.code: dict[int, list[gast.stmt]] = {}
         self.heads: dict[int, list[gast.stmt]] = {}
         self.tails: dict[int, tuple[list[gast.stmt], list[gast.stmt]]] = {}
+        self.find_increments(body, act)
         self.generate(body, act)
         self.tape = self.namer.fresh("tape")
 
@@ -978,6 +1020,7 @@ class ReverseTransform:
         for keep_shapes in (False, True):
             self.iteration_locals = self.find_iteration_locals(body)
             while True:
+                self.unsaved = self.unneeded_snapshots(body, params)
                 backward = self.backward(body)
                 needed = _free_reads(backward) & primal
                 saves = self.choose_saves(body, needed, params)
@@ -1015,7 +1058,14 @@ class ReverseTransform:
         restored = {n for (_, n) in self.saves}
         result_stmts: list[gast.stmt] = []
         returned_later = self.mode == "value_and_grad" or self.has_aux  # read after the backward pass
-        if returned_later and (set(reads(returned)) & (restored | {lst for lst in appends.values()})):
+        restoring = any((stored(s) is not None or self.is_buffer_write(s)) and id(s) not in self.unsaved
+                        for s in walk_statements(body))
+        if returned_later and restoring and reads(returned):
+            # the backward pass puts overwritten elements back: keep copies of the arrays returned
+            keep = self.namer.fresh("out")
+            result_stmts.append(assign(keep, call(f"{self.runtime['sd']}.keep_value", copy.deepcopy(returned))))
+            returned = name(keep)
+        elif returned_later and (set(reads(returned)) & (restored | {lst for lst in appends.values()})):
             keep = self.namer.fresh("out")
             result_stmts.append(assign(keep, copy.deepcopy(returned)))
             returned = name(keep)
@@ -1041,6 +1091,167 @@ class ReverseTransform:
                                 type_comment=None, type_params=[])
         return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param, late_bound=dict(self.late_bound),
                                mutated=tuple(self.mutated))
+
+    def find_increments(self, body: list[gast.stmt], act: Activity) -> None:
+        """Find ``a = x[i]; ...; v = a + d; x[i] = v`` (or ``a - d``) with x an array: an increment of x[i] by d.
+
+        Its adjoint leaves x_bar as it is and gives d the written part of x_bar,
+        instead of cutting that part out and adding it back for the read of ``a``.
+        """
+        self.increments: dict[int, tuple[str, bool]] = {}
+        self.increment_sources: dict[int, gast.stmt] = {}
+        counts, _ = self.definitions(body)
+        loads: dict[str, int] = {}
+        for stmt in walk_statements(body):
+            own = reads(stmt.test) if isinstance(stmt, (gast.If, gast.While)) else \
+                reads(stmt.iter) if isinstance(stmt, gast.For) else reads(stmt)
+            for n in own:
+                loads[n] = loads.get(n, 0) + 1
+        block_lists = [body] + [b for s in walk_statements(body) for b in blocks(s)]
+        for block in block_lists:
+            where = {target_of(s): k for k, s in enumerate(block) if target_of(s)}
+            for k, store in enumerate(block):
+                if stored(store) is None or not act.is_active(store):
+                    continue
+                array, index, value = stored(store)
+                if array not in self.facts.arrays or not isinstance(value, gast.Name):
+                    continue
+                c = where.get(value.id)
+                combine = block[c] if c is not None and c < k else None
+                if combine is None or not isinstance(combine.value, gast.BinOp) \
+                        or not isinstance(combine.value.op, (gast.Add, gast.Sub)):
+                    continue
+                left, right = combine.value.left, combine.value.right
+                pairs = [(left, right, isinstance(combine.value.op, gast.Sub))]
+                if isinstance(combine.value.op, gast.Add):
+                    pairs.append((right, left, False))
+                for old, other, negate in pairs:
+                    if not (isinstance(old, gast.Name) and isinstance(other, gast.Name)) or old.id == other.id:
+                        continue
+                    r = where.get(old.id)
+                    read = block[r] if r is not None and r < c else None
+                    if read is None or not isinstance(read.value, gast.Subscript) \
+                            or not isinstance(read.value.value, gast.Name) or read.value.value.id != array \
+                            or gast.dump(read.value.slice) != gast.dump(index):
+                        continue
+                    if any(counts.get(n) != 1 or loads.get(n) != 1 for n in (old.id, value.id)):
+                        continue
+                    if not act.operand_active(combine, old.id):
+                        continue
+                    fixed = set(reads(index)) | {array}
+                    between = block[r + 1:k]
+                    if all(isinstance(s, gast.Assign) and target_of(s) and id(s) not in self.user_calls
+                           and list_change(s) is None and not self.is_buffer_write(s)
+                           and target_of(s) not in fixed for s in between):
+                        self.increments[id(store)] = (other.id, negate)
+                        self.increment_sources[id(store)] = combine
+                        break
+
+    def unneeded_snapshots(self, body: list[gast.stmt], params: set[str]) -> set[int]:
+        """The writes into new arrays whose old contents the backward pass never reads.
+
+        The forward pass saves what ``x[i] = v`` (or ``y op= v`` in place) overwrites,
+        and the backward pass puts it back, so that code reading the array going
+        backwards sees the values it had. For an array made inside the function,
+        shared with no argument, and read by the backward pass only before the
+        first of those restores would run, saving and restoring is wasted work.
+        """
+        writes = {id(s): stored(s)[0] if stored(s) is not None else target_of(s)
+                  for s in walk_statements(body) if stored(s) is not None or self.is_buffer_write(s)}
+        if not writes:
+            return set()
+        self.unsaved, self.restore_markers = set(writes), {}
+        try:
+            trial = self.backward(body)
+            markers = self.restore_markers
+        finally:
+            self.restore_markers = None
+        found: set[int] = set()
+        for base in sorted(set(writes.values())):
+            group = self.memory_of(base, body, params)
+            if group is None:
+                continue
+            ids = {i for i, b in writes.items() if b in group}
+            first = next((k for k, stmt in enumerate(trial)
+                          if any(markers.get(id(n)) in ids for n in gast.walk(stmt))), len(trial))
+            if all(k < first for k, stmt in enumerate(trial) if self.reads_contents(stmt, group)):
+                found |= ids
+        return found
+
+    def memory_of(self, base: str, body: list[gast.stmt], params: set[str]) -> set[str] | None:
+        """The names that may hold ``base``'s memory (views, aliases, containers); None if it may be an argument's."""
+        import numpy as np
+
+        from .lower import _NEW_ARRAY_FUNCTIONS
+
+        if base in params:
+            return None
+        for stmt in walk_statements(body):
+            if base in self.targets(stmt) and not (isinstance(stmt, gast.Assign)
+                                                   and makes_new_object(self.parsed, stmt.value)):
+                return None
+        arrays = self.facts.arrays
+
+        def new_memory(rhs: gast.expr, group: set[str]) -> bool:
+            inside = [n for n in reads(rhs) if n in group]
+            if isinstance(rhs, (gast.BinOp, gast.UnaryOp, gast.Compare)):
+                return all(n in arrays for n in inside)
+            if isinstance(rhs, gast.Attribute):
+                return rhs.attr in registry.NONDIFFERENTIABLE_ATTRIBUTES
+            if isinstance(rhs, gast.Call):
+                func = self.parsed.resolve(rhs.func)
+                if not is_resolved(func):
+                    return isinstance(rhs.func, gast.Attribute) and rhs.func.attr in ("copy", "astype") \
+                        and isinstance(rhs.func.value, gast.Name) and rhs.func.value.id in arrays
+                if func in (len, range, int, float, bool, round, isinstance, type):
+                    return True
+                if func is np.diag:  # a read-only view for a matrix
+                    return False
+                return isinstance(func, np.ufunc) or func in _NEW_ARRAY_FUNCTIONS or func is np.array
+            return False
+
+        group = {base}
+        while True:
+            size = len(group)
+            for stmt in walk_statements(body):
+                if isinstance(stmt, (gast.If, gast.For, gast.While, gast.Return)):
+                    continue
+                if not set(reads(stmt)) & group:
+                    continue
+                if id(stmt) in self.user_calls:
+                    return None
+                if stored(stmt) is not None:
+                    array, _, value = stored(stmt)
+                    if isinstance(value, gast.Name) and value.id in group and array not in arrays:
+                        group.add(array)  # an element of a list or dict holds it now
+                    continue
+                if appended(stmt) is not None or list_change(stmt) is not None:
+                    lst = appended(stmt)[0] if appended(stmt) is not None else list_change(stmt)[1]
+                    group.add(lst)
+                    if target_of(stmt):
+                        group.add(target_of(stmt))
+                    continue
+                target = target_of(stmt)
+                if target is None:
+                    return None  # a call kept for its effect
+                if not new_memory(stmt.value, group):
+                    group.add(target)
+            if len(group) == size:
+                return group
+
+    def reads_contents(self, stmt: gast.stmt, group: set[str]) -> bool:
+        """Whether backward code reads the contents of an array in ``group`` (not only its shape or dtype)."""
+        sd = self.runtime["sd"]
+        shape_only: set[int] = set()
+        for node in gast.walk(stmt):
+            if _is_runtime_call(node, sd, ("zeros_like",)):
+                shape_only.add(id(node.args[0]))
+            elif _is_runtime_call(node, sd, ("unbroadcast", "index_adjoint")) and len(node.args) > 1:
+                shape_only.add(id(node.args[1]))
+            elif _is_runtime_call(node, sd, ("store_adjoint", "store_adjoint_to", "increment_adjoint")):
+                shape_only.update(id(a) for a in node.args[2:])
+        return any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in group
+                   and not (id(n) in shape_only and n.id in self.facts.arrays) for n in gast.walk(stmt))
 
     def keep_only_shapes(self, body: list[gast.stmt], backward: list[gast.stmt], candidates: set[str]) -> bool:
         """Save ``np.shape(t)`` instead of ``t`` where the backward pass reads ``t`` only for its shape.
@@ -1292,9 +1503,11 @@ _OPERATOR_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"
 
 
 def reverse(parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...], mode: str,
-            has_aux: bool = False, scalar_params: frozenset[str] = frozenset()) -> ReverseFunction:
+            has_aux: bool = False, scalar_params: frozenset[str] = frozenset(),
+            array_params: frozenset[str] = frozenset()) -> ReverseFunction:
     """Build the reverse-mode derivative of ``lowered`` with respect to the parameters ``wrt``.
 
-    ``scalar_params`` names parameters known to be Python numbers for this specialization.
+    ``scalar_params`` and ``array_params`` name parameters known to be Python
+    numbers and NumPy arrays in this specialization.
     """
-    return ReverseTransform(parsed, lowered, wrt, mode, has_aux, scalar_params).run()
+    return ReverseTransform(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params).run()

@@ -35,3 +35,71 @@ def test_output_that_does_not_depend_on_the_input_has_zero_gradient():
     assert sourcediff.grad(constant_output)(2.0) == 0.0
     g = sourcediff.grad(constant_output)(np.ones(3))
     assert g.shape == (3,) and not g.any()
+
+
+# -- arrays and equal shapes: which unbroadcasts can go ---------------------------------------------
+
+def _facts(f, arrays=("x",)):
+    from sourcediff import analyze, lower, parse
+
+    parsed = parse.parse_function(f)
+    body = lower.lower(parsed).body
+    params = list(f.__code__.co_varnames[: f.__code__.co_argcount])
+    scalars = analyze.scalar_names(body, set(), parsed)
+    return analyze.array_facts(body, params, set(arrays), parsed, scalars)
+
+
+def stencil(x):
+    u = x.copy()
+    a = u[2:]
+    b = u[1:-1]
+    c = u[:-2]
+    d = u[::2]
+    e = u[1::2]
+    lap = a - 2 * b + c
+    lst = [a, b]
+    return np.sum(lap) + np.sum(d) + np.sum(e) + len(lst)
+
+
+def test_slices_of_one_array_with_equal_lengths_for_every_size_share_a_shape_key():
+    facts = _facts(stencil)
+    keys = facts.shapes
+    assert keys["a"] == keys["b"] == keys["c"]  # n - 2 elements for every n (0 when n < 2)
+    assert keys["d"] != keys["e"]  # ceil(n / 2) against floor(n / 2)
+    assert "lap" in facts.arrays and keys["lap"] == keys["b"]
+    assert "lst" not in facts.arrays
+    for n in range(0, 9):  # what the keys claim, checked against NumPy
+        u = np.arange(float(n))
+        assert u[2:].shape == u[1:-1].shape == u[:-2].shape
+
+
+def test_a_list_argument_or_a_name_bound_twice_gets_no_shape_key():
+    facts = _facts(stencil, arrays=())
+    assert not facts.shapes
+    assert not {"u", "a", "b", "lap"} & facts.arrays  # x may be a list: its slices are lists
+
+    def rebound(x):
+        u = x[1:]
+        u = np.concatenate([u, u])
+        v = u * 2.0
+        return np.sum(v)
+
+    facts = _facts(rebound)
+    assert "u" not in facts.arrays and "v" not in facts.shapes
+
+
+def pick_from_slices(x):
+    a = x[1:]
+    b = x[:-1]
+    return a[0] * b[2] + a[1] * a[1]
+
+
+def test_the_same_function_on_a_list_and_on_an_array_gets_each_its_own_code():
+    derivative = sourcediff.grad(pick_from_slices)
+    x = np.array([0.5, 1.5, -2.0, 3.0])
+    check_grads(pick_from_slices, (x,), argnums=0)
+    g_array = derivative(x)
+    g_list = derivative([0.5, 1.5, -2.0, 3.0])
+    assert len(derivative.variants) == 2
+    expected = [0.0, -2.0, 1.5 + 2 * -2.0, 0.0]  # d(x1 * x2 + x2 ** 2)
+    assert np.allclose(g_array, expected) and np.allclose(np.asarray(g_list, dtype=float), expected)

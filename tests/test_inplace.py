@@ -47,7 +47,7 @@ import numpy as np
 import pytest
 
 import sourcediff
-from sourcediff.testing import check_grads, numerical_grad
+from sourcediff.testing import check_derivative, check_grads, numerical_grad
 
 RTOL, ATOL = 1e-6, 1e-8
 
@@ -1322,6 +1322,16 @@ def update_element_by_element(x, v):
     return np.sum(y * y)
 
 
+def fill_and_read_back(x, v):
+    n = x.shape[0]
+    y = np.zeros(n)
+    s = 0.0
+    for i in range(n):
+        y[i] = x[i] * v
+        s = s + y[i] * y[i]
+    return s
+
+
 def _forward_loop(source):
     """The lines of the first for loop of the generated forward pass."""
     forward = source.split("# backward pass")[0]
@@ -1336,10 +1346,14 @@ def _forward_loop(source):
     return forward, body
 
 
-@pytest.mark.parametrize("f, saved", [(fill_element_by_element, "y[i]"), (fill_row_by_row, "y[i, :]"),
-                                      (update_element_by_element, "y[i]")], ids=lambda p: getattr(p, "__name__", p))
+@pytest.mark.parametrize("f, saved", [(update_element_by_element, "y[i]"), (fill_and_read_back, "y[i]")],
+                         ids=lambda p: getattr(p, "__name__", p))
 def test_element_writes_save_the_element_not_the_array(f, saved):
-    source = sourcediff.grad(f, argnums=(0, 1)).source
+    x, v = np.linspace(0.5, 1.5, 6), 0.7
+    check_derivative(f, (x, v), argnums=(0, 1))
+    grad = sourcediff.grad(f, argnums=(0, 1))
+    grad(x, v)
+    source = grad.source
     forward, loop = _forward_loop(source)
     assert f"tape.append(sd.snapshot({saved}))" in loop, source
     assert not re.search(r"snapshot\(y\)|np\.copy\(y\)|y\.copy\(\)", forward), source
@@ -1347,6 +1361,17 @@ def test_element_writes_save_the_element_not_the_array(f, saved):
     for line in loop:
         if "tape.append" in line:
             assert re.fullmatch(r"tape\.append\((sd\.snapshot\(y\[i(, :)?\]\)|\([\w, ]+\)|\w+)\)", line), source
+
+
+@pytest.mark.parametrize("f", [fill_element_by_element, fill_row_by_row], ids=lambda f: f.__name__)
+def test_writes_into_a_new_array_read_only_at_the_end_save_nothing(f):
+    """The backward pass reads y only after the loop: what the writes overwrite is never needed."""
+    x, v = np.linspace(0.5, 1.5, 6).reshape(-1, 1) if f is fill_row_by_row else np.linspace(0.5, 1.5, 6), 0.7
+    check_derivative(f, (x, v), argnums=(0, 1))
+    grad = sourcediff.grad(f, argnums=(0, 1))
+    grad(x, v)
+    forward, loop = _forward_loop(grad.source)
+    assert "snapshot" not in forward and "restore" not in grad.source, grad.source
 
 
 def test_element_writes_use_memory_linear_in_the_length():
@@ -1535,3 +1560,200 @@ def out_argument(x, v):
 ], ids=lambda p: getattr(p, "__name__", None))
 def test_other_mutating_calls_are_refused(f, phrase, line):
     assert_refused(f, (X1.copy(), 1.7), (0, 1), phrase, line_of=line)
+
+
+# -- writes whose old values the backward pass needs: kept, because something reads them going backwards --
+
+def view_read_before_the_write(x):
+    u = x.copy()
+    a = u[1:]
+    s = np.sum(a * a * x[1:])
+    u[1:] = u[:-1] * 2.0
+    return s + np.sum(u * u)
+
+
+def alias_read_before_the_write(x):
+    u = x.copy()
+    w = u
+    s = np.sum(w * w * w)
+    u[2] = 5.0
+    return s + np.sum(u * x)
+
+
+def container_read_before_the_write(x):
+    u = x * 1.0
+    parts = [u, x]
+    s = np.sum(parts[0] * parts[1] * parts[0])
+    u[0] = x[1] * 3.0
+    return s + np.sum(u * u)
+
+
+def read_in_the_loop_before_the_write(x):
+    u = x.copy()
+    s = 0.0
+    for _ in range(3):
+        s = s + np.sum(u * u * x)
+        u[1:] = u[:-1] * 0.5 + u[1:]
+    return s
+
+
+def whole_array_update_read_in_the_loop(x):
+    u = x.copy()
+    w = u
+    s = 0.0
+    for _ in range(3):
+        s = s + np.sum(np.sin(w))
+        u *= x  # in place: w changes too
+    return s
+
+
+@pytest.mark.parametrize("f", [view_read_before_the_write, alias_read_before_the_write,
+                               container_read_before_the_write, read_in_the_loop_before_the_write,
+                               whole_array_update_read_in_the_loop], ids=lambda f: f.__name__)
+def test_writes_into_a_new_array_that_the_backward_pass_reads_are_saved(f):
+    check_derivative(f, (X1,), argnums=0)
+    grad = sourcediff.grad(f)
+    grad(X1)
+    assert "snapshot" in grad.source, grad.source
+
+
+# -- increments: x[i] = x[i] + d leaves x_bar as it is and hands d its part ---------------------------
+
+def increment_slice(x, d):
+    y = x * 1.5
+    y[1:-1] = y[1:-1] + d * y[2:]
+    return np.sum(y * y)
+
+
+def increment_slice_jax(x, d):
+    y = x * 1.5
+    return np.sum(y.at[1:-1].set(y[1:-1] + d * y[2:]) ** 2)
+
+
+def decrement_slice(x, d):
+    y = x * 1.5
+    y[1:-1] -= d * y[:-2]
+    return np.sum(y * y * y)
+
+
+def decrement_slice_jax(x, d):
+    y = x * 1.5
+    return np.sum(y.at[1:-1].set(y[1:-1] - d * y[:-2]) ** 3)
+
+
+def increment_repeated(x, d):
+    y = x * 1.5
+    y[REP] = y[REP] + d * x[:4]
+    return np.sum(y * y)
+
+
+def increment_repeated_jax(x, d):
+    y = x * 1.5
+    return np.sum(y.at[REP].set(y[REP] + d * x[:4]) ** 2)
+
+
+def decrement_masked(x, d):
+    y = x * 1.5
+    y[MASK] = y[MASK] - d * x[:3]
+    return np.sum(y * y)
+
+
+def decrement_masked_jax(x, d):
+    y = x * 1.5
+    return np.sum(y.at[np.array([0, 2, 3])].set(y[np.array([0, 2, 3])] - d * x[:3]) ** 2)
+
+
+def increment_broadcast_number(x, d):
+    y = x * 1.5
+    y[2:5] = y[2:5] + d
+    return np.sum(y * y)
+
+
+def increment_broadcast_number_jax(x, d):
+    y = x * 1.5
+    return np.sum(y.at[2:5].set(y[2:5] + d) ** 2)
+
+
+def increment_row_of_matrix(x, d):
+    m = np.outer(x, x[:3])
+    m[1:3, :] = m[1:3, :] + d * x[3:]
+    return np.sum(m * m)
+
+
+def increment_row_of_matrix_jax(x, d):
+    m = np.outer(x, x[:3])
+    return np.sum(m.at[1:3, :].set(m[1:3, :] + d * x[3:]) ** 2)
+
+
+@pytest.mark.parametrize("f, f_jax, negated", [
+    (increment_slice, increment_slice_jax, False), (decrement_slice, decrement_slice_jax, True),
+    (increment_repeated, increment_repeated_jax, False), (decrement_masked, decrement_masked_jax, True),
+    (increment_broadcast_number, increment_broadcast_number_jax, False),
+    (increment_row_of_matrix, increment_row_of_matrix_jax, False)], ids=lambda p: getattr(p, "__name__", str(p)))
+def test_increments_pass_the_adjoint_through(f, f_jax, negated, jax_grad):
+    check_gradient(f, (X1.copy(), 0.7), (0, 1), f_jax, jax_grad, what=f.__name__)
+    grad = sourcediff.grad(f, argnums=(0, 1))
+    grad(X1.copy(), 0.7)
+    assert "sd.increment_adjoint(y_bar" in grad.source or "sd.increment_adjoint(m_bar" in grad.source, grad.source
+    assert f", {negated})" in grad.source, grad.source
+    assert "store_adjoint" not in grad.source, grad.source
+
+
+def increment_into_integers(x, d):
+    k = np.arange(6)
+    k[1:4] = k[1:4] + x[1:4] * d  # truncated to integers: no gradient flows through k
+    return np.sum(k * x)
+
+
+def test_increment_of_an_integer_array_truncates():
+    g_x, g_d = sourcediff.grad(increment_into_integers, argnums=(0, 1))(X1.copy(), 0.7)
+    k = np.arange(6)
+    k[1:4] = k[1:4] + X1[1:4] * 0.7
+    np.testing.assert_allclose(g_x, k)  # d/dx of sum(k * x) with k held fixed
+    assert g_d == 0.0
+
+
+def read_then_index_changes(x, d):
+    y = x * 1.5
+    i = 1
+    a = y[i]
+    i = 2
+    y[i] = a + d  # not an increment: another element is read than written
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("f", [read_then_index_changes], ids=lambda f: f.__name__)
+def test_look_alike_increments_are_not_treated_as_increments(f):
+    # (a write into y between the read and the store cannot reach here: reading the old y[i] after it is refused)
+    check_gradient(f, (X1.copy(), 0.7), (0, 1), what=f.__name__)
+    grad = sourcediff.grad(f, argnums=(0, 1))
+    grad(X1.copy(), 0.7)
+    assert "increment_adjoint" not in grad.source, grad.source
+
+
+# -- values returned next to the gradient are what the function returned, not what the backward pass restored --
+
+def loss_and_state(x):
+    u = x.copy()
+    s = 0.0
+    for _ in range(2):
+        s = s + np.sum(u * u)  # read going backwards: the writes below are saved and restored
+        u[1:] = u[:-1] * 0.5
+    return s, u
+
+
+def loss_and_written_argument(x):
+    x[0] = x[1] * 2.0
+    return np.sum(x * x), x
+
+
+@pytest.mark.parametrize("f", [loss_and_state, loss_and_written_argument], ids=lambda f: f.__name__)
+def test_auxiliary_arrays_written_in_place_come_back_as_returned(f):
+    x = np.array([1.0, 2.0, 3.0])
+    expected_loss, expected_aux = f(x.copy())
+    _, aux = sourcediff.grad(f, has_aux=True)(x)
+    np.testing.assert_array_equal(aux, expected_aux)
+    (loss, aux), _ = sourcediff.value_and_grad(f, has_aux=True)(x)
+    assert loss == expected_loss
+    np.testing.assert_array_equal(aux, expected_aux)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])  # the argument itself is put back
