@@ -448,6 +448,33 @@ def increment_adjoint(adjoint, index, array, negate=False):
     return -part if negate else part
 
 
+def accumulate_at(array, index, value, negate=False):
+    """What ``np.add.at(array, index, value)`` (``np.subtract.at`` with ``negate``) leaves in ``array[index]``.
+
+    Every element gets all the values aimed at it, repeated indices included; the
+    array itself is not changed (the generated code writes the result back).
+    """
+    ufunc = np.subtract if negate else np.add
+    if _is_basic(index) or _is_mask(index):  # each element at most once
+        return ufunc(array[index], value).astype(array.dtype, copy=False)
+    out = array.copy()
+    ufunc.at(out, index, value)
+    return out[index]
+
+
+def accumulate_at_adjoint(g, array, index, value, negate=False):
+    """Adjoint of ``value`` in ``accumulate_at``: each value receives the adjoint of the element it was added to."""
+    if array.dtype.kind in "biu":
+        return unbroadcast(np.zeros(np.shape(g)), value)
+    if _is_basic(index) or _is_mask(index):
+        part = g
+    else:
+        total = np.zeros(array.shape, dtype=np.result_type(g, np.float64))
+        np.add.at(total, _without_masks(index), g)
+        part = total[index]
+    return unbroadcast(-part if negate else part, value)
+
+
 def store_adjoint_to(adjoint, index, shape, array=None):
     """``store_adjoint`` given only the shape of the value written (the value itself was not kept)."""
     return unbroadcast_to(store_adjoint(adjoint, index, None, array), shape)

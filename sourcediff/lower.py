@@ -318,6 +318,9 @@ class Lowering:
             callee = self.parsed.resolve(func)
             from .calls import is_user_function
 
+            if _is_ufunc_at(callee) and len(stmt.value.args) == 3 and not stmt.value.keywords:
+                self.accumulate_at(stmt, callee)
+                return
             popped = isinstance(func, gast.Attribute) and func.attr == "pop" and isinstance(func.value, gast.Name)
             if popped or is_user_function(callee) or (isinstance(func, gast.Name) and not is_resolved(callee)):
                 # step(u, dt): a call of the user's kept for its effect; its result gets a name like any call
@@ -558,6 +561,25 @@ class Lowering:
             raise self.refuse(stmt, f"an in-place update of {identifier}, which may be a view of {base}",
                               f"update {base} itself through an index (for example {base}[1:-1] += ...), "
                               f"or take a copy with .copy()")
+
+    def accumulate_at(self, stmt: gast.Expr, callee) -> None:
+        """``np.add.at(y, i, v)`` becomes ``t = sd.accumulate_at(y, i, v); y[i] = t``.
+
+        ``t`` holds what ``y[i]`` is after the call: every element plus all the values
+        aimed at it, so the write gives each repeated element the same, accumulated value.
+        """
+        import numpy as np
+
+        array, index, value = stmt.value.args
+        target = gast.Subscript(value=array, slice=index, ctx=gast.Store())
+        base = self.mutable_base(target, stmt)
+        where = self.index(index)
+        total = self.namer.temporary()
+        accumulated = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="accumulate_at", ctx=gast.Load()),
+                                args=[name(base), copy.deepcopy(where), self.atom(value),
+                                      constant(callee == np.subtract.at)], keywords=[])
+        self.emit(assign(total, accumulated, stmt))
+        self.store(base, where, name(total), stmt)
 
     def store(self, base: str, index: gast.expr, value: gast.expr, stmt: gast.stmt) -> None:
         """``base[index] = value``, then every other name of the same array sees the new contents."""
@@ -825,6 +847,13 @@ def makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
     if func is np.array:
         return not any(k.arg == "copy" for k in rhs.keywords)
     return isinstance(func, np.ufunc) or func in _NEW_ARRAY_FUNCTIONS
+
+
+def _is_ufunc_at(callee) -> bool:
+    """Whether ``callee`` is ``np.add.at`` or ``np.subtract.at`` (unbuffered in-place accumulation)."""
+    import numpy as np
+
+    return is_resolved(callee) and type(callee) is type(np.add.at) and (callee == np.add.at or callee == np.subtract.at)
 
 
 def _new_array_functions():

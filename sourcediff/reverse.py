@@ -1246,7 +1246,8 @@ class ReverseTransform:
         for node in gast.walk(stmt):
             if _is_runtime_call(node, sd, ("zeros_like",)):
                 shape_only.add(id(node.args[0]))
-            elif _is_runtime_call(node, sd, ("unbroadcast", "index_adjoint")) and len(node.args) > 1:
+            elif _is_runtime_call(node, sd, ("unbroadcast", "index_adjoint", "accumulate_at_adjoint")) \
+                    and len(node.args) > 1:
                 shape_only.add(id(node.args[1]))
             elif _is_runtime_call(node, sd, ("store_adjoint", "store_adjoint_to", "increment_adjoint")):
                 shape_only.update(id(a) for a in node.args[2:])

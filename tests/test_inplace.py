@@ -376,9 +376,80 @@ def test_repeated_index_augmented_assignment_writes_once(jax_grad):
     assert abs(got[1] - float(accumulated)) > 1.0, "the v-gradient must not be that of np.add.at"
 
 
-def test_np_add_at_is_refused_with_a_clear_error():
-    error = assert_refused(repeated_add_at, (X1.copy(), 1.7), (0, 1), "np.add.at", line_of="np.add.at(y, REP, v)")
-    assert isinstance(error, sourcediff.UnsupportedSyntaxError)
+def test_np_add_at_accumulates_repeated_indices(jax_grad):
+    got = check_gradient(repeated_add_at, (X1.copy(), 1.7), (0, 1), repeated_accumulated_jax, jax_grad,
+                         what="np.add.at(y, REP, v)")
+    written_once = jax_grad(repeated_augmented_jax, 1)(X1, 1.7)
+    assert abs(got[1] - float(written_once)) > 1.0, "the v-gradient must not be that of y[REP] += v"
+
+
+def subtract_at_pairs(x, v):
+    m = np.outer(x[:3], x[2:])
+    np.subtract.at(m, (ROWS, COLS), v * x[:3])  # the pair (2, 1) twice
+    return np.sum(m * m)
+
+
+def subtract_at_pairs_jax(x, v):
+    m = np.outer(x[:3], x[2:])
+    return np.sum(m.at[ROWS, COLS].add(-(v * x[:3])) ** 2)
+
+
+def add_at_masked(x, v):
+    y = x * 2.0
+    np.add.at(y, MASK, v * x[1:4])
+    return np.sum(y * y * y)
+
+
+def add_at_masked_jax(x, v):
+    y = x * 2.0
+    return np.sum(y.at[np.array([0, 2, 3])].add(v * x[1:4]) ** 3)
+
+
+def add_at_in_a_loop(x, v):
+    """Scatter-add into a small buffer, element by element (bins shared by several elements)."""
+    bins = np.zeros(3)
+    for i in range(x.shape[0]):
+        np.add.at(bins, i % 3, x[i] * v)
+        np.add.at(bins, IDX % 3, x[i])
+    return np.sum(bins * bins) + np.sum(np.sin(bins))
+
+
+def add_at_in_a_loop_jax(x, v):
+    bins = np.zeros(3)
+    for i in range(x.shape[0]):
+        bins = bins.at[i % 3].add(x[i] * v)
+        bins = bins.at[IDX % 3].add(x[i])
+    return np.sum(bins * bins) + np.sum(np.sin(bins))
+
+
+@pytest.mark.parametrize("f, f_jax", [(subtract_at_pairs, subtract_at_pairs_jax), (add_at_masked, add_at_masked_jax),
+                                      (add_at_in_a_loop, add_at_in_a_loop_jax)],
+                         ids=lambda p: getattr(p, "__name__", str(p)))
+def test_ufunc_at_accumulation(f, f_jax, jax_grad):
+    check_gradient(f, (X1.copy(), 0.7), (0, 1), f_jax, jax_grad, what=f.__name__)
+
+
+def add_at_into_integers(x, v):
+    counts = np.zeros(6, dtype=int)
+    np.add.at(counts, REP, 1)
+    return np.sum(counts * x * v)
+
+
+def test_np_add_at_into_an_integer_array():
+    g_x, g_v = sourcediff.grad(add_at_into_integers, argnums=(0, 1))(X1.copy(), 0.7)
+    counts = np.zeros(6, dtype=int)
+    np.add.at(counts, REP, 1)
+    np.testing.assert_allclose(g_x, counts * 0.7)
+    assert g_v == pytest.approx(np.sum(counts * X1))
+
+
+def add_at_into_an_argument(y, v):
+    np.add.at(y, REP, v)
+    return np.sum(y * y)
+
+
+def test_np_add_at_into_an_argument_restores_it():
+    check_gradient(add_at_into_an_argument, (X1.copy(), 0.7), (0, 1), what="np.add.at into an argument")
 
 
 # -- vector-valued writes: the gradient of the written array ---------------------------------------

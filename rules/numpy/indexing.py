@@ -20,3 +20,8 @@ defrule(numpy_backend.assign_into, "target, value", cut=("target",), value="sd.u
 defrule(numpy_backend.not_a_view, "value, message", value="g")
 # for v in x over an argument: its elements, or a dict's keys (which carry no gradient).
 defrule(numpy_backend.iterable, "x", x="sd.sequence_adjoint(g, x)")
+# np.add.at(y, i, v) is lowered to ``t = sd.accumulate_at(y, i, v); y[i] = t`` (np.subtract.at: negate).
+# t is y[i] plus every value aimed at each element: y[i] passes g through like a read, and each value
+# receives g of the element it lands on (summed over repeats, then back to the value's shape).
+defrule(numpy_backend.accumulate_at, "array, index, value, negate=False",
+        array="sd.index_adjoint(g, array, index)", value="sd.accumulate_at_adjoint(g, array, index, value, negate)")
