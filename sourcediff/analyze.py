@@ -331,9 +331,12 @@ def _scalars(stmts: list[gast.stmt], known: set[str], parsed: ParsedFunction,
 
 # -- arrays and equal shapes ---------------------------------------------------------------------
 
+SCALAR_SHAPE: tuple = ()  # the shape key of 0-d values: Python numbers and single array elements
+
+
 @dataclass
 class ArrayFacts:
-    """Names certainly holding NumPy arrays (or NumPy scalars), and which of them certainly share a shape.
+    """Names certainly holding NumPy arrays (or NumPy scalars), their ndim, and which share a shape.
 
     ``shapes`` maps a name to a key; two names with equal keys have equal shapes
     whenever both are bound. Only names bound once in the function get a key.
@@ -341,24 +344,40 @@ class ArrayFacts:
 
     arrays: set[str] = field(default_factory=set)
     shapes: dict[str, tuple] = field(default_factory=dict)
+    ndims: dict[str, int] = field(default_factory=dict)
+    ints: set[str] = field(default_factory=set)  # sizes read from shapes: x.shape[0], len(x), x.size
 
-    def index_key(self, base: str, index: gast.expr) -> tuple | None:
-        """The shape key of ``base[index]`` for slices and integer constants, else None."""
-        if base not in self.shapes:
+    def index_key(self, base: str, index: gast.expr, scalars: frozenset[str] = frozenset()) -> tuple | None:
+        """The shape key of ``base[index]`` for slices and integers, else None."""
+        items = _index_items(index, scalars | self.ints)
+        if items is None:
             return None
-        parts = index.elts if isinstance(index, gast.Tuple) else [index]
-        items = []
-        for part in parts:
-            if isinstance(part, gast.Slice):
-                signature = _slice_signature(part)
-                if signature is None:
-                    return None
-                items.append(("slice", signature))
-            elif _int_constant(part) is not None:
-                items.append(("int",))
-            else:
-                return None
+        if self.index_ndim(base, index, scalars) == 0:
+            return SCALAR_SHAPE
+        if base not in self.shapes or any(item == ("slice", None) for item in items):
+            return None
         return ("index", self.shapes[base], tuple(items))
+
+    def index_ndim(self, base: str, index: gast.expr, scalars: frozenset[str] = frozenset()) -> int | None:
+        """The ndim of ``base[index]`` for slices and integers, if ``base``'s is known."""
+        items = _index_items(index, scalars | self.ints)
+        ndim = self.ndims.get(base)
+        if items is None or ndim is None or len(items) > ndim:
+            return None
+        return ndim - sum(1 for item in items if item == ("int",))
+
+
+def _index_items(index: gast.expr, scalars: frozenset[str]) -> list[tuple] | None:
+    """Per index element: ``("slice", lengths)`` or ``("int",)``; None for anything else (masks, arrays, None)."""
+    items = []
+    for part in index.elts if isinstance(index, gast.Tuple) else [index]:
+        if isinstance(part, gast.Slice):
+            items.append(("slice", _slice_signature(part)))
+        elif _int_constant(part) is not None or (isinstance(part, gast.Name) and part.id in scalars):
+            items.append(("int",))
+        else:
+            return None
+    return items
 
 
 _SIGNATURE_BOUND = 64  # slice bounds up to this size and steps up to 8: lengths for n < 256 decide equality
@@ -406,9 +425,12 @@ _LENGTHS: dict[tuple, tuple[int, ...]] = {}
 _ELEMENTWISE_OPERATORS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast.Mod)
 
 
-def array_facts(body: list[gast.stmt], params: list[str], array_params: set[str], parsed: ParsedFunction,
+def array_facts(body: list[gast.stmt], params: list[str], array_params: dict[str, int], parsed: ParsedFunction,
                 scalars_before: dict[int, frozenset[str]]) -> ArrayFacts:
-    """Which names hold arrays, and which arrays share a shape (see :class:`ArrayFacts`)."""
+    """Which names hold arrays, of which ndim, and which arrays share a shape (see :class:`ArrayFacts`).
+
+    ``array_params`` maps the parameters known to be ndarrays to their ndim.
+    """
     import numpy as np
 
     from .lower import _NEW_ARRAY_FUNCTIONS
@@ -418,55 +440,160 @@ def array_facts(body: list[gast.stmt], params: list[str], array_params: set[str]
         for n in ([stmt.target.id] if isinstance(stmt, gast.For) else [target_of(stmt)] if target_of(stmt) else []):
             counts[n] = counts.get(n, 0) + 1
     facts = ArrayFacts()
-    for p in array_params:
+    for p, ndim in array_params.items():
         facts.arrays.add(p)
         if counts.get(p) == 1:
-            facts.shapes[p] = ("param", p)
-    for stmt in walk_statements(body):
-        target = target_of(stmt)
-        if target is None:
-            continue
-        rhs = stmt.value
+            facts.shapes[p] = SCALAR_SHAPE if ndim == 0 else ("param", p)
+            facts.ndims[p] = ndim
+    shape_tuples: dict[str, int | None] = {}  # t = x.shape: its length when x's ndim is known
+    for sweep in (1, 2):  # the second sweep builds on the names found to hold numbers only
+        for stmt in walk_statements(body):
+            target = target_of(stmt)
+            if target is None:
+                continue
+            rhs = stmt.value
+            scalars = scalars_before.get(id(stmt), frozenset())
 
-        def scalar(atom, scalars=scalars_before.get(id(stmt), frozenset())):
-            if isinstance(atom, gast.Constant):
-                return type(atom.value) in (int, float)
-            return isinstance(atom, gast.Name) and atom.id in scalars
+            def scalar(atom, scalars=scalars):
+                if isinstance(atom, gast.Constant):
+                    return type(atom.value) in (int, float)
+                return isinstance(atom, gast.Name) and (atom.id in scalars or atom.id in facts.ints)
 
-        def array(atom):
-            return isinstance(atom, gast.Name) and atom.id in facts.arrays
+            if counts.get(target) == 1 and _reads_a_size(rhs, shape_tuples, parsed):
+                facts.ints.add(target)
+                facts.shapes[target] = SCALAR_SHAPE
+                continue
+            if counts.get(target) == 1 and isinstance(rhs, gast.Attribute) and rhs.attr == "shape" \
+                    and isinstance(rhs.value, gast.Name) and rhs.value.id in facts.arrays:
+                shape_tuples[target] = facts.ndims.get(rhs.value.id)
+                continue
+            if counts.get(target) == 1 and isinstance(rhs, gast.Tuple) and all(scalar(e) for e in rhs.elts):
+                shape_tuples[target] = len(rhs.elts)  # (n, 2): a shape for np.zeros
+                continue
 
-        def elementwise(operands):
-            """Array and shape key of an elementwise result, from its operands."""
-            if not all(array(a) or scalar(a) for a in operands) or not any(array(a) for a in operands):
-                return False, None
-            keys = {facts.shapes.get(a.id) for a in operands if array(a)}
-            return True, (keys.pop() if len(keys) == 1 and None not in keys else None)
+            def array(atom):
+                return isinstance(atom, gast.Name) and atom.id in facts.arrays
 
-        is_array, key = False, None
-        if isinstance(rhs, gast.Name) and array(rhs):
-            is_array, key = True, facts.shapes.get(rhs.id)
-        elif isinstance(rhs, gast.Subscript) and array(rhs.value):
-            is_array, key = True, facts.index_key(rhs.value.id, rhs.slice)
-        elif isinstance(rhs, gast.BinOp) and isinstance(rhs.op, _ELEMENTWISE_OPERATORS):
-            is_array, key = elementwise([rhs.left, rhs.right])
-        elif isinstance(rhs, gast.UnaryOp) and isinstance(rhs.op, (gast.USub, gast.UAdd)):
-            is_array, key = elementwise([rhs.operand])
-        elif isinstance(rhs, gast.Call):
-            func = parsed.resolve(rhs.func)
-            if isinstance(func, np.ufunc) and func.nout == 1 and len(rhs.args) == func.nin and not rhs.keywords:
-                is_array, key = elementwise(rhs.args)
-            elif func in (np.copy, np.zeros_like, np.ones_like, np.empty_like) and len(rhs.args) == 1 \
-                    and all(k.arg == "dtype" for k in rhs.keywords):
+            def elementwise(operands):
+                """Whether an elementwise result is an array, its shape key and its ndim, from its operands."""
+                if not all(array(a) or scalar(a) for a in operands) or not any(array(a) for a in operands):
+                    return False, None, None
+                keys = {facts.shapes.get(a.id) for a in operands if array(a)}
+                ndims = [facts.ndims.get(a.id) for a in operands if array(a)]
+                return True, (keys.pop() if len(keys) == 1 and None not in keys else None), \
+                    (max(ndims) if None not in ndims else None)
+
+            def like(atom):
+                return (True, facts.shapes.get(atom.id), facts.ndims.get(atom.id)) if array(atom) else (True, None, None)
+
+            is_array, key, ndim = False, None, None
+            if isinstance(rhs, gast.Name) and array(rhs):
+                is_array, key, ndim = like(rhs)
+            elif isinstance(rhs, gast.Subscript) and array(rhs.value):
                 is_array = True
-                key = facts.shapes.get(rhs.args[0].id) if array(rhs.args[0]) else None
-            elif not is_resolved(func) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr == "copy" \
-                    and not rhs.args and not rhs.keywords and array(rhs.func.value):
-                is_array, key = True, facts.shapes.get(rhs.func.value.id)
-            elif is_resolved(func) and (func in _NEW_ARRAY_FUNCTIONS or func is np.array):
-                is_array = True
-        if is_array and counts.get(target) == 1:
-            facts.arrays.add(target)
-            if key is not None:
-                facts.shapes[target] = key
+                key = facts.index_key(rhs.value.id, rhs.slice, scalars)
+                ndim = facts.index_ndim(rhs.value.id, rhs.slice, scalars)
+            elif isinstance(rhs, gast.BinOp) and isinstance(rhs.op, _ELEMENTWISE_OPERATORS):
+                is_array, key, ndim = elementwise([rhs.left, rhs.right])
+            elif isinstance(rhs, gast.UnaryOp) and isinstance(rhs.op, (gast.USub, gast.UAdd)):
+                is_array, key, ndim = elementwise([rhs.operand])
+            elif isinstance(rhs, gast.Call):
+                func = parsed.resolve(rhs.func)
+                only_dtype = all(k.arg == "dtype" for k in rhs.keywords)
+                if isinstance(func, np.ufunc) and func.nout == 1 and len(rhs.args) == func.nin and not rhs.keywords:
+                    is_array, key, ndim = elementwise(rhs.args)
+                elif func in (np.copy, np.zeros_like, np.ones_like, np.empty_like) and len(rhs.args) == 1 and only_dtype:
+                    is_array, key, ndim = like(rhs.args[0])
+                elif func in (np.zeros, np.ones, np.empty, np.full) and rhs.args and only_dtype \
+                        and len(rhs.args) == (2 if func is np.full else 1):
+                    is_array, ndim = True, _ndim_of_shape(rhs.args[0], scalar, shape_tuples)
+                elif not is_resolved(func) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr == "copy" \
+                        and not rhs.args and not rhs.keywords and array(rhs.func.value):
+                    is_array, key, ndim = like(rhs.func.value)
+                elif is_resolved(func) and (func in _NEW_ARRAY_FUNCTIONS or func is np.array):
+                    is_array = True
+            if is_array and counts.get(target) == 1:
+                facts.arrays.add(target)
+                if ndim is not None:
+                    facts.ndims[target] = ndim
+                    if ndim == 0:
+                        key = SCALAR_SHAPE
+                if key is not None:
+                    facts.shapes[target] = key
+        if sweep == 1:
+            for n in _always_numbers(body, counts, facts, scalars_before, parsed):
+                facts.shapes[n] = SCALAR_SHAPE
     return facts
+
+
+def _always_numbers(body: list[gast.stmt], counts: dict[str, int], facts: ArrayFacts,
+                    scalars_before: dict[int, frozenset[str]], parsed: ParsedFunction) -> set[str]:
+    """Names bound every time to a number (a Python or NumPy scalar), such as ``s`` in ``s = 0.0; s = s + y[i]``."""
+    import math
+
+    import numpy as np
+
+    definitions: dict[str, list[tuple[gast.stmt, gast.expr | None]]] = {}
+    for stmt in walk_statements(body):
+        if isinstance(stmt, gast.For):
+            iterates_range = isinstance(stmt.iter, gast.Call) and parsed.resolve(stmt.iter.func) is range
+            definitions.setdefault(stmt.target.id, []).append((stmt, gast.Constant(value=0, kind=None)
+                                                               if iterates_range else None))
+        elif target_of(stmt):
+            definitions.setdefault(target_of(stmt), []).append((stmt, stmt.value))
+    numbers = {n for n, c in counts.items() if n in definitions and len(definitions[n]) == c}  # not parameters
+
+    def number(atom: gast.expr, scalars: frozenset[str]) -> bool:
+        if isinstance(atom, gast.Constant):
+            return type(atom.value) in (int, float)
+        return isinstance(atom, gast.Name) and (atom.id in numbers or atom.id in scalars or atom.id in facts.ints
+                                                or facts.shapes.get(atom.id) == SCALAR_SHAPE)
+
+    def gives_number(stmt: gast.stmt, rhs: gast.expr | None) -> bool:
+        scalars = scalars_before.get(id(stmt), frozenset())
+        if rhs is None:
+            return False
+        if isinstance(rhs, (gast.Constant, gast.Name)):
+            return number(rhs, scalars)
+        if isinstance(rhs, gast.BinOp):
+            return isinstance(rhs.op, _ELEMENTWISE_OPERATORS) and number(rhs.left, scalars) \
+                and number(rhs.right, scalars)
+        if isinstance(rhs, gast.UnaryOp):
+            return isinstance(rhs.op, (gast.USub, gast.UAdd)) and number(rhs.operand, scalars)
+        if isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name):
+            return facts.index_key(rhs.value.id, rhs.slice, scalars) == SCALAR_SHAPE
+        if isinstance(rhs, gast.Call) and not rhs.keywords:
+            func = parsed.resolve(rhs.func)
+            elementwise = isinstance(func, np.ufunc) and func.nout == 1 and func.nin == len(rhs.args)
+            from_math = is_resolved(func) and getattr(math, getattr(func, "__name__", ""), None) is func
+            return (elementwise or from_math or func in (float, abs)) and all(number(a, scalars) for a in rhs.args)
+        return False
+
+    changed = True
+    while changed:
+        changed = False
+        for n in sorted(numbers):
+            if not all(gives_number(stmt, rhs) for stmt, rhs in definitions[n]):
+                numbers.discard(n)
+                changed = True
+    return numbers
+
+
+def _ndim_of_shape(shape: gast.expr, scalar, shape_tuples: dict[str, int | None]) -> int | None:
+    """The ndim of ``np.zeros(shape)``: 1 for a number, k for a tuple of k numbers or for a k-d array's shape."""
+    if scalar(shape):
+        return 1
+    if isinstance(shape, gast.Tuple) and all(scalar(e) for e in shape.elts):
+        return len(shape.elts)
+    if isinstance(shape, gast.Name):
+        return shape_tuples.get(shape.id)
+    return None
+
+
+def _reads_a_size(rhs: gast.expr, shape_tuples: dict[str, int | None], parsed: ParsedFunction) -> bool:
+    """``t[k]`` of a shape tuple, ``len(x)``, ``x.size`` or ``x.ndim``: a Python int."""
+    if isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name) and rhs.value.id in shape_tuples:
+        return _int_constant(rhs.slice) is not None
+    if isinstance(rhs, gast.Attribute) and rhs.attr in ("size", "ndim"):
+        return False  # x may be a list or an object with such a field: not known to be an int
+    return isinstance(rhs, gast.Call) and parsed.resolve(rhs.func) is len

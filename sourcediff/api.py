@@ -76,11 +76,12 @@ def _normalize_argnums(f: Callable, argnums: int | Sequence[int]) -> tuple[int, 
 
 
 def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
-          scalar_params: frozenset[str] = frozenset(), array_params: frozenset[str] = frozenset()) -> Compiled:
+          scalar_params: frozenset[str] = frozenset(),
+          array_params: frozenset[tuple[str, int]] = frozenset()) -> Compiled:
     """Run the pipeline (parse, lower, transform, optimize, emit) and cache the result.
 
-    ``scalar_params`` and ``array_params`` name the parameters that are Python
-    numbers and NumPy arrays in this specialization.
+    ``scalar_params`` names the parameters that are Python numbers in this
+    specialization, ``array_params`` those that are NumPy arrays, with their ndim.
     """
     key = (mode, wrt, has_aux, scalar_params, array_params)
     with _cache_lock:
@@ -159,13 +160,19 @@ def _runtime_objects(aliases: dict[str, str]) -> dict[str, Any]:
 
 
 _PYTHON_NUMBERS = frozenset((float, int))
-_OTHER, _NUMBER, _ARRAY = 0, 1, 2
+_OTHER, _NUMBER, _ARRAY = 0, 1, 2  # _ARRAY + ndim for an ndarray
 
 
 def _kind(x: Any) -> int:
-    """What a specialization knows of an argument: a Python number, a NumPy array, or neither."""
+    """What a specialization knows of an argument: a Python number, a NumPy array of some ndim, or neither."""
     kind = type(x)
-    return _NUMBER if kind in _PYTHON_NUMBERS else _ARRAY if kind is np.ndarray else _OTHER
+    return _NUMBER if kind in _PYTHON_NUMBERS else _ARRAY + x.ndim if kind is np.ndarray else _OTHER
+
+
+def _specialization(params: tuple, kinds: tuple) -> tuple[frozenset, frozenset]:
+    """The parameters that are Python numbers, and the (parameter, ndim) pairs of the arrays."""
+    return (frozenset(p for p, k in zip(params, kinds) if k == _NUMBER),
+            frozenset((p, k - _ARRAY) for p, k in zip(params, kinds) if k >= _ARRAY))
 _PLAIN_ARGUMENTS = frozenset((float, np.ndarray))
 
 
@@ -370,8 +377,7 @@ class Derivative:
         kinds = tuple([_kind(a) for a in args])
         compiled = self.variants.get(kinds)
         if compiled is None:
-            scalars = frozenset(p for p, k in zip(self.params, kinds) if k == _NUMBER)
-            arrays = frozenset(p for p, k in zip(self.params, kinds) if k == _ARRAY)
+            scalars, arrays = _specialization(self.params, kinds)
             compiled = self.variants[kinds] = build(self.fun, self.mode, self.wrt, self.has_aux, scalars, arrays)
         self.compiled = compiled
         return compiled
@@ -463,8 +469,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     _normalize_argnums(f, argnums)
     params = _positional_parameters(f)
     wrt = tuple(params[i] for i in argnums)
-    scalars = frozenset(p for p, x in zip(params, primals) if _kind(x) == _NUMBER)
-    arrays = frozenset(p for p, x in zip(params, primals) if _kind(x) == _ARRAY)
+    scalars, arrays = _specialization(params, tuple(_kind(x) for x in primals))
     compiled = build(f, "vjp", wrt, has_aux, scalars, arrays)
     for i, x in enumerate(primals):
         _check_argument(f, x, i)

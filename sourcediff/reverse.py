@@ -23,7 +23,7 @@ import gast
 
 from sourcediff.rules import registry
 
-from .analyze import (Activity, ArrayFacts, activity, appended, array_facts, assigned_names, blocks,
+from .analyze import (SCALAR_SHAPE, Activity, ArrayFacts, activity, appended, array_facts, assigned_names, blocks,
                       differentiable_reads, list_change, reads, scalar_names, stored, target_of, walk_statements)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
 from .naming import Namer, assign, constant, name
@@ -68,6 +68,7 @@ class Contribution:
 
     operand: str
     expr: gast.expr
+    index: gast.expr | None = None  # for the read of an element or slice ``x[index]``: the index as written
 
 
 @dataclass
@@ -87,7 +88,7 @@ class ReverseFunction:
 class ReverseTransform:
     def __init__(self, parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...],
                  mode: str, has_aux: bool = False, scalar_params: frozenset[str] = frozenset(),
-                 array_params: frozenset[str] = frozenset()):
+                 array_params: frozenset[tuple[str, int]] = frozenset()):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         self.parsed = parsed
@@ -101,7 +102,7 @@ class ReverseTransform:
         self.present: set[str] = set()
         self.containers: set[str] = set()
         self.scalar_params = set(scalar_params)
-        self.array_params = set(array_params)
+        self.array_params = dict(array_params)  # parameter -> ndim
         self.facts = ArrayFacts()
         self.scalars: frozenset[str] = frozenset()
         self.scalars_before: dict[int, frozenset[str]] = {}
@@ -165,7 +166,9 @@ class ReverseTransform:
     def same_shape_as_result(self, param: str, binding: dict[str, gast.expr]) -> bool:
         """Whether broadcasting leaves ``param``'s shape unchanged: every other operand is a scalar or has its shape."""
         mine = binding[param]
-        key = self.facts.shapes.get(mine.id) if isinstance(mine, gast.Name) else None
+        key = None
+        if isinstance(mine, gast.Name):
+            key = SCALAR_SHAPE if mine.id in self.scalars else self.facts.shapes.get(mine.id)
 
         def fits(atom: gast.expr) -> bool:
             if isinstance(atom, gast.Constant):
@@ -258,7 +261,9 @@ class ReverseTransform:
             if not active(rhs.value):
                 return []
             index = _index_value(rhs.slice)
-            return [Contribution(rhs.value.id, call(f"{self.runtime['sd']}.index_adjoint", g, name(rhs.value.id), index))]
+            adjoint = call(f"{self.runtime['sd']}.index_adjoint", g, name(rhs.value.id), index)
+            basic = self.facts.index_ndim(rhs.value.id, rhs.slice, self.scalars) is not None
+            return [Contribution(rhs.value.id, adjoint, copy.deepcopy(rhs.slice) if basic else None)]
         if isinstance(rhs, gast.Attribute) and rhs.attr not in registry.ATTRIBUTE_RULES:
             # a field of a dataclass, namedtuple or plain object: the adjoint is an object of the same kind
             if not active(rhs.value):
@@ -357,6 +362,9 @@ class ReverseTransform:
             return assign(adjoint, expr)
         if operand in self.owned and _is_runtime_call(expr, self.runtime["sd"], ("index_adjoint",)):
             # x_bar[i] += g in place, instead of a new array the size of x for every element read
+            if contribution.index is not None:  # an array read with integers and slices: no repeated elements
+                target = gast.Subscript(value=name(adjoint), slice=contribution.index, ctx=gast.Store())
+                return gast.AugAssign(target=target, op=gast.Add(), value=expr.args[0])
             return assign(adjoint, call(f"{self.runtime['sd']}.add_at", name(adjoint), *expr.args[2:3], expr.args[0]))
         if operand in self.containers:
             value = call(f"{self.runtime['sd']}.add", name(adjoint), expr)
@@ -407,7 +415,8 @@ class ReverseTransform:
         self.present.discard(target)
         self.owned.discard(target)
         code = [self.accumulate(c) for c in contributions]
-        return [c for c in code if not (isinstance(c.value, gast.Name) and c.value.id == c.targets[0].id)]
+        return [c for c in code if not (isinstance(c, gast.Assign) and isinstance(c.value, gast.Name)
+                                        and c.value.id == c.targets[0].id)]
 
     def list_change_adjoint(self, stmt: gast.stmt, act: Activity) -> list[gast.stmt]:
         """``v = lst.pop(i)``, ``lst.extend(xs)``, ``lst.insert(i, v)``: the list's adjoint changes the same way back."""
@@ -478,14 +487,16 @@ class ReverseTransform:
                 return code
             part = call(f"{self.runtime['sd']}.increment_adjoint", name(self.bar(array)), where, name(array),
                         constant(negate))
-            key = self.facts.shapes.get(other)
-            if key is None or key != self.facts.index_key(array, index):
+            scalars = self.scalars_before.get(id(stmt), frozenset())
+            key = SCALAR_SHAPE if other in scalars else self.facts.shapes.get(other)
+            if key is None or key != self.facts.index_key(array, index, scalars):
                 part = call(f"{self.runtime['sd']}.unbroadcast", part, name(other))
             code.append(self.accumulate(Contribution(other, part)))
             return code
         if isinstance(value, gast.Name) and act.operand_active(stmt, value.id):
-            key = self.facts.shapes.get(value.id)
-            fits = key is not None and key == self.facts.index_key(array, index)  # nothing to unbroadcast
+            scalars = self.scalars_before.get(id(stmt), frozenset())
+            key = SCALAR_SHAPE if value.id in scalars else self.facts.shapes.get(value.id)
+            fits = key is not None and key == self.facts.index_key(array, index, scalars)  # nothing to unbroadcast
             part = call(f"{self.runtime['sd']}.store_adjoint", name(self.bar(array)), where,
                         constant(None) if fits else name(value.id), name(array))
             code.append(self.accumulate(Contribution(value.id, part)))
@@ -725,7 +736,8 @@ class ReverseTransform:
             return False
         attr = stmt.value.attr
         known = attr in registry.NONDIFFERENTIABLE_ATTRIBUTES or attr in registry.ATTRIBUTE_RULES
-        return known and stmt.value.value.id in self.act.varied_before.get(id(stmt), ())
+        owner = stmt.value.value.id
+        return known and owner in self.act.varied_before.get(id(stmt), ()) and owner not in self.facts.arrays
 
     def is_buffer_write(self, stmt: gast.stmt) -> bool:
         """``y = sd.assign_into(y, t)``: ``y op= v`` written into an array that other names share."""
@@ -969,8 +981,8 @@ class ReverseTransform:
         self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
         arguments = self.lowered.args
         positional = [p.id for p in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
-        self.facts = array_facts(body, positional, self.array_params & set(positional), self.parsed,
-                                 self.scalars_before)
+        self.facts = array_facts(body, positional, {p: d for p, d in self.array_params.items() if p in positional},
+                                 self.parsed, self.scalars_before)
         final_varied = act.varied_at_end
         self.containers = _container_names(body) - self.facts.arrays
 
@@ -1234,7 +1246,8 @@ class ReverseTransform:
                 target = target_of(stmt)
                 if target is None:
                     return None  # a call kept for its effect
-                if not new_memory(stmt.value, group):
+                element = isinstance(stmt.value, gast.Subscript) and self.facts.shapes.get(target) == SCALAR_SHAPE
+                if not element and not new_memory(stmt.value, group):  # an element is a copy; a slice a view
                     group.add(target)
             if len(group) == size:
                 return group
@@ -1505,10 +1518,10 @@ _OPERATOR_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"
 
 def reverse(parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...], mode: str,
             has_aux: bool = False, scalar_params: frozenset[str] = frozenset(),
-            array_params: frozenset[str] = frozenset()) -> ReverseFunction:
+            array_params: frozenset[tuple[str, int]] = frozenset()) -> ReverseFunction:
     """Build the reverse-mode derivative of ``lowered`` with respect to the parameters ``wrt``.
 
-    ``scalar_params`` and ``array_params`` name parameters known to be Python
-    numbers and NumPy arrays in this specialization.
+    ``scalar_params`` names parameters known to be Python numbers in this
+    specialization, ``array_params`` the (parameter, ndim) pairs of the NumPy arrays.
     """
     return ReverseTransform(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params).run()

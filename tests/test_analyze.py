@@ -39,14 +39,14 @@ def test_output_that_does_not_depend_on_the_input_has_zero_gradient():
 
 # -- arrays and equal shapes: which unbroadcasts can go ---------------------------------------------
 
-def _facts(f, arrays=("x",)):
+def _facts(f, arrays=(("x", 1),)):
     from sourcediff import analyze, lower, parse
 
     parsed = parse.parse_function(f)
     body = lower.lower(parsed).body
     params = list(f.__code__.co_varnames[: f.__code__.co_argcount])
     scalars = analyze.scalar_names(body, set(), parsed)
-    return analyze.array_facts(body, params, set(arrays), parsed, scalars)
+    return analyze.array_facts(body, params, dict(arrays), parsed, scalars)
 
 
 def stencil(x):
@@ -75,7 +75,7 @@ def test_slices_of_one_array_with_equal_lengths_for_every_size_share_a_shape_key
 
 def test_a_list_argument_or_a_name_bound_twice_gets_no_shape_key():
     facts = _facts(stencil, arrays=())
-    assert not facts.shapes
+    assert not {"u", "a", "b", "c", "lap"} & set(facts.shapes)
     assert not {"u", "a", "b", "lap"} & facts.arrays  # x may be a list: its slices are lists
 
     def rebound(x):
@@ -103,3 +103,31 @@ def test_the_same_function_on_a_list_and_on_an_array_gets_each_its_own_code():
     assert len(derivative.variants) == 2
     expected = [0.0, -2.0, 1.5 + 2 * -2.0, 0.0]  # d(x1 * x2 + x2 ** 2)
     assert np.allclose(g_array, expected) and np.allclose(np.asarray(g_list, dtype=float), expected)
+
+
+def fill(x):
+    n = x.shape[0]
+    y = np.zeros(n)
+    m = np.zeros((n, 2))
+    s = 0.0
+    for i in range(1, n):
+        a = y[i - 1]
+        r = m[i]
+        e = m[i, 1]
+        s = s + a + e + r[0]
+    return s
+
+
+def test_elements_read_with_integers_are_known_to_be_numbers():
+    facts = _facts(fill)
+    assert facts.ndims["y"] == 1 and facts.ndims["m"] == 2
+    assert "n" in facts.ints
+    assert facts.shapes["a"] == facts.shapes["e"] == analyze_scalar_shape()  # y[i - 1], m[i, 1]: numbers
+    assert facts.ndims["r"] == 1 and facts.shapes.get("r") != analyze_scalar_shape()  # m[i]: a row (a view)
+    assert facts.ndims["x"] == 1
+
+
+def analyze_scalar_shape():
+    from sourcediff.analyze import SCALAR_SHAPE
+
+    return SCALAR_SHAPE

@@ -1393,14 +1393,18 @@ def update_element_by_element(x, v):
     return np.sum(y * y)
 
 
-def fill_and_read_back(x, v):
-    n = x.shape[0]
-    y = np.zeros(n)
-    s = 0.0
-    for i in range(n):
-        y[i] = x[i] * v
-        s = s + y[i] * y[i]
-    return s
+def update_from_a_slice(x, v):
+    y = x.copy()
+    for i in range(1, x.shape[0]):
+        y[i] = y[i] + v * np.sum(y[:i] * y[:i])  # y[:i] is a view: the backward pass reads the old values
+    return np.sum(y * y)
+
+
+def update_row_by_row(x, v):
+    y = x.copy()
+    for i in range(1, x.shape[0]):
+        y[i] += v * y[i - 1] * y[i - 1]  # a row of a matrix is a view
+    return np.sum(y * y)
 
 
 def _forward_loop(source):
@@ -1417,10 +1421,10 @@ def _forward_loop(source):
     return forward, body
 
 
-@pytest.mark.parametrize("f, saved", [(update_element_by_element, "y[i]"), (fill_and_read_back, "y[i]")],
+@pytest.mark.parametrize("f, saved", [(update_from_a_slice, "y[i]"), (update_row_by_row, "y[i]")],
                          ids=lambda p: getattr(p, "__name__", p))
 def test_element_writes_save_the_element_not_the_array(f, saved):
-    x, v = np.linspace(0.5, 1.5, 6), 0.7
+    x, v = (X2 * 0.5 if f is update_row_by_row else np.linspace(0.5, 1.5, 6)), 0.7
     check_derivative(f, (x, v), argnums=(0, 1))
     grad = sourcediff.grad(f, argnums=(0, 1))
     grad(x, v)
@@ -1434,9 +1438,20 @@ def test_element_writes_save_the_element_not_the_array(f, saved):
             assert re.fullmatch(r"tape\.append\((sd\.snapshot\(y\[i(, :)?\]\)|\([\w, ]+\)|\w+)\)", line), source
 
 
-@pytest.mark.parametrize("f", [fill_element_by_element, fill_row_by_row], ids=lambda f: f.__name__)
+def fill_and_read_back(x, v):
+    n = x.shape[0]
+    y = np.zeros(n)
+    s = 0.0
+    for i in range(n):
+        y[i] = x[i] * v
+        s = s + y[i] * y[i]  # single elements are read as copies: the old values are not needed later
+    return s
+
+
+@pytest.mark.parametrize("f", [fill_element_by_element, fill_row_by_row, update_element_by_element,
+                               fill_and_read_back], ids=lambda f: f.__name__)
 def test_writes_into_a_new_array_read_only_at_the_end_save_nothing(f):
-    """The backward pass reads y only after the loop: what the writes overwrite is never needed."""
+    """The backward pass reads y only after the loop, or reads copies of its elements: nothing to save."""
     x, v = np.linspace(0.5, 1.5, 6).reshape(-1, 1) if f is fill_row_by_row else np.linspace(0.5, 1.5, 6), 0.7
     check_derivative(f, (x, v), argnums=(0, 1))
     grad = sourcediff.grad(f, argnums=(0, 1))
