@@ -366,10 +366,11 @@ class Derivative:
 
     @property
     def source(self) -> str:
-        """The generated code used by the last call (before any call: the code for arrays).
+        """The generated code used by the last call (before any call: the general code).
 
-        The code is specialized on which arguments are Python numbers: for them no
-        broadcasting can happen, so the adjoints need no ``sd.unbroadcast``.
+        The code is specialized on which arguments are Python numbers and which are
+        NumPy arrays of which ndim: where shapes are known to match, the adjoints
+        need no ``sd.unbroadcast``, and known copies need not be saved.
         """
         return self.compiled.source
 
