@@ -484,7 +484,9 @@ def array_facts(body: list[gast.stmt], params: list[str], array_params: dict[str
                     (max(ndims) if None not in ndims else None)
 
             def like(atom):
-                return (True, facts.shapes.get(atom.id), facts.ndims.get(atom.id)) if array(atom) else (True, None, None)
+                if not array(atom):
+                    return True, None, None
+                return True, facts.shapes.get(atom.id), facts.ndims.get(atom.id)
 
             is_array, key, ndim = False, None, None
             if isinstance(rhs, gast.Name) and array(rhs):
@@ -502,7 +504,8 @@ def array_facts(body: list[gast.stmt], params: list[str], array_params: dict[str
                 only_dtype = all(k.arg == "dtype" for k in rhs.keywords)
                 if isinstance(func, np.ufunc) and func.nout == 1 and len(rhs.args) == func.nin and not rhs.keywords:
                     is_array, key, ndim = elementwise(rhs.args)
-                elif func in (np.copy, np.zeros_like, np.ones_like, np.empty_like) and len(rhs.args) == 1 and only_dtype:
+                elif func in (np.copy, np.zeros_like, np.ones_like, np.empty_like) and len(rhs.args) == 1 \
+                        and only_dtype:
                     is_array, key, ndim = like(rhs.args[0])
                 elif func in (np.zeros, np.ones, np.empty, np.full) and rhs.args and only_dtype \
                         and len(rhs.args) == (2 if func is np.full else 1):

@@ -262,7 +262,8 @@ class ReverseTransform:
                 return []
             index = _index_value(rhs.slice)
             adjoint = call(f"{self.runtime['sd']}.index_adjoint", g, name(rhs.value.id), index)
-            basic = self.facts.index_ndim(rhs.value.id, rhs.slice, self.scalars) is not None
+            basic = self.facts.index_ndim(rhs.value.id, rhs.slice, self.scalars) is not None \
+                and self.facts.ndims[rhs.value.id] >= 1
             return [Contribution(rhs.value.id, adjoint, copy.deepcopy(rhs.slice) if basic else None)]
         if isinstance(rhs, gast.Attribute) and rhs.attr not in registry.ATTRIBUTE_RULES:
             # a field of a dataclass, namedtuple or plain object: the adjoint is an object of the same kind
