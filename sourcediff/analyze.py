@@ -425,168 +425,186 @@ _LENGTHS: dict[tuple, tuple[int, ...]] = {}
 _ELEMENTWISE_OPERATORS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast.Mod)
 
 
-def array_facts(body: list[gast.stmt], params: list[str], array_params: dict[str, int], parsed: ParsedFunction,
-                scalars_before: dict[int, frozenset[str]]) -> ArrayFacts:
-    """Which names hold arrays, of which ndim, and which arrays share a shape (see :class:`ArrayFacts`).
+def array_facts(body: list[gast.stmt], params: list[str], array_params: dict[str, tuple[int, str]],
+                parsed: ParsedFunction, scalars_before: dict[int, frozenset[str]], runtime: str = "sd") -> ArrayFacts:
+    """Which names hold arrays, of which ndim, and which share a shape (see :class:`ArrayFacts`).
 
-    ``array_params`` maps the parameters known to be ndarrays to their ndim.
+    ``array_params`` maps the parameters known to be ndarrays to their ndim and
+    to the first parameter of the same shape (``"x0"`` for ``v0`` when
+    ``v0.shape == x0.shape``). ``runtime`` is the generated code's name for the backend.
     """
-    import numpy as np
+    return _ArrayFactsFinder(body, params, array_params, parsed, scalars_before, runtime).run()
 
-    from .lower import _NEW_ARRAY_FUNCTIONS
 
-    counts: dict[str, int] = {p: 1 for p in params}
-    for stmt in walk_statements(body):
-        for n in ([stmt.target.id] if isinstance(stmt, gast.For) else [target_of(stmt)] if target_of(stmt) else []):
-            counts[n] = counts.get(n, 0) + 1
-    facts = ArrayFacts()
-    for p, ndim in array_params.items():
-        facts.arrays.add(p)
-        if counts.get(p) == 1:
-            facts.shapes[p] = SCALAR_SHAPE if ndim == 0 else ("param", p)
-            facts.ndims[p] = ndim
-    shape_tuples: dict[str, int | None] = {}  # t = x.shape: its length when x's ndim is known
-    for sweep in (1, 2):  # the second sweep builds on the names found to hold numbers only
+_NUMBER = (False, SCALAR_SHAPE, 0)  # a Python or NumPy number: no memory of its own to share, shape ()
+_UNKNOWN = (False, None, None)
+
+
+class _ArrayFactsFinder:
+    """Finds :class:`ArrayFacts`; a name bound several times gets facts only if every binding gives the same."""
+
+    def __init__(self, body, params, array_params, parsed, scalars_before, runtime):
+        self.body, self.params, self.parsed = body, params, parsed
+        self.array_params, self.scalars_before, self.runtime = array_params, scalars_before, runtime
+        self.definitions: dict[str, list[tuple[gast.stmt | None, gast.expr | None]]] = {p: [(None, None)]
+                                                                                          for p in params}
         for stmt in walk_statements(body):
+            if isinstance(stmt, gast.For):
+                over_range = isinstance(stmt.iter, gast.Call) and parsed.resolve(stmt.iter.func) is range
+                self.definitions.setdefault(stmt.target.id, []).append(
+                    (stmt, gast.Constant(value=0, kind=None) if over_range else None))
+            elif target_of(stmt):
+                self.definitions.setdefault(target_of(stmt), []).append((stmt, stmt.value))
+
+    def run(self) -> ArrayFacts:
+        several = {n for n, defs in self.definitions.items() if len(defs) > 1}
+        facts = self.sweep({})
+        assumed = {}
+        for n in sorted(several):  # optimistic start: what the first binding gives (for x = x0.copy(); ...)
+            value = self.value(*self.definitions[n][0], facts)
+            if value != _UNKNOWN:
+                assumed[n] = value
+        while True:  # drop the assumptions some binding breaks, until every binding agrees
+            facts = self.sweep(assumed)
+            kept = {n: v for n, v in assumed.items()
+                    if all(self.value(stmt, rhs, facts, n) == v for stmt, rhs in self.definitions[n])}
+            if kept == assumed:
+                return facts
+            assumed = kept
+
+    def sweep(self, assumed: dict[str, tuple]) -> ArrayFacts:
+        """Facts of the names bound once, given ``assumed`` values for the names bound several times."""
+        facts = ArrayFacts()
+        self.shape_tuples: dict[str, int | None] = {}  # t = x.shape (or a tuple of sizes): its length
+        for n, value in assumed.items():
+            _record(facts, n, value)
+        for p in self.params:
+            if len(self.definitions[p]) == 1:
+                _record(facts, p, self.value(None, None, facts, p))
+        for stmt in walk_statements(self.body):
             target = target_of(stmt)
-            if target is None:
+            if target is None or len(self.definitions[target]) > 1:
                 continue
             rhs = stmt.value
-            scalars = scalars_before.get(id(stmt), frozenset())
-
-            def scalar(atom, scalars=scalars):
-                if isinstance(atom, gast.Constant):
-                    return type(atom.value) in (int, float)
-                return isinstance(atom, gast.Name) and (atom.id in scalars or atom.id in facts.ints)
-
-            if counts.get(target) == 1 and _reads_a_size(rhs, shape_tuples, parsed):
+            scalars = self.scalars_before.get(id(stmt), frozenset())
+            if _reads_a_size(rhs, self.shape_tuples, self.parsed):
                 facts.ints.add(target)
-                facts.shapes[target] = SCALAR_SHAPE
+                _record(facts, target, _NUMBER)
                 continue
-            if counts.get(target) == 1 and isinstance(rhs, gast.Attribute) and rhs.attr == "shape" \
+            if isinstance(rhs, gast.Attribute) and rhs.attr == "shape" \
                     and isinstance(rhs.value, gast.Name) and rhs.value.id in facts.arrays:
-                shape_tuples[target] = facts.ndims.get(rhs.value.id)
+                self.shape_tuples[target] = facts.ndims.get(rhs.value.id)
                 continue
-            if counts.get(target) == 1 and isinstance(rhs, gast.Tuple) and all(scalar(e) for e in rhs.elts):
-                shape_tuples[target] = len(rhs.elts)  # (n, 2): a shape for np.zeros
+            if isinstance(rhs, gast.Tuple) and all(_is_number(e, scalars, facts) for e in rhs.elts):
+                self.shape_tuples[target] = len(rhs.elts)  # (n, 2): a shape for np.zeros
                 continue
+            _record(facts, target, self.value(stmt, rhs, facts))
+        return facts
 
-            def array(atom):
-                return isinstance(atom, gast.Name) and atom.id in facts.arrays
+    def value(self, stmt: gast.stmt | None, rhs: gast.expr | None, facts: ArrayFacts,
+              param: str | None = None) -> tuple:
+        """(is an array, shape key, ndim) of what ``rhs`` gives; ``stmt`` None: the parameter's own value."""
+        import numpy as np
 
-            def elementwise(operands):
-                """Whether an elementwise result is an array, its shape key and its ndim, from its operands."""
-                if not all(array(a) or scalar(a) for a in operands) or not any(array(a) for a in operands):
-                    return False, None, None
-                keys = {facts.shapes.get(a.id) for a in operands if array(a)}
-                ndims = [facts.ndims.get(a.id) for a in operands if array(a)]
-                return True, (keys.pop() if len(keys) == 1 and None not in keys else None), \
-                    (max(ndims) if None not in ndims else None)
+        from .lower import _NEW_ARRAY_FUNCTIONS
 
-            def like(atom):
-                if not array(atom):
-                    return True, None, None
-                return True, facts.shapes.get(atom.id), facts.ndims.get(atom.id)
-
-            is_array, key, ndim = False, None, None
-            if isinstance(rhs, gast.Name) and array(rhs):
-                is_array, key, ndim = like(rhs)
-            elif isinstance(rhs, gast.Subscript) and array(rhs.value):
-                is_array = True
-                key = facts.index_key(rhs.value.id, rhs.slice, scalars)
-                ndim = facts.index_ndim(rhs.value.id, rhs.slice, scalars)
-            elif isinstance(rhs, gast.BinOp) and isinstance(rhs.op, _ELEMENTWISE_OPERATORS):
-                is_array, key, ndim = elementwise([rhs.left, rhs.right])
-            elif isinstance(rhs, gast.UnaryOp) and isinstance(rhs.op, (gast.USub, gast.UAdd)):
-                is_array, key, ndim = elementwise([rhs.operand])
-            elif isinstance(rhs, gast.Call):
-                func = parsed.resolve(rhs.func)
-                only_dtype = all(k.arg == "dtype" for k in rhs.keywords)
-                if isinstance(func, np.ufunc) and func.nout == 1 and len(rhs.args) == func.nin and not rhs.keywords:
-                    is_array, key, ndim = elementwise(rhs.args)
-                elif func in (np.copy, np.zeros_like, np.ones_like, np.empty_like) and len(rhs.args) == 1 \
-                        and only_dtype:
-                    is_array, key, ndim = like(rhs.args[0])
-                elif func in (np.zeros, np.ones, np.empty, np.full) and rhs.args and only_dtype \
-                        and len(rhs.args) == (2 if func is np.full else 1):
-                    is_array, ndim = True, _ndim_of_shape(rhs.args[0], scalar, shape_tuples)
-                elif not is_resolved(func) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr == "copy" \
-                        and not rhs.args and not rhs.keywords and array(rhs.func.value):
-                    is_array, key, ndim = like(rhs.func.value)
-                elif is_resolved(func) and (func in _NEW_ARRAY_FUNCTIONS or func is np.array):
-                    is_array = True
-            if is_array and counts.get(target) == 1:
-                facts.arrays.add(target)
-                if ndim is not None:
-                    facts.ndims[target] = ndim
-                    if ndim == 0:
-                        key = SCALAR_SHAPE
-                if key is not None:
-                    facts.shapes[target] = key
-        if sweep == 1:
-            for n in _always_numbers(body, counts, facts, scalars_before, parsed):
-                facts.shapes[n] = SCALAR_SHAPE
-    return facts
-
-
-def _always_numbers(body: list[gast.stmt], counts: dict[str, int], facts: ArrayFacts,
-                    scalars_before: dict[int, frozenset[str]], parsed: ParsedFunction) -> set[str]:
-    """Names bound every time to a number (a Python or NumPy scalar), such as ``s`` in ``s = 0.0; s = s + y[i]``."""
-    import math
-
-    import numpy as np
-
-    definitions: dict[str, list[tuple[gast.stmt, gast.expr | None]]] = {}
-    for stmt in walk_statements(body):
-        if isinstance(stmt, gast.For):
-            iterates_range = isinstance(stmt.iter, gast.Call) and parsed.resolve(stmt.iter.func) is range
-            definitions.setdefault(stmt.target.id, []).append((stmt, gast.Constant(value=0, kind=None)
-                                                               if iterates_range else None))
-        elif target_of(stmt):
-            definitions.setdefault(target_of(stmt), []).append((stmt, stmt.value))
-    numbers = {n for n, c in counts.items() if n in definitions and len(definitions[n]) == c}  # not parameters
-
-    def number(atom: gast.expr, scalars: frozenset[str]) -> bool:
-        if isinstance(atom, gast.Constant):
-            return type(atom.value) in (int, float)
-        return isinstance(atom, gast.Name) and (atom.id in numbers or atom.id in scalars or atom.id in facts.ints
-                                                or facts.shapes.get(atom.id) == SCALAR_SHAPE)
-
-    def gives_number(stmt: gast.stmt, rhs: gast.expr | None) -> bool:
-        scalars = scalars_before.get(id(stmt), frozenset())
+        if stmt is None:
+            if param in self.array_params:
+                ndim, twin = self.array_params[param]
+                return _NUMBER if ndim == 0 else (True, ("param", twin), ndim)
+            return _UNKNOWN
         if rhs is None:
-            return False
-        if isinstance(rhs, (gast.Constant, gast.Name)):
-            return number(rhs, scalars)
-        if isinstance(rhs, gast.BinOp):
-            return isinstance(rhs.op, _ELEMENTWISE_OPERATORS) and number(rhs.left, scalars) \
-                and number(rhs.right, scalars)
-        if isinstance(rhs, gast.UnaryOp):
-            return isinstance(rhs.op, (gast.USub, gast.UAdd)) and number(rhs.operand, scalars)
-        if isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name):
-            return facts.index_key(rhs.value.id, rhs.slice, scalars) == SCALAR_SHAPE
-        if isinstance(rhs, gast.Call) and not rhs.keywords:
-            func = parsed.resolve(rhs.func)
-            elementwise = isinstance(func, np.ufunc) and func.nout == 1 and func.nin == len(rhs.args)
-            from_math = is_resolved(func) and getattr(math, getattr(func, "__name__", ""), None) is func
-            return (elementwise or from_math or func in (float, abs)) and all(number(a, scalars) for a in rhs.args)
-        return False
+            return _UNKNOWN
+        scalars = self.scalars_before.get(id(stmt), frozenset())
 
-    changed = True
-    while changed:
-        changed = False
-        for n in sorted(numbers):
-            if not all(gives_number(stmt, rhs) for stmt, rhs in definitions[n]):
-                numbers.discard(n)
-                changed = True
-    return numbers
+        def known(atom):
+            if _is_number(atom, scalars, facts):
+                return _NUMBER
+            if isinstance(atom, gast.Name) and atom.id in facts.arrays:
+                return True, facts.shapes.get(atom.id), facts.ndims.get(atom.id)
+            return _UNKNOWN
+
+        def elementwise(operands):
+            values = [known(a) for a in operands]
+            if any(v == _UNKNOWN for v in values):
+                return _UNKNOWN
+            arrays = [v for v in values if v != _NUMBER]
+            if not arrays:
+                return _NUMBER
+            keys = {v[1] for v in arrays}
+            ndims = [v[2] for v in arrays]
+            return _normal(True, keys.pop() if len(keys) == 1 and None not in keys else None,
+                           max(ndims) if None not in ndims else None)
+
+        if isinstance(rhs, gast.Constant):
+            return _NUMBER if type(rhs.value) in (int, float) else _UNKNOWN
+        if isinstance(rhs, gast.Name):
+            return known(rhs)
+        if isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name) and rhs.value.id in facts.arrays:
+            return _normal(True, facts.index_key(rhs.value.id, rhs.slice, scalars),
+                           facts.index_ndim(rhs.value.id, rhs.slice, scalars))
+        if isinstance(rhs, gast.BinOp) and isinstance(rhs.op, _ELEMENTWISE_OPERATORS):
+            return elementwise([rhs.left, rhs.right])
+        if isinstance(rhs, gast.UnaryOp) and isinstance(rhs.op, (gast.USub, gast.UAdd)):
+            return elementwise([rhs.operand])
+        if not isinstance(rhs, gast.Call):
+            return _UNKNOWN
+        func = self.parsed.resolve(rhs.func)
+        only_dtype = all(k.arg == "dtype" for k in rhs.keywords)
+        if isinstance(rhs.func, gast.Attribute) and isinstance(rhs.func.value, gast.Name) \
+                and rhs.func.value.id == self.runtime:
+            if rhs.func.attr == "assign_into" and known(rhs.args[0])[0]:
+                return known(rhs.args[0])  # written into the same array
+            if rhs.func.attr == "accumulate_at" and isinstance(rhs.args[0], gast.Name) \
+                    and rhs.args[0].id in facts.arrays:
+                return _normal(True, facts.index_key(rhs.args[0].id, rhs.args[1], scalars),
+                               facts.index_ndim(rhs.args[0].id, rhs.args[1], scalars))
+            return _UNKNOWN
+        if isinstance(func, np.ufunc) and func.nout == 1 and len(rhs.args) == func.nin and not rhs.keywords:
+            return elementwise(rhs.args)
+        if func in (np.copy, np.zeros_like, np.ones_like, np.empty_like) and len(rhs.args) == 1 and only_dtype:
+            value = known(rhs.args[0])
+            return value if value[0] else (True, None, None)
+        if func in (np.zeros, np.ones, np.empty, np.full) and rhs.args and only_dtype \
+                and len(rhs.args) == (2 if func is np.full else 1):
+            return _normal(True, None, _ndim_of_shape(rhs.args[0], scalars, facts, self.shape_tuples))
+        if not is_resolved(func) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr == "copy" \
+                and not rhs.args and not rhs.keywords and known(rhs.func.value)[0]:
+            return known(rhs.func.value)
+        if is_resolved(func) and (func in _NEW_ARRAY_FUNCTIONS or func is np.array):
+            return True, None, None
+        return _UNKNOWN
 
 
-def _ndim_of_shape(shape: gast.expr, scalar, shape_tuples: dict[str, int | None]) -> int | None:
+def _normal(is_array: bool, key: tuple | None, ndim: int | None) -> tuple:
+    """A 0-d result is a number, whatever made it."""
+    return _NUMBER if ndim == 0 or key == SCALAR_SHAPE else (is_array, key, ndim)
+
+
+def _record(facts: ArrayFacts, n: str, value: tuple) -> None:
+    is_array, key, ndim = value
+    if is_array:
+        facts.arrays.add(n)
+    if key is not None:
+        facts.shapes[n] = key
+    if ndim is not None:
+        facts.ndims[n] = ndim
+
+
+def _is_number(atom: gast.expr, scalars: frozenset[str], facts: ArrayFacts) -> bool:
+    """A Python number, or a name known to hold a number (Python or NumPy) wherever it is bound."""
+    if isinstance(atom, gast.Constant):
+        return type(atom.value) in (int, float)
+    return isinstance(atom, gast.Name) and (atom.id in scalars or atom.id in facts.ints
+                                            or facts.shapes.get(atom.id) == SCALAR_SHAPE)
+
+
+def _ndim_of_shape(shape: gast.expr, scalars: frozenset[str], facts: ArrayFacts,
+                   shape_tuples: dict[str, int | None]) -> int | None:
     """The ndim of ``np.zeros(shape)``: 1 for a number, k for a tuple of k numbers or for a k-d array's shape."""
-    if scalar(shape):
+    if _is_number(shape, scalars, facts):
         return 1
-    if isinstance(shape, gast.Tuple) and all(scalar(e) for e in shape.elts):
+    if isinstance(shape, gast.Tuple) and all(_is_number(e, scalars, facts) for e in shape.elts):
         return len(shape.elts)
     if isinstance(shape, gast.Name):
         return shape_tuples.get(shape.id)

@@ -77,11 +77,12 @@ def _normalize_argnums(f: Callable, argnums: int | Sequence[int]) -> tuple[int, 
 
 def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
           scalar_params: frozenset[str] = frozenset(),
-          array_params: frozenset[tuple[str, int]] = frozenset()) -> Compiled:
+          array_params: frozenset[tuple[str, int, str]] = frozenset()) -> Compiled:
     """Run the pipeline (parse, lower, transform, optimize, emit) and cache the result.
 
     ``scalar_params`` names the parameters that are Python numbers in this
-    specialization, ``array_params`` those that are NumPy arrays, with their ndim.
+    specialization; ``array_params`` holds (parameter, ndim, first parameter of
+    the same shape) for those that are NumPy arrays.
     """
     key = (mode, wrt, has_aux, scalar_params, array_params)
     with _cache_lock:
@@ -160,19 +161,32 @@ def _runtime_objects(aliases: dict[str, str]) -> dict[str, Any]:
 
 
 _PYTHON_NUMBERS = frozenset((float, int))
-_OTHER, _NUMBER, _ARRAY = 0, 1, 2  # _ARRAY + ndim for an ndarray
+_OTHER, _NUMBER = 0, 1  # an ndarray's kind is (ndim, position of the first argument of the same shape)
 
 
-def _kind(x: Any) -> int:
-    """What a specialization knows of an argument: a Python number, a NumPy array of some ndim, or neither."""
-    kind = type(x)
-    return _NUMBER if kind in _PYTHON_NUMBERS else _ARRAY + x.ndim if kind is np.ndarray else _OTHER
+def _kinds(args: tuple) -> tuple:
+    """What a specialization knows of each argument: a Python number, an ndarray (its ndim, and which
+    earlier array argument has the same shape), or neither."""
+    kinds = []
+    shapes: list[tuple[int, tuple]] = []
+    for i, x in enumerate(args):
+        kind = type(x)
+        if kind in _PYTHON_NUMBERS:
+            kinds.append(_NUMBER)
+        elif kind is np.ndarray:
+            shape = x.shape
+            twin = next((j for j, other in shapes if other == shape), i)
+            shapes.append((i, shape))
+            kinds.append((x.ndim, twin))
+        else:
+            kinds.append(_OTHER)
+    return tuple(kinds)
 
 
 def _specialization(params: tuple, kinds: tuple) -> tuple[frozenset, frozenset]:
-    """The parameters that are Python numbers, and the (parameter, ndim) pairs of the arrays."""
+    """The parameters that are Python numbers, and (parameter, ndim, first parameter of its shape) of the arrays."""
     return (frozenset(p for p, k in zip(params, kinds) if k == _NUMBER),
-            frozenset((p, k - _ARRAY) for p, k in zip(params, kinds) if k >= _ARRAY))
+            frozenset((p, k[0], params[k[1]]) for p, k in zip(params, kinds) if type(k) is tuple))
 _PLAIN_ARGUMENTS = frozenset((float, np.ndarray))
 
 
@@ -360,7 +374,7 @@ class Derivative:
         takes_varargs = bool(f.__code__.co_flags & inspect.CO_VARARGS)
         self.max_positional = float("inf") if takes_varargs else len(params)
         self.compiled = build(f, mode, self.wrt, has_aux)
-        self.variants: dict[tuple[int, ...], Compiled] = {}
+        self.variants: dict[tuple, Compiled] = {}
         self.__name__ = self.compiled.function.__name__
         self.__doc__ = f"{mode} of {f.__qualname__} with respect to {', '.join(self.wrt)}"
 
@@ -375,7 +389,7 @@ class Derivative:
         return self.compiled.source
 
     def variant(self, args: tuple) -> Compiled:
-        kinds = tuple([_kind(a) for a in args])
+        kinds = _kinds(args)
         compiled = self.variants.get(kinds)
         if compiled is None:
             scalars, arrays = _specialization(self.params, kinds)
@@ -470,7 +484,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     _normalize_argnums(f, argnums)
     params = _positional_parameters(f)
     wrt = tuple(params[i] for i in argnums)
-    scalars, arrays = _specialization(params, tuple(_kind(x) for x in primals))
+    scalars, arrays = _specialization(params, _kinds(primals))
     compiled = build(f, "vjp", wrt, has_aux, scalars, arrays)
     for i, x in enumerate(primals):
         _check_argument(f, x, i)

@@ -61,12 +61,13 @@ def compile_function(source: str, name: str, filename: str, user_function: Calla
 
 
 def registered_name(user_function: Callable, mode: str, wrt: tuple[str, ...], scalars: frozenset[str],
-                    arrays: frozenset[tuple[str, int]] = frozenset()) -> str:
+                    arrays: frozenset[tuple[str, int, str]] = frozenset()) -> str:
     """A stable ``linecache`` name for a generated function."""
     module = getattr(user_function, "__module__", None) or "?"
     qualname = getattr(user_function, "__qualname__", user_function.__name__)
     kinds = f" scalars {','.join(sorted(scalars))}" if scalars else ""
-    kinds += f" arrays {','.join(f'{p}:{ndim}d' for p, ndim in sorted(arrays))}" if arrays else ""
+    described = [f"{p}:{ndim}d" + (f"~{twin}" if twin != p else "") for p, ndim, twin in sorted(arrays)]
+    kinds += f" arrays {','.join(described)}" if arrays else ""
     return f"<sourcediff {mode} of {module}.{qualname} wrt {','.join(wrt) or '-'}{kinds}>"
 
 

@@ -88,7 +88,7 @@ class ReverseFunction:
 class ReverseTransform:
     def __init__(self, parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...],
                  mode: str, has_aux: bool = False, scalar_params: frozenset[str] = frozenset(),
-                 array_params: frozenset[tuple[str, int]] = frozenset()):
+                 array_params: frozenset[tuple[str, int, str]] = frozenset()):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         self.parsed = parsed
@@ -102,7 +102,7 @@ class ReverseTransform:
         self.present: set[str] = set()
         self.containers: set[str] = set()
         self.scalar_params = set(scalar_params)
-        self.array_params = dict(array_params)  # parameter -> ndim
+        self.array_params = {p: (ndim, twin) for p, ndim, twin in array_params}  # ndim, first param of its shape
         self.facts = ArrayFacts()
         self.scalars: frozenset[str] = frozenset()
         self.scalars_before: dict[int, frozenset[str]] = {}
@@ -367,6 +367,11 @@ class ReverseTransform:
                 target = gast.Subscript(value=name(adjoint), slice=contribution.index, ctx=gast.Store())
                 return gast.AugAssign(target=target, op=gast.Add(), value=expr.args[0])
             return assign(adjoint, call(f"{self.runtime['sd']}.add_at", name(adjoint), *expr.args[2:3], expr.args[0]))
+        if contribution.index is not None and _is_runtime_call(expr, self.runtime["sd"], ("index_adjoint",)):
+            # a private copy, then x_bar[i] += g: no array of zeros the size of x to scatter into and add
+            self.owned.add(operand)
+            private = call(f"{self.runtime['sd']}.own", name(adjoint))
+            return assign(adjoint, call(f"{self.runtime['sd']}.add_at", private, *expr.args[2:3], expr.args[0]))
         if operand in self.containers:
             value = call(f"{self.runtime['sd']}.add", name(adjoint), expr)
         else:
@@ -982,8 +987,8 @@ class ReverseTransform:
         self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
         arguments = self.lowered.args
         positional = [p.id for p in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
-        self.facts = array_facts(body, positional, {p: d for p, d in self.array_params.items() if p in positional},
-                                 self.parsed, self.scalars_before)
+        self.facts = array_facts(body, positional, {p: k for p, k in self.array_params.items() if p in positional},
+                                 self.parsed, self.scalars_before, self.runtime["sd"])
         final_varied = act.varied_at_end
         self.containers = _container_names(body) - self.facts.arrays
 
@@ -1037,6 +1042,10 @@ class ReverseTransform:
                 backward = self.backward(body)
                 needed = _free_reads(backward) & primal
                 saves = self.choose_saves(body, needed, params)
+                kept, self.saves = self.saves, saves
+                trial = self.backward(body)  # with every save in place: where each name is set back
+                self.saves = kept
+                saves = {(i, n) for i, n in saves if n not in self.restores_unread(trial)}
                 mutations = {i for i, lst in appends.items() if lst in needed}
                 if saves == self.saves and mutations == self.mutations and needed == self.needed:
                     break
@@ -1104,6 +1113,21 @@ class ReverseTransform:
                                 type_comment=None, type_params=[])
         return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param, late_bound=dict(self.late_bound),
                                mutated=tuple(self.mutated))
+
+    def restores_unread(self, backward: list[gast.stmt]) -> set[str]:
+        """Names the backward pass sets back from the tape (``x = tape.pop()``) but reads only before that."""
+        first: dict[str, int] = {}
+        for k, stmt in enumerate(backward):
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
+                        and isinstance(node.value, gast.Call) and gast.dump(node.value) == gast.dump(self.pop()):
+                    first.setdefault(node.targets[0].id, k)
+        unread = set()
+        for n, at in first.items():
+            if not any(isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id == n
+                       for stmt in backward[at:] for node in gast.walk(stmt)):
+                unread.add(n)
+        return unread
 
     def find_increments(self, body: list[gast.stmt], act: Activity) -> None:
         """Find ``a = x[i]; ...; v = a + d; x[i] = v`` (or ``a - d``) with x an array: an increment of x[i] by d.
@@ -1519,10 +1543,11 @@ _OPERATOR_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"
 
 def reverse(parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...], mode: str,
             has_aux: bool = False, scalar_params: frozenset[str] = frozenset(),
-            array_params: frozenset[tuple[str, int]] = frozenset()) -> ReverseFunction:
+            array_params: frozenset[tuple[str, int, str]] = frozenset()) -> ReverseFunction:
     """Build the reverse-mode derivative of ``lowered`` with respect to the parameters ``wrt``.
 
     ``scalar_params`` names parameters known to be Python numbers in this
-    specialization, ``array_params`` the (parameter, ndim) pairs of the NumPy arrays.
+    specialization; ``array_params`` holds (parameter, ndim, first parameter of
+    the same shape) for the NumPy arrays.
     """
     return ReverseTransform(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params).run()

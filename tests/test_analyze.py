@@ -39,14 +39,14 @@ def test_output_that_does_not_depend_on_the_input_has_zero_gradient():
 
 # -- arrays and equal shapes: which unbroadcasts can go ---------------------------------------------
 
-def _facts(f, arrays=(("x", 1),)):
+def _facts(f, arrays=(("x", 1, "x"),), numbers=()):
     from sourcediff import analyze, lower, parse
 
     parsed = parse.parse_function(f)
     body = lower.lower(parsed).body
     params = list(f.__code__.co_varnames[: f.__code__.co_argcount])
-    scalars = analyze.scalar_names(body, set(), parsed)
-    return analyze.array_facts(body, params, dict(arrays), parsed, scalars)
+    scalars = analyze.scalar_names(body, set(numbers), parsed)
+    return analyze.array_facts(body, params, {p: (ndim, twin) for p, ndim, twin in arrays}, parsed, scalars)
 
 
 def stencil(x):
@@ -131,3 +131,46 @@ def analyze_scalar_shape():
     from sourcediff.analyze import SCALAR_SHAPE
 
     return SCALAR_SHAPE
+
+
+def product_sum(x, y):
+    return np.sum(x * y)
+
+
+def test_arrays_of_one_shape_share_a_key_only_when_the_shapes_match():
+    derivative = sourcediff.grad(product_sum, argnums=(0, 1))
+    rng = np.random.default_rng(1)
+    for x, y in [(rng.standard_normal(3), rng.standard_normal(3)),        # one shape: no unbroadcast
+                 (rng.standard_normal(3), rng.standard_normal(1)),        # broadcast
+                 (rng.standard_normal((2, 3)), rng.standard_normal(3)),   # broadcast over rows
+                 (rng.standard_normal((2, 3)), rng.standard_normal((2, 3)))]:
+        gx, gy = derivative(x, y)
+        assert gx.shape == x.shape and gy.shape == y.shape
+        check_grads(product_sum, (x, y), argnums=(0, 1))
+        assert ("unbroadcast" in derivative.source) == (x.shape != y.shape), derivative.source
+    assert len(derivative.variants) == 4
+
+
+def euler(x0, v0, dt):
+    x = x0.copy()
+    v = v0.copy()
+    for _ in range(3):
+        v = v - dt * x
+        x = x + dt * v
+    return np.sum(x * x)
+
+
+def grows(x):
+    s = x[0:1]
+    for _ in range(2):
+        s = s + x  # (1,) the first time, then x's shape: no shape for s
+    return np.sum(s * s)
+
+
+def test_a_name_bound_several_times_keeps_a_shape_only_if_every_binding_gives_it():
+    facts = _facts(euler, arrays=(("x0", 1, "x0"), ("v0", 1, "x0")), numbers=("dt",))
+    assert facts.shapes["x"] == facts.shapes["v"] == ("param", "x0")
+    facts = _facts(grows)
+    assert "s" not in facts.shapes
+    check_grads(grows, (np.array([0.5, -1.5, 2.0]),), argnums=0)
+    check_grads(euler, (np.array([0.5, -1.5, 2.0]), np.array([0.1, 0.2, -0.3]), 0.1), argnums=(0, 1))

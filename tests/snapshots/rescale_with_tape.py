@@ -11,8 +11,8 @@ def rescale_grad(x):
     t4_bar = sd.scalar_seed(t4)
     # backward pass
     t3_bar = sd.sum_adjoint(t4_bar, t3, None, False)
-    y_bar = sd.unbroadcast(t3_bar * x, y)
-    x_bar = sd.unbroadcast(t3_bar * y, x)
+    y_bar = t3_bar * x
+    x_bar = t3_bar * y
     t2_bar = y_bar
     y = tape.pop()
     y_bar = t2_bar / t1
