@@ -168,18 +168,14 @@ def _kinds(args: tuple) -> tuple:
     """What a specialization knows of each argument: a Python number, an ndarray (its ndim, and which
     earlier array argument has the same shape), or neither."""
     kinds = []
-    shapes: list[tuple[int, tuple]] = []
+    first_of_shape: dict[tuple, int] = {}
     for i, x in enumerate(args):
         kind = type(x)
-        if kind in _PYTHON_NUMBERS:
-            kinds.append(_NUMBER)
-        elif kind is np.ndarray:
+        if kind is np.ndarray:
             shape = x.shape
-            twin = next((j for j, other in shapes if other == shape), i)
-            shapes.append((i, shape))
-            kinds.append((x.ndim, twin))
+            kinds.append((len(shape), first_of_shape.setdefault(shape, i)))
         else:
-            kinds.append(_OTHER)
+            kinds.append(_NUMBER if kind is float or kind is int else _OTHER)
     return tuple(kinds)
 
 
