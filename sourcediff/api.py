@@ -114,12 +114,13 @@ def _with_defaults(function: Callable, f: Callable) -> Callable:
     return function
 
 
-def build_split(f: Callable, active: tuple[str, ...],
-                scalars: frozenset[str] = frozenset()) -> tuple[Callable, Callable, str, str, tuple[str, ...]]:
+def build_split(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = frozenset(),
+                arrays: frozenset[tuple[str, int, str]] = frozenset()
+                ) -> tuple[Callable, Callable, str, str, tuple[str, ...]]:
     """The forward and backward halves of ``f`` for a call from generated code (see ``calls.py``)."""
     parsed = parse.parse_function(f)
     lowered = lower.lower(parsed)
-    result = reverse.reverse(parsed, lowered, active, "split", scalar_params=scalars)
+    result = reverse.reverse(parsed, lowered, active, "split", scalar_params=scalars, array_params=arrays)
     forward_node, backward_node = result.node, result.backward_node
     backward_node.body = _optimized(backward_node.body, result)
     user_names = {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)}
@@ -129,7 +130,7 @@ def build_split(f: Callable, active: tuple[str, ...],
     for node, part in ((forward_node, "forward half"), (backward_node, "backward half")):
         mapping = emit.renumber_temporaries(node, user_names, mapping)
         source = emit.to_source(node)
-        filename = emit.registered_name(f, part, active, scalars)
+        filename = emit.registered_name(f, part, active, scalars, arrays)
         compiled.append((emit.compile_function(source, node.name, filename, f, runtime), source))
     (forward, forward_source), (backward, backward_source) = compiled
     return _with_defaults(forward, f), backward, forward_source, backward_source, result.mutated

@@ -89,12 +89,32 @@ def scalar_parameters(function: Callable, call_node, scalar_names: frozenset[str
     return frozenset(found)
 
 
-def split_pair(function: Callable, active: tuple[str, ...], scalars: frozenset[str] = frozenset()) -> SplitPair:
+def array_parameters(function: Callable, call_node, facts) -> frozenset[tuple[str, int, str]]:
+    """(parameter, ndim, first parameter of the same shape) for the parameters that receive known arrays."""
+    import gast
+
+    code = function.__code__
+    positional = code.co_varnames[: code.co_argcount]
+    bound = [(positional[i], a) for i, a in enumerate(call_node.args[: len(positional)])]
+    bound += [(k.arg, k.value) for k in call_node.keywords if k.arg in positional]
+    found = []
+    first_of_key: dict[tuple, str] = {}
+    for param, atom in bound:
+        if isinstance(atom, gast.Name) and atom.id in facts.arrays and facts.ndims.get(atom.id) is not None:
+            key = facts.shapes.get(atom.id)
+            twin = param if key is None else first_of_key.setdefault(key, param)
+            found.append((param, facts.ndims[atom.id], twin))
+    return frozenset(found)
+
+
+def split_pair(function: Callable, active: tuple[str, ...], scalars: frozenset[str] = frozenset(),
+               arrays: frozenset[tuple[str, int, str]] = frozenset()) -> SplitPair:
     """The cached forward/backward pair of ``function`` for the active parameters ``active``.
 
-    ``scalars`` names the parameters known to receive Python numbers at the call site.
+    ``scalars`` names the parameters known to receive Python numbers at the call
+    site, ``arrays`` those known to receive arrays (see :func:`array_parameters`).
     """
-    key = (active, scalars)
+    key = (active, scalars, arrays)
     with _lock:
         by_active = _pairs.setdefault(function, {})
         pair = by_active.get(key)
@@ -104,7 +124,8 @@ def split_pair(function: Callable, active: tuple[str, ...], scalars: frozenset[s
         try:
             from .api import build_split
 
-            forward, backward, forward_source, backward_source, mutated = build_split(function, active, scalars)
+            forward, backward, forward_source, backward_source, mutated = build_split(function, active, scalars,
+                                                                                      arrays)
             pair.mutated = mutated
         except BaseException:
             del by_active[key]

@@ -599,7 +599,8 @@ class ReverseTransform:
                 try:
                     pair = calls.split_pair(callee, calls.active_parameters(callee, len(rhs.args), active_args,
                                                                             active_keywords),
-                                            calls.scalar_parameters(callee, rhs, scalars))
+                                            calls.scalar_parameters(callee, rhs, scalars),
+                                            calls.array_parameters(callee, rhs, self.facts))
                 except SourcediffError as exc:
                     raise self.parsed.error(type(exc), exc.message, stmt, exc.hint) from None
                 forward = self.runtime_name(f"{callee.__name__}_fwd", pair.forward_cell)
@@ -976,6 +977,7 @@ class ReverseTransform:
             outputs = output_names | (set(self.mutated) if self.mode == "split" else set())
             act = activity(body, wrt, outputs, self.parsed, changed)
             self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
+            self.facts = self.array_facts(body)
             self.classify_calls(body, act)
             now = {i: list(c.changed) for i, c in self.user_calls.items() if c.changed}
             if now == changed:
@@ -985,10 +987,7 @@ class ReverseTransform:
         body = self.split_self_updates(body, act)
         act = self.act = activity(body, wrt, outputs, self.parsed, changed)
         self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
-        arguments = self.lowered.args
-        positional = [p.id for p in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
-        self.facts = array_facts(body, positional, {p: k for p, k in self.array_params.items() if p in positional},
-                                 self.parsed, self.scalars_before, self.runtime["sd"])
+        self.facts = self.array_facts(body)
         final_varied = act.varied_at_end
         self.containers = _container_names(body) - self.facts.arrays
 
@@ -1128,6 +1127,12 @@ class ReverseTransform:
                        for stmt in backward[at:] for node in gast.walk(stmt)):
                 unread.add(n)
         return unread
+
+    def array_facts(self, body: list[gast.stmt]) -> ArrayFacts:
+        arguments = self.lowered.args
+        positional = [p.id for p in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
+        return array_facts(body, positional, {p: k for p, k in self.array_params.items() if p in positional},
+                           self.parsed, self.scalars_before, self.runtime["sd"])
 
     def find_increments(self, body: list[gast.stmt], act: Activity) -> None:
         """Find ``a = x[i]; ...; v = a + d; x[i] = v`` (or ``a - d``) with x an array: an increment of x[i] by d.

@@ -115,7 +115,7 @@ def test_a_helper_is_transformed_once_per_set_of_active_arguments():
 
     sourcediff.grad(outer, argnums=(0, 1))(0.4, 0.9)
     pairs = dict(calls._pairs[middle])
-    assert {active for active, _ in pairs} == {("a", "b")}  # one per kind of argument (numbers, arrays)
+    assert {key[0] for key in pairs} == {("a", "b")}  # one per kind of argument (numbers, arrays)
     sourcediff.grad(outer, argnums=(0, 1))(0.5, 1.9)
     assert all(calls._pairs[middle][key] is pair for key, pair in pairs.items())
     assert len(calls._pairs[middle]) == len(pairs)
@@ -341,6 +341,27 @@ def test_a_helper_that_updates_its_argument_in_place(rng, jax_grad):
     np.testing.assert_allclose(ours[0], np.asarray(theirs[0]), rtol=1e-9)
     np.testing.assert_allclose(ours[1], float(theirs[1]), rtol=1e-9)
     np.testing.assert_array_equal(u0, before)  # the caller's array is left as it was
+
+
+def scaled_sum(a, b, k):
+    return np.sum(a * b) * k
+
+
+def calls_scaled_sum(x, y):
+    return scaled_sum(x, y, 2.0) + scaled_sum(x, x[0], 3.0)
+
+
+def test_a_helper_is_specialized_on_the_arrays_it_receives(rng):
+    from sourcediff import calls
+
+    x, y = rng.standard_normal(4), rng.standard_normal(4)
+    check(calls_scaled_sum, (x, y), (0, 1))
+    check(heat_solve, (rng.standard_normal(7), 0.1), (0, 1))
+    sources = {key: pair.backward_source for key, pair in calls._pairs[scaled_sum].items()}
+    same_shape = [src for key, src in sources.items() if ("a", 1, "a") in key[2] and ("b", 1, "a") in key[2]]
+    assert same_shape and "unbroadcast" not in same_shape[0], sources  # a and b: one shape, no broadcasting
+    step = [pair.backward_source for key, pair in calls._pairs[heat_step].items() if ("u", 1, "u") in key[2]]
+    assert step and "increment_adjoint" in step[0] and "unbroadcast" not in step[0], step
 
 
 def test_a_helper_that_fills_a_buffer_it_was_given(rng):
