@@ -8,6 +8,7 @@ the flow of variation.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import gast
@@ -302,16 +303,25 @@ def _scalars(stmts: list[gast.stmt], known: set[str], parsed: ParsedFunction,
             continue
         rhs = stmt.value
         scalar = False
+        elements: set[str] = set()  # "t[0]": element 0 of the tuple t is a number
         if isinstance(rhs, (gast.Name, gast.Constant)):
             scalar = is_scalar(rhs)
         elif isinstance(rhs, gast.BinOp):
             scalar = is_scalar(rhs.left) and is_scalar(rhs.right)
         elif isinstance(rhs, gast.UnaryOp):
             scalar = is_scalar(rhs.operand)
+        elif isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name) \
+                and isinstance(rhs.slice, gast.Constant) and type(rhs.slice.value) is int:
+            scalar = f"{rhs.value.id}[{rhs.slice.value}]" in known  # an element of a helper's tuple of numbers
         elif isinstance(rhs, gast.Call):
             func = parsed.resolve(rhs.func)
             args_scalar = all(is_scalar(a) for a in rhs.args) and all(is_scalar(k.value) for k in rhs.keywords)
-            if is_resolved(func):
+            outputs = _helper_outputs(func, rhs, known)
+            if outputs is not None:
+                scalar = outputs is True
+                if isinstance(outputs, tuple):
+                    elements = {f"{target}[{i}]" for i, number in enumerate(outputs) if number}
+            elif is_resolved(func):
                 if getattr(func, "__module__", None) == "math" or func is getattr(math, getattr(func, "__name__", ""), None):
                     scalar = True
                 elif isinstance(func, np.ufunc) or func in (float, abs, min, max):
@@ -326,7 +336,63 @@ def _scalars(stmts: list[gast.stmt], known: set[str], parsed: ParsedFunction,
             known.add(target)
         else:
             known.discard(target)
+        known -= {n for n in known if n.startswith(f"{target}[")}
+        known |= elements
     return known
+
+
+_OUTPUTS: dict[tuple, bool | tuple[bool, ...] | None] = {}
+_IN_PROGRESS = threading.local()
+
+
+def _helper_outputs(func, call: gast.Call, known: set[str]) -> bool | tuple[bool, ...] | None:
+    """For a call to one of the user's functions: whether it returns a number (or which elements of a tuple are).
+
+    None when ``func`` is not such a function, or when that cannot be told.
+    """
+    from .calls import is_user_function, scalar_parameters
+
+    if not is_user_function(func) or registry.lookup(func) is not None:
+        return None
+    key = (func, scalar_parameters(func, call, frozenset(known)))
+    if key in _OUTPUTS:
+        return _OUTPUTS[key]
+    busy = getattr(_IN_PROGRESS, "functions", None)
+    if busy is None:
+        busy = _IN_PROGRESS.functions = set()
+    if func in busy:
+        return None  # recursion: unknown
+    busy.add(func)
+    try:
+        _OUTPUTS[key] = _numeric_outputs(func, key[1])
+    finally:
+        busy.discard(func)
+    return _OUTPUTS[key]
+
+
+def _numeric_outputs(func, scalar_params: frozenset[str]) -> bool | tuple[bool, ...] | None:
+    from .errors import SourcediffError
+    from .lower import lower
+    from .parse import parse_function
+
+    try:
+        parsed = parse_function(func)
+        body = lower(parsed).body
+    except SourcediffError:
+        return None  # refused later, with the error, when the call is transformed
+    ret = body[-1]
+    if not isinstance(ret, gast.Return) or ret.value is None:
+        return None
+    known = _scalars(body[:-1], set(scalar_params), parsed, {})
+
+    def number(atom):
+        if isinstance(atom, gast.Constant):
+            return type(atom.value) in (int, float)
+        return isinstance(atom, gast.Name) and atom.id in known
+
+    if isinstance(ret.value, gast.Tuple):
+        return tuple(number(e) for e in ret.value.elts)
+    return number(ret.value)
 
 
 # -- arrays and equal shapes ---------------------------------------------------------------------

@@ -389,3 +389,46 @@ def test_a_helper_writing_into_an_array_that_may_be_an_argument_is_refused():
 
     with pytest.raises(sourcediff.UnsupportedSyntaxError, match="writes into its argument"):
         sourcediff.grad(run, argnums=1)(np.ones(4), 0.1)
+
+
+# -- what a helper returns: numbers known as numbers at the call site ---------------------------------
+
+def oscillator_rhs(x, v, k):
+    return v, -k * x
+
+
+def oscillator(x0, v0, k):
+    x = x0
+    v = v0
+    for _ in range(20):
+        dx, dv = oscillator_rhs(x, v, k)
+        x = x + 0.05 * dx
+        v = v + 0.05 * dv
+    return x * x + v
+
+
+def mixed_rhs(x, w):
+    return x * 2.0, w * x  # a number, and an array when w is one
+
+
+def uses_mixed(x, w):
+    a, b = mixed_rhs(x, w)
+    return a * np.sum(b)
+
+
+def test_a_helper_returning_numbers_makes_its_callers_values_numbers():
+    from sourcediff import calls
+
+    check(oscillator, (0.3, -0.2, 1.7), (0, 1, 2))
+    pairs = calls._pairs[oscillator_rhs]
+    numbers = [key for key in pairs if key[1] == frozenset({"x", "v", "k"})]
+    assert numbers, list(pairs)  # x and v stay numbers through the loop: the all-number variant is used
+    assert "unbroadcast" not in pairs[numbers[0]].backward_source
+
+
+def test_a_helper_returning_an_array_next_to_a_number():
+    from sourcediff import calls
+
+    check(uses_mixed, (0.7, np.array([1.0, -2.0, 0.5])), (0, 1))
+    keys = list(calls._pairs[mixed_rhs])
+    assert all("w" not in key[1] for key in keys)  # w is an array, never taken for a number
