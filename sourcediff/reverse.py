@@ -114,6 +114,8 @@ class ReverseTransform:
         self.changed: dict[int, list[str]] = {}
         self.increments: dict[int, tuple[str, bool]] = {}  # x[i] = x[i] + d: (d, whether it is subtracted)
         self.increment_sources: dict[int, gast.stmt] = {}
+        self.unpacked: dict[int, list[str]] = {}  # t = f(...): the names t[0], t[1], ... are unpacked into
+        self.unpack_reads: set[int] = set()
         self.unsaved: set[int] = set()  # writes whose overwritten values the backward pass never needs
         self.restore_markers: dict[int, int] | None = None
 
@@ -408,7 +410,10 @@ class ReverseTransform:
         target = target_of(stmt)
         if target is None:
             return []
+        if id(stmt) in self.unpack_reads:
+            return []  # its adjoint goes straight into the call's output tuple (see user_call_adjoint)
         changed = self.user_calls[id(stmt)].changed if id(stmt) in self.user_calls else ()
+        changed = tuple(changed) + tuple(self.unpacked.get(id(stmt), ()))
         if not act.is_active(stmt) or (target not in self.present and not set(changed) & self.present):
             self.present.discard(target)
             self.owned.discard(target)
@@ -641,6 +646,12 @@ class ReverseTransform:
         info = self.user_calls[id(stmt)]
         rhs = stmt.value
         g = name(self.bar(target_of(stmt)))
+        unpacked = self.unpacked.get(id(stmt), [])
+        if set(unpacked) & self.present:  # a, b = f(...): the output's adjoint is the tuple (a_bar, b_bar)
+            g = gast.Tuple(elts=[name(self.bar(e)) if e in self.present else
+                                 call(f"{self.runtime['sd']}.zeros_like", name(e)) for e in unpacked],
+                           ctx=gast.Load())
+            self.present.add(target_of(stmt))
         if info.forward is None:
             grads = call(f"{self.runtime['sd']}.call_backward", name(info.residual), g)
             operands = [rhs.args[i] for i in info.dynamic[0]] + \
@@ -658,7 +669,7 @@ class ReverseTransform:
             for atom, extra in (operand if isinstance(operand, list) else [(operand, None)]):
                 if isinstance(atom, gast.Name) and act.operand_active(stmt, atom.id):
                     pairs.append((atom, [i] if extra is None else [i, extra]))
-        consumed = {target_of(stmt)} | set(info.changed)  # their new values end here, going backwards
+        consumed = {target_of(stmt)} | set(info.changed) | set(unpacked)  # their values end here, going backwards
         if not pairs:
             code = [gast.Expr(value=grads)] if info.changed else []  # it restores the arrays it changed
             self.present -= consumed
@@ -1024,6 +1035,7 @@ class ReverseTransform:
         self.heads: dict[int, list[gast.stmt]] = {}
         self.tails: dict[int, tuple[list[gast.stmt], list[gast.stmt]]] = {}
         self.find_increments(body, act)
+        self.find_unpacked(body)
         self.generate(body, act)
         self.tape = self.namer.fresh("tape")
 
@@ -1127,6 +1139,43 @@ class ReverseTransform:
                        for stmt in backward[at:] for node in gast.walk(stmt)):
                 unread.add(n)
         return unread
+
+    def find_unpacked(self, body: list[gast.stmt]) -> None:
+        """``t = f(...); a = t[0]; b = t[1]`` (tuple unpacking of a helper's output), read nowhere else.
+
+        The adjoint of ``t`` is then the tuple ``(a_bar, b_bar)``, built where the call's
+        backward half is called, instead of a tuple adjoint filled one element at a time.
+        """
+        self.unpacked: dict[int, list[str]] = {}
+        self.unpack_reads: set[int] = set()
+        counts, _ = self.definitions(body)
+        loads: dict[str, int] = {}
+        for stmt in walk_statements(body):
+            own = reads(stmt.test) if isinstance(stmt, (gast.If, gast.While)) else \
+                reads(stmt.iter) if isinstance(stmt, gast.For) else reads(stmt)
+            for n in own:
+                loads[n] = loads.get(n, 0) + 1
+        for block in [body] + [b for s in walk_statements(body) for b in blocks(s)]:
+            for k, stmt in enumerate(block):
+                target = target_of(stmt)
+                if id(stmt) not in self.user_calls or counts.get(target) != 1 or not loads.get(target):
+                    continue
+                elements: list[str] = []
+                for later in block[k + 1:k + 1 + loads[target]]:
+                    rhs = later.value if target_of(later) else None
+                    if not (isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name)
+                            and rhs.value.id == target and isinstance(rhs.slice, gast.Constant)
+                            and rhs.slice.value == len(elements)):
+                        break
+                    element = target_of(later)
+                    scalars = self.scalars_before.get(id(later), frozenset())
+                    number = f"{target}[{len(elements)}]" in scalars  # the helper returns a number there
+                    if element in elements or element == target or not (number or element in self.facts.shapes):
+                        break
+                    elements.append(element)
+                if elements and len(elements) == loads[target]:
+                    self.unpacked[id(stmt)] = elements
+                    self.unpack_reads |= {id(s) for s in block[k + 1:k + 1 + len(elements)]}
 
     def array_facts(self, body: list[gast.stmt]) -> ArrayFacts:
         arguments = self.lowered.args

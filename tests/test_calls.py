@@ -432,3 +432,23 @@ def test_a_helper_returning_an_array_next_to_a_number():
     check(uses_mixed, (0.7, np.array([1.0, -2.0, 0.5])), (0, 1))
     keys = list(calls._pairs[mixed_rhs])
     assert all("w" not in key[1] for key in keys)  # w is an array, never taken for a number
+
+
+def first_of_pair(x, v, k):
+    a, _ = oscillator_rhs(x, v, k)  # the second output is unused: its adjoint is zero
+    return np.sum(a * x)
+
+
+def only_the_second(x, v, k):
+    return np.sum(oscillator_rhs(x, v, k)[1] * v)  # not unpacked: one element read
+
+
+def test_unpacked_helper_outputs_hand_their_adjoints_over_as_one_tuple():
+    check(oscillator, (0.3, -0.2, 1.7), (0, 1, 2))
+    derivative = sourcediff.grad(oscillator, argnums=(0, 1, 2))
+    derivative(0.3, -0.2, 1.7)
+    assert "oscillator_rhs_bwd(" in derivative.source and "index_adjoint" not in derivative.source, \
+        derivative.source
+    for f in (first_of_pair, only_the_second):
+        check(f, (0.3, -0.2, 1.7), (0, 1, 2))
+        check(f, (np.array([0.3, 0.1]), np.array([-0.2, 0.4]), 1.7), (0, 1, 2))
