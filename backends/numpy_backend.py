@@ -515,6 +515,9 @@ def unbroadcast_to(g, shape):
     gshape = np.shape(g)
     if gshape == shape:
         return g
+    if len(gshape) < len(shape):  # a value with leading length-1 axes written into a smaller slot
+        g = np.reshape(g, (1,) * (len(shape) - len(gshape)) + tuple(gshape))
+        gshape = np.shape(g)
     extra = len(gshape) - len(shape)
     if extra > 0:
         g = np.sum(g, axis=tuple(range(extra)))

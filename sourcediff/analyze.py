@@ -255,7 +255,8 @@ def activity(body: list[gast.stmt], wrt: set[str], outputs: set[str], parsed: Pa
     return result
 
 
-_SCALAR_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "amax", "amin", "trace", "det"}
+# whole reductions that give one number for any input (np.trace and np.linalg.det give arrays for stacks)
+_SCALAR_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "amax", "amin"}
 
 
 def scalar_names(body: list[gast.stmt], scalar_params: set[str], parsed: ParsedFunction) -> dict[int, frozenset[str]]:
@@ -309,7 +310,7 @@ def _scalars(stmts: list[gast.stmt], known: set[str], parsed: ParsedFunction,
         elif isinstance(rhs, gast.BinOp):
             scalar = is_scalar(rhs.left) and is_scalar(rhs.right)
         elif isinstance(rhs, gast.UnaryOp):
-            scalar = is_scalar(rhs.operand)
+            scalar = not isinstance(rhs.op, gast.Not) and is_scalar(rhs.operand)  # not x is a bool
         elif isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name) \
                 and isinstance(rhs.slice, gast.Constant) and type(rhs.slice.value) is int:
             scalar = f"{rhs.value.id}[{rhs.slice.value}]" in known  # an element of a helper's tuple of numbers
@@ -322,9 +323,11 @@ def _scalars(stmts: list[gast.stmt], known: set[str], parsed: ParsedFunction,
                 if isinstance(outputs, tuple):
                     elements = {f"{target}[{i}]" for i, number in enumerate(outputs) if number}
             elif is_resolved(func):
-                if getattr(func, "__module__", None) == "math" or func is getattr(math, getattr(func, "__name__", ""), None):
+                from_math = getattr(func, "__module__", None) == "math" or \
+                    func is getattr(math, getattr(func, "__name__", ""), None)
+                if from_math and getattr(func, "__name__", "") not in ("prod", "sumprod"):  # of arrays: arrays
                     scalar = True
-                elif isinstance(func, np.ufunc) or func in (float, abs, min, max):
+                elif (isinstance(func, np.ufunc) and func.signature is None) or func in (float, abs, min, max):
                     scalar = args_scalar
                 elif getattr(func, "__name__", "") in _SCALAR_REDUCTIONS and len(rhs.args) == 1 and not rhs.keywords \
                         and func is getattr(np, func.__name__, None):  # np.sum(x), not the builtin sum(list)
@@ -626,7 +629,8 @@ class _ArrayFactsFinder:
                 return _normal(True, facts.index_key(rhs.args[0].id, rhs.args[1], scalars),
                                facts.index_ndim(rhs.args[0].id, rhs.args[1], scalars))
             return _UNKNOWN
-        if isinstance(func, np.ufunc) and func.nout == 1 and len(rhs.args) == func.nin and not rhs.keywords:
+        if isinstance(func, np.ufunc) and func.signature is None and func.nout == 1 and len(rhs.args) == func.nin \
+                and not rhs.keywords:  # not np.matmul, a generalized ufunc
             return elementwise(rhs.args)
         if func in (np.copy, np.zeros_like, np.ones_like, np.empty_like) and len(rhs.args) == 1 and only_dtype:
             value = known(rhs.args[0])
@@ -637,7 +641,7 @@ class _ArrayFactsFinder:
         if not is_resolved(func) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr == "copy" \
                 and not rhs.args and not rhs.keywords and known(rhs.func.value)[0]:
             return known(rhs.func.value)
-        if is_resolved(func) and (func in _NEW_ARRAY_FUNCTIONS or func is np.array):
+        if is_resolved(func) and (func in _NEW_ARRAY_FUNCTIONS or func in (np.array, np.einsum)):
             return True, None, None
         return _UNKNOWN
 

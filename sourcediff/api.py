@@ -199,9 +199,23 @@ def _match(g: Any, x: Any) -> Any:
             g = np.broadcast_to(g, x.shape).copy()
         return g
     if isinstance(x, np.generic):
-        dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else np.float64
+        dtype = x.dtype if np.issubdtype(x.dtype, np.inexact) else np.dtype(np.float64)
         return dtype.type(g)
     return _match_tree(g, x, "")
+
+
+def _distinct(grads: tuple, given: Any = None) -> tuple:
+    """The gradients, with an array that is also another argument's gradient (z = x + y gives both), or
+    is the array ``given`` (a cotangent passed in), copied."""
+    seen: set[int] = {id(given)} if type(given) is np.ndarray else set()
+    out = []
+    for g in grads:
+        if type(g) is np.ndarray:
+            if id(g) in seen:
+                g = g.copy()
+            seen.add(id(g))
+        out.append(g)
+    return tuple(out)
 
 
 _ZERO = object()  # the gradient of a part that received none
@@ -261,6 +275,8 @@ def _refusal(x: Any, path: str, nested: bool = False) -> str | None:
     """Why the leaf at ``path`` (or one below it) cannot carry a gradient; ``None`` if every leaf can."""
     if isinstance(x, bool) or isinstance(x, np.bool_):
         return f"{path} is a bool"
+    if isinstance(x, np.ndarray) and type(x) is not np.ndarray:  # np.matrix: * is a matrix product
+        return f"{path} is a {type(x).__name__} (a subclass of ndarray; pass np.asarray(...))"
     if isinstance(x, _DIFFERENTIABLE_LEAVES):
         if isinstance(x, (np.ndarray, np.generic)) and not np.issubdtype(x.dtype, np.number):
             return f"{path} has dtype {x.dtype}"
@@ -409,7 +425,7 @@ class Derivative:
             return _match(grads, args[self.argnums[0]])
         if len(self.argnums) == 1:
             return (_match(grads, args[self.argnums[0]]),)
-        return tuple(_match(g, args[i]) for g, i in zip(grads, self.argnums))
+        return _distinct(tuple(_match(g, args[i]) for g, i in zip(grads, self.argnums)))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = self._args(args, kwargs)
@@ -499,7 +515,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
         grads = compiled.function(*primals, cotangent)
         if len(primals) == 1:
             grads = (grads,)
-        return tuple(_match(g, x) for g, x in zip(grads, primals))
+        return _distinct(tuple(_match(g, x) for g, x in zip(grads, primals)), cotangent)
 
     vjp_fn.source = compiled.source  # type: ignore[attr-defined]
     if has_aux:

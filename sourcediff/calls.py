@@ -30,6 +30,8 @@ class SplitPair:
     forward_source: str = ""
     backward_source: str = ""
     mutated: tuple[str, ...] = ()  # parameters whose arrays the function writes into
+    building: bool = True  # still being transformed: a call met now is a recursive one
+    recursive: bool = False
 
 
 _pairs: "weakref.WeakKeyDictionary[Callable, dict[tuple[str, ...], SplitPair]]" = weakref.WeakKeyDictionary()
@@ -119,6 +121,8 @@ def split_pair(function: Callable, active: tuple[str, ...], scalars: frozenset[s
         by_active = _pairs.setdefault(function, {})
         pair = by_active.get(key)
         if pair is not None:
+            if pair.building:
+                pair.recursive = True  # its writes into arguments are not known yet at this call
             return pair
         pair = by_active[key] = SplitPair(function, active)
         try:
@@ -127,9 +131,15 @@ def split_pair(function: Callable, active: tuple[str, ...], scalars: frozenset[s
             forward, backward, forward_source, backward_source, mutated = build_split(function, active, scalars,
                                                                                       arrays)
             pair.mutated = mutated
+            if mutated and pair.recursive:
+                raise SourcediffError(
+                    f"sourcediff cannot differentiate {getattr(function, '__qualname__', function)!r} yet: it calls "
+                    f"itself and writes into its argument {mutated[0]!r}",
+                    hint="write the recursion as a loop, or return a new array instead of writing into the argument")
         except BaseException:
             del by_active[key]
             raise
+        pair.building = False
         pair.forward_cell.cell_contents = forward
         pair.backward_cell.cell_contents = backward
         pair.forward_source, pair.backward_source = forward_source, backward_source

@@ -256,6 +256,11 @@ class Lowering:
         for kw in expr.keywords:
             if kw.arg is None:
                 raise self.refuse(expr, "keyword unpacking (**kwargs) in a call", "pass the keywords one by one")
+            library = is_resolved(self.parsed.resolve(expr.func)) and not _is_user_function(
+                self.parsed.resolve(expr.func))
+            if kw.arg == "out" and library and not (isinstance(kw.value, gast.Constant) and kw.value.value is None):
+                raise self.refuse(expr, "a call that writes its result into an existing array (out=...)",
+                                  "assign the result instead: y = f(...), or y[...] = f(...)")
         args = [self.atom(a) for a in expr.args]
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in expr.keywords]
         return self.copy(gast.Call(func=func, args=args, keywords=keywords), expr)
@@ -321,6 +326,8 @@ class Lowering:
             if _is_ufunc_at(callee) and len(stmt.value.args) == 3 and not stmt.value.keywords:
                 self.accumulate_at(stmt, callee)
                 return
+            if isinstance(func, gast.Attribute) and func.attr in ("append", "insert", "extend"):
+                self.note_contained(stmt.value.args[-1:])
             popped = isinstance(func, gast.Attribute) and func.attr == "pop" and isinstance(func.value, gast.Name)
             if popped or is_user_function(callee) or (isinstance(func, gast.Name) and not is_resolved(callee)):
                 # step(u, dt): a call of the user's kept for its effect; its result gets a name like any call
@@ -524,6 +531,7 @@ class Lowering:
         if not isinstance(target, gast.Name):
             raise self.refuse(stmt, f"an in-place update of {type(target).__name__}", "update a plain name")
         self.check_not_a_view(target.id, stmt)
+        self.check_not_contained(target.id, stmt)
         if not self.memory.shared(target.id) and target.id not in self.parameters \
                 and target.id not in self.memory.unknown:
             value = self.copy(gast.BinOp(left=name(target.id), op=stmt.op, right=stmt.value), stmt)
@@ -546,6 +554,7 @@ class Lowering:
                               "pass the array in as an argument, or copy it first")
         self.check_not_a_view(base.id, stmt)
         self.check_known_object(base.id, stmt)
+        self.check_not_contained(base.id, stmt)
         return base.id
 
     def check_known_object(self, identifier: str, stmt: gast.stmt) -> None:
@@ -668,6 +677,8 @@ class Lowering:
         if isinstance(rhs, gast.Name):
             self.memory.join(target, rhs.id)
             return
+        if isinstance(rhs, (gast.List, gast.Tuple, gast.Dict)):
+            self.note_contained(rhs.values if isinstance(rhs, gast.Dict) else rhs.elts)
         base = None
         if isinstance(rhs, gast.Subscript) or (isinstance(rhs, gast.Attribute) and rhs.attr in {"T", "real", "flat"}):
             base = rhs.value
@@ -680,6 +691,19 @@ class Lowering:
             self.memory.views[target] = self.memory.views.get(base.id, base.id)
         elif not makes_new_object(self.parsed, rhs):
             self.memory.unknown.add(target)  # may be an array some other name holds
+
+    def note_contained(self, atoms: list) -> None:
+        """These objects are held by a container now: writing into them later would change it too."""
+        for atom in atoms:
+            if isinstance(atom, gast.Name):
+                self.memory.contained |= self.memory.members(atom.id)
+
+    def check_not_contained(self, identifier: str, stmt: gast.stmt) -> None:
+        if self.memory.members(identifier) & self.memory.contained:
+            raise self.refuse(stmt, f"an in-place update of {identifier}, which a list, tuple or dict also holds "
+                              "(the container would see the change)",
+                              f"put a copy in the container ({identifier}.copy()), or update {identifier} "
+                              "before putting it in")
 
     def run(self) -> gast.FunctionDef:
         node = self.parsed.node
@@ -849,6 +873,12 @@ def makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
     return isinstance(func, np.ufunc) or func in _NEW_ARRAY_FUNCTIONS
 
 
+def _is_user_function(callee) -> bool:
+    from .calls import is_user_function
+
+    return is_user_function(callee)
+
+
 def _is_ufunc_at(callee) -> bool:
     """Whether ``callee`` is ``np.add.at`` or ``np.subtract.at`` (unbuffered in-place accumulation)."""
     import numpy as np
@@ -861,7 +891,7 @@ def _new_array_functions():
 
     return {np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
             np.copy, np.linspace, np.arange, np.eye, np.identity, np.concatenate, np.stack, np.hstack, np.vstack,
-            np.outer, np.dot, np.matmul, np.einsum, np.cumsum, np.cumprod, np.diff, np.sum, np.mean, np.prod,
+            np.outer, np.dot, np.matmul, np.cumsum, np.cumprod, np.diff, np.sum, np.mean, np.prod,
             np.where, np.clip, np.tile, np.repeat, np.linalg.solve, np.linalg.inv, np.diag, np.kron, np.sort,
             np.maximum, np.minimum}
 
@@ -877,11 +907,13 @@ class Memory:
         self.views: dict[str, str] = {}               # name -> the name of the array it may view
         self.stale: set[str] = set()                  # views whose array changed after they were made
         self.unknown: set[str] = set()                # may hold an array another name holds (from a call)
+        self.contained: set[str] = set()              # names whose object was put into a list, tuple or dict
 
     def copy(self) -> "Memory":
         other = Memory()
         other.classes, other.views, other.stale = dict(self.classes), dict(self.views), set(self.stale)
         other.unknown = set(self.unknown)
+        other.contained = set(self.contained)
         return other
 
     def merge(self, other: "Memory") -> None:
@@ -892,6 +924,7 @@ class Memory:
         self.views.update({k: v for k, v in other.views.items() if k not in self.views})
         self.stale |= other.stale
         self.unknown |= other.unknown
+        self.contained |= other.contained
 
     def members(self, identifier: str) -> frozenset[str]:
         return self.classes.get(identifier, frozenset({identifier}))
@@ -907,6 +940,7 @@ class Memory:
         self.views.pop(identifier, None)
         self.stale.discard(identifier)
         self.unknown.discard(identifier)
+        self.contained.discard(identifier)
 
     def join(self, identifier: str, source: str) -> None:
         members = self.members(source) | {identifier}
@@ -918,6 +952,8 @@ class Memory:
             self.stale.add(identifier)
         if source in self.unknown:
             self.unknown.add(identifier)
+        if source in self.contained:
+            self.contained.add(identifier)
 
     def changed(self, identifier: str) -> None:
         """The array of ``identifier`` changed in place: views of it made earlier are now stale."""

@@ -632,7 +632,64 @@ class ReverseTransform:
                     UnsupportedSyntaxError, f"sourcediff cannot differentiate this call yet: {what}, and "
                     f"{atom.id} may be a view of, or another name for, an array used elsewhere", stmt,
                     f"pass an array that only the name {atom.id} refers to (for example {atom.id}.copy())")
+        self.check_views_across(stmt, atom.id, body, what)
         return atom.id
+
+    def check_views_across(self, call_stmt: gast.stmt, array: str, body: list[gast.stmt], what: str) -> None:
+        """Refuse a view (or a container) of an array a callee writes into, made before the call and read after.
+
+        Such a view would show the callee's writes; the lowering checks this for
+        writes it can see, but not for writes inside a callee.
+        """
+        order = {id(s): k for k, s in enumerate(walk_statements(body))}
+        loops = []  # (first, last) program positions of the loops around the call
+
+        def find(stmts, around):
+            for s in stmts:
+                if s is call_stmt:
+                    loops.extend(around)
+                for block in blocks(s):
+                    span = [order[id(x)] for x in walk_statements(block)] or [order[id(s)]]
+                    find(block, around + ([(min(span), max(span))] if isinstance(s, (gast.For, gast.While)) else []))
+        find(body, [])
+        at = order[id(call_stmt)]
+        holders = {array}
+        changed = True
+        while changed:
+            changed = False
+            for s in walk_statements(body):
+                target = target_of(s)
+                rhs = s.value if target else None
+                holds = False
+                if isinstance(rhs, (gast.List, gast.Tuple, gast.Dict)) or (isinstance(rhs, gast.Name)):
+                    holds = bool(set(reads(rhs)) & holders)
+                elif isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name) and rhs.value.id in holders:
+                    holds = self.facts.shapes.get(target) != SCALAR_SHAPE  # a view, unless a single number
+                elif isinstance(rhs, (gast.Attribute, gast.Call)) and not makes_new_object(self.parsed, rhs):
+                    holds = bool(set(reads(rhs)) & holders)
+                if appended(s) is not None and isinstance(appended(s)[1], gast.Name) and appended(s)[1].id in holders:
+                    target, holds = appended(s)[0], True
+                if holds and target not in holders:
+                    holders.add(target)
+                    changed = True
+        holders.discard(array)
+        for s in walk_statements(body):
+            if target_of(s) not in holders and not (appended(s) and appended(s)[0] in holders):
+                continue
+            made = order[id(s)]
+            name_ = target_of(s) or appended(s)[0]
+            for r in walk_statements(body):
+                if name_ not in (reads(r.test) if isinstance(r, (gast.If, gast.While)) else
+                                 reads(r.iter) if isinstance(r, gast.For) else reads(r)):
+                    continue
+                read = order[id(r)]
+                carried = any(lo <= made <= hi and lo <= read <= hi for lo, hi in loops) and read <= made
+                across = made < at < read or (carried and (made < at or at < read))  # the call in between
+                if across and r is not call_stmt:
+                    raise self.parsed.error(
+                        UnsupportedSyntaxError, f"sourcediff cannot differentiate this call yet: {what}, and "
+                        f"{name_}, a view of {array} or a container holding it, is read after the call", r,
+                        f"index {array} itself after the call, or make {name_} a copy ({name_} = ....copy())")
 
     def runtime_name(self, base: str, cell) -> str:
         for existing, value in self.late_bound.items():
@@ -1291,6 +1348,8 @@ class ReverseTransform:
                 return rhs.attr in registry.NONDIFFERENTIABLE_ATTRIBUTES
             if isinstance(rhs, gast.Call):
                 func = self.parsed.resolve(rhs.func)
+                if any(k.arg in ("out", "copy") for k in rhs.keywords):  # may hand back an existing array
+                    return False
                 if not is_resolved(func):
                     return isinstance(rhs.func, gast.Attribute) and rhs.func.attr in ("copy", "astype") \
                         and isinstance(rhs.func.value, gast.Name) and rhs.func.value.id in arrays
