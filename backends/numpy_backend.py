@@ -123,6 +123,8 @@ def add(a, b):
         return b
     if b is None:
         return a
+    if isinstance(a, (tuple, list)) and type(b) is _ndarray and b.ndim and len(b) == len(a):
+        b = list(b)  # the list was also used as an array operand: its adjoint came back as an array
     if isinstance(a, (tuple, list)):
         if not isinstance(b, (tuple, list)) or len(a) != len(b):
             raise ValueError(f"cannot add the adjoint {type(b).__name__} to the adjoint of a "

@@ -241,6 +241,8 @@ def _match_tree(g: Any, x: Any, path: str) -> Any:
             raise _structure_error(g, x, path)
         values = [_match_tree(dict.get(g, k, _ZERO), v, path + step) for (step, v), k in zip(parts, x)]
     elif isinstance(x, (tuple, list)):
+        if type(g) is np.ndarray and g.ndim and len(g) == len(x):
+            g = list(g)  # the list was used as an array operand: its gradient came back as an array
         if not isinstance(g, (tuple, list)) or len(g) != len(x):
             raise _structure_error(g, x, path)
         values = [_match_tree(gi, child, path + step) for gi, (step, child) in zip(g, parts)]

@@ -156,3 +156,26 @@ def test_gradients_are_separate_arrays():
 
 def lambda_free_identity(x):
     return x * 1.0
+
+
+def carried_with_a_list(x, y):
+    s = x + y  # y is a list: NumPy makes it an array operand
+    for _ in range(2):
+        s = s * y + x
+    return np.sum(s * s)
+
+
+def matrix_from_a_list(x, rows):
+    return np.sum(np.tanh(x * rows))
+
+
+@pytest.mark.parametrize("f, y", [(carried_with_a_list, [1.0, 2.0, 0.5]),
+                                  (matrix_from_a_list, [[1.0, -2.0, 0.5], [0.3, 0.2, -0.1]])],
+                         ids=lambda p: getattr(p, "__name__", None))
+def test_a_list_used_as_an_array_gets_a_list_gradient(f, y):
+    from sourcediff.testing import numerical_grad
+
+    x = np.array([0.3, -0.5, 0.8])
+    g = sourcediff.grad(f, argnums=1)(x, y)
+    assert type(g) is list and len(g) == len(y)
+    np.testing.assert_allclose(np.array(g, dtype=float), numerical_grad(f, (x, np.array(y)), 1), rtol=1e-6)
