@@ -179,3 +179,14 @@ def test_a_list_used_as_an_array_gets_a_list_gradient(f, y):
     g = sourcediff.grad(f, argnums=1)(x, y)
     assert type(g) is list and len(g) == len(y)
     np.testing.assert_allclose(np.array(g, dtype=float), numerical_grad(f, (x, np.array(y)), 1), rtol=1e-6)
+
+
+def joins_lists(x):
+    a = [x, 2.0 * x]
+    b = a + a  # list concatenation, not addition
+    return b[0] * b[3]
+
+
+def test_joining_lists_with_plus_is_refused_not_crashed():
+    with pytest.raises(sourcediff.SourcediffError, match="joining lists or tuples"):
+        sourcediff.grad(joins_lists)(1.5)
