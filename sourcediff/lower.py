@@ -584,9 +584,9 @@ class Lowering:
         base = self.mutable_base(target, stmt)
         where = self.index(index)
         total = self.namer.temporary()
+        negate = [gast.keyword(arg="negate", value=constant(True))] if callee == np.subtract.at else []
         accumulated = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="accumulate_at", ctx=gast.Load()),
-                                args=[name(base), copy.deepcopy(where), self.atom(value),
-                                      constant(callee == np.subtract.at)], keywords=[])
+                                args=[name(base), copy.deepcopy(where), self.atom(value)], keywords=negate)
         self.emit(assign(total, accumulated, stmt))
         self.store(base, where, name(total), stmt)
 

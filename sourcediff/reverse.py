@@ -496,8 +496,9 @@ class ReverseTransform:
             other, negate = self.increments[id(stmt)]
             if not act.operand_active(self.increment_sources[id(stmt)], other):
                 return code
-            part = call(f"{self.runtime['sd']}.increment_adjoint", name(self.bar(array)), where, name(array),
-                        constant(negate))
+            part = call(f"{self.runtime['sd']}.increment_adjoint", name(self.bar(array)), where, name(array))
+            if negate:  # x[i] = x[i] - d
+                part.keywords.append(gast.keyword(arg="negate", value=constant(True)))
             scalars = self.scalars_before.get(id(stmt), frozenset())
             key = SCALAR_SHAPE if other in scalars else self.facts.shapes.get(other)
             if key is None or key != self.facts.index_key(array, index, scalars):
@@ -679,8 +680,7 @@ class ReverseTransform:
             made = order[id(s)]
             name_ = target_of(s) or appended(s)[0]
             for r in walk_statements(body):
-                if name_ not in (reads(r.test) if isinstance(r, (gast.If, gast.While)) else
-                                 reads(r.iter) if isinstance(r, gast.For) else reads(r)):
+                if name_ not in _own_reads(r):
                     continue
                 read = order[id(r)]
                 carried = any(lo <= made <= hi and lo <= read <= hi for lo, hi in loops) and read <= made
@@ -861,9 +861,7 @@ class ReverseTransform:
         order = {id(s): k for k, s in enumerate(walk_statements(body))}
         read_at: dict[str, list[int]] = {}
         for stmt in walk_statements(body):
-            own = reads(stmt.test) if isinstance(stmt, (gast.If, gast.While)) else \
-                reads(stmt.iter) if isinstance(stmt, gast.For) else reads(stmt)
-            for n in own:
+            for n in _own_reads(stmt):
                 read_at.setdefault(n, []).append(order[id(stmt)])
         found: dict[int, list[str]] = {}
         for loop in walk_statements(body):
@@ -1185,10 +1183,11 @@ class ReverseTransform:
     def restores_unread(self, backward: list[gast.stmt]) -> set[str]:
         """Names the backward pass sets back from the tape (``x = tape.pop()``) but reads only before that."""
         first: dict[str, int] = {}
+        popped = gast.dump(self.pop())
         for k, stmt in enumerate(backward):
             for node in gast.walk(stmt):
                 if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
-                        and isinstance(node.value, gast.Call) and gast.dump(node.value) == gast.dump(self.pop()):
+                        and isinstance(node.value, gast.Call) and gast.dump(node.value) == popped:
                     first.setdefault(node.targets[0].id, k)
         unread = set()
         for n, at in first.items():
@@ -1206,13 +1205,8 @@ class ReverseTransform:
         self.unpacked: dict[int, list[str]] = {}
         self.unpack_reads: set[int] = set()
         counts, _ = self.definitions(body)
-        loads: dict[str, int] = {}
-        for stmt in walk_statements(body):
-            own = reads(stmt.test) if isinstance(stmt, (gast.If, gast.While)) else \
-                reads(stmt.iter) if isinstance(stmt, gast.For) else reads(stmt)
-            for n in own:
-                loads[n] = loads.get(n, 0) + 1
-        for block in [body] + [b for s in walk_statements(body) for b in blocks(s)]:
+        loads = _load_counts(body)
+        for block in _all_blocks(body):
             for k, stmt in enumerate(block):
                 target = target_of(stmt)
                 if id(stmt) not in self.user_calls or counts.get(target) != 1 or not loads.get(target):
@@ -1249,14 +1243,8 @@ class ReverseTransform:
         self.increments: dict[int, tuple[str, bool]] = {}
         self.increment_sources: dict[int, gast.stmt] = {}
         counts, _ = self.definitions(body)
-        loads: dict[str, int] = {}
-        for stmt in walk_statements(body):
-            own = reads(stmt.test) if isinstance(stmt, (gast.If, gast.While)) else \
-                reads(stmt.iter) if isinstance(stmt, gast.For) else reads(stmt)
-            for n in own:
-                loads[n] = loads.get(n, 0) + 1
-        block_lists = [body] + [b for s in walk_statements(body) for b in blocks(s)]
-        for block in block_lists:
+        loads = _load_counts(body)
+        for block in _all_blocks(body):
             where = {target_of(s): k for k, s in enumerate(block) if target_of(s)}
             for k, store in enumerate(block):
                 if stored(store) is None or not act.is_active(store):
@@ -1330,8 +1318,6 @@ class ReverseTransform:
         """The names that may hold ``base``'s memory (views, aliases, containers); None if it may be an argument's."""
         import numpy as np
 
-        from .lower import _NEW_ARRAY_FUNCTIONS
-
         if base in params:
             return None
         for stmt in walk_statements(body):
@@ -1348,16 +1334,12 @@ class ReverseTransform:
                 return rhs.attr in registry.NONDIFFERENTIABLE_ATTRIBUTES
             if isinstance(rhs, gast.Call):
                 func = self.parsed.resolve(rhs.func)
-                if any(k.arg in ("out", "copy") for k in rhs.keywords):  # may hand back an existing array
-                    return False
-                if not is_resolved(func):
-                    return isinstance(rhs.func, gast.Attribute) and rhs.func.attr in ("copy", "astype") \
-                        and isinstance(rhs.func.value, gast.Name) and rhs.func.value.id in arrays
                 if func in (len, range, int, float, bool, round, isinstance, type):
                     return True
-                if func is np.diag:  # a read-only view for a matrix
-                    return False
-                return isinstance(func, np.ufunc) or func in _NEW_ARRAY_FUNCTIONS or func is np.array
+                if not is_resolved(func):  # x.copy() of a list copies the list, not its elements
+                    return makes_new_object(self.parsed, rhs) and isinstance(rhs.func.value, gast.Name) \
+                        and rhs.func.value.id in arrays
+                return func is not np.diag and makes_new_object(self.parsed, rhs)  # diag: a read-only view
             return False
 
         group = {base}
@@ -1562,6 +1544,27 @@ def _is_runtime_call(expr: gast.expr, runtime: str, names: tuple[str, ...]) -> b
     """Whether ``expr`` is ``sd.<one of names>(...)``."""
     return isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) and expr.func.attr in names \
         and isinstance(expr.func.value, gast.Name) and expr.func.value.id == runtime
+
+
+def _own_reads(stmt: gast.stmt) -> list[str]:
+    """The names a statement reads itself (a compound statement: its test or iterable, not its body)."""
+    if isinstance(stmt, (gast.If, gast.While)):
+        return reads(stmt.test)
+    return reads(stmt.iter) if isinstance(stmt, gast.For) else reads(stmt)
+
+
+def _load_counts(body: list[gast.stmt]) -> dict[str, int]:
+    """How often each name is read in the function."""
+    loads: dict[str, int] = {}
+    for stmt in walk_statements(body):
+        for n in _own_reads(stmt):
+            loads[n] = loads.get(n, 0) + 1
+    return loads
+
+
+def _all_blocks(body: list[gast.stmt]) -> list[list[gast.stmt]]:
+    """The function body and every statement list nested in it."""
+    return [body] + [b for s in walk_statements(body) for b in blocks(s)]
 
 
 def _is_break_check(stmt: gast.stmt) -> bool:

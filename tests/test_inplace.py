@@ -1781,7 +1781,7 @@ def test_increments_pass_the_adjoint_through(f, f_jax, negated, jax_grad):
     grad = sourcediff.grad(f, argnums=(0, 1))
     grad(X1.copy(), 0.7)
     assert "sd.increment_adjoint(y_bar" in grad.source or "sd.increment_adjoint(m_bar" in grad.source, grad.source
-    assert f", {negated})" in grad.source, grad.source
+    assert ("negate=True)" in grad.source) == negated, grad.source
     assert "store_adjoint" not in grad.source, grad.source
 
 

@@ -24,4 +24,4 @@ defrule(numpy_backend.iterable, "x", x="sd.sequence_adjoint(g, x)")
 # t is y[i] plus every value aimed at each element: y[i] passes g through like a read, and each value
 # receives g of the element it lands on (summed over repeats, then back to the value's shape).
 defrule(numpy_backend.accumulate_at, "array, index, value, negate=False",
-        array="sd.index_adjoint(g, array, index)", value="sd.accumulate_at_adjoint(g, array, index, value, negate)")
+        array="sd.index_adjoint(g, array, index)", value="sd.accumulate_at_adjoint(g, array, index, value, negate=negate)")
