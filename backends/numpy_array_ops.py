@@ -19,6 +19,8 @@ __all__ = [
     # shape and constructors
     "transpose_adjoint", "concatenate_adjoint", "stack_adjoint", "hstack_adjoint",
     "vstack_adjoint", "array_adjoint", "linspace_adjoint", "arange_adjoint", "diag_adjoint",
+    # indexing
+    "sort_adjoint",
     # linalg
     "dot_adjoint_a", "dot_adjoint_b", "matmul_adjoint_a", "matmul_adjoint_b",
     "outer_adjoint_a", "outer_adjoint_b", "inner_adjoint_a", "inner_adjoint_b",
@@ -165,7 +167,24 @@ def std_adjoint(g, x, ans, axis=None, ddof=0, keepdims=False):
     g = _expand(g, xa.ndim, axes, keepdims)
     s = _expand(ans, xa.ndim, axes, keepdims)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _like(x, centered * g / ((n - ddof) * s))
+        slope = centered / ((n - ddof) * s)
+    # where the spread is 0 every deviation is 0: take slope 0 there (the std of one element, or of x - x,
+    # is constant; at a point where equal elements could spread, 0 is a subgradient)
+    return _like(x, np.where(centered == 0, 0.0, slope) * g)
+
+
+def sort_adjoint(g, x, axis=-1):
+    """Adjoint of ``np.sort(x, axis)``: each sorted position's ``g`` goes back to where its element came from."""
+    xa = np.asarray(x)
+    g = np.asarray(g, dtype=np.result_type(g, np.float64))
+    if axis is None:
+        out = np.zeros(xa.size, dtype=g.dtype)
+        out[np.argsort(xa, axis=None, kind="stable")] = g
+        return _like(x, out.reshape(xa.shape))
+    order = np.argsort(xa, axis=axis, kind="stable")
+    out = np.zeros(xa.shape, dtype=g.dtype)
+    np.put_along_axis(out, order, g, axis=axis)
+    return _like(x, out)
 
 
 # ---------------------------------------------------------------- shape, constructors
@@ -435,7 +454,8 @@ def einsum_adjoint(g, subscripts, operands):
     sizes: dict[str, int] = {}
     for t, a in zip(terms + [out], arrays + [g]):
         for c, n in zip(t, a.shape):
-            sizes[c] = max(sizes.get(c, 1), n)
+            if sizes.get(c, 1) == 1:  # a length other than 1 (0 included) is the letter's; 1 may broadcast
+                sizes[c] = n
 
     def rename(t, shape):
         # a size-1 dimension that broadcasts against a longer one gets its own letter

@@ -116,6 +116,13 @@ class ObjectAdjoint(_AddsAsAdjoint, dict):
     __slots__ = ()
 
 
+def list_adjoint(adjoint, items):
+    """The adjoint of the list ``items`` as a list (``np.sum(lst)`` gives it as an array, one row per element)."""
+    if type(adjoint) is _ndarray and adjoint.ndim and len(adjoint) == len(items):
+        return ListAdjoint(float(v) if type(x) in _SCALAR_TYPES else v for v, x in zip(adjoint, items))
+    return adjoint
+
+
 def add(a, b):
     """Add two adjoints, which may be nested containers (tuples, lists, dicts, objects).
 
@@ -346,6 +353,31 @@ def snapshot(value):
     return value
 
 
+_MISSING = object()  # a dict's key that a write is about to add
+
+
+def snapshot_item(container, key):
+    """``snapshot(container[key])``, or a marker when ``container`` is a dict without ``key`` yet."""
+    if isinstance(container, dict) and key not in container:
+        return _MISSING
+    return snapshot(container[key])
+
+
+def restore_item(container, key, saved):
+    """Undo ``container[key] = v``: put the snapshot back, or take the key out again."""
+    if saved is _MISSING:
+        del container[key]
+    else:
+        container[key] = saved
+
+
+def snapshot_contents(value):
+    """What a helper may overwrite in an object: a copy of an array, list or dict (``restore`` puts it back)."""
+    if isinstance(value, dict):
+        return dict(value)
+    return snapshot(value)
+
+
 def keep_value(value):
     """The returned value as it is now: arrays in it copied, before the backward pass restores what was overwritten."""
     if type(value) in _SCALAR_TYPES:
@@ -362,9 +394,17 @@ def assign_into(target, value):
 
 
 def restore(target, saved):
-    """Undo ``assign_into``: put the saved contents back into the same array (its other names see them too)."""
+    """Put a snapshot back into the same object (its other names see it too): undoes ``assign_into``, or a
+    helper's writes into an array, list or dict."""
     if type(target) is _ndarray:
         target[...] = saved
+        return target
+    if isinstance(target, list) and isinstance(saved, list):
+        target[:] = saved
+        return target
+    if isinstance(target, dict) and isinstance(saved, dict):
+        target.clear()
+        target.update(saved)
         return target
     return saved
 
@@ -536,15 +576,57 @@ def unbroadcast_to(g, shape):
     return g
 
 
-def not_a_view(value, message):
+def not_a_view(value, message, filename=None, lineno=None):
     """``value``, unless it is a view of an array that has changed since it was read (then refuse)."""
     if type(value) is _ndarray and value.base is not None:
+        import linecache
+
         from sourcediff.errors import UnsupportedSyntaxError
 
-        raise UnsupportedSyntaxError("sourcediff cannot differentiate this: " + message,
-                                     hint="copy the slice when you read it (x[1:3].copy()), or write the "
-                                          "updates one after the other")
+        raise UnsupportedSyntaxError("sourcediff cannot differentiate " + message, filename=filename,
+                                     lineno=lineno, source_line=linecache.getline(filename, lineno) if lineno else None,
+                                     hint="take a copy when you read it (x[1:3].copy(), x[i].copy()), or index "
+                                          "the array again after the update")
     return value
+
+
+def immutable_value(value, message, hint, filename=None, lineno=None):
+    """``value``, for ``y += v`` where y may share its object: fine for a number (it is rebound), refused for
+    an array, list or other object that would change in place where sourcediff cannot follow it."""
+    if isinstance(value, (int, float, complex, np.generic, str, bytes, tuple, frozenset)) or value is None:
+        return value
+    import linecache
+
+    from sourcediff.errors import UnsupportedSyntaxError
+
+    raise UnsupportedSyntaxError(f"sourcediff cannot differentiate {message} yet", filename=filename, lineno=lineno,
+                                 source_line=linecache.getline(filename, lineno) if lineno else None, hint=hint)
+
+
+def check_index(values, filename=None, lineno=None):
+    """Refuse an index that holds floats computed from differentiated values (integers and keys carry no
+    gradient; a float index would be read by an object such as ``np.r_`` that builds values from it)."""
+    for value in values:
+        if _holds_floats(value):
+            import linecache
+
+            from sourcediff.errors import UnsupportedSyntaxError
+
+            raise UnsupportedSyntaxError(
+                "sourcediff cannot differentiate a subscript whose index holds floats computed from the "
+                "differentiated arguments", filename=filename, lineno=lineno,
+                source_line=linecache.getline(filename, lineno) if lineno else None,
+                hint="index with integers (int(...)); to build an array from values use np.concatenate or np.stack")
+
+
+def _holds_floats(value) -> bool:
+    if isinstance(value, (float, complex, np.inexact)):
+        return True
+    if type(value) is _ndarray:
+        return value.dtype.kind in "fc"
+    if isinstance(value, (tuple, list)):
+        return any(_holds_floats(v) for v in value)
+    return False
 
 
 def iterable(x):

@@ -33,7 +33,7 @@ defrule(math.log, "x, base=None",
 defrule(math.pow, "x1, x2", x1="g * sd.power_rule(x1, x2)", x2="g * sd.xlogy(ans, x1)")
 
 # |x| has slope sign(x); at x == 0 we take 0, as np.abs and the builtin abs do.
-defrule(math.fabs, "x", x="g * ((x > 0) - (x < 0))")
+defrule(math.fabs, "x", x="g * np.sign(x)")  # x may be a NumPy scalar: no arithmetic on booleans
 
 for _fn, _why in [
     (math.floor, "piecewise constant"), (math.ceil, "piecewise constant"),

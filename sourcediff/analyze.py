@@ -380,7 +380,7 @@ def _numeric_outputs(func, scalar_params: frozenset[str]) -> bool | tuple[bool, 
 
     try:
         parsed = parse_function(func)
-        body = lower(parsed).body
+        body = lower(parsed, scalar_params).body
     except SourcediffError:
         return None  # refused later, with the error, when the call is transformed
     ret = body[-1]
@@ -688,3 +688,72 @@ def _reads_a_size(rhs: gast.expr, shape_tuples: dict[str, int | None], parsed: P
     if isinstance(rhs, gast.Attribute) and rhs.attr in ("size", "ndim"):
         return False  # x may be a list or an object with such a field: not known to be an int
     return isinstance(rhs, gast.Call) and parsed.resolve(rhs.func) is len
+
+
+# -- which arguments' objects a function writes into -------------------------------------------------
+
+def written_arguments(body: list[gast.stmt], params: list[str], parsed: ParsedFunction,
+                      writes: "Callable[[gast.stmt], list[str]]") -> set[str]:
+    """The parameters whose objects ``body`` may write into, following the objects rather than the names.
+
+    ``writes(stmt)`` gives the names whose objects ``stmt`` writes into. A name
+    holds a parameter's object while it is bound to it, to a view or part of it,
+    or to a container holding it; rebinding the name (``v = v * 2``) lets go.
+    """
+    found: set[str] = set()
+    _ArgumentObjects(parsed, writes, found).block(body, {p: frozenset({p}) for p in params})
+    return found
+
+
+class _ArgumentObjects:
+    """Per parameter, the names that may hold its object, carried forward through the statements."""
+
+    def __init__(self, parsed: ParsedFunction, writes, found: set[str]):
+        self.parsed, self.writes, self.found = parsed, writes, found
+
+    def block(self, stmts: list[gast.stmt], holders: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+        for stmt in stmts:
+            if isinstance(stmt, gast.If):
+                holders = _union(self.block(stmt.body, holders), self.block(stmt.orelse, holders))
+            elif isinstance(stmt, (gast.For, gast.While)):
+                entry = holders
+                while True:
+                    after = _union(entry, self.block(stmt.body, entry))
+                    if after == entry:
+                        break
+                    entry = after
+                holders = entry
+            else:
+                holders = self.statement(stmt, holders)
+        return holders
+
+    def statement(self, stmt: gast.stmt, holders: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+        written = set(self.writes(stmt))
+        self.found.update(p for p, names in holders.items() if names & written)
+        grown = appended(stmt) or (stored(stmt) or _grows(stmt) or (None, None, None))[::2]
+        if grown[0] is not None:  # lst.append(v), lst[i] = v: the container holds v's object now
+            container, value = grown
+            return {p: names | {container} if set(reads(value)) & names else names for p, names in holders.items()}
+        target = target_of(stmt)
+        if target is None:
+            return holders
+        rhs = stmt.value
+        out = {}
+        for p, names in holders.items():
+            keeps = False
+            if isinstance(rhs, gast.Name):
+                keeps = rhs.id in names
+            elif isinstance(rhs, (gast.List, gast.Tuple, gast.Dict)) or not _makes_new_object(self.parsed, rhs):
+                keeps = bool(set(reads(rhs)) & names)  # a part, a view, a container of it, or a call's result
+            out[p] = names | {target} if keeps else names - {target}
+        return out
+
+
+def _union(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    return {p: a[p] | b[p] for p in a}
+
+
+def _makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
+    from .lower import makes_new_object
+
+    return makes_new_object(parsed, rhs)

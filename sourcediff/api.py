@@ -1,6 +1,7 @@
 """The public API: ``grad``, ``value_and_grad`` and ``vjp``, with JAX's names and conventions."""
 from __future__ import annotations
 
+import copy
 import inspect
 import threading
 import weakref
@@ -27,6 +28,12 @@ class Compiled:
     filename: str
     output_location: tuple[str, int | None]
     mutated: tuple[str, ...] = ()  # parameters the function writes into (restored if the derivative fails)
+
+    @property
+    def seed(self) -> str:
+        """The keyword-only parameter of a ``vjp`` derivative that takes the cotangent (the last one)."""
+        code = self.function.__code__
+        return code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]
 
 
 _cache: "weakref.WeakKeyDictionary[Callable, dict[tuple, Compiled]]" = weakref.WeakKeyDictionary()
@@ -90,7 +97,7 @@ def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
         if entry is not None:
             return entry
         parsed = parse.parse_function(f)
-        lowered = lower.lower(parsed)
+        lowered = lower.lower(parsed, scalar_params, frozenset(p for p, _, _ in array_params))
         result = reverse.reverse(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params)
         node = result.node
         node.body = _optimized(node.body, result)
@@ -119,7 +126,7 @@ def build_split(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = 
                 ) -> tuple[Callable, Callable, str, str, tuple[str, ...]]:
     """The forward and backward halves of ``f`` for a call from generated code (see ``calls.py``)."""
     parsed = parse.parse_function(f)
-    lowered = lower.lower(parsed)
+    lowered = lower.lower(parsed, scalars, frozenset(p for p, _, _ in arrays), hold_arguments=True)
     result = reverse.reverse(parsed, lowered, active, "split", scalar_params=scalars, array_params=arrays)
     forward_node, backward_node = result.node, result.backward_node
     backward_node.body = _optimized(backward_node.body, result)
@@ -279,6 +286,8 @@ def _refusal(x: Any, path: str, nested: bool = False) -> str | None:
         return f"{path} is a bool"
     if isinstance(x, np.ndarray) and type(x) is not np.ndarray:  # np.matrix: * is a matrix product
         return f"{path} is a {type(x).__name__} (a subclass of ndarray; pass np.asarray(...))"
+    if _is_complex(x):
+        return f"{path} is complex (complex numbers are not differentiated yet)"
     if isinstance(x, _DIFFERENTIABLE_LEAVES):
         if isinstance(x, (np.ndarray, np.generic)) and not np.issubdtype(x.dtype, np.number):
             return f"{path} has dtype {x.dtype}"
@@ -291,6 +300,36 @@ def _refusal(x: Any, path: str, nested: bool = False) -> str | None:
         if problem is not None:
             return problem
     return None
+
+
+def _is_complex(x: Any) -> bool:
+    return isinstance(x, complex) or (isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind == "c")
+
+
+def _complex_part(x: Any, path: str) -> str | None:
+    """The path of a complex leaf in ``x``, or None."""
+    kind = type(x)
+    if kind is float or kind is int or (kind is np.ndarray and x.dtype.kind != "c"):
+        return None
+    if _is_complex(x):
+        return path
+    for step, child in pytrees.children(x) or ():
+        found = _complex_part(child, path + step)
+        if found is not None:
+            return found
+    return None
+
+
+def _refuse_complex(f: Callable, args: tuple) -> None:
+    """Complex values are not differentiated yet: one meeting the differentiated values would give a wrong
+    derivative, so an argument holding one is refused, differentiated or not."""
+    for i, x in enumerate(args):
+        found = _complex_part(x, f"argument {i}")
+        if found is not None:
+            raise NonDifferentiableArgumentError(
+                f"{found} is complex: sourcediff does not differentiate complex numbers yet (differentiating "
+                f"{f.__qualname__})", hint="split it into real and imaginary parts (x.real, x.imag) and pass "
+                                          "those as real arrays")
 
 
 def _check_argument(f: Callable, x: Any, index: int) -> None:
@@ -412,15 +451,16 @@ class Derivative:
         self.compiled = compiled
         return compiled
 
-    def _args(self, args: tuple, kwargs: dict) -> tuple:
+    def _args(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """The positional arguments (defaults filled in), and the keyword-only ones."""
         if kwargs or not self.last_argnum < len(args) <= self.max_positional:
             try:
                 bound = inspect.signature(self.fun).bind(*args, **kwargs)
             except TypeError as exc:
                 raise SourcediffError(f"cannot call {self.fun.__qualname__}: {exc}") from None
             bound.apply_defaults()
-            return tuple(bound.args)
-        return args
+            return tuple(bound.args), bound.kwargs
+        return args, {}
 
     def _grads(self, grads: Any, args: tuple) -> Any:
         if self.single:
@@ -430,15 +470,16 @@ class Derivative:
         return _distinct(tuple(_match(g, args[i]) for g, i in zip(grads, self.argnums)))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        args = self._args(args, kwargs)
+        args, keywords = self._args(args, kwargs)
         for i in self.argnums:
             x = args[i]
-            if type(x) not in _PLAIN_ARGUMENTS or (type(x) is np.ndarray and x.dtype.kind not in "fciu"):
+            if type(x) not in _PLAIN_ARGUMENTS or (type(x) is np.ndarray and x.dtype.kind not in "fiu"):
                 _check_argument(self.fun, x, i)
+        _refuse_complex(self.fun, args)
         compiled = self.variant(args)
         kept = _keep_written_arguments(compiled, self.params, args) if compiled.mutated else None
         try:
-            out = compiled.function(*args)
+            out = compiled.function(*args, **keywords)
         except BaseException as exc:
             for x, contents in kept or ():
                 x[...] = contents  # the backward pass did not run to put them back
@@ -503,18 +544,19 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     compiled = build(f, "vjp", wrt, has_aux, scalars, arrays)
     for i, x in enumerate(primals):
         _check_argument(f, x, i)
-    # f may write into its arguments: run it on the values given, then put them back as they were
-    kept = [(x, x.copy()) for x in primals if type(x) is np.ndarray]
-    result = f(*primals)
-    result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and any(
-        np.may_share_memory(v, x) for x, _ in kept) else v, result) if kept else result
-    for x, contents in kept:
-        x[...] = contents
+    _refuse_complex(f, primals)
+    # f may write into its arguments (arrays, lists, dicts): run it on copies of those
+    written = set(compiled.mutated)
+    result = f(*[copy.deepcopy(x) if p in written else x for p, x in zip(params, primals)])
+    arrays = [x for x in primals if type(x) is np.ndarray]
+    if arrays:  # the output must not change when the caller changes an argument later
+        result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and any(
+            np.may_share_memory(v, x) for x in arrays) else v, result)
     out, aux = result if has_aux else (result, None)
 
     def vjp_fn(cotangent: Any) -> tuple:
         _check_cotangent(cotangent, out)
-        grads = compiled.function(*primals, cotangent)
+        grads = compiled.function(*primals, **{compiled.seed: cotangent})
         if len(primals) == 1:
             grads = (grads,)
         return _distinct(tuple(_match(g, x) for g, x in zip(grads, primals)), cotangent)

@@ -88,6 +88,10 @@ def scalar_parameters(function: Callable, call_node, scalar_names: frozenset[str
     positional = code.co_varnames[: code.co_argcount]
     found = {positional[i] for i, a in enumerate(call_node.args[: len(positional)]) if is_scalar(a)}
     found |= {k.arg for k in call_node.keywords if k.arg is not None and is_scalar(k.value)}
+    bound = set(positional[: len(call_node.args)]) | {k.arg for k in call_node.keywords}
+    defaults = dict(zip(positional[len(positional) - len(function.__defaults__ or ()):], function.__defaults__ or ()))
+    defaults.update(function.__kwdefaults__ or {})
+    found |= {p for p, value in defaults.items() if p not in bound and type(value) in (int, float)}  # left out
     return frozenset(found)
 
 

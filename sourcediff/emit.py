@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import linecache
+import math
 import re
 import textwrap
 import types
@@ -27,9 +28,20 @@ FACTORY = "make_derivative"
 def to_source(node: gast.FunctionDef) -> str:
     """Readable, deterministic Python source for a gast function."""
     tree = gast.gast_to_ast(gast.Module(body=[node], type_ignores=[]))
+    tree = _NegativeConstants().visit(tree)
     ast.fix_missing_locations(tree)
     text = ast.unparse(tree)
     return _COMMENT_LINE.sub(lambda m: f"{m.group(1)}# {m.group(2)}", text) + "\n"
+
+
+class _NegativeConstants(ast.NodeTransformer):
+    """A negative number as ``-(k)``, so that it prints with the parentheses it needs: ``(-0.5) ** 2``."""
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        value = node.value
+        if type(value) in (int, float) and math.copysign(1, value) < 0:
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-value))
+        return node
 
 
 def compile_function(source: str, name: str, filename: str, user_function: Callable,
@@ -82,7 +94,7 @@ def renumber_temporaries(node: gast.FunctionDef, user_names: set[str],
     Pass the mapping returned for one half of a forward/backward pair to the other
     half, so that a temporary keeps one name in both.
     """
-    names = [n for n in gast.walk(node) if isinstance(n, gast.Name)]
+    names = list({id(n): n for n in gast.walk(node) if isinstance(n, gast.Name)}.values())  # each node once
     if mapping is not None:
         for n in names:
             match = _TEMPORARY_ADJOINT.match(n.id)

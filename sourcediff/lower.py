@@ -26,11 +26,13 @@ with a clear error.
 from __future__ import annotations
 
 import copy
+import threading
+import weakref
 from dataclasses import dataclass
 
 import gast
 
-from .errors import UnsupportedSyntaxError
+from .errors import SourcediffError, UnsupportedSyntaxError
 from .naming import Namer, assign, constant, name
 from .parse import ParsedFunction, is_resolved
 
@@ -68,8 +70,14 @@ _EXPR_LATER = {
 
 
 class Lowering:
-    def __init__(self, parsed: ParsedFunction):
+    """Lowers one function body; ``numbers`` and ``arrays`` name the parameters known to hold Python
+    numbers (immutable) and ndarrays. With ``hold_arguments``, a parameter the body rebinds is first
+    copied to a name of its own, so that its object is still known by a name at the end."""
+
+    def __init__(self, parsed: ParsedFunction, numbers: frozenset[str] = frozenset(),
+                 arrays: frozenset[str] = frozenset(), hold_arguments: bool = False):
         self.parsed = parsed
+        self.numbers, self.arrays, self.hold_arguments = numbers, arrays, hold_arguments
         self.namer = Namer.for_tree(parsed.node)
         self.body: list[gast.stmt] = []
         self.memory = Memory()  # which names share an array, which are views, which views went stale
@@ -79,6 +87,10 @@ class Lowering:
         self.local_functions: dict[str, gast.FunctionDef | gast.Lambda] = {}  # nested defs and lambdas
         a = parsed.node.args
         self.parameters = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs}
+        self.memory.arguments = self.parameters - numbers  # the caller's objects, until rebound
+        self.memory.bound = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p}
+        self.maybe_unbound: set[str] = set()  # names an alias check reads where they may not be bound yet
+        self.holders: dict[str, str] = {}  # parameter -> the name that keeps its object
         self.inlining: set[int] = set()
         self.current: gast.stmt = parsed.node  # the statement being lowered, for messages
 
@@ -92,15 +104,17 @@ class Lowering:
         if isinstance(expr, gast.Constant):
             return expr
         if isinstance(expr, gast.Name):
-            if expr.id in self.memory.stale and _TEMPORARY_NAME.match(expr.id) and expr.id not in self.parsed.local_names:
+            temporary = _TEMPORARY_NAME.match(expr.id) and expr.id not in self.parsed.local_names
+            if expr.id in self.memory.stale and (temporary or expr.id in self.memory.elements):
                 # an element read before its array changed: fine if it was a copy (x[i] gives a number),
-                # refused at run time if it was a view (x[1:3])
+                # refused at run time if it was a view (x[1:3], or a row x[i] of a matrix)
                 checked = self.namer.temporary()
-                line = self.parsed.lineno(self.current)
-                message = constant(f"{self.parsed.filename}, line {line}: a slice of an array was read as a view "
-                                   "and then the array was changed before the view was used")
+                what = f"reading {expr.id}, a view of {self.memory.views.get(expr.id, '?')}," if not temporary \
+                    else "reading a slice of an array"
+                message = constant(f"{what} after that array was changed in place")
+                where = [constant(self.parsed.filename), constant(self.parsed.lineno(self.current))]
                 check = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="not_a_view", ctx=gast.Load()),
-                                  args=[name(expr.id), message], keywords=[])
+                                  args=[name(expr.id), message] + where, keywords=[])
                 self.emit(assign(checked, check, expr))
                 return name(checked)
             if expr.id in self.memory.stale:
@@ -452,11 +466,11 @@ class Lowering:
                 variable = self.namer.fresh("i")
                 prefix = self.nested(lambda: self.bind(target, name(variable), stmt))
         else:
-            length, element = self.view(iterable)
+            length, element = self.view(iterable, _written_names(stmt.body))
             sequence = self.atom(gast.Call(func=name("range"), args=[length], keywords=[]))
             variable = self.namer.fresh("k")
             prefix = self.nested(lambda: self.bind(stmt.target, element(name(variable)), stmt))
-        body = self.loop_body(stmt.body, flags, prefix)
+        body = self.loop_body(stmt.body, flags, prefix) or [gast.Pass()]
         loop = gast.For(target=name(variable, gast.Store), iter=sequence, body=body, orelse=[], type_comment=None)
         self.emit(self.copy(loop, stmt))
 
@@ -471,12 +485,15 @@ class Lowering:
         return isinstance(expr, gast.Call) and self.parsed.resolve(expr.func) is function \
             and not any(isinstance(a, gast.Starred) for a in expr.args)
 
-    def view(self, iterable: gast.expr):
-        """``(length atom, element(k) -> expression)`` of what a for loop iterates over."""
+    def view(self, iterable: gast.expr, written: set[str]):
+        """``(length atom, element(k) -> expression)`` of what a for loop iterates over.
+
+        ``written`` holds the names the loop body binds or writes into.
+        """
         if self.is_call_to(iterable, enumerate):
             start = iterable.args[1] if len(iterable.args) > 1 else next(
                 (k.value for k in iterable.keywords if k.arg == "start"), None)
-            length, element = self.view(iterable.args[0])
+            length, element = self.view(iterable.args[0], written)
             start_atom = None if start is None else self.atom(start)
 
             def enumerated(k):
@@ -484,14 +501,14 @@ class Lowering:
                 return gast.Tuple(elts=[index, element(k)], ctx=gast.Load())
             return length, enumerated
         if self.is_call_to(iterable, zip) and not iterable.keywords:
-            views = [self.view(a) for a in iterable.args]
+            views = [self.view(a, written) for a in iterable.args]
             if len(views) == 1:
                 length = views[0][0]
             else:
                 length = self.atom(gast.Call(func=name("min"), args=[v[0] for v in views], keywords=[]))
             return length, lambda k: gast.Tuple(elts=[v[1](k) for v in views], ctx=gast.Load())
         if self.is_call_to(iterable, reversed):
-            length, element = self.view(iterable.args[0])
+            length, element = self.view(iterable.args[0], written)
             last = self.atom(gast.BinOp(left=length, op=gast.Sub(), right=constant(1)))
             return length, lambda k: element(gast.BinOp(left=last, op=gast.Sub(), right=k))
         if isinstance(iterable, gast.Call) and isinstance(iterable.func, gast.Attribute) \
@@ -509,11 +526,19 @@ class Lowering:
                 return length, value
             return length, lambda k: gast.Tuple(elts=[key(k), value(k)], ctx=gast.Load())
         items = self.atom(iterable)
-        if isinstance(iterable, gast.Name) and iterable.id in self.parameters:
-            # an argument may be a dict: loop over its keys, as Python would (lists and arrays pass through)
-            sequence = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="iterable", ctx=gast.Load()),
-                                 args=[items], keywords=[])
-            items = self.atom(sequence)
+        if isinstance(iterable, gast.Name) and (iterable.id in self.parameters or iterable.id in written):
+            # Python iterates over the object bound when the loop starts (the body may rebind the name), and
+            # reads each element when it gets there (the body may change the object): hold the object under a
+            # name of its own, known to share it. An argument may be a dict: loop over its keys, as Python would.
+            held = self.namer.temporary()
+            if iterable.id in self.parameters:
+                items = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="iterable", ctx=gast.Load()),
+                                  args=[items], keywords=[])
+            self.emit(assign(held, items, iterable))
+            self.memory.rebind(held)
+            if iterable.id in written:
+                self.memory.join(held, iterable.id)
+            items = name(held)
         length = self.atom(gast.Call(func=name("len"), args=[items], keywords=[]))
         return length, lambda k: gast.Subscript(value=items, slice=k, ctx=gast.Load())
 
@@ -530,18 +555,34 @@ class Lowering:
             return
         if not isinstance(target, gast.Name):
             raise self.refuse(stmt, f"an in-place update of {type(target).__name__}", "update a plain name")
-        self.check_not_a_view(target.id, stmt)
-        self.check_not_contained(target.id, stmt)
-        if not self.memory.shared(target.id) and target.id not in self.parameters \
-                and target.id not in self.memory.unknown:
+        hazard = self.in_place_hazard(target.id)
+        if hazard is not None:
+            # a view, an object a container holds, or one a call gave back: an array there cannot be followed,
+            # but a number (or another immutable value) is simply rebound: check which when it runs
+            what, hint = hazard
+            checked = self.namer.temporary()
+            where = [constant(self.parsed.filename), constant(self.parsed.lineno(stmt))]
+            check = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="immutable_value", ctx=gast.Load()),
+                              args=[name(target.id), constant(what), constant(hint)] + where, keywords=[])
+            self.emit(assign(checked, check, stmt))
+            self.bind(target, self.copy(gast.BinOp(left=name(checked), op=stmt.op, right=stmt.value), stmt), stmt)
+            return
+        if not self.memory.shared(target.id) and target.id not in self.memory.arguments \
+                and not self.viewed(target.id):
             value = self.copy(gast.BinOp(left=name(target.id), op=stmt.op, right=stmt.value), stmt)
             self.bind(target, value, stmt)  # nobody else sees this object: rebinding is the same
             return
         # y += v where another name (or the caller) may hold the same array: update it in place
-        self.check_known_object(target.id, stmt)
         value = self.atom(stmt.value)
         self.emit(self.copy(gast.AugAssign(target=name(target.id, gast.Store), op=stmt.op, value=value), stmt))
         self.refresh_others(target.id, stmt)
+
+    def viewed(self, identifier: str) -> bool:
+        """Whether a view of your own may show the object of ``identifier`` later (``u = v[1:]``): then
+        ``v += d`` must write in place, as Python does. (Views the lowering made are read at once.)"""
+        bases = self.memory.members(identifier)
+        return any(base in bases and not (_TEMPORARY_NAME.match(view) and view not in self.parsed.local_names)
+                   for view, base in self.memory.views.items())
 
     def mutable_base(self, target: gast.Subscript, stmt: gast.stmt) -> str:
         """The name whose array ``target`` writes into; refuses what cannot be followed."""
@@ -552,24 +593,28 @@ class Lowering:
         if base.id not in self.parsed.local_names:
             raise self.refuse(stmt, f"an in-place update of {base.id}, which is not a local variable",
                               "pass the array in as an argument, or copy it first")
-        self.check_not_a_view(base.id, stmt)
-        self.check_known_object(base.id, stmt)
-        self.check_not_contained(base.id, stmt)
+        hazard = self.in_place_hazard(base.id)
+        if hazard is not None:
+            raise self.refuse(stmt, *hazard)
         return base.id
 
-    def check_known_object(self, identifier: str, stmt: gast.stmt) -> None:
-        if identifier in self.memory.unknown:
-            raise self.refuse(stmt, f"an in-place update of {identifier}, which may be an array that another "
-                              "name also holds (it comes from a call that may return one of its arguments)",
-                              f"write into a copy: {identifier} = ....copy()")
-
-    def check_not_a_view(self, identifier: str, stmt: gast.stmt) -> None:
+    def in_place_hazard(self, identifier: str) -> tuple[str, str] | None:
+        """Why a write into the object of ``identifier`` could not be followed, with what to do; or None."""
         if identifier in self.memory.views:
             base = self.memory.views[identifier]
             base = "an array expression" if _TEMPORARY_NAME.match(base) else base
-            raise self.refuse(stmt, f"an in-place update of {identifier}, which may be a view of {base}",
-                              f"update {base} itself through an index (for example {base}[1:-1] += ...), "
-                              f"or take a copy with .copy()")
+            return (f"an in-place update of {identifier}, which may be a view of {base}",
+                    f"update {base} itself through an index (for example {base}[1:-1] += ...), "
+                    f"or take a copy with .copy()")
+        if identifier in self.memory.unknown:
+            return (f"an in-place update of {identifier}, which may be an array that another name also holds "
+                    "(it comes from a call that may return one of its arguments)",
+                    f"write into a copy: {identifier} = ....copy()")
+        if self.memory.members(identifier) & self.memory.contained:
+            return (f"an in-place update of {identifier}, which a list, tuple or dict also holds (the container "
+                    "would see the change)", f"put a copy in the container ({identifier}.copy()), or update "
+                    f"{identifier} before putting it in")
+        return None
 
     def accumulate_at(self, stmt: gast.Expr, callee) -> None:
         """``np.add.at(y, i, v)`` becomes ``t = sd.accumulate_at(y, i, v); y[i] = t``.
@@ -599,6 +644,8 @@ class Lowering:
     def refresh_others(self, changed: str, stmt: gast.stmt) -> None:
         """Names that may hold the object just changed in place take its new value, if they really hold it."""
         for other in sorted(self.memory.members(changed) - {changed}):
+            if other not in self.memory.bound:
+                self.maybe_unbound.add(other)  # bound on some paths only: it starts as None (see run)
             same = self.namer.temporary()  # a float's += made a new object; another path may have bound a copy
             self.emit(assign(same, gast.Compare(left=name(other), ops=[gast.Is()], comparators=[name(changed)]),
                              stmt))
@@ -612,6 +659,8 @@ class Lowering:
         body = gast.Module(body=loop.body, type_ignores=[])
         read = {n.id for n in gast.walk(body) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         written = {n.id for n in gast.walk(body) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        if isinstance(loop, gast.For):  # bound again at the top of every iteration
+            written |= {n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
         for view in sorted(stale & read - written):
             raise self.refuse(loop, f"a loop that reads {view}, a view of {self.memory.views.get(view, '?')}, "
                               "after changing that array in place", f"take a copy ({view} = ....copy()) or "
@@ -678,7 +727,10 @@ class Lowering:
             self.memory.join(target, rhs.id)
             return
         if isinstance(rhs, (gast.List, gast.Tuple, gast.Dict)):
-            self.note_contained(rhs.values if isinstance(rhs, gast.Dict) else rhs.elts)
+            elements = rhs.values if isinstance(rhs, gast.Dict) else rhs.elts
+            self.note_contained(elements)
+            if any(isinstance(e, gast.Name) and e.id in self.memory.arguments for e in elements):
+                self.memory.arguments.add(target)  # holds an object the caller passed in
         base = None
         if isinstance(rhs, gast.Subscript) or (isinstance(rhs, gast.Attribute) and rhs.attr in {"T", "real", "flat"}):
             base = rhs.value
@@ -688,22 +740,33 @@ class Lowering:
         elif isinstance(rhs, gast.Call) and rhs.args and self.parsed.resolve(rhs.func) in _VIEW_FUNCTIONS:
             base = rhs.args[0]
         if isinstance(base, gast.Name):
+            if base.id in self.memory.unknown:  # u, w = pair(v, c): u may be v itself
+                self.memory.join(target, base.id)
             self.memory.views[target] = self.memory.views.get(base.id, base.id)
+            if isinstance(rhs, gast.Subscript) and not any(isinstance(n, gast.Slice) for n in gast.walk(rhs.slice)):
+                self.memory.elements.add(target)  # x[i], x[i, j]: a number for the right ndim, a view otherwise
         elif not makes_new_object(self.parsed, rhs):
             self.memory.unknown.add(target)  # may be an array some other name holds
+            for other in self.may_return(rhs):  # y = ident(x): x changed in place later changes y too
+                self.memory.join(target, other)
+
+    def may_return(self, rhs: gast.expr) -> list[str]:
+        """The names whose objects a call (or attribute) may give back: ``ident(x)``, ``np.asarray(x)``."""
+        if not isinstance(rhs, gast.Call):
+            return []
+        callee = self.parsed.resolve(rhs.func)
+        if is_resolved(callee) and _is_user_function(callee) and not returns_an_argument(callee):
+            return []
+        atoms = list(rhs.args) + [k.value for k in rhs.keywords]
+        if isinstance(rhs.func, gast.Attribute) and not is_resolved(callee):
+            atoms.append(rhs.func.value)  # a method may give back its object or a part of it
+        return [a.id for a in atoms if isinstance(a, gast.Name)]
 
     def note_contained(self, atoms: list) -> None:
         """These objects are held by a container now: writing into them later would change it too."""
         for atom in atoms:
             if isinstance(atom, gast.Name):
                 self.memory.contained |= self.memory.members(atom.id)
-
-    def check_not_contained(self, identifier: str, stmt: gast.stmt) -> None:
-        if self.memory.members(identifier) & self.memory.contained:
-            raise self.refuse(stmt, f"an in-place update of {identifier}, which a list, tuple or dict also holds "
-                              "(the container would see the change)",
-                              f"put a copy in the container ({identifier}.copy()), or update {identifier} "
-                              "before putting it in")
 
     def run(self) -> gast.FunctionDef:
         node = self.parsed.node
@@ -713,6 +776,8 @@ class Lowering:
             if isinstance(sub, (gast.Yield, gast.YieldFrom)):
                 raise self.refuse(sub, *_EXPR_LATER[type(sub)])
         self.check_appends(node)
+        if self.hold_arguments:
+            self.hold_rebound_arguments(node)
         statements = _restructure(copy.deepcopy(node.body))
         returns = [n for s in statements for n in _returns(s, False)]
         if len(returns) == 1 and statements[-1] is returns[0]:
@@ -725,9 +790,30 @@ class Lowering:
                 self.emit(gast.Return(value=value))
         if not self.body or not isinstance(self.body[-1], gast.Return):
             self.emit(gast.Return(value=constant(None)))
+        start = len(self.holders)
+        self.body[start:start] = [assign(n, constant(None)) for n in sorted(self.maybe_unbound)]
         lowered = gast.FunctionDef(name=node.name, args=node.args, body=self.body, decorator_list=[],
                                    returns=None, type_comment=None, type_params=[])
+        lowered.argument_holders = dict(self.holders)  # not a field: printing and gast ignore it
         return gast.copy_location(lowered, node)
+
+    def hold_rebound_arguments(self, node: gast.FunctionDef) -> None:
+        """``v_argument = v`` first, for each parameter ``v`` the body may rebind (``v = 0.5``, or ``v += 1``
+        when v may be a number): a write into the caller's object before the rebinding stays visible
+        through that name, which is what a caller needs from a helper that writes into its arguments."""
+        augmented = {id(sub.target) for sub in _walk_local(node)
+                     if isinstance(sub, gast.AugAssign) and isinstance(sub.target, gast.Name)}
+        rebound = set()
+        for sub in _walk_local(node):
+            if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
+                if id(sub) in augmented and sub.id in self.arrays:
+                    continue  # x += v writes into the array x holds: x keeps its object
+                rebound.add(sub.id)
+        for p in sorted(self.memory.arguments & rebound):
+            holder = self.holders[p] = self.namer.fresh(f"{p}_argument")
+            self.emit(assign(holder, name(p), node))
+            self.memory.join(holder, p)
+            self.memory.bound.add(holder)
 
     def check_appends(self, node: gast.FunctionDef) -> None:
         """``lst.append(v)`` (pop, extend, insert) is differentiated only for a list made here, known by one name.
@@ -739,7 +825,8 @@ class Lowering:
         nodes = list(_walk_local(node))
         appends = [n for n in nodes if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
                    and n.func.attr in ("append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear")
-                   and isinstance(n.func.value, gast.Name)]
+                   and isinstance(n.func.value, gast.Name)
+                   and not is_resolved(self.parsed.resolve(n.func))]  # np.sort, np.append: functions
         for call_node in appends:
             receiver = call_node.func.value.id
             if call_node.func.attr not in ("append", "pop", "extend", "insert") or call_node.keywords:
@@ -789,8 +876,8 @@ class Lowering:
         if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
             raise self.refuse(stmt, "a nested function with *args, **kwargs or keyword-only parameters",
                               "define it at module level")
-        if any(not isinstance(d, gast.Constant) for d in args.defaults):
-            raise self.refuse(stmt, "a nested function whose defaults are not constants",
+        if any(not _is_literal(d) for d in args.defaults):
+            raise self.refuse(stmt, "a nested function whose defaults are not constants (numbers, strings, tuples)",
                               "pass the value as an argument")
         if isinstance(node, gast.FunctionDef) and node.decorator_list:
             raise self.refuse(stmt, "a decorated nested function", "define it at module level")
@@ -843,10 +930,34 @@ class Lowering:
         return name(result)
 
 
+def _is_literal(node: gast.expr) -> bool:
+    """A constant, a signed number (``-1.0``) or a tuple of those: a default the same at every call."""
+    if isinstance(node, gast.Constant):
+        return True
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        return isinstance(node.operand, gast.Constant) and type(node.operand.value) in (int, float, complex)
+    return isinstance(node, gast.Tuple) and all(_is_literal(e) for e in node.elts)
+
+
+def _written_names(stmts: list[gast.stmt]) -> set[str]:
+    """Names that ``stmts`` bind, or whose object they may change (``x[i] = v``, ``x += v``, ``f(x)``)."""
+    found = set()
+    for node in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            found.add(node.id)
+        elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
+            found.update(n.id for n in gast.walk(node.value) if isinstance(n, gast.Name))
+        elif isinstance(node, gast.Call):
+            found.update(n.id for a in node.args for n in gast.walk(a) if isinstance(n, gast.Name))
+            if isinstance(node.func, gast.Attribute):
+                found.update(n.id for n in gast.walk(node.func.value) if isinstance(n, gast.Name))
+    return found
+
+
 def _view_functions():
     import numpy as np
 
-    return {np.reshape, np.ravel, np.transpose, np.asarray, np.squeeze, np.expand_dims, np.swapaxes,
+    return {np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.swapaxes,
             np.moveaxis, np.atleast_1d, np.atleast_2d, np.broadcast_to, np.diagonal}
 
 
@@ -863,6 +974,8 @@ def makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
     if not isinstance(rhs, gast.Call):
         return False
     func = parsed.resolve(rhs.func)
+    if is_resolved(func) and (func in _GIVES_NEW_VALUES or getattr(func, "__module__", None) == "math"):
+        return True  # numbers and other new values: len(x), float(x), math.sin(x)
     if not is_resolved(func):  # a method: x.copy(), x.astype(...) copy
         return isinstance(rhs.func, gast.Attribute) and (
             rhs.func.attr == "copy" or (rhs.func.attr == "astype" and not rhs.keywords))
@@ -871,6 +984,40 @@ def makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
     if func is np.array:
         return not any(k.arg == "copy" for k in rhs.keywords)
     return isinstance(func, np.ufunc) or func in _NEW_ARRAY_FUNCTIONS
+
+
+_GIVES_NEW_VALUES = frozenset((len, range, int, float, bool, round, abs, str, repr, isinstance, type, hash, id,
+                                any, all, sum, print))
+_RETURNS_ARGUMENT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_LOWERING = threading.local()
+
+
+def returns_an_argument(function) -> bool:
+    """Whether the user's ``function`` may return an object its caller passed in (``return v``, ``return v, w``,
+    a view of one); True when that cannot be told (recursion, or a function sourcediff refuses)."""
+    if function in _RETURNS_ARGUMENT:
+        return _RETURNS_ARGUMENT[function]
+    busy = getattr(_LOWERING, "functions", None)
+    if busy is None:
+        busy = _LOWERING.functions = set()
+    if function in busy:
+        return True
+    busy.add(function)
+    try:
+        from .parse import parse_function
+
+        lowering = Lowering(parse_function(function))
+        lowering.run()
+        ret = lowering.body[-1]
+        atoms = ret.value.elts if isinstance(ret.value, gast.Tuple) else [ret.value]
+        found = any(isinstance(a, gast.Name) and (a.id in lowering.memory.arguments or a.id in lowering.memory.views
+                                                  or a.id in lowering.memory.unknown) for a in atoms)
+    except SourcediffError:  # refused, or no source to read: assume the worst
+        found = True
+    finally:
+        busy.discard(function)
+    _RETURNS_ARGUMENT[function] = found
+    return found
 
 
 def _is_user_function(callee) -> bool:
@@ -908,12 +1055,18 @@ class Memory:
         self.stale: set[str] = set()                  # views whose array changed after they were made
         self.unknown: set[str] = set()                # may hold an array another name holds (from a call)
         self.contained: set[str] = set()              # names whose object was put into a list, tuple or dict
+        self.elements: set[str] = set()               # views read with integers only: maybe numbers (copies)
+        self.arguments: set[str] = set()              # may hold an object the caller passed in
+        self.bound: set[str] = set()                  # certainly bound here, on every path
 
     def copy(self) -> "Memory":
         other = Memory()
         other.classes, other.views, other.stale = dict(self.classes), dict(self.views), set(self.stale)
         other.unknown = set(self.unknown)
         other.contained = set(self.contained)
+        other.elements = set(self.elements)
+        other.arguments = set(self.arguments)
+        other.bound = set(self.bound)
         return other
 
     def merge(self, other: "Memory") -> None:
@@ -921,10 +1074,15 @@ class Memory:
         for n in set(self.classes) | set(other.classes):
             members = self.classes.get(n, frozenset({n})) | other.classes.get(n, frozenset({n}))
             self.classes[n] = members
+        mine = set(self.views)
         self.views.update({k: v for k, v in other.views.items() if k not in self.views})
         self.stale |= other.stale
         self.unknown |= other.unknown
         self.contained |= other.contained
+        self.arguments |= other.arguments
+        self.bound &= other.bound
+        self.elements = {n for n in self.elements | other.elements  # an element on every path that views it
+                         if (n in self.elements or n not in mine) and (n in other.elements or n not in other.views)}
 
     def members(self, identifier: str) -> frozenset[str]:
         return self.classes.get(identifier, frozenset({identifier}))
@@ -941,9 +1099,12 @@ class Memory:
         self.stale.discard(identifier)
         self.unknown.discard(identifier)
         self.contained.discard(identifier)
+        self.elements.discard(identifier)
+        self.arguments.discard(identifier)
+        self.bound.add(identifier)
 
     def join(self, identifier: str, source: str) -> None:
-        members = self.members(source) | {identifier}
+        members = self.members(source) | self.members(identifier)
         for m in members:
             self.classes[m] = members
         if source in self.views:
@@ -954,6 +1115,10 @@ class Memory:
             self.unknown.add(identifier)
         if source in self.contained:
             self.contained.add(identifier)
+        if source in self.elements:
+            self.elements.add(identifier)
+        if source in self.arguments:
+            self.arguments.add(identifier)
 
     def changed(self, identifier: str) -> None:
         """The array of ``identifier`` changed in place: views of it made earlier are now stale."""
@@ -1083,6 +1248,13 @@ def _symbol(op: gast.operator) -> str:
             gast.MatMult: "@"}.get(type(op), "op")
 
 
-def lower(parsed: ParsedFunction) -> gast.FunctionDef:
-    """Lower ``parsed`` to A-normal form; returns a new ``FunctionDef``."""
-    return Lowering(parsed).run()
+def lower(parsed: ParsedFunction, numbers: frozenset[str] = frozenset(), arrays: frozenset[str] = frozenset(),
+          hold_arguments: bool = False) -> gast.FunctionDef:
+    """Lower ``parsed`` to A-normal form; returns a new ``FunctionDef``.
+
+    ``numbers`` and ``arrays`` name the parameters known to hold Python numbers and
+    ndarrays. With ``hold_arguments`` (the halves of a helper), a parameter the body
+    rebinds keeps its object under a name of its own, listed in the result's
+    ``argument_holders`` (parameter -> name).
+    """
+    return Lowering(parsed, numbers, arrays, hold_arguments).run()

@@ -24,8 +24,10 @@ import gast
 from sourcediff.rules import registry
 
 from .analyze import (SCALAR_SHAPE, Activity, ArrayFacts, activity, appended, array_facts, assigned_names, blocks,
-                      differentiable_reads, list_change, reads, scalar_names, stored, target_of, walk_statements)
+                      differentiable_reads, list_change, reads, scalar_names, stored, target_of, walk_statements,
+                      written_arguments)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
+from .ir import unshare
 from .naming import Namer, assign, constant, name
 from .lower import RUNTIME, makes_new_object
 from .parse import ParsedFunction, is_resolved
@@ -111,6 +113,9 @@ class ReverseTransform:
         self.owned: set[str] = set()  # primal names whose adjoint is a private buffer (safe to update in place)
         self.residual_names: dict[int, str] = {}
         self.mutated: tuple[str, ...] = ()
+        self.lists: set[str] = set()  # names of lists changed with append, extend, insert or pop
+        self.index_checks: dict[int, list[str]] = {}  # subscripts whose index reads differentiated names
+        self.inactive_writes: dict[int, list[str]] = {}  # calls without adjoint that write into these names
         self.changed: dict[int, list[str]] = {}
         self.increments: dict[int, tuple[str, bool]] = {}  # x[i] = x[i] + d: (d, whether it is subtracted)
         self.increment_sources: dict[int, gast.stmt] = {}
@@ -302,6 +307,42 @@ class ReverseTransform:
             result.append(Contribution(atom.id, self.instantiate(rule, pname, binding, g, name(target))))
         return result
 
+    def find_varied_indices(self, body: list[gast.stmt], act: Activity) -> dict[int, list[str]]:
+        """Subscripts whose index reads a differentiated name: per statement, those names.
+
+        The index carries no gradient. That is right for integers and keys (piecewise
+        constant), so the forward pass checks that the index holds no floats. An object
+        that builds a value from its index, like ``np.r_[x, y]``, is refused here.
+        """
+        found: dict[int, list[str]] = {}
+        for stmt in walk_statements(body):
+            if stored(stmt) is not None:
+                base, index = name(stored(stmt)[0]), stored(stmt)[1]
+            elif isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Subscript):
+                base, index = stmt.value.value, stmt.value.slice
+            else:
+                continue
+            varied = [n for n in dict.fromkeys(reads(index)) if n in act.varied_before[id(stmt)]]
+            if not varied:
+                continue
+            if not isinstance(base, gast.Name):
+                what = _dotted(base)
+                instead = {"np.r_": "np.concatenate([...])", "np.c_": "np.column_stack([...])"}.get(
+                    what, "a function that has a derivative rule")
+                raise self.parsed.error(MissingRuleError, f"no derivative rule for {what}[...], which builds its "
+                                        "value from the differentiated values in its index", stmt, f"use {instead}")
+            found[id(stmt)] = varied
+        return found
+
+    def refuse_complex_constants(self, body: list[gast.stmt], act: Activity) -> None:
+        """A complex literal (``1j``) meeting differentiated values: complex numbers are not differentiated yet."""
+        for stmt in walk_statements(body):
+            if act.is_active(stmt) and not isinstance(stmt, (gast.If, gast.For, gast.While)) and any(
+                    isinstance(n, gast.Constant) and isinstance(n.value, complex) for n in gast.walk(stmt)):
+                raise self.parsed.error(UnsupportedSyntaxError, "sourcediff cannot differentiate complex numbers "
+                                        "yet: this complex constant meets differentiated values", stmt,
+                                        "write the real and imaginary parts as separate real values")
+
     def missing_rule(self, stmt: gast.Assign, what: str) -> MissingRuleError:
         return self.parsed.error(
             MissingRuleError, f"no derivative rule for {what}", stmt,
@@ -356,6 +397,9 @@ class ReverseTransform:
         operand = contribution.operand
         adjoint = self.bar(operand)
         expr = contribution.expr
+        if operand in self.lists and not _is_runtime_call(expr, self.runtime["sd"], ("index_adjoint", "zeros_like")):
+            # a list that grows or shrinks: its adjoint pops and unpops too, even if np.sum(lst) made it an array
+            expr = call(f"{self.runtime['sd']}.list_adjoint", expr, name(operand))
         if operand not in self.present:
             self.present.add(operand)
             if _is_runtime_call(expr, self.runtime["sd"], ("index_adjoint", "zeros_like", "own")):
@@ -580,10 +624,14 @@ class ReverseTransform:
         from . import calls
 
         self.user_calls = {}
+        self.inactive_writes = {}
         for stmt in walk_statements(body):
             if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) and target_of(stmt)):
                 continue
             if not set(reads(stmt.value)) & act.varied_before[id(stmt)]:
+                written = self.written_by_inactive_call(stmt)
+                if written:
+                    self.inactive_writes[id(stmt)] = written
                 continue
             rhs = stmt.value
             callee = self.parsed.resolve(rhs.func)
@@ -617,10 +665,41 @@ class ReverseTransform:
                 self.user_calls[id(stmt)] = UserCall(None, None, residual, (), (tuple(active_args),
                                                                                   tuple(active_keywords)))
 
+    def written_by_inactive_call(self, stmt: gast.Assign) -> list[str]:
+        """The caller's names of the arguments a call that needs no adjoint writes into (``step(u, 0.5)``).
+
+        The forward pass saves them before the call, and the backward pass puts them
+        back, so the arguments end as they began and the backward pass reads their old values.
+        """
+        from . import calls
+
+        rhs = stmt.value
+        callee = self.parsed.resolve(rhs.func)
+        if not is_resolved(callee) or registry.lookup(callee) is not None or not calls.is_user_function(callee):
+            return []
+        scalars = self.scalars_before.get(id(stmt), frozenset())
+        try:
+            pair = calls.split_pair(callee, (), calls.scalar_parameters(callee, rhs, scalars),
+                                    calls.array_parameters(callee, rhs, self.facts))
+            atoms = [self.argument_of(rhs, p) for p in pair.mutated]
+        except SourcediffError:  # a helper sourcediff cannot read: it may write into any of them
+            atoms = list(rhs.args) + [k.value for k in rhs.keywords]
+        names = set()
+        for atom in atoms:
+            for part in atom if isinstance(atom, list) else [atom]:  # *args: (atom, position) pairs
+                part = part[0] if isinstance(part, tuple) else part
+                if isinstance(part, gast.Name):
+                    names.add(part.id)
+        return sorted(names)
+
     def changed_argument(self, stmt: gast.Assign, rhs: gast.Call, param: str, body: list[gast.stmt]) -> str:
         """The caller's name for an argument the callee writes into; refuses views and shared names."""
         atom = self.argument_of(rhs, param)
         what = f"{_dotted(rhs.func)} writes into its argument {param!r}"
+        if atom is None:
+            raise self.parsed.error(UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: {what}, "
+                                    "which this call leaves to its default value", stmt,
+                                    f"pass {param} explicitly (a default array is shared by every call)")
         if not isinstance(atom, gast.Name):
             raise self.parsed.error(UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: {what}, "
                                     "which is not a named array here", stmt, "pass a named array")
@@ -761,7 +840,7 @@ class ReverseTransform:
         for k in rhs.keywords:
             if k.arg == param:
                 return k.value
-        raise AssertionError(f"{param} is not bound at this call")
+        return None  # left out: the callee uses its default
 
     def forward_call(self, stmt: gast.Assign) -> gast.stmt:
         """``y, y_saved = f_fwd(args)``: the forward half of a call to a user function."""
@@ -887,7 +966,12 @@ class ReverseTransform:
         for sub in walk_statements(blocks(stmt)[0] + (blocks(stmt)[1] if len(blocks(stmt)) > 1 else [])):
             if self.code.get(id(sub)) or any((id(sub), n) in self.saves for n in self.targets(sub)):
                 return True
-            if id(sub) in self.mutations or stored(sub) is not None or self.is_buffer_write(sub):
+            if id(sub) in self.mutations or stored(sub) is not None or self.is_buffer_write(sub) \
+                    or id(sub) in self.inactive_writes:
+                return True
+            if any(self.tails.get(id(sub), ([], []))) or self.heads.get(id(sub)):
+                return True  # a nested loop or branch that zeroes or copies adjoints
+            if any(n in self.needed for n in self.iteration_locals.get(id(sub), [])):
                 return True
         if any(self.tails.get(id(stmt), ([], []))) or self.heads.get(id(stmt)):
             return True
@@ -904,6 +988,12 @@ class ReverseTransform:
     def forward(self, stmts: list[gast.stmt], defined: set[str]) -> list[gast.stmt]:
         out: list[gast.stmt] = []
         for stmt in stmts:
+            if id(stmt) in self.index_checks:  # an index computed from differentiated values: no floats in it
+                names = self.index_checks[id(stmt)]
+                out.append(gast.Expr(value=call(f"{self.runtime['sd']}.check_index",
+                                                gast.Tuple(elts=[name(n) for n in names], ctx=gast.Load()),
+                                                constant(self.parsed.filename),
+                                                constant(self.parsed.lineno(stmt)))))
             for n in self.targets(stmt):
                 if (id(stmt), n) in self.saves:
                     if n not in defined:
@@ -952,6 +1042,10 @@ class ReverseTransform:
                     out.append(self.push(name(counter)))
             elif id(stmt) in self.user_calls:
                 out.append(self.forward_call(stmt))
+            elif id(stmt) in self.inactive_writes:  # step(u, 0.5): keep what the helper overwrites
+                out.extend(self.push(call(f"{self.runtime['sd']}.snapshot_contents", name(n)))
+                           for n in self.inactive_writes[id(stmt)])
+                out.append(stmt)
             elif self.reads_array_attribute_of_varied(stmt):
                 # x.shape / x.T mean the array attribute; a dataclass field of that name would be differentiated
                 # wrongly, so check at run time that x is not an object with such a field
@@ -963,8 +1057,12 @@ class ReverseTransform:
                 out.append(stmt)
             elif stored(stmt) is not None:  # save the elements this write overwrites, and only them
                 array, index, _ = stored(stmt)
-                old = gast.Subscript(value=name(array), slice=copy.deepcopy(index), ctx=gast.Load())
-                out.append(self.push(call(f"{self.runtime['sd']}.snapshot", old)))
+                if array in self.facts.arrays:
+                    old = gast.Subscript(value=name(array), slice=copy.deepcopy(index), ctx=gast.Load())
+                    out.append(self.push(call(f"{self.runtime['sd']}.snapshot", old)))
+                else:  # a dict may not have the key yet
+                    out.append(self.push(call(f"{self.runtime['sd']}.snapshot_item", name(array),
+                                              _index_value(index))))
                 out.append(stmt)
             elif self.is_buffer_write(stmt):
                 out.append(self.push(call(f"{self.runtime['sd']}.snapshot", name(target_of(stmt)))))
@@ -1007,6 +1105,8 @@ class ReverseTransform:
                                             orelse=[], type_comment=None))
             else:
                 out.extend(self.code.get(id(stmt), []))
+                for n in reversed(self.inactive_writes.get(id(stmt), ())):
+                    out.append(assign(n, call(f"{self.runtime['sd']}.restore", name(n), self.pop())))
                 if id(stmt) in self.mutations:
                     out.append(self.undo_list_change(stmt))
                 if id(stmt) in self.unsaved:
@@ -1016,8 +1116,12 @@ class ReverseTransform:
                         out.append(marker)
                 elif stored(stmt) is not None:  # put the overwritten elements back
                     array, index, _ = stored(stmt)
-                    target = gast.Subscript(value=name(array), slice=copy.deepcopy(index), ctx=gast.Store())
-                    out.append(gast.Assign(targets=[target], value=self.pop(), type_comment=None))
+                    if array in self.facts.arrays:
+                        target = gast.Subscript(value=name(array), slice=copy.deepcopy(index), ctx=gast.Store())
+                        out.append(gast.Assign(targets=[target], value=self.pop(), type_comment=None))
+                    else:
+                        out.append(gast.Expr(value=call(f"{self.runtime['sd']}.restore_item", name(array),
+                                                        _index_value(index), self.pop())))
                 elif self.is_buffer_write(stmt):
                     y = target_of(stmt)
                     out.append(assign(y, call(f"{self.runtime['sd']}.restore", name(y), self.pop())))
@@ -1038,17 +1142,19 @@ class ReverseTransform:
         wrt = set(self.wrt)
         params = self.parameter_names()
         changed: dict[int, list[str]] = {}  # per call: the arguments the callee changes in place
+        inactive: dict[int, list[str]] = {}  # the same for calls that need no adjoint
         while True:
+            self.inactive_writes = inactive
             self.mutated = self.mutated_parameters(body, changed)
-            outputs = output_names | (set(self.mutated) if self.mode == "split" else set())
+            outputs = output_names | (set(self.changed_outputs()) if self.mode == "split" else set())
             act = activity(body, wrt, outputs, self.parsed, changed)
             self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
             self.facts = self.array_facts(body)
             self.classify_calls(body, act)
             now = {i: list(c.changed) for i, c in self.user_calls.items() if c.changed}
-            if now == changed:
+            if now == changed and self.inactive_writes == inactive:
                 break
-            changed = now
+            changed, inactive = now, self.inactive_writes
         self.changed = changed
         body = self.split_self_updates(body, act)
         act = self.act = activity(body, wrt, outputs, self.parsed, changed)
@@ -1056,12 +1162,16 @@ class ReverseTransform:
         self.facts = self.array_facts(body)
         final_varied = act.varied_at_end
         self.containers = _container_names(body) - self.facts.arrays
+        self.index_checks = self.find_varied_indices(body, act)
+        self.refuse_complex_constants(body, act)
+        self.lists = {(appended(s) or list_change(s)[1:])[0] for s in walk_statements(body)
+                      if appended(s) is not None or list_change(s) is not None}
 
         # seed the adjoints of the outputs (and of the arguments a backward half receives as changed)
         seed_stmts: list[gast.stmt] = []
         seed_param = None
         if self.mode == "split":
-            self.present.update(self.mutated)
+            self.present.update(self.changed_outputs())
         if self.mode in ("vjp", "split"):
             if isinstance(core, gast.Tuple):
                 seed_param = self.namer.fresh("out_bar")
@@ -1070,7 +1180,7 @@ class ReverseTransform:
                         element = gast.Subscript(value=name(seed_param), slice=constant(i), ctx=gast.Load())
                         seed_stmts.append(self.accumulate(Contribution(atom.id, element)))
             elif isinstance(core, gast.Name) and core.id in final_varied:
-                if self.mode == "split" and (core.id in params or core.id in self.mutated):
+                if self.mode == "split" and (core.id in params or core.id in self.changed_outputs()):
                     seed_param = self.namer.fresh("out_bar")
                     seed_stmts.append(self.accumulate(Contribution(core.id, name(seed_param))))
                 else:
@@ -1171,9 +1281,10 @@ class ReverseTransform:
             result = gast.Tuple(elts=[copy.deepcopy(returned), grads_expr], ctx=gast.Load())
 
         body_out = forward + result_stmts + seed_stmts + backward + [gast.Return(value=result)]
-        args = copy.deepcopy(self.lowered.args)
-        if seed_param is not None:
-            args.args.append(name(seed_param, gast.Param))
+        args = self.parameters_without_defaults()
+        if seed_param is not None:  # keyword-only: the user's defaults stay with their own parameters
+            args.kwonlyargs.append(name(seed_param, gast.Param))
+            args.kw_defaults.append(None)
         fname = f"{self.parsed.name}_{self.mode}"
         node = gast.FunctionDef(name=fname, args=args, body=body_out, decorator_list=[], returns=None,
                                 type_comment=None, type_params=[])
@@ -1416,21 +1527,31 @@ class ReverseTransform:
         return True
 
     def mutated_parameters(self, body: list[gast.stmt], changed: dict[int, list[str]]) -> tuple[str, ...]:
-        """The parameters whose arrays this function writes into (directly, by another name, or in a callee)."""
-        ordered = [p.id for p in self.lowered.args.posonlyargs + self.lowered.args.args + self.lowered.args.kwonlyargs]
-        groups = _name_groups(body, ordered)
-        written = {stored(s)[0] for s in walk_statements(body) if stored(s) is not None}
-        written |= {target_of(s) for s in walk_statements(body) if self.is_buffer_write(s)}
-        written |= {n for names in changed.values() for n in names}
-        return tuple(p for p in ordered if groups[p] & written)
+        """The parameters whose objects this function writes into (directly, by another name, or in a callee)."""
+        ordered = self.ordered_parameters()
+
+        def writes(stmt: gast.stmt) -> list[str]:
+            if stored(stmt) is not None:
+                return [stored(stmt)[0]]
+            if self.is_buffer_write(stmt):
+                return [target_of(stmt)]
+            return list(changed.get(id(stmt), ())) + list(self.inactive_writes.get(id(stmt), ()))
+        written = written_arguments(body, ordered, self.parsed, writes)
+        return tuple(p for p in ordered if p in written)
+
+    def changed_outputs(self) -> list[str]:
+        """Per parameter written into, the name that holds its object at the end (a split's extra outputs)."""
+        holders = getattr(self.lowered, "argument_holders", {})
+        return [holders.get(p, p) for p in self.mutated]
+
+    def ordered_parameters(self) -> list[str]:
+        a = self.lowered.args
+        return [p.id for p in a.posonlyargs + a.args + a.kwonlyargs] + \
+            [extra.id for extra in (a.vararg, a.kwarg) if extra is not None]
 
     def shared_argument_check(self, body: list[gast.stmt], params: set[str]) -> list[gast.stmt]:
         """Refuse at run time when an argument that is written into shares memory with another argument."""
-        same = _name_groups(body, sorted(params))
-        written = {stored(s)[0] for s in walk_statements(body) if stored(s) is not None}
-        written |= {target_of(s) for s in walk_statements(body) if self.is_buffer_write(s)}
-        written |= {n for names in self.changed.values() for n in names}
-        mutated = sorted(p for p, group in same.items() if group & written)
+        mutated = sorted(self.mutated)
         if not mutated or len(params) < 2:
             return []
         ordered = [p.id for p in self.lowered.args.posonlyargs + self.lowered.args.args + self.lowered.args.kwonlyargs]
@@ -1457,20 +1578,28 @@ class ReverseTransform:
         forward_body = forward + [assign(out_name, copy.deepcopy(returned)),
                                   gast.Return(value=gast.Tuple(elts=[name(out_name), gast.Tuple(
                                       elts=[name(n) for n in saved], ctx=gast.Load())], ctx=gast.Load()))]
-        fwd = gast.FunctionDef(name=f"{self.parsed.name}_fwd", args=copy.deepcopy(self.lowered.args),
+        fwd = gast.FunctionDef(name=f"{self.parsed.name}_fwd", args=self.parameters_without_defaults(),
                                body=forward_body, decorator_list=[], returns=None, type_comment=None, type_params=[])
         saved_name = self.namer.fresh("saved")
         unpack = gast.Assign(targets=[gast.Tuple(elts=[name(n, gast.Store) for n in saved], ctx=gast.Store())],
                              value=name(saved_name), type_comment=None) if saved else None
         bwd_body = ([unpack] if unpack else []) + seed_stmts + backward + [gast.Return(value=self.gradients())]
         bwd_params = [name(saved_name, gast.Param), name(seed_param, gast.Param)]
-        bwd_params += [name(self.bar(p), gast.Param) for p in self.mutated]  # adjoints of the changed arguments
+        bwd_params += [name(self.bar(n), gast.Param) for n in self.changed_outputs()]  # of the changed arguments
         bwd_args = gast.arguments(args=bwd_params, posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
                                   kwarg=None, defaults=[])
         bwd = gast.FunctionDef(name=f"{self.parsed.name}_bwd", args=bwd_args, body=bwd_body, decorator_list=[],
                                returns=None, type_comment=None, type_params=[])
         return ReverseFunction(fwd, self.mode, self.wrt, self.runtime, seed_param, backward_node=bwd,
                                late_bound=dict(self.late_bound), mutated=tuple(self.mutated))
+
+    def parameters_without_defaults(self) -> gast.arguments:
+        """The user's parameters for a generated function; the defaults are set on it from the user's
+        function object when it is compiled (their expressions may name the user's globals)."""
+        args = copy.deepcopy(self.lowered.args)
+        args.defaults = []
+        args.kw_defaults = [None] * len(args.kwonlyargs)
+        return args
 
     def parameter_names(self) -> set[str]:
         a = self.lowered.args
@@ -1527,17 +1656,6 @@ def _insert_shapes(stmts: list[gast.stmt], shapes: dict[str, str], numpy_name: s
             stmts.insert(k + 1, assign(shapes[target], shape, stmt))
             k += 1
         k += 1
-
-
-def _name_groups(body: list[gast.stmt], params: list[str]) -> dict[str, set[str]]:
-    """Per parameter, the names that may be bound to its object through plain copies (``y = x``)."""
-    groups = {p: {p} for p in params}
-    for stmt in walk_statements(body):
-        if isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Name) and target_of(stmt):
-            for group in groups.values():
-                if stmt.value.id in group:
-                    group.add(target_of(stmt))
-    return groups
 
 
 def _is_runtime_call(expr: gast.expr, runtime: str, names: tuple[str, ...]) -> bool:
@@ -1666,4 +1784,8 @@ def reverse(parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, .
     specialization; ``array_params`` holds (parameter, ndim, first parameter of
     the same shape) for the NumPy arrays.
     """
-    return ReverseTransform(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params).run()
+    result = ReverseTransform(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params).run()
+    unshare(result.node)
+    if result.backward_node is not None:
+        unshare(result.backward_node)
+    return result

@@ -8,6 +8,8 @@ NumPy function needs a rule here yet; ``tests/rules/numpy/test_indexing.py``
 checks those reads.
 """
 
+import numpy as np
+
 from sourcediff.backends import numpy_backend
 
 from ..registry import defrule
@@ -17,7 +19,11 @@ from ..registry import defrule
 # The transform saves y before the write and restores it in the backward pass.
 defrule(numpy_backend.assign_into, "target, value", cut=("target",), value="sd.unbroadcast(g, value)")
 # An element read before its array changed, checked to be a copy rather than a view.
-defrule(numpy_backend.not_a_view, "value, message", value="g")
+defrule(numpy_backend.not_a_view, "value, message, filename=None, lineno=None", value="g")
+# The adjoint of a list that append and pop change, turned into a list: linear, it passes g through.
+defrule(numpy_backend.list_adjoint, "adjoint, items", adjoint="g")
+# y += v where y may share its object: checked to be a number (then rebound), else refused when it runs.
+defrule(numpy_backend.immutable_value, "value, message, hint, filename=None, lineno=None", value="g")
 # for v in x over an argument: its elements, or a dict's keys (which carry no gradient).
 defrule(numpy_backend.iterable, "x", x="sd.sequence_adjoint(g, x)")
 # np.add.at(y, i, v) is lowered to ``t = sd.accumulate_at(y, i, v); y[i] = t`` (np.subtract.at: negate).
@@ -25,3 +31,6 @@ defrule(numpy_backend.iterable, "x", x="sd.sequence_adjoint(g, x)")
 # receives g of the element it lands on (summed over repeats, then back to the value's shape).
 defrule(numpy_backend.accumulate_at, "array, index, value, negate=False",
         array="sd.index_adjoint(g, array, index)", value="sd.accumulate_at_adjoint(g, array, index, value, negate=negate)")
+
+# np.sort is a gather by the sorting permutation: g goes back through it (ties: the stable order).
+defrule(np.sort, "a, axis=-1, kind=None, order=None, *, stable=None", a="sd.sort_adjoint(g, a, axis)")

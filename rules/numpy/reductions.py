@@ -3,7 +3,8 @@
 ``axis`` may be None, an int (negative too) or a tuple; ``keepdims`` and
 ``ddof`` are honoured. Conventions: the adjoint of ``max``/``min`` is shared
 evenly among tied extrema (as JAX does); ``prod`` is exact at zeros (no
-division by ``x``); ``std`` has a NaN adjoint where the deviation is 0.
+division by ``x``); ``std`` has slope 0 where an element equals the mean and
+the spread is 0 (one element, or ``x - x``: the std is constant there).
 The ``where=``/``initial=`` keywords are not in the signatures, so calls using
 them are refused rather than differentiated wrongly.
 """

@@ -23,6 +23,8 @@ defrule(np.stack, "arrays, axis=0, out=None, *, dtype=None, casting='same_kind'"
         arrays="sd.stack_adjoint(g, arrays, axis)")
 defrule(np.hstack, "tup, *, dtype=None, casting='same_kind'", tup="sd.hstack_adjoint(g, tup)")
 defrule(np.vstack, "tup, *, dtype=None, casting='same_kind'", tup="sd.vstack_adjoint(g, tup)")
+defrule(np.append, "arr, values, axis=None", arr="sd.concatenate_adjoint(g, (arr, values), axis)[0]",
+        values="sd.concatenate_adjoint(g, (arr, values), axis)[1]")
 defrule(np.broadcast_to, "array, shape, subok=False", unbroadcast=True, array="g")
 defrule(np.copy, "a, order='K', subok=False", a="np.copy(g)")
 defrule(np.array, "object, dtype=None, *, copy=True, order='K', subok=False, ndmin=0",
@@ -55,7 +57,7 @@ defmethod("flatten", "self, order='C'", self="np.reshape(g, np.shape(self), orde
 defmethod("squeeze", "self, axis=None", self="np.reshape(g, np.shape(self))")
 defmethod("copy", "self, order='C'", self="np.copy(g)")
 defattribute("T", x="np.transpose(g)")
-for _a in ("shape", "size", "ndim", "dtype"):
+for _a in ("shape", "size", "ndim", "dtype", "itemsize", "nbytes"):
     defnondiff_attribute(_a, f"x.{_a} is a property of the array, not a value")
 defnondiff_method("tolist", "x.tolist() leaves the array world; differentiate before it")
 
