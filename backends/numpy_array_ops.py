@@ -20,7 +20,7 @@ __all__ = [
     "transpose_adjoint", "concatenate_adjoint", "stack_adjoint", "hstack_adjoint",
     "vstack_adjoint", "array_adjoint", "linspace_adjoint", "arange_adjoint", "diag_adjoint",
     # indexing
-    "sort_adjoint",
+    "sort_adjoint", "concatenate_rows", "concatenate_columns", "index_concatenate_adjoint",
     # linalg
     "dot_adjoint_a", "dot_adjoint_b", "matmul_adjoint_a", "matmul_adjoint_b",
     "outer_adjoint_a", "outer_adjoint_b", "inner_adjoint_a", "inner_adjoint_b",
@@ -231,6 +231,35 @@ def concatenate_adjoint(g, arrays, axis=0):
     axis = operator.index(axis) % g.ndim
     pieces = [np.asarray(a) for a in arrays]
     return _container(arrays, _split(g, pieces, axis))
+
+
+def concatenate_rows(*items):
+    """``np.r_[items]`` for values (no slices or string directives)."""
+    return np.r_[items]
+
+
+def concatenate_columns(*items):
+    """``np.c_[items]`` for values (no slices or string directives)."""
+    return np.c_[items]
+
+
+def index_concatenate_adjoint(g, items, columns):
+    """Adjoints of ``np.r_[items]`` (``columns`` False) or ``np.c_[items]`` (True): one block of ``g`` each.
+
+    ``np.r_`` makes each item at least 1-D and joins them along axis 0; ``np.c_``
+    makes each at least 2-D, a vector as a column, and joins them along the last axis.
+    """
+    g = np.asarray(g)
+    axis = -1 if columns else 0
+    widths = []
+    for item in items:
+        shape = np.shape(item)
+        if columns:
+            shape = (1, 1) if not shape else (shape[0], 1) if len(shape) == 1 else shape
+        widths.append(shape[axis] if shape else 1)
+    bounds = np.cumsum([0] + widths)
+    blocks = [np.take(g, np.arange(lo, hi), axis=axis) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return tuple(_like(item, np.reshape(block, np.shape(item))) for item, block in zip(items, blocks))
 
 
 def stack_adjoint(g, arrays, axis=0):

@@ -172,6 +172,13 @@ class Lowering:
                 return expr
             return self.copy(gast.Attribute(value=self.atom(expr.value), attr=expr.attr, ctx=gast.Load()), expr)
         if isinstance(expr, gast.Subscript):
+            builder = _INDEX_BUILDERS.get(id(self.parsed.resolve(expr.value)))
+            items = expr.slice.elts if isinstance(expr.slice, gast.Tuple) else [expr.slice]
+            if builder is not None and not any(isinstance(n, gast.Slice) or (
+                    isinstance(n, gast.Constant) and isinstance(n.value, str)) for n in items):
+                # np.r_[a, 0.0, b] / np.c_[a, b] of values (no slices, no directives): a call of the runtime
+                func = gast.Attribute(value=name(RUNTIME), attr=builder, ctx=gast.Load())
+                return self.copy(gast.Call(func=func, args=[self.atom(e) for e in items], keywords=[]), expr)
             return self.copy(gast.Subscript(value=self.atom(expr.value), slice=self.index(expr.slice),
                                             ctx=gast.Load()), expr)
         if isinstance(expr, (gast.Tuple, gast.List)):
@@ -962,6 +969,7 @@ def _view_functions():
 
 
 _VIEW_FUNCTIONS = _view_functions()
+_INDEX_BUILDERS = {id(__import__("numpy").r_): "concatenate_rows", id(__import__("numpy").c_): "concatenate_columns"}
 _TEMPORARY_NAME = __import__("re").compile(r"^t\d+$")
 RUNTIME = "__sourcediff_runtime__"  # the lowered code's name for the backend (``sd`` in generated code)
 

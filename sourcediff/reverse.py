@@ -425,6 +425,14 @@ class ReverseTransform:
         self.owned.add(operand)  # a sum is a new object
         return assign(adjoint, value)
 
+    def zeroed_primals(self, stmt: gast.stmt) -> set[str]:
+        """The primal names whose values shape the zero adjoints around a branch or loop."""
+        code = self.heads.get(id(stmt), []) + [s for part in self.tails.get(id(stmt), ()) for s in part]
+        adjoints = set(self.adjoint_names.values())
+        return {node.args[0].id for s in code for node in gast.walk(s)
+                if _is_runtime_call(node, self.runtime["sd"], ("zeros_like",))
+                and isinstance(node.args[0], gast.Name) and node.args[0].id not in adjoints}
+
     def zero(self, primal: str, adjoint_bound: bool) -> gast.stmt:
         """``x_bar = sd.zeros_like(...)``: a zero adjoint, shaped like ``x_bar`` if it exists, else like ``x``."""
         like = self.bar(primal) if adjoint_bound else primal
@@ -999,6 +1007,9 @@ class ReverseTransform:
                     if n not in defined:
                         self.initialize.add(n)
                     out.append(self.push(name(n)))
+            # a zero adjoint shaped like a name that may be unbound there (bound in one branch only):
+            # the name starts as None, whose zero is None, never read on the paths where it is unbound
+            self.initialize |= self.zeroed_primals(stmt) - defined
             if isinstance(stmt, gast.If):
                 body = self.forward(stmt.body, set(defined))
                 orelse = self.forward(stmt.orelse, set(defined))

@@ -458,20 +458,37 @@ def row_builder(x):
     return np.sum(np.r_[x, 2.0 * x] ** 2)
 
 
+def padded_rows(x, c):
+    u = np.r_[0.0, x * c, 1.0]
+    return np.sum(u[1:] * u[:-1]) + np.sum(np.r_[np.ones((1, 2)) * c, np.outer(x[:2], x[:2])] ** 2)
+
+
 def column_builder(x):
-    return np.sum(np.c_[x, 2.0 * x] ** 2)
+    return np.sum(np.c_[x, 2.0 * x] ** 2) + np.sum(np.c_[np.outer(x, x), x, 3.0 * x] * x[0])
+
+
+def rows_with_a_range(x):
+    return np.sum(np.r_[x, 0:3] ** 2)
 
 
 def float_key(x, table):
     return table[x] * x
 
 
-@pytest.mark.parametrize("f", [row_builder, column_builder])
-def test_index_builders_are_refused_when_grad_is_built(f):
-    with pytest.raises(sourcediff.MissingRuleError, match=r"np\.[rc]_\[\.\.\.\]") as info:
-        sourcediff.grad(f)
+@pytest.mark.parametrize("f, args, argnums", [
+    (row_builder, (np.array([0.7, 0.2]),), 0),
+    (padded_rows, (np.array([0.7, 0.2, 0.4]), 1.3), (0, 1)),
+    (column_builder, (np.array([0.7, 0.2, 0.4]),), 0),
+])
+def test_np_r_and_np_c_of_values(f, args, argnums):
+    verify(f, args, argnums)
+
+
+def test_index_builders_with_slices_are_refused_when_grad_is_built():
+    with pytest.raises(sourcediff.MissingRuleError, match=r"np\.r_\[\.\.\.\]") as info:
+        sourcediff.grad(rows_with_a_range)
     assert info.value.lineno is not None
-    assert "np.concatenate" in info.value.hint or "np.column_stack" in info.value.hint
+    assert "np.concatenate" in info.value.hint
 
 
 def test_an_index_holding_differentiated_floats_is_refused_when_it_runs():
@@ -772,3 +789,35 @@ def negative_default(x):
 
 def test_nested_function_with_negative_default():
     verify(negative_default, (1.5,))
+
+
+# -- found by the fuzzer (minimized) ---------------------------------------------------------------------
+
+def bound_in_one_branch_then_read_in_another(x):
+    s = x * 1.0
+    flag = x > 1.0
+    if flag:
+        w = x * 3.0
+        s = s + w
+    if flag:
+        s = s + 2.0 * w
+    return s
+
+
+def loop_carried_name_of_a_loop_that_may_not_run(x, n):
+    s = 0.0
+    for i in range(n):
+        if i > 0:
+            s = s + prev * x  # noqa: F821  (bound in the iteration before)
+        prev = x * i
+    return s
+
+
+@pytest.mark.parametrize("f, args, argnums", [
+    (bound_in_one_branch_then_read_in_another, (1.5,), 0),
+    (bound_in_one_branch_then_read_in_another, (0.5,), 0),
+    (loop_carried_name_of_a_loop_that_may_not_run, (1.5, 3), 0),
+    (loop_carried_name_of_a_loop_that_may_not_run, (1.5, 0), 0),
+])
+def test_zero_adjoints_of_names_bound_on_one_path(f, args, argnums):
+    verify(f, args, argnums)
