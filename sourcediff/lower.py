@@ -765,7 +765,7 @@ class Lowering:
         if is_resolved(callee) and _is_user_function(callee) and not returns_an_argument(callee):
             return []
         atoms = list(rhs.args) + [k.value for k in rhs.keywords]
-        if isinstance(rhs.func, gast.Attribute) and not is_resolved(callee):
+        if isinstance(rhs.func, gast.Attribute) and not is_resolved(callee) and not _is_runtime(rhs.func):
             atoms.append(rhs.func.value)  # a method may give back its object or a part of it
         return [a.id for a in atoms if isinstance(a, gast.Name)]
 
@@ -969,6 +969,12 @@ def _view_functions():
 
 
 _VIEW_FUNCTIONS = _view_functions()
+_NEW_FROM_RUNTIME = frozenset(("concatenate_rows", "concatenate_columns", "accumulate_at"))
+
+
+def _is_runtime(func: gast.expr) -> bool:
+    """``__sourcediff_runtime__.name``: a call of the runtime that the lowering wrote."""
+    return isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id == RUNTIME
 _INDEX_BUILDERS = {id(__import__("numpy").r_): "concatenate_rows", id(__import__("numpy").c_): "concatenate_columns"}
 _TEMPORARY_NAME = __import__("re").compile(r"^t\d+$")
 RUNTIME = "__sourcediff_runtime__"  # the lowered code's name for the backend (``sd`` in generated code)
@@ -984,6 +990,8 @@ def makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
     func = parsed.resolve(rhs.func)
     if is_resolved(func) and (func in _GIVES_NEW_VALUES or getattr(func, "__module__", None) == "math"):
         return True  # numbers and other new values: len(x), float(x), math.sin(x)
+    if _is_runtime(rhs.func):
+        return rhs.func.attr in _NEW_FROM_RUNTIME
     if not is_resolved(func):  # a method: x.copy(), x.astype(...) copy
         return isinstance(rhs.func, gast.Attribute) and (
             rhs.func.attr == "copy" or (rhs.func.attr == "astype" and not rhs.keywords))

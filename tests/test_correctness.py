@@ -813,11 +813,24 @@ def loop_carried_name_of_a_loop_that_may_not_run(x, n):
     return s
 
 
+def swap(v, z):
+    return z, v
+
+
+def runtime_call_passed_to_a_helper(a, x):
+    buf = np.zeros(3)
+    buf[0] = a
+    w, o = swap(np.r_[x[1:], a], buf)
+    buf *= 0.88
+    return np.sum(buf) + np.sum(w * x[0]) + np.sum(o)
+
+
 @pytest.mark.parametrize("f, args, argnums", [
+    (runtime_call_passed_to_a_helper, (1.5, np.array([0.5, 0.7, 0.9])), (0, 1)),
     (bound_in_one_branch_then_read_in_another, (1.5,), 0),
     (bound_in_one_branch_then_read_in_another, (0.5,), 0),
     (loop_carried_name_of_a_loop_that_may_not_run, (1.5, 3), 0),
     (loop_carried_name_of_a_loop_that_may_not_run, (1.5, 0), 0),
 ])
-def test_zero_adjoints_of_names_bound_on_one_path(f, args, argnums):
+def test_found_by_the_fuzzer(f, args, argnums):
     verify(f, args, argnums)
