@@ -115,6 +115,7 @@ class ReverseTransform:
         self.mutated: tuple[str, ...] = ()
         self.lists: set[str] = set()  # names of lists changed with append, extend, insert or pop
         self.index_checks: dict[int, list[str]] = {}  # subscripts whose index reads differentiated names
+        self.immutable_checks: dict[int, list[tuple[str, str, str]]] = {}  # (name, message, hint) before calls
         self.inactive_writes: dict[int, list[str]] = {}  # calls without adjoint that write into these names
         self.changed: dict[int, list[str]] = {}
         self.increments: dict[int, tuple[str, bool]] = {}  # x[i] = x[i] + d: (d, whether it is subtracted)
@@ -633,6 +634,7 @@ class ReverseTransform:
 
         self.user_calls = {}
         self.inactive_writes = {}
+        self.immutable_checks = {}
         for stmt in walk_statements(body):
             if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) and target_of(stmt)):
                 continue
@@ -657,11 +659,10 @@ class ReverseTransform:
             residual = self.residual_names.get(id(stmt)) or self.namer.fresh(f"{target_of(stmt)}_saved")
             self.residual_names[id(stmt)] = residual
             if is_resolved(callee):
-                scalars = self.scalars_before.get(id(stmt), frozenset())
                 try:
                     pair = calls.split_pair(callee, calls.active_parameters(callee, len(rhs.args), active_args,
                                                                             active_keywords),
-                                            calls.scalar_parameters(callee, rhs, scalars),
+                                            calls.scalar_parameters(callee, rhs, self.numbers_at(stmt)),
                                             calls.array_parameters(callee, rhs, self.facts))
                 except SourcediffError as exc:
                     raise self.parsed.error(type(exc), exc.message, stmt, exc.hint) from None
@@ -685,9 +686,8 @@ class ReverseTransform:
         callee = self.parsed.resolve(rhs.func)
         if not is_resolved(callee) or registry.lookup(callee) is not None or not calls.is_user_function(callee):
             return []
-        scalars = self.scalars_before.get(id(stmt), frozenset())
         try:
-            pair = calls.split_pair(callee, (), calls.scalar_parameters(callee, rhs, scalars),
+            pair = calls.split_pair(callee, (), calls.scalar_parameters(callee, rhs, self.numbers_at(stmt)),
                                     calls.array_parameters(callee, rhs, self.facts))
             atoms = [self.argument_of(rhs, p) for p in pair.mutated]
         except SourcediffError:  # a helper sourcediff cannot read: it may write into any of them
@@ -700,6 +700,14 @@ class ReverseTransform:
                     names.add(part.id)
         return sorted(names)
 
+    def numbers_at(self, stmt: gast.stmt) -> frozenset[str]:
+        """Names holding numbers when ``stmt`` starts: Python numbers, and NumPy scalars (elements and reductions
+        of arrays) unless an argument is a 0-d array (whose copies would be mutable 0-d arrays)."""
+        numbers = self.scalars_before.get(id(stmt), frozenset())
+        if any(ndim == 0 for ndim, _ in self.array_params.values()):
+            return numbers
+        return numbers | {n for n, key in self.facts.shapes.items() if key == SCALAR_SHAPE}
+
     def changed_argument(self, stmt: gast.Assign, rhs: gast.Call, param: str, body: list[gast.stmt]) -> str:
         """The caller's name for an argument the callee writes into; refuses views and shared names."""
         atom = self.argument_of(rhs, param)
@@ -711,15 +719,15 @@ class ReverseTransform:
         if not isinstance(atom, gast.Name):
             raise self.parsed.error(UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: {what}, "
                                     "which is not a named array here", stmt, "pass a named array")
-        for other in walk_statements(body):
-            defines = target_of(other) == atom.id and not makes_new_object(self.parsed, other.value)
-            copies = isinstance(other, gast.Assign) and isinstance(other.value, gast.Name) and \
-                atom.id in (target_of(other), other.value.id)
-            if defines or copies:
-                raise self.parsed.error(
-                    UnsupportedSyntaxError, f"sourcediff cannot differentiate this call yet: {what}, and "
-                    f"{atom.id} may be a view of, or another name for, an array used elsewhere", stmt,
-                    f"pass an array that only the name {atom.id} refers to (for example {atom.id}.copy())")
+        for other in walk_statements(body):  # other names of the array are checked by check_views_across
+            if target_of(other) == atom.id and not makes_new_object(self.parsed, other.value):
+                # a view, an element or a call's result: fine if it is a number (the callee rebinds it),
+                # refused when the derivative runs if it is an array whose memory another name may see
+                what_else = (f"this call: {what}, and {atom.id} may be a view of, or another name for, an array "
+                             "used elsewhere")
+                hint = f"pass an array that only the name {atom.id} refers to (for example {atom.id}.copy())"
+                self.immutable_checks.setdefault(id(stmt), []).append((atom.id, what_else, hint))
+                break
         self.check_views_across(stmt, atom.id, body, what)
         return atom.id
 
@@ -996,6 +1004,10 @@ class ReverseTransform:
     def forward(self, stmts: list[gast.stmt], defined: set[str]) -> list[gast.stmt]:
         out: list[gast.stmt] = []
         for stmt in stmts:
+            for checked, message, hint in self.immutable_checks.get(id(stmt), ()):
+                out.append(gast.Expr(value=call(f"{self.runtime['sd']}.immutable_value", name(checked),
+                                                constant(message), constant(hint), constant(self.parsed.filename),
+                                                constant(self.parsed.lineno(stmt)))))
             if id(stmt) in self.index_checks:  # an index computed from differentiated values: no floats in it
                 names = self.index_checks[id(stmt)]
                 out.append(gast.Expr(value=call(f"{self.runtime['sd']}.check_index",

@@ -834,3 +834,37 @@ def runtime_call_passed_to_a_helper(a, x):
 ])
 def test_found_by_the_fuzzer(f, args, argnums):
     verify(f, args, argnums)
+
+
+# -- arguments of helpers that write into them: numbers are rebound, views refused when they run ---------
+
+def advance(t, dt):
+    t += dt
+    return t * 2.0
+
+
+def element_to_an_augmenting_helper(p, c):
+    return advance(p[1], c) + np.sum(p * c)
+
+
+def copy_read_before_the_helper_writes(x, c):
+    u = x.copy()
+    y = u
+    s = np.sum(y * x)
+    step_interior(u, c)
+    return s + np.sum(u * u)
+
+
+def view_to_a_writing_helper(x, c):
+    u = x.copy()
+    v = u[1:]
+    step_interior(v, c)
+    return np.sum(u * u)
+
+
+def test_helper_arguments_that_are_elements_or_copies():
+    verify(element_to_an_augmenting_helper, (np.array([0.5, 0.7, 0.9]), 1.3), (0, 1))
+    verify(copy_read_before_the_helper_writes, (np.array([0.5, 0.7, 0.9, 1.1]), 1.3), (0, 1))
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="v may be a view of") as info:
+        sourcediff.grad(view_to_a_writing_helper, argnums=(0, 1))(np.array([0.5, 0.7, 0.9, 1.1]), 1.3)
+    assert info.value.lineno is not None
