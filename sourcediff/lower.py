@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import types
 import weakref
 from dataclasses import dataclass
 
@@ -992,7 +993,8 @@ def makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
         return True  # numbers and other new values: len(x), float(x), math.sin(x)
     if _is_runtime(rhs.func):
         return rhs.func.attr in _NEW_FROM_RUNTIME
-    if not is_resolved(func):  # a method: x.copy(), x.astype(...) copy
+    bound_method = is_resolved(func) and not isinstance(getattr(func, "__self__", None), (types.ModuleType, type(None)))
+    if not is_resolved(func) or bound_method:  # a method (of a global too): x.copy(), x.astype(...) copy
         return isinstance(rhs.func, gast.Attribute) and (
             rhs.func.attr == "copy" or (rhs.func.attr == "astype" and not rhs.keywords))
     import numpy as np
