@@ -577,8 +577,9 @@ def unbroadcast_to(g, shape):
 
 
 def not_a_view(value, message, filename=None, lineno=None):
-    """``value``, unless it is a view of an array that has changed since it was read (then refuse)."""
-    if type(value) is _ndarray and value.base is not None:
+    """``value``, unless it is (or a list or tuple of it holds) a view of an array that has changed since it
+    was read (then refuse)."""
+    if _holds_a_view(value):
         import linecache
 
         from sourcediff.errors import UnsupportedSyntaxError
@@ -588,6 +589,14 @@ def not_a_view(value, message, filename=None, lineno=None):
                                      hint="take a copy when you read it (x[1:3].copy(), x[i].copy()), or index "
                                           "the array again after the update")
     return value
+
+
+def _holds_a_view(value) -> bool:
+    if type(value) is _ndarray:
+        return value.base is not None
+    if isinstance(value, (list, tuple)):
+        return any(_holds_a_view(v) for v in value)
+    return False
 
 
 def immutable_value(value, message, hint, filename=None, lineno=None):

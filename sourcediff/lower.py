@@ -348,14 +348,16 @@ class Lowering:
             if _is_ufunc_at(callee) and len(stmt.value.args) == 3 and not stmt.value.keywords:
                 self.accumulate_at(stmt, callee)
                 return
-            if isinstance(func, gast.Attribute) and func.attr in ("append", "insert", "extend"):
-                self.note_contained(stmt.value.args[-1:])
             popped = isinstance(func, gast.Attribute) and func.attr == "pop" and isinstance(func.value, gast.Name)
+            lowered = self.call(stmt.value)
+            if isinstance(func, gast.Attribute) and func.attr in ("append", "insert", "extend") \
+                    and isinstance(func.value, gast.Name):
+                self.note_contained(lowered.args[-1:], func.value.id)
             if popped or is_user_function(callee) or (isinstance(func, gast.Name) and not is_resolved(callee)):
                 # step(u, dt): a call of the user's kept for its effect; its result gets a name like any call
-                self.emit(assign(self.namer.temporary(), self.call(stmt.value), stmt))
+                self.emit(assign(self.namer.temporary(), lowered, stmt))
             else:
-                self.emit(gast.copy_location(gast.Expr(value=self.call(stmt.value)), stmt))
+                self.emit(gast.copy_location(gast.Expr(value=lowered), stmt))
             return
         if isinstance(stmt, gast.Assert):
             self.emit(gast.copy_location(gast.Assert(test=self.atom(stmt.test), msg=None), stmt))
@@ -606,8 +608,17 @@ class Lowering:
             raise self.refuse(stmt, *hazard)
         return base.id
 
+    def is_outer(self, identifier: str) -> bool:
+        """A name of the module or of an enclosing function (not a local of the function lowered)."""
+        return identifier not in self.parsed.local_names and is_resolved(self.parsed.lookup_name(identifier))
+
     def in_place_hazard(self, identifier: str) -> tuple[str, str] | None:
         """Why a write into the object of ``identifier`` could not be followed, with what to do; or None."""
+        outer = sorted(n for n in self.memory.members(identifier) if self.is_outer(n))
+        if outer:
+            return (f"an in-place update of {identifier}, which may be {outer[0]}, an object of the module or of an "
+                    "enclosing function (the derivative would change it)",
+                    f"write into a copy: {identifier} = {outer[0]}.copy()")
         if identifier in self.memory.views:
             base = self.memory.views[identifier]
             base = "an array expression" if _TEMPORARY_NAME.match(base) else base
@@ -645,6 +656,7 @@ class Lowering:
 
     def store(self, base: str, index: gast.expr, value: gast.expr, stmt: gast.stmt) -> None:
         """``base[index] = value``, then every other name of the same array sees the new contents."""
+        self.note_contained([value])  # a list or dict holds the object itself (an array copies it)
         target = gast.Subscript(value=name(base), slice=index, ctx=gast.Store())
         self.emit(self.copy(gast.Assign(targets=[target], value=value, type_comment=None), stmt))
         self.refresh_others(base, stmt)
@@ -652,6 +664,8 @@ class Lowering:
     def refresh_others(self, changed: str, stmt: gast.stmt) -> None:
         """Names that may hold the object just changed in place take its new value, if they really hold it."""
         for other in sorted(self.memory.members(changed) - {changed}):
+            if self.is_outer(other):
+                continue  # never rebound here (in_place_hazard refuses writes into its object)
             if other not in self.memory.bound:
                 self.maybe_unbound.add(other)  # bound on some paths only: it starts as None (see run)
             same = self.namer.temporary()  # a float's += made a new object; another path may have bound a copy
@@ -736,7 +750,7 @@ class Lowering:
             return
         if isinstance(rhs, (gast.List, gast.Tuple, gast.Dict)):
             elements = rhs.values if isinstance(rhs, gast.Dict) else rhs.elts
-            self.note_contained(elements)
+            self.note_contained(elements, target)
             if any(isinstance(e, gast.Name) and e.id in self.memory.arguments for e in elements):
                 self.memory.arguments.add(target)  # holds an object the caller passed in
         base = None
@@ -770,11 +784,14 @@ class Lowering:
             atoms.append(rhs.func.value)  # a method may give back its object or a part of it
         return [a.id for a in atoms if isinstance(a, gast.Name)]
 
-    def note_contained(self, atoms: list) -> None:
-        """These objects are held by a container now: writing into them later would change it too."""
+    def note_contained(self, atoms: list, container: str | None = None) -> None:
+        """These objects are held by a container now: writing into them later would change it too. A view
+        put into ``container`` makes the container show the viewed array's later changes."""
         for atom in atoms:
             if isinstance(atom, gast.Name):
                 self.memory.contained |= self.memory.members(atom.id)
+                if container is not None and atom.id in self.memory.views:
+                    self.memory.hold_view(container, atom.id)
 
     def run(self) -> gast.FunctionDef:
         node = self.parsed.node
@@ -1068,7 +1085,7 @@ class Memory:
     """What the lowering knows about shared arrays: names of one object, views, and stale views."""
 
     def __init__(self):
-        self.classes: dict[str, frozenset[str]] = {}  # name -> every name bound to the same object
+        self.classes: dict[str, frozenset[str]] = {}  # name -> the names that may hold the same object
         self.views: dict[str, str] = {}               # name -> the name of the array it may view
         self.stale: set[str] = set()                  # views whose array changed after they were made
         self.unknown: set[str] = set()                # may hold an array another name holds (from a call)
@@ -1076,6 +1093,8 @@ class Memory:
         self.elements: set[str] = set()               # views read with integers only: maybe numbers (copies)
         self.arguments: set[str] = set()              # may hold an object the caller passed in
         self.bound: set[str] = set()                  # certainly bound here, on every path
+        self.held_views: dict[str, frozenset[str]] = {}  # container -> arrays whose views it holds
+        self.sliced: set[str] = set()                 # containers holding a slice (not only elements)
 
     def copy(self) -> "Memory":
         other = Memory()
@@ -1085,6 +1104,8 @@ class Memory:
         other.elements = set(self.elements)
         other.arguments = set(self.arguments)
         other.bound = set(self.bound)
+        other.held_views = dict(self.held_views)
+        other.sliced = set(self.sliced)
         return other
 
     def merge(self, other: "Memory") -> None:
@@ -1099,6 +1120,9 @@ class Memory:
         self.contained |= other.contained
         self.arguments |= other.arguments
         self.bound &= other.bound
+        for c, held in other.held_views.items():
+            self.held_views[c] = self.held_views.get(c, frozenset()) | held
+        self.sliced |= other.sliced
         self.elements = {n for n in self.elements | other.elements  # an element on every path that views it
                          if (n in self.elements or n not in mine) and (n in other.elements or n not in other.views)}
 
@@ -1109,9 +1133,8 @@ class Memory:
         return len(self.members(identifier)) > 1
 
     def rebind(self, identifier: str) -> None:
-        others = self.members(identifier) - {identifier}
-        for other in others:
-            self.classes[other] = others
+        for other in self.members(identifier) - {identifier}:
+            self.classes[other] = self.members(other) - {identifier}
         self.classes.pop(identifier, None)
         self.views.pop(identifier, None)
         self.stale.discard(identifier)
@@ -1119,12 +1142,17 @@ class Memory:
         self.contained.discard(identifier)
         self.elements.discard(identifier)
         self.arguments.discard(identifier)
+        self.held_views.pop(identifier, None)
+        self.sliced.discard(identifier)
         self.bound.add(identifier)
 
     def join(self, identifier: str, source: str) -> None:
-        members = self.members(source) | self.members(identifier)
-        for m in members:
-            self.classes[m] = members
+        """``identifier`` may hold the object of ``source`` (so it may be what ``source`` may be). Not an
+        equivalence: ``t = f(a, b)`` may be a or b, which need not be each other."""
+        linked = self.members(source) | self.members(identifier)
+        self.classes[identifier] = linked
+        for m in linked - {identifier}:
+            self.classes[m] = self.members(m) | {identifier}
         if source in self.views:
             self.views[identifier] = self.views[source]
         if source in self.stale:
@@ -1137,11 +1165,27 @@ class Memory:
             self.elements.add(identifier)
         if source in self.arguments:
             self.arguments.add(identifier)
+        if source in self.held_views:
+            self.held_views[identifier] = self.held_views.get(identifier, frozenset()) | self.held_views[source]
+        if source in self.sliced:
+            self.sliced.add(identifier)
 
     def changed(self, identifier: str) -> None:
-        """The array of ``identifier`` changed in place: views of it made earlier are now stale."""
+        """The array of ``identifier`` changed in place: views of it made earlier are now stale, and so are
+        containers holding such views."""
         bases = self.members(identifier)
         self.stale |= {v for v, base in self.views.items() if base in bases}
+        self.stale |= {c for c, held in self.held_views.items() if held & bases}
+
+    def hold_view(self, container: str, view: str) -> None:
+        """``container`` holds ``view`` (``lst.append(x[1:])``): it is stale when the viewed array changes."""
+        self.held_views[container] = self.held_views.get(container, frozenset()) | {self.views[view]}
+        if view not in self.elements:  # a slice: reading the container later is refused, not checked
+            self.sliced.add(container)
+        if container not in self.views:
+            self.views[container] = self.views[view]
+            if container not in self.sliced:
+                self.elements.add(container)
 
 
 @dataclass

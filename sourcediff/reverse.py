@@ -466,6 +466,8 @@ class ReverseTransform:
         if id(stmt) in self.unpack_reads:
             return []  # its adjoint goes straight into the call's output tuple (see user_call_adjoint)
         changed = self.user_calls[id(stmt)].changed if id(stmt) in self.user_calls else ()
+        if changed:  # its backward half puts back the arrays it wrote into, whether or not adjoints flow
+            return self.user_call_adjoint(stmt, act)
         changed = tuple(changed) + tuple(self.unpacked.get(id(stmt), ()))
         if not act.is_active(stmt) or (target not in self.present and not set(changed) & self.present):
             self.present.discard(target)

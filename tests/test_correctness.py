@@ -825,7 +825,57 @@ def runtime_call_passed_to_a_helper(a, x):
     return np.sum(buf) + np.sum(w * x[0]) + np.sum(o)
 
 
+def writes_its_argument_into_a_constant_output(x):
+    step_interior(x, x[3])
+    return 1.0
+
+
+GLOBAL_WEIGHTS = [0.5134, 0.6184]
+
+
+def product_with_a_global_then_written(x, y):
+    s = np.einsum("i,i->", y, GLOBAL_WEIGHTS) * np.sum(x)
+    y[0:] += 0.55
+    return s + np.sum(y * x)
+
+
+def view_in_a_list_then_written(y):
+    vals = []
+    vals.append(y[::1])
+    y[2] = 1.0
+    return np.sum(vals)
+
+
+def array_in_a_dict_then_written(m):
+    arr = m * 2.0
+    d = {"a": 0.5}
+    d["b"] = arr
+    arr -= m[0]
+    return np.sum(d["b"])
+
+
+def global_array_written(x):
+    u = GLOBAL_ARRAY
+    u[0] = x
+    return np.sum(u)
+
+
+GLOBAL_ARRAY = np.array([1.0, 2.0])
+
+
+def test_refused_by_the_fuzzers_finds():
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="reading vals, a view of y"):
+        sourcediff.grad(view_in_a_list_then_written)(np.array([0.5, 0.9, 0.7]))
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="a list, tuple or dict also holds"):
+        sourcediff.grad(array_in_a_dict_then_written)(np.array([0.5, 0.9]))
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="GLOBAL_ARRAY, an object of the module"):
+        sourcediff.grad(global_array_written)(0.5)
+    np.testing.assert_array_equal(GLOBAL_ARRAY, [1.0, 2.0])
+
+
 @pytest.mark.parametrize("f, args, argnums", [
+    (writes_its_argument_into_a_constant_output, (np.array([0.5, 0.7, 0.9, 1.1]),), 0),
+    (product_with_a_global_then_written, (np.array([0.5, 0.7]), np.array([0.9, 1.1])), (0, 1)),
     (runtime_call_passed_to_a_helper, (1.5, np.array([0.5, 0.7, 0.9])), (0, 1)),
     (bound_in_one_branch_then_read_in_another, (1.5,), 0),
     (bound_in_one_branch_then_read_in_another, (0.5,), 0),
