@@ -106,11 +106,13 @@ class Lowering:
             return expr
         if isinstance(expr, gast.Name):
             temporary = _TEMPORARY_NAME.match(expr.id) and expr.id not in self.parsed.local_names
-            if expr.id in self.memory.stale and (temporary or expr.id in self.memory.elements):
+            elements = expr.id in self.memory.elements or (expr.id in self.memory.held_views
+                                                          and expr.id not in self.memory.sliced)
+            if expr.id in self.memory.stale and (temporary or elements):
                 # an element read before its array changed: fine if it was a copy (x[i] gives a number),
                 # refused at run time if it was a view (x[1:3], or a row x[i] of a matrix)
                 checked = self.namer.temporary()
-                what = f"reading {expr.id}, a view of {self.memory.views.get(expr.id, '?')}," if not temporary \
+                what = f"reading {expr.id}, a view of {self.memory.viewed_array(expr.id)}," if not temporary \
                     else "reading a slice of an array"
                 message = constant(f"{what} after that array was changed in place")
                 where = [constant(self.parsed.filename), constant(self.parsed.lineno(self.current))]
@@ -119,7 +121,7 @@ class Lowering:
                 self.emit(assign(checked, check, expr))
                 return name(checked)
             if expr.id in self.memory.stale:
-                raise self.refuse(expr, f"reading {expr.id}, a view of {self.memory.views.get(expr.id, '?')}, after "
+                raise self.refuse(expr, f"reading {expr.id}, a view of {self.memory.viewed_array(expr.id)}, after "
                                   "that array was changed in place", f"take a copy when you make it "
                                   f"({expr.id} = ....copy()), or index the array again after the update")
             if expr.id in self.local_functions:
@@ -684,7 +686,7 @@ class Lowering:
         if isinstance(loop, gast.For):  # bound again at the top of every iteration
             written |= {n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
         for view in sorted(stale & read - written):
-            raise self.refuse(loop, f"a loop that reads {view}, a view of {self.memory.views.get(view, '?')}, "
+            raise self.refuse(loop, f"a loop that reads {view}, a view of {self.memory.viewed_array(view)}, "
                               "after changing that array in place", f"take a copy ({view} = ....copy()) or "
                               "index the array itself inside the loop")
 
@@ -1178,14 +1180,17 @@ class Memory:
         self.stale |= {c for c, held in self.held_views.items() if held & bases}
 
     def hold_view(self, container: str, view: str) -> None:
-        """``container`` holds ``view`` (``lst.append(x[1:])``): it is stale when the viewed array changes."""
+        """``container`` holds ``view`` (``lst.append(x[1:])``): it is stale when the viewed array changes.
+        (Replacing its entries stays fine: the container is no view itself.)"""
         self.held_views[container] = self.held_views.get(container, frozenset()) | {self.views[view]}
         if view not in self.elements:  # a slice: reading the container later is refused, not checked
             self.sliced.add(container)
-        if container not in self.views:
-            self.views[container] = self.views[view]
-            if container not in self.sliced:
-                self.elements.add(container)
+
+    def viewed_array(self, identifier: str) -> str:
+        """The array ``identifier`` views, or whose views it holds (for messages)."""
+        if identifier in self.views:
+            return self.views[identifier]
+        return ", ".join(sorted(self.held_views.get(identifier, ()))) or "?"
 
 
 @dataclass

@@ -1,0 +1,244 @@
+"""The differential fuzzer in CI: a fixed budget of generated programs, and tests of the referee itself.
+
+``test_fuzz_budget`` checks a fixed set of programs (seed and count fixed, about
+a minute) and fails on any crash, wrong gradient, wrong value, changed
+argument or wrong structure, printing the failing programs. The other tests
+make sure the fuzzer cannot pass vacuously: the generator writes valid programs
+that use the constructs it promises, and the oracle catches bugs planted in
+fake derivative functions.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# pytest runs with --import-mode=importlib and tests/ is not a package: import the fuzzer as `tests.fuzz`
+# from the repository root, then take the root off sys.path again (so `rules` stays unimportable).
+_ROOT = str(Path(__file__).resolve().parents[2])
+sys.path.insert(0, _ROOT)
+try:
+    from tests.fuzz import generator, oracle, runner
+    from tests.fuzz.minimize import minimize
+    from tests.fuzz.program import Program, load, parse_reproducer, reproducer
+finally:
+    sys.path.remove(_ROOT)
+
+import sourcediff  # noqa: E402
+
+SEED = 1
+COUNT = 120          # about a minute on one core of the development machine
+MIN_VALID_SHARE = 0.9
+MIN_PASSED_SHARE = 0.25
+
+
+# -- the budget run ------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_fuzz_budget():
+    summary = runner.run(seed=SEED, count=COUNT, use_jax=True)
+    print(summary.report())
+    failures = summary.failures
+    shown = "\n\n".join(_describe(result) for result in failures[:8])
+    assert len(failures) == 0, (f"{len(failures)} of {COUNT} generated programs fail "
+                          f"({dict(summary.counts)}); the first ones:\n\n{shown}")
+    assert summary.valid >= MIN_VALID_SHARE * COUNT, summary.report()
+    assert summary.counts["passed"] >= MIN_PASSED_SHARE * summary.valid, summary.report()
+
+
+def _describe(result: runner.Result) -> str:
+    program, outcome = result.program, result.outcome
+    return (f"--- {outcome.signature} (program seed {program.seed}; replay: generate({program.seed}))\n"
+            f"{outcome.detail}\n{program.source}args = {program.args_source}\nargnums = {program.argnums!r}")
+
+
+# -- the generator -------------------------------------------------------------------------------
+
+PROMISED = [
+    "ode_loop", "rk4", "stencil", "fill_loop", "recurrence_fill", "helper", "closure", "helper_tuple",
+    "helper_np_array", "helper_writes_arg", "helper_identity", "helper_default", "helper_aug_float_param",
+    "helper_rebind_write", "helper_returns_arg", "reassign", "accumulate", "if_elif_else", "ifexp", "while_data",
+    "early_return", "break", "continue", "nested_loops", "pass_loop", "branch_only_name", "list_append",
+    "np_sum_list", "sum_list", "np_array_list", "dict_arg", "list_arg", "tuple_arg", "namedtuple_arg",
+    "dataclass_arg", "tuple_unpack", "for_over_array", "enumerate", "zip", "loop_over_mutated_array",
+    "loop_rebinds_iterated", "inplace_name", "inplace_slice", "inplace_mask", "inplace_int_array", "add_at",
+    "alias_inplace", "view_read", "alias_ident_helper", "float_aug_unpacked", "float_aug_dict",
+    "neg_const_power", "math_fabs", "math_func", "std_var", "std_len1_axis", "std_zero", "einsum", "sort",
+    "np_append", "r_", "c_", "norm", "nested_def_neg_default", "module_default", "module_constant",
+    "dict_key_change", "writes_argument", "jax_compatible", "inplace_2d", "stencil_2d", "comprehension",
+    "list_methods", "lambda", "linalg", "array_methods", "container_alias", "stale_view", "module_array",
+    "odd_loops", "helper_early_return", "recursion", "function_argument", "container_leaf_write",
+]
+
+
+def test_generator_is_deterministic():
+    assert generator.generate(123) == generator.generate(123)
+    assert generator.generate(123).source != generator.generate(124).source
+
+
+def test_generated_programs_run_and_cover_the_language():
+    seen: set[str] = set()
+    rules: set[str] = set()
+    bad = []
+    for seed in range(600):
+        program = generator.generate(seed)
+        seen |= program.features
+        rules |= {f for f in program.features if f.startswith("rule:")}
+        loaded = load(program)
+        try:
+            with np.errstate(all="ignore"):
+                value = loaded.function(*loaded.args)
+            if np.ndim(value) != 0 or not np.isfinite(value):
+                bad.append((seed, repr(value)))
+        except Exception as exc:
+            bad.append((seed, repr(exc)))
+        finally:
+            loaded.close()
+    assert len(bad) <= 0.02 * 600, bad[:5]
+    missing = [f for f in PROMISED if f not in seen]
+    assert not missing, f"no generated program uses {missing}"
+    assert len(rules) >= 50, sorted(rules)
+
+
+def test_reproducer_round_trip():
+    program = generator.generate(7)
+    again = parse_reproducer(reproducer(program, "a header\nof two lines"))
+    assert again.args_source == program.args_source and again.argnums == program.argnums
+    assert again.features == program.features and again.jax_compatible == program.jax_compatible
+    assert load(again).function.__name__ == "f"
+
+
+# -- the oracle catches planted bugs ------------------------------------------------------------
+
+SMOOTH = Program(
+    source="import math\n\nimport numpy as np\n\n\ndef f(x, a, n):\n    s = 0.0\n"
+           "    for i in range(n):\n        s = s + np.sum(np.sin(x) * a) * math.cos(a)\n    return s\n",
+    args_source="(np.array([0.5, 1.0, 1.25]), 0.7, 2)", argnums=(0, 1), jax_compatible=True)
+
+
+def _derivatives(**changes) -> oracle.Derivatives:
+    base = oracle.Derivatives.sourcediff()
+    for name, value in changes.items():
+        setattr(base, name, value)
+    return base
+
+
+def _grad_returning(transform):
+    def fake_grad(f, argnums=0):
+        real = sourcediff.grad(f, argnums=argnums)
+        return lambda *args: transform(real(*args), args)
+    return fake_grad
+
+
+def test_the_unmodified_oracle_passes_a_smooth_program():
+    outcome = oracle.Oracle().run(SMOOTH)
+    assert outcome.kind == "passed", outcome
+    assert outcome.jax == "compared"
+
+
+def test_a_wrong_gradient_is_caught():
+    fake = _grad_returning(lambda g, args: (g[0] * 1.01, g[1]))
+    outcome = oracle.Oracle(_derivatives(grad=fake), use_jax=False).run(SMOOTH)
+    assert (outcome.kind, outcome.check) == ("wrong_gradient", "grad vs finite differences"), outcome
+
+
+def test_a_small_error_below_finite_difference_noise_is_caught_by_jax():
+    fake = _grad_returning(lambda g, args: (g[0] * (1 + 2e-6), g[1]))
+    fd_only = oracle.Oracle(_derivatives(grad=fake), use_jax=False, checks="grad vs finite differences")
+    assert fd_only.run(SMOOTH).kind == "passed"
+    outcome = oracle.Oracle(_derivatives(grad=fake), use_jax=True, checks="grad vs jax").run(SMOOTH)
+    assert (outcome.kind, outcome.check) == ("wrong_gradient", "grad vs jax"), outcome
+
+
+def test_a_derivative_that_depends_on_the_argument_types_is_caught():
+    def fake(f, argnums=0):
+        real = sourcediff.grad(f, argnums=argnums)
+
+        def call(*args, **kwargs):
+            g = real(*args, **kwargs)
+            return (g[0] * 2.0, g[1]) if isinstance(args[1], np.float64) else g
+        return call
+    outcome = oracle.Oracle(_derivatives(grad=fake), use_jax=False).run(SMOOTH)
+    assert (outcome.kind, outcome.check) == ("wrong_gradient", "grad again"), outcome
+
+
+def test_a_changed_argument_is_caught():
+    def mutate(g, args):
+        args[0][1] += 1e-3
+        return g
+    outcome = oracle.Oracle(_derivatives(grad=_grad_returning(mutate)), use_jax=False).run(SMOOTH)
+    assert (outcome.kind, outcome.check) == ("changed_arguments", "grad arguments"), outcome
+
+
+def test_a_crash_is_caught_with_its_type():
+    def broken(f, argnums=0):
+        return lambda *args: {}["missing"]
+    outcome = oracle.Oracle(_derivatives(grad=broken), use_jax=False).run(SMOOTH)
+    assert outcome.kind == "crashed" and outcome.reason.startswith("KeyError"), outcome
+    assert "KeyError" in outcome.traceback
+
+
+def test_a_refusal_is_told_apart_from_a_crash():
+    def refuses(f, argnums=0):
+        raise sourcediff.UnsupportedSyntaxError("cannot differentiate s at line 7 yet")
+    outcome = oracle.Oracle(_derivatives(grad=refuses), use_jax=False).run(SMOOTH)
+    assert outcome.kind == "refused" and outcome.reason == "cannot differentiate <name> at line N yet", outcome
+
+
+def test_a_wrong_structure_is_caught():
+    fake = _grad_returning(lambda g, args: (g[0][:-1], g[1]))
+    outcome = oracle.Oracle(_derivatives(grad=fake), use_jax=False).run(SMOOTH)
+    assert outcome.kind == "wrong_structure", outcome
+    fake = _grad_returning(lambda g, args: list(g))
+    assert oracle.Oracle(_derivatives(grad=fake), use_jax=False).run(SMOOTH).kind == "wrong_structure"
+
+
+def test_a_wrong_value_from_value_and_grad_is_caught():
+    def fake(f, argnums=0):
+        real = sourcediff.value_and_grad(f, argnums=argnums)
+
+        def call(*args):
+            value, grads = real(*args)
+            return value + 1e-6, grads
+        return call
+    outcome = oracle.Oracle(_derivatives(value_and_grad=fake), use_jax=False).run(SMOOTH)
+    assert (outcome.kind, outcome.check) == ("wrong_value", "value_and_grad value"), outcome
+
+
+def test_a_vjp_that_disagrees_with_grad_is_caught():
+    def fake(f, *primals):
+        out, pullback = sourcediff.vjp(f, *primals)
+        return out, lambda ct: tuple(c * 2.0 if isinstance(c, np.ndarray) else c for c in pullback(ct))
+    outcome = oracle.Oracle(_derivatives(vjp=fake), use_jax=False).run(SMOOTH)
+    assert (outcome.kind, outcome.check) == ("wrong_gradient", "vjp pullback gradient"), outcome
+
+
+def test_a_hang_is_reported_as_a_timeout():
+    def hangs(f, argnums=0):
+        def call(*args):
+            time.sleep(5)
+        return call
+    outcome = oracle.Oracle(_derivatives(grad=hangs), use_jax=False, timeout=0.5).run(SMOOTH)
+    assert (outcome.kind, outcome.reason) == ("crashed", "timeout"), outcome
+
+
+def test_a_kink_makes_the_program_invalid_not_wrong():
+    kink = SMOOTH.replace(source="import numpy as np\n\n\ndef f(x, a, n):\n    return np.sum(abs(x - 1.0)) * a\n",
+                          args_source="(np.array([0.5, 1.00001, 1.25]), 0.7, 2)")  # |h| > 1e-5 > |h'|
+    outcome = oracle.Oracle(use_jax=False).run(kink)
+    assert (outcome.kind, outcome.reason) == ("invalid", "kink"), outcome
+
+
+def test_the_minimizer_keeps_the_failure_and_shrinks_the_program():
+    padded = SMOOTH.replace(source=SMOOTH.source.replace(
+        "    return s\n", "    t = np.tanh(a) * 2.0\n    u = np.sum(x ** 2) + t\n    return s + 0.0 * u\n"))
+    fake = _grad_returning(lambda g, args: (g[0] + 1.0, g[1]))
+    referee = oracle.Oracle(_derivatives(grad=fake), use_jax=False)
+    outcome = referee.run(padded)
+    assert outcome.kind == "wrong_gradient"
+    small, small_outcome = minimize(padded, outcome, referee, seconds=60)
+    assert small_outcome.kind == "wrong_gradient"
+    assert len(small.source) < len(padded.source) and "np.tanh" not in small.source, small.source
