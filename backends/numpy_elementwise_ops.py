@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-__all__ = ["power_rule", "xlogy", "matmul_lhs_adjoint", "matmul_rhs_adjoint"]
+__all__ = ["power_rule", "xlogy", "norm_slope", "matmul_lhs_adjoint", "matmul_rhs_adjoint"]
 
 _SCALARS = (int, float)
 
@@ -23,6 +23,18 @@ def power_rule(a, b):
         return 0.0 if b == 0 else b * a ** (b - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
+
+
+def norm_slope(x, norm):
+    """``x / norm``, taken as 0 where ``norm == 0``: the slope of ``hypot`` (a 2-norm), 0 at the origin.
+
+    There the norm has no derivative; 0 is a subgradient, and it is the right
+    derivative of ``hypot(u, u)`` where ``u`` is constant 0.
+    """
+    if isinstance(norm, _SCALARS) and isinstance(x, _SCALARS):
+        return x / norm if norm != 0 else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(norm == 0, 0.0, np.divide(x, norm))
 
 
 def xlogy(x, y):

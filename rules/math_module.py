@@ -29,6 +29,9 @@ defrule(math.log, "x, base=None",
         x=f"{_LOG['x']} if base == None else {_LOG_BASE['x']}",
         base=_LOG_BASE["base"])
 
+# math.hypot(x1, x2): x / ans, taken as 0 at the origin (no ZeroDivisionError there).
+defrule(math.hypot, "x1, x2", x1="g * sd.norm_slope(x1, ans)", x2="g * sd.norm_slope(x2, ans)")
+
 # math.pow(x1, x2): the table's partials, made safe at x1 == 0 (see backends/numpy_elementwise_ops.py).
 defrule(math.pow, "x1, x2", x1="g * sd.power_rule(x1, x2)", x2="g * sd.xlogy(ans, x1)")
 

@@ -405,6 +405,24 @@ def _located(exc: SourcediffError, compiled: Compiled) -> SourcediffError:
     return type(exc)(exc.message, filename=filename, lineno=lineno, source_line=source_line, hint=exc.hint)
 
 
+def _undefined_derivative(exc: ZeroDivisionError) -> SourcediffError:
+    """Python floats raise where a derivative is infinite (math.sqrt at 0): say so, at the generated line."""
+    import linecache
+
+    filename = lineno = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith("<sourcediff"):
+            filename, lineno = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+        tb = tb.tb_next
+    return SourcediffError(
+        "the derivative divides by zero at these arguments: a derivative it uses is infinite or undefined there "
+        "(math.sqrt or math.log at 0, math.asin at 1, 0.0 ** -1 ...)", filename=filename, lineno=lineno,
+        source_line=linecache.getline(filename, lineno) if filename else None,
+        hint="evaluate the derivative away from that point, or use the NumPy function (np.sqrt ...), which gives "
+             "inf or nan there")
+
+
 def _keep_written_arguments(compiled: Compiled, params: tuple[str, ...], args: tuple) -> list:
     """Copies of the array arguments the function writes into, to restore them if the derivative fails."""
     return [(x, x.copy()) for p, x in zip(params, args) if p in compiled.mutated and type(x) is np.ndarray]
@@ -485,6 +503,8 @@ class Derivative:
                 x[...] = contents  # the backward pass did not run to put them back
             if isinstance(exc, NonScalarOutputError):
                 raise _located(exc, compiled) from None
+            if isinstance(exc, ZeroDivisionError):
+                raise _undefined_derivative(exc) from None
             raise
         if self.mode == "grad":
             if self.has_aux:
@@ -556,7 +576,10 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 
     def vjp_fn(cotangent: Any) -> tuple:
         _check_cotangent(cotangent, out)
-        grads = compiled.function(*primals, **{compiled.seed: cotangent})
+        try:
+            grads = compiled.function(*primals, **{compiled.seed: cotangent})
+        except ZeroDivisionError as exc:
+            raise _undefined_derivative(exc) from None
         if len(primals) == 1:
             grads = (grads,)
         return _distinct(tuple(_match(g, x) for g, x in zip(grads, primals)), cotangent)

@@ -918,3 +918,39 @@ def test_helper_arguments_that_are_elements_or_copies():
     with pytest.raises(sourcediff.UnsupportedSyntaxError, match="v may be a view of") as info:
         sourcediff.grad(view_to_a_writing_helper, argnums=(0, 1))(np.array([0.5, 0.7, 0.9, 1.1]), 1.3)
     assert info.value.lineno is not None
+
+
+# -- derivatives that do not exist at a point ------------------------------------------------------------
+
+def norm_of_a_constant_zero(a):
+    acc = 0.0
+    v = np.array([a, a, acc])
+    for j in range(3):
+        acc = v[j] * v[2]
+    return math.hypot(acc, acc) + np.hypot(acc * a, 0.0 * a)
+
+
+def hypot_from_a_popped_zero(x):
+    s = 0.0
+    lst = [s, x[0] * 0.0]
+    last = lst.pop()
+    return math.hypot(s, math.atan2(s, last + 1.0)) * x[0]
+
+
+def sqrt_at_zero(x):
+    return math.sqrt(x - x)
+
+
+def test_the_norm_has_slope_zero_at_the_origin():
+    grads = verify(norm_of_a_constant_zero, (1.4,))
+    assert grads[0] == 0.0
+    verify(hypot_from_a_popped_zero, (np.array([0.6, 0.7]),))
+
+
+def test_an_infinite_derivative_of_python_floats_is_refused():
+    with pytest.raises(sourcediff.SourcediffError, match="divides by zero") as info:
+        sourcediff.grad(sqrt_at_zero)(1.5)
+    assert info.value.lineno is not None and "sqrt" in info.value.hint
+    out, pullback = sourcediff.vjp(sqrt_at_zero, 1.5)
+    with pytest.raises(sourcediff.SourcediffError, match="divides by zero"):
+        pullback(1.0)

@@ -27,6 +27,9 @@ def _register_table() -> None:
 
 _register_table()
 
+# np.hypot: the table's partials x / ans, taken as 0 at the origin, where the norm has no derivative.
+defrule(np.hypot, "x1, x2", unbroadcast=True, x1="g * sd.norm_slope(x1, ans)", x2="g * sd.norm_slope(x2, ans)")
+
 # np.power: the table's partials, made safe at x1 == 0 (see backends/numpy_elementwise_ops.py).
 defrule(np.power, "x1, x2", unbroadcast=True,
         x1="g * sd.power_rule(x1, x2)", x2="g * sd.xlogy(ans, x1)")

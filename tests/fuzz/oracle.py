@@ -51,6 +51,7 @@ FD_STEPS = (1e-4, 1e-6)      # relative central-difference steps; they must agre
 FD_RTOL, FD_ATOL = 1e-4, 1e-6  # sourcediff against finite differences (atol relative to the problem's scale)
 TIGHT_RTOL, TIGHT_ATOL = 1e-7, 1e-9  # sourcediff against JAX, and against itself (grad, value_and_grad, vjp)
 VALUE_RTOL = 1e-12
+FD_LARGEST = 1e8  # derivatives beyond this are not judged by finite differences (an oscillation may hide)
 
 
 @dataclass
@@ -218,6 +219,9 @@ class Oracle:
         if not (np.all(np.isfinite(coarse)) and np.all(np.isfinite(fine))):
             raise Verdict(Outcome("invalid", "finite differences", "not finite"))
         scale = max(1.0, float(np.max(np.abs(fine), initial=0.0)))
+        if scale > FD_LARGEST:  # a term like cos(a) with a ~ 1e12 changes far within one step: unseen
+            raise Verdict(Outcome("invalid", "finite differences", "too large",
+                                  f"derivatives of size {scale:.3g}: finite differences cannot resolve them"))
         if not np.all(np.abs(coarse - fine) <= FD_ATOL * scale + FD_RTOL * np.abs(fine)):
             raise Verdict(Outcome("invalid", "finite differences", "kink",
                                   f"steps {FD_STEPS} disagree: {coarse} vs {fine}"))
