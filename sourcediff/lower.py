@@ -106,14 +106,13 @@ class Lowering:
             return expr
         if isinstance(expr, gast.Name):
             temporary = _TEMPORARY_NAME.match(expr.id) and expr.id not in self.parsed.local_names
-            elements = expr.id in self.memory.elements or (expr.id in self.memory.held_views
-                                                          and expr.id not in self.memory.sliced)
-            if expr.id in self.memory.stale and (temporary or elements):
+            elements = expr.id in self.memory.elements or (expr.id in self.memory.held
+                                                          and expr.id not in self.memory.held_directly)
+            if expr.id in self.memory.stale and (elements or (temporary and expr.id not in self.memory.held_directly)):
                 # an element read before its array changed: fine if it was a copy (x[i] gives a number),
                 # refused at run time if it was a view (x[1:3], or a row x[i] of a matrix)
                 checked = self.namer.temporary()
-                what = f"reading {expr.id}, a view of {self.memory.viewed_array(expr.id)}," if not temporary \
-                    else "reading a slice of an array"
+                what = f"reading {self.describe_view(expr.id)}," if not temporary else "reading a slice of an array"
                 message = constant(f"{what} after that array was changed in place")
                 where = [constant(self.parsed.filename), constant(self.parsed.lineno(self.current))]
                 check = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="not_a_view", ctx=gast.Load()),
@@ -121,9 +120,11 @@ class Lowering:
                 self.emit(assign(checked, check, expr))
                 return name(checked)
             if expr.id in self.memory.stale:
-                raise self.refuse(expr, f"reading {expr.id}, a view of {self.memory.viewed_array(expr.id)}, after "
-                                  "that array was changed in place", f"take a copy when you make it "
-                                  f"({expr.id} = ....copy()), or index the array again after the update")
+                hint = "put a copy in it (.append(x.copy())), or read the array itself after the update" \
+                    if expr.id in self.memory.held else \
+                    f"take a copy when you make it ({expr.id} = ....copy()), or index the array again after the update"
+                raise self.refuse(expr, f"reading {self.describe_view(expr.id)}, after that array was changed in "
+                                  "place", hint)
             if expr.id in self.local_functions:
                 raise self.refuse(expr, f"the nested function {expr.id} used as a value",
                                   "call it directly, or define it at module level and pass what it needs "
@@ -567,7 +568,7 @@ class Lowering:
             return
         if not isinstance(target, gast.Name):
             raise self.refuse(stmt, f"an in-place update of {type(target).__name__}", "update a plain name")
-        hazard = self.in_place_hazard(target.id)
+        hazard = self.in_place_hazard(target.id) or self.contained_hazard(target.id)
         if hazard is not None:
             # a view, an object a container holds, or one a call gave back: an array there cannot be followed,
             # but a number (or another immutable value) is simply rebound: check which when it runs
@@ -610,6 +611,11 @@ class Lowering:
             raise self.refuse(stmt, *hazard)
         return base.id
 
+    def describe_view(self, identifier: str) -> str:
+        """``u, a view of x`` or ``held, which holds x`` (for messages)."""
+        verb = "which holds" if identifier in self.memory.held else "a view of"
+        return f"{identifier}, {verb} {self.memory.viewed_array(identifier)}"
+
     def is_outer(self, identifier: str) -> bool:
         """A name of the module or of an enclosing function (not a local of the function lowered)."""
         return identifier not in self.parsed.local_names and is_resolved(self.parsed.lookup_name(identifier))
@@ -631,6 +637,10 @@ class Lowering:
             return (f"an in-place update of {identifier}, which may be an array that another name also holds "
                     "(it comes from a call that may return one of its arguments)",
                     f"write into a copy: {identifier} = ....copy()")
+        return None
+
+    def contained_hazard(self, identifier: str) -> tuple[str, str] | None:
+        """``y += v`` where a list, tuple or dict also holds y: fine for a number (rebound), not for an array."""
         if self.memory.members(identifier) & self.memory.contained:
             return (f"an in-place update of {identifier}, which a list, tuple or dict also holds (the container "
                     "would see the change)", f"put a copy in the container ({identifier}.copy()), or update "
@@ -686,7 +696,7 @@ class Lowering:
         if isinstance(loop, gast.For):  # bound again at the top of every iteration
             written |= {n.id for n in gast.walk(loop.target) if isinstance(n, gast.Name)}
         for view in sorted(stale & read - written):
-            raise self.refuse(loop, f"a loop that reads {view}, a view of {self.memory.viewed_array(view)}, "
+            raise self.refuse(loop, f"a loop that reads {self.describe_view(view)}, "
                               "after changing that array in place", f"take a copy ({view} = ....copy()) or "
                               "index the array itself inside the loop")
 
@@ -792,8 +802,8 @@ class Lowering:
         for atom in atoms:
             if isinstance(atom, gast.Name):
                 self.memory.contained |= self.memory.members(atom.id)
-                if container is not None and atom.id in self.memory.views:
-                    self.memory.hold_view(container, atom.id)
+                if container is not None:
+                    self.memory.hold(container, atom.id)
 
     def run(self) -> gast.FunctionDef:
         node = self.parsed.node
@@ -1095,8 +1105,8 @@ class Memory:
         self.elements: set[str] = set()               # views read with integers only: maybe numbers (copies)
         self.arguments: set[str] = set()              # may hold an object the caller passed in
         self.bound: set[str] = set()                  # certainly bound here, on every path
-        self.held_views: dict[str, frozenset[str]] = {}  # container -> arrays whose views it holds
-        self.sliced: set[str] = set()                 # containers holding a slice (not only elements)
+        self.held: dict[str, frozenset[str]] = {}     # container -> names whose objects (or views) it holds
+        self.held_directly: set[str] = set()          # containers holding an object or a slice, not only elements
 
     def copy(self) -> "Memory":
         other = Memory()
@@ -1106,8 +1116,8 @@ class Memory:
         other.elements = set(self.elements)
         other.arguments = set(self.arguments)
         other.bound = set(self.bound)
-        other.held_views = dict(self.held_views)
-        other.sliced = set(self.sliced)
+        other.held = dict(self.held)
+        other.held_directly = set(self.held_directly)
         return other
 
     def merge(self, other: "Memory") -> None:
@@ -1122,9 +1132,9 @@ class Memory:
         self.contained |= other.contained
         self.arguments |= other.arguments
         self.bound &= other.bound
-        for c, held in other.held_views.items():
-            self.held_views[c] = self.held_views.get(c, frozenset()) | held
-        self.sliced |= other.sliced
+        for c, held in other.held.items():
+            self.held[c] = self.held.get(c, frozenset()) | held
+        self.held_directly |= other.held_directly
         self.elements = {n for n in self.elements | other.elements  # an element on every path that views it
                          if (n in self.elements or n not in mine) and (n in other.elements or n not in other.views)}
 
@@ -1144,8 +1154,8 @@ class Memory:
         self.contained.discard(identifier)
         self.elements.discard(identifier)
         self.arguments.discard(identifier)
-        self.held_views.pop(identifier, None)
-        self.sliced.discard(identifier)
+        self.held.pop(identifier, None)
+        self.held_directly.discard(identifier)
         self.bound.add(identifier)
 
     def join(self, identifier: str, source: str) -> None:
@@ -1167,30 +1177,35 @@ class Memory:
             self.elements.add(identifier)
         if source in self.arguments:
             self.arguments.add(identifier)
-        if source in self.held_views:
-            self.held_views[identifier] = self.held_views.get(identifier, frozenset()) | self.held_views[source]
-        if source in self.sliced:
-            self.sliced.add(identifier)
+        if source in self.held:
+            self.held[identifier] = self.held.get(identifier, frozenset()) | self.held[source]
+        if source in self.held_directly:
+            self.held_directly.add(identifier)
 
     def changed(self, identifier: str) -> None:
         """The array of ``identifier`` changed in place: views of it made earlier are now stale, and so are
         containers holding such views."""
         bases = self.members(identifier)
         self.stale |= {v for v, base in self.views.items() if base in bases}
-        self.stale |= {c for c, held in self.held_views.items() if held & bases}
+        self.stale |= {c for c, held in self.held.items() if held & bases}
 
-    def hold_view(self, container: str, view: str) -> None:
-        """``container`` holds ``view`` (``lst.append(x[1:])``): it is stale when the viewed array changes.
-        (Replacing its entries stays fine: the container is no view itself.)"""
-        self.held_views[container] = self.held_views.get(container, frozenset()) | {self.views[view]}
-        if view not in self.elements:  # a slice: reading the container later is refused, not checked
-            self.sliced.add(container)
+    def hold(self, container: str, atom: str) -> None:
+        """``container`` holds the object of ``atom`` (``lst.append(x)``, ``d = {'w': x[1:]}``): it is stale once
+        that object, or the array a view of it shows, changes in place. (Replacing its entries stays fine.)"""
+        names = self.members(atom) | self.held.get(atom, frozenset())
+        if atom in self.views:
+            names |= {self.views[atom]}
+        for c in [container] + [c for c, held in self.held.items() if container in held]:
+            self.held[c] = self.held.get(c, frozenset()) | names | ({container} if c != container else frozenset())
+        if atom not in self.elements:  # the object itself or a slice: reading it later is refused, not checked
+            self.held_directly.add(container)
 
     def viewed_array(self, identifier: str) -> str:
-        """The array ``identifier`` views, or whose views it holds (for messages)."""
+        """The array ``identifier`` views, or the objects it holds (for messages)."""
         if identifier in self.views:
             return self.views[identifier]
-        return ", ".join(sorted(self.held_views.get(identifier, ()))) or "?"
+        return ", ".join(sorted(n for n in self.held.get(identifier, ()) if not _TEMPORARY_NAME.match(n))) \
+            or "an array"
 
 
 @dataclass

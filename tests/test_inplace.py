@@ -1862,8 +1862,13 @@ def appended_then_written(x):
     return np.sum(history[0] * x)
 
 
-@pytest.mark.parametrize("f, line", [(container_read_before_the_write, "u[0] = x[1] * 3.0"),
-                                     (container_read_after_the_write, "y[0] = x[1] * 3.0"),
-                                     (appended_then_written, "y += x")], ids=lambda p: getattr(p, "__name__", ""))
-def test_writes_into_an_array_a_container_holds_are_refused(f, line):
-    assert_refused(f, (X1.copy(),), 0, "which a list, tuple or dict also holds", line_of=line)
+@pytest.mark.parametrize("f, phrase, line", [
+    (container_read_after_the_write, "reading held, which holds x, y, after that array was changed", "z = held[0]"),
+    (appended_then_written, "which a list, tuple or dict also holds", "y += x"),
+], ids=lambda p: getattr(p, "__name__", ""))
+def test_a_container_read_after_a_write_into_what_it_holds_is_refused(f, phrase, line):
+    assert_refused(f, (X1.copy(),), 0, phrase, line_of=line)
+
+
+def test_a_container_read_only_before_a_write_into_what_it_holds():
+    check_grads(container_read_before_the_write, (X1.copy(),), argnums=0, rtol=1e-6, atol=1e-8)
