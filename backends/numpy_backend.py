@@ -599,6 +599,22 @@ def _holds_a_view(value) -> bool:
     return False
 
 
+def view_again(view, base, index):
+    """``view`` as it reads now: ``base[index]`` when it is a view of the array ``base`` (which changed since),
+    else ``view`` itself (a slice of a list is a copy)."""
+    if type(view) is _ndarray and type(base) is _ndarray and np.may_share_memory(view, base):
+        return base[index]
+    return view
+
+
+def view_again_adjoint(g, view, base, index, part):
+    """The adjoint of ``view_again``: the base's scatter of ``g`` if it read the base again, else ``view``'s."""
+    again = type(view) is _ndarray and type(base) is _ndarray and np.may_share_memory(view, base)
+    if part == "base":
+        return index_adjoint(g, base, index) if again else zeros_like(base)
+    return zeros_like(view) if again else g
+
+
 def immutable_value(value, message, hint, filename=None, lineno=None):
     """``value``, for ``y += v`` where y may share its object: fine for a number (it is rebound), refused for
     an array, list or other object that would change in place where sourcediff cannot follow it."""

@@ -27,3 +27,15 @@ def unshare(tree: gast.AST) -> gast.AST:
     otherwise change both places at once.
     """
     return _Unshare().visit(tree)
+
+
+def index_value(index: gast.expr) -> gast.expr:
+    """The value of a subscript's index as an expression: ``1:-1`` becomes ``slice(1, -1, None)``."""
+    if isinstance(index, gast.Slice):
+        parts = [gast.Constant(value=None, kind=None) if p is None else copy.deepcopy(p)
+                 for p in (index.lower, index.upper, index.step)]
+        return gast.Call(func=gast.Name(id="slice", ctx=gast.Load(), annotation=None, type_comment=None),
+                         args=parts, keywords=[])
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
+    return copy.deepcopy(index)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import gast
 
 from .errors import SourcediffError, UnsupportedSyntaxError
+from .ir import index_value
 from .naming import Namer, assign, constant, name
 from .parse import ParsedFunction, is_resolved
 
@@ -119,6 +120,14 @@ class Lowering:
                                   args=[name(expr.id), message] + where, keywords=[])
                 self.emit(assign(checked, check, expr))
                 return name(checked)
+            if expr.id in self.memory.stale and expr.id in self.memory.view_sources:
+                # u[1:] shows u's changes: read it again from u (a copy, as of a list, is kept as it is)
+                base, index = self.memory.view_sources[expr.id]
+                fresh = self.namer.temporary()
+                again = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="view_again", ctx=gast.Load()),
+                                  args=[name(expr.id), name(base), index_value(index)], keywords=[])
+                self.emit(assign(fresh, again, expr))
+                return name(fresh)
             if expr.id in self.memory.stale:
                 hint = "put a copy in it (.append(x.copy())), or read the array itself after the update" \
                     if expr.id in self.memory.held else \
@@ -382,6 +391,10 @@ class Lowering:
         if isinstance(stmt, (gast.For, gast.While)):
             if stmt.orelse:
                 raise self.refuse(stmt, "a loop with an else clause", "set a flag before break and test it after the loop")
+            written = _written_names(stmt.body)
+            for view, (base, _) in self.memory.view_sources.items():  # changed by a later iteration: read again
+                if self.memory.members(base) & written:
+                    self.memory.stale.add(view)
             before = self.memory.copy()
             flags = self.loop_flags(stmt)
             if isinstance(stmt, gast.For):
@@ -676,8 +689,8 @@ class Lowering:
     def refresh_others(self, changed: str, stmt: gast.stmt) -> None:
         """Names that may hold the object just changed in place take its new value, if they really hold it."""
         for other in sorted(self.memory.members(changed) - {changed}):
-            if self.is_outer(other):
-                continue  # never rebound here (in_place_hazard refuses writes into its object)
+            if self.is_outer(other) or not other.isidentifier():
+                continue  # never rebound here (in_place_hazard refuses writes into its object), or no name
             if other not in self.memory.bound:
                 self.maybe_unbound.add(other)  # bound on some paths only: it starts as None (see run)
             same = self.namer.temporary()  # a float's += made a new object; another path may have bound a copy
@@ -779,6 +792,10 @@ class Lowering:
             self.memory.views[target] = self.memory.views.get(base.id, base.id)
             if isinstance(rhs, gast.Subscript) and not any(isinstance(n, gast.Slice) for n in gast.walk(rhs.slice)):
                 self.memory.elements.add(target)  # x[i], x[i, j]: a number for the right ndim, a view otherwise
+            elif isinstance(rhs, gast.Subscript) and base.id not in self.memory.views and all(
+                    isinstance(n, gast.Constant) for n in gast.walk(rhs.slice) if isinstance(n, gast.expr)
+                    and not isinstance(n, (gast.Slice, gast.Tuple))):
+                self.memory.view_sources[target] = (base.id, rhs.slice)  # u[1:]: can be read again from u
         elif not makes_new_object(self.parsed, rhs):
             self.memory.unknown.add(target)  # may be an array some other name holds
             for other in self.may_return(rhs):  # y = ident(x): x changed in place later changes y too
@@ -1105,6 +1122,7 @@ class Memory:
         self.elements: set[str] = set()               # views read with integers only: maybe numbers (copies)
         self.arguments: set[str] = set()              # may hold an object the caller passed in
         self.bound: set[str] = set()                  # certainly bound here, on every path
+        self.view_sources: dict[str, tuple[str, gast.expr]] = {}  # u[1:]: (u, index), while u holds that object
         self.held: dict[str, frozenset[str]] = {}     # container -> names whose objects (or views) it holds
         self.held_directly: set[str] = set()          # containers holding an object or a slice, not only elements
 
@@ -1116,6 +1134,7 @@ class Memory:
         other.elements = set(self.elements)
         other.arguments = set(self.arguments)
         other.bound = set(self.bound)
+        other.view_sources = dict(self.view_sources)
         other.held = dict(self.held)
         other.held_directly = set(self.held_directly)
         return other
@@ -1134,6 +1153,9 @@ class Memory:
         self.bound &= other.bound
         for c, held in other.held.items():
             self.held[c] = self.held.get(c, frozenset()) | held
+        self.view_sources = {v: source for v, source in self.view_sources.items()  # the same on both paths
+                             if v in other.view_sources and other.view_sources[v][0] == source[0]
+                             and gast.dump(other.view_sources[v][1]) == gast.dump(source[1])}
         self.held_directly |= other.held_directly
         self.elements = {n for n in self.elements | other.elements  # an element on every path that views it
                          if (n in self.elements or n not in mine) and (n in other.elements or n not in other.views)}
@@ -1145,8 +1167,17 @@ class Memory:
         return len(self.members(identifier)) > 1
 
     def rebind(self, identifier: str) -> None:
-        for other in self.members(identifier) - {identifier}:
-            self.classes[other] = self.members(other) - {identifier}
+        """``identifier`` is bound to a new object. Its old object keeps a name of its own, ``the earlier x``
+        (no Python name), so that views of it and other names of it still go stale together."""
+        earlier = f"the earlier {identifier}"
+        others = self.members(identifier) - {identifier}
+        for other in others:
+            self.classes[other] = self.members(other) - {identifier} | {earlier}
+        if others:
+            self.classes[earlier] = self.members(earlier) | others
+        self.views = {v: earlier if base == identifier else base for v, base in self.views.items()}
+        self.held = {c: names - {identifier} | {earlier} if identifier in names else names
+                     for c, names in self.held.items()}
         self.classes.pop(identifier, None)
         self.views.pop(identifier, None)
         self.stale.discard(identifier)
@@ -1156,6 +1187,8 @@ class Memory:
         self.arguments.discard(identifier)
         self.held.pop(identifier, None)
         self.held_directly.discard(identifier)
+        self.view_sources = {v: source for v, source in self.view_sources.items()
+                             if v != identifier and source[0] != identifier}  # its views show another object
         self.bound.add(identifier)
 
     def join(self, identifier: str, source: str) -> None:

@@ -27,7 +27,7 @@ from .analyze import (SCALAR_SHAPE, Activity, ArrayFacts, activity, appended, ar
                       differentiable_reads, list_change, reads, scalar_names, stored, target_of, walk_statements,
                       written_arguments)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
-from .ir import unshare
+from .ir import index_value, unshare
 from .naming import Namer, assign, constant, name
 from .lower import RUNTIME, makes_new_object
 from .parse import ParsedFunction, is_resolved
@@ -268,7 +268,7 @@ class ReverseTransform:
         if isinstance(rhs, gast.Subscript):
             if not active(rhs.value):
                 return []
-            index = _index_value(rhs.slice)
+            index = index_value(rhs.slice)
             adjoint = call(f"{self.runtime['sd']}.index_adjoint", g, name(rhs.value.id), index)
             basic = self.facts.index_ndim(rhs.value.id, rhs.slice, self.scalars) is not None \
                 and self.facts.ndims[rhs.value.id] >= 1
@@ -546,7 +546,7 @@ class ReverseTransform:
         if array not in self.owned:
             code.append(assign(self.bar(array), call(f"{self.runtime['sd']}.own", name(self.bar(array)))))
             self.owned.add(array)
-        where = _index_value(index)
+        where = index_value(index)
         if id(stmt) in self.increments:  # x[i] = x[i] + d: x_bar passes through, d gets its written part
             other, negate = self.increments[id(stmt)]
             if not act.operand_active(self.increment_sources[id(stmt)], other):
@@ -1087,7 +1087,7 @@ class ReverseTransform:
                     out.append(self.push(call(f"{self.runtime['sd']}.snapshot", old)))
                 else:  # a dict may not have the key yet
                     out.append(self.push(call(f"{self.runtime['sd']}.snapshot_item", name(array),
-                                              _index_value(index))))
+                                              index_value(index))))
                 out.append(stmt)
             elif self.is_buffer_write(stmt):
                 out.append(self.push(call(f"{self.runtime['sd']}.snapshot", name(target_of(stmt)))))
@@ -1146,7 +1146,7 @@ class ReverseTransform:
                         out.append(gast.Assign(targets=[target], value=self.pop(), type_comment=None))
                     else:
                         out.append(gast.Expr(value=call(f"{self.runtime['sd']}.restore_item", name(array),
-                                                        _index_value(index), self.pop())))
+                                                        index_value(index), self.pop())))
                 elif self.is_buffer_write(stmt):
                     y = target_of(stmt)
                     out.append(assign(y, call(f"{self.runtime['sd']}.restore", name(y), self.pop())))
@@ -1776,16 +1776,6 @@ def _substitute(tree: gast.AST, replacements: dict[str, gast.expr]) -> gast.AST:
     if isinstance(tree, gast.Name) and tree.id in replacements:
         return copy.deepcopy(replacements[tree.id])
     return Substitute().visit(tree)
-
-
-def _index_value(index: gast.expr) -> gast.expr:
-    """The value of a subscript's index as an expression: ``1:-1`` becomes ``slice(1, -1, None)``."""
-    if isinstance(index, gast.Slice):
-        parts = [constant(None) if p is None else copy.deepcopy(p) for p in (index.lower, index.upper, index.step)]
-        return gast.Call(func=name("slice"), args=parts, keywords=[])
-    if isinstance(index, gast.Tuple):
-        return gast.Tuple(elts=[_index_value(e) for e in index.elts], ctx=gast.Load())
-    return copy.deepcopy(index)
 
 
 def _dotted(expr: gast.expr) -> str:

@@ -954,3 +954,61 @@ def test_an_infinite_derivative_of_python_floats_is_refused():
     out, pullback = sourcediff.vjp(sqrt_at_zero, 1.5)
     with pytest.raises(sourcediff.SourcediffError, match="divides by zero"):
         pullback(1.0)
+
+
+# -- a slice read after its array changed is read again (it shows the change) -----------------------------
+
+def slice_read_after_a_write(y, x):
+    u = x.copy()
+    view = u[1:]
+    u[3] += 0.5 * y[0]
+    return np.sum(view * view) + np.sum(u)
+
+
+def slice_read_in_a_loop_that_writes(a, x):
+    u = x.copy()
+    view = u[::2]
+    s = 0.0
+    for i in range(2):
+        u[0] += a
+        s = s + np.sum(view * x[::2])
+    return s
+
+
+def list_slice_is_a_copy(x):
+    lst = [x[0], x[1], x[2]]
+    v = lst[1:]
+    lst[1] = x[0] * 5.0
+    return np.sum(np.array(v)) + lst[1]
+
+
+def slice_of_a_rebound_array(x):
+    u = x.copy()
+    v = u[1:]
+    u = u * 2.0
+    u[0] = 5.0
+    return np.sum(v) + np.sum(u)
+
+
+def slice_written_through_another_name(x):
+    u = x.copy()
+    w = u
+    v = u[1:]
+    u = u * 2.0
+    w[1] = 5.0
+    return np.sum(v)
+
+
+@pytest.mark.parametrize("f, args, argnums", [
+    (slice_read_after_a_write, (np.array([0.5, 0.7, 0.9, 1.1]), np.array([0.5, 0.7, 0.9, 1.1])), (0, 1)),
+    (slice_read_in_a_loop_that_writes, (0.3, np.array([0.5, 0.7, 0.9, 1.1])), (0, 1)),
+    (list_slice_is_a_copy, (np.array([0.5, 0.7, 0.9, 1.1]),), 0),
+    (slice_of_a_rebound_array, (np.array([0.5, 0.7, 0.9, 1.1]),), 0),
+])
+def test_slices_read_after_their_array_changed(f, args, argnums):
+    verify(f, args, argnums)
+
+
+def test_a_slice_changed_through_another_name_is_refused():
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="reading v, a view of the earlier u"):
+        sourcediff.grad(slice_written_through_another_name)(np.array([0.5, 0.7, 0.9]))

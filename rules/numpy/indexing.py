@@ -22,6 +22,10 @@ defrule(numpy_backend.assign_into, "target, value", cut=("target",), value="sd.u
 defrule(numpy_backend.not_a_view, "value, message, filename=None, lineno=None", value="g")
 # The adjoint of a list that append and pop change, turned into a list: linear, it passes g through.
 defrule(numpy_backend.list_adjoint, "adjoint, items", adjoint="g")
+# A view read after its array changed is read again from the array (lowered to sd.view_again(v, u, index)).
+defrule(numpy_backend.view_again, "view, base, index",
+        view="sd.view_again_adjoint(g, view, base, index, 'view')",
+        base="sd.view_again_adjoint(g, view, base, index, 'base')")
 # y += v where y may share its object: checked to be a number (then rebound), else refused when it runs.
 defrule(numpy_backend.immutable_value, "value, message, hint, filename=None, lineno=None", value="g")
 # for v in x over an argument: its elements, or a dict's keys (which carry no gradient).
