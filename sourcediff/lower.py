@@ -797,17 +797,29 @@ class Lowering:
                     and not isinstance(n, (gast.Slice, gast.Tuple))):
                 self.memory.view_sources[target] = (base.id, rhs.slice)  # u[1:]: can be read again from u
         elif not makes_new_object(self.parsed, rhs):
-            self.memory.unknown.add(target)  # may be an array some other name holds
+            callee = self.parsed.resolve(rhs.func) if isinstance(rhs, gast.Call) else None
+            if not (is_resolved(callee) and _is_user_function(callee) and returned_object(callee)[0] == "argument"):
+                self.memory.unknown.add(target)  # may be an array some other name holds, or a part of one
             for other in self.may_return(rhs):  # y = ident(x): x changed in place later changes y too
-                self.memory.join(target, other)
+                source = f"the earlier {target}" if other == target else other  # u = step(u): the same object
+                if source != other and source not in self.memory.classes:
+                    continue  # nothing else held the earlier object
+                self.memory.join(target, source)
 
     def may_return(self, rhs: gast.expr) -> list[str]:
         """The names whose objects a call (or attribute) may give back: ``ident(x)``, ``np.asarray(x)``."""
         if not isinstance(rhs, gast.Call):
             return []
         callee = self.parsed.resolve(rhs.func)
-        if is_resolved(callee) and _is_user_function(callee) and not returns_an_argument(callee):
-            return []
+        if is_resolved(callee) and _is_user_function(callee):
+            kind, parameters = returned_object(callee)
+            if kind == "new":
+                return []
+            if kind == "argument":  # only the arguments bound to the parameters it may return
+                code = callee.__code__
+                positional = code.co_varnames[:code.co_argcount]
+                bound = list(zip(positional, rhs.args)) + [(k.arg, k.value) for k in rhs.keywords]
+                return [a.id for p, a in bound if p in parameters and isinstance(a, gast.Name)]
         atoms = list(rhs.args) + [k.value for k in rhs.keywords]
         if isinstance(rhs.func, gast.Attribute) and not is_resolved(callee) and not _is_runtime(rhs.func):
             atoms.append(rhs.func.value)  # a method may give back its object or a part of it
@@ -1052,35 +1064,44 @@ def makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
 
 _GIVES_NEW_VALUES = frozenset((len, range, int, float, bool, round, abs, str, repr, isinstance, type, hash, id,
                                 any, all, sum, print))
-_RETURNS_ARGUMENT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_RETURNED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _LOWERING = threading.local()
 
 
-def returns_an_argument(function) -> bool:
-    """Whether the user's ``function`` may return an object its caller passed in (``return v``, ``return v, w``,
-    a view of one); True when that cannot be told (recursion, or a function sourcediff refuses)."""
-    if function in _RETURNS_ARGUMENT:
-        return _RETURNS_ARGUMENT[function]
+def returned_object(function) -> tuple[str, frozenset[str]]:
+    """What the user's ``function`` returns, as far as its caller's memory goes: ``"new"`` (objects no caller's
+    name holds), ``"argument"`` with the parameters it may be (one of them itself: ``return u`` after
+    ``u[1:] += ...``), or ``"other"`` (a view or part of one, a container holding one, or it cannot be told)."""
+    if function in _RETURNED:
+        return _RETURNED[function]
     busy = getattr(_LOWERING, "functions", None)
     if busy is None:
         busy = _LOWERING.functions = set()
     if function in busy:
-        return True
+        return ("other", frozenset())  # recursion
     busy.add(function)
     try:
         from .parse import parse_function
 
         lowering = Lowering(parse_function(function))
         lowering.run()
-        ret = lowering.body[-1]
-        atoms = ret.value.elts if isinstance(ret.value, gast.Tuple) else [ret.value]
-        found = any(isinstance(a, gast.Name) and (a.id in lowering.memory.arguments or a.id in lowering.memory.views
-                                                  or a.id in lowering.memory.unknown) for a in atoms)
+        ret, memory = lowering.body[-1], lowering.memory
+        atoms = [a for a in (ret.value.elts if isinstance(ret.value, gast.Tuple) else [ret.value])
+                 if isinstance(a, gast.Name)]
+        parts = [a.id for a in atoms if a.id in memory.views or a.id in memory.unknown or a.id in memory.held]
+        arguments = [a.id for a in atoms if a.id in memory.arguments]
+        if parts or (arguments and isinstance(ret.value, gast.Tuple)):
+            found = ("other", frozenset())
+        elif arguments:
+            names = frozenset(n for a in arguments for n in memory.members(a) | {a} if n in lowering.parameters)
+            found = ("argument", names)
+        else:
+            found = ("new", frozenset())
     except SourcediffError:  # refused, or no source to read: assume the worst
-        found = True
+        found = ("other", frozenset())
     finally:
         busy.discard(function)
-    _RETURNS_ARGUMENT[function] = found
+    _RETURNED[function] = found
     return found
 
 

@@ -722,6 +722,8 @@ class ReverseTransform:
             raise self.parsed.error(UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: {what}, "
                                     "which is not a named array here", stmt, "pass a named array")
         for other in walk_statements(body):  # other names of the array are checked by check_views_across
+            if other is stmt:
+                continue  # u = step(u, dt): the name takes the result, which is u's object or a new one
             if target_of(other) == atom.id and not makes_new_object(self.parsed, other.value):
                 # a view, an element or a call's result: fine if it is a number (the callee rebinds it),
                 # refused when the derivative runs if it is an array whose memory another name may see
@@ -813,8 +815,10 @@ class ReverseTransform:
         else:
             seeds = [g if target_of(stmt) in self.present else
                      call(f"{self.runtime['sd']}.zeros_like", name(target_of(stmt)))]
-            seeds += [name(self.bar(a)) if a in self.present else call(f"{self.runtime['sd']}.zeros_like", name(a))
-                      for a in info.changed]  # the adjoints of the arrays' new contents
+            # the adjoints of the arrays' new contents; for u = step(u, dt) the name u holds the result, whose
+            # adjoint is passed above: the written object is that result, or no name holds it any more
+            seeds += [name(self.bar(a)) if a in self.present and a != target_of(stmt) else
+                      call(f"{self.runtime['sd']}.zeros_like", name(a)) for a in info.changed]
             grads = gast.Call(func=name(info.backward), args=[name(info.residual)] + seeds, keywords=[])
             operands = [self.argument_of(rhs, param) for param in info.active]
         # (atom, path into the gradients): a parameter's gradient, or one entry of the *args tuple

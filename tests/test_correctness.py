@@ -1012,3 +1012,41 @@ def test_slices_read_after_their_array_changed(f, args, argnums):
 def test_a_slice_changed_through_another_name_is_refused():
     with pytest.raises(sourcediff.UnsupportedSyntaxError, match="reading v, a view of the earlier u"):
         sourcediff.grad(slice_written_through_another_name)(np.array([0.5, 0.7, 0.9]))
+
+
+# -- u = step(u, dt): a helper that updates its argument in place and returns it ------------------------
+
+def heat_step(u, k):
+    u[1:-1] += k * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+    return u
+
+
+def heat_with_a_returning_step(u0, k):
+    u = u0.copy()
+    for i in range(3):
+        u = heat_step(u, k)
+    return np.sum(u * u)
+
+
+def heat_with_a_returning_step_and_boundary(u0, k):
+    u = u0.copy()
+    for i in range(3):
+        u = heat_step(u, k)
+        u[0] = u[1]
+    return np.sum(u * u)
+
+
+def heat_with_another_name_read_after(u0, k):
+    u = u0.copy()
+    held = u
+    for i in range(3):
+        u = heat_step(u, k)
+    return np.sum(u * u) + np.sum(held)
+
+
+def test_a_step_that_returns_its_argument():
+    x = np.array([0.5, 0.7, 0.9, 1.1, 0.3])
+    verify(heat_with_a_returning_step, (x, 0.1), (0, 1))
+    verify(heat_with_a_returning_step_and_boundary, (x, 0.1), (0, 1))
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="held, a view of u or a container holding it"):
+        sourcediff.grad(heat_with_another_name_read_after)(x, 0.1)
