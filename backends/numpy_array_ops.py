@@ -168,9 +168,10 @@ def std_adjoint(g, x, ans, axis=None, ddof=0, keepdims=False):
     s = _expand(ans, xa.ndim, axes, keepdims)
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = centered / ((n - ddof) * s)
-    # where the spread is 0 every deviation is 0: take slope 0 there (the std of one element, or of x - x,
-    # is constant; at a point where equal elements could spread, 0 is a subgradient)
-    return _like(x, np.where(centered == 0, 0.0, slope) * g)
+    # where the spread is 0 (to rounding: np.std([a, a, a]) is ~1e-16) take slope 0: the std of one element,
+    # of x - x or of equal values is constant; where equal elements could spread, 0 is a subgradient
+    rounding = 8 * np.finfo(slope.dtype).eps * np.max(np.abs(xa), axis=axes, keepdims=True) if xa.size else 0.0
+    return _like(x, np.where((centered == 0) | (np.abs(s) <= rounding), 0.0, slope) * g)
 
 
 def sort_adjoint(g, x, axis=-1):

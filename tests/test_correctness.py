@@ -518,6 +518,13 @@ def spread_along_a_length_one_axis(x):
     return np.sum(np.std(x, axis=1)) + np.sum(x.std(axis=1, keepdims=True))
 
 
+def spread_of_equal_values(a):
+    v = [a, a, a]
+    s = 0.0
+    s += np.std(v)  # about 1e-16 from rounding: its slope is not 1
+    return s + np.std(np.array([a * 3.0, a * 3.0]))
+
+
 def spread_plus_real_spread(x):
     return np.std(x) + np.std(x[:1] * 3.0)
 
@@ -527,6 +534,7 @@ def spread_plus_real_spread(x):
     (spread_of_one, np.array([0.7, 0.2])),
     (spread_along_a_length_one_axis, np.array([[0.7], [0.2]])),
     (spread_plus_real_spread, np.array([0.7, 0.2, 0.9])),
+    (spread_of_equal_values, 1.4998),
 ])
 def test_zero_spread_has_a_zero_derivative(f, x):
     grads = verify(f, (x,))
