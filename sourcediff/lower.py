@@ -91,6 +91,7 @@ class Lowering:
         self.parameters = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs}
         self.memory.arguments = self.parameters - numbers  # the caller's objects, until rebound
         self.memory.bound = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p}
+        self.memory.arrays = set(arrays)
         self.maybe_unbound: set[str] = set()  # names an alias check reads where they may not be bound yet
         self.holders: dict[str, str] = {}  # parameter -> the name that keeps its object
         self.inlining: set[int] = set()
@@ -624,6 +625,14 @@ class Lowering:
             raise self.refuse(stmt, *hazard)
         return base.id
 
+    def may_change_later(self, identifier: str) -> bool:
+        """Whether the object of ``identifier`` may be changed in place later: not so for a temporary holding
+        a fresh value (``t = a * b``), which nothing else sees."""
+        fresh = _TEMPORARY_NAME.match(identifier) and identifier not in self.parsed.local_names
+        memory = self.memory
+        return not fresh or identifier in memory.views or identifier in memory.unknown \
+            or identifier in memory.arguments or memory.shared(identifier) or identifier in memory.held
+
     def describe_view(self, identifier: str) -> str:
         """``u, a view of x`` or ``held, which holds x`` (for messages)."""
         verb = "which holds" if identifier in self.memory.held else "a view of"
@@ -681,7 +690,8 @@ class Lowering:
 
     def store(self, base: str, index: gast.expr, value: gast.expr, stmt: gast.stmt) -> None:
         """``base[index] = value``, then every other name of the same array sees the new contents."""
-        self.note_contained([value])  # a list or dict holds the object itself (an array copies it)
+        # a list or dict holds the object itself (an array copies it): it goes stale when that object changes
+        self.note_contained([value], None if base in self.memory.arrays else base)
         target = gast.Subscript(value=name(base), slice=index, ctx=gast.Store())
         self.emit(self.copy(gast.Assign(targets=[target], value=value, type_comment=None), stmt))
         self.refresh_others(base, stmt)
@@ -770,6 +780,8 @@ class Lowering:
     def note_alias(self, target: str, rhs: gast.expr) -> None:
         """Remember which names share an array (``y = x``) and which may be views (``y = x[1:]``)."""
         self.memory.rebind(target)
+        if self.gives_an_array(rhs):
+            self.memory.arrays.add(target)  # y[i] = v copies v into it (a list or dict would hold v)
         if isinstance(rhs, gast.Name):
             self.memory.join(target, rhs.id)
             return
@@ -806,6 +818,27 @@ class Lowering:
                     continue  # nothing else held the earlier object
                 self.memory.join(target, source)
 
+    def gives_an_array(self, rhs: gast.expr) -> bool:
+        """Whether ``rhs`` certainly gives an ndarray (or a NumPy value): a NumPy call, arithmetic, a copy,
+        a subscript or a copy of a known array."""
+        def array(atom):
+            return isinstance(atom, gast.Name) and atom.id in self.memory.arrays
+        if isinstance(rhs, gast.Name):
+            return array(rhs)
+        if isinstance(rhs, gast.BinOp):
+            return array(rhs.left) or array(rhs.right)
+        if isinstance(rhs, gast.UnaryOp):
+            return array(rhs.operand)
+        if isinstance(rhs, (gast.Subscript, gast.Attribute)):
+            return array(rhs.value)
+        if isinstance(rhs, gast.Call):
+            callee = self.parsed.resolve(rhs.func)
+            if is_resolved(callee):
+                return (getattr(callee, "__module__", None) or "").split(".")[0] == "numpy" \
+                    or type(callee).__name__ == "ufunc"
+            return isinstance(rhs.func, gast.Attribute) and array(rhs.func.value)  # x.copy(), x.reshape(...)
+        return False
+
     def may_return(self, rhs: gast.expr) -> list[str]:
         """The names whose objects a call (or attribute) may give back: ``ident(x)``, ``np.asarray(x)``."""
         if not isinstance(rhs, gast.Call):
@@ -831,7 +864,7 @@ class Lowering:
         for atom in atoms:
             if isinstance(atom, gast.Name):
                 self.memory.contained |= self.memory.members(atom.id)
-                if container is not None:
+                if container is not None and self.may_change_later(atom.id):
                     self.memory.hold(container, atom.id)
 
     def run(self) -> gast.FunctionDef:
@@ -1143,6 +1176,7 @@ class Memory:
         self.elements: set[str] = set()               # views read with integers only: maybe numbers (copies)
         self.arguments: set[str] = set()              # may hold an object the caller passed in
         self.bound: set[str] = set()                  # certainly bound here, on every path
+        self.arrays: set[str] = set()                 # certainly ndarrays (or NumPy values) on every path
         self.view_sources: dict[str, tuple[str, gast.expr]] = {}  # u[1:]: (u, index), while u holds that object
         self.held: dict[str, frozenset[str]] = {}     # container -> names whose objects (or views) it holds
         self.held_directly: set[str] = set()          # containers holding an object or a slice, not only elements
@@ -1155,6 +1189,7 @@ class Memory:
         other.elements = set(self.elements)
         other.arguments = set(self.arguments)
         other.bound = set(self.bound)
+        other.arrays = set(self.arrays)
         other.view_sources = dict(self.view_sources)
         other.held = dict(self.held)
         other.held_directly = set(self.held_directly)
@@ -1172,6 +1207,7 @@ class Memory:
         self.contained |= other.contained
         self.arguments |= other.arguments
         self.bound &= other.bound
+        self.arrays &= other.arrays
         for c, held in other.held.items():
             self.held[c] = self.held.get(c, frozenset()) | held
         self.view_sources = {v: source for v, source in self.view_sources.items()  # the same on both paths
@@ -1208,6 +1244,7 @@ class Memory:
         self.arguments.discard(identifier)
         self.held.pop(identifier, None)
         self.held_directly.discard(identifier)
+        self.arrays.discard(identifier)
         self.view_sources = {v: source for v, source in self.view_sources.items()
                              if v != identifier and source[0] != identifier}  # its views show another object
         self.bound.add(identifier)
@@ -1249,6 +1286,9 @@ class Memory:
         names = self.members(atom) | self.held.get(atom, frozenset())
         if atom in self.views:
             names |= {self.views[atom]}
+        names -= self.members(container)  # x[0:2] = x[2:4]: an array (views are of arrays) copies its own parts
+        if not names:
+            return
         for c in [container] + [c for c, held in self.held.items() if container in held]:
             self.held[c] = self.held.get(c, frozenset()) | names | ({container} if c != container else frozenset())
         if atom not in self.elements:  # the object itself or a slice: reading it later is refused, not checked

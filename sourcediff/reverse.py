@@ -676,6 +676,14 @@ class ReverseTransform:
                 self.user_calls[id(stmt)] = UserCall(None, None, residual, (), (tuple(active_args),
                                                                                   tuple(active_keywords)))
 
+    def refuse_outer_write(self, stmt: gast.stmt, written: str, what: str) -> None:
+        """A helper writing into an object of the module or an enclosing function: the derivative would change it."""
+        if written not in self.parsed.local_names and is_resolved(self.parsed.lookup_name(written)):
+            raise self.parsed.error(
+                UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: {what}, and {written} is an "
+                "object of the module or of an enclosing function (the derivative would change it)", stmt,
+                f"pass a copy: {written}.copy()")
+
     def written_by_inactive_call(self, stmt: gast.Assign) -> list[str]:
         """The caller's names of the arguments a call that needs no adjoint writes into (``step(u, 0.5)``).
 
@@ -688,18 +696,24 @@ class ReverseTransform:
         callee = self.parsed.resolve(rhs.func)
         if not is_resolved(callee) or registry.lookup(callee) is not None or not calls.is_user_function(callee):
             return []
+        certain = True
         try:
             pair = calls.split_pair(callee, (), calls.scalar_parameters(callee, rhs, self.numbers_at(stmt)),
                                     calls.array_parameters(callee, rhs, self.facts))
             atoms = [self.argument_of(rhs, p) for p in pair.mutated]
         except SourcediffError:  # a helper sourcediff cannot read: it may write into any of them
-            atoms = list(rhs.args) + [k.value for k in rhs.keywords]
+            atoms, certain = list(rhs.args) + [k.value for k in rhs.keywords], False
         names = set()
         for atom in atoms:
             for part in atom if isinstance(atom, list) else [atom]:  # *args: (atom, position) pairs
                 part = part[0] if isinstance(part, tuple) else part
-                if isinstance(part, gast.Name):
-                    names.add(part.id)
+                if not isinstance(part, gast.Name):
+                    continue
+                if certain:
+                    self.refuse_outer_write(stmt, part.id, f"{_dotted(rhs.func)} writes into its arguments")
+                elif part.id not in self.parsed.local_names and is_resolved(self.parsed.lookup_name(part.id)):
+                    continue  # an object of the module: not rebound here, whatever the helper does
+                names.add(part.id)
         return sorted(names)
 
     def numbers_at(self, stmt: gast.stmt) -> frozenset[str]:
@@ -721,6 +735,7 @@ class ReverseTransform:
         if not isinstance(atom, gast.Name):
             raise self.parsed.error(UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: {what}, "
                                     "which is not a named array here", stmt, "pass a named array")
+        self.refuse_outer_write(stmt, atom.id, what)
         for other in walk_statements(body):  # other names of the array are checked by check_views_across
             if other is stmt:
                 continue  # u = step(u, dt): the name takes the result, which is u's object or a new one
@@ -769,15 +784,18 @@ class ReverseTransform:
                     holds = bool(set(reads(rhs)) & holders)
                 if appended(s) is not None and isinstance(appended(s)[1], gast.Name) and appended(s)[1].id in holders:
                     target, holds = appended(s)[0], True
+                if stored(s) is not None and isinstance(stored(s)[2], gast.Name) and stored(s)[2].id in holders \
+                        and stored(s)[0] not in self.facts.arrays:  # d['b'] = u: a list or dict holds u itself
+                    target, holds = stored(s)[0], True
                 if holds and target not in holders:
                     holders.add(target)
                     changed = True
         holders.discard(array)
         for s in walk_statements(body):
-            if target_of(s) not in holders and not (appended(s) and appended(s)[0] in holders):
+            name_ = target_of(s) or (appended(s) or stored(s) or (None,))[0]  # made, or filled
+            if name_ not in holders:
                 continue
             made = order[id(s)]
-            name_ = target_of(s) or appended(s)[0]
             for r in walk_statements(body):
                 if name_ not in _own_reads(r):
                     continue

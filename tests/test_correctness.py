@@ -1058,3 +1058,48 @@ def test_a_step_that_returns_its_argument():
     verify(heat_with_a_returning_step_and_boundary, (x, 0.1), (0, 1))
     with pytest.raises(sourcediff.UnsupportedSyntaxError, match="held, a view of u or a container holding it"):
         sourcediff.grad(heat_with_another_name_read_after)(x, 0.1)
+
+
+# -- objects stored into containers, and arrays that copy what is stored -----------------------------------
+
+def scale_in_place(u, c):
+    u *= c
+
+
+def stored_in_a_dict_then_a_helper_writes(x, q):
+    d = {"a": q, "w": 1.0}
+    d["b"] = x
+    scale_in_place(x, q)
+    return np.sum(d["b"])
+
+
+def stored_in_a_dict_then_written(p):
+    u = np.array(p)
+    d = {"a": 0.5}
+    d["b"] = u
+    u[:2] += u[1:]
+    return np.sum(d["b"])
+
+
+def double_buffer(x, k):
+    u = x.copy()
+    old = np.zeros(len(x))
+    for i in range(3):
+        old[:] = u
+        u[1:-1] += k * (old[2:] - 2.0 * old[1:-1] + old[:-2])
+    return np.sum(u * old)
+
+
+def global_passed_to_a_writing_helper(x):
+    scale_in_place(GLOBAL_ARRAY, 1.0)
+    return np.sum(x * GLOBAL_ARRAY)
+
+
+def test_stored_objects():
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="a container holding it, is read after the call"):
+        sourcediff.grad(stored_in_a_dict_then_a_helper_writes, argnums=1)(np.array([1.3]), 1.4)
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="reading d, which holds u"):
+        sourcediff.grad(stored_in_a_dict_then_written)(np.array([0.5, 1.4, 1.2]))
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="GLOBAL_ARRAY is an object of the module"):
+        sourcediff.grad(global_passed_to_a_writing_helper)(np.array([1.0, 2.0]))
+    verify(double_buffer, (np.array([0.5, 0.7, 0.9, 1.1, 0.3]), 0.1), (0, 1))

@@ -60,7 +60,7 @@ def with_view_update(x):
 
 def with_stale_view(x):
     y = np.ones(3) * x
-    v = y[1:]
+    v = y.reshape(3)  # a view that is not a slice: it cannot be read again from y
     y[2] = 5.0
     return np.sum(v)
 
