@@ -239,13 +239,14 @@ class ReverseTransform:
                 from sourcediff.backends import numpy_backend
 
                 target = getattr(numpy_backend, func.attr)
-            if is_resolved(target):
+            bound_to_array = type(getattr(target, "__self__", None)).__name__ == "ndarray"
+            if is_resolved(target) and not (bound_to_array and isinstance(func, gast.Attribute)):
                 what = _dotted(func)
                 rule = registry.lookup(target) or registry.constructor_rule(target)
                 if target is types.SimpleNamespace and not rhs.args:
                     rule = registry.namespace_rule(tuple(k.arg for k in rhs.keywords))
                 return rule, self.bind(rule, rhs.args, rhs.keywords, rhs, what) if rule else {}, what
-            if isinstance(func, gast.Attribute):
+            if isinstance(func, gast.Attribute):  # a method, of a local or a module's array (W.dot(x))
                 what = f"the method .{func.attr}()"
                 rule = registry.METHOD_RULES.get(func.attr)
                 return rule, self.bind(rule, [func.value] + rhs.args, rhs.keywords, rhs, what) if rule else {}, what

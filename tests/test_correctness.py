@@ -1103,3 +1103,16 @@ def test_stored_objects():
     with pytest.raises(sourcediff.UnsupportedSyntaxError, match="GLOBAL_ARRAY is an object of the module"):
         sourcediff.grad(global_passed_to_a_writing_helper)(np.array([1.0, 2.0]))
     verify(double_buffer, (np.array([0.5, 0.7, 0.9, 1.1, 0.3]), 0.1), (0, 1))
+
+
+# -- methods of a module's array ------------------------------------------------------------------------------
+
+WEIGHTS = np.array([[1.0, 2.0], [0.5, 0.3]])
+
+
+def method_of_a_module_array(x):
+    return np.sum(WEIGHTS.dot(x) ** 2) + WEIGHTS.sum() * x[0]
+
+
+def test_methods_of_a_module_array():
+    verify(method_of_a_module_array, (np.array([0.5, 0.7]),))
