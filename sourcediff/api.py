@@ -70,6 +70,13 @@ def _normalize_argnums(f: Callable, argnums: int | Sequence[int]) -> tuple[int, 
         raise ArgnumsError("argnums is empty: name at least one argument to differentiate")
     out = []
     for a in numbers:
+        varargs = f.__code__.co_flags & inspect.CO_VARARGS
+        if varargs and a >= len(params):
+            name = f.__code__.co_varnames[f.__code__.co_argcount + f.__code__.co_kwonlyargcount]
+            raise ArgnumsError(
+                f"argument {a} of {f.__qualname__} goes to *{name}: only named positional parameters are "
+                "differentiated", filename=f.__code__.co_filename, lineno=f.__code__.co_firstlineno,
+                hint=f"give the values names (def {f.__name__}(x, y, ...)), or pass them as one tuple argument")
         if not -len(params) <= a < len(params):
             raise ArgnumsError(
                 f"argnums={argnums!r} is out of range: {f.__qualname__} takes {len(params)} positional "

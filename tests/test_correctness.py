@@ -1116,3 +1116,15 @@ def method_of_a_module_array(x):
 
 def test_methods_of_a_module_array():
     verify(method_of_a_module_array, (np.array([0.5, 0.7]),))
+
+
+def product_of_all(*xs):
+    return xs[0] * xs[1]
+
+
+def test_varargs_are_refused_with_what_to_do():
+    with pytest.raises(sourcediff.ArgnumsError, match=r"goes to \*xs") as info:
+        sourcediff.vjp(product_of_all, 2.0, 3.0)
+    assert "one tuple" in info.value.hint
+    with pytest.raises(sourcediff.ArgnumsError, match=r"goes to \*xs"):
+        sourcediff.grad(product_of_all)(2.0, 3.0)
