@@ -272,8 +272,34 @@ def stale_view(c: Context, e: Exprs) -> None:
     publish(c, f"np.sum({v} * {v})")
 
 
+def nested_overwrite(c: Context, e: Exprs) -> None:
+    """A float overwritten by a value that does not depend on the inputs, inside nested loops (issue 9, class 3)."""
+    c.feature("nested_overwrite")
+    k = new_float(c, e, "k", e.scalar())
+    i, j = c.scope.fresh("i"), c.scope.fresh("j")
+    c.line(f"for {i} in range({c.rng.randint(1, 3)}):")
+    with c.nested():
+        c.line(f"for {j} in range({c.rng.randint(1, 3)}):")
+        with c.nested():
+            if c.chance(0.5):
+                c.line(f"if {j} == 0:")
+                with c.indent():
+                    c.line(f"{k} = {c.number(0.5, 1.5)}")
+            else:
+                c.line(f"{k} = {c.number(0.5, 1.5)}")
+    publish(c, k)
+
+
+def complex_value(c: Context, e: Exprs) -> None:
+    """A complex constant meeting the differentiated values: refused until complex numbers are differentiated."""
+    c.feature("complex")
+    z = c.scope.fresh("z")
+    c.line(f"{z} = {e.scalar()} * {c.choice(['1j', '(0.5 + 0.5j)'])}")
+    publish(c, f"abs({z})")
+
+
 MORE = [
     (1.5, matrix_update), (1.5, comprehension), (1.2, list_methods), (1, lambda_call), (0.8, linear_algebra),
     (1.2, array_methods), (0.5, container_write), (1.2, odd_loops), (1, helper_early_return), (1, argument_write),
-    (0.6, container_alias), (0.5, stale_view),
+    (0.6, container_alias), (0.5, stale_view), (0.8, nested_overwrite), (0.1, complex_value),
 ]
