@@ -337,12 +337,24 @@ class ReverseTransform:
         return found
 
     def refuse_complex_constants(self, body: list[gast.stmt], act: Activity) -> None:
-        """A complex literal (``1j``) meeting differentiated values: complex numbers are not differentiated yet."""
+        """A complex value (``1j``, or a name holding one) meeting differentiated values: not differentiated yet."""
+        def is_complex(stmt: gast.stmt, names: set[str]) -> bool:
+            return any(isinstance(n, gast.Constant) and isinstance(n.value, complex) for n in gast.walk(stmt)) or \
+                any(n in names for n in reads(stmt))
+        holding: set[str] = set()
+        while True:
+            before = len(holding)
+            for stmt in walk_statements(body):
+                if isinstance(stmt, gast.Assign) and is_complex(stmt, holding):
+                    target = stored(stmt)
+                    holding.add(target[0] if target else target_of(stmt) or "")
+            if len(holding) == before:
+                break
         for stmt in walk_statements(body):
-            if act.is_active(stmt) and not isinstance(stmt, (gast.If, gast.For, gast.While)) and any(
-                    isinstance(n, gast.Constant) and isinstance(n.value, complex) for n in gast.walk(stmt)):
+            if act.is_active(stmt) and not isinstance(stmt, (gast.If, gast.For, gast.While)) and \
+                    is_complex(stmt, holding):
                 raise self.parsed.error(UnsupportedSyntaxError, "sourcediff cannot differentiate complex numbers "
-                                        "yet: this complex constant meets differentiated values", stmt,
+                                        "yet: this complex value meets differentiated values", stmt,
                                         "write the real and imaginary parts as separate real values")
 
     def missing_rule(self, stmt: gast.Assign, what: str) -> MissingRuleError:

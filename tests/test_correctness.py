@@ -569,6 +569,32 @@ def test_complex_values_are_refused():
     assert info.value.lineno is not None
 
 
+def times_a_complex_sum(x):
+    scale = math.pow(1.0 + x[1] * x[1], 1.5) * (0.5 + 0.5j)
+    return abs(scale) + np.sum(x)
+
+
+def complex_through_a_name(x):
+    c = 0.5 + 0.5j
+    d = c * 2.0
+    return abs(x[0] * d)
+
+
+def complex_left_aside(x):
+    c = (1.0 + 2.0j) * 2.0
+    return np.sum(x ** 2)
+
+
+def test_complex_values_reaching_differentiated_ones_through_temporaries_are_refused():
+    # regression (fuzzer, seed 100020): the complex sum went into a temporary, and the casts dropped its imaginary part
+    x = np.array([0.73, 1.49, 0.83])
+    for f in (times_a_complex_sum, complex_through_a_name):
+        with pytest.raises(sourcediff.UnsupportedSyntaxError, match="complex") as info:
+            sourcediff.grad(f)(x)
+        assert info.value.lineno is not None
+    verify(complex_left_aside, (x,))
+
+
 # -- 12. helpers that write into arguments that are not differentiated ----------------------------------
 
 def step_interior(u, c):
