@@ -40,6 +40,21 @@ class ReverseRule:
         return {n.id for n in gast.walk(self.template(param)) if isinstance(n, gast.Name)}
 
 
+@dataclass(frozen=True)
+class RuntimeFunction:
+    """The key of a rule for ``sd.<name>``, a function of the backend runtime: rules name it, never import it."""
+
+    name: str
+
+    def __repr__(self) -> str:
+        return f"sd.{self.name}"
+
+
+def runtime(name: str) -> RuntimeFunction:
+    """The key under which the rule of the runtime function ``sd.<name>`` is registered and looked up."""
+    return RuntimeFunction(name)
+
+
 REVERSE_RULES: dict[Any, ReverseRule] = {}
 METHOD_RULES: dict[str, ReverseRule] = {}
 ATTRIBUTE_RULES: dict[str, ReverseRule] = {}

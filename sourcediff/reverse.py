@@ -236,9 +236,7 @@ class ReverseTransform:
             func = rhs.func
             target = self.parsed.resolve(func)
             if _is_runtime_call(rhs, self.runtime["sd"], (func.attr,) if isinstance(func, gast.Attribute) else ()):
-                from sourcediff.backends import numpy_backend
-
-                target = getattr(numpy_backend, func.attr)
+                target = registry.runtime(func.attr)
             bound_to_array = type(getattr(target, "__self__", None)).__name__ == "ndarray"
             if is_resolved(target) and not (bound_to_array and isinstance(func, gast.Attribute)):
                 what = _dotted(func)

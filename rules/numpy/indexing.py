@@ -10,30 +10,28 @@ checks those reads.
 
 import numpy as np
 
-from sourcediff.backends import numpy_backend
-
-from ..registry import defrule
+from ..registry import defrule, runtime
 
 # ``y op= v`` on an array that another name shares is written back in place by
 # ``sd.assign_into(y, result)``: the result receives the whole adjoint of y.
 # The transform saves y before the write and restores it in the backward pass.
-defrule(numpy_backend.assign_into, "target, value", cut=("target",), value="sd.unbroadcast(g, value)")
+defrule(runtime("assign_into"), "target, value", cut=("target",), value="sd.unbroadcast(g, value)")
 # An element read before its array changed, checked to be a copy rather than a view.
-defrule(numpy_backend.not_a_view, "value, message, filename=None, lineno=None", value="g")
+defrule(runtime("not_a_view"), "value, message, filename=None, lineno=None", value="g")
 # The adjoint of a list that append and pop change, turned into a list: linear, it passes g through.
-defrule(numpy_backend.list_adjoint, "adjoint, items", adjoint="g")
+defrule(runtime("list_adjoint"), "adjoint, items", adjoint="g")
 # A view read after its array changed is read again from the array (lowered to sd.view_again(v, u, index)).
-defrule(numpy_backend.view_again, "view, base, index",
+defrule(runtime("view_again"), "view, base, index",
         view="sd.view_again_adjoint(g, view, base, index, 'view')",
         base="sd.view_again_adjoint(g, view, base, index, 'base')")
 # y += v where y may share its object: checked to be a number (then rebound), else refused when it runs.
-defrule(numpy_backend.immutable_value, "value, message, hint, filename=None, lineno=None", value="g")
+defrule(runtime("immutable_value"), "value, message, hint, filename=None, lineno=None", value="g")
 # for v in x over an argument: its elements, or a dict's keys (which carry no gradient).
-defrule(numpy_backend.iterable, "x", x="sd.sequence_adjoint(g, x)")
+defrule(runtime("iterable"), "x", x="sd.sequence_adjoint(g, x)")
 # np.add.at(y, i, v) is lowered to ``t = sd.accumulate_at(y, i, v); y[i] = t`` (np.subtract.at: negate).
 # t is y[i] plus every value aimed at each element: y[i] passes g through like a read, and each value
 # receives g of the element it lands on (summed over repeats, then back to the value's shape).
-defrule(numpy_backend.accumulate_at, "array, index, value, negate=False",
+defrule(runtime("accumulate_at"), "array, index, value, negate=False",
         array="sd.index_adjoint(g, array, index)", value="sd.accumulate_at_adjoint(g, array, index, value, negate=negate)")
 
 # np.sort is a gather by the sorting permutation: g goes back through it (ties: the stable order).

@@ -9,10 +9,8 @@ the other constructors depend only on shapes and are non-differentiable.
 """
 import numpy as np
 
-from sourcediff.backends import numpy_backend
-
 from ..registry import (defattribute, defmethod, defnondiff, defnondiff_attribute,
-                        defnondiff_method, defrule)
+                        defnondiff_method, defrule, runtime)
 
 defrule(np.transpose, "a, axes=None", a="sd.transpose_adjoint(g, axes)")
 defrule(np.reshape, "a, shape=None, order='C', *, copy=None", a="np.reshape(g, np.shape(a), order=order)")
@@ -28,8 +26,8 @@ defrule(np.vstack, "tup, *, dtype=None, casting='same_kind'", tup="sd.vstack_adj
 defrule(np.append, "arr, values, axis=None", arr="sd.concatenate_adjoint(g, (arr, values), axis)[0]",
         values="sd.concatenate_adjoint(g, (arr, values), axis)[1]")
 # np.r_[a, b] and np.c_[a, b] of values: lowered to these runtime calls, one block of g per item.
-defrule(numpy_backend.concatenate_rows, "*items", items="sd.index_concatenate_adjoint(g, items, False)")
-defrule(numpy_backend.concatenate_columns, "*items", items="sd.index_concatenate_adjoint(g, items, True)")
+defrule(runtime("concatenate_rows"), "*items", items="sd.index_concatenate_adjoint(g, items, False)")
+defrule(runtime("concatenate_columns"), "*items", items="sd.index_concatenate_adjoint(g, items, True)")
 defrule(np.broadcast_to, "array, shape, subok=False", unbroadcast=True, array="g")
 defrule(np.copy, "a, order='K', subok=False", a="np.copy(g)")
 defrule(np.array, "object, dtype=None, *, copy=True, order='K', subok=False, ndmin=0",
