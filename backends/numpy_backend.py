@@ -286,20 +286,6 @@ def _constant_attribute_adjoint(obj, name, fields):
         hint="make it a dataclass field, or compute it inside the differentiated function")
 
 
-def call_forward(function, positions, keywords, *args, **kwargs):
-    """Forward half of a call to a function passed in as a value; returns ``(out, saved)``."""
-    from sourcediff.calls import call_forward as forward
-
-    return forward(function, positions, keywords, *args, **kwargs)
-
-
-def call_backward(saved, out_bar):
-    """Backward half of ``call_forward``: the adjoints of the active arguments."""
-    from sourcediff.calls import call_backward as backward
-
-    return backward(saved, out_bar)
-
-
 def builtin_sum_adjoint(g, iterable):
     """Adjoint of the builtin ``sum(iterable)``: every element receives ``g``."""
     if isinstance(iterable, (list, tuple)):

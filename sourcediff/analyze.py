@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import gast
 
-from .parse import ParsedFunction, is_resolved
+from .calls import scalar_parameters
+from .parse import ParsedFunction, is_resolved, is_user_function
 from sourcediff.rules import registry
 
 
@@ -353,8 +354,6 @@ def _helper_outputs(func, call: gast.Call, known: set[str]) -> bool | tuple[bool
 
     None when ``func`` is not such a function, or when that cannot be told.
     """
-    from .calls import is_user_function, scalar_parameters
-
     if not is_user_function(func) or registry.lookup(func) is not None:
         return None
     key = (func, scalar_parameters(func, call, frozenset(known)))

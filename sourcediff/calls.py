@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import SourcediffError
-
-_LIBRARY_MODULES = ("numpy", "math", "builtins", "scipy", "jax", "sourcediff", "autograd", "torch")
+from .parse import is_user_function
 
 
 @dataclass
@@ -36,20 +35,18 @@ class SplitPair:
 
 _pairs: "weakref.WeakKeyDictionary[Callable, dict[tuple[str, ...], SplitPair]]" = weakref.WeakKeyDictionary()
 _lock = threading.RLock()
+_builder: list[Callable] = []  # the pipeline's build_split, set when the pipeline is imported
+
+
+def use_builder(build_split: Callable) -> None:
+    """Build the halves of pairs with ``build_split`` (the pipeline's; this module imports no stage)."""
+    _builder[:] = [build_split]
 
 
 def forget() -> None:
     """Drop every cached pair (a rule was registered)."""
     with _lock:
         _pairs.clear()
-
-
-def is_user_function(obj: Any) -> bool:
-    """A plain Python function of the user's (not of NumPy, math, ... which need rules)."""
-    if not isinstance(obj, types.FunctionType):
-        return False
-    module = getattr(obj, "__module__", None) or ""
-    return module.split(".")[0] not in _LIBRARY_MODULES
 
 
 def active_parameters(function: Callable, positional_count: int, positions, keywords) -> tuple[str, ...]:
@@ -130,9 +127,7 @@ def split_pair(function: Callable, active: tuple[str, ...], scalars: frozenset[s
             return pair
         pair = by_active[key] = SplitPair(function, active)
         try:
-            from .api import build_split
-
-            forward, backward, forward_source, backward_source, mutated = build_split(function, active, scalars,
+            forward, backward, forward_source, backward_source, mutated = _builder[0](function, active, scalars,
                                                                                       arrays)
             pair.mutated = mutated
             if mutated and pair.recursive:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import gast
 
-from .reverse import COMMENT
+from .ir import COMMENT
 
 _COMMENT_LINE = re.compile(r"^(\s*)(?:'|\"\"\")" + re.escape(COMMENT) + r"(.*?)(?:'|\"\"\")$", re.M)
 FACTORY = "make_derivative"

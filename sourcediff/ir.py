@@ -8,6 +8,13 @@ import copy
 
 import gast
 
+COMMENT = "#sourcediff: "  # a string statement starting so is printed as a comment line
+
+
+def comment(text: str) -> gast.Expr:
+    """A statement that emit prints as a ``# text`` comment line."""
+    return gast.Expr(value=gast.Constant(value=COMMENT + text, kind=None))
+
 
 class _Unshare(gast.NodeTransformer):
     def __init__(self):
@@ -39,3 +46,25 @@ def index_value(index: gast.expr) -> gast.expr:
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
     return copy.deepcopy(index)
+
+
+def loop_level(stmts: list[gast.stmt]):
+    """The nodes of ``stmts``, not descending into nested loops' bodies."""
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (gast.For, gast.While, gast.FunctionDef, gast.Lambda)):
+            continue
+        stack.extend(gast.iter_child_nodes(node))
+
+
+def walk_local(node: gast.AST):
+    """The nodes of ``node``, not descending into nested functions and lambdas."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if current is not node and isinstance(current, (gast.FunctionDef, gast.Lambda)):
+            continue
+        stack.extend(gast.iter_child_nodes(current))

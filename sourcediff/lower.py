@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import gast
 
 from .errors import SourcediffError, UnsupportedSyntaxError
-from .ir import index_value
+from .ir import index_value, loop_level, walk_local
 from .naming import Namer, assign, constant, name
-from .parse import ParsedFunction, is_resolved
+from .parse import ParsedFunction, is_resolved, is_user_function
 
 BINARY_OPERATORS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.MatMult,
                     gast.FloorDiv, gast.Mod)
@@ -291,7 +291,7 @@ class Lowering:
         for kw in expr.keywords:
             if kw.arg is None:
                 raise self.refuse(expr, "keyword unpacking (**kwargs) in a call", "pass the keywords one by one")
-            library = is_resolved(self.parsed.resolve(expr.func)) and not _is_user_function(
+            library = is_resolved(self.parsed.resolve(expr.func)) and not is_user_function(
                 self.parsed.resolve(expr.func))
             if kw.arg == "out" and library and not (isinstance(kw.value, gast.Constant) and kw.value.value is None):
                 raise self.refuse(expr, "a call that writes its result into an existing array (out=...)",
@@ -326,7 +326,7 @@ class Lowering:
     def jump_flag(self, stmt: gast.stmt, loop: "LoopFlags | None") -> str | None:
         """The flag that tells whether ``stmt`` jumped past the rest of its block, or None."""
         if loop is not None:
-            if _jumps(stmt, loop_level=True) or any(id(r) in self.early_returns for r in _returns(stmt, True)):
+            if _jumps(stmt) or any(id(r) in self.early_returns for r in _returns(stmt, True)):
                 return loop.guard
             if any(id(r) in self.early_returns for r in _returns(stmt, False)):
                 return loop.guard  # a return inside a nested loop (the loop statement set our flags)
@@ -356,8 +356,6 @@ class Lowering:
                 raise self.refuse(stmt, "an expression statement that is not a call", "assign it or delete it")
             func = stmt.value.func
             callee = self.parsed.resolve(func)
-            from .calls import is_user_function
-
             if _is_ufunc_at(callee) and len(stmt.value.args) == 3 and not stmt.value.keywords:
                 self.accumulate_at(stmt, callee)
                 return
@@ -459,8 +457,8 @@ class Lowering:
 
     def loop_flags(self, stmt: gast.For | gast.While) -> "LoopFlags":
         """Flags for the jumps out of this loop's body; emits their initial values."""
-        breaks = any(isinstance(n, gast.Break) for n in _loop_level(stmt.body))
-        continues = any(isinstance(n, gast.Continue) for n in _loop_level(stmt.body))
+        breaks = any(isinstance(n, gast.Break) for n in loop_level(stmt.body))
+        continues = any(isinstance(n, gast.Continue) for n in loop_level(stmt.body))
         returns = any(id(r) in self.early_returns for r in _returns(stmt, False))
         stop = self.namer.fresh("stop") if breaks or returns else None
         guard = self.namer.fresh("skip") if continues else stop
@@ -810,7 +808,7 @@ class Lowering:
                 self.memory.view_sources[target] = (base.id, rhs.slice)  # u[1:]: can be read again from u
         elif not makes_new_object(self.parsed, rhs):
             callee = self.parsed.resolve(rhs.func) if isinstance(rhs, gast.Call) else None
-            if not (is_resolved(callee) and _is_user_function(callee) and returned_object(callee)[0] == "argument"):
+            if not (is_resolved(callee) and is_user_function(callee) and returned_object(callee)[0] == "argument"):
                 self.memory.unknown.add(target)  # may be an array some other name holds, or a part of one
             for other in self.may_return(rhs):  # y = ident(x): x changed in place later changes y too
                 source = f"the earlier {target}" if other == target else other  # u = step(u): the same object
@@ -844,7 +842,7 @@ class Lowering:
         if not isinstance(rhs, gast.Call):
             return []
         callee = self.parsed.resolve(rhs.func)
-        if is_resolved(callee) and _is_user_function(callee):
+        if is_resolved(callee) and is_user_function(callee):
             kind, parameters = returned_object(callee)
             if kind == "new":
                 return []
@@ -900,10 +898,10 @@ class Lowering:
         """``v_argument = v`` first, for each parameter ``v`` the body may rebind (``v = 0.5``, or ``v += 1``
         when v may be a number): a write into the caller's object before the rebinding stays visible
         through that name, which is what a caller needs from a helper that writes into its arguments."""
-        augmented = {id(sub.target) for sub in _walk_local(node)
+        augmented = {id(sub.target) for sub in walk_local(node)
                      if isinstance(sub, gast.AugAssign) and isinstance(sub.target, gast.Name)}
         rebound = set()
-        for sub in _walk_local(node):
+        for sub in walk_local(node):
             if isinstance(sub, gast.Name) and isinstance(sub.ctx, gast.Store):
                 if id(sub) in augmented and sub.id in self.arrays:
                     continue  # x += v writes into the array x holds: x keeps its object
@@ -921,7 +919,7 @@ class Lowering:
         knowing, and the derivative would be silently wrong.
         """
         params = {a.id for a in node.args.args + node.args.kwonlyargs + node.args.posonlyargs}
-        nodes = list(_walk_local(node))
+        nodes = list(walk_local(node))
         appends = [n for n in nodes if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
                    and n.func.attr in ("append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear")
                    and isinstance(n.func.value, gast.Name)
@@ -1138,12 +1136,6 @@ def returned_object(function) -> tuple[str, frozenset[str]]:
     return found
 
 
-def _is_user_function(callee) -> bool:
-    from .calls import is_user_function
-
-    return is_user_function(callee)
-
-
 def _is_ufunc_at(callee) -> bool:
     """Whether ``callee`` is ``np.add.at`` or ``np.subtract.at`` (unbuffered in-place accumulation)."""
     import numpy as np
@@ -1322,42 +1314,20 @@ class _Rename(gast.NodeTransformer):
         return node
 
 
-def _loop_level(stmts: list[gast.stmt]):
-    """The nodes of ``stmts``, not descending into nested loops' bodies."""
-    stack = list(stmts)
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, (gast.For, gast.While, gast.FunctionDef, gast.Lambda)):
-            continue
-        stack.extend(gast.iter_child_nodes(node))
-
-
-def _walk_local(node: gast.AST):
-    """The nodes of ``node``, not descending into nested functions and lambdas."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        if current is not node and isinstance(current, (gast.FunctionDef, gast.Lambda)):
-            continue
-        stack.extend(gast.iter_child_nodes(current))
-
-
-def _returns(stmt: gast.stmt, loop_level: bool) -> list[gast.Return]:
+def _returns(stmt: gast.stmt, at_loop_level: bool) -> list[gast.Return]:
     if isinstance(stmt, gast.FunctionDef):
         return []
-    nodes = _loop_level([stmt]) if loop_level else _walk_local(stmt)
-    if loop_level and isinstance(stmt, (gast.For, gast.While)):
+    nodes = loop_level([stmt]) if at_loop_level else walk_local(stmt)
+    if at_loop_level and isinstance(stmt, (gast.For, gast.While)):
         return []
     return [n for n in nodes if isinstance(n, gast.Return)]
 
 
-def _jumps(stmt: gast.stmt, loop_level: bool = True) -> bool:
+def _jumps(stmt: gast.stmt) -> bool:
     """Whether ``stmt`` holds a break or continue of the loop it is in."""
     if isinstance(stmt, (gast.For, gast.While)):
         return False
-    return any(isinstance(n, (gast.Break, gast.Continue)) for n in _loop_level([stmt]))
+    return any(isinstance(n, (gast.Break, gast.Continue)) for n in loop_level([stmt]))
 
 
 def _always_jumps(stmts: list[gast.stmt]) -> bool:

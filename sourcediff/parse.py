@@ -80,6 +80,17 @@ def is_resolved(value: Any) -> bool:
     return value is not _UNRESOLVED
 
 
+_LIBRARY_MODULES = ("numpy", "math", "builtins", "scipy", "jax", "sourcediff", "autograd", "torch")
+
+
+def is_user_function(obj: Any) -> bool:
+    """A plain Python function of the user's (not of NumPy, math, ... which need rules)."""
+    if not isinstance(obj, types.FunctionType):
+        return False
+    module = getattr(obj, "__module__", None) or ""
+    return module.split(".")[0] not in _LIBRARY_MODULES
+
+
 def _source_of(function: Callable) -> tuple[str, str, int]:
     code = getattr(function, "__code__", None)
     filename = code.co_filename if code is not None else "<unknown>"

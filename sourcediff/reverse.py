@@ -23,14 +23,15 @@ import gast
 
 from sourcediff.rules import registry
 
+from . import calls
 from .analyze import (SCALAR_SHAPE, Activity, ArrayFacts, activity, appended, array_facts, assigned_names, blocks,
                       differentiable_reads, list_change, reads, scalar_names, stored, target_of, walk_statements,
                       written_arguments)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
-from .ir import index_value, unshare
+from .ir import COMMENT, comment, index_value, loop_level, unshare
 from .naming import Namer, assign, constant, name
 from .lower import RUNTIME, makes_new_object
-from .parse import ParsedFunction, is_resolved
+from .parse import ParsedFunction, is_resolved, is_user_function
 
 import operator
 
@@ -41,14 +42,8 @@ BINARY_PRIMITIVES = {
 }
 UNARY_PRIMITIVES = {gast.USub: operator.neg, gast.UAdd: operator.pos}
 RUNTIME_NAMES = ("np", "math", "sd")
-COMMENT = "#sourcediff: "
 
 MODES = ("grad", "value_and_grad", "vjp", "split")
-
-
-def comment(text: str) -> gast.Expr:
-    """A statement that emit turns into a ``# text`` comment line."""
-    return gast.Expr(value=constant(COMMENT + text))
 
 
 def call(func: str, *args: gast.expr) -> gast.Call:
@@ -90,11 +85,12 @@ class ReverseFunction:
 class ReverseTransform:
     def __init__(self, parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...],
                  mode: str, has_aux: bool = False, scalar_params: frozenset[str] = frozenset(),
-                 array_params: frozenset[tuple[str, int, str]] = frozenset()):
+                 array_params: frozenset[tuple[str, int, str]] = frozenset(), namespaces: dict[str, Any] = {}):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         self.parsed = parsed
         self.lowered = lowered
+        self.namespaces = namespaces  # what np, math and sd are bound to in the generated code
         self.wrt = wrt
         self.mode = mode
         self.has_aux = has_aux
@@ -128,17 +124,11 @@ class ReverseTransform:
     # -- names -----------------------------------------------------------------------------------
     def runtime_aliases(self) -> dict[str, str]:
         """Names the generated code uses for numpy, math and the runtime, avoiding the user's names."""
-        import math
-
-        import numpy
-
-        from sourcediff.backends import numpy_backend
-
-        objects = {"np": numpy, "math": math, "sd": numpy_backend}
+        objects = self.namespaces
         aliases = {}
         for short in RUNTIME_NAMES:
             candidate = short
-            while candidate in self.namer.taken and self.parsed.lookup_name(candidate) is not objects[short]:
+            while candidate in self.namer.taken and self.parsed.lookup_name(candidate) is not objects.get(short):
                 candidate += "_"
             self.namer.taken.add(candidate)
             aliases[short] = candidate
@@ -643,8 +633,6 @@ class ReverseTransform:
     # -- calls to the user's own functions -------------------------------------------------------
     def classify_calls(self, body: list[gast.stmt], act: Activity) -> None:
         """Find active calls to Python functions without a rule; each gets a forward/backward pair."""
-        from . import calls
-
         self.user_calls = {}
         self.inactive_writes = {}
         self.immutable_checks = {}
@@ -659,7 +647,7 @@ class ReverseTransform:
             rhs = stmt.value
             callee = self.parsed.resolve(rhs.func)
             if is_resolved(callee):
-                if registry.lookup(callee) is not None or not calls.is_user_function(callee):
+                if registry.lookup(callee) is not None or not is_user_function(callee):
                     continue
             elif isinstance(rhs.func, gast.Attribute):
                 continue  # a method: looked up in the method rules
@@ -701,11 +689,9 @@ class ReverseTransform:
         The forward pass saves them before the call, and the backward pass puts them
         back, so the arguments end as they began and the backward pass reads their old values.
         """
-        from . import calls
-
         rhs = stmt.value
         callee = self.parsed.resolve(rhs.func)
-        if not is_resolved(callee) or registry.lookup(callee) is not None or not calls.is_user_function(callee):
+        if not is_resolved(callee) or registry.lookup(callee) is not None or not is_user_function(callee):
             return []
         certain = True
         try:
@@ -1686,9 +1672,7 @@ def _constant_tuple(values) -> gast.Tuple:
 
 def _breaks(loop: gast.For | gast.While) -> bool:
     """Whether the loop body ends with ``if flag: break``."""
-    from .lower import _loop_level
-
-    return any(isinstance(n, gast.Break) for n in _loop_level(loop.body))
+    return any(isinstance(n, gast.Break) for n in loop_level(loop.body))
 
 
 def _shape_argument(node: gast.AST, runtime: str) -> int | None:
@@ -1825,14 +1809,16 @@ _OPERATOR_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/"
 
 def reverse(parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...], mode: str,
             has_aux: bool = False, scalar_params: frozenset[str] = frozenset(),
-            array_params: frozenset[tuple[str, int, str]] = frozenset()) -> ReverseFunction:
+            array_params: frozenset[tuple[str, int, str]] = frozenset(),
+            namespaces: dict[str, Any] = {}) -> ReverseFunction:
     """Build the reverse-mode derivative of ``lowered`` with respect to the parameters ``wrt``.
 
     ``scalar_params`` names parameters known to be Python numbers in this
     specialization; ``array_params`` holds (parameter, ndim, first parameter of
-    the same shape) for the NumPy arrays.
+    the same shape) for the NumPy arrays. ``namespaces`` holds what the generated code's
+    ``np``, ``math`` and ``sd`` are bound to (a user's name bound to the same object is kept).
     """
-    result = ReverseTransform(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params).run()
+    result = ReverseTransform(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params, namespaces).run()
     unshare(result.node)
     if result.backward_node is not None:
         unshare(result.backward_node)

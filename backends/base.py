@@ -1,0 +1,26 @@
+"""What a backend is: the objects that the free names of generated code are bound to."""
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from .contract import BOUND_BY_PIPELINE, RUNTIME
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array library (``np``), its scalar functions (``math``) and a runtime implementing the contract (``sd``)."""
+
+    name: str
+    np: types.ModuleType
+    math: types.ModuleType
+    runtime: types.ModuleType
+
+    def namespaces(self, bound: Mapping[str, Callable]) -> dict[str, Any]:
+        """``np``, ``math`` and ``sd``; ``sd`` holds exactly the contract, with ``bound`` for the pipeline's calls."""
+        missing = set(BOUND_BY_PIPELINE) - set(bound)
+        if missing:
+            raise TypeError(f"the pipeline must bind {sorted(missing)}")
+        sd = {name: bound[name] if name in BOUND_BY_PIPELINE else getattr(self.runtime, name) for name in RUNTIME}
+        return {"np": self.np, "math": self.math, "sd": types.SimpleNamespace(**sd)}

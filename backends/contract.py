@@ -1,0 +1,40 @@
+"""The runtime contract: every ``sd.<name>`` that generated code may call.
+
+Each backend's runtime implements all of it (``tests/backends/test_runtime_contract.py``
+checks the NumPy runtime), and generated code sees exactly these names: the pipeline
+binds ``sd`` to a namespace that holds them and nothing else.
+"""
+
+# Helpers that rule templates call: the math of a derivative, one per primitive or family.
+RULE_HELPERS = (
+    "accumulate_at_adjoint", "arange_adjoint", "array_adjoint", "builtin_extremum_adjoint", "builtin_sum_adjoint",
+    "concatenate_adjoint", "det_adjoint", "diag_adjoint", "dot_adjoint_a", "dot_adjoint_b", "einsum_adjoint",
+    "extremum_adjoint", "field_adjoint", "hstack_adjoint", "index_adjoint", "index_concatenate_adjoint",
+    "inner_adjoint_a", "inner_adjoint_b", "inv_adjoint", "linspace_adjoint", "matmul_adjoint_a", "matmul_adjoint_b",
+    "matmul_lhs_adjoint", "matmul_rhs_adjoint", "mean_adjoint", "norm_adjoint", "norm_slope", "outer_adjoint_a",
+    "outer_adjoint_b", "power_rule", "prod_adjoint", "sequence_adjoint", "solve_adjoint_a", "solve_adjoint_b",
+    "sort_adjoint", "stack_adjoint", "std_adjoint", "sum_adjoint", "trace_adjoint", "transpose_adjoint",
+    "unbroadcast", "var_adjoint", "view_again_adjoint", "vstack_adjoint", "xlogy",
+)
+
+# What the transformer emits around the rules.
+STRUCTURAL = (
+    # adjoints: seeds, zeros, sums and scatters
+    "scalar_seed", "zeros_like", "add", "add_at", "own", "sum_product", "unbroadcast_to", "attribute_adjoint",
+    "list_adjoint",
+    # writes into arrays and containers, and their adjoints
+    "assign_into", "accumulate_at", "increment_adjoint", "store_adjoint", "store_adjoint_to", "clear_at",
+    # what the forward pass keeps, and how the backward pass puts it back
+    "snapshot", "snapshot_item", "snapshot_contents", "restore", "restore_item", "keep_value",
+    "unpop", "unextend", "uninsert",
+    # lowered forms of the user's code
+    "iterable", "concatenate_rows", "concatenate_columns", "view_again",
+    # checks made when the derivative runs: refusals the transformer could not decide ahead of time
+    "not_a_view", "immutable_value", "check_index", "check_array_attribute", "refuse_shared_arguments",
+)
+
+# Calls of functions passed in as values: they build derivatives when they run, so they belong to the
+# compiler (``sourcediff.calls``), and the pipeline binds them into ``sd``; a runtime does not implement them.
+BOUND_BY_PIPELINE = ("call_forward", "call_backward")
+
+RUNTIME = RULE_HELPERS + STRUCTURAL + BOUND_BY_PIPELINE

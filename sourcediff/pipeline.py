@@ -1,0 +1,154 @@
+"""The pipeline: parse, lower, transform, optimize and emit, run in order; the cache of derivatives.
+
+This is the only module that imports every stage. ``api`` calls :func:`build`;
+``calls`` builds the halves of the user's functions through :func:`build_split`.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import gast
+
+from sourcediff.backends import NUMPY
+from sourcediff.rules import registry
+
+from . import calls, emit, lower, optimize, parse, reverse
+from .ir import COMMENT
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A generated derivative: the callable and its source text."""
+
+    function: Callable
+    source: str
+    wrt: tuple[str, ...]
+    filename: str
+    output_location: tuple[str, int | None]
+    mutated: tuple[str, ...] = ()  # parameters the function writes into (restored if the derivative fails)
+
+    @property
+    def seed(self) -> str:
+        """The keyword-only parameter of a ``vjp`` derivative that takes the cotangent (the last one)."""
+        code = self.function.__code__
+        return code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]
+
+
+_cache: "weakref.WeakKeyDictionary[Callable, dict[tuple, Compiled]]" = weakref.WeakKeyDictionary()
+_cache_lock = threading.RLock()
+
+
+def _forget_derivatives() -> None:
+    """A rule changed: derivatives built from now on must see it (derivative objects keep their code)."""
+    with _cache_lock:
+        _cache.clear()
+        calls.forget()
+
+
+registry.on_change(_forget_derivatives)
+
+
+def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
+          scalar_params: frozenset[str] = frozenset(),
+          array_params: frozenset[tuple[str, int, str]] = frozenset()) -> Compiled:
+    """Run the pipeline (parse, lower, transform, optimize, emit) and cache the result.
+
+    ``scalar_params`` names the parameters that are Python numbers in this
+    specialization; ``array_params`` holds (parameter, ndim, first parameter of
+    the same shape) for those that are NumPy arrays.
+    """
+    key = (mode, wrt, has_aux, scalar_params, array_params)
+    with _cache_lock:
+        entry = _cache.get(f, {}).get(key)
+        if entry is not None:
+            return entry
+        parsed = parse.parse_function(f)
+        lowered = lower.lower(parsed, scalar_params, frozenset(p for p, _, _ in array_params))
+        result = reverse.reverse(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params,
+                                 namespaces=_NAMESPACES)
+        node = result.node
+        node.body = _optimized(node.body, result)
+        emit.renumber_temporaries(node, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})
+        source = emit.to_source(node)
+        runtime = _runtime_objects(result.runtime_names) | result.late_bound
+        filename = emit.registered_name(f, mode, wrt, scalar_params, array_params)
+        function = _with_defaults(emit.compile_function(source, node.name, filename, f, runtime), f)
+        returns = [n for n in gast.walk(parsed.node) if isinstance(n, gast.Return)]
+        location = (parsed.filename, parsed.lineno(returns[-1]) if returns else parsed.lineno(parsed.node))
+        compiled = Compiled(function, source, wrt, filename, location, result.mutated)
+        _cache.setdefault(f, {})[key] = compiled
+        return compiled
+
+
+def _with_defaults(function: Callable, f: Callable) -> Callable:
+    if f.__defaults__:
+        function.__defaults__ = tuple(f.__defaults__)
+    if f.__kwdefaults__:
+        function.__kwdefaults__ = dict(f.__kwdefaults__)
+    return function
+
+
+def build_split(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = frozenset(),
+                arrays: frozenset[tuple[str, int, str]] = frozenset()
+                ) -> tuple[Callable, Callable, str, str, tuple[str, ...]]:
+    """The forward and backward halves of ``f`` for a call from generated code (see ``calls.py``)."""
+    parsed = parse.parse_function(f)
+    lowered = lower.lower(parsed, scalars, frozenset(p for p, _, _ in arrays), hold_arguments=True)
+    result = reverse.reverse(parsed, lowered, active, "split", scalar_params=scalars, array_params=arrays,
+                             namespaces=_NAMESPACES)
+    forward_node, backward_node = result.node, result.backward_node
+    backward_node.body = _optimized(backward_node.body, result)
+    user_names = {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)}
+    runtime = _runtime_objects(result.runtime_names) | result.late_bound
+    compiled = []
+    mapping = None
+    for node, part in ((forward_node, "forward half"), (backward_node, "backward half")):
+        mapping = emit.renumber_temporaries(node, user_names, mapping)
+        source = emit.to_source(node)
+        filename = emit.registered_name(f, part, active, scalars, arrays)
+        compiled.append((emit.compile_function(source, node.name, filename, f, runtime), source))
+    (forward, forward_source), (backward, backward_source) = compiled
+    return _with_defaults(forward, f), backward, forward_source, backward_source, result.mutated
+
+
+def _optimized(body: list, result: reverse.ReverseFunction) -> list:
+    marker = next(i for i, s in enumerate(body) if _is_comment(s, "backward pass"))
+    pure = set(result.runtime_names.values()) | {"slice"}
+    adjoints = {n.id for s in body[marker:] for n in _stores(s)}
+    return body[:marker] + optimize.optimize_backward(body[marker:], adjoints, pure)
+
+
+def _stores(stmt):
+    return [n for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+
+
+def _is_comment(stmt, text: str) -> bool:
+    return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant) \
+        and stmt.value.value == COMMENT + text
+
+
+_NAMESPACES = NUMPY.namespaces({"call_forward": calls.call_forward, "call_backward": calls.call_backward})
+
+
+def _runtime_objects(aliases: dict[str, str]) -> dict[str, Any]:
+    return {alias: _NAMESPACES[short] for short, alias in aliases.items()}
+
+
+def stages(f: Callable, wrt: tuple[str, ...], mode: str = "grad") -> dict[str, str]:
+    """The source after each stage: ``parse``, ``lower``, ``transform``, ``optimize``."""
+    parsed = parse.parse_function(f)
+    shown = {"parse": emit.to_source(parsed.node)}
+    lowered = lower.lower(parsed)
+    shown["lower"] = emit.to_source(lowered)
+    result = reverse.reverse(parsed, lowered, wrt, mode, namespaces=_NAMESPACES)
+    shown["transform"] = emit.to_source(result.node)
+    result.node.body = _optimized(result.node.body, result)
+    emit.renumber_temporaries(result.node, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})
+    shown["optimize"] = emit.to_source(result.node)
+    return shown
+
+
+calls.use_builder(build_split)

@@ -1,0 +1,48 @@
+"""The runtime contract: the NumPy runtime implements every name, and generated code sees no other."""
+import gast
+import pytest
+
+from sourcediff import pipeline
+from sourcediff.backends import NUMPY, contract, numpy_backend
+from sourcediff.rules import registry
+
+
+def _own_callables(module) -> set[str]:
+    return {name for name, value in vars(module).items() if not name.startswith("_") and callable(value)
+            and not isinstance(value, type) and getattr(value, "__module__", "").startswith("sourcediff.backends")}
+
+
+@pytest.mark.parametrize("name", [n for n in contract.RUNTIME if n not in contract.BOUND_BY_PIPELINE])
+def test_the_numpy_runtime_implements_the_contract(name):
+    assert callable(getattr(numpy_backend, name, None)), f"sd.{name} is in the contract but not in the runtime"
+
+
+def test_the_contract_lists_every_public_function_of_the_runtime():
+    assert _own_callables(numpy_backend) <= set(contract.RUNTIME)
+
+
+def test_the_contract_names_each_function_once():
+    assert len(set(contract.RUNTIME)) == len(contract.RUNTIME)
+
+
+def test_rule_templates_call_only_the_contract():
+    called = set()
+    for table in (registry.REVERSE_RULES, registry.METHOD_RULES, registry.ATTRIBUTE_RULES):
+        for rule in table.values():
+            for param in rule.adjoints:
+                called |= {n.attr for n in gast.walk(rule.template(param)) if isinstance(n, gast.Attribute)
+                           and isinstance(n.value, gast.Name) and n.value.id == "sd"}
+    assert called <= set(contract.RULE_HELPERS), sorted(called - set(contract.RULE_HELPERS))
+    assert set(contract.RULE_HELPERS) - {"field_adjoint"} <= called  # field_adjoint: constructor rules, made on use
+
+
+def test_generated_code_sees_exactly_the_contract():
+    namespaces = NUMPY.namespaces({"call_forward": print, "call_backward": print})
+    assert set(vars(namespaces["sd"])) == set(contract.RUNTIME)
+    assert namespaces["np"] is NUMPY.np and namespaces["math"] is NUMPY.math
+    assert set(vars(pipeline._NAMESPACES["sd"])) == set(contract.RUNTIME)
+
+
+def test_a_backend_refuses_to_leave_the_pipeline_calls_unbound():
+    with pytest.raises(TypeError, match="call_forward"):
+        NUMPY.namespaces({"call_backward": print})
