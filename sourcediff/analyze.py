@@ -8,92 +8,17 @@ the flow of variation.
 """
 from __future__ import annotations
 
+import ast
 import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
 import gast
 
 from .calls import scalar_parameters
+from .ir import appended, blocks, list_change, reads, stored, target_of, walk_statements
 from .parse import ParsedFunction, is_resolved, is_user_function
 from sourcediff.rules import registry
-
-
-def reads(node: gast.AST | None) -> list[str]:
-    """Names read by an expression of the core language, in order."""
-    if node is None:
-        return []
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
-
-
-def target_of(stmt: gast.stmt) -> str | None:
-    """The name an assignment binds (None for a store into an element, ``x[i] = v``)."""
-    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
-        return stmt.targets[0].id
-    return None
-
-
-def stored(stmt: gast.stmt) -> tuple[str, gast.expr, gast.expr] | None:
-    """``(array name, index, value)`` for ``x[index] = value``, else None."""
-    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
-        target = stmt.targets[0]
-        return target.value.id, target.slice, stmt.value
-    return None
-
-
-def appended(stmt: gast.stmt) -> tuple[str, gast.expr] | None:
-    """``(list name, value)`` for ``lst.append(value)``, else None."""
-    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
-        func = stmt.value.func
-        if isinstance(func, gast.Attribute) and func.attr == "append" and isinstance(func.value, gast.Name) \
-                and len(stmt.value.args) == 1 and not stmt.value.keywords:
-            return func.value.id, stmt.value.args[0]
-    return None
-
-
-def list_change(stmt: gast.stmt) -> tuple[str, str, list[gast.expr]] | None:
-    """``(method, list name, arguments)`` for ``lst.extend(xs)``, ``lst.insert(i, v)`` and ``v = lst.pop(i)``."""
-    call = stmt.value if isinstance(stmt, (gast.Expr, gast.Assign)) else None
-    if not isinstance(call, gast.Call) or not isinstance(call.func, gast.Attribute) \
-            or not isinstance(call.func.value, gast.Name) or call.keywords:
-        return None
-    method, args = call.func.attr, call.args
-    if (method == "extend" and len(args) == 1 and isinstance(stmt, gast.Expr)) or \
-            (method == "insert" and len(args) == 2 and isinstance(stmt, gast.Expr)) or \
-            (method == "pop" and len(args) <= 1 and isinstance(stmt, gast.Assign) and target_of(stmt)):
-        return method, call.func.value.id, list(args)
-    return None
-
-
-def is_compound(stmt: gast.stmt) -> bool:
-    return isinstance(stmt, (gast.If, gast.For, gast.While))
-
-
-def blocks(stmt: gast.stmt) -> list[list[gast.stmt]]:
-    """The nested statement lists of a compound statement."""
-    if isinstance(stmt, gast.If):
-        return [stmt.body, stmt.orelse]
-    if isinstance(stmt, (gast.For, gast.While)):
-        return [stmt.body]
-    return []
-
-
-def walk_statements(stmts: list[gast.stmt]):
-    """Every statement of ``stmts`` and of the blocks nested in them, in program order."""
-    for stmt in stmts:
-        yield stmt
-        for block in blocks(stmt):
-            yield from walk_statements(block)
-
-
-def assigned_names(stmts: list[gast.stmt]) -> set[str]:
-    names = set()
-    for stmt in walk_statements(stmts):
-        target = target_of(stmt)
-        if target is not None:
-            names.add(target)
-        if isinstance(stmt, gast.For):
-            names.add(stmt.target.id)
-    return names
 
 
 def differentiable_reads(stmt: gast.stmt, parsed: ParsedFunction) -> list[str]:
@@ -756,3 +681,40 @@ def _makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
     from .lower import makes_new_object
 
     return makes_new_object(parsed, rhs)
+
+
+def describe(body: list[gast.stmt], act: Activity, facts: ArrayFacts, numbers: dict[int, frozenset[str]],
+             wrt: tuple[str, ...]) -> str:
+    """What the analysis found, as text for ``sourcediff.stages``: activity, numbers and arrays."""
+    def text(node: gast.AST) -> str:
+        return ast.unparse(ast.fix_missing_locations(gast.gast_to_ast(node)))
+
+    def line(stmt: gast.stmt) -> str:
+        if isinstance(stmt, (gast.If, gast.While)):
+            return f"{type(stmt).__name__.lower()} {text(stmt.test)}:"
+        if isinstance(stmt, gast.For):
+            return f"for {text(stmt.target)} in {text(stmt.iter)}:"
+        return text(stmt).splitlines()[0]
+
+    def show(stmts: list[gast.stmt], depth: int) -> list[str]:
+        out = []
+        for stmt in stmts:
+            mark = "active  " if act.is_active(stmt) else "        "
+            out.append(f"{mark}{'    ' * depth}{line(stmt)}")
+            for block in blocks(stmt):
+                out.extend(show(block, depth + 1))
+        return out
+
+    known = sorted(numbers.get(id(body[-1]), ())) if body else []  # at the end of the function
+    arrays = []
+    for n in sorted(facts.arrays):
+        twins = sorted(m for m in facts.shapes if m != n and facts.shapes[m] == facts.shapes.get(n))
+        ndim = facts.ndims.get(n)
+        detail = ", ".join(([f"ndim {ndim}"] if ndim is not None else []) +
+                           ([f"shape of {twins[0]}"] if twins else []))
+        arrays.append(f"{n} ({detail})" if detail else n)
+    lines = [f"# active: depends on {', '.join(wrt)} and reaches the output; only active statements get adjoints"]
+    lines += show(body, 0)
+    lines.append(f"# Python numbers at the end (no unbroadcast needed): {', '.join(known) or 'none'}")
+    lines.append(f"# NumPy arrays: {', '.join(arrays) or 'none'}")
+    return "\n".join(lines) + "\n"

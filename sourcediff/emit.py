@@ -44,6 +44,41 @@ class _NegativeConstants(ast.NodeTransformer):
         return node
 
 
+def spell_library_calls(node: gast.FunctionDef, resolve: Callable[[gast.expr], Any],
+                        spelling: Callable[[Any], str | None]) -> None:
+    """Print each library call through the generated code's own names, whatever the user's spelling.
+
+    ``resolve`` gives the object a non-local name or dotted chain refers to;
+    ``spelling`` gives the dotted text to print for a module or function (None: keep
+    the user's). ``numpy.cos(x)``, ``c(x)`` after ``from numpy import cos as c``
+    and ``np.cos(x)`` all print as ``np.cos(x)``.
+    """
+    local = {a.id for a in node.args.args + node.args.posonlyargs + node.args.kwonlyargs}
+    local |= {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
+    for call in [n for n in gast.walk(node) if isinstance(n, gast.Call)]:
+        chain = [call.func]
+        while isinstance(chain[-1], gast.Attribute):
+            chain.append(chain[-1].value)
+        if not isinstance(chain[-1], gast.Name) or chain[-1].id in local:
+            continue
+        for part in reversed(chain):  # the shortest prefix that is a module with a spelling, else the function
+            text = spelling(resolve(part))
+            if text is not None:
+                dotted = gast.parse(text, mode="eval").body
+                _replace(call, part, gast.copy_location(dotted, part) if hasattr(part, "lineno") else dotted)
+                break
+
+
+def _replace(call: gast.Call, part: gast.expr, new: gast.expr) -> None:
+    if call.func is part:
+        call.func = new
+        return
+    holder = call.func
+    while holder.value is not part:
+        holder = holder.value
+    holder.value = new
+
+
 def compile_function(source: str, name: str, filename: str, user_function: Callable,
                      runtime: dict[str, Any]) -> Callable:
     """Compile ``source`` (one ``def name``) into a function bound to the user's namespace."""

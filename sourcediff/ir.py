@@ -68,3 +68,123 @@ def walk_local(node: gast.AST):
         if current is not node and isinstance(current, (gast.FunctionDef, gast.Lambda)):
             continue
         stack.extend(gast.iter_child_nodes(current))
+
+
+def reads(node: gast.AST | None) -> list[str]:
+    """Names read by an expression of the core language, in order."""
+    if node is None:
+        return []
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+
+
+def target_of(stmt: gast.stmt) -> str | None:
+    """The name an assignment binds (None for a store into an element, ``x[i] = v``)."""
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name):
+        return stmt.targets[0].id
+    return None
+
+
+def stored(stmt: gast.stmt) -> tuple[str, gast.expr, gast.expr] | None:
+    """``(array name, index, value)`` for ``x[index] = value``, else None."""
+    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
+        target = stmt.targets[0]
+        return target.value.id, target.slice, stmt.value
+    return None
+
+
+def appended(stmt: gast.stmt) -> tuple[str, gast.expr] | None:
+    """``(list name, value)`` for ``lst.append(value)``, else None."""
+    if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call):
+        func = stmt.value.func
+        if isinstance(func, gast.Attribute) and func.attr == "append" and isinstance(func.value, gast.Name) \
+                and len(stmt.value.args) == 1 and not stmt.value.keywords:
+            return func.value.id, stmt.value.args[0]
+    return None
+
+
+def list_change(stmt: gast.stmt) -> tuple[str, str, list[gast.expr]] | None:
+    """``(method, list name, arguments)`` for ``lst.extend(xs)``, ``lst.insert(i, v)`` and ``v = lst.pop(i)``."""
+    call = stmt.value if isinstance(stmt, (gast.Expr, gast.Assign)) else None
+    if not isinstance(call, gast.Call) or not isinstance(call.func, gast.Attribute) \
+            or not isinstance(call.func.value, gast.Name) or call.keywords:
+        return None
+    method, args = call.func.attr, call.args
+    if (method == "extend" and len(args) == 1 and isinstance(stmt, gast.Expr)) or \
+            (method == "insert" and len(args) == 2 and isinstance(stmt, gast.Expr)) or \
+            (method == "pop" and len(args) <= 1 and isinstance(stmt, gast.Assign) and target_of(stmt)):
+        return method, call.func.value.id, list(args)
+    return None
+
+
+def blocks(stmt: gast.stmt) -> list[list[gast.stmt]]:
+    """The nested statement lists of a compound statement."""
+    if isinstance(stmt, gast.If):
+        return [stmt.body, stmt.orelse]
+    if isinstance(stmt, (gast.For, gast.While)):
+        return [stmt.body]
+    return []
+
+
+def walk_statements(stmts: list[gast.stmt]):
+    """Every statement of ``stmts`` and of the blocks nested in them, in program order."""
+    for stmt in stmts:
+        yield stmt
+        for block in blocks(stmt):
+            yield from walk_statements(block)
+
+
+def assigned_names(stmts: list[gast.stmt]) -> set[str]:
+    names = set()
+    for stmt in walk_statements(stmts):
+        target = target_of(stmt)
+        if target is not None:
+            names.add(target)
+        if isinstance(stmt, gast.For):
+            names.add(stmt.target.id)
+    return names
+
+
+def all_blocks(body: list[gast.stmt]) -> list[list[gast.stmt]]:
+    """The function body and every statement list nested in it."""
+    return [body] + [b for s in walk_statements(body) for b in blocks(s)]
+
+
+def free_reads(stmts: list[gast.stmt]) -> set[str]:
+    """Names the backward code reads, leaving out reads of a loop index inside its own loop."""
+    found: set[str] = set()
+
+    def visit(node, bound):
+        if isinstance(node, gast.For):
+            visit(node.iter, bound)
+            inner = bound | {node.target.id}
+            for s in node.body:
+                visit(s, inner)
+            return
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id not in bound:
+            found.add(node.id)
+        for child in gast.iter_child_nodes(node):
+            visit(child, bound)
+    for s in stmts:
+        visit(s, frozenset())
+    return found
+
+
+def load_counts(body: list[gast.stmt]) -> dict[str, int]:
+    """How often each name is read in the function."""
+    loads: dict[str, int] = {}
+    for stmt in walk_statements(body):
+        for n in own_reads(stmt):
+            loads[n] = loads.get(n, 0) + 1
+    return loads
+
+
+def own_reads(stmt: gast.stmt) -> list[str]:
+    """The names a statement reads itself (a compound statement: its test or iterable, not its body)."""
+    if isinstance(stmt, (gast.If, gast.While)):
+        return reads(stmt.test)
+    return reads(stmt.iter) if isinstance(stmt, gast.For) else reads(stmt)
+
+
+def is_break_check(stmt: gast.stmt) -> bool:
+    """``if flag: break``, the last statement of a loop body that has break or an early return."""
+    return isinstance(stmt, gast.If) and len(stmt.body) == 1 and isinstance(stmt.body[0], gast.Break)

@@ -65,14 +65,8 @@ def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
         entry = _cache.get(f, {}).get(key)
         if entry is not None:
             return entry
-        parsed = parse.parse_function(f)
-        lowered = lower.lower(parsed, scalar_params, frozenset(p for p, _, _ in array_params))
-        result = reverse.reverse(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params,
-                                 namespaces=_NAMESPACES)
+        parsed, result, source = _derive(f, mode, wrt, has_aux, scalar_params, array_params)
         node = result.node
-        node.body = _optimized(node.body, result)
-        emit.renumber_temporaries(node, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})
-        source = emit.to_source(node)
         runtime = _runtime_objects(result.runtime_names) | result.late_bound
         filename = emit.registered_name(f, mode, wrt, scalar_params, array_params)
         function = _with_defaults(emit.compile_function(source, node.name, filename, f, runtime), f)
@@ -81,6 +75,31 @@ def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
         compiled = Compiled(function, source, wrt, filename, location, result.mutated)
         _cache.setdefault(f, {})[key] = compiled
         return compiled
+
+
+def _derive(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool, scalar_params: frozenset[str],
+            array_params: frozenset[tuple[str, int, str]], shown: dict[str, str] | None = None
+            ) -> tuple[parse.ParsedFunction, reverse.ReverseFunction, str]:
+    """Parse, lower, transform, optimize and print ``f``; ``shown`` receives the text after each stage."""
+    parsed = parse.parse_function(f)
+    if shown is not None:
+        shown["parse"] = emit.to_source(parsed.node)
+    lowered = lower.lower(parsed, scalar_params, frozenset(p for p, _, _ in array_params))
+    if shown is not None:
+        shown["lower"] = emit.to_source(lowered)
+    result = reverse.reverse(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params, namespaces=_NAMESPACES,
+                             explain=shown is not None)
+    node = result.node
+    if shown is not None:
+        shown["analyze"] = result.analysis
+        shown["transform"] = emit.to_source(node)
+    node.body = _optimized(node.body, result)
+    emit.spell_library_calls(node, parsed.resolve, _spelling(result.runtime_names))
+    emit.renumber_temporaries(node, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})
+    source = emit.to_source(node)
+    if shown is not None:
+        shown["optimize"] = source
+    return parsed, result, source
 
 
 def _with_defaults(function: Callable, f: Callable) -> Callable:
@@ -106,6 +125,7 @@ def build_split(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = 
     compiled = []
     mapping = None
     for node, part in ((forward_node, "forward half"), (backward_node, "backward half")):
+        emit.spell_library_calls(node, parsed.resolve, _spelling(result.runtime_names))
         mapping = emit.renumber_temporaries(node, user_names, mapping)
         source = emit.to_source(node)
         filename = emit.registered_name(f, part, active, scalars, arrays)
@@ -133,21 +153,45 @@ def _is_comment(stmt, text: str) -> bool:
 _NAMESPACES = NUMPY.namespaces({"call_forward": calls.call_forward, "call_backward": calls.call_backward})
 
 
+def _library_names() -> dict[int, tuple[str, str]]:
+    """``id(object) -> (namespace, dotted name in it)`` for the modules and functions of ``np`` and ``math``."""
+    found: dict[int, tuple[str, str]] = {id(NUMPY.np): ("np", ""), id(NUMPY.np.linalg): ("np", "linalg"),
+                                         id(NUMPY.math): ("math", "")}
+    for short, module, prefix in (("np", NUMPY.np, ""), ("np", NUMPY.np.linalg, "linalg."), ("math", NUMPY.math, "")):
+        for attr in sorted(dir(module)):
+            obj = getattr(module, attr)
+            if attr.startswith("_") or not callable(obj) or isinstance(obj, type):
+                continue
+            if id(obj) not in found or attr == getattr(obj, "__name__", None):  # np.abs is np.absolute
+                found[id(obj)] = (short, prefix + attr)
+    return found
+
+
+_LIBRARY_NAMES = _library_names()
+
+
+def _spelling(aliases: dict[str, str]) -> Callable[[Any], str | None]:
+    """How generated code names a module or function of ``np``/``math``, through its own aliases."""
+    def spell(obj: Any) -> str | None:
+        entry = _LIBRARY_NAMES.get(id(obj))
+        if entry is None:
+            return None
+        short, dotted = entry
+        return f"{aliases[short]}.{dotted}" if dotted else aliases[short]
+    return spell
+
+
 def _runtime_objects(aliases: dict[str, str]) -> dict[str, Any]:
     return {alias: _NAMESPACES[short] for short, alias in aliases.items()}
 
 
-def stages(f: Callable, wrt: tuple[str, ...], mode: str = "grad") -> dict[str, str]:
-    """The source after each stage: ``parse``, ``lower``, ``transform``, ``optimize``."""
-    parsed = parse.parse_function(f)
-    shown = {"parse": emit.to_source(parsed.node)}
-    lowered = lower.lower(parsed)
-    shown["lower"] = emit.to_source(lowered)
-    result = reverse.reverse(parsed, lowered, wrt, mode, namespaces=_NAMESPACES)
-    shown["transform"] = emit.to_source(result.node)
-    result.node.body = _optimized(result.node.body, result)
-    emit.renumber_temporaries(result.node, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})
-    shown["optimize"] = emit.to_source(result.node)
+def stages(f: Callable, wrt: tuple[str, ...], mode: str = "grad", has_aux: bool = False,
+           scalar_params: frozenset[str] = frozenset(),
+           array_params: frozenset[tuple[str, int, str]] = frozenset()) -> dict[str, str]:
+    """The text after each stage (``parse``, ``lower``, ``analyze``, ``transform``, ``optimize``) for
+    one specialization; ``optimize`` is the ``.source`` of the derivative built for it."""
+    shown: dict[str, str] = {}
+    _derive(f, mode, wrt, has_aux, scalar_params, array_params, shown)
     return shown
 
 

@@ -14,8 +14,6 @@ overwrite and popped back after the adjoint of the overwriting statement.
 from __future__ import annotations
 
 import copy
-import inspect
-import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,24 +21,17 @@ import gast
 
 from sourcediff.rules import registry
 
-from . import calls
-from .analyze import (SCALAR_SHAPE, Activity, ArrayFacts, activity, appended, array_facts, assigned_names, blocks,
-                      differentiable_reads, list_change, reads, scalar_names, stored, target_of, walk_statements,
-                      written_arguments)
+from .analyze import (SCALAR_SHAPE, Activity, ArrayFacts, activity, array_facts, describe, differentiable_reads,
+                      scalar_names, written_arguments)
+from .binding import RuleBinder, dotted, is_runtime_call
+from .callsites import CallSites
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
-from .ir import COMMENT, comment, index_value, loop_level, unshare
-from .naming import Namer, assign, constant, name
+from .ir import (all_blocks, appended, assigned_names, blocks, comment, free_reads, index_value, is_break_check,
+                 list_change, load_counts, loop_level, own_reads, reads, stored, target_of, unshare, walk_statements)
 from .lower import RUNTIME, makes_new_object
-from .parse import ParsedFunction, is_resolved, is_user_function
+from .naming import Namer, assign, constant, name
+from .parse import ParsedFunction, is_resolved
 
-import operator
-
-BINARY_PRIMITIVES = {
-    gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
-    gast.Pow: operator.pow, gast.MatMult: operator.matmul, gast.FloorDiv: operator.floordiv,
-    gast.Mod: operator.mod,
-}
-UNARY_PRIMITIVES = {gast.USub: operator.neg, gast.UAdd: operator.pos}
 RUNTIME_NAMES = ("np", "math", "sd")
 
 MODES = ("grad", "value_and_grad", "vjp", "split")
@@ -80,39 +71,40 @@ class ReverseFunction:
     backward_node: gast.FunctionDef | None = None   # mode "split": the backward half
     late_bound: dict[str, Any] = field(default_factory=dict)  # names of other derivatives, bound as cells
     mutated: tuple[str, ...] = ()  # mode "split": arguments the function changes in place
+    analysis: str = ""  # what the analysis found, for sourcediff.stages
 
 
 class ReverseTransform:
     def __init__(self, parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...],
                  mode: str, has_aux: bool = False, scalar_params: frozenset[str] = frozenset(),
-                 array_params: frozenset[tuple[str, int, str]] = frozenset(), namespaces: dict[str, Any] = {}):
+                 array_params: frozenset[tuple[str, int, str]] = frozenset(), namespaces: dict[str, Any] = {},
+                 explain: bool = False):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         self.parsed = parsed
         self.lowered = lowered
         self.namespaces = namespaces  # what np, math and sd are bound to in the generated code
+        self.explain = explain  # describe what the analysis found (for sourcediff.stages)
+        self.analysis = ""
         self.wrt = wrt
         self.mode = mode
         self.has_aux = has_aux
         self.namer = Namer.for_tree(lowered)
         self.runtime = self.runtime_aliases()
+        self.binder = RuleBinder(parsed, self.runtime)
         self.adjoint_names: dict[str, str] = {}
         self.present: set[str] = set()
         self.containers: set[str] = set()
         self.scalar_params = set(scalar_params)
         self.array_params = {p: (ndim, twin) for p, ndim, twin in array_params}  # ndim, first param of its shape
+        self.sites = CallSites(parsed, self.namer, self.array_params)
         self.facts = ArrayFacts()
         self.scalars: frozenset[str] = frozenset()
         self.scalars_before: dict[int, frozenset[str]] = {}
-        self.user_calls: dict[int, UserCall] = {}
-        self.late_bound: dict[str, Any] = {}
         self.owned: set[str] = set()  # primal names whose adjoint is a private buffer (safe to update in place)
-        self.residual_names: dict[int, str] = {}
         self.mutated: tuple[str, ...] = ()
         self.lists: set[str] = set()  # names of lists changed with append, extend, insert or pop
         self.index_checks: dict[int, list[str]] = {}  # subscripts whose index reads differentiated names
-        self.immutable_checks: dict[int, list[tuple[str, str, str]]] = {}  # (name, message, hint) before calls
-        self.inactive_writes: dict[int, list[str]] = {}  # calls without adjoint that write into these names
         self.changed: dict[int, list[str]] = {}
         self.increments: dict[int, tuple[str, bool]] = {}  # x[i] = x[i] + d: (d, whether it is subtracted)
         self.increment_sources: dict[int, gast.stmt] = {}
@@ -143,14 +135,7 @@ class ReverseTransform:
     def instantiate(self, rule: registry.ReverseRule, param: str, binding: dict[str, gast.expr],
                     g: gast.expr, ans: gast.expr) -> gast.expr:
         """The adjoint template of ``param`` with names substituted by this call site's atoms."""
-        template = copy.deepcopy(rule.template(param))
-        replacements = dict(binding)
-        replacements["g"] = g
-        replacements["ans"] = ans
-        for short, alias in self.runtime.items():
-            if alias != short:
-                replacements[short] = name(alias)
-        expr = _substitute(template, replacements)
+        expr = self.binder.fill(rule.template(param), binding, g=g, ans=ans)
         if rule.unbroadcast and not self.same_shape_as_result(param, binding):
             atom = binding[param]
             if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Mult) and isinstance(atom, gast.Name) \
@@ -177,70 +162,6 @@ class ReverseTransform:
 
         return all(fits(atom) for other, atom in binding.items()
                    if other != param and not (isinstance(atom, gast.Constant) and atom.value is None))
-
-    def bind(self, rule: registry.ReverseRule, args: list[gast.expr], keywords: list[gast.keyword],
-             node: gast.AST, what: str) -> dict[str, gast.expr]:
-        keys = [f"_{i}" for i in range(len(args))]
-        by_key = dict(zip(keys, args))
-        try:
-            bound = rule.signature.bind(*keys, **{k.arg: f"={k.arg}" for k in keywords})
-        except TypeError as exc:
-            raise self.parsed.error(SourcediffError, f"the call to {what} does not match its rule's signature "
-                                    f"({rule.signature}): {exc}", node) from None
-        for k in keywords:
-            by_key[f"={k.arg}"] = k.value
-        binding: dict[str, gast.expr] = {}
-        for pname, param in rule.signature.parameters.items():
-            if pname in bound.arguments:
-                value = bound.arguments[pname]
-                if param.kind is inspect.Parameter.VAR_POSITIONAL:
-                    binding[pname] = gast.Tuple(elts=[copy.deepcopy(by_key[v]) for v in value], ctx=gast.Load())
-                elif param.kind is inspect.Parameter.VAR_KEYWORD:
-                    continue
-                else:
-                    binding[pname] = copy.deepcopy(by_key[value])
-            elif param.default is not inspect.Parameter.empty:
-                binding[pname] = constant(param.default)
-            elif param.kind is inspect.Parameter.VAR_POSITIONAL:
-                binding[pname] = gast.Tuple(elts=[], ctx=gast.Load())
-        return binding
-
-    def find_rule(self, stmt: gast.Assign) -> tuple[registry.ReverseRule | None, dict[str, gast.expr], str]:
-        """The rule of the primitive on the right of ``stmt`` and its argument binding."""
-        rhs = stmt.value
-        if isinstance(rhs, gast.BinOp):
-            primitive = BINARY_PRIMITIVES[type(rhs.op)]
-            what = f"the operator {_OPERATOR_SYMBOLS.get(type(rhs.op), type(rhs.op).__name__)}"
-            rule = registry.lookup(primitive)
-            return rule, self.bind(rule, [rhs.left, rhs.right], [], rhs, what) if rule else {}, what
-        if isinstance(rhs, gast.UnaryOp):
-            primitive = UNARY_PRIMITIVES.get(type(rhs.op))
-            what = f"the unary operator {type(rhs.op).__name__}"
-            rule = registry.lookup(primitive) if primitive else None
-            return rule, self.bind(rule, [rhs.operand], [], rhs, what) if rule else {}, what
-        if isinstance(rhs, gast.Attribute):
-            what = f"the attribute .{rhs.attr}"
-            rule = registry.ATTRIBUTE_RULES.get(rhs.attr)
-            return rule, {"x": rhs.value} if rule else {}, what
-        if isinstance(rhs, gast.Call):
-            func = rhs.func
-            target = self.parsed.resolve(func)
-            if _is_runtime_call(rhs, self.runtime["sd"], (func.attr,) if isinstance(func, gast.Attribute) else ()):
-                target = registry.runtime(func.attr)
-            bound_to_array = type(getattr(target, "__self__", None)).__name__ == "ndarray"
-            if is_resolved(target) and not (bound_to_array and isinstance(func, gast.Attribute)):
-                what = _dotted(func)
-                rule = registry.lookup(target) or registry.constructor_rule(target)
-                if target is types.SimpleNamespace and not rhs.args:
-                    rule = registry.namespace_rule(tuple(k.arg for k in rhs.keywords))
-                return rule, self.bind(rule, rhs.args, rhs.keywords, rhs, what) if rule else {}, what
-            if isinstance(func, gast.Attribute):  # a method, of a local or a module's array (W.dot(x))
-                what = f"the method .{func.attr}()"
-                rule = registry.METHOD_RULES.get(func.attr)
-                return rule, self.bind(rule, [func.value] + rhs.args, rhs.keywords, rhs, what) if rule else {}, what
-            raise self.parsed.error(UnsupportedSyntaxError, f"cannot tell which function {_dotted(func)} is",
-                                    rhs, "call functions defined at module level or imported")
-        raise AssertionError(f"no rule lookup for {type(rhs).__name__}")
 
     def contributions(self, stmt: gast.Assign, act: Activity) -> list[Contribution]:
         """The adjoint contributions ``stmt`` makes to its active operands."""
@@ -274,7 +195,7 @@ class ReverseTransform:
         if isinstance(rhs, gast.Dict):
             return [Contribution(v.id, gast.Subscript(value=g, slice=copy.deepcopy(k), ctx=gast.Load()))
                     for k, v in zip(rhs.keys, rhs.values) if active(v)]
-        rule, binding, what = self.find_rule(stmt)
+        rule, binding, what = self.binder.find(stmt)
         if rule is None:
             raise self.missing_rule(stmt, what)
         result = []
@@ -316,7 +237,7 @@ class ReverseTransform:
             if not varied:
                 continue
             if not isinstance(base, gast.Name):
-                what = _dotted(base)
+                what = dotted(base)
                 instead = {"np.r_": "np.concatenate([...])", "np.c_": "np.column_stack([...])"}.get(
                     what, "a function that has a derivative rule")
                 raise self.parsed.error(MissingRuleError, f"no derivative rule for {what}[...], which builds its "
@@ -383,7 +304,7 @@ class ReverseTransform:
                 block[:] = self.split_self_updates(block, act)
             target = target_of(stmt)
             if target is not None and act.is_active(stmt) and target in reads(stmt.value) \
-                    and id(stmt) not in self.user_calls:
+                    and id(stmt) not in self.sites.user_calls:
                 operands = differentiable_reads(stmt, self.parsed)
                 needs_split = operands.count(target) > 1 or any(
                     target in reads(c.expr) for c in self.contributions(stmt, act))
@@ -399,23 +320,23 @@ class ReverseTransform:
         operand = contribution.operand
         adjoint = self.bar(operand)
         expr = contribution.expr
-        if operand in self.lists and not _is_runtime_call(expr, self.runtime["sd"], ("index_adjoint", "zeros_like")):
+        if operand in self.lists and not is_runtime_call(expr, self.runtime["sd"], ("index_adjoint", "zeros_like")):
             # a list that grows or shrinks: its adjoint pops and unpops too, even if np.sum(lst) made it an array
             expr = call(f"{self.runtime['sd']}.list_adjoint", expr, name(operand))
         if operand not in self.present:
             self.present.add(operand)
-            if _is_runtime_call(expr, self.runtime["sd"], ("index_adjoint", "zeros_like", "own")):
+            if is_runtime_call(expr, self.runtime["sd"], ("index_adjoint", "zeros_like", "own")):
                 self.owned.add(operand)  # a fresh buffer: later reads may add into it in place
             else:
                 self.owned.discard(operand)
             return assign(adjoint, expr)
-        if operand in self.owned and _is_runtime_call(expr, self.runtime["sd"], ("index_adjoint",)):
+        if operand in self.owned and is_runtime_call(expr, self.runtime["sd"], ("index_adjoint",)):
             # x_bar[i] += g in place, instead of a new array the size of x for every element read
             if contribution.index is not None:  # an array read with integers and slices: no repeated elements
                 target = gast.Subscript(value=name(adjoint), slice=contribution.index, ctx=gast.Store())
                 return gast.AugAssign(target=target, op=gast.Add(), value=expr.args[0])
             return assign(adjoint, call(f"{self.runtime['sd']}.add_at", name(adjoint), *expr.args[2:3], expr.args[0]))
-        if contribution.index is not None and _is_runtime_call(expr, self.runtime["sd"], ("index_adjoint",)):
+        if contribution.index is not None and is_runtime_call(expr, self.runtime["sd"], ("index_adjoint",)):
             # a private copy, then x_bar[i] += g: no array of zeros the size of x to scatter into and add
             self.owned.add(operand)
             private = call(f"{self.runtime['sd']}.own", name(adjoint))
@@ -432,7 +353,7 @@ class ReverseTransform:
         code = self.heads.get(id(stmt), []) + [s for part in self.tails.get(id(stmt), ()) for s in part]
         adjoints = set(self.adjoint_names.values())
         return {node.args[0].id for s in code for node in gast.walk(s)
-                if _is_runtime_call(node, self.runtime["sd"], ("zeros_like",))
+                if is_runtime_call(node, self.runtime["sd"], ("zeros_like",))
                 and isinstance(node.args[0], gast.Name) and node.args[0].id not in adjoints}
 
     def zero(self, primal: str, adjoint_bound: bool) -> gast.stmt:
@@ -466,7 +387,7 @@ class ReverseTransform:
             return []
         if id(stmt) in self.unpack_reads:
             return []  # its adjoint goes straight into the call's output tuple (see user_call_adjoint)
-        changed = self.user_calls[id(stmt)].changed if id(stmt) in self.user_calls else ()
+        changed = self.sites.user_calls[id(stmt)].changed if id(stmt) in self.sites.user_calls else ()
         if changed:  # its backward half puts back the arrays it wrote into, whether or not adjoints flow
             return self.user_call_adjoint(stmt, act)
         changed = tuple(changed) + tuple(self.unpacked.get(id(stmt), ()))
@@ -474,7 +395,7 @@ class ReverseTransform:
             self.present.discard(target)
             self.owned.discard(target)
             return []
-        if id(stmt) in self.user_calls:
+        if id(stmt) in self.sites.user_calls:
             return self.user_call_adjoint(stmt, act)
         contributions = self.contributions(stmt, act)
         # contributions to the statement's own target go last: they overwrite the adjoint they read
@@ -581,7 +502,7 @@ class ReverseTransform:
         if self.parsed.resolve(call_node.func) is print:
             return
         raise self.parsed.error(
-            UnsupportedSyntaxError, f"sourcediff cannot differentiate the call {_dotted(call_node.func)}(...) whose "
+            UnsupportedSyntaxError, f"sourcediff cannot differentiate the call {dotted(call_node.func)}(...) whose "
             "result is discarded: it may change an argument in place", stmt,
             "use an operator or a function that returns a new array (y = f(x)); writing through an index "
             "(x[i] = v, x[1:] += v) is differentiated")
@@ -631,190 +552,8 @@ class ReverseTransform:
                 self.code[id(stmt)] = self.adjoint_block(stmt, act)
 
     # -- calls to the user's own functions -------------------------------------------------------
-    def classify_calls(self, body: list[gast.stmt], act: Activity) -> None:
-        """Find active calls to Python functions without a rule; each gets a forward/backward pair."""
-        self.user_calls = {}
-        self.inactive_writes = {}
-        self.immutable_checks = {}
-        for stmt in walk_statements(body):
-            if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) and target_of(stmt)):
-                continue
-            if not set(reads(stmt.value)) & act.varied_before[id(stmt)]:
-                written = self.written_by_inactive_call(stmt)
-                if written:
-                    self.inactive_writes[id(stmt)] = written
-                continue
-            rhs = stmt.value
-            callee = self.parsed.resolve(rhs.func)
-            if is_resolved(callee):
-                if registry.lookup(callee) is not None or not is_user_function(callee):
-                    continue
-            elif isinstance(rhs.func, gast.Attribute):
-                continue  # a method: looked up in the method rules
-            varied = act.varied_before[id(stmt)]
-            active_args = [i for i, a in enumerate(rhs.args) if isinstance(a, gast.Name) and a.id in varied]
-            active_keywords = [k.arg for k in rhs.keywords if isinstance(k.value, gast.Name) and k.value.id in varied]
-            if any(isinstance(a, gast.Starred) for a in rhs.args):
-                raise self.parsed.error(UnsupportedSyntaxError, "sourcediff cannot differentiate a call with *args "
-                                        "yet", stmt, "pass the arguments one by one")
-            residual = self.residual_names.get(id(stmt)) or self.namer.fresh(f"{target_of(stmt)}_saved")
-            self.residual_names[id(stmt)] = residual
-            if is_resolved(callee):
-                try:
-                    pair = calls.split_pair(callee, calls.active_parameters(callee, len(rhs.args), active_args,
-                                                                            active_keywords),
-                                            calls.scalar_parameters(callee, rhs, self.numbers_at(stmt)),
-                                            calls.array_parameters(callee, rhs, self.facts))
-                except SourcediffError as exc:
-                    raise self.parsed.error(type(exc), exc.message, stmt, exc.hint) from None
-                forward = self.runtime_name(f"{callee.__name__}_fwd", pair.forward_cell)
-                backward = self.runtime_name(f"{callee.__name__}_bwd", pair.backward_cell)
-                changed = tuple(self.changed_argument(stmt, rhs, p, body) for p in pair.mutated)
-                self.user_calls[id(stmt)] = UserCall(forward, backward, residual, pair.active, None, changed)
-            else:
-                self.user_calls[id(stmt)] = UserCall(None, None, residual, (), (tuple(active_args),
-                                                                                  tuple(active_keywords)))
-
-    def refuse_outer_write(self, stmt: gast.stmt, written: str, what: str) -> None:
-        """A helper writing into an object of the module or an enclosing function: the derivative would change it."""
-        if written not in self.parsed.local_names and is_resolved(self.parsed.lookup_name(written)):
-            raise self.parsed.error(
-                UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: {what}, and {written} is an "
-                "object of the module or of an enclosing function (the derivative would change it)", stmt,
-                f"pass a copy: {written}.copy()")
-
-    def written_by_inactive_call(self, stmt: gast.Assign) -> list[str]:
-        """The caller's names of the arguments a call that needs no adjoint writes into (``step(u, 0.5)``).
-
-        The forward pass saves them before the call, and the backward pass puts them
-        back, so the arguments end as they began and the backward pass reads their old values.
-        """
-        rhs = stmt.value
-        callee = self.parsed.resolve(rhs.func)
-        if not is_resolved(callee) or registry.lookup(callee) is not None or not is_user_function(callee):
-            return []
-        certain = True
-        try:
-            pair = calls.split_pair(callee, (), calls.scalar_parameters(callee, rhs, self.numbers_at(stmt)),
-                                    calls.array_parameters(callee, rhs, self.facts))
-            atoms = [self.argument_of(rhs, p) for p in pair.mutated]
-        except SourcediffError:  # a helper sourcediff cannot read: it may write into any of them
-            atoms, certain = list(rhs.args) + [k.value for k in rhs.keywords], False
-        names = set()
-        for atom in atoms:
-            for part in atom if isinstance(atom, list) else [atom]:  # *args: (atom, position) pairs
-                part = part[0] if isinstance(part, tuple) else part
-                if not isinstance(part, gast.Name):
-                    continue
-                if certain:
-                    self.refuse_outer_write(stmt, part.id, f"{_dotted(rhs.func)} writes into its arguments")
-                elif part.id not in self.parsed.local_names and is_resolved(self.parsed.lookup_name(part.id)):
-                    continue  # an object of the module: not rebound here, whatever the helper does
-                names.add(part.id)
-        return sorted(names)
-
-    def numbers_at(self, stmt: gast.stmt) -> frozenset[str]:
-        """Names holding numbers when ``stmt`` starts: Python numbers, and NumPy scalars (elements and reductions
-        of arrays) unless an argument is a 0-d array (whose copies would be mutable 0-d arrays)."""
-        numbers = self.scalars_before.get(id(stmt), frozenset())
-        if any(ndim == 0 for ndim, _ in self.array_params.values()):
-            return numbers
-        return numbers | {n for n, key in self.facts.shapes.items() if key == SCALAR_SHAPE}
-
-    def changed_argument(self, stmt: gast.Assign, rhs: gast.Call, param: str, body: list[gast.stmt]) -> str:
-        """The caller's name for an argument the callee writes into; refuses views and shared names."""
-        atom = self.argument_of(rhs, param)
-        what = f"{_dotted(rhs.func)} writes into its argument {param!r}"
-        if atom is None:
-            raise self.parsed.error(UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: {what}, "
-                                    "which this call leaves to its default value", stmt,
-                                    f"pass {param} explicitly (a default array is shared by every call)")
-        if not isinstance(atom, gast.Name):
-            raise self.parsed.error(UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: {what}, "
-                                    "which is not a named array here", stmt, "pass a named array")
-        self.refuse_outer_write(stmt, atom.id, what)
-        for other in walk_statements(body):  # other names of the array are checked by check_views_across
-            if other is stmt:
-                continue  # u = step(u, dt): the name takes the result, which is u's object or a new one
-            if target_of(other) == atom.id and not makes_new_object(self.parsed, other.value):
-                # a view, an element or a call's result: fine if it is a number (the callee rebinds it),
-                # refused when the derivative runs if it is an array whose memory another name may see
-                what_else = (f"this call: {what}, and {atom.id} may be a view of, or another name for, an array "
-                             "used elsewhere")
-                hint = f"pass an array that only the name {atom.id} refers to (for example {atom.id}.copy())"
-                self.immutable_checks.setdefault(id(stmt), []).append((atom.id, what_else, hint))
-                break
-        self.check_views_across(stmt, atom.id, body, what)
-        return atom.id
-
-    def check_views_across(self, call_stmt: gast.stmt, array: str, body: list[gast.stmt], what: str) -> None:
-        """Refuse a view (or a container) of an array a callee writes into, made before the call and read after.
-
-        Such a view would show the callee's writes; the lowering checks this for
-        writes it can see, but not for writes inside a callee.
-        """
-        order = {id(s): k for k, s in enumerate(walk_statements(body))}
-        loops = []  # (first, last) program positions of the loops around the call
-
-        def find(stmts, around):
-            for s in stmts:
-                if s is call_stmt:
-                    loops.extend(around)
-                for block in blocks(s):
-                    span = [order[id(x)] for x in walk_statements(block)] or [order[id(s)]]
-                    find(block, around + ([(min(span), max(span))] if isinstance(s, (gast.For, gast.While)) else []))
-        find(body, [])
-        at = order[id(call_stmt)]
-        holders = {array}
-        changed = True
-        while changed:
-            changed = False
-            for s in walk_statements(body):
-                target = target_of(s)
-                rhs = s.value if target else None
-                holds = False
-                if isinstance(rhs, (gast.List, gast.Tuple, gast.Dict)) or (isinstance(rhs, gast.Name)):
-                    holds = bool(set(reads(rhs)) & holders)
-                elif isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name) and rhs.value.id in holders:
-                    holds = self.facts.shapes.get(target) != SCALAR_SHAPE  # a view, unless a single number
-                elif isinstance(rhs, (gast.Attribute, gast.Call)) and not makes_new_object(self.parsed, rhs):
-                    holds = bool(set(reads(rhs)) & holders)
-                if appended(s) is not None and isinstance(appended(s)[1], gast.Name) and appended(s)[1].id in holders:
-                    target, holds = appended(s)[0], True
-                if stored(s) is not None and isinstance(stored(s)[2], gast.Name) and stored(s)[2].id in holders \
-                        and stored(s)[0] not in self.facts.arrays:  # d['b'] = u: a list or dict holds u itself
-                    target, holds = stored(s)[0], True
-                if holds and target not in holders:
-                    holders.add(target)
-                    changed = True
-        holders.discard(array)
-        for s in walk_statements(body):
-            name_ = target_of(s) or (appended(s) or stored(s) or (None,))[0]  # made, or filled
-            if name_ not in holders:
-                continue
-            made = order[id(s)]
-            for r in walk_statements(body):
-                if name_ not in _own_reads(r):
-                    continue
-                read = order[id(r)]
-                carried = any(lo <= made <= hi and lo <= read <= hi for lo, hi in loops) and read <= made
-                across = made < at < read or (carried and (made < at or at < read))  # the call in between
-                if across and r is not call_stmt:
-                    raise self.parsed.error(
-                        UnsupportedSyntaxError, f"sourcediff cannot differentiate this call yet: {what}, and "
-                        f"{name_}, a view of {array} or a container holding it, is read after the call", r,
-                        f"index {array} itself after the call, or make {name_} a copy ({name_} = ....copy())")
-
-    def runtime_name(self, base: str, cell) -> str:
-        for existing, value in self.late_bound.items():
-            if value is cell:
-                return existing
-        alias = self.namer.fresh(base)
-        self.late_bound[alias] = cell
-        return alias
-
     def user_call_adjoint(self, stmt: gast.Assign, act: Activity) -> list[gast.stmt]:
-        info = self.user_calls[id(stmt)]
+        info = self.sites.user_calls[id(stmt)]
         rhs = stmt.value
         g = name(self.bar(target_of(stmt)))
         unpacked = self.unpacked.get(id(stmt), [])
@@ -835,7 +574,7 @@ class ReverseTransform:
             seeds += [name(self.bar(a)) if a in self.present and a != target_of(stmt) else
                       call(f"{self.runtime['sd']}.zeros_like", name(a)) for a in info.changed]
             grads = gast.Call(func=name(info.backward), args=[name(info.residual)] + seeds, keywords=[])
-            operands = [self.argument_of(rhs, param) for param in info.active]
+            operands = [self.sites.argument_of(rhs, param) for param in info.active]
         # (atom, path into the gradients): a parameter's gradient, or one entry of the *args tuple
         pairs = []
         for i, operand in enumerate(operands):
@@ -865,23 +604,9 @@ class ReverseTransform:
             code.append(self.accumulate(Contribution(atom.id, expr)))
         return code
 
-    def argument_of(self, rhs: gast.Call, param: str) -> gast.expr:
-        """The atom bound to parameter ``param`` of the callee at this call site."""
-        callee = self.parsed.resolve(rhs.func)
-        code = callee.__code__
-        positional = list(code.co_varnames[: code.co_argcount])
-        if param in positional and positional.index(param) < len(rhs.args):
-            return rhs.args[positional.index(param)]
-        if code.co_flags & inspect.CO_VARARGS and param == code.co_varnames[code.co_argcount + code.co_kwonlyargcount]:
-            return [(atom, k) for k, atom in enumerate(rhs.args[code.co_argcount:])]
-        for k in rhs.keywords:
-            if k.arg == param:
-                return k.value
-        return None  # left out: the callee uses its default
-
     def forward_call(self, stmt: gast.Assign) -> gast.stmt:
         """``y, y_saved = f_fwd(args)``: the forward half of a call to a user function."""
-        info = self.user_calls[id(stmt)]
+        info = self.sites.user_calls[id(stmt)]
         rhs = stmt.value
         if info.forward is None:
             func = call(f"{self.runtime['sd']}.call_forward", copy.deepcopy(rhs.func),
@@ -917,8 +642,8 @@ class ReverseTransform:
         target = target_of(stmt)
         if target is None or self.is_buffer_write(stmt):
             return []
-        if id(stmt) in self.user_calls:
-            return [target, self.user_calls[id(stmt)].residual]
+        if id(stmt) in self.sites.user_calls:
+            return [target, self.sites.user_calls[id(stmt)].residual]
         return [target]
 
     def reads_array_attribute_of_varied(self, stmt: gast.stmt) -> bool:
@@ -932,7 +657,7 @@ class ReverseTransform:
 
     def is_buffer_write(self, stmt: gast.stmt) -> bool:
         """``y = sd.assign_into(y, t)``: ``y op= v`` written into an array that other names share."""
-        return isinstance(stmt, gast.Assign) and _is_runtime_call(stmt.value, self.runtime["sd"], ("assign_into",))
+        return isinstance(stmt, gast.Assign) and is_runtime_call(stmt.value, self.runtime["sd"], ("assign_into",))
 
     def in_place_updates(self, body: list[gast.stmt]) -> list[gast.stmt]:
         """``y op= v`` becomes ``t = y op v; y = sd.assign_into(y, t)`` (still in place when y is an array)."""
@@ -977,7 +702,7 @@ class ReverseTransform:
         order = {id(s): k for k, s in enumerate(walk_statements(body))}
         read_at: dict[str, list[int]] = {}
         for stmt in walk_statements(body):
-            for n in _own_reads(stmt):
+            for n in own_reads(stmt):
                 read_at.setdefault(n, []).append(order[id(stmt)])
         found: dict[int, list[str]] = {}
         for loop in walk_statements(body):
@@ -987,7 +712,7 @@ class ReverseTransform:
             end = max(span)
             names = []
             for stmt in loop.body:
-                if _is_break_check(stmt):
+                if is_break_check(stmt):
                     break
                 for n in self.targets(stmt):
                     at = order[id(stmt)]
@@ -1004,7 +729,7 @@ class ReverseTransform:
             if self.code.get(id(sub)) or any((id(sub), n) in self.saves for n in self.targets(sub)):
                 return True
             if id(sub) in self.mutations or stored(sub) is not None or self.is_buffer_write(sub) \
-                    or id(sub) in self.inactive_writes:
+                    or id(sub) in self.sites.inactive_writes:
                 return True
             if any(self.tails.get(id(sub), ([], []))) or self.heads.get(id(sub)):
                 return True  # a nested loop or branch that zeroes or copies adjoints
@@ -1025,7 +750,7 @@ class ReverseTransform:
     def forward(self, stmts: list[gast.stmt], defined: set[str]) -> list[gast.stmt]:
         out: list[gast.stmt] = []
         for stmt in stmts:
-            for checked, message, hint in self.immutable_checks.get(id(stmt), ()):
+            for checked, message, hint in self.sites.immutable_checks.get(id(stmt), ()):
                 out.append(gast.Expr(value=call(f"{self.runtime['sd']}.immutable_value", name(checked),
                                                 constant(message), constant(hint), constant(self.parsed.filename),
                                                 constant(self.parsed.lineno(stmt)))))
@@ -1071,9 +796,9 @@ class ReverseTransform:
                 body = self.forward(stmt.body, inner)
                 batch = [n for n in self.iteration_locals.get(id(stmt), []) if n in self.needed]
                 if batch:
-                    at = len(body) - 1 if body and _is_break_check(body[-1]) else len(body)
+                    at = len(body) - 1 if body and is_break_check(body[-1]) else len(body)
                     if isinstance(stmt, gast.While) and at == len(body):  # before the condition is recomputed
-                        at = next((k for k, s in enumerate(body) if _is_break_check(s)), len(body))
+                        at = next((k for k, s in enumerate(body) if is_break_check(s)), len(body))
                     body.insert(at, self.push(_names_value(batch)))
                 if counter is not None:
                     body.insert(0, assign(counter, gast.BinOp(left=name(counter), op=gast.Add(), right=constant(1))))
@@ -1084,11 +809,11 @@ class ReverseTransform:
                 out.append(gast.copy_location(node, stmt))
                 if counter is not None:
                     out.append(self.push(name(counter)))
-            elif id(stmt) in self.user_calls:
+            elif id(stmt) in self.sites.user_calls:
                 out.append(self.forward_call(stmt))
-            elif id(stmt) in self.inactive_writes:  # step(u, 0.5): keep what the helper overwrites
+            elif id(stmt) in self.sites.inactive_writes:  # step(u, 0.5): keep what the helper overwrites
                 out.extend(self.push(call(f"{self.runtime['sd']}.snapshot_contents", name(n)))
-                           for n in self.inactive_writes[id(stmt)])
+                           for n in self.sites.inactive_writes[id(stmt)])
                 out.append(stmt)
             elif self.reads_array_attribute_of_varied(stmt):
                 # x.shape / x.T mean the array attribute; a dataclass field of that name would be differentiated
@@ -1149,7 +874,7 @@ class ReverseTransform:
                                             orelse=[], type_comment=None))
             else:
                 out.extend(self.code.get(id(stmt), []))
-                for n in reversed(self.inactive_writes.get(id(stmt), ())):
+                for n in reversed(self.sites.inactive_writes.get(id(stmt), ())):
                     out.append(assign(n, call(f"{self.runtime['sd']}.restore", name(n), self.pop())))
                 if id(stmt) in self.mutations:
                     out.append(self.undo_list_change(stmt))
@@ -1188,17 +913,17 @@ class ReverseTransform:
         changed: dict[int, list[str]] = {}  # per call: the arguments the callee changes in place
         inactive: dict[int, list[str]] = {}  # the same for calls that need no adjoint
         while True:
-            self.inactive_writes = inactive
+            self.sites.inactive_writes = inactive
             self.mutated = self.mutated_parameters(body, changed)
             outputs = output_names | (set(self.changed_outputs()) if self.mode == "split" else set())
             act = activity(body, wrt, outputs, self.parsed, changed)
             self.scalars_before = scalar_names(body, self.scalar_params, self.parsed)
             self.facts = self.array_facts(body)
-            self.classify_calls(body, act)
-            now = {i: list(c.changed) for i, c in self.user_calls.items() if c.changed}
-            if now == changed and self.inactive_writes == inactive:
+            self.sites.classify(body, act, self.facts, self.scalars_before)
+            now = {i: list(c.changed) for i, c in self.sites.user_calls.items() if c.changed}
+            if now == changed and self.sites.inactive_writes == inactive:
                 break
-            changed, inactive = now, self.inactive_writes
+            changed, inactive = now, self.sites.inactive_writes
         self.changed = changed
         body = self.split_self_updates(body, act)
         act = self.act = activity(body, wrt, outputs, self.parsed, changed)
@@ -1208,6 +933,8 @@ class ReverseTransform:
         self.containers = _container_names(body) - self.facts.arrays
         self.index_checks = self.find_varied_indices(body, act)
         self.refuse_complex_constants(body, act)
+        if self.explain:
+            self.analysis = describe(body, act, self.facts, self.scalars_before, self.wrt)
         self.lists = {(appended(s) or list_change(s)[1:])[0] for s in walk_statements(body)
                       if appended(s) is not None or list_change(s) is not None}
 
@@ -1249,7 +976,7 @@ class ReverseTransform:
         self.tape = self.namer.fresh("tape")
 
         # which primal values the backward pass reads, and so which overwrites must be saved
-        primal = assigned_names(body) | params | {c.residual for c in self.user_calls.values()}
+        primal = assigned_names(body) | params | {c.residual for c in self.sites.user_calls.values()}
         appends = {id(s): (appended(s) or list_change(s)[1:])[0] for s in walk_statements(body)
                    if appended(s) is not None or list_change(s) is not None}
         self.saves: set[tuple[int, str]] = set()
@@ -1260,7 +987,7 @@ class ReverseTransform:
             while True:
                 self.unsaved = self.unneeded_snapshots(body, params)
                 backward = self.backward(body)
-                needed = _free_reads(backward) & primal
+                needed = free_reads(backward) & primal
                 saves = self.choose_saves(body, needed, params)
                 kept, self.saves = self.saves, saves
                 trial = self.backward(body)  # with every save in place: where each name is set back
@@ -1279,7 +1006,7 @@ class ReverseTransform:
             on_tape &= inside
             if keep_shapes or not self.keep_only_shapes(body, backward, (needed & on_tape) - params):
                 break
-            primal = assigned_names(body) | params | {c.residual for c in self.user_calls.values()}
+            primal = assigned_names(body) | params | {c.residual for c in self.sites.user_calls.values()}
 
         self.initialize: set[str] = set()
         if self.mode == "split":  # everything the backward half reads is handed over, even if unassigned
@@ -1332,7 +1059,8 @@ class ReverseTransform:
         fname = f"{self.parsed.name}_{self.mode}"
         node = gast.FunctionDef(name=fname, args=args, body=body_out, decorator_list=[], returns=None,
                                 type_comment=None, type_params=[])
-        return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param, late_bound=dict(self.late_bound),
+        return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param, analysis=self.analysis,
+                               late_bound=dict(self.sites.late_bound),
                                mutated=tuple(self.mutated))
 
     def restores_unread(self, backward: list[gast.stmt]) -> set[str]:
@@ -1360,11 +1088,11 @@ class ReverseTransform:
         self.unpacked: dict[int, list[str]] = {}
         self.unpack_reads: set[int] = set()
         counts, _ = self.definitions(body)
-        loads = _load_counts(body)
-        for block in _all_blocks(body):
+        loads = load_counts(body)
+        for block in all_blocks(body):
             for k, stmt in enumerate(block):
                 target = target_of(stmt)
-                if id(stmt) not in self.user_calls or counts.get(target) != 1 or not loads.get(target):
+                if id(stmt) not in self.sites.user_calls or counts.get(target) != 1 or not loads.get(target):
                     continue
                 elements: list[str] = []
                 for later in block[k + 1:k + 1 + loads[target]]:
@@ -1398,8 +1126,8 @@ class ReverseTransform:
         self.increments: dict[int, tuple[str, bool]] = {}
         self.increment_sources: dict[int, gast.stmt] = {}
         counts, _ = self.definitions(body)
-        loads = _load_counts(body)
-        for block in _all_blocks(body):
+        loads = load_counts(body)
+        for block in all_blocks(body):
             where = {target_of(s): k for k, s in enumerate(block) if target_of(s)}
             for k, store in enumerate(block):
                 if stored(store) is None or not act.is_active(store):
@@ -1431,7 +1159,7 @@ class ReverseTransform:
                         continue
                     fixed = set(reads(index)) | {array}
                     between = block[r + 1:k]
-                    if all(isinstance(s, gast.Assign) and target_of(s) and id(s) not in self.user_calls
+                    if all(isinstance(s, gast.Assign) and target_of(s) and id(s) not in self.sites.user_calls
                            and list_change(s) is None and not self.is_buffer_write(s)
                            and target_of(s) not in fixed for s in between):
                         self.increments[id(store)] = (other.id, negate)
@@ -1505,7 +1233,7 @@ class ReverseTransform:
                     continue
                 if not set(reads(stmt)) & group:
                     continue
-                if id(stmt) in self.user_calls:
+                if id(stmt) in self.sites.user_calls:
                     return None
                 if stored(stmt) is not None:
                     array, _, value = stored(stmt)
@@ -1532,12 +1260,12 @@ class ReverseTransform:
         sd = self.runtime["sd"]
         shape_only: set[int] = set()
         for node in gast.walk(stmt):
-            if _is_runtime_call(node, sd, ("zeros_like",)):
+            if is_runtime_call(node, sd, ("zeros_like",)):
                 shape_only.add(id(node.args[0]))
-            elif _is_runtime_call(node, sd, ("unbroadcast", "index_adjoint", "accumulate_at_adjoint")) \
+            elif is_runtime_call(node, sd, ("unbroadcast", "index_adjoint", "accumulate_at_adjoint")) \
                     and len(node.args) > 1:
                 shape_only.add(id(node.args[1]))
-            elif _is_runtime_call(node, sd, ("store_adjoint", "store_adjoint_to", "increment_adjoint")):
+            elif is_runtime_call(node, sd, ("store_adjoint", "store_adjoint_to", "increment_adjoint")):
                 shape_only.update(id(a) for a in node.args[2:])
         return any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in group
                    and not (id(n) in shape_only and n.id in self.facts.arrays) for n in gast.walk(stmt))
@@ -1579,7 +1307,7 @@ class ReverseTransform:
                 return [stored(stmt)[0]]
             if self.is_buffer_write(stmt):
                 return [target_of(stmt)]
-            return list(changed.get(id(stmt), ())) + list(self.inactive_writes.get(id(stmt), ()))
+            return list(changed.get(id(stmt), ())) + list(self.sites.inactive_writes.get(id(stmt), ()))
         written = written_arguments(body, ordered, self.parsed, writes)
         return tuple(p for p in ordered if p in written)
 
@@ -1635,7 +1363,8 @@ class ReverseTransform:
         bwd = gast.FunctionDef(name=f"{self.parsed.name}_bwd", args=bwd_args, body=bwd_body, decorator_list=[],
                                returns=None, type_comment=None, type_params=[])
         return ReverseFunction(fwd, self.mode, self.wrt, self.runtime, seed_param, backward_node=bwd,
-                               late_bound=dict(self.late_bound), mutated=tuple(self.mutated))
+                               analysis=self.analysis,
+                               late_bound=dict(self.sites.late_bound), mutated=tuple(self.mutated))
 
     def parameters_without_defaults(self) -> gast.arguments:
         """The user's parameters for a generated function; the defaults are set on it from the user's
@@ -1654,18 +1383,6 @@ class ReverseTransform:
         return names
 
 
-@dataclass
-class UserCall:
-    """A call to a user function: the names of its forward/backward halves and of what it saved."""
-
-    forward: str | None
-    backward: str | None
-    residual: str
-    active: tuple[str, ...]
-    dynamic: tuple | None  # (active positions, active keywords) when the callee is only known at run time
-    changed: tuple[str, ...] = ()  # the caller's names of the arrays the callee writes into
-
-
 def _constant_tuple(values) -> gast.Tuple:
     return gast.Tuple(elts=[constant(v) for v in values], ctx=gast.Load())
 
@@ -1677,9 +1394,9 @@ def _breaks(loop: gast.For | gast.While) -> bool:
 
 def _shape_argument(node: gast.AST, runtime: str) -> int | None:
     """Which argument of ``sd.unbroadcast(g, x)`` / ``sd.store_adjoint(a, i, x)`` is read only for its shape."""
-    if _is_runtime_call(node, runtime, ("unbroadcast",)):
+    if is_runtime_call(node, runtime, ("unbroadcast",)):
         return 1
-    if _is_runtime_call(node, runtime, ("store_adjoint",)):
+    if is_runtime_call(node, runtime, ("store_adjoint",)):
         return 2
     return None
 
@@ -1700,38 +1417,6 @@ def _insert_shapes(stmts: list[gast.stmt], shapes: dict[str, str], numpy_name: s
         k += 1
 
 
-def _is_runtime_call(expr: gast.expr, runtime: str, names: tuple[str, ...]) -> bool:
-    """Whether ``expr`` is ``sd.<one of names>(...)``."""
-    return isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) and expr.func.attr in names \
-        and isinstance(expr.func.value, gast.Name) and expr.func.value.id == runtime
-
-
-def _own_reads(stmt: gast.stmt) -> list[str]:
-    """The names a statement reads itself (a compound statement: its test or iterable, not its body)."""
-    if isinstance(stmt, (gast.If, gast.While)):
-        return reads(stmt.test)
-    return reads(stmt.iter) if isinstance(stmt, gast.For) else reads(stmt)
-
-
-def _load_counts(body: list[gast.stmt]) -> dict[str, int]:
-    """How often each name is read in the function."""
-    loads: dict[str, int] = {}
-    for stmt in walk_statements(body):
-        for n in _own_reads(stmt):
-            loads[n] = loads.get(n, 0) + 1
-    return loads
-
-
-def _all_blocks(body: list[gast.stmt]) -> list[list[gast.stmt]]:
-    """The function body and every statement list nested in it."""
-    return [body] + [b for s in walk_statements(body) for b in blocks(s)]
-
-
-def _is_break_check(stmt: gast.stmt) -> bool:
-    """``if flag: break``, the last statement of a loop body that has break or an early return."""
-    return isinstance(stmt, gast.If) and len(stmt.body) == 1 and isinstance(stmt.body[0], gast.Break)
-
-
 def _names_value(names: list[str]) -> gast.expr:
     return name(names[0]) if len(names) == 1 else gast.Tuple(elts=[name(n) for n in names], ctx=gast.Load())
 
@@ -1744,26 +1429,6 @@ def _definitely_assigned(stmts: list[gast.stmt], transform: "ReverseTransform") 
         elif not isinstance(stmt, (gast.For, gast.While)):
             names.update(transform.targets(stmt))
     return names
-
-
-def _free_reads(stmts: list[gast.stmt]) -> set[str]:
-    """Names the backward code reads, leaving out reads of a loop index inside its own loop."""
-    found: set[str] = set()
-
-    def visit(node, bound):
-        if isinstance(node, gast.For):
-            visit(node.iter, bound)
-            inner = bound | {node.target.id}
-            for s in node.body:
-                visit(s, inner)
-            return
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id not in bound:
-            found.add(node.id)
-        for child in gast.iter_child_nodes(node):
-            visit(child, bound)
-    for s in stmts:
-        visit(s, frozenset())
-    return found
 
 
 def _container_names(body: list[gast.stmt]) -> set[str]:
@@ -1783,42 +1448,20 @@ def _container_names(body: list[gast.stmt]) -> set[str]:
     return names
 
 
-def _substitute(tree: gast.AST, replacements: dict[str, gast.expr]) -> gast.AST:
-    class Substitute(gast.NodeTransformer):
-        def visit_Name(self, node):
-            if isinstance(node.ctx, gast.Load) and node.id in replacements:
-                return copy.deepcopy(replacements[node.id])
-            return node
-
-    if isinstance(tree, gast.Name) and tree.id in replacements:
-        return copy.deepcopy(replacements[tree.id])
-    return Substitute().visit(tree)
-
-
-def _dotted(expr: gast.expr) -> str:
-    if isinstance(expr, gast.Name):
-        return expr.id
-    if isinstance(expr, gast.Attribute):
-        return f"{_dotted(expr.value)}.{expr.attr}"
-    return type(expr).__name__
-
-
-_OPERATOR_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
-                     gast.MatMult: "@", gast.FloorDiv: "//", gast.Mod: "%"}
-
-
 def reverse(parsed: ParsedFunction, lowered: gast.FunctionDef, wrt: tuple[str, ...], mode: str,
             has_aux: bool = False, scalar_params: frozenset[str] = frozenset(),
             array_params: frozenset[tuple[str, int, str]] = frozenset(),
-            namespaces: dict[str, Any] = {}) -> ReverseFunction:
+            namespaces: dict[str, Any] = {}, explain: bool = False) -> ReverseFunction:
     """Build the reverse-mode derivative of ``lowered`` with respect to the parameters ``wrt``.
 
     ``scalar_params`` names parameters known to be Python numbers in this
     specialization; ``array_params`` holds (parameter, ndim, first parameter of
     the same shape) for the NumPy arrays. ``namespaces`` holds what the generated code's
-    ``np``, ``math`` and ``sd`` are bound to (a user's name bound to the same object is kept).
+    ``np``, ``math`` and ``sd`` are bound to (a user's name bound to the same object is kept). With
+    ``explain``, the result's ``analysis`` describes what the analysis found.
     """
-    result = ReverseTransform(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params, namespaces).run()
+    result = ReverseTransform(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params, namespaces,
+                              explain).run()
     unshare(result.node)
     if result.backward_node is not None:
         unshare(result.backward_node)

@@ -109,7 +109,18 @@ def test_derivative_exposes_readable_source():
 
 def test_stages_can_be_printed_one_by_one():
     shown = sourcediff.stages(loss)
-    assert list(shown) == ["parse", "lower", "transform", "optimize"]
+    assert list(shown) == ["parse", "lower", "analyze", "transform", "optimize"]
     assert "np.tanh(x @ w + b)" in shown["parse"]
     assert "t1 = x @ w" in shown["lower"]
     assert "w_bar" in shown["optimize"]
+
+
+def test_stages_for_given_arguments_end_with_the_source_that_runs():
+    w, b, x = np.ones(3) * 0.5, 0.1, np.arange(6.0).reshape(2, 3)
+    shown = sourcediff.stages(loss, w, b, x, argnums=(0, 1))
+    g = sourcediff.grad(loss, argnums=(0, 1))
+    g(w, b, x)
+    assert shown["optimize"] == g.source
+    assert shown["optimize"] != sourcediff.stages(loss, argnums=(0, 1))["optimize"]  # specialized: fewer unbroadcasts
+    assert "active  " in shown["analyze"] and "# NumPy arrays: " in shown["analyze"]
+    assert "# Python numbers at the end (no unbroadcast needed): b" in shown["analyze"]

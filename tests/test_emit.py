@@ -3,11 +3,19 @@ import inspect
 import textwrap
 import traceback
 
+import math
+import math as math_module
+from math import exp as exponential
+
+import numpy
 import numpy as np
+import numpy.linalg as la
 import pytest
+from numpy import cos as cosine
 
 import sourcediff
 from sourcediff import api
+from sourcediff.testing import numerical_grad
 
 WEIGHTS = np.array([1.0, 2.0, 3.0])
 
@@ -81,3 +89,36 @@ def clash(x):
     sd = x * x
     math = 3.0
     return sd * math
+
+
+def spelled_many_ways(x):
+    y = cosine(x) + numpy.sin(x) + np.abs(x)
+    return la.norm(y) + exponential(0.5) * numpy.sum(y) + math_module.sqrt(2.0)
+
+
+def spelled_the_usual_way(x):
+    y = np.cos(x) + np.sin(x) + np.abs(x)
+    return np.linalg.norm(y) + math.exp(0.5) * np.sum(y) + math.sqrt(2.0)
+
+
+def test_library_calls_print_through_the_generated_codes_names_whatever_the_users_spelling():
+    x = np.array([0.3, -1.2, 2.0])
+    g = sourcediff.grad(spelled_many_ways)
+    np.testing.assert_allclose(g(x), numerical_grad(spelled_many_ways, (x,), 0), rtol=1e-6)
+    usual = sourcediff.grad(spelled_the_usual_way)
+    usual(x)
+    assert g.source.replace("spelled_many_ways", "f") == usual.source.replace("spelled_the_usual_way", "f")
+    for spelling in ("cosine", "numpy.", "la.", "exponential", "math_module"):
+        assert spelling not in g.source
+
+
+def np_is_a_local_here(x):
+    np = numpy.array([2.0, 3.0])
+    return numpy.sum(numpy.sin(x) * np)
+
+
+def test_library_calls_keep_their_meaning_when_the_user_names_a_value_np():
+    x = numpy.array([0.4, 1.1])
+    g = sourcediff.grad(np_is_a_local_here)
+    numpy.testing.assert_allclose(g(x), numerical_grad(np_is_a_local_here, (x,), 0), rtol=1e-6)
+    assert "np_.sin(x)" in g.source and "np_.sum(" in g.source

@@ -1,0 +1,133 @@
+"""Rule binding, shared by every mode: the rule of the primitive a statement applies, its parameters
+bound to the call site's atoms, and its templates filled in with them."""
+from __future__ import annotations
+
+import copy
+import inspect
+import operator
+import types
+
+import gast
+
+from sourcediff.rules import registry
+
+from .errors import SourcediffError, UnsupportedSyntaxError
+from .naming import constant, name
+from .parse import ParsedFunction, is_resolved
+
+BINARY_PRIMITIVES = {
+    gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
+    gast.Pow: operator.pow, gast.MatMult: operator.matmul, gast.FloorDiv: operator.floordiv,
+    gast.Mod: operator.mod,
+}
+UNARY_PRIMITIVES = {gast.USub: operator.neg, gast.UAdd: operator.pos}
+OPERATOR_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
+                    gast.MatMult: "@", gast.FloorDiv: "//", gast.Mod: "%"}
+
+
+class RuleBinder:
+    """Finds and binds rules for one function; ``runtime`` maps np, math and sd to the generated code's names."""
+
+    def __init__(self, parsed: ParsedFunction, runtime: dict[str, str]):
+        self.parsed = parsed
+        self.runtime = runtime
+
+    def find(self, stmt: gast.Assign) -> tuple[registry.ReverseRule | None, dict[str, gast.expr], str]:
+        """The rule of the primitive on the right of ``stmt`` and its argument binding."""
+        rhs = stmt.value
+        if isinstance(rhs, gast.BinOp):
+            primitive = BINARY_PRIMITIVES[type(rhs.op)]
+            what = f"the operator {OPERATOR_SYMBOLS.get(type(rhs.op), type(rhs.op).__name__)}"
+            rule = registry.lookup(primitive)
+            return rule, self.bind(rule, [rhs.left, rhs.right], [], rhs, what) if rule else {}, what
+        if isinstance(rhs, gast.UnaryOp):
+            primitive = UNARY_PRIMITIVES.get(type(rhs.op))
+            what = f"the unary operator {type(rhs.op).__name__}"
+            rule = registry.lookup(primitive) if primitive else None
+            return rule, self.bind(rule, [rhs.operand], [], rhs, what) if rule else {}, what
+        if isinstance(rhs, gast.Attribute):
+            what = f"the attribute .{rhs.attr}"
+            rule = registry.ATTRIBUTE_RULES.get(rhs.attr)
+            return rule, {"x": rhs.value} if rule else {}, what
+        if isinstance(rhs, gast.Call):
+            func = rhs.func
+            target = self.parsed.resolve(func)
+            if is_runtime_call(rhs, self.runtime["sd"], (func.attr,) if isinstance(func, gast.Attribute) else ()):
+                target = registry.runtime(func.attr)
+            bound_to_array = type(getattr(target, "__self__", None)).__name__ == "ndarray"
+            if is_resolved(target) and not (bound_to_array and isinstance(func, gast.Attribute)):
+                what = dotted(func)
+                rule = registry.lookup(target) or registry.constructor_rule(target)
+                if target is types.SimpleNamespace and not rhs.args:
+                    rule = registry.namespace_rule(tuple(k.arg for k in rhs.keywords))
+                return rule, self.bind(rule, rhs.args, rhs.keywords, rhs, what) if rule else {}, what
+            if isinstance(func, gast.Attribute):  # a method, of a local or a module's array (W.dot(x))
+                what = f"the method .{func.attr}()"
+                rule = registry.METHOD_RULES.get(func.attr)
+                return rule, self.bind(rule, [func.value] + rhs.args, rhs.keywords, rhs, what) if rule else {}, what
+            raise self.parsed.error(UnsupportedSyntaxError, f"cannot tell which function {dotted(func)} is",
+                                    rhs, "call functions defined at module level or imported")
+        raise AssertionError(f"no rule lookup for {type(rhs).__name__}")
+
+    def bind(self, rule: registry.ReverseRule, args: list[gast.expr], keywords: list[gast.keyword],
+             node: gast.AST, what: str) -> dict[str, gast.expr]:
+        keys = [f"_{i}" for i in range(len(args))]
+        by_key = dict(zip(keys, args))
+        try:
+            bound = rule.signature.bind(*keys, **{k.arg: f"={k.arg}" for k in keywords})
+        except TypeError as exc:
+            raise self.parsed.error(SourcediffError, f"the call to {what} does not match its rule's signature "
+                                    f"({rule.signature}): {exc}", node) from None
+        for k in keywords:
+            by_key[f"={k.arg}"] = k.value
+        binding: dict[str, gast.expr] = {}
+        for pname, param in rule.signature.parameters.items():
+            if pname in bound.arguments:
+                value = bound.arguments[pname]
+                if param.kind is inspect.Parameter.VAR_POSITIONAL:
+                    binding[pname] = gast.Tuple(elts=[copy.deepcopy(by_key[v]) for v in value], ctx=gast.Load())
+                elif param.kind is inspect.Parameter.VAR_KEYWORD:
+                    continue
+                else:
+                    binding[pname] = copy.deepcopy(by_key[value])
+            elif param.default is not inspect.Parameter.empty:
+                binding[pname] = constant(param.default)
+            elif param.kind is inspect.Parameter.VAR_POSITIONAL:
+                binding[pname] = gast.Tuple(elts=[], ctx=gast.Load())
+        return binding
+
+    def fill(self, template: gast.expr, binding: dict[str, gast.expr], **names: gast.expr) -> gast.expr:
+        """``template`` with its parameters replaced by the bound atoms, ``names`` (``g``, ``ans``, ``t`` ...)
+        by the given expressions, and np, math and sd by the generated code's names for them."""
+        replacements = dict(binding)
+        replacements.update(names)
+        for short, alias in self.runtime.items():
+            if alias != short:
+                replacements[short] = name(alias)
+        return substitute(copy.deepcopy(template), replacements)
+
+
+def substitute(tree: gast.AST, replacements: dict[str, gast.expr]) -> gast.AST:
+    class Substitute(gast.NodeTransformer):
+        def visit_Name(self, node):
+            if isinstance(node.ctx, gast.Load) and node.id in replacements:
+                return copy.deepcopy(replacements[node.id])
+            return node
+
+    if isinstance(tree, gast.Name) and tree.id in replacements:
+        return copy.deepcopy(replacements[tree.id])
+    return Substitute().visit(tree)
+
+
+def dotted(expr: gast.expr) -> str:
+    if isinstance(expr, gast.Name):
+        return expr.id
+    if isinstance(expr, gast.Attribute):
+        return f"{dotted(expr.value)}.{expr.attr}"
+    return type(expr).__name__
+
+
+def is_runtime_call(expr: gast.expr, runtime: str, names: tuple[str, ...]) -> bool:
+    """Whether ``expr`` is ``sd.<one of names>(...)``."""
+    return isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) and expr.func.attr in names \
+        and isinstance(expr.func.value, gast.Name) and expr.func.value.id == runtime
