@@ -26,11 +26,12 @@ from .analyze import (SCALAR_SHAPE, Activity, ArrayFacts, activity, array_facts,
 from .binding import RuleBinder, dotted, is_runtime_call
 from .callsites import CallSites
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
-from .ir import (all_blocks, appended, assigned_names, blocks, comment, free_reads, index_value, is_break_check,
-                 list_change, load_counts, loop_level, own_reads, reads, stored, target_of, unshare, walk_statements)
-from .lower import RUNTIME, makes_new_object
+from .ir import (all_blocks, appended, blocks, comment, index_value, is_break_check, list_change, load_counts,
+                 loop_level, reads, stored, target_of, unshare, walk_statements)
+from .lower import RUNTIME
 from .naming import Namer, assign, constant, name
-from .parse import ParsedFunction, is_resolved
+from .parse import ParsedFunction
+from .tape import SavePlan, SavePlanner
 
 RUNTIME_NAMES = ("np", "math", "sd")
 
@@ -110,8 +111,7 @@ class ReverseTransform:
         self.increment_sources: dict[int, gast.stmt] = {}
         self.unpacked: dict[int, list[str]] = {}  # t = f(...): the names t[0], t[1], ... are unpacked into
         self.unpack_reads: set[int] = set()
-        self.unsaved: set[int] = set()  # writes whose overwritten values the backward pass never needs
-        self.restore_markers: dict[int, int] | None = None
+        self.plan = SavePlan()  # what the forward pass keeps for the backward pass
 
     # -- names -----------------------------------------------------------------------------------
     def runtime_aliases(self) -> dict[str, str]:
@@ -674,72 +674,23 @@ class ReverseTransform:
             out.append(stmt)
         return out
 
-    def choose_saves(self, body: list[gast.stmt], needed: set[str], params: set[str]) -> set[tuple[int, str]]:
-        """The (statement, name) pairs whose old value must go on the tape before the statement runs.
-
-        A value is saved when the backward pass reads the name and an earlier value
-        can reach this assignment: it is a parameter, was assigned before, or the
-        assignment is inside a loop.
-        """
-        _, in_loop = self.definitions(body)
-        local = {n for names in self.iteration_locals.values() for n in names}
-        seen = set(params)
-        saves = set()
-        for stmt in walk_statements(body):
-            for n in self.targets(stmt):
-                if n in needed and n not in local and (n in seen or id(stmt) in in_loop):
-                    saves.add((id(stmt), n))
-                seen.add(n)
-        return saves
-
-    def find_iteration_locals(self, body: list[gast.stmt]) -> dict[int, list[str]]:
-        """Per loop, the names assigned once, directly in its body, and read only after that in the body.
-
-        Their values for one iteration go on the tape together, as one tuple at the
-        end of the iteration, instead of one push per assignment.
-        """
-        counts, _ = self.definitions(body)
-        order = {id(s): k for k, s in enumerate(walk_statements(body))}
-        read_at: dict[str, list[int]] = {}
-        for stmt in walk_statements(body):
-            for n in own_reads(stmt):
-                read_at.setdefault(n, []).append(order[id(stmt)])
-        found: dict[int, list[str]] = {}
-        for loop in walk_statements(body):
-            if not isinstance(loop, (gast.For, gast.While)) or not loop.body:
-                continue
-            span = [order[id(s)] for s in walk_statements(loop.body)]
-            end = max(span)
-            names = []
-            for stmt in loop.body:
-                if is_break_check(stmt):
-                    break
-                for n in self.targets(stmt):
-                    at = order[id(stmt)]
-                    if counts.get(n) == 1 and all(at < r <= end for r in read_at.get(n, [])):
-                        names.append(n)
-            if names:
-                found[id(loop)] = names
-        return found
-
-    # -- assembling the forward and backward passes ----------------------------------------------
     def has_content(self, stmt: gast.stmt) -> bool:
         """Whether a compound statement needs anything in the backward pass."""
         for sub in walk_statements(blocks(stmt)[0] + (blocks(stmt)[1] if len(blocks(stmt)) > 1 else [])):
-            if self.code.get(id(sub)) or any((id(sub), n) in self.saves for n in self.targets(sub)):
+            if self.code.get(id(sub)) or any((id(sub), n) in self.plan.saves for n in self.targets(sub)):
                 return True
-            if id(sub) in self.mutations or stored(sub) is not None or self.is_buffer_write(sub) \
+            if id(sub) in self.plan.mutations or stored(sub) is not None or self.is_buffer_write(sub) \
                     or id(sub) in self.sites.inactive_writes:
                 return True
             if any(self.tails.get(id(sub), ([], []))) or self.heads.get(id(sub)):
                 return True  # a nested loop or branch that zeroes or copies adjoints
-            if any(n in self.needed for n in self.iteration_locals.get(id(sub), [])):
+            if any(n in self.plan.needed for n in self.plan.iteration_locals.get(id(sub), [])):
                 return True
         if any(self.tails.get(id(stmt), ([], []))) or self.heads.get(id(stmt)):
             return True
-        if any(n in self.needed for n in self.iteration_locals.get(id(stmt), [])):
+        if any(n in self.plan.needed for n in self.plan.iteration_locals.get(id(stmt), [])):
             return True
-        return any((id(stmt), n) in self.saves for n in self.targets(stmt))
+        return any((id(stmt), n) in self.plan.saves for n in self.targets(stmt))
 
     def pop(self) -> gast.Call:
         return gast.Call(func=gast.Attribute(value=name(self.tape), attr="pop", ctx=gast.Load()), args=[], keywords=[])
@@ -761,7 +712,7 @@ class ReverseTransform:
                                                 constant(self.parsed.filename),
                                                 constant(self.parsed.lineno(stmt)))))
             for n in self.targets(stmt):
-                if (id(stmt), n) in self.saves:
+                if (id(stmt), n) in self.plan.saves:
                     if n not in defined:
                         self.initialize.add(n)
                     out.append(self.push(name(n)))
@@ -794,7 +745,7 @@ class ReverseTransform:
                 if isinstance(stmt, gast.For):
                     inner.add(stmt.target.id)
                 body = self.forward(stmt.body, inner)
-                batch = [n for n in self.iteration_locals.get(id(stmt), []) if n in self.needed]
+                batch = [n for n in self.plan.iteration_locals.get(id(stmt), []) if n in self.plan.needed]
                 if batch:
                     at = len(body) - 1 if body and is_break_check(body[-1]) else len(body)
                     if isinstance(stmt, gast.While) and at == len(body):  # before the condition is recomputed
@@ -822,7 +773,7 @@ class ReverseTransform:
                 out.append(gast.Expr(value=call(f"{self.runtime['sd']}.check_array_attribute",
                                                 name(rhs.value.id), constant(rhs.attr))))
                 out.append(stmt)
-            elif id(stmt) in self.unsaved:  # nothing in the backward pass reads what it overwrites
+            elif id(stmt) in self.plan.unsaved:  # nothing in the backward pass reads what it overwrites
                 out.append(stmt)
             elif stored(stmt) is not None:  # save the elements this write overwrites, and only them
                 array, index, _ = stored(stmt)
@@ -855,7 +806,7 @@ class ReverseTransform:
                 if self.has_content(stmt):
                     out.extend(self.heads[id(stmt)])
                     body = self.backward(stmt.body) + self.tails[id(stmt)][0]
-                    batch = [n for n in self.iteration_locals.get(id(stmt), []) if n in self.needed]
+                    batch = [n for n in self.plan.iteration_locals.get(id(stmt), []) if n in self.plan.needed]
                     if batch:
                         target = name(batch[0], gast.Store) if len(batch) == 1 else gast.Tuple(
                             elts=[name(n, gast.Store) for n in batch], ctx=gast.Store())
@@ -876,12 +827,12 @@ class ReverseTransform:
                 out.extend(self.code.get(id(stmt), []))
                 for n in reversed(self.sites.inactive_writes.get(id(stmt), ())):
                     out.append(assign(n, call(f"{self.runtime['sd']}.restore", name(n), self.pop())))
-                if id(stmt) in self.mutations:
+                if id(stmt) in self.plan.mutations:
                     out.append(self.undo_list_change(stmt))
-                if id(stmt) in self.unsaved:
-                    if self.restore_markers is not None:  # where the restore would go
+                if id(stmt) in self.plan.unsaved:
+                    if self.plan.restore_markers is not None:  # where the restore would go
                         marker = gast.Pass()
-                        self.restore_markers[id(marker)] = id(stmt)
+                        self.plan.restore_markers[id(marker)] = id(stmt)
                         out.append(marker)
                 elif stored(stmt) is not None:  # put the overwritten elements back
                     array, index, _ = stored(stmt)
@@ -895,7 +846,7 @@ class ReverseTransform:
                     y = target_of(stmt)
                     out.append(assign(y, call(f"{self.runtime['sd']}.restore", name(y), self.pop())))
             for n in reversed(self.targets(stmt)):
-                if (id(stmt), n) in self.saves:
+                if (id(stmt), n) in self.plan.saves:
                     out.append(assign(n, self.pop()))
         return out
 
@@ -976,37 +927,9 @@ class ReverseTransform:
         self.tape = self.namer.fresh("tape")
 
         # which primal values the backward pass reads, and so which overwrites must be saved
-        primal = assigned_names(body) | params | {c.residual for c in self.sites.user_calls.values()}
         appends = {id(s): (appended(s) or list_change(s)[1:])[0] for s in walk_statements(body)
                    if appended(s) is not None or list_change(s) is not None}
-        self.saves: set[tuple[int, str]] = set()
-        self.mutations: set[int] = set()
-        self.needed: set[str] = set()
-        for keep_shapes in (False, True):
-            self.iteration_locals = self.find_iteration_locals(body)
-            while True:
-                self.unsaved = self.unneeded_snapshots(body, params)
-                backward = self.backward(body)
-                needed = free_reads(backward) & primal
-                saves = self.choose_saves(body, needed, params)
-                kept, self.saves = self.saves, saves
-                trial = self.backward(body)  # with every save in place: where each name is set back
-                self.saves = kept
-                saves = {(i, n) for i, n in saves if n not in self.restores_unread(trial)}
-                mutations = {i for i, lst in appends.items() if lst in needed}
-                if saves == self.saves and mutations == self.mutations and needed == self.needed:
-                    break
-                self.saves, self.mutations, self.needed = saves, mutations, needed
-            # in loops that write into arrays, values saved on the tape only for their shapes are big arrays
-            writing = {id(loop) for loop in walk_statements(body) if isinstance(loop, (gast.For, gast.While))
-                       and any(stored(s) is not None or self.is_buffer_write(s) for s in walk_statements(loop.body))}
-            inside = {n for loop in walk_statements(body) if id(loop) in writing
-                      for s in walk_statements(loop.body) for n in self.targets(s)}
-            on_tape = ({n for (_, n) in self.saves} | {n for names in self.iteration_locals.values() for n in names})
-            on_tape &= inside
-            if keep_shapes or not self.keep_only_shapes(body, backward, (needed & on_tape) - params):
-                break
-            primal = assigned_names(body) | params | {c.residual for c in self.sites.user_calls.values()}
+        backward, needed = SavePlanner(self).run(body, params, appends)
 
         self.initialize: set[str] = set()
         if self.mode == "split":  # everything the backward half reads is handed over, even if unassigned
@@ -1024,10 +947,10 @@ class ReverseTransform:
         if self.mode == "split":
             return self.split_result(forward, seed_stmts, backward, seed_param, returned, needed)
 
-        restored = {n for (_, n) in self.saves}
+        restored = {n for (_, n) in self.plan.saves}
         result_stmts: list[gast.stmt] = []
         returned_later = self.mode == "value_and_grad" or self.has_aux  # read after the backward pass
-        restoring = any((stored(s) is not None or self.is_buffer_write(s)) and id(s) not in self.unsaved
+        restoring = any((stored(s) is not None or self.is_buffer_write(s)) and id(s) not in self.plan.unsaved
                         for s in walk_statements(body))
         if returned_later and restoring and reads(returned):
             # the backward pass puts overwritten elements back: keep copies of the arrays returned
@@ -1062,22 +985,6 @@ class ReverseTransform:
         return ReverseFunction(node, self.mode, self.wrt, self.runtime, seed_param, analysis=self.analysis,
                                late_bound=dict(self.sites.late_bound),
                                mutated=tuple(self.mutated))
-
-    def restores_unread(self, backward: list[gast.stmt]) -> set[str]:
-        """Names the backward pass sets back from the tape (``x = tape.pop()``) but reads only before that."""
-        first: dict[str, int] = {}
-        popped = gast.dump(self.pop())
-        for k, stmt in enumerate(backward):
-            for node in gast.walk(stmt):
-                if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
-                        and isinstance(node.value, gast.Call) and gast.dump(node.value) == popped:
-                    first.setdefault(node.targets[0].id, k)
-        unread = set()
-        for n, at in first.items():
-            if not any(isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id == n
-                       for stmt in backward[at:] for node in gast.walk(stmt)):
-                unread.add(n)
-        return unread
 
     def find_unpacked(self, body: list[gast.stmt]) -> None:
         """``t = f(...); a = t[0]; b = t[1]`` (tuple unpacking of a helper's output), read nowhere else.
@@ -1165,110 +1072,6 @@ class ReverseTransform:
                         self.increments[id(store)] = (other.id, negate)
                         self.increment_sources[id(store)] = combine
                         break
-
-    def unneeded_snapshots(self, body: list[gast.stmt], params: set[str]) -> set[int]:
-        """The writes into new arrays whose old contents the backward pass never reads.
-
-        The forward pass saves what ``x[i] = v`` (or ``y op= v`` in place) overwrites,
-        and the backward pass puts it back, so that code reading the array going
-        backwards sees the values it had. For an array made inside the function,
-        shared with no argument, and read by the backward pass only before the
-        first of those restores would run, saving and restoring is wasted work.
-        """
-        writes = {id(s): stored(s)[0] if stored(s) is not None else target_of(s)
-                  for s in walk_statements(body) if stored(s) is not None or self.is_buffer_write(s)}
-        if not writes:
-            return set()
-        self.unsaved, self.restore_markers = set(writes), {}
-        try:
-            trial = self.backward(body)
-            markers = self.restore_markers
-        finally:
-            self.restore_markers = None
-        found: set[int] = set()
-        for base in sorted(set(writes.values())):
-            group = self.memory_of(base, body, params)
-            if group is None:
-                continue
-            ids = {i for i, b in writes.items() if b in group}
-            first = next((k for k, stmt in enumerate(trial)
-                          if any(markers.get(id(n)) in ids for n in gast.walk(stmt))), len(trial))
-            if all(k < first for k, stmt in enumerate(trial) if self.reads_contents(stmt, group)):
-                found |= ids
-        return found
-
-    def memory_of(self, base: str, body: list[gast.stmt], params: set[str]) -> set[str] | None:
-        """The names that may hold ``base``'s memory (views, aliases, containers); None if it may be an argument's."""
-        import numpy as np
-
-        if base in params:
-            return None
-        for stmt in walk_statements(body):
-            if base in self.targets(stmt) and not (isinstance(stmt, gast.Assign)
-                                                   and makes_new_object(self.parsed, stmt.value)):
-                return None
-        arrays = self.facts.arrays
-
-        def new_memory(rhs: gast.expr, group: set[str]) -> bool:
-            inside = [n for n in reads(rhs) if n in group]
-            if isinstance(rhs, (gast.BinOp, gast.UnaryOp, gast.Compare)):
-                return all(n in arrays for n in inside)
-            if isinstance(rhs, gast.Attribute):
-                return rhs.attr in registry.NONDIFFERENTIABLE_ATTRIBUTES
-            if isinstance(rhs, gast.Call):
-                func = self.parsed.resolve(rhs.func)
-                if func in (len, range, int, float, bool, round, isinstance, type):
-                    return True
-                if not is_resolved(func):  # x.copy() of a list copies the list, not its elements
-                    return makes_new_object(self.parsed, rhs) and isinstance(rhs.func.value, gast.Name) \
-                        and rhs.func.value.id in arrays
-                return func is not np.diag and makes_new_object(self.parsed, rhs)  # diag: a read-only view
-            return False
-
-        group = {base}
-        while True:
-            size = len(group)
-            for stmt in walk_statements(body):
-                if isinstance(stmt, (gast.If, gast.For, gast.While, gast.Return)):
-                    continue
-                if not set(reads(stmt)) & group:
-                    continue
-                if id(stmt) in self.sites.user_calls:
-                    return None
-                if stored(stmt) is not None:
-                    array, _, value = stored(stmt)
-                    if isinstance(value, gast.Name) and value.id in group and array not in arrays:
-                        group.add(array)  # an element of a list or dict holds it now
-                    continue
-                if appended(stmt) is not None or list_change(stmt) is not None:
-                    lst = appended(stmt)[0] if appended(stmt) is not None else list_change(stmt)[1]
-                    group.add(lst)
-                    if target_of(stmt):
-                        group.add(target_of(stmt))
-                    continue
-                target = target_of(stmt)
-                if target is None:
-                    return None  # a call kept for its effect
-                element = isinstance(stmt.value, gast.Subscript) and self.facts.shapes.get(target) == SCALAR_SHAPE
-                if not element and not new_memory(stmt.value, group):  # an element is a copy; a slice a view
-                    group.add(target)
-            if len(group) == size:
-                return group
-
-    def reads_contents(self, stmt: gast.stmt, group: set[str]) -> bool:
-        """Whether backward code reads the contents of an array in ``group`` (not only its shape or dtype)."""
-        sd = self.runtime["sd"]
-        shape_only: set[int] = set()
-        for node in gast.walk(stmt):
-            if is_runtime_call(node, sd, ("zeros_like",)):
-                shape_only.add(id(node.args[0]))
-            elif is_runtime_call(node, sd, ("unbroadcast", "index_adjoint", "accumulate_at_adjoint")) \
-                    and len(node.args) > 1:
-                shape_only.add(id(node.args[1]))
-            elif is_runtime_call(node, sd, ("store_adjoint", "store_adjoint_to", "increment_adjoint")):
-                shape_only.update(id(a) for a in node.args[2:])
-        return any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in group
-                   and not (id(n) in shape_only and n.id in self.facts.arrays) for n in gast.walk(stmt))
 
     def keep_only_shapes(self, body: list[gast.stmt], backward: list[gast.stmt], candidates: set[str]) -> bool:
         """Save ``np.shape(t)`` instead of ``t`` where the backward pass reads ``t`` only for its shape.
