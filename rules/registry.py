@@ -334,14 +334,12 @@ def defrule(primal: Any, spec: str, *, jvp: dict[str, str] | None = None, unbroa
 
 
 def defmethod(name: str, spec: Any, *, unbroadcast: bool = False, **adjoints: str) -> ReverseRule:
-    """The ndarray method ``x.<name>(...)``.
+    """The rule of the ndarray method ``x.<name>(...)``.
 
-    ``defmethod(name, function)`` shares ``function``'s declaration (the same
-    primitive: ``np.sum`` and ``x.sum()``): its templates, with the first
-    parameter renamed ``self``. ``spec=`` in ``adjoints`` is not accepted there;
-    pass ``signature=`` through :func:`share_method` when the method's
-    signature differs. ``defmethod(name, spec, **adjoints)`` registers a
-    reverse-only rule of its own (a user's rule).
+    ``defmethod(name, function)`` shares ``function``'s declaration, the same
+    primitive (``np.sum`` and ``x.sum()``), through :func:`share_method`.
+    ``defmethod(name, spec, **adjoints)`` registers a reverse-only rule of the
+    method's own; ``spec`` starts with the receiver, ``self``.
     """
     if isinstance(spec, str):
         return defrule(method(name), spec, unbroadcast=unbroadcast, **adjoints)
