@@ -309,3 +309,41 @@ def test_the_samples_catch_a_doubled_template(table, key, rule):
             with pytest.raises(AssertionError):
                 for sample in SAMPLES.SAMPLES[SAMPLES.rule_key(table, key)]:
                     check_rule(doubled, *sample(rng), rng=rng)
+
+
+SHARED_METHODS = {"sum": np.sum, "mean": np.mean, "prod": np.prod, "max": np.max, "min": np.min, "var": np.var,
+                  "std": np.std, "ravel": np.ravel, "squeeze": np.squeeze, "copy": np.copy, "dot": np.dot,
+                  "trace": np.trace}
+
+
+@pytest.mark.parametrize("name", sorted(SHARED_METHODS))
+def test_a_method_shares_its_functions_declaration(name):
+    """``x.sum(...)`` is ``np.sum(x, ...)``: the same templates, the receiver renamed ``self``."""
+    function = registry.lookup(SHARED_METHODS[name])
+    shared = registry.METHOD_RULES[name]
+    first = next(iter(function.signature.parameters))
+    assert next(iter(shared.signature.parameters)) == "self"
+    assert shared.form == function.form and shared.unbroadcast == function.unbroadcast
+    for mine, theirs in ((shared.adjoints, function.adjoints), (shared.jvps, function.jvps)):
+        assert mine == {("self" if p == first else p): registry.rename(text, {first: "self"})
+                        for p, text in theirs.items()}
+
+
+def test_rename_leaves_attributes_and_keyword_names_alone():
+    assert registry.rename("np.sum(a, axis=axis, a=a) + x.a", {"a": "t", "axis": "k"}) == \
+        "np.sum(t, axis=k, a=t) + x.a"
+    assert registry.rename("x if base == None else base", {"base": "b"}) == "x if b == None else b"
+
+
+@pytest.mark.parametrize("partial, reverse, forward", [
+    ("1", "g", "t"), ("-1", "-g", "-t"), ("b", "g * b", "t * b"), ("1 / b", "g / b", "t / b"),
+    ("-ans / b", "-g * ans / b", "-t * ans / b"), ("-(a // b)", "-g * (a // b)", "-t * (a // b)"),
+    ("(x1 > x2) + 0.5 * (x1 == x2)", "g * ((x1 > x2) + 0.5 * (x1 == x2))", "t * ((x1 > x2) + 0.5 * (x1 == x2))"),
+    ("a - b", "g * (a - b)", "t * (a - b)"), ("x if c else y", "g * (x if c else y)", "t * (x if c else y)"),
+])
+def test_partials_scale_to_templates(partial, reverse, forward):
+    assert registry.scaled("g", partial) == reverse
+    assert registry.scaled("t", partial) == forward
+    for x in (0.7, -1.3):  # the same value as g * (partial)
+        scope = {"a": 1.7, "b": x, "x1": x, "x2": 0.2, "ans": 2.5, "x": 3.0, "y": 4.0, "c": x > 0, "g": 1.9}
+        assert eval(reverse, scope) == pytest.approx(1.9 * eval(partial, scope))
