@@ -174,7 +174,11 @@ SAMPLES.update({
     method("transpose"): [S(N(2, 3)), S(N(2, 3, 4), 1, 0, 2), S(N(2, 3, 4), (2, 0, 1))],
     method("flatten"): [S(N(2, 3)), S(N(2, 3), "F")],
     attribute("T"): [S(N(2, 3)), S(N(2, 3, 4))],
-    # numpy/indexing.py
+    # numpy/indexing.py: runtime functions, checked like any rule. assign_into writes into its target (the
+    # check copies arguments before each call); not_a_view and immutable_value are checks that return their
+    # value, so on fresh arrays and numbers they are the identity they claim to be; view_again is sampled here
+    # where the view is a copy (finite differences cannot follow aliasing), and where it is a view of the base
+    # in test_registry.py::test_view_again_of_a_view.
     runtime("assign_into"): [S(N(2, 3), N(3)), S(N(2, 3), N(2, 3)), S(N(), N())],
     runtime("not_a_view"): [S(N(3), "a view"), S(N(), "a number")],
     runtime("list_adjoint"): [S(N(3), [1.0, 2.0, 3.0]), S([N(), N()], [1.0, 2.0])],
