@@ -5,16 +5,17 @@ checks the NumPy runtime), and generated code sees exactly these names: the pipe
 binds ``sd`` to a namespace that holds them and nothing else.
 """
 
-# Helpers that rule templates call: the math of a derivative, one per primitive or family.
+# Helpers that rule templates call (reverse and forward): the math of a derivative, one per primitive or family.
 RULE_HELPERS = (
-    "accumulate_at_adjoint", "arange_adjoint", "array_adjoint", "builtin_extremum_adjoint", "builtin_sum_adjoint",
-    "concatenate_adjoint", "det_adjoint", "diag_adjoint", "dot_adjoint_a", "dot_adjoint_b", "einsum_adjoint",
-    "extremum_adjoint", "field_adjoint", "hstack_adjoint", "index_adjoint", "index_concatenate_adjoint",
+    "accumulate_at_adjoint", "arange_adjoint", "array_adjoint", "array_tangent", "builtin_extremum_adjoint",
+    "builtin_extremum_tangent", "builtin_sum_adjoint", "concatenate_adjoint", "det_adjoint", "diag_adjoint",
+    "dot_adjoint_a", "dot_adjoint_b", "einsum_adjoint", "einsum_tangent", "extremum_adjoint", "field_adjoint",
+    "field_tangent", "hstack_adjoint", "index_adjoint", "index_concatenate_adjoint",
     "inner_adjoint_a", "inner_adjoint_b", "inv_adjoint", "linspace_adjoint", "matmul_adjoint_a", "matmul_adjoint_b",
-    "matmul_lhs_adjoint", "matmul_rhs_adjoint", "mean_adjoint", "norm_adjoint", "norm_slope", "outer_adjoint_a",
+    "mean_adjoint", "norm_adjoint", "norm_slope", "outer_adjoint_a",
     "outer_adjoint_b", "power_rule", "prod_adjoint", "sequence_adjoint", "solve_adjoint_a", "solve_adjoint_b",
-    "sort_adjoint", "stack_adjoint", "std_adjoint", "sum_adjoint", "trace_adjoint", "transpose_adjoint",
-    "unbroadcast", "var_adjoint", "view_again_adjoint", "vstack_adjoint", "xlogy",
+    "sort_adjoint", "sort_tangent", "stack_adjoint", "std_adjoint", "sum_adjoint", "trace_adjoint", "transpose_adjoint",
+    "unbroadcast", "var_adjoint", "view_again_adjoint", "view_again_tangent", "vstack_adjoint", "xlogy",
 )
 
 # What the transformer emits around the rules.

@@ -18,13 +18,13 @@ __all__ = [
     "var_adjoint", "std_adjoint",
     # shape and constructors
     "transpose_adjoint", "concatenate_adjoint", "stack_adjoint", "hstack_adjoint",
-    "vstack_adjoint", "array_adjoint", "linspace_adjoint", "arange_adjoint", "diag_adjoint",
+    "vstack_adjoint", "array_adjoint", "array_tangent", "linspace_adjoint", "arange_adjoint", "diag_adjoint",
     # indexing
-    "sort_adjoint", "concatenate_rows", "concatenate_columns", "index_concatenate_adjoint",
+    "sort_adjoint", "sort_tangent", "concatenate_rows", "concatenate_columns", "index_concatenate_adjoint",
     # linalg
     "dot_adjoint_a", "dot_adjoint_b", "matmul_adjoint_a", "matmul_adjoint_b",
     "outer_adjoint_a", "outer_adjoint_b", "inner_adjoint_a", "inner_adjoint_b",
-    "trace_adjoint", "einsum_adjoint", "solve_adjoint_a", "solve_adjoint_b",
+    "trace_adjoint", "einsum_adjoint", "einsum_tangent", "solve_adjoint_a", "solve_adjoint_b",
     "inv_adjoint", "det_adjoint", "norm_adjoint",
 ]
 
@@ -188,6 +188,14 @@ def sort_adjoint(g, x, axis=-1):
     return _like(x, out)
 
 
+def sort_tangent(t, x, axis=-1):
+    """Tangent of ``np.sort(x, axis)``: ``t`` gathered by the (stable) sorting permutation of ``x``."""
+    t = np.asarray(t)
+    if axis is None:
+        return np.ravel(t)[np.argsort(x, axis=None, kind="stable")]
+    return np.take_along_axis(t, np.argsort(x, axis=axis, kind="stable"), axis=axis)
+
+
 # ---------------------------------------------------------------- shape, constructors
 
 def _transpose_axes(axes):
@@ -299,6 +307,15 @@ def array_adjoint(g, obj, dtype=None):
         out = [array_adjoint(g[i], item) for i, item in enumerate(obj)]
         return tuple(out) if isinstance(obj, tuple) else out
     return _like(obj, np.array(g))
+
+
+def array_tangent(t, dtype=None, ndmin=0):
+    """Tangent of ``np.array(obj, dtype, ndmin=...)``/``np.asarray``: the tangents ``t`` (shaped like ``obj``)
+    built the same way, as floats; zeros for an integer or boolean ``dtype``, which truncates."""
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
+        return np.zeros(np.shape(np.array(t, ndmin=ndmin)))
+    out = np.array(t, dtype=dtype, ndmin=ndmin)
+    return out if out.dtype.kind in "fc" else out.astype(np.float64)
 
 
 def _zeros_like_structure(obj):
@@ -519,6 +536,16 @@ def einsum_adjoint(g, subscripts, operands):
             adj[tuple(grids[unique.index(c)] for c in term)] = full
         adjoints.append(_like(operands[k], adj))
     return tuple(adjoints)
+
+
+def einsum_tangent(t, subscripts, operands):
+    """Tangent of ``np.einsum(subscripts, *operands)``: by the product rule, the sum over operands of the
+    einsum with that operand replaced by its tangent (``t`` holds one tangent per operand; None: inactive)."""
+    out = 0.0
+    for k, tk in enumerate(t):
+        if tk is not None:
+            out = out + np.einsum(subscripts, *operands[:k], tk, *operands[k + 1:])
+    return out
 
 
 def _solve_vector_form(a, b):

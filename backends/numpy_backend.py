@@ -328,6 +328,24 @@ def builtin_extremum_adjoint(g, args, ans):
     return tuple(adjoints)
 
 
+def builtin_extremum_tangent(t, args, ans):
+    """Tangent of ``max(*args)`` / ``min(*args)`` (or of one iterable): the mean of the tied arguments' tangents
+    (``t`` holds one tangent per argument, or per element), as the adjoint shares ``g``."""
+    values, tangents = (args[0], t[0]) if len(args) == 1 else (args, t)
+    hits = [k for k, v in enumerate(values) if v == ans]
+    return sum(tangents[k] for k in hits) / len(hits)
+
+
+def field_tangent(t, field, ans):
+    """The contribution of one field's tangent to the tangent of a record ``ans`` (namedtuple, dataclass,
+    namespace): a zero tangent shaped like ``ans`` (``zeros_like``) holding ``t`` at ``field``."""
+    out = zeros_like(ans)
+    if isinstance(out, tuple):
+        return TupleAdjoint(t if k == field else v for k, v in enumerate(out))
+    out[field] = t
+    return out
+
+
 # -- in-place updates: saving and restoring what a write overwrites, and the adjoints of writes ----
 
 def snapshot(value):
@@ -599,6 +617,15 @@ def view_again_adjoint(g, view, base, index, part):
     if part == "base":
         return index_adjoint(g, base, index) if again else zeros_like(base)
     return zeros_like(view) if again else g
+
+
+def view_again_tangent(t, view, base, index, part):
+    """The contribution of ``view``'s or ``base``'s tangent to ``view_again``: the base's ``t[index]`` if it read
+    the base again, else the view's ``t``; zero for the other part."""
+    again = type(view) is _ndarray and type(base) is _ndarray and np.may_share_memory(view, base)
+    if part == "base":
+        return t[index] if again else zeros_like(view)
+    return zeros_like(view) if again else t
 
 
 def immutable_value(value, message, hint, filename=None, lineno=None):

@@ -1,4 +1,4 @@
-"""NumPy runtime helpers used by the elementwise and operator rules (``pow``, ``@``).
+"""NumPy runtime helpers used by the elementwise and operator rules (``pow``, ``hypot``).
 
 Each works on Python scalars and on arrays, and keeps a fast path for scalars.
 """
@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-__all__ = ["power_rule", "xlogy", "norm_slope", "matmul_lhs_adjoint", "matmul_rhs_adjoint"]
+__all__ = ["power_rule", "xlogy", "norm_slope"]
 
 _SCALARS = (int, float)
 
@@ -54,42 +54,3 @@ def xlogy(x, y):
     zero = x == 0
     with np.errstate(divide="ignore"):
         return np.where(zero, 0.0, x * np.log(np.where(zero, 1.0, y)))
-
-
-def _sum_to_shape(x, shape):
-    """Sum the broadcast (stacked) leading axes of ``x`` away, down to ``shape``."""
-    extra = np.ndim(x) - len(shape)
-    if extra > 0:
-        x = np.sum(x, axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(x)[i] != 1)
-    if axes:
-        x = np.sum(x, axis=axes, keepdims=True)
-    return x
-
-
-def matmul_lhs_adjoint(g, a, b):
-    """Adjoint of ``a`` in ``a @ b``, where either operand may be 1-D or stacked."""
-    a_ndim, b_ndim = np.ndim(a), np.ndim(b)
-    if a_ndim == 1 and b_ndim == 1:  # inner product: g is a scalar
-        return g * b
-    if b_ndim == 1:  # (..., k, n) @ (n,) -> (..., k)
-        out = np.multiply.outer(g, b)
-    elif a_ndim == 1:  # (n,) @ (..., n, m) -> (..., m)
-        out = np.matmul(b, np.expand_dims(g, -1))[..., 0]
-    else:
-        out = np.matmul(g, np.swapaxes(b, -1, -2))
-    return _sum_to_shape(out, np.shape(a))
-
-
-def matmul_rhs_adjoint(g, a, b):
-    """Adjoint of ``b`` in ``a @ b``, where either operand may be 1-D or stacked."""
-    a_ndim, b_ndim = np.ndim(a), np.ndim(b)
-    if a_ndim == 1 and b_ndim == 1:
-        return g * a
-    if a_ndim == 1:  # (n,) @ (..., n, m) -> (..., m)
-        out = np.multiply.outer(a, g) if np.ndim(g) == 1 else a[:, None] * np.expand_dims(g, -2)
-    elif b_ndim == 1:  # (..., k, n) @ (n,) -> (..., k)
-        out = np.matmul(np.swapaxes(a, -1, -2), np.expand_dims(g, -1))[..., 0]
-    else:
-        out = np.matmul(np.swapaxes(a, -1, -2), g)
-    return _sum_to_shape(out, np.shape(b))

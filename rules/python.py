@@ -10,20 +10,21 @@ from __future__ import annotations
 import builtins
 import operator
 
-from .registry import defnondiff, defrule
+from .registry import defbilinear, deflinear, defnondiff, defpartials, defrule
 
-defrule(operator.add, "a, b", unbroadcast=True, a="g", b="g")
-defrule(operator.sub, "a, b", unbroadcast=True, a="g", b="-g")
-defrule(operator.mul, "a, b", unbroadcast=True, a="g * b", b="g * a")
-defrule(operator.truediv, "a, b", unbroadcast=True, a="g / b", b="-g * ans / b")
+defpartials(operator.add, "a, b", unbroadcast=True, a="1", b="1")
+defpartials(operator.sub, "a, b", unbroadcast=True, a="1", b="-1")
+defbilinear(operator.mul, "a, b", unbroadcast=True, apply="a * b", a="g * b", b="g * a")
+defpartials(operator.truediv, "a, b", unbroadcast=True, a="1 / b", b="-ans / b")
 # a % b == a - floor(a / b) * b, and floor is locally constant.
-defrule(operator.mod, "a, b", unbroadcast=True, a="g", b="-g * (a // b)")
+defpartials(operator.mod, "a, b", unbroadcast=True, a="1", b="-(a // b)")
 # a ** b: b * a ** (b - 1) and ans * log(a), safe where a == 0 or b == 0 (backends/numpy_elementwise_ops.py).
-defrule(operator.pow, "a, b", unbroadcast=True, a="g * sd.power_rule(a, b)", b="g * sd.xlogy(ans, a)")
-# a @ b with 1-D, 2-D or stacked operands; the helpers sum stacked axes back to each operand.
-defrule(operator.matmul, "a, b", a="sd.matmul_lhs_adjoint(g, a, b)", b="sd.matmul_rhs_adjoint(g, a, b)")
-defrule(operator.neg, "a", a="-g")
-defrule(operator.pos, "a", a="g")
+defpartials(operator.pow, "a, b", unbroadcast=True, a="sd.power_rule(a, b)", b="sd.xlogy(ans, a)")
+# a @ b with 1-D, 2-D or stacked operands; the helpers (those of np.matmul) sum stacked axes back to each operand.
+defbilinear(operator.matmul, "a, b", apply="a @ b",
+            a="sd.matmul_adjoint_a(g, a, b)", b="sd.matmul_adjoint_b(g, a, b)")
+defpartials(operator.neg, "a", a="-1")
+defpartials(operator.pos, "a", a="1")
 
 for _op in (operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne):
     defnondiff(_op, "comparison")
@@ -31,11 +32,13 @@ defnondiff(operator.not_, "boolean result")
 defnondiff(operator.floordiv, "piecewise constant")
 
 # abs has slope sign(x); 0 at x == 0, like np.abs.
-defrule(builtins.abs, "x", x="g * np.sign(x)")
+defpartials(builtins.abs, "x", x="np.sign(x)")
 # max(a, b, ...) and max(iterable): the extremum receives g, shared evenly between ties.
-defrule(builtins.max, "*args", args="sd.builtin_extremum_adjoint(g, args, ans)")
-defrule(builtins.min, "*args", args="sd.builtin_extremum_adjoint(g, args, ans)")
-defrule(builtins.float, "x", x="g")  # a conversion: the identity for gradients
+# Forward: the mean of the tied arguments' tangents (t holds one tangent per argument, or per element).
+for _f in (builtins.max, builtins.min):
+    defrule(_f, "*args", args="sd.builtin_extremum_adjoint(g, args, ans)",
+            jvp={"args": "sd.builtin_extremum_tangent(t, args, ans)"})
+defpartials(builtins.float, "x", x="1")  # a conversion: the identity for gradients
 
 defnondiff(builtins.int, "truncates to an integer")
 defnondiff(builtins.round, "piecewise constant")
@@ -43,10 +46,11 @@ defnondiff(builtins.len, "integer result")
 defnondiff(builtins.bool, "boolean result")
 
 # sum(iterable, start): every element receives g (summed back to its own shape).
-defrule(builtins.sum, "iterable, /, start=0", iterable="sd.builtin_sum_adjoint(g, iterable)", start="g")
+deflinear(builtins.sum, "iterable, /, start=0", apply="sum(iterable, start)",
+          iterable="sd.builtin_sum_adjoint(g, iterable)", start="g")
 # list(x) / tuple(x) copy the elements; from a dict they take its keys, which carry no gradient.
-defrule(builtins.list, "iterable=(), /", iterable="sd.sequence_adjoint(g, iterable)")
-defrule(builtins.tuple, "iterable=(), /", iterable="sd.sequence_adjoint(g, iterable)")
+deflinear(builtins.list, "iterable=(), /", apply="list(iterable)", iterable="sd.sequence_adjoint(g, iterable)")
+deflinear(builtins.tuple, "iterable=(), /", apply="tuple(iterable)", iterable="sd.sequence_adjoint(g, iterable)")
 
 defnondiff(builtins.range, "integer sequence")
 defnondiff(builtins.isinstance, "boolean result")

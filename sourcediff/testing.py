@@ -189,3 +189,160 @@ def check_derivative(f: Callable, args: Sequence[Any], argnums: int | Sequence[i
         ours, theirs = (ours,), (theirs,)
     for mine, other in zip(ours, theirs):
         np.testing.assert_allclose(mine, np.asarray(other), rtol=1e-9, atol=1e-12)
+
+
+# -- one rule's templates, checked directly ------------------------------------------------------------
+
+def _is_float_leaf(x: Any) -> bool:
+    """A leaf that carries a tangent: a Python float or complex, a NumPy float, a float or complex array."""
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, (float, complex, np.inexact)):
+        return True
+    return isinstance(x, np.ndarray) and x.dtype.kind in "fc"
+
+
+def _carries_tangent(x: Any) -> bool:
+    return any(_is_float_leaf(leaf) for _, leaf in pytrees.leaves_with_paths(x))
+
+
+def _random_like(x: Any, rng: np.random.Generator) -> Any:
+    """Random normal values in the structure of ``x`` (zeros where a leaf carries no tangent)."""
+    def leaf(v):
+        if not _is_float_leaf(v):
+            return v
+        if isinstance(v, np.ndarray):
+            return rng.standard_normal(v.shape)
+        return float(rng.standard_normal())
+    return pytrees.map_leaves(leaf, x)
+
+
+def _moved(x: Any, v: Any, step: float) -> Any:
+    """``x + step * v``, leaf by leaf, in the structure of ``x``."""
+    steps = iter([leaf for _, leaf in pytrees.leaves_with_paths(v)])
+
+    def leaf(a):
+        d = next(steps)
+        if not _is_float_leaf(a):
+            return a
+        moved = a + step * d
+        return float(moved) if isinstance(a, float) else moved
+    return pytrees.map_leaves(leaf, x)
+
+
+def _flat(x: Any, like: Any) -> list[np.ndarray]:
+    """The float leaves of ``x`` read in the structure of ``like`` (a primal value), each broadcast to the
+    shape of ``like``'s leaf; an absent or ``None`` part of ``x`` is zero (tangents and adjoints of records are
+    dicts holding only some fields)."""
+    parts = pytrees.children(like)
+    if parts is None:
+        if not _is_float_leaf(like):
+            return []
+        shape = np.shape(like)
+        if x is None:
+            return [np.zeros(shape)]
+        return [np.broadcast_to(np.asarray(x), shape)]
+    out = []
+    for i, (step, child) in enumerate(parts):
+        key = list(like)[i] if isinstance(like, dict) else step[1:] if step.startswith(".") else i
+        if x is None:
+            sub = None
+        elif isinstance(x, dict):
+            sub = x.get(key)
+        elif isinstance(x, (tuple, list, np.ndarray)):
+            sub = x[i]
+        else:
+            sub = getattr(x, key, None)
+        out.extend(_flat(sub, child))
+    return out
+
+
+def _inner(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    return float(sum(np.sum(np.real(np.conj(x) * y)) for x, y in zip(a, b)))
+
+
+def _primal_of(rule: Any, sd: Any) -> Callable:
+    """The function a rule differentiates, called with the rule's parameters (a method: receiver first)."""
+    from sourcediff.rules import registry
+
+    primal = rule.primal
+    if isinstance(primal, registry.RuntimeFunction):
+        return getattr(sd, primal.name)
+    if isinstance(primal, str):
+        if primal in registry.ATTRIBUTE_RULES and primal not in registry.METHOD_RULES:
+            return lambda x: getattr(x, primal)
+        return lambda receiver, *args, **kwargs: getattr(receiver, primal)(*args, **kwargs)
+    return primal
+
+
+def check_rule(rule: Any, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None, *,
+               rng: np.random.Generator | None = None, eps: float = 1e-6, rtol: float = 1e-5,
+               atol: float = 1e-6) -> list[str]:
+    """Check a rule's templates at one point; return the parameters checked.
+
+    The templates are evaluated directly, with ``np``, ``math`` and ``sd`` bound
+    to NumPy, math and the NumPy runtime, the parameters to ``args``/``kwargs``
+    (defaults filled in) and ``ans`` to the primal's result. For each
+    differentiable parameter whose argument holds floats, with random ``v`` (its
+    tangent) and ``u`` (the result's adjoint):
+
+    * the forward template at ``t = v`` agrees with central finite differences
+      of the primal in the direction ``v``;
+    * ``<vjp(u), v> == <u, jvp(v)>``, the reverse template at ``g = u``
+      (unbroadcast when the rule says so) against the forward one.
+
+    Arguments are copied before each call, so primals that write into them
+    (``sd.assign_into``) see the same values every time.
+    """
+    import copy
+    import inspect
+
+    from sourcediff.backends import NUMPY
+
+    def unbound(*_args, **_kwargs):
+        raise AssertionError("a rule template called a function passed in as a value")
+
+    namespaces = NUMPY.namespaces({"call_forward": unbound, "call_backward": unbound})
+    sd = namespaces["sd"]
+    rng = np.random.default_rng(0) if rng is None else rng
+    primal = _primal_of(rule, sd)
+    given = rule.signature.bind(*args, **(kwargs or {}))
+
+    def call(arguments: dict[str, Any]) -> Any:
+        bound = inspect.BoundArguments(rule.signature, copy.deepcopy(dict(arguments)))
+        return primal(*bound.args, **bound.kwargs)
+
+    ans = call(given.arguments)
+    full = rule.signature.bind(*args, **(kwargs or {}))
+    full.apply_defaults()
+    env = dict(full.arguments)
+
+    def evaluate(template: str, **names: Any) -> Any:
+        scope = dict(namespaces, **copy.deepcopy(env), ans=copy.deepcopy(ans), **names)
+        return eval(compile(template, f"<{rule.origin}>", "eval"), {"__builtins__": __builtins__}, scope)
+
+    checked = []
+    for param in rule.adjoints:
+        value = env.get(param)
+        if param in rule.cut or not _carries_tangent(value):
+            continue
+        where = f"rule of {rule.primal!r} ({rule.origin}), parameter {param!r}"
+        v = _random_like(value, rng)
+        plus, minus = dict(given.arguments), dict(given.arguments)
+        plus[param], minus[param] = _moved(value, v, eps), _moved(value, v, -eps)
+        fd = [(p - m) / (2 * eps) for p, m in zip(_flat(call(plus), ans), _flat(call(minus), ans))]
+        jvp = _flat(evaluate(rule.jvps[param], t=copy.deepcopy(v)), ans)
+        for got, expected in zip(jvp, fd):
+            bad = np.abs(got - expected) > atol + rtol * np.abs(expected)
+            assert not np.any(bad), (f"{where}: the forward template {rule.jvps[param]!r} disagrees with finite "
+                                     f"differences:\n{got}\nexpected\n{expected}")
+        u = _random_like(ans, rng)
+        vjp = evaluate(rule.adjoints[param], g=copy.deepcopy(u))
+        if rule.unbroadcast:
+            vjp = sd.unbroadcast(vjp, value)
+        left = _inner(_flat(vjp, value), _flat(v, value))
+        right = _inner(_flat(u, ans), jvp)
+        assert abs(left - right) <= atol + rtol * max(abs(left), abs(right)), \
+            f"{where}: <vjp(u), v> = {left} but <u, jvp(v)> = {right}"
+        checked.append(param)
+    return checked

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import defnondiff, defrule
+from ..registry import defbilinear, defnondiff, defpartials, defrule
 from ..scalar_templates import TEMPLATES
 
 
@@ -21,51 +21,42 @@ def _register_table() -> None:
     for entry in TEMPLATES.values():
         if entry["numpy"] is None:
             continue
-        adjoints = entry["adjoints"]["numpy"]
-        defrule(getattr(np, entry["numpy"]), entry["params"], unbroadcast=len(adjoints) > 1, **adjoints)
+        partials = entry["partials"]["numpy"]
+        defpartials(getattr(np, entry["numpy"]), entry["params"], unbroadcast=len(partials) > 1,
+                    adjoints=entry["adjoints"]["numpy"], **partials)
 
 
 _register_table()
 
 # np.hypot: the table's partials x / ans, taken as 0 at the origin, where the norm has no derivative.
-defrule(np.hypot, "x1, x2", unbroadcast=True, x1="g * sd.norm_slope(x1, ans)", x2="g * sd.norm_slope(x2, ans)")
+defpartials(np.hypot, "x1, x2", unbroadcast=True, x1="sd.norm_slope(x1, ans)", x2="sd.norm_slope(x2, ans)")
 
 # np.power: the table's partials, made safe at x1 == 0 (see backends/numpy_elementwise_ops.py).
-defrule(np.power, "x1, x2", unbroadcast=True,
-        x1="g * sd.power_rule(x1, x2)", x2="g * sd.xlogy(ans, x1)")
+defpartials(np.power, "x1, x2", unbroadcast=True, x1="sd.power_rule(x1, x2)", x2="sd.xlogy(ans, x1)")
 
-defrule(np.add, "x1, x2", unbroadcast=True, x1="g", x2="g")
-defrule(np.subtract, "x1, x2", unbroadcast=True, x1="g", x2="-g")
-defrule(np.multiply, "x1, x2", unbroadcast=True, x1="g * x2", x2="g * x1")
-defrule(np.divide, "x1, x2", unbroadcast=True, x1="g / x2", x2="-g * ans / x2")  # also np.true_divide
-defrule(np.positive, "x", x="g")
+defpartials(np.add, "x1, x2", unbroadcast=True, x1="1", x2="1")
+defpartials(np.subtract, "x1, x2", unbroadcast=True, x1="1", x2="-1")
+defbilinear(np.multiply, "x1, x2", unbroadcast=True, apply="x1 * x2", x1="g * x2", x2="g * x1")
+defpartials(np.divide, "x1, x2", unbroadcast=True, x1="1 / x2", x2="-ans / x2")  # also np.true_divide
+defpartials(np.positive, "x", x="1")
 
-defrule(np.abs, "x", x="g * np.sign(x)")  # np.absolute is np.abs
+defpartials(np.abs, "x", x="np.sign(x)")  # np.absolute is np.abs
 
-defrule(np.maximum, "x1, x2", unbroadcast=True,
-        x1="g * ((x1 > x2) + 0.5 * (x1 == x2))",
-        x2="g * ((x2 > x1) + 0.5 * (x1 == x2))")
-defrule(np.minimum, "x1, x2", unbroadcast=True,
-        x1="g * ((x1 < x2) + 0.5 * (x1 == x2))",
-        x2="g * ((x2 < x1) + 0.5 * (x1 == x2))")
-defrule(np.fmax, "x1, x2", unbroadcast=True,
-        x1="g * ((x1 > x2) + 0.5 * (x1 == x2))",
-        x2="g * ((x2 > x1) + 0.5 * (x1 == x2))")
-defrule(np.fmin, "x1, x2", unbroadcast=True,
-        x1="g * ((x1 < x2) + 0.5 * (x1 == x2))",
-        x2="g * ((x2 < x1) + 0.5 * (x1 == x2))")
+_MAX = "(x1 > x2) + 0.5 * (x1 == x2)", "(x2 > x1) + 0.5 * (x1 == x2)"
+_MIN = "(x1 < x2) + 0.5 * (x1 == x2)", "(x2 < x1) + 0.5 * (x1 == x2)"
+for _f, (_d1, _d2) in ((np.maximum, _MAX), (np.minimum, _MIN), (np.fmax, _MAX), (np.fmin, _MIN)):
+    defpartials(_f, "x1, x2", unbroadcast=True, x1=_d1, x2=_d2)
 
 # where(condition) with one argument returns indices; only x and y carry gradients.
 defrule(np.where, "condition, x=None, y=None", unbroadcast=True,
-        x="np.where(condition, g, 0.0)", y="np.where(condition, 0.0, g)")
+        x="np.where(condition, g, 0.0)", y="np.where(condition, 0.0, g)",
+        jvp={"x": "np.where(condition, t, 0.0)", "y": "np.where(condition, 0.0, t)"})
 
 # clip: a keeps the adjoint where it was not clipped (ans == a, boundaries
 # included); otherwise it goes to the bound that produced ans, a_max first,
 # because NumPy applies a_max last (so also when a_min > a_max).
-defrule(np.clip, "a, a_min=None, a_max=None", unbroadcast=True,
-        a="g * (ans == a)",
-        a_min="g * (ans != a) * (ans != a_max)",
-        a_max="g * (ans != a) * (ans == a_max)")
+defpartials(np.clip, "a, a_min=None, a_max=None", unbroadcast=True,
+            a="(ans == a)", a_min="(ans != a) * (ans != a_max)", a_max="(ans != a) * (ans == a_max)")
 
 for _fn, _why in [
     (np.sign, "piecewise constant"), (np.floor, "piecewise constant"),

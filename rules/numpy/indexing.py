@@ -10,29 +10,40 @@ checks those reads.
 
 import numpy as np
 
-from ..registry import defrule, runtime
+from ..registry import deflinear, defrule, runtime
 
 # ``y op= v`` on an array that another name shares is written back in place by
 # ``sd.assign_into(y, result)``: the result receives the whole adjoint of y.
 # The transform saves y before the write and restores it in the backward pass.
-defrule(runtime("assign_into"), "target, value", cut=("target",), value="sd.unbroadcast(g, value)")
-# An element read before its array changed, checked to be a copy rather than a view.
-defrule(runtime("not_a_view"), "value, message, filename=None, lineno=None", value="g")
+# Forward: the value's tangent written into zeros shaped like y (y's own tangent is overwritten).
+deflinear(runtime("assign_into"), "target, value", cut=("target",), apply="sd.assign_into(target, value)",
+          value="sd.unbroadcast(g, value)")
+# An element read before its array changed, checked to be a copy rather than a view: the identity
+# (its tangent is not checked, it is no view of the user's array).
+defrule(runtime("not_a_view"), "value, message, filename=None, lineno=None", value="g", jvp={"value": "t"})
 # The adjoint of a list that append and pop change, turned into a list: linear, it passes g through.
-defrule(runtime("list_adjoint"), "adjoint, items", adjoint="g")
-# A view read after its array changed is read again from the array (lowered to sd.view_again(v, u, index)).
+deflinear(runtime("list_adjoint"), "adjoint, items", apply="sd.list_adjoint(adjoint, items)", adjoint="g")
+# A view read after its array changed is read again from the array (lowered to sd.view_again(v, u, index)):
+# the result is the base's index (then the view's tangent does not reach it) or the view itself.
 defrule(runtime("view_again"), "view, base, index",
         view="sd.view_again_adjoint(g, view, base, index, 'view')",
-        base="sd.view_again_adjoint(g, view, base, index, 'base')")
+        base="sd.view_again_adjoint(g, view, base, index, 'base')",
+        jvp={"view": "sd.view_again_tangent(t, view, base, index, 'view')",
+             "base": "sd.view_again_tangent(t, view, base, index, 'base')"})
 # y += v where y may share its object: checked to be a number (then rebound), else refused when it runs.
-defrule(runtime("immutable_value"), "value, message, hint, filename=None, lineno=None", value="g")
+defrule(runtime("immutable_value"), "value, message, hint, filename=None, lineno=None", value="g",
+        jvp={"value": "t"})
 # for v in x over an argument: its elements, or a dict's keys (which carry no gradient).
-defrule(runtime("iterable"), "x", x="sd.sequence_adjoint(g, x)")
+deflinear(runtime("iterable"), "x", apply="sd.iterable(x)", x="sd.sequence_adjoint(g, x)")
 # np.add.at(y, i, v) is lowered to ``t = sd.accumulate_at(y, i, v); y[i] = t`` (np.subtract.at: negate).
 # t is y[i] plus every value aimed at each element: y[i] passes g through like a read, and each value
 # receives g of the element it lands on (summed over repeats, then back to the value's shape).
-defrule(runtime("accumulate_at"), "array, index, value, negate=False",
-        array="sd.index_adjoint(g, array, index)", value="sd.accumulate_at_adjoint(g, array, index, value, negate=negate)")
+deflinear(runtime("accumulate_at"), "array, index, value, negate=False",
+          apply="sd.accumulate_at(array, index, value, negate)",
+          array="sd.index_adjoint(g, array, index)",
+          value="sd.accumulate_at_adjoint(g, array, index, value, negate=negate)")
 
-# np.sort is a gather by the sorting permutation: g goes back through it (ties: the stable order).
-defrule(np.sort, "a, axis=-1, kind=None, order=None, *, stable=None", a="sd.sort_adjoint(g, a, axis)")
+# np.sort is a gather by the sorting permutation: g goes back through it (ties: the stable order), and
+# the tangent is gathered by the same permutation.
+defrule(np.sort, "a, axis=-1, kind=None, order=None, *, stable=None", a="sd.sort_adjoint(g, a, axis)",
+        jvp={"a": "sd.sort_tangent(t, a, axis)"})

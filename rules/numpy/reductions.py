@@ -10,31 +10,35 @@ them are refused rather than differentiated wrongly.
 """
 import numpy as np
 
-from ..registry import defmethod, defnondiff, defnondiff_method, defrule
+from ..registry import defnondiff, defnondiff_method, deflinear, defrule, rename, share_method
 
 _SUM = "a, axis=None, dtype=None, out=None, keepdims=False"
 _EXT = "a, axis=None, out=None, keepdims=False"
 _VAR = "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False"
 
-defrule(np.sum, _SUM, a="sd.sum_adjoint(g, a, axis, keepdims)")
-defrule(np.mean, _SUM, a="sd.mean_adjoint(g, a, axis, keepdims)")
-defrule(np.prod, _SUM, a="sd.prod_adjoint(g, a, axis, keepdims)")
-for _f in {np.max, np.amax, np.min, np.amin}:
-    defrule(_f, _EXT, a="sd.extremum_adjoint(g, a, ans, axis, keepdims)")
-defrule(np.var, _VAR, a="sd.var_adjoint(g, a, axis, ddof, keepdims)")
-defrule(np.std, _VAR, a="sd.std_adjoint(g, a, ans, axis, ddof, keepdims)")
 
-# ndarray methods: the receiver is ``self``.
-_MSUM = "self, axis=None, dtype=None, out=None, keepdims=False"
-_MEXT = "self, axis=None, out=None, keepdims=False"
-_MVAR = "self, axis=None, dtype=None, out=None, ddof=0, keepdims=False"
-defmethod("sum", _MSUM, self="sd.sum_adjoint(g, self, axis, keepdims)")
-defmethod("mean", _MSUM, self="sd.mean_adjoint(g, self, axis, keepdims)")
-defmethod("prod", _MSUM, self="sd.prod_adjoint(g, self, axis, keepdims)")
-defmethod("max", _MEXT, self="sd.extremum_adjoint(g, self, ans, axis, keepdims)")
-defmethod("min", _MEXT, self="sd.extremum_adjoint(g, self, ans, axis, keepdims)")
-defmethod("var", _MVAR, self="sd.var_adjoint(g, self, axis, ddof, keepdims)")
-defmethod("std", _MVAR, self="sd.std_adjoint(g, self, ans, axis, ddof, keepdims)")
+def _reduction(primal, spec: str, adjoint: str) -> None:
+    """A reduction that is not linear: its forward template sums ``t`` times its partials (the adjoint at
+    ``g = 1``) over the reduced axes. Each result element depends only on its own slice, so this is exact,
+    with the adjoint's conventions at ties and zeros."""
+    partial = rename(adjoint, {"g": "np.ones_like(ans)"})
+    defrule(primal, spec, a=adjoint, jvp={"a": f"np.sum(t * {partial}, axis=axis, keepdims=keepdims)"})
+
+
+deflinear(np.sum, _SUM, apply="np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)",
+          a="sd.sum_adjoint(g, a, axis, keepdims)")
+deflinear(np.mean, _SUM, apply="np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)",
+          a="sd.mean_adjoint(g, a, axis, keepdims)")
+_reduction(np.prod, _SUM, "sd.prod_adjoint(g, a, axis, keepdims)")
+for _f in (np.max, np.amax, np.min, np.amin):
+    _reduction(_f, _EXT, "sd.extremum_adjoint(g, a, ans, axis, keepdims)")
+_reduction(np.var, _VAR, "sd.var_adjoint(g, a, axis, ddof, keepdims)")
+_reduction(np.std, _VAR, "sd.std_adjoint(g, a, ans, axis, ddof, keepdims)")
+
+# ndarray methods: the same primitives, the receiver is ``self``.
+for _name, _f in (("sum", np.sum), ("mean", np.mean), ("prod", np.prod), ("max", np.max), ("min", np.min),
+                  ("var", np.var), ("std", np.std)):
+    share_method(_name, _f)
 
 # Integer-valued results: positions and counts carry no gradient.
 for _f in (np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero):

@@ -9,42 +9,57 @@ the other constructors depend only on shapes and are non-differentiable.
 """
 import numpy as np
 
-from ..registry import (defattribute, defmethod, defnondiff, defnondiff_attribute,
-                        defnondiff_method, defrule, runtime)
+from ..registry import (attribute, deflinear, defnondiff, defnondiff_attribute, defnondiff_method, defrule,
+                        method, runtime, share_method)
 
-defrule(np.transpose, "a, axes=None", a="sd.transpose_adjoint(g, axes)")
-defrule(np.reshape, "a, shape=None, order='C', *, copy=None", a="np.reshape(g, np.shape(a), order=order)")
-defrule(np.ravel, "a, order='C'", a="np.reshape(g, np.shape(a), order=order)")
-defrule(np.squeeze, "a, axis=None", a="np.reshape(g, np.shape(a))")
-defrule(np.expand_dims, "a, axis", a="np.reshape(g, np.shape(a))")
-defrule(np.concatenate, "arrays, axis=0, out=None, *, dtype=None, casting='same_kind'",
-        arrays="sd.concatenate_adjoint(g, arrays, axis)")
-defrule(np.stack, "arrays, axis=0, out=None, *, dtype=None, casting='same_kind'",
-        arrays="sd.stack_adjoint(g, arrays, axis)")
-defrule(np.hstack, "tup, *, dtype=None, casting='same_kind'", tup="sd.hstack_adjoint(g, tup)")
-defrule(np.vstack, "tup, *, dtype=None, casting='same_kind'", tup="sd.vstack_adjoint(g, tup)")
-defrule(np.append, "arr, values, axis=None", arr="sd.concatenate_adjoint(g, (arr, values), axis)[0]",
-        values="sd.concatenate_adjoint(g, (arr, values), axis)[1]")
+deflinear(np.transpose, "a, axes=None", apply="np.transpose(a, axes)", a="sd.transpose_adjoint(g, axes)")
+deflinear(np.reshape, "a, shape=None, order='C', *, copy=None", apply="np.reshape(a, shape, order=order)",
+          a="np.reshape(g, np.shape(a), order=order)")
+deflinear(np.ravel, "a, order='C'", apply="np.ravel(a, order=order)", a="np.reshape(g, np.shape(a), order=order)")
+deflinear(np.squeeze, "a, axis=None", apply="np.squeeze(a, axis=axis)", a="np.reshape(g, np.shape(a))")
+deflinear(np.expand_dims, "a, axis", apply="np.expand_dims(a, axis)", a="np.reshape(g, np.shape(a))")
+deflinear(np.concatenate, "arrays, axis=0, out=None, *, dtype=None, casting='same_kind'",
+          apply="np.concatenate(arrays, axis=axis)", arrays="sd.concatenate_adjoint(g, arrays, axis)")
+deflinear(np.stack, "arrays, axis=0, out=None, *, dtype=None, casting='same_kind'",
+          apply="np.stack(arrays, axis=axis)", arrays="sd.stack_adjoint(g, arrays, axis)")
+deflinear(np.hstack, "tup, *, dtype=None, casting='same_kind'", apply="np.hstack(tup)",
+          tup="sd.hstack_adjoint(g, tup)")
+deflinear(np.vstack, "tup, *, dtype=None, casting='same_kind'", apply="np.vstack(tup)",
+          tup="sd.vstack_adjoint(g, tup)")
+deflinear(np.append, "arr, values, axis=None", apply="np.append(arr, values, axis=axis)",
+          arr="sd.concatenate_adjoint(g, (arr, values), axis)[0]",
+          values="sd.concatenate_adjoint(g, (arr, values), axis)[1]")
 # np.r_[a, b] and np.c_[a, b] of values: lowered to these runtime calls, one block of g per item.
-defrule(runtime("concatenate_rows"), "*items", items="sd.index_concatenate_adjoint(g, items, False)")
-defrule(runtime("concatenate_columns"), "*items", items="sd.index_concatenate_adjoint(g, items, True)")
-defrule(np.broadcast_to, "array, shape, subok=False", unbroadcast=True, array="g")
-defrule(np.copy, "a, order='K', subok=False", a="np.copy(g)")
-defrule(np.array, "object, dtype=None, *, copy=True, order='K', subok=False, ndmin=0",
-        object="sd.array_adjoint(g, object, dtype)")
-defrule(np.asarray, "a, dtype=None, order=None, *, copy=None",
-        a="sd.array_adjoint(g, a, dtype)")
+deflinear(runtime("concatenate_rows"), "*items", apply="sd.concatenate_rows(*items)",
+          items="sd.index_concatenate_adjoint(g, items, False)")
+deflinear(runtime("concatenate_columns"), "*items", apply="sd.concatenate_columns(*items)",
+          items="sd.index_concatenate_adjoint(g, items, True)")
+deflinear(np.broadcast_to, "array, shape, subok=False", unbroadcast=True, apply="np.broadcast_to(array, shape)",
+          array="g")
+deflinear(np.copy, "a, order='K', subok=False", apply="np.copy(a, order=order)", a="np.copy(g)")
+# The tangent of an array built from numbers or arrays is built the same way, as floats.
+deflinear(np.array, "object, dtype=None, *, copy=True, order='K', subok=False, ndmin=0",
+          apply="sd.array_tangent(object, dtype, ndmin)", object="sd.array_adjoint(g, object, dtype)")
+deflinear(np.asarray, "a, dtype=None, order=None, *, copy=None", apply="sd.array_tangent(a, dtype)",
+          a="sd.array_adjoint(g, a, dtype)")
 
 # Constructors whose values depend on a differentiable argument.
-defrule(np.full, "shape, fill_value, dtype=None, order='C'", unbroadcast=True, fill_value="g")
-defrule(np.full_like, "a, fill_value, dtype=None, order='K', subok=True, shape=None",
-        unbroadcast=True, fill_value="g")
-defrule(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0",
-        start="sd.linspace_adjoint(g, start, stop, num, endpoint, axis, retstep, 'start')",
-        stop="sd.linspace_adjoint(g, start, stop, num, endpoint, axis, retstep, 'stop')")
+deflinear(np.full, "shape, fill_value, dtype=None, order='C'", unbroadcast=True,
+          apply="np.full(shape, fill_value, dtype=dtype, order=order)", fill_value="g")
+deflinear(np.full_like, "a, fill_value, dtype=None, order='K', subok=True, shape=None", unbroadcast=True,
+          apply="np.full_like(a, fill_value, dtype=dtype, order=order, subok=subok, shape=shape)", fill_value="g")
+# Linear in (start, stop) for a given num, retstep included (then the tangent is a tuple, like the result).
+deflinear(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0",
+          apply="np.linspace(start, stop, num, endpoint=endpoint, retstep=retstep, dtype=dtype, axis=axis)",
+          start="sd.linspace_adjoint(g, start, stop, num, endpoint, axis, retstep, 'start')",
+          stop="sd.linspace_adjoint(g, start, stop, num, endpoint, axis, retstep, 'stop')")
+# arange(stop) depends on stop only through its length (piecewise constant); arange(start, stop, step)
+# is start + step * k.
 defrule(np.arange, "start_or_stop, /, stop=None, step=1, *, dtype=None",
         start_or_stop="sd.arange_adjoint(g, ans, stop, 'start')",
-        step="sd.arange_adjoint(g, ans, stop, 'step')")
+        step="sd.arange_adjoint(g, ans, stop, 'step')",
+        jvp={"start_or_stop": "(0.0 if stop == None else t) * np.ones(np.shape(ans))",
+             "step": "t * np.arange(np.shape(ans)[0])"})
 
 for _f in (np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like, np.eye,
            np.identity):
@@ -52,17 +67,19 @@ for _f in (np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_li
 for _f in (np.shape, np.size, np.ndim):
     defnondiff(_f, f"np.{_f.__name__} is an integer property of the array")
 
-# ndarray methods and attributes.
-defmethod("reshape", "self, *shape, order='C'", self="np.reshape(g, np.shape(self), order=order)")
-defmethod("transpose", "self, *axes", self="sd.transpose_adjoint(g, axes)")
-defmethod("ravel", "self, order='C'", self="np.reshape(g, np.shape(self), order=order)")
-defmethod("flatten", "self, order='C'", self="np.reshape(g, np.shape(self), order=order)")
-defmethod("squeeze", "self, axis=None", self="np.reshape(g, np.shape(self))")
-defmethod("copy", "self, order='C'", self="np.copy(g)")
-defattribute("T", x="np.transpose(g)")
+# ndarray methods and attributes: the same primitives where the signatures agree.
+share_method("ravel", np.ravel)
+share_method("squeeze", np.squeeze)
+share_method("copy", np.copy, "self, order='C'")
+deflinear(method("reshape"), "self, *shape, order='C'", apply="self.reshape(*shape, order=order)",
+          self="np.reshape(g, np.shape(self), order=order)")
+deflinear(method("transpose"), "self, *axes", apply="self.transpose(*axes)", self="sd.transpose_adjoint(g, axes)")
+deflinear(method("flatten"), "self, order='C'", apply="self.flatten(order=order)",
+          self="np.reshape(g, np.shape(self), order=order)")
+deflinear(attribute("T"), "x", apply="np.transpose(x)", x="np.transpose(g)")
 for _a in ("shape", "size", "ndim", "dtype", "itemsize", "nbytes"):
     defnondiff_attribute(_a, f"x.{_a} is a property of the array, not a value")
 defnondiff_method("tolist", "x.tolist() leaves the array world; differentiate before it")
 
 # diag builds a matrix from a vector (its adjoint reads the diagonal back) or takes a matrix's diagonal.
-defrule(np.diag, "v, k=0", v="sd.diag_adjoint(g, v, k)")
+deflinear(np.diag, "v, k=0", apply="np.diag(v, k)", v="sd.diag_adjoint(g, v, k)")

@@ -29,11 +29,16 @@ def test_rule_templates_call_only_the_contract():
     called = set()
     for table in (registry.REVERSE_RULES, registry.METHOD_RULES, registry.ATTRIBUTE_RULES):
         for rule in table.values():
-            for param in rule.adjoints:
-                called |= {n.attr for n in gast.walk(rule.template(param)) if isinstance(n, gast.Attribute)
+            templates = [rule.template(p) for p in rule.adjoints] + [rule.jvp_template(p) for p in rule.jvps]
+            for template in templates:
+                called |= {n.attr for n in gast.walk(template) if isinstance(n, gast.Attribute)
                            and isinstance(n.value, gast.Name) and n.value.id == "sd"}
-    assert called <= set(contract.RULE_HELPERS), sorted(called - set(contract.RULE_HELPERS))
-    assert set(contract.RULE_HELPERS) - {"field_adjoint"} <= called  # field_adjoint: constructor rules, made on use
+    structural = {"zeros_like", "assign_into", "list_adjoint", "iterable", "accumulate_at", "concatenate_rows",
+                  "concatenate_columns"}  # forward templates of linear runtime functions apply them to tangents
+    helpers = set(contract.RULE_HELPERS) | structural
+    assert called <= helpers, sorted(called - helpers)
+    # field_adjoint, field_tangent: constructor rules, made on use
+    assert set(contract.RULE_HELPERS) - {"field_adjoint", "field_tangent"} <= called
 
 
 def test_generated_code_sees_exactly_the_contract():

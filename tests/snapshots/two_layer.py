@@ -9,8 +9,8 @@ def two_layer_grad(w1, w2, x):
     # backward pass
     t3_bar = sd.mean_adjoint(t4_bar, t3, None, False)
     t2_bar = t3_bar * (2 * t2)
-    h_bar = sd.matmul_lhs_adjoint(t2_bar, h, w2)
-    w2_bar = sd.matmul_rhs_adjoint(t2_bar, h, w2)
+    h_bar = sd.matmul_adjoint_a(t2_bar, h, w2)
+    w2_bar = sd.matmul_adjoint_b(t2_bar, h, w2)
     t1_bar = h_bar * (1 - h ** 2)
-    w1_bar = sd.matmul_rhs_adjoint(t1_bar, x, w1)
+    w1_bar = sd.matmul_adjoint_b(t1_bar, x, w1)
     return (w1_bar, w2_bar)

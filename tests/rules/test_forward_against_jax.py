@@ -1,0 +1,83 @@
+"""The forward templates of the NumPy rules against ``jax.jvp`` of the jax.numpy function of the same name.
+
+``test_registry.py`` checks every rule against finite differences; this adds an
+independent implementation where one exists. Each rule's samples come from
+``rule_samples.py``; every differentiable argument that holds floats gets a
+random tangent, and the sum of the forward templates' contributions must equal
+JAX's output tangent.
+"""
+import copy
+import importlib.util
+import inspect
+import pathlib
+
+import numpy as np
+import pytest
+
+from sourcediff.backends import NUMPY
+from sourcediff.testing import _carries_tangent, _random_like
+
+jax = pytest.importorskip("jax")
+jnp = jax.numpy
+
+_spec = importlib.util.spec_from_file_location("rule_samples", pathlib.Path(__file__).with_name("rule_samples.py"))
+SAMPLES = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(SAMPLES)
+
+# Rules whose JAX counterpart differentiates differently on purpose, and what checks ours instead.
+NOT_LIKE_JAX = {
+    "arange": "jnp.arange builds from concrete values: its tangent in start and step is zero; ours is "
+              "start + step * k, checked against finite differences in test_registry.py",
+}
+
+
+def _counterpart(key):
+    if not (isinstance(key, np.ufunc) or (getattr(key, "__module__", None) or "").startswith("numpy")):
+        return None
+    space = jnp.linalg if "linalg" in (getattr(key, "__module__", None) or "") else jnp
+    return getattr(space, key.__name__, None)
+
+
+CASES = [pytest.param(key, rule, _counterpart(key), id=f"np.{key.__name__}")
+         for table, key, rule in SAMPLES.library_rules()
+         if table == "function" and _counterpart(key) is not None and key.__name__ not in NOT_LIKE_JAX]
+
+
+def test_most_numpy_rules_are_compared():
+    assert len(CASES) >= 70
+
+
+@pytest.mark.parametrize("key, rule, counterpart", CASES)
+def test_forward_templates_match_jax(key, rule, counterpart):
+    namespaces = NUMPY.namespaces({"call_forward": print, "call_backward": print})
+    rng = np.random.default_rng(7)
+    compared = 0
+    for sample in SAMPLES.SAMPLES[key]:
+        args, kwargs = sample(rng)
+        given = rule.signature.bind(*args, **kwargs)
+        full = rule.signature.bind(*args, **kwargs)
+        full.apply_defaults()
+        active = [p for p in rule.adjoints if _carries_tangent(full.arguments.get(p))]
+        if not active:
+            continue
+        ans = key(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+        tangents = {p: _random_like(full.arguments[p], rng) for p in active}
+        ours = 0.0
+        for p in active:
+            scope = dict(namespaces, **copy.deepcopy(dict(full.arguments)), ans=ans, t=tangents[p])
+            ours = ours + np.asarray(eval(rule.jvps[p], scope))
+
+        def primal(*values):
+            arguments = dict(given.arguments, **dict(zip(active, values)))
+            bound = inspect.BoundArguments(rule.signature, arguments)
+            return counterpart(*bound.args, **bound.kwargs)
+
+        as_jax = lambda x: jax.tree_util.tree_map(jnp.asarray, x)  # noqa: E731
+        _, theirs = jax.jvp(primal, tuple(as_jax(full.arguments[p]) for p in active),
+                            tuple(as_jax(tangents[p]) for p in active))
+        if theirs.dtype == jax.dtypes.float0:  # an integer result: no tangent
+            theirs = np.zeros(np.shape(theirs))
+        np.testing.assert_allclose(np.broadcast_to(ours, np.shape(theirs)), theirs, rtol=1e-6, atol=1e-9,
+                                   err_msg=f"sample {args!r}, {kwargs!r}")
+        compared += 1
+    assert compared, "no sample had an argument with a tangent"
