@@ -42,10 +42,15 @@ defpartials(np.positive, "x", x="1")
 
 defpartials(np.abs, "x", x="np.sign(x)")  # np.absolute is np.abs
 
-_MAX = "(x1 > x2) + 0.5 * (x1 == x2)", "(x2 > x1) + 0.5 * (x1 == x2)"
-_MIN = "(x1 < x2) + 0.5 * (x1 == x2)", "(x2 < x1) + 0.5 * (x1 == x2)"
-for _f, (_d1, _d2) in ((np.maximum, _MAX), (np.minimum, _MIN), (np.fmax, _MAX), (np.fmin, _MIN)):
+# np.greater and np.equal, not > and ==: they compare lists element by element (a list's > compares the lists).
+_MAX = "np.greater(x1, x2) + 0.5 * np.equal(x1, x2)", "np.greater(x2, x1) + 0.5 * np.equal(x1, x2)"
+_MIN = "np.less(x1, x2) + 0.5 * np.equal(x1, x2)", "np.less(x2, x1) + 0.5 * np.equal(x1, x2)"
+# fmax and fmin take the other argument where one is NaN: it gets the whole slope there.
+_NAN = " + (np.isnan(x2) & ~np.isnan(x1))", " + (np.isnan(x1) & ~np.isnan(x2))"
+for _f, (_d1, _d2) in ((np.maximum, _MAX), (np.minimum, _MIN)):
     defpartials(_f, "x1, x2", unbroadcast=True, x1=_d1, x2=_d2)
+for _f, (_d1, _d2) in ((np.fmax, _MAX), (np.fmin, _MIN)):
+    defpartials(_f, "x1, x2", unbroadcast=True, x1=_d1 + _NAN[0], x2=_d2 + _NAN[1])
 
 # where(condition) with one argument returns indices; only x and y carry gradients.
 defrule(np.where, "condition, x=None, y=None", unbroadcast=True,

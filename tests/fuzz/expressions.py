@@ -128,6 +128,12 @@ class Exprs:
         if kind == "binary":
             leaf = c.choice(BINARY)
             c.feature("rule:" + leaf.primal)
+            if leaf.template == f"{leaf.primal}({{x}}, {{y}})" and leaf.primal.startswith("np.") and c.chance(0.1):
+                # NumPy functions of lists: elementwise, not the lists' own operators (np.maximum([a, b], [c, d]))
+                c.feature("list_operands")
+                items = [self.atom(self.scalar(depth - 1)) for _ in range(4)]
+                pair = fill(leaf, f"[{items[0]}, {items[1]}]", f"[{items[2]}, {items[3]}]")
+                return f"np.sum({pair} * np.array([1.0, 2.5]))"
             return "(" + fill(leaf, self.atom(self.scalar(depth - 1)), self.atom(self.scalar(depth - 1))) + ")"
         if kind == "reduce":
             lengths = c.scope.lengths()

@@ -5,7 +5,7 @@ import pytest
 from sourcediff import grad, vjp
 from sourcediff.rules import registry
 from sourcediff.rules.scalar_templates import TEMPLATES
-from sourcediff.testing import check_grads
+from sourcediff.testing import check_grads, numerical_grad
 
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
@@ -271,3 +271,34 @@ def test_ufunc_keyword_outside_the_rule_is_refused():
 
     with pytest.raises(SourcediffError, match="out"):
         grad(sin_into)(np.ones(3))
+
+
+def _pairs_of_lists(fn):
+    def f(a, b, c, d):
+        return np.sum(fn([a, b], [c, d]) * np.array([1.0, 10.0]))
+    return f
+
+
+@pytest.mark.parametrize("fn", [np.maximum, np.minimum, np.fmax, np.fmin], ids=lambda f: f.__name__)
+def test_piecewise_functions_of_lists_compare_element_by_element(fn):
+    # regression: the templates compared the lists themselves (a list's > is lexicographic), so at
+    # (1, 5, 2, 3) the gradient of maximum went to the wrong elements
+    f = _pairs_of_lists(fn)
+    for args in [(1.0, 5.0, 2.0, 3.0), (4.0, 0.5, 2.0, 3.0)]:
+        got = grad(f, argnums=(0, 1, 2, 3))(*args)
+        expected = [numerical_grad(f, args, i) for i in range(4)]
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_fmax_and_fmin_give_the_slope_to_the_argument_that_is_not_nan():
+    def f(x, y):
+        return np.sum(np.fmax(x, y) + 2.0 * np.fmin(y, x))
+
+    x, y = np.array([1.0, np.nan, 3.0]), np.array([np.nan, 2.0, 1.0])
+    gx, gy = grad(f, argnums=(0, 1))(x, y)
+    # where one argument is NaN, fmax/fmin return the other: its slope is 1 there (JAX agrees)
+    jx, jy = jax.grad(lambda a, b: jnp.sum(jnp.fmax(a, b) + 2.0 * jnp.fmin(b, a)), argnums=(0, 1))(x, y)
+    np.testing.assert_allclose(gx, [3.0, 0.0, 1.0])
+    np.testing.assert_allclose(gy, [0.0, 3.0, 2.0])
+    np.testing.assert_allclose(gx, jx)
+    np.testing.assert_allclose(gy, jy)
