@@ -580,10 +580,10 @@ def unbroadcast_to(g, shape):
     return g
 
 
-def not_a_view(value, message, filename=None, lineno=None):
-    """``value``, unless it is (or a list or tuple of it holds) a view of an array that has changed since it
-    was read (then refuse)."""
-    if _holds_a_view(value):
+def not_a_view(value, message, filename=None, lineno=None, changed=()):
+    """``value``, unless it is (or a list, tuple or dict of it holds) a view, or one of the arrays ``changed``
+    (written in place since it was read): then refuse."""
+    if _holds_a_view(value) or (changed and _holds_one_of(value, changed)):
         import linecache
 
         from sourcediff.errors import UnsupportedSyntaxError
@@ -600,6 +600,18 @@ def _holds_a_view(value) -> bool:
         return value.base is not None
     if isinstance(value, (list, tuple)):
         return any(_holds_a_view(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_a_view(v) for v in value.values())
+    return False
+
+
+def _holds_one_of(value, arrays) -> bool:
+    if type(value) is _ndarray:
+        return any(type(a) is _ndarray and np.may_share_memory(value, a) for a in arrays)
+    if isinstance(value, (list, tuple)):
+        return any(_holds_one_of(v, arrays) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_one_of(v, arrays) for v in value.values())
     return False
 
 

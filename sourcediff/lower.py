@@ -117,8 +117,12 @@ class Lowering:
                 what = f"reading {self.describe_view(expr.id)}," if not temporary else "reading a slice of an array"
                 message = constant(f"{what} after that array was changed in place")
                 where = [constant(self.parsed.filename), constant(self.parsed.lineno(self.current))]
+                # a container may hold the written array itself (an element of a tuple a helper gave back)
+                written = sorted(n for n in self.memory.stale_by.get(expr.id, ()) if n in self.memory.bound)
+                changed = [gast.keyword(arg="changed", value=gast.Tuple(elts=[name(n) for n in written],
+                                                                        ctx=gast.Load()))] if written else []
                 check = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="not_a_view", ctx=gast.Load()),
-                                  args=[name(expr.id), message] + where, keywords=[])
+                                  args=[name(expr.id), message] + where, keywords=changed)
                 self.emit(assign(checked, check, expr))
                 return name(checked)
             if expr.id in self.memory.stale and expr.id in self.memory.view_sources:
@@ -1172,6 +1176,7 @@ class Memory:
         self.view_sources: dict[str, tuple[str, gast.expr]] = {}  # u[1:]: (u, index), while u holds that object
         self.held: dict[str, frozenset[str]] = {}     # container -> names whose objects (or views) it holds
         self.held_directly: set[str] = set()          # containers holding an object or a slice, not only elements
+        self.stale_by: dict[str, frozenset[str]] = {}  # stale container -> the names written that made it stale
 
     def copy(self) -> "Memory":
         other = Memory()
@@ -1185,6 +1190,7 @@ class Memory:
         other.view_sources = dict(self.view_sources)
         other.held = dict(self.held)
         other.held_directly = set(self.held_directly)
+        other.stale_by = dict(self.stale_by)
         return other
 
     def merge(self, other: "Memory") -> None:
@@ -1206,6 +1212,8 @@ class Memory:
                              if v in other.view_sources and other.view_sources[v][0] == source[0]
                              and gast.dump(other.view_sources[v][1]) == gast.dump(source[1])}
         self.held_directly |= other.held_directly
+        for c, names in other.stale_by.items():
+            self.stale_by[c] = self.stale_by.get(c, frozenset()) | names
         self.elements = {n for n in self.elements | other.elements  # an element on every path that views it
                          if (n in self.elements or n not in mine) and (n in other.elements or n not in other.views)}
 
@@ -1236,6 +1244,7 @@ class Memory:
         self.arguments.discard(identifier)
         self.held.pop(identifier, None)
         self.held_directly.discard(identifier)
+        self.stale_by = {c: names - {identifier} for c, names in self.stale_by.items() if c != identifier}
         self.arrays.discard(identifier)
         self.view_sources = {v: source for v, source in self.view_sources.items()
                              if v != identifier and source[0] != identifier}  # its views show another object
@@ -1264,13 +1273,18 @@ class Memory:
             self.held[identifier] = self.held.get(identifier, frozenset()) | self.held[source]
         if source in self.held_directly:
             self.held_directly.add(identifier)
+        if source in self.stale_by:
+            self.stale_by[identifier] = self.stale_by.get(identifier, frozenset()) | self.stale_by[source]
 
     def changed(self, identifier: str) -> None:
         """The array of ``identifier`` changed in place: views of it made earlier are now stale, and so are
         containers holding such views."""
         bases = self.members(identifier)
         self.stale |= {v for v, base in self.views.items() if base in bases}
-        self.stale |= {c for c, held in self.held.items() if held & bases}
+        for c, held in self.held.items():
+            if held & bases:
+                self.stale.add(c)
+                self.stale_by[c] = self.stale_by.get(c, frozenset()) | {identifier}
 
     def hold(self, container: str, atom: str) -> None:
         """``container`` holds the object of ``atom`` (``lst.append(x)``, ``d = {'w': x[1:]}``): it is stale once

@@ -202,7 +202,7 @@ class ReverseTransform:
         for pname, atom in binding.items():
             if isinstance(atom, gast.Tuple):  # *operands: the template gives one adjoint per operand
                 members = [(i, e) for i, e in enumerate(atom.elts) if active(e)]
-                if not members:
+                if not members or pname in rule.cut:
                     continue
                 if pname not in rule.adjoints:
                     raise self.not_differentiable(stmt, what, pname)

@@ -1154,3 +1154,56 @@ def test_varargs_are_refused_with_what_to_do():
     assert "one tuple" in info.value.hint
     with pytest.raises(sourcediff.ArgnumsError, match=r"goes to \*xs"):
         sourcediff.grad(product_of_all)(2.0, 3.0)
+
+
+# -- containers read after an array they may hold changed: checked when the derivative runs -----------------
+
+W0_LIST = [0.7795, 1.4429, 1.2734, 0.8269]
+
+
+def swap(v, z):
+    return (z, v)
+
+
+def held_through_a_helpers_tuple(x):
+    # regression (fuzzer, seed 30104251): w5 is u3 itself (an element of the helper's tuple), so d9['b'] shows
+    # the write into u3; the run-time check looked for views only, and the gradient came out 0
+    u3 = np.array(W0_LIST[::1])
+    w5, o6 = swap(0.5, u3)
+    d9 = {'a': 1.0, 'w': 1.0}
+    d9['b'] = w5
+    u3[:] += np.hstack((x[:-3], u3[1:]))
+    return np.sum(d9['b'])
+
+
+def row_view_in_a_dict(x):
+    m = np.zeros((2, 2))
+    m[0] = x[:2]
+    d = {'r': m[0]}  # a row of a matrix: a view
+    m[0] += x[2:]
+    return np.sum(d['r'])
+
+
+def copy_through_a_helpers_tuple(x):
+    u = np.array(W0_LIST)
+    w, o = swap(0.5, u.copy())
+    d = {'b': w}
+    u[:] += x
+    return np.sum(d['b']) * x[0] + np.sum(u * u)
+
+
+def elements_in_a_dict(x):
+    u = x * 2.0
+    d = {'a': u[0], 'b': u[2]}
+    u[1:] += x[:-1]
+    return d['a'] * d['b'] + np.sum(u)
+
+
+def test_a_container_holding_a_written_array_itself_or_a_row_view_is_refused_when_read():
+    x = np.array([0.5425, 0.7829, 0.9352, 1.3859])
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="reading d9, which holds"):
+        sourcediff.grad(held_through_a_helpers_tuple)(x)
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="reading d, which holds m"):
+        sourcediff.grad(row_view_in_a_dict)(x)
+    verify(copy_through_a_helpers_tuple, (x,))  # copies and numbers in containers stay fine
+    verify(elements_in_a_dict, (x,))

@@ -20,7 +20,9 @@ deflinear(runtime("assign_into"), "target, value", cut=("target",), apply="sd.as
           value="sd.unbroadcast(g, value)")
 # An element read before its array changed, checked to be a copy rather than a view: the identity
 # (its tangent is not checked, it is no view of the user's array).
-defrule(runtime("not_a_view"), "value, message, filename=None, lineno=None", value="g", jvp={"value": "t"})
+# ``changed``: the arrays written since, compared by identity only (cut: no gradient flows through it).
+defrule(runtime("not_a_view"), "value, message, filename=None, lineno=None, changed=()", cut=("changed",),
+        value="g", jvp={"value": "t"})
 # The adjoint of a list that append and pop change, turned into a list: linear, it passes g through.
 deflinear(runtime("list_adjoint"), "adjoint, items", apply="sd.list_adjoint(adjoint, items)", adjoint="g")
 # A view read after its array changed is read again from the array (lowered to sd.view_again(v, u, index)):
