@@ -51,7 +51,7 @@ FD_STEPS = (1e-4, 1e-6)      # relative central-difference steps; they must agre
 FD_RTOL, FD_ATOL = 1e-4, 1e-6  # sourcediff against finite differences (atol relative to the problem's scale)
 TIGHT_RTOL, TIGHT_ATOL = 1e-7, 1e-9  # sourcediff against JAX, and against itself (grad, value_and_grad, vjp)
 VALUE_RTOL = 1e-12
-FD_LARGEST = 1e8  # derivatives beyond this are not judged by finite differences (an oscillation may hide)
+FD_LARGEST = 1e8  # values and derivatives beyond this are not judged by finite differences
 
 
 @dataclass
@@ -204,6 +204,9 @@ class Oracle:
         value = float(value)
         if not math.isfinite(value):
             raise Verdict(Outcome("invalid", "primal", "not finite", repr(value)))
+        if abs(value) > FD_LARGEST:  # a step of 1e-6 is lost in its rounding: finite differences see nothing
+            raise Verdict(Outcome("invalid", "primal", "too large",
+                                  f"a value of size {abs(value):.3g}: finite differences cannot resolve it"))
         return value
 
     def _finite_differences(self, f: Callable, args: tuple, argnums: tuple[int, ...]) -> tuple[list, np.ndarray]:

@@ -233,6 +233,17 @@ def test_a_kink_makes_the_program_invalid_not_wrong():
     assert (outcome.kind, outcome.reason) == ("invalid", "kink"), outcome
 
 
+def test_a_value_too_large_to_resolve_makes_the_program_invalid_not_wrong():
+    # seed 40101949: s grew to 7.7e12 in a loop, and sin(y) * (s - x[1]) lost a step of x[1] in its rounding,
+    # so finite differences said 0 where the derivative is about -3e12
+    huge = SMOOTH.replace(source="import math\n\nimport numpy as np\n\n\ndef f(x, a, n):\n    s = 0.0\n"
+                                 "    for i in range(5):\n        s = math.pow(1.0 + s * s, 1.5)\n"
+                                 "    y = a\n    for i in range(2):\n        y = np.sin(y) * (s - x[1])\n    return y\n",
+                          jax_compatible=False)
+    outcome = oracle.Oracle(use_jax=False).run(huge)
+    assert (outcome.kind, outcome.check, outcome.reason) == ("invalid", "primal", "too large"), outcome
+
+
 def test_the_minimizer_keeps_the_failure_and_shrinks_the_program():
     padded = SMOOTH.replace(source=SMOOTH.source.replace(
         "    return s\n", "    t = np.tanh(a) * 2.0\n    u = np.sum(x ** 2) + t\n    return s + 0.0 * u\n"))
