@@ -218,6 +218,9 @@ class Oracle:
                     estimates.append([_fd_tree(f, args, i, step) for i in argnums])
         except Timeout:
             raise Verdict(Outcome("invalid", "finite differences", "timeout")) from None
+        except Exception as exc:  # the primal fails a step away (math.acos just past 1): at a domain's edge
+            raise Verdict(Outcome("invalid", "finite differences", f"raised {type(exc).__name__}", _first_line(exc),
+                                  traceback.format_exc())) from None
         coarse, fine = (trees.numbers(e) for e in estimates)
         if not (np.all(np.isfinite(coarse)) and np.all(np.isfinite(fine))):
             raise Verdict(Outcome("invalid", "finite differences", "not finite"))

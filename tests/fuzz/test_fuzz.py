@@ -244,6 +244,15 @@ def test_a_value_too_large_to_resolve_makes_the_program_invalid_not_wrong():
     assert (outcome.kind, outcome.check, outcome.reason) == ("invalid", "primal", "too large"), outcome
 
 
+def test_a_primal_that_fails_a_step_away_makes_the_program_invalid_not_a_crash():
+    # seed 40202943: the primal raised in math a step away from the point (the oracle crashed)
+    edge = SMOOTH.replace(source="import math\n\nimport numpy as np\n\n\ndef f(x, a, n):\n"
+                                 "    return np.sum(x) * math.sqrt(5e-5 - abs(a - 0.7))\n", jax_compatible=False)
+    outcome = oracle.Oracle(use_jax=False).run(edge)
+    assert (outcome.kind, outcome.check, outcome.reason) == ("invalid", "finite differences", "raised ValueError"), \
+        outcome
+
+
 def test_the_minimizer_keeps_the_failure_and_shrinks_the_program():
     padded = SMOOTH.replace(source=SMOOTH.source.replace(
         "    return s\n", "    t = np.tanh(a) * 2.0\n    u = np.sum(x ** 2) + t\n    return s + 0.0 * u\n"))
