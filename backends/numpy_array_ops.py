@@ -154,8 +154,15 @@ def var_adjoint(g, x, axis=None, ddof=0, keepdims=False):
     xa = _float(x)
     axes = _axes(axis, xa.ndim)
     n = int(np.prod([xa.shape[a] for a in axes]))
-    centered = xa - np.mean(xa, axis=axes, keepdims=True)
+    centered = _centered(xa, axes)
     return _like(x, 2.0 * centered * _expand(g, xa.ndim, axes, keepdims) / (n - ddof))
+
+
+def _centered(xa, axes):
+    """``x - mean(x)``, centered twice, so that it sums to zero to rounding even where x is large next to its
+    spread (a shift of every element then changes the var and std by exactly nothing, as it should)."""
+    centered = xa - np.mean(xa, axis=axes, keepdims=True)
+    return centered - np.mean(centered, axis=axes, keepdims=True) if centered.size else centered
 
 
 def std_adjoint(g, x, ans, axis=None, ddof=0, keepdims=False):
@@ -163,7 +170,7 @@ def std_adjoint(g, x, ans, axis=None, ddof=0, keepdims=False):
     xa = _float(x)
     axes = _axes(axis, xa.ndim)
     n = int(np.prod([xa.shape[a] for a in axes]))
-    centered = xa - np.mean(xa, axis=axes, keepdims=True)
+    centered = _centered(xa, axes)
     g = _expand(g, xa.ndim, axes, keepdims)
     s = _expand(ans, xa.ndim, axes, keepdims)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -51,6 +51,7 @@ FD_STEPS = (1e-4, 1e-6)      # relative central-difference steps; they must agre
 FD_RTOL, FD_ATOL = 1e-4, 1e-6  # sourcediff against finite differences (atol relative to the problem's scale)
 TIGHT_RTOL, TIGHT_ATOL = 1e-7, 1e-9  # sourcediff against JAX, and against itself (grad, value_and_grad, vjp)
 VALUE_RTOL = 1e-12
+KINK_RTOL = 1e-2  # one-sided slopes further apart than this (times the scale): a kink, not curvature
 FD_LARGEST = 1e8  # values and derivatives beyond this are not judged by finite differences
 
 
@@ -214,8 +215,10 @@ class Oracle:
         estimates = []
         try:
             with time_limit(self.timeout):
+                asymmetry: list[float] = []  # |forward - backward| one-sided estimates, with the fine step
                 for step in FD_STEPS:
-                    estimates.append([_fd_tree(f, args, i, step) for i in argnums])
+                    estimates.append([_fd_tree(f, args, i, step, asymmetry if step == FD_STEPS[-1] else None)
+                                      for i in argnums])
         except Timeout:
             raise Verdict(Outcome("invalid", "finite differences", "timeout")) from None
         except Exception as exc:  # the primal fails a step away (math.acos just past 1): at a domain's edge
@@ -231,6 +234,10 @@ class Oracle:
         if not np.all(np.abs(coarse - fine) <= FD_ATOL * scale + FD_RTOL * np.abs(fine)):
             raise Verdict(Outcome("invalid", "finite differences", "kink",
                                   f"steps {FD_STEPS} disagree: {coarse} vs {fine}"))
+        # a kink central differences cannot see (they average the two slopes): a tie in np.sort, |x| at 0
+        if asymmetry and max(asymmetry) > KINK_RTOL * scale:
+            raise Verdict(Outcome("invalid", "finite differences", "kink",
+                                  f"one-sided slopes differ by {max(asymmetry):.3g} at the point"))
         return estimates[1], np.abs(coarse - fine)
 
     def _call(self, check: str, names: set[str], thunk: Callable[[], Any]) -> Any:
@@ -371,8 +378,9 @@ class Oracle:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
-def _fd_tree(f: Callable, args: tuple, argnum: int, step: float) -> Any:
-    """Central differences of ``f`` with respect to every float in ``args[argnum]``, in its structure."""
+def _fd_tree(f: Callable, args: tuple, argnum: int, step: float, asymmetry: list | None = None) -> Any:
+    """Central differences of ``f`` with respect to every float in ``args[argnum]``, in its structure;
+    ``asymmetry`` receives, per float, how far the forward and the backward one-sided estimates are apart."""
     def evaluate(replacement: Any) -> float:
         trial = list(trees.copy(args))
         trial[argnum] = replacement
@@ -380,7 +388,14 @@ def _fd_tree(f: Callable, args: tuple, argnum: int, step: float) -> Any:
 
     tree = args[argnum]
     flat = trees.leaves(tree)
+    at_point = evaluate(tree) if asymmetry is not None else 0.0
     grads = []
+
+    def central(up: float, down: float, h: float) -> float:
+        if asymmetry is not None:
+            asymmetry.append(abs(up + down - 2.0 * at_point) / h)
+        return (up - down) / (2 * h)
+
     for k, (_, leaf) in enumerate(flat):
         def with_leaf(v, k=k):
             position = iter(range(len(flat)))
@@ -393,11 +408,11 @@ def _fd_tree(f: Callable, args: tuple, argnum: int, step: float) -> Any:
                 plus, minus = leaf.astype(np.float64), leaf.astype(np.float64)
                 plus[index] += h
                 minus[index] -= h
-                g[index] = (evaluate(with_leaf(plus)) - evaluate(with_leaf(minus))) / (2 * h)
+                g[index] = central(evaluate(with_leaf(plus)), evaluate(with_leaf(minus)), h)
             grads.append(g)
         else:
             h = step * max(1.0, abs(float(leaf)))
-            grads.append((evaluate(with_leaf(float(leaf) + h)) - evaluate(with_leaf(float(leaf) - h))) / (2 * h))
+            grads.append(central(evaluate(with_leaf(float(leaf) + h)), evaluate(with_leaf(float(leaf) - h)), h))
     position = iter(grads)
     return trees.map_leaves(lambda old: next(position), tree)
 

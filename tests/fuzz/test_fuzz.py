@@ -253,6 +253,16 @@ def test_a_primal_that_fails_a_step_away_makes_the_program_invalid_not_a_crash()
         outcome
 
 
+def test_a_kink_central_differences_cannot_see_makes_the_program_invalid():
+    # seed 40401554: a tie in np.sort; central differences average the two one-sided slopes at the tie
+    tie = SMOOTH.replace(source="import numpy as np\n\n\ndef f(x, a, n):\n"
+                                "    return np.sum(np.sort([0.68, x[2], x[0]]) * np.array([1.0, 2.0, 3.0]))\n",
+                         args_source="(np.array([0.7287, 1.321, 0.7287]), 0.7, 2)", jax_compatible=False)
+    outcome = oracle.Oracle(use_jax=False).run(tie)
+    assert (outcome.kind, outcome.reason) == ("invalid", "kink"), outcome
+    assert "one-sided" in outcome.detail
+
+
 def test_the_minimizer_keeps_the_failure_and_shrinks_the_program():
     padded = SMOOTH.replace(source=SMOOTH.source.replace(
         "    return s\n", "    t = np.tanh(a) * 2.0\n    u = np.sum(x ** 2) + t\n    return s + 0.0 * u\n"))

@@ -208,3 +208,16 @@ def test_hypothesis_shapes_and_axes(shape, data):
     for f, primal in [(f_sum, np.sum), (f_mean, np.mean), (f_prod, np.prod), (f_max, np.max)]:
         w = rng.standard_normal(np.shape(primal(x, axis=axis, keepdims=keepdims)))
         check(f, (x, w, axis, keepdims))
+
+
+@pytest.mark.parametrize("reduction", [np.std, np.var], ids=["std", "var"])
+def test_a_shift_of_large_values_does_not_change_std_or_var(reduction):
+    # regression (fuzzer, seed 40403237): around 1e9 the centered values did not sum to zero, and the
+    # derivative with respect to a common shift came out about 4e-7 instead of 0 (JAX gives 0)
+    def f(a):
+        return reduction(a + np.array([1e9 + 0.25, 1e9 + 0.75]))
+
+    got = sourcediff.grad(f)(0.6241)
+    assert abs(got) <= 1e-12, got
+    jax_got = float(jax.grad(lambda a: jnp.std(a + jnp.array([1e9 + 0.25, 1e9 + 0.75])))(0.6241))
+    assert abs(jax_got) <= 1e-12
