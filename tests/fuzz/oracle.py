@@ -388,7 +388,7 @@ def _fd_tree(f: Callable, args: tuple, argnum: int, step: float, asymmetry: list
 
     tree = args[argnum]
     flat = trees.leaves(tree)
-    at_point = evaluate(tree) if asymmetry is not None else 0.0
+    at_point = float(f(*trees.copy(args))) if asymmetry is not None else 0.0  # f may write into its arguments
     grads = []
 
     def central(up: float, down: float, h: float) -> float:

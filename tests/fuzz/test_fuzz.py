@@ -263,6 +263,15 @@ def test_a_kink_central_differences_cannot_see_makes_the_program_invalid():
     assert "one-sided" in outcome.detail
 
 
+def test_the_oracle_itself_leaves_the_arguments_as_they_were():
+    # the one-sided kink check evaluated the program on the caller's own arguments once, and a program that
+    # writes into its argument then looked like a derivative that changed it (seed 50100096)
+    writes = SMOOTH.replace(source="import numpy as np\n\n\ndef f(x, a, n):\n    x[:] = np.sin(x) * a\n"
+                                   "    return np.sum(x * x) * a\n", jax_compatible=False)
+    outcome = oracle.Oracle(use_jax=False).run(writes)
+    assert outcome.kind == "passed", outcome
+
+
 def test_the_minimizer_keeps_the_failure_and_shrinks_the_program():
     padded = SMOOTH.replace(source=SMOOTH.source.replace(
         "    return s\n", "    t = np.tanh(a) * 2.0\n    u = np.sum(x ** 2) + t\n    return s + 0.0 * u\n"))
