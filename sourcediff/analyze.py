@@ -1,720 +1,438 @@
-"""Analyze stage: activity analysis on the core language.
+"""Analyze stage: what the transforms need to know about a core-language function, as :class:`Facts`.
 
-A value is *active* when it depends differentiably on an input we differentiate
-with respect to (it is *varied*) and it can reach the output (it is *useful*).
-Only active statements get adjoint code. Comparisons, non-differentiable
-functions (``np.floor``, ``len`` ...) and attributes such as ``x.shape`` stop
-the flow of variation.
+``analyze`` makes the in-place updates ``y op= v`` explicit, then runs the
+analyses of ``dataflow`` (activity, Python numbers, array shapes, which
+arguments are written into) together with the classification of calls to the
+user's own functions, until they agree: a helper that writes into an argument
+changes what is active, and what is active decides which helpers are
+differentiated. It then finds the patterns the transforms read (increments
+``x[i] = x[i] + d``, unpacked tuples, indices computed from differentiated
+values). Facts are keyed by the stable statement ids of ``ir.sid`` and are
+printed by :meth:`Facts.describe` for ``sourcediff.stages``.
 """
 from __future__ import annotations
 
-import ast
-import threading
-from dataclasses import dataclass, field
-from typing import Callable
+import types
+from dataclasses import dataclass
+from typing import Callable, Mapping
 
 import gast
 
-from .calls import scalar_parameters
-from .ir import appended, blocks, list_change, reads, stored, target_of, walk_statements
-from .parse import ParsedFunction, is_resolved, is_user_function
-from sourcediff.rules import registry
+from .binding import dotted, is_runtime_call
+from .callsites import CallSites
+from .dataflow import (Activity, ArrayFacts, activity, array_facts, describe, differentiable_reads, scalar_names,
+                       written_arguments)
+from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
+from .ir import (all_blocks, appended, blocks, list_change, load_counts, number_statements, reads, sid, stored,
+                 target_of, walk_statements)
+from .lower import RUNTIME
+from .naming import Namer, assign, name
+from .parse import ParsedFunction
+
+MODES = ("grad", "value_and_grad", "vjp", "split")
 
 
-def differentiable_reads(stmt: gast.stmt, parsed: ParsedFunction) -> list[str]:
-    """Names whose variation flows into the value ``stmt`` computes."""
-    if not isinstance(stmt, gast.Assign):
-        return []
-    rhs = stmt.value
-    if isinstance(rhs, (gast.Compare, gast.BoolOp)):
-        return []
-    if isinstance(rhs, gast.UnaryOp) and isinstance(rhs.op, gast.Not):
-        return []
-    if isinstance(rhs, gast.Attribute):
-        if rhs.attr in registry.NONDIFFERENTIABLE_ATTRIBUTES:
-            return []
-        return reads(rhs.value)
-    if isinstance(rhs, gast.Subscript):
-        return reads(rhs.value)
-    if isinstance(rhs, gast.Call):
-        func = rhs.func
-        target = parsed.resolve(func)
-        if is_resolved(target):
-            if registry.is_nondifferentiable(target):
-                return []
-        elif isinstance(func, gast.Attribute) and func.attr in registry.NONDIFFERENTIABLE_METHODS:
-            return []
-        return reads(rhs)
-    return reads(rhs)
+@dataclass(frozen=True)
+class Spec:
+    """The specialization being derived: mode, differentiated parameters, and what the arguments are."""
+
+    wrt: tuple[str, ...]
+    mode: str
+    has_aux: bool = False
+    scalar_params: frozenset[str] = frozenset()
+    array_params: frozenset[tuple[str, int, str]] = frozenset()  # (parameter, ndim, first of its shape)
 
 
-def _grows(stmt: gast.stmt) -> tuple[str, None, gast.expr] | None:
-    """``(list, None, value)`` for ``lst.extend(value)`` / ``lst.insert(i, value)``: value flows into lst."""
-    change = list_change(stmt)
-    if change is None or change[0] == "pop":
-        return None
-    return change[1], None, change[2][-1]
+@dataclass(frozen=True)
+class Increment:
+    """``a = x[i]; v = a + d; x[i] = v`` (or ``a - d``): x[i] grows by ``delta``, computed by ``source``."""
+
+    delta: str
+    negate: bool
+    source: gast.stmt
 
 
-@dataclass
-class Activity:
-    """Per statement: the varied names before it and the useful names after it."""
+@dataclass(frozen=True)
+class Output:
+    """What the function returns: the differentiated atoms, the differentiated output, the whole value."""
 
-    varied_before: dict[int, frozenset[str]] = field(default_factory=dict)
-    useful_after: dict[int, frozenset[str]] = field(default_factory=dict)
-    active: set[int] = field(default_factory=set)
-    varied_at_end: frozenset[str] = frozenset()
-
-    def is_active(self, stmt: gast.stmt) -> bool:
-        return id(stmt) in self.active
-
-    def operand_active(self, stmt: gast.stmt, operand: str) -> bool:
-        return operand in self.varied_before[id(stmt)]
+    differentiated: tuple[gast.expr, ...]
+    core: gast.expr
+    returned: gast.expr
 
 
-class _Activity:
-    """Dataflow over nested blocks; loops iterate to a fixed point (the sets only grow)."""
+@dataclass(frozen=True)
+class Facts:
+    """Everything the analysis found; the tables are keyed by ``ir.sid`` of the statements of ``body``."""
 
-    def __init__(self, parsed: ParsedFunction, result: Activity, changed: dict[int, list[str]]):
-        self.parsed = parsed
-        self.result = result
-        self.changed = changed  # per call statement: arguments the callee changes in place
+    body: tuple[gast.stmt, ...]            # the core statements, in-place updates explicit, without the return
+    output: Output
+    activity: Activity
+    numbers: Mapping[int, frozenset[str]]  # per statement: the names holding Python numbers before it
+    arrays: ArrayFacts
+    calls: CallSites                       # calls to the user's functions, and what they write into
+    changed: Mapping[int, tuple[str, ...]]  # per call: the arguments the callee writes into
+    mutated: tuple[str, ...]               # parameters whose objects the function writes into
+    changed_outputs: tuple[str, ...]       # per mutated parameter, the name holding its object at the end
+    containers: frozenset[str]             # names whose adjoint may be a tuple, list or dict
+    lists: frozenset[str]                  # lists changed with append, extend, insert or pop
+    varied_indices: Mapping[int, tuple[str, ...]]  # subscripts whose index reads differentiated names
+    increments: Mapping[int, Increment]
+    unpacked: Mapping[int, tuple[str, ...]]  # t = f(...): the names t[0], t[1], ... are unpacked into
+    unpack_reads: frozenset[int]           # the statements ``a = t[0]`` of those unpackings
+    assignments: Mapping[str, int]         # how often each name is bound
+    in_loop: frozenset[int]                # statements inside a loop
+    runtime: str                           # the generated code's name for the runtime (sd)
 
-    def forward(self, stmts: list[gast.stmt], varied: set[str]) -> set[str]:
-        varied = set(varied)
-        for stmt in stmts:
-            self.result.varied_before[id(stmt)] = frozenset(varied)
-            if isinstance(stmt, gast.If):
-                varied = self.forward(stmt.body, varied) | self.forward(stmt.orelse, varied)
-            elif isinstance(stmt, (gast.For, gast.While)):
-                if isinstance(stmt, gast.For):
-                    varied.discard(stmt.target.id)  # loops run over ranges: the index is never varied
-                entry = set(varied)
-                while True:
-                    out = self.forward(stmt.body, entry)
-                    if out <= entry:
-                        break
-                    entry |= out
-                varied = entry
-            elif appended(stmt) is not None or stored(stmt) is not None or _grows(stmt):
-                lst, value = appended(stmt) or (stored(stmt) or _grows(stmt))[::2]
-                if set(reads(value)) & varied:
-                    varied.add(lst)
-            else:
-                target = target_of(stmt)
-                if target is None:
-                    continue
-                if any(n in varied for n in differentiable_reads(stmt, self.parsed)):
-                    varied.add(target)
-                    varied.update(self.changed.get(id(stmt), ()))
-                else:
-                    varied.discard(target)
-        return varied
+    def binds(self, stmt: gast.stmt) -> list[str]:
+        """Names a statement (re)binds in the forward pass (a helper's call binds its residual too)."""
+        return _binds(stmt, self.calls, self.runtime)
 
-    def backward(self, stmts: list[gast.stmt], useful: set[str]) -> set[str]:
-        useful = set(useful)
-        for stmt in reversed(stmts):
-            self.result.useful_after[id(stmt)] = frozenset(useful)
-            if isinstance(stmt, gast.If):
-                useful = self.backward(stmt.body, useful) | self.backward(stmt.orelse, useful)
-            elif isinstance(stmt, (gast.For, gast.While)):
-                exit_ = set(useful)
-                while True:
-                    entry = self.backward(stmt.body, exit_)
-                    if entry <= exit_:
-                        break
-                    exit_ |= entry
-                useful = exit_
-            elif appended(stmt) is not None or stored(stmt) is not None or _grows(stmt):
-                lst, value = appended(stmt) or (stored(stmt) or _grows(stmt))[::2]
-                if lst in useful:
-                    useful.update(reads(value))
-            else:
-                target = target_of(stmt)
-                changed = set(self.changed.get(id(stmt), ())) & useful
-                if target is None or (target not in useful and not changed):
-                    continue
-                useful.discard(target)
-                useful.update(differentiable_reads(stmt, self.parsed))
-        return useful
+    def is_buffer_write(self, stmt: gast.stmt) -> bool:
+        """``y = sd.assign_into(y, t)``: ``y op= v`` written into an array that other names share."""
+        return _is_buffer_write(stmt, self.runtime)
 
-    def mark(self, stmts: list[gast.stmt]) -> None:
-        for stmt in walk_statements(stmts):
-            if appended(stmt) is not None:
-                lst, value = appended(stmt)
-                if lst in self.result.useful_after[id(stmt)] and \
-                        set(reads(value)) & self.result.varied_before[id(stmt)]:
-                    self.result.active.add(id(stmt))
-                continue
-            if _grows(stmt):
-                lst, _, value = _grows(stmt)
-                if lst in self.result.useful_after[id(stmt)] and \
-                        set(reads(value)) & self.result.varied_before[id(stmt)]:
-                    self.result.active.add(id(stmt))
-                continue
-            if stored(stmt) is not None:  # active also when only the array varies: its adjoint is cut there
-                array, _, value = stored(stmt)
-                if array in self.result.useful_after[id(stmt)] and \
-                        (set(reads(value)) | {array}) & self.result.varied_before[id(stmt)]:
-                    self.result.active.add(id(stmt))
-                continue
-            target = target_of(stmt)
-            if target is None:
-                continue
-            varied = any(n in self.result.varied_before[id(stmt)] for n in differentiable_reads(stmt, self.parsed))
-            outputs = {target} | set(self.changed.get(id(stmt), ()))
-            if varied and outputs & self.result.useful_after[id(stmt)]:
-                self.result.active.add(id(stmt))
+    def describe(self, wrt: tuple[str, ...]) -> str:
+        """What the analysis found, as text (``sourcediff.stages(f, ...)["analyze"]``)."""
+        return describe(list(self.body), self.activity, self.arrays, self.numbers, wrt)
 
 
-def activity(body: list[gast.stmt], wrt: set[str], outputs: set[str], parsed: ParsedFunction,
-             changed: dict[int, list[str]] | None = None) -> Activity:
-    """Activity of ``body`` (nested blocks included): which statements need adjoints.
+# ``adjoint_reads(stmt, activity, numbers, arrays)``: the names the transform's derivative code of ``stmt`` reads
+DerivativeReads = Callable[[gast.Assign, Activity, Mapping[int, frozenset[str]], ArrayFacts], set[str]]
 
-    ``changed`` lists, per call statement, the arguments the callee changes in place.
+
+def analyze(parsed: ParsedFunction, lowered: gast.FunctionDef, spec: Spec, namer: Namer, runtime: str,
+            derivative_reads: DerivativeReads) -> Facts:
+    """The facts about ``lowered`` for ``spec``; ``namer`` gives fresh names, ``runtime`` is the name of ``sd``.
+
+    ``derivative_reads`` is the transform's answer to what the derivative code of a
+    statement reads: ``x = op(x, ...)`` is split into ``t = op(x, ...); x = t``
+    where that code reads ``x``, which ``x = ...`` would have overwritten.
     """
-    result = Activity()
-    flow = _Activity(parsed, result, changed or {})
-    result.varied_at_end = frozenset(flow.forward(body, set(wrt)))
-    flow.backward(body, set(outputs))
-    flow.mark(body)
-    return result
-
-
-# whole reductions that give one number for any input (np.trace and np.linalg.det give arrays for stacks)
-_SCALAR_REDUCTIONS = {"sum", "mean", "prod", "max", "min", "var", "std", "amax", "amin"}
-
-
-def scalar_names(body: list[gast.stmt], scalar_params: set[str], parsed: ParsedFunction) -> dict[int, frozenset[str]]:
-    """Per statement, the names known to hold a value of shape ``()`` when it starts.
-
-    Used to leave out ``unbroadcast`` where no broadcasting can happen. At the
-    end of a branch or loop only what holds on every path stays known.
-    """
-    before: dict[int, frozenset[str]] = {}
-    _scalars(body, set(scalar_params), parsed, before)
-    return before
-
-
-def _scalars(stmts: list[gast.stmt], known: set[str], parsed: ParsedFunction,
-             before: dict[int, frozenset[str]]) -> set[str]:
-    import math
-
-    import numpy as np
-
-    known = set(known)
-
-    def is_scalar(atom: gast.expr) -> bool:
-        if isinstance(atom, gast.Constant):
-            return isinstance(atom.value, (int, float)) and not isinstance(atom.value, bool)
-        return isinstance(atom, gast.Name) and atom.id in known
-
-    for stmt in stmts:
-        before[id(stmt)] = frozenset(known)
-        if isinstance(stmt, gast.If):
-            known = _scalars(stmt.body, known, parsed, before) & _scalars(stmt.orelse, known, parsed, before)
-            continue
-        if isinstance(stmt, (gast.For, gast.While)):
-            entry = set(known)
-            if isinstance(stmt, gast.For):
-                entry.add(stmt.target.id)  # an int from a range
-            while True:
-                out = _scalars(stmt.body, entry, parsed, before)
-                if entry <= out:
-                    break
-                entry &= out
-            known = entry
-            continue
-        target = target_of(stmt)
-        if target is None:
-            continue
-        rhs = stmt.value
-        scalar = False
-        elements: set[str] = set()  # "t[0]": element 0 of the tuple t is a number
-        if isinstance(rhs, (gast.Name, gast.Constant)):
-            scalar = is_scalar(rhs)
-        elif isinstance(rhs, gast.BinOp):
-            scalar = is_scalar(rhs.left) and is_scalar(rhs.right)
-        elif isinstance(rhs, gast.UnaryOp):
-            scalar = not isinstance(rhs.op, gast.Not) and is_scalar(rhs.operand)  # not x is a bool
-        elif isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name) \
-                and isinstance(rhs.slice, gast.Constant) and type(rhs.slice.value) is int:
-            scalar = f"{rhs.value.id}[{rhs.slice.value}]" in known  # an element of a helper's tuple of numbers
-        elif isinstance(rhs, gast.Call):
-            func = parsed.resolve(rhs.func)
-            args_scalar = all(is_scalar(a) for a in rhs.args) and all(is_scalar(k.value) for k in rhs.keywords)
-            outputs = _helper_outputs(func, rhs, known)
-            if outputs is not None:
-                scalar = outputs is True
-                if isinstance(outputs, tuple):
-                    elements = {f"{target}[{i}]" for i, number in enumerate(outputs) if number}
-            elif is_resolved(func):
-                from_math = getattr(func, "__module__", None) == "math" or \
-                    func is getattr(math, getattr(func, "__name__", ""), None)
-                if from_math and getattr(func, "__name__", "") not in ("prod", "sumprod"):  # of arrays: arrays
-                    scalar = True
-                elif (isinstance(func, np.ufunc) and func.signature is None) or func in (float, abs, min, max):
-                    scalar = args_scalar
-                elif getattr(func, "__name__", "") in _SCALAR_REDUCTIONS and len(rhs.args) == 1 and not rhs.keywords \
-                        and func is getattr(np, func.__name__, None):  # np.sum(x), not the builtin sum(list)
-                    scalar = True
-            elif isinstance(rhs.func, gast.Attribute) and rhs.func.attr in _SCALAR_REDUCTIONS \
-                    and not rhs.args and not rhs.keywords:
-                scalar = True
-        if scalar:
-            known.add(target)
-        else:
-            known.discard(target)
-        known -= {n for n in known if n.startswith(f"{target}[")}
-        known |= elements
-    return known
-
-
-_OUTPUTS: dict[tuple, bool | tuple[bool, ...] | None] = {}
-_IN_PROGRESS = threading.local()
-
-
-def _helper_outputs(func, call: gast.Call, known: set[str]) -> bool | tuple[bool, ...] | None:
-    """For a call to one of the user's functions: whether it returns a number (or which elements of a tuple are).
-
-    None when ``func`` is not such a function, or when that cannot be told.
-    """
-    if not is_user_function(func) or registry.lookup(func) is not None:
-        return None
-    key = (func, scalar_parameters(func, call, frozenset(known)))
-    if key in _OUTPUTS:
-        return _OUTPUTS[key]
-    busy = getattr(_IN_PROGRESS, "functions", None)
-    if busy is None:
-        busy = _IN_PROGRESS.functions = set()
-    if func in busy:
-        return None  # recursion: unknown
-    busy.add(func)
-    try:
-        _OUTPUTS[key] = _numeric_outputs(func, key[1])
-    finally:
-        busy.discard(func)
-    return _OUTPUTS[key]
-
-
-def _numeric_outputs(func, scalar_params: frozenset[str]) -> bool | tuple[bool, ...] | None:
-    from .errors import SourcediffError
-    from .lower import lower
-    from .parse import parse_function
-
-    try:
-        parsed = parse_function(func)
-        body = lower(parsed, scalar_params).body
-    except SourcediffError:
-        return None  # refused later, with the error, when the call is transformed
-    ret = body[-1]
-    if not isinstance(ret, gast.Return) or ret.value is None:
-        return None
-    known = _scalars(body[:-1], set(scalar_params), parsed, {})
-
-    def number(atom):
-        if isinstance(atom, gast.Constant):
-            return type(atom.value) in (int, float)
-        return isinstance(atom, gast.Name) and atom.id in known
-
-    if isinstance(ret.value, gast.Tuple):
-        return tuple(number(e) for e in ret.value.elts)
-    return number(ret.value)
-
-
-# -- arrays and equal shapes ---------------------------------------------------------------------
-
-SCALAR_SHAPE: tuple = ()  # the shape key of 0-d values: Python numbers and single array elements
-
-
-@dataclass
-class ArrayFacts:
-    """Names certainly holding NumPy arrays (or NumPy scalars), their ndim, and which share a shape.
-
-    ``shapes`` maps a name to a key; two names with equal keys have equal shapes
-    whenever both are bound. Only names bound once in the function get a key.
-    """
-
-    arrays: set[str] = field(default_factory=set)
-    shapes: dict[str, tuple] = field(default_factory=dict)
-    ndims: dict[str, int] = field(default_factory=dict)
-    ints: set[str] = field(default_factory=set)  # sizes read from shapes: x.shape[0], len(x), x.size
-
-    def index_key(self, base: str, index: gast.expr, scalars: frozenset[str] = frozenset()) -> tuple | None:
-        """The shape key of ``base[index]`` for slices and integers, else None."""
-        items = _index_items(index, scalars | self.ints)
-        if items is None:
-            return None
-        if self.index_ndim(base, index, scalars) == 0:
-            return SCALAR_SHAPE
-        if base not in self.shapes or any(item == ("slice", None) for item in items):
-            return None
-        return ("index", self.shapes[base], tuple(items))
-
-    def index_ndim(self, base: str, index: gast.expr, scalars: frozenset[str] = frozenset()) -> int | None:
-        """The ndim of ``base[index]`` for slices and integers, if ``base``'s is known."""
-        items = _index_items(index, scalars | self.ints)
-        ndim = self.ndims.get(base)
-        if items is None or ndim is None or len(items) > ndim:
-            return None
-        return ndim - sum(1 for item in items if item == ("int",))
-
-
-def _index_items(index: gast.expr, scalars: frozenset[str]) -> list[tuple] | None:
-    """Per index element: ``("slice", lengths)`` or ``("int",)``; None for anything else (masks, arrays, None)."""
-    items = []
-    for part in index.elts if isinstance(index, gast.Tuple) else [index]:
-        if isinstance(part, gast.Slice):
-            items.append(("slice", _slice_signature(part)))
-        elif _int_constant(part) is not None or (isinstance(part, gast.Name) and part.id in scalars):
-            items.append(("int",))
-        else:
-            return None
-    return items
-
-
-_SIGNATURE_BOUND = 64  # slice bounds up to this size and steps up to 8: lengths for n < 256 decide equality
-
-
-def _int_constant(node: gast.expr | None) -> int | None:
-    if isinstance(node, gast.Constant) and type(node.value) is int:
-        return node.value
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
-            and type(node.operand.value) is int:
-        return -node.operand.value
-    return None
-
-
-def _slice_signature(part: gast.Slice) -> tuple[int, ...] | None:
-    """The slice's length along an axis of every length n < 256: equal signatures mean equal lengths for all n.
-
-    With constant bounds of at most 64 and steps from 1 to 8, both lengths are
-    settled, periodic functions of n past n = 128, so agreeing up to 256 they
-    agree everywhere.
-    """
-    bounds = []
-    for node in (part.lower, part.upper, part.step):
-        if node is None or (isinstance(node, gast.Constant) and node.value is None):
-            bounds.append(None)
-            continue
-        value = _int_constant(node)
-        if value is None or abs(value) > _SIGNATURE_BOUND:
-            return None
-        bounds.append(value)
-    if bounds[2] is not None and not 1 <= bounds[2] <= 8:
-        return None
-    return _lengths(*bounds)
-
-
-def _lengths(lower: int | None, upper: int | None, step: int | None) -> tuple[int, ...]:
-    key = (lower, upper, step)
-    if key not in _LENGTHS:
-        s = slice(lower, upper, step)
-        _LENGTHS[key] = tuple(len(range(*s.indices(n))) for n in range(4 * _SIGNATURE_BOUND))
-    return _LENGTHS[key]
-
-
-_LENGTHS: dict[tuple, tuple[int, ...]] = {}
-_ELEMENTWISE_OPERATORS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast.Mod)
-
-
-def array_facts(body: list[gast.stmt], params: list[str], array_params: dict[str, tuple[int, str]],
-                parsed: ParsedFunction, scalars_before: dict[int, frozenset[str]], runtime: str = "sd") -> ArrayFacts:
-    """Which names hold arrays, of which ndim, and which share a shape (see :class:`ArrayFacts`).
-
-    ``array_params`` maps the parameters known to be ndarrays to their ndim and
-    to the first parameter of the same shape (``"x0"`` for ``v0`` when
-    ``v0.shape == x0.shape``). ``runtime`` is the generated code's name for the backend.
-    """
-    return _ArrayFactsFinder(body, params, array_params, parsed, scalars_before, runtime).run()
-
-
-_NUMBER = (False, SCALAR_SHAPE, 0)  # a Python or NumPy number: no memory of its own to share, shape ()
-_UNKNOWN = (False, None, None)
-
-
-class _ArrayFactsFinder:
-    """Finds :class:`ArrayFacts`; a name bound several times gets facts only if every binding gives the same."""
-
-    def __init__(self, body, params, array_params, parsed, scalars_before, runtime):
-        self.body, self.params, self.parsed = body, params, parsed
-        self.array_params, self.scalars_before, self.runtime = array_params, scalars_before, runtime
-        self.definitions: dict[str, list[tuple[gast.stmt | None, gast.expr | None]]] = {p: [(None, None)]
-                                                                                          for p in params}
-        for stmt in walk_statements(body):
-            if isinstance(stmt, gast.For):
-                over_range = isinstance(stmt.iter, gast.Call) and parsed.resolve(stmt.iter.func) is range
-                self.definitions.setdefault(stmt.target.id, []).append(
-                    (stmt, gast.Constant(value=0, kind=None) if over_range else None))
-            elif target_of(stmt):
-                self.definitions.setdefault(target_of(stmt), []).append((stmt, stmt.value))
-
-    def run(self) -> ArrayFacts:
-        several = {n for n, defs in self.definitions.items() if len(defs) > 1}
-        facts = self.sweep({})
-        assumed = {}
-        for n in sorted(several):  # optimistic start: what the first binding gives (for x = x0.copy(); ...)
-            value = self.value(*self.definitions[n][0], facts)
-            if value != _UNKNOWN:
-                assumed[n] = value
-        while True:  # drop the assumptions some binding breaks, until every binding agrees
-            facts = self.sweep(assumed)
-            kept = {n: v for n, v in assumed.items()
-                    if all(self.value(stmt, rhs, facts, n) == v for stmt, rhs in self.definitions[n])}
-            if kept == assumed:
-                return facts
-            assumed = kept
-
-    def sweep(self, assumed: dict[str, tuple]) -> ArrayFacts:
-        """Facts of the names bound once, given ``assumed`` values for the names bound several times."""
-        facts = ArrayFacts()
-        self.shape_tuples: dict[str, int | None] = {}  # t = x.shape (or a tuple of sizes): its length
-        for n, value in assumed.items():
-            _record(facts, n, value)
-        for p in self.params:
-            if len(self.definitions[p]) == 1:
-                _record(facts, p, self.value(None, None, facts, p))
-        for stmt in walk_statements(self.body):
-            target = target_of(stmt)
-            if target is None or len(self.definitions[target]) > 1:
-                continue
-            rhs = stmt.value
-            scalars = self.scalars_before.get(id(stmt), frozenset())
-            if _reads_a_size(rhs, self.shape_tuples, self.parsed):
-                facts.ints.add(target)
-                _record(facts, target, _NUMBER)
-                continue
-            if isinstance(rhs, gast.Attribute) and rhs.attr == "shape" \
-                    and isinstance(rhs.value, gast.Name) and rhs.value.id in facts.arrays:
-                self.shape_tuples[target] = facts.ndims.get(rhs.value.id)
-                continue
-            if isinstance(rhs, gast.Tuple) and all(_is_number(e, scalars, facts) for e in rhs.elts):
-                self.shape_tuples[target] = len(rhs.elts)  # (n, 2): a shape for np.zeros
-                continue
-            _record(facts, target, self.value(stmt, rhs, facts))
-        return facts
-
-    def value(self, stmt: gast.stmt | None, rhs: gast.expr | None, facts: ArrayFacts,
-              param: str | None = None) -> tuple:
-        """(is an array, shape key, ndim) of what ``rhs`` gives; ``stmt`` None: the parameter's own value."""
-        import numpy as np
-
-        from .lower import _NEW_ARRAY_FUNCTIONS
-
-        if stmt is None:
-            if param in self.array_params:
-                ndim, twin = self.array_params[param]
-                return _NUMBER if ndim == 0 else (True, ("param", twin), ndim)
-            return _UNKNOWN
-        if rhs is None:
-            return _UNKNOWN
-        scalars = self.scalars_before.get(id(stmt), frozenset())
-
-        def known(atom):
-            if _is_number(atom, scalars, facts):
-                return _NUMBER
-            if isinstance(atom, gast.Name) and atom.id in facts.arrays:
-                return True, facts.shapes.get(atom.id), facts.ndims.get(atom.id)
-            return _UNKNOWN
-
-        def elementwise(operands):
-            values = [known(a) for a in operands]
-            if any(v == _UNKNOWN for v in values):
-                return _UNKNOWN
-            arrays = [v for v in values if v != _NUMBER]
-            if not arrays:
-                return _NUMBER
-            keys = {v[1] for v in arrays}
-            ndims = [v[2] for v in arrays]
-            return _normal(True, keys.pop() if len(keys) == 1 and None not in keys else None,
-                           max(ndims) if None not in ndims else None)
-
-        if isinstance(rhs, gast.Constant):
-            return _NUMBER if type(rhs.value) in (int, float) else _UNKNOWN
-        if isinstance(rhs, gast.Name):
-            return known(rhs)
-        if isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name) and rhs.value.id in facts.arrays:
-            return _normal(True, facts.index_key(rhs.value.id, rhs.slice, scalars),
-                           facts.index_ndim(rhs.value.id, rhs.slice, scalars))
-        if isinstance(rhs, gast.BinOp) and isinstance(rhs.op, _ELEMENTWISE_OPERATORS):
-            return elementwise([rhs.left, rhs.right])
-        if isinstance(rhs, gast.UnaryOp) and isinstance(rhs.op, (gast.USub, gast.UAdd)):
-            return elementwise([rhs.operand])
-        if not isinstance(rhs, gast.Call):
-            return _UNKNOWN
-        func = self.parsed.resolve(rhs.func)
-        only_dtype = all(k.arg == "dtype" for k in rhs.keywords)
-        if isinstance(rhs.func, gast.Attribute) and isinstance(rhs.func.value, gast.Name) \
-                and rhs.func.value.id == self.runtime:
-            if rhs.func.attr == "assign_into" and known(rhs.args[0])[0]:
-                return known(rhs.args[0])  # written into the same array
-            if rhs.func.attr == "accumulate_at" and isinstance(rhs.args[0], gast.Name) \
-                    and rhs.args[0].id in facts.arrays:
-                return _normal(True, facts.index_key(rhs.args[0].id, rhs.args[1], scalars),
-                               facts.index_ndim(rhs.args[0].id, rhs.args[1], scalars))
-            return _UNKNOWN
-        if isinstance(func, np.ufunc) and func.signature is None and func.nout == 1 and len(rhs.args) == func.nin \
-                and not rhs.keywords:  # not np.matmul, a generalized ufunc
-            return elementwise(rhs.args)
-        if func in (np.copy, np.zeros_like, np.ones_like, np.empty_like) and len(rhs.args) == 1 and only_dtype:
-            value = known(rhs.args[0])
-            return value if value[0] else (True, None, None)
-        if func in (np.zeros, np.ones, np.empty, np.full) and rhs.args and only_dtype \
-                and len(rhs.args) == (2 if func is np.full else 1):
-            return _normal(True, None, _ndim_of_shape(rhs.args[0], scalars, facts, self.shape_tuples))
-        if not is_resolved(func) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr == "copy" \
-                and not rhs.args and not rhs.keywords and known(rhs.func.value)[0]:
-            return known(rhs.func.value)
-        if is_resolved(func) and (func in _NEW_ARRAY_FUNCTIONS or func in (np.array, np.einsum)):
-            return True, None, None
-        return _UNKNOWN
-
-
-def _normal(is_array: bool, key: tuple | None, ndim: int | None) -> tuple:
-    """A 0-d result is a number, whatever made it."""
-    return _NUMBER if ndim == 0 or key == SCALAR_SHAPE else (is_array, key, ndim)
-
-
-def _record(facts: ArrayFacts, n: str, value: tuple) -> None:
-    is_array, key, ndim = value
-    if is_array:
-        facts.arrays.add(n)
-    if key is not None:
-        facts.shapes[n] = key
-    if ndim is not None:
-        facts.ndims[n] = ndim
-
-
-def _is_number(atom: gast.expr, scalars: frozenset[str], facts: ArrayFacts) -> bool:
-    """A Python number, or a name known to hold a number (Python or NumPy) wherever it is bound."""
-    if isinstance(atom, gast.Constant):
-        return type(atom.value) in (int, float)
-    return isinstance(atom, gast.Name) and (atom.id in scalars or atom.id in facts.ints
-                                            or facts.shapes.get(atom.id) == SCALAR_SHAPE)
-
-
-def _ndim_of_shape(shape: gast.expr, scalars: frozenset[str], facts: ArrayFacts,
-                   shape_tuples: dict[str, int | None]) -> int | None:
-    """The ndim of ``np.zeros(shape)``: 1 for a number, k for a tuple of k numbers or for a k-d array's shape."""
-    if _is_number(shape, scalars, facts):
-        return 1
-    if isinstance(shape, gast.Tuple) and all(_is_number(e, scalars, facts) for e in shape.elts):
-        return len(shape.elts)
-    if isinstance(shape, gast.Name):
-        return shape_tuples.get(shape.id)
-    return None
-
-
-def _reads_a_size(rhs: gast.expr, shape_tuples: dict[str, int | None], parsed: ParsedFunction) -> bool:
-    """``t[k]`` of a shape tuple, ``len(x)``, ``x.size`` or ``x.ndim``: a Python int."""
-    if isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name) and rhs.value.id in shape_tuples:
-        return _int_constant(rhs.slice) is not None
-    if isinstance(rhs, gast.Attribute) and rhs.attr in ("size", "ndim"):
-        return False  # x may be a list or an object with such a field: not known to be an int
-    return isinstance(rhs, gast.Call) and parsed.resolve(rhs.func) is len
-
-
-# -- which arguments' objects a function writes into -------------------------------------------------
-
-def written_arguments(body: list[gast.stmt], params: list[str], parsed: ParsedFunction,
-                      writes: "Callable[[gast.stmt], list[str]]") -> set[str]:
-    """The parameters whose objects ``body`` may write into, following the objects rather than the names.
-
-    ``writes(stmt)`` gives the names whose objects ``stmt`` writes into. A name
-    holds a parameter's object while it is bound to it, to a view or part of it,
-    or to a container holding it; rebinding the name (``v = v * 2``) lets go.
-    """
-    found: set[str] = set()
-    _ArgumentObjects(parsed, writes, found).block(body, {p: frozenset({p}) for p in params})
-    return found
-
-
-class _ArgumentObjects:
-    """Per parameter, the names that may hold its object, carried forward through the statements."""
-
-    def __init__(self, parsed: ParsedFunction, writes, found: set[str]):
-        self.parsed, self.writes, self.found = parsed, writes, found
-
-    def block(self, stmts: list[gast.stmt], holders: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
-        for stmt in stmts:
-            if isinstance(stmt, gast.If):
-                holders = _union(self.block(stmt.body, holders), self.block(stmt.orelse, holders))
-            elif isinstance(stmt, (gast.For, gast.While)):
-                entry = holders
-                while True:
-                    after = _union(entry, self.block(stmt.body, entry))
-                    if after == entry:
-                        break
-                    entry = after
-                holders = entry
-            else:
-                holders = self.statement(stmt, holders)
-        return holders
-
-    def statement(self, stmt: gast.stmt, holders: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
-        written = set(self.writes(stmt))
-        self.found.update(p for p, names in holders.items() if names & written)
-        grown = appended(stmt) or (stored(stmt) or _grows(stmt) or (None, None, None))[::2]
-        if grown[0] is not None:  # lst.append(v), lst[i] = v: the container holds v's object now
-            container, value = grown
-            return {p: names | {container} if set(reads(value)) & names else names for p, names in holders.items()}
-        target = target_of(stmt)
-        if target is None:
-            return holders
-        rhs = stmt.value
-        out = {}
-        for p, names in holders.items():
-            keeps = False
-            if isinstance(rhs, gast.Name):
-                keeps = rhs.id in names
-            elif isinstance(rhs, (gast.List, gast.Tuple, gast.Dict)) or not _makes_new_object(self.parsed, rhs):
-                keeps = bool(set(reads(rhs)) & names)  # a part, a view, a container of it, or a call's result
-            out[p] = names | {target} if keeps else names - {target}
-        return out
-
-
-def _union(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
-    return {p: a[p] | b[p] for p in a}
-
-
-def _makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
-    from .lower import makes_new_object
-
-    return makes_new_object(parsed, rhs)
-
-
-def describe(body: list[gast.stmt], act: Activity, facts: ArrayFacts, numbers: dict[int, frozenset[str]],
-             wrt: tuple[str, ...]) -> str:
-    """What the analysis found, as text for ``sourcediff.stages``: activity, numbers and arrays."""
-    def text(node: gast.AST) -> str:
-        return ast.unparse(ast.fix_missing_locations(gast.gast_to_ast(node)))
-
-    def line(stmt: gast.stmt) -> str:
-        if isinstance(stmt, (gast.If, gast.While)):
-            return f"{type(stmt).__name__.lower()} {text(stmt.test)}:"
-        if isinstance(stmt, gast.For):
-            return f"for {text(stmt.target)} in {text(stmt.iter)}:"
-        return text(stmt).splitlines()[0]
-
-    def show(stmts: list[gast.stmt], depth: int) -> list[str]:
-        out = []
-        for stmt in stmts:
-            mark = "active  " if act.is_active(stmt) else "        "
-            out.append(f"{mark}{'    ' * depth}{line(stmt)}")
+    if spec.mode not in MODES:
+        raise ValueError(f"unknown mode {spec.mode!r}")
+    for node in gast.walk(lowered):  # the lowering's name for the runtime is ours to choose
+        if isinstance(node, gast.Name) and node.id == RUNTIME:
+            node.id = runtime
+    body = _in_place_updates(list(lowered.body), namer, runtime)
+    ret = body.pop()
+    assert isinstance(ret, gast.Return)
+    number_statements(body)
+    output = _outputs(parsed, ret, spec)
+    finder = _Finder(parsed, lowered, spec, namer, runtime)
+    body = finder.run(body, output, derivative_reads)
+    return finder.facts(body, output)
+
+
+class _Finder:
+    """Runs the analyses to their fixpoint, then finds the patterns."""
+
+    def __init__(self, parsed: ParsedFunction, lowered: gast.FunctionDef, spec: Spec, namer: Namer, runtime: str):
+        self.parsed, self.lowered, self.spec, self.namer, self.runtime = parsed, lowered, spec, namer, runtime
+        a = lowered.args
+        self.positional = [p.id for p in a.posonlyargs + a.args + a.kwonlyargs]
+        self.ordered = self.positional + [extra.id for extra in (a.vararg, a.kwarg) if extra is not None]
+        self.array_params = {p: (ndim, twin) for p, ndim, twin in spec.array_params}
+        self.calls = CallSites(parsed, namer, self.array_params)
+        self.changed: dict[int, list[str]] = {}
+        self.mutated: tuple[str, ...] = ()
+
+    def run(self, body: list[gast.stmt], output: Output, derivative_reads: DerivativeReads) -> list[gast.stmt]:
+        output_names = {a.id for a in output.differentiated if isinstance(a, gast.Name)}
+        wrt = set(self.spec.wrt)
+        changed: dict[int, list[str]] = {}  # per call: the arguments the callee changes in place
+        inactive: dict[int, list[str]] = {}  # the same for calls that need no adjoint
+        while True:
+            self.calls.inactive_writes = inactive
+            self.mutated = self.mutated_parameters(body, changed)
+            outputs = output_names | (set(self.changed_outputs()) if self.spec.mode == "split" else set())
+            act = activity(body, wrt, outputs, self.parsed, changed)
+            numbers = scalar_names(body, self.spec.scalar_params, self.parsed)
+            arrays = self.array_facts(body, numbers)
+            self.calls.classify(body, act, arrays, numbers)
+            now = {i: list(c.changed) for i, c in self.calls.user_calls.items() if c.changed}
+            if now == changed and self.calls.inactive_writes == inactive:
+                break
+            changed, inactive = now, self.calls.inactive_writes
+        self.changed = changed
+        body = self.split_self_updates(body, act, numbers, arrays, derivative_reads)
+        number_statements(body)
+        self.activity = activity(body, wrt, outputs, self.parsed, changed)
+        self.numbers = scalar_names(body, self.spec.scalar_params, self.parsed)
+        self.arrays = self.array_facts(body, self.numbers)
+        return body
+
+    def facts(self, body: list[gast.stmt], output: Output) -> Facts:
+        act, arrays = self.activity, self.arrays
+        counts, in_loop = self.definitions(body)
+        varied_indices = self.varied_indices(body, act)
+        _refuse_complex_constants(self.parsed, body, act)
+        lists = {(appended(s) or list_change(s)[1:])[0] for s in walk_statements(body)
+                 if appended(s) is not None or list_change(s) is not None}
+        increments = self.increments(body, act, arrays, counts)
+        unpacked, unpack_reads = self.unpacked(body, counts)
+        frozen = types.MappingProxyType
+        return Facts(
+            body=tuple(body), output=output, activity=act, numbers=frozen(self.numbers), arrays=arrays,
+            calls=self.calls, changed=frozen({k: tuple(v) for k, v in self.changed.items()}), mutated=self.mutated,
+            changed_outputs=tuple(self.changed_outputs()),
+            containers=frozenset(_container_names(body) - arrays.arrays), lists=frozenset(lists),
+            varied_indices=frozen(varied_indices), increments=frozen(increments), unpacked=frozen(unpacked),
+            unpack_reads=frozenset(unpack_reads), assignments=frozen(counts), in_loop=frozenset(in_loop),
+            runtime=self.runtime)
+
+    # -- the parameters written into -------------------------------------------------------------
+    def mutated_parameters(self, body: list[gast.stmt], changed: dict[int, list[str]]) -> tuple[str, ...]:
+        """The parameters whose objects this function writes into (directly, by another name, or in a callee)."""
+        def writes(stmt: gast.stmt) -> list[str]:
+            if stored(stmt) is not None:
+                return [stored(stmt)[0]]
+            if _is_buffer_write(stmt, self.runtime):
+                return [target_of(stmt)]
+            return list(changed.get(sid(stmt), ())) + list(self.calls.inactive_writes.get(sid(stmt), ()))
+        written = written_arguments(body, self.ordered, self.parsed, writes)
+        return tuple(p for p in self.ordered if p in written)
+
+    def changed_outputs(self) -> list[str]:
+        """Per parameter written into, the name that holds its object at the end (a split's extra outputs)."""
+        holders = getattr(self.lowered, "argument_holders", {})
+        return [holders.get(p, p) for p in self.mutated]
+
+    def array_facts(self, body: list[gast.stmt], numbers: dict[int, frozenset[str]]) -> ArrayFacts:
+        params = {p: k for p, k in self.array_params.items() if p in self.positional}
+        return array_facts(body, self.positional, params, self.parsed, numbers, self.runtime)
+
+    def definitions(self, body: list[gast.stmt]) -> tuple[dict[str, int], set[int]]:
+        """How often each name is bound, and the ids of statements inside a loop."""
+        counts: dict[str, int] = {}
+        in_loop: set[int] = set()
+
+        def visit(stmts, looped):
+            for stmt in stmts:
+                if looped:
+                    in_loop.add(sid(stmt))
+                for n in _binds(stmt, self.calls, self.runtime):
+                    counts[n] = counts.get(n, 0) + 1
+                for block in blocks(stmt):
+                    visit(block, looped or isinstance(stmt, (gast.For, gast.While)))
+        visit(body, False)
+        return counts, in_loop
+
+    # -- rewrites ------------------------------------------------------------------------------
+    def split_self_updates(self, body: list[gast.stmt], act: Activity, numbers, arrays,
+                           derivative_reads: DerivativeReads) -> list[gast.stmt]:
+        """Rewrite ``x = op(x, ...)`` as ``t = op(x, ...); x = t`` where the derivative code reads ``x``."""
+        result = []
+        for stmt in body:
             for block in blocks(stmt):
-                out.extend(show(block, depth + 1))
-        return out
+                block[:] = self.split_self_updates(block, act, numbers, arrays, derivative_reads)
+            target = target_of(stmt)
+            if target is not None and act.is_active(stmt) and target in reads(stmt.value) \
+                    and sid(stmt) not in self.calls.user_calls:
+                operands = differentiable_reads(stmt, self.parsed)
+                if operands.count(target) > 1 or target in derivative_reads(stmt, act, numbers, arrays):
+                    temporary = self.namer.temporary()
+                    result.append(assign(temporary, stmt.value, stmt))
+                    result.append(assign(target, name(temporary), stmt))
+                    continue
+            result.append(stmt)
+        return result
 
-    known = sorted(numbers.get(id(body[-1]), ())) if body else []  # at the end of the function
-    arrays = []
-    for n in sorted(facts.arrays):
-        twins = sorted(m for m in facts.shapes if m != n and facts.shapes[m] == facts.shapes.get(n))
-        ndim = facts.ndims.get(n)
-        detail = ", ".join(([f"ndim {ndim}"] if ndim is not None else []) +
-                           ([f"shape of {twins[0]}"] if twins else []))
-        arrays.append(f"{n} ({detail})" if detail else n)
-    lines = [f"# active: depends on {', '.join(wrt)} and reaches the output; only active statements get adjoints"]
-    lines += show(body, 0)
-    lines.append(f"# Python numbers at the end (no unbroadcast needed): {', '.join(known) or 'none'}")
-    lines.append(f"# NumPy arrays: {', '.join(arrays) or 'none'}")
-    return "\n".join(lines) + "\n"
+    # -- patterns ------------------------------------------------------------------------------
+    def varied_indices(self, body: list[gast.stmt], act: Activity) -> dict[int, tuple[str, ...]]:
+        """Subscripts whose index reads a differentiated name: per statement, those names.
+
+        The index carries no gradient. That is right for integers and keys (piecewise
+        constant), so the forward pass checks that the index holds no floats. An object
+        that builds a value from its index, like ``np.r_[x, y]``, is refused here.
+        """
+        found: dict[int, tuple[str, ...]] = {}
+        for stmt in walk_statements(body):
+            if stored(stmt) is not None:
+                base, index = name(stored(stmt)[0]), stored(stmt)[1]
+            elif isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Subscript):
+                base, index = stmt.value.value, stmt.value.slice
+            else:
+                continue
+            varied = tuple(n for n in dict.fromkeys(reads(index)) if n in act.varied_before[sid(stmt)])
+            if not varied:
+                continue
+            if not isinstance(base, gast.Name):
+                what = dotted(base)
+                instead = {"np.r_": "np.concatenate([...])", "np.c_": "np.column_stack([...])"}.get(
+                    what, "a function that has a derivative rule")
+                raise self.parsed.error(MissingRuleError, f"no derivative rule for {what}[...], which builds its "
+                                        "value from the differentiated values in its index", stmt, f"use {instead}")
+            found[sid(stmt)] = varied
+        return found
+
+    def unpacked(self, body: list[gast.stmt], counts: dict[str, int]) -> tuple[dict[int, tuple[str, ...]], set[int]]:
+        """``t = f(...); a = t[0]; b = t[1]`` (tuple unpacking of a helper's output), read nowhere else.
+
+        The adjoint of ``t`` is then the tuple ``(a_bar, b_bar)``, built where the call's
+        backward half is called, instead of a tuple adjoint filled one element at a time.
+        """
+        unpacked: dict[int, tuple[str, ...]] = {}
+        unpack_reads: set[int] = set()
+        loads = load_counts(body)
+        for block in all_blocks(body):
+            for k, stmt in enumerate(block):
+                target = target_of(stmt)
+                if sid(stmt) not in self.calls.user_calls or counts.get(target) != 1 or not loads.get(target):
+                    continue
+                elements: list[str] = []
+                for later in block[k + 1:k + 1 + loads[target]]:
+                    rhs = later.value if target_of(later) else None
+                    if not (isinstance(rhs, gast.Subscript) and isinstance(rhs.value, gast.Name)
+                            and rhs.value.id == target and isinstance(rhs.slice, gast.Constant)
+                            and rhs.slice.value == len(elements)):
+                        break
+                    element = target_of(later)
+                    numbers = self.numbers.get(sid(later), frozenset())
+                    number = f"{target}[{len(elements)}]" in numbers  # the helper returns a number there
+                    if element in elements or element == target or not (number or element in self.arrays.shapes):
+                        break
+                    elements.append(element)
+                if elements and len(elements) == loads[target]:
+                    unpacked[sid(stmt)] = tuple(elements)
+                    unpack_reads.update(sid(s) for s in block[k + 1:k + 1 + len(elements)])
+        return unpacked, unpack_reads
+
+    def increments(self, body: list[gast.stmt], act: Activity, arrays: ArrayFacts,
+                   counts: dict[str, int]) -> dict[int, Increment]:
+        """Find ``a = x[i]; ...; v = a + d; x[i] = v`` (or ``a - d``) with x an array: an increment of x[i] by d.
+
+        Its adjoint leaves x_bar as it is and gives d the written part of x_bar,
+        instead of cutting that part out and adding it back for the read of ``a``.
+        """
+        found: dict[int, Increment] = {}
+        loads = load_counts(body)
+        for block in all_blocks(body):
+            where = {target_of(s): k for k, s in enumerate(block) if target_of(s)}
+            for k, store in enumerate(block):
+                if stored(store) is None or not act.is_active(store):
+                    continue
+                array, index, value = stored(store)
+                if array not in arrays.arrays or not isinstance(value, gast.Name):
+                    continue
+                c = where.get(value.id)
+                combine = block[c] if c is not None and c < k else None
+                if combine is None or not isinstance(combine.value, gast.BinOp) \
+                        or not isinstance(combine.value.op, (gast.Add, gast.Sub)):
+                    continue
+                left, right = combine.value.left, combine.value.right
+                pairs = [(left, right, isinstance(combine.value.op, gast.Sub))]
+                if isinstance(combine.value.op, gast.Add):
+                    pairs.append((right, left, False))
+                for old, other, negate in pairs:
+                    if not (isinstance(old, gast.Name) and isinstance(other, gast.Name)) or old.id == other.id:
+                        continue
+                    r = where.get(old.id)
+                    read = block[r] if r is not None and r < c else None
+                    if read is None or not isinstance(read.value, gast.Subscript) \
+                            or not isinstance(read.value.value, gast.Name) or read.value.value.id != array \
+                            or gast.dump(read.value.slice) != gast.dump(index):
+                        continue
+                    if any(counts.get(n) != 1 or loads.get(n) != 1 for n in (old.id, value.id)):
+                        continue
+                    if not act.operand_active(combine, old.id):
+                        continue
+                    fixed = set(reads(index)) | {array}
+                    between = block[r + 1:k]
+                    if all(isinstance(s, gast.Assign) and target_of(s) and sid(s) not in self.calls.user_calls
+                           and list_change(s) is None and not _is_buffer_write(s, self.runtime)
+                           and target_of(s) not in fixed for s in between):
+                        found[sid(store)] = Increment(other.id, negate, combine)
+                        break
+        return found
+
+
+def _outputs(parsed: ParsedFunction, ret: gast.Return, spec: Spec) -> Output:
+    """The differentiated atoms, the differentiated output and the whole returned expression."""
+    value = ret.value
+    core = value
+    if spec.has_aux:
+        if not isinstance(value, gast.Tuple) or len(value.elts) != 2:
+            raise parsed.error(
+                SourcediffError, "with has_aux=True the function must return a pair (output, auxiliary data)",
+                ret, "return output, aux")
+        core = value.elts[0]
+    if spec.mode in ("vjp", "split"):
+        return Output(tuple(core.elts) if isinstance(core, gast.Tuple) else (core,), core, value)
+    if isinstance(core, gast.Tuple):
+        raise parsed.error(
+            NonScalarOutputError, f"grad needs a scalar output, but {parsed.name} returns a tuple", ret,
+            "return a single scalar, pass has_aux=True to return (output, aux), or use sourcediff.vjp")
+    return Output((core,), core, value)
+
+
+def _in_place_updates(body: list[gast.stmt], namer: Namer, runtime: str) -> list[gast.stmt]:
+    """``y op= v`` becomes ``t = y op v; y = sd.assign_into(y, t)`` (still in place when y is an array)."""
+    out = []
+    for stmt in body:
+        for block in blocks(stmt):
+            block[:] = _in_place_updates(block, namer, runtime)
+        if isinstance(stmt, gast.AugAssign):
+            y = stmt.target.id
+            temporary = namer.temporary()
+            out.append(assign(temporary, gast.BinOp(left=name(y), op=stmt.op, right=stmt.value), stmt))
+            into = gast.Call(func=gast.Attribute(value=name(runtime), attr="assign_into", ctx=gast.Load()),
+                             args=[name(y), name(temporary)], keywords=[])
+            out.append(assign(y, into, stmt))
+            continue
+        out.append(stmt)
+    return out
+
+
+def _is_buffer_write(stmt: gast.stmt, runtime: str) -> bool:
+    return isinstance(stmt, gast.Assign) and is_runtime_call(stmt.value, runtime, ("assign_into",))
+
+
+def _binds(stmt: gast.stmt, calls: CallSites, runtime: str) -> list[str]:
+    if isinstance(stmt, gast.For):
+        return [stmt.target.id]
+    target = target_of(stmt)
+    if target is None or _is_buffer_write(stmt, runtime):
+        return []
+    if sid(stmt) in calls.user_calls:
+        return [target, calls.user_calls[sid(stmt)].residual]
+    return [target]
+
+
+def _refuse_complex_constants(parsed: ParsedFunction, body: list[gast.stmt], act: Activity) -> None:
+    """A complex value (``1j``, or a name holding one) meeting differentiated values: not differentiated yet."""
+    def is_complex(stmt: gast.stmt, names: set[str]) -> bool:
+        return any(isinstance(n, gast.Constant) and isinstance(n.value, complex) for n in gast.walk(stmt)) or \
+            any(n in names for n in reads(stmt))
+    holding: set[str] = set()
+    while True:
+        before = len(holding)
+        for stmt in walk_statements(body):
+            if isinstance(stmt, gast.Assign) and is_complex(stmt, holding):
+                target = stored(stmt)
+                holding.add(target[0] if target else target_of(stmt) or "")
+        if len(holding) == before:
+            break
+    for stmt in walk_statements(body):
+        if act.is_active(stmt) and not isinstance(stmt, (gast.If, gast.For, gast.While)) and \
+                is_complex(stmt, holding):
+            raise parsed.error(UnsupportedSyntaxError, "sourcediff cannot differentiate complex numbers "
+                               "yet: this complex value meets differentiated values", stmt,
+                               "write the real and imaginary parts as separate real values")
+
+
+def _container_names(body: list[gast.stmt]) -> set[str]:
+    """Names whose adjoint may be a tuple, list or dict: they accumulate with ``sd.add``."""
+    names = set()
+    for stmt in walk_statements(body):
+        item = appended(stmt) or (list_change(stmt) or (None, None))[1:]
+        if item and item[0] is not None:
+            names.add(item[0])
+        if not isinstance(stmt, gast.Assign):
+            continue
+        rhs = stmt.value
+        if isinstance(rhs, (gast.Tuple, gast.List, gast.Dict)):
+            names.add(stmt.targets[0].id)
+        if isinstance(rhs, (gast.Subscript, gast.Attribute)) and isinstance(rhs.value, gast.Name):
+            names.add(rhs.value.id)
+    return names

@@ -15,10 +15,10 @@ import gast
 from sourcediff.rules import registry
 
 from . import calls
-from .analyze import SCALAR_SHAPE, Activity, ArrayFacts
+from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts
 from .binding import dotted
 from .errors import SourcediffError, UnsupportedSyntaxError
-from .ir import appended, blocks, own_reads, reads, stored, target_of, walk_statements
+from .ir import appended, blocks, own_reads, reads, sid, stored, target_of, walk_statements
 from .lower import makes_new_object
 from .naming import Namer
 from .parse import ParsedFunction, is_resolved, is_user_function
@@ -61,10 +61,10 @@ class CallSites:
         for stmt in walk_statements(body):
             if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) and target_of(stmt)):
                 continue
-            if not set(reads(stmt.value)) & act.varied_before[id(stmt)]:
+            if not set(reads(stmt.value)) & act.varied_before[sid(stmt)]:
                 written = self.written_by_inactive_call(stmt)
                 if written:
-                    self.inactive_writes[id(stmt)] = written
+                    self.inactive_writes[sid(stmt)] = written
                 continue
             rhs = stmt.value
             callee = self.parsed.resolve(rhs.func)
@@ -73,14 +73,14 @@ class CallSites:
                     continue
             elif isinstance(rhs.func, gast.Attribute):
                 continue  # a method: looked up in the method rules
-            varied = act.varied_before[id(stmt)]
+            varied = act.varied_before[sid(stmt)]
             active_args = [i for i, a in enumerate(rhs.args) if isinstance(a, gast.Name) and a.id in varied]
             active_keywords = [k.arg for k in rhs.keywords if isinstance(k.value, gast.Name) and k.value.id in varied]
             if any(isinstance(a, gast.Starred) for a in rhs.args):
                 raise self.parsed.error(UnsupportedSyntaxError, "sourcediff cannot differentiate a call with *args "
                                         "yet", stmt, "pass the arguments one by one")
-            residual = self.residual_names.get(id(stmt)) or self.namer.fresh(f"{target_of(stmt)}_saved")
-            self.residual_names[id(stmt)] = residual
+            residual = self.residual_names.get(sid(stmt)) or self.namer.fresh(f"{target_of(stmt)}_saved")
+            self.residual_names[sid(stmt)] = residual
             if is_resolved(callee):
                 try:
                     pair = calls.split_pair(callee, calls.active_parameters(callee, len(rhs.args), active_args,
@@ -92,9 +92,9 @@ class CallSites:
                 forward = self.runtime_name(f"{callee.__name__}_fwd", pair.forward_cell)
                 backward = self.runtime_name(f"{callee.__name__}_bwd", pair.backward_cell)
                 changed = tuple(self.changed_argument(stmt, rhs, p, body) for p in pair.mutated)
-                self.user_calls[id(stmt)] = UserCall(forward, backward, residual, pair.active, None, changed)
+                self.user_calls[sid(stmt)] = UserCall(forward, backward, residual, pair.active, None, changed)
             else:
-                self.user_calls[id(stmt)] = UserCall(None, None, residual, (), (tuple(active_args),
+                self.user_calls[sid(stmt)] = UserCall(None, None, residual, (), (tuple(active_args),
                                                                                   tuple(active_keywords)))
 
     def refuse_outer_write(self, stmt: gast.stmt, written: str, what: str) -> None:
@@ -138,7 +138,7 @@ class CallSites:
     def numbers_at(self, stmt: gast.stmt) -> frozenset[str]:
         """Names holding numbers when ``stmt`` starts: Python numbers, and NumPy scalars (elements and reductions
         of arrays) unless an argument is a 0-d array (whose copies would be mutable 0-d arrays)."""
-        numbers = self.scalars_before.get(id(stmt), frozenset())
+        numbers = self.scalars_before.get(sid(stmt), frozenset())
         if any(ndim == 0 for ndim, _ in self.array_params.values()):
             return numbers
         return numbers | {n for n, key in self.facts.shapes.items() if key == SCALAR_SHAPE}
@@ -164,7 +164,7 @@ class CallSites:
                 what_else = (f"this call: {what}, and {atom.id} may be a view of, or another name for, an array "
                              "used elsewhere")
                 hint = f"pass an array that only the name {atom.id} refers to (for example {atom.id}.copy())"
-                self.immutable_checks.setdefault(id(stmt), []).append((atom.id, what_else, hint))
+                self.immutable_checks.setdefault(sid(stmt), []).append((atom.id, what_else, hint))
                 break
         self.check_views_across(stmt, atom.id, body, what)
         return atom.id
@@ -175,7 +175,7 @@ class CallSites:
         Such a view would show the callee's writes; the lowering checks this for
         writes it can see, but not for writes inside a callee.
         """
-        order = {id(s): k for k, s in enumerate(walk_statements(body))}
+        order = {sid(s): k for k, s in enumerate(walk_statements(body))}
         loops = []  # (first, last) program positions of the loops around the call
 
         def find(stmts, around):
@@ -183,10 +183,10 @@ class CallSites:
                 if s is call_stmt:
                     loops.extend(around)
                 for block in blocks(s):
-                    span = [order[id(x)] for x in walk_statements(block)] or [order[id(s)]]
+                    span = [order[sid(x)] for x in walk_statements(block)] or [order[sid(s)]]
                     find(block, around + ([(min(span), max(span))] if isinstance(s, (gast.For, gast.While)) else []))
         find(body, [])
-        at = order[id(call_stmt)]
+        at = order[sid(call_stmt)]
         holders = {array}
         changed = True
         while changed:
@@ -214,11 +214,11 @@ class CallSites:
             name_ = target_of(s) or (appended(s) or stored(s) or (None,))[0]  # made, or filled
             if name_ not in holders:
                 continue
-            made = order[id(s)]
+            made = order[sid(s)]
             for r in walk_statements(body):
                 if name_ not in own_reads(r):
                     continue
-                read = order[id(r)]
+                read = order[sid(r)]
                 carried = any(lo <= made <= hi and lo <= read <= hi for lo, hi in loops) and read <= made
                 across = made < at < read or (carried and (made < at or at < read))  # the call in between
                 if across and r is not call_stmt:

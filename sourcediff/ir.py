@@ -36,6 +36,25 @@ def unshare(tree: gast.AST) -> gast.AST:
     return _Unshare().visit(tree)
 
 
+def number_statements(stmts: list[gast.stmt]) -> None:
+    """Give every statement of ``stmts`` (nested ones too) that has none a stable id, in program order.
+
+    Facts about statements are keyed by these ids. A statement keeps its id
+    when the body around it is rewritten; new statements get the next ones.
+    """
+    found = list(walk_statements(stmts))
+    start = max((getattr(s, "sid", -1) for s in found), default=-1) + 1
+    for stmt in found:
+        if getattr(stmt, "sid", None) is None:
+            stmt.sid = start
+            start += 1
+
+
+def sid(stmt: gast.stmt) -> int:
+    """The stable id of a core-language statement (see :func:`number_statements`)."""
+    return stmt.sid
+
+
 def index_value(index: gast.expr) -> gast.expr:
     """The value of a subscript's index as an expression: ``1:-1`` becomes ``slice(1, -1, None)``."""
     if isinstance(index, gast.Slice):

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import gast
 
 from .errors import SourcediffError, UnsupportedSyntaxError
-from .ir import index_value, loop_level, walk_local
+from .ir import index_value, loop_level, number_statements, walk_local
 from .naming import Namer, assign, constant, name
 from .parse import ParsedFunction, is_resolved, is_user_function
 
@@ -1417,4 +1417,6 @@ def lower(parsed: ParsedFunction, numbers: frozenset[str] = frozenset(), arrays:
     rebinds keeps its object under a name of its own, listed in the result's
     ``argument_holders`` (parameter -> name).
     """
-    return Lowering(parsed, numbers, arrays, hold_arguments).run()
+    lowered = Lowering(parsed, numbers, arrays, hold_arguments).run()
+    number_statements(lowered.body)
+    return lowered

@@ -1,4 +1,4 @@
-"""The pipeline: parse, lower, transform, optimize and emit, run in order; the cache of derivatives.
+"""The pipeline: parse, lower, analyze, transform, optimize and emit, run in order; the cache of derivatives.
 
 This is the only module that imports every stage. ``api`` calls :func:`build`;
 ``calls`` builds the halves of the user's functions through :func:`build_split`.
@@ -15,7 +15,7 @@ import gast
 from sourcediff.backends import NUMPY
 from sourcediff.rules import registry
 
-from . import calls, emit, lower, optimize, parse, reverse
+from . import analyze, calls, emit, lower, optimize, parse, reverse
 from .ir import COMMENT
 
 
@@ -87,11 +87,9 @@ def _derive(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool, scalar_
     lowered = lower.lower(parsed, scalar_params, frozenset(p for p, _, _ in array_params))
     if shown is not None:
         shown["lower"] = emit.to_source(lowered)
-    result = reverse.reverse(parsed, lowered, wrt, mode, has_aux, scalar_params, array_params, namespaces=_NAMESPACES,
-                             explain=shown is not None)
+    result = _transform(parsed, lowered, analyze.Spec(wrt, mode, has_aux, scalar_params, array_params), shown)
     node = result.node
     if shown is not None:
-        shown["analyze"] = result.analysis
         shown["transform"] = emit.to_source(node)
     node.body = _optimized(node.body, result)
     emit.spell_library_calls(node, parsed.resolve, _spelling(result.runtime_names))
@@ -100,6 +98,17 @@ def _derive(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool, scalar_
     if shown is not None:
         shown["optimize"] = source
     return parsed, result, source
+
+
+def _transform(parsed: parse.ParsedFunction, lowered, spec: analyze.Spec,
+               shown: dict[str, str] | None = None) -> reverse.ReverseFunction:
+    """Analyze the lowered function, then write its derivative from the facts found."""
+    transform = reverse.ReverseTransform(parsed, lowered, spec, _NAMESPACES)
+    facts = analyze.analyze(parsed, lowered, spec, transform.namer, transform.runtime["sd"],
+                            transform.derivative_reads)
+    if shown is not None:
+        shown["analyze"] = facts.describe(spec.wrt)
+    return transform.run(facts)
 
 
 def _with_defaults(function: Callable, f: Callable) -> Callable:
@@ -116,8 +125,7 @@ def build_split(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = 
     """The forward and backward halves of ``f`` for a call from generated code (see ``calls.py``)."""
     parsed = parse.parse_function(f)
     lowered = lower.lower(parsed, scalars, frozenset(p for p, _, _ in arrays), hold_arguments=True)
-    result = reverse.reverse(parsed, lowered, active, "split", scalar_params=scalars, array_params=arrays,
-                             namespaces=_NAMESPACES)
+    result = _transform(parsed, lowered, analyze.Spec(active, "split", False, scalars, arrays))
     forward_node, backward_node = result.node, result.backward_node
     backward_node.body = _optimized(backward_node.body, result)
     user_names = {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)}

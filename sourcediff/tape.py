@@ -9,18 +9,19 @@ place where another policy (recomputing, checkpointing) would plug in.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import gast
 
 from sourcediff.rules import registry
 
-from .analyze import SCALAR_SHAPE
+from .analyze import Facts
 from .binding import is_runtime_call
-from .ir import (appended, assigned_names, free_reads, is_break_check, list_change, own_reads, reads, stored, target_of,
-                 walk_statements)
+from .dataflow import SCALAR_SHAPE, ArrayFacts
+from .ir import (appended, assigned_names, free_reads, is_break_check, list_change, own_reads, reads, sid, stored,
+                 target_of, walk_statements)
 from .lower import makes_new_object
-from .parse import is_resolved
+from .parse import ParsedFunction, is_resolved
 
 
 @dataclass
@@ -39,16 +40,13 @@ class Transform(Protocol):
     """What the planner needs of the transform: it writes the backward pass that the plan is made for."""
 
     plan: SavePlan
-    facts: Any
-    parsed: Any
-    sites: Any
+    facts: Facts
+    arrays: ArrayFacts
+    parsed: ParsedFunction
     runtime: dict[str, str]
 
     def backward(self, stmts: list[gast.stmt]) -> list[gast.stmt]: ...
     def keep_only_shapes(self, body: list[gast.stmt], backward: list[gast.stmt], candidates: set[str]) -> bool: ...
-    def targets(self, stmt: gast.stmt) -> list[str]: ...
-    def definitions(self, body: list[gast.stmt]) -> tuple[dict[str, int], set[int]]: ...
-    def is_buffer_write(self, stmt: gast.stmt) -> bool: ...
     def pop(self) -> gast.Call: ...
 
 
@@ -61,7 +59,7 @@ class SavePlanner:
 
     def run(self, body: list[gast.stmt], params: set[str], appends: dict[int, str]) -> tuple[list[gast.stmt], set[str]]:
         """Fill in the plan; return the backward pass written with it, and the primal names it reads."""
-        primal = assigned_names(body) | params | {c.residual for c in self.transform.sites.user_calls.values()}
+        primal = assigned_names(body) | params | {c.residual for c in self.transform.facts.calls.user_calls.values()}
         for keep_shapes in (False, True):
             self.plan.iteration_locals = self.find_iteration_locals(body)
             while True:
@@ -78,17 +76,17 @@ class SavePlanner:
                     break
                 self.plan.saves, self.plan.mutations, self.plan.needed = saves, mutations, needed
             # in loops that write into arrays, values saved on the tape only for their shapes are big arrays
-            writing = {id(loop) for loop in walk_statements(body) if isinstance(loop, (gast.For, gast.While))
-                       and any(stored(s) is not None or self.transform.is_buffer_write(s)
+            writing = {sid(loop) for loop in walk_statements(body) if isinstance(loop, (gast.For, gast.While))
+                       and any(stored(s) is not None or self.transform.facts.is_buffer_write(s)
                                for s in walk_statements(loop.body))}
-            inside = {n for loop in walk_statements(body) if id(loop) in writing
-                      for s in walk_statements(loop.body) for n in self.transform.targets(s)}
+            inside = {n for loop in walk_statements(body) if sid(loop) in writing
+                      for s in walk_statements(loop.body) for n in self.transform.facts.binds(s)}
             on_tape = {n for (_, n) in self.plan.saves} | {n for names in self.plan.iteration_locals.values()
                                                            for n in names}
             on_tape &= inside
             if keep_shapes or not self.transform.keep_only_shapes(body, backward, (needed & on_tape) - params):
                 break
-            primal = assigned_names(body) | params | {c.residual for c in self.transform.sites.user_calls.values()}
+            primal = assigned_names(body) | params | {c.residual for c in self.transform.facts.calls.user_calls.values()}
         return backward, needed
 
     def choose_saves(self, body: list[gast.stmt], needed: set[str], params: set[str]) -> set[tuple[int, str]]:
@@ -98,14 +96,14 @@ class SavePlanner:
         can reach this assignment: it is a parameter, was assigned before, or the
         assignment is inside a loop.
         """
-        _, in_loop = self.transform.definitions(body)
+        in_loop = self.transform.facts.in_loop
         local = {n for names in self.plan.iteration_locals.values() for n in names}
         seen = set(params)
         saves = set()
         for stmt in walk_statements(body):
-            for n in self.transform.targets(stmt):
-                if n in needed and n not in local and (n in seen or id(stmt) in in_loop):
-                    saves.add((id(stmt), n))
+            for n in self.transform.facts.binds(stmt):
+                if n in needed and n not in local and (n in seen or sid(stmt) in in_loop):
+                    saves.add((sid(stmt), n))
                 seen.add(n)
         return saves
 
@@ -115,28 +113,28 @@ class SavePlanner:
         Their values for one iteration go on the tape together, as one tuple at the
         end of the iteration, instead of one push per assignment.
         """
-        counts, _ = self.transform.definitions(body)
-        order = {id(s): k for k, s in enumerate(walk_statements(body))}
+        counts = self.transform.facts.assignments
+        order = {sid(s): k for k, s in enumerate(walk_statements(body))}
         read_at: dict[str, list[int]] = {}
         for stmt in walk_statements(body):
             for n in own_reads(stmt):
-                read_at.setdefault(n, []).append(order[id(stmt)])
+                read_at.setdefault(n, []).append(order[sid(stmt)])
         found: dict[int, list[str]] = {}
         for loop in walk_statements(body):
             if not isinstance(loop, (gast.For, gast.While)) or not loop.body:
                 continue
-            span = [order[id(s)] for s in walk_statements(loop.body)]
+            span = [order[sid(s)] for s in walk_statements(loop.body)]
             end = max(span)
             names = []
             for stmt in loop.body:
                 if is_break_check(stmt):
                     break
-                for n in self.transform.targets(stmt):
-                    at = order[id(stmt)]
+                for n in self.transform.facts.binds(stmt):
+                    at = order[sid(stmt)]
                     if counts.get(n) == 1 and all(at < r <= end for r in read_at.get(n, [])):
                         names.append(n)
             if names:
-                found[id(loop)] = names
+                found[sid(loop)] = names
         return found
 
     # -- assembling the forward and backward passes ----------------------------------------------
@@ -150,8 +148,8 @@ class SavePlanner:
         shared with no argument, and read by the backward pass only before the
         first of those restores would run, saving and restoring is wasted work.
         """
-        writes = {id(s): stored(s)[0] if stored(s) is not None else target_of(s)
-                  for s in walk_statements(body) if stored(s) is not None or self.transform.is_buffer_write(s)}
+        writes = {sid(s): stored(s)[0] if stored(s) is not None else target_of(s)
+                  for s in walk_statements(body) if stored(s) is not None or self.transform.facts.is_buffer_write(s)}
         if not writes:
             return set()
         self.plan.unsaved, self.plan.restore_markers = set(writes), {}
@@ -179,10 +177,10 @@ class SavePlanner:
         if base in params:
             return None
         for stmt in walk_statements(body):
-            if base in self.transform.targets(stmt) and not (isinstance(stmt, gast.Assign)
+            if base in self.transform.facts.binds(stmt) and not (isinstance(stmt, gast.Assign)
                                                    and makes_new_object(self.transform.parsed, stmt.value)):
                 return None
-        arrays = self.transform.facts.arrays
+        arrays = self.transform.arrays.arrays
 
         def new_memory(rhs: gast.expr, group: set[str]) -> bool:
             inside = [n for n in reads(rhs) if n in group]
@@ -208,7 +206,7 @@ class SavePlanner:
                     continue
                 if not set(reads(stmt)) & group:
                     continue
-                if id(stmt) in self.transform.sites.user_calls:
+                if sid(stmt) in self.transform.facts.calls.user_calls:
                     return None
                 if stored(stmt) is not None:
                     array, _, value = stored(stmt)
@@ -224,7 +222,7 @@ class SavePlanner:
                 target = target_of(stmt)
                 if target is None:
                     return None  # a call kept for its effect
-                element = isinstance(stmt.value, gast.Subscript) and self.transform.facts.shapes.get(target) == SCALAR_SHAPE
+                element = isinstance(stmt.value, gast.Subscript) and self.transform.arrays.shapes.get(target) == SCALAR_SHAPE
                 if not element and not new_memory(stmt.value, group):  # an element is a copy; a slice a view
                     group.add(target)
             if len(group) == size:
@@ -243,7 +241,7 @@ class SavePlanner:
             elif is_runtime_call(node, sd, ("store_adjoint", "store_adjoint_to", "increment_adjoint")):
                 shape_only.update(id(a) for a in node.args[2:])
         return any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in group
-                   and not (id(n) in shape_only and n.id in self.transform.facts.arrays) for n in gast.walk(stmt))
+                   and not (id(n) in shape_only and n.id in self.transform.arrays.arrays) for n in gast.walk(stmt))
 
     def restores_unread(self, backward: list[gast.stmt]) -> set[str]:
         """Names the backward pass sets back from the tape (``x = tape.pop()``) but reads only before that."""

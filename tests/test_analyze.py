@@ -40,7 +40,7 @@ def test_output_that_does_not_depend_on_the_input_has_zero_gradient():
 # -- arrays and equal shapes: which unbroadcasts can go ---------------------------------------------
 
 def _facts(f, arrays=(("x", 1, "x"),), numbers=()):
-    from sourcediff import analyze, lower, parse
+    from sourcediff import dataflow as analyze, lower, parse
 
     parsed = parse.parse_function(f)
     body = lower.lower(parsed).body
@@ -128,7 +128,7 @@ def test_elements_read_with_integers_are_known_to_be_numbers():
 
 
 def analyze_scalar_shape():
-    from sourcediff.analyze import SCALAR_SHAPE
+    from sourcediff.dataflow import SCALAR_SHAPE
 
     return SCALAR_SHAPE
 

@@ -116,9 +116,9 @@ def test_generated_tree_shares_no_node():
     derivative(0.3, 0.2)
     import gast
 
-    from sourcediff import lower, parse, reverse
+    from sourcediff import analyze, lower, parse, pipeline
     parsed = parse.parse_function(closure_rhs)
-    result = reverse.reverse(parsed, lower.lower(parsed), ("sigma", "rho"), "grad")
+    result = pipeline._transform(parsed, lower.lower(parsed), analyze.Spec(("sigma", "rho"), "grad"))
     nodes = [id(n) for n in gast.walk(result.node)]
     assert len(nodes) == len(set(nodes))
 
