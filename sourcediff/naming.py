@@ -1,4 +1,4 @@
-"""Deterministic, readable names for temporaries and adjoints."""
+"""Deterministic, readable names for temporaries and adjoints, and small builders of nodes that use them."""
 from __future__ import annotations
 
 import gast
@@ -45,3 +45,20 @@ def constant(value) -> gast.Constant:
 def assign(target: str, value: gast.AST, like: gast.AST | None = None) -> gast.Assign:
     node = gast.Assign(targets=[name(target, gast.Store)], value=value, type_comment=None)
     return gast.copy_location(node, like) if like is not None else node
+
+
+def call(func: str, *args: gast.expr) -> gast.Call:
+    parts = func.split(".")
+    node: gast.expr = name(parts[0])
+    for part in parts[1:]:
+        node = gast.Attribute(value=node, attr=part, ctx=gast.Load())
+    return gast.Call(func=node, args=list(args), keywords=[])
+
+
+def method_call(receiver: str, method: str, *args: gast.expr) -> gast.Expr:
+    return gast.Expr(value=gast.Call(func=gast.Attribute(value=name(receiver), attr=method, ctx=gast.Load()),
+                                     args=list(args), keywords=[]))
+
+
+def constant_tuple(values) -> gast.Tuple:
+    return gast.Tuple(elts=[constant(v) for v in values], ctx=gast.Load())

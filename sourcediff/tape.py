@@ -37,7 +37,8 @@ class SavePlan:
 
 
 class Transform(Protocol):
-    """What the planner needs of the transform: it writes the backward pass that the plan is made for."""
+    """What the planner needs of the transform's writer of the passes (``passes.Passes`` in reverse mode):
+    it writes the backward pass that the plan is made for."""
 
     plan: SavePlan
     facts: Facts
