@@ -499,7 +499,7 @@ class _ArrayFactsFinder:
         """(is an array, shape key, ndim) of what ``rhs`` gives; ``stmt`` None: the parameter's own value."""
         import numpy as np
 
-        from .lower import _NEW_ARRAY_FUNCTIONS
+        from .inplace import NEW_ARRAY_FUNCTIONS
 
         if stmt is None:
             if param in self.array_params:
@@ -565,7 +565,7 @@ class _ArrayFactsFinder:
         if not is_resolved(func) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr == "copy" \
                 and not rhs.args and not rhs.keywords and known(rhs.func.value)[0]:
             return known(rhs.func.value)
-        if is_resolved(func) and (func in _NEW_ARRAY_FUNCTIONS or func in (np.array, np.einsum)):
+        if is_resolved(func) and (func in NEW_ARRAY_FUNCTIONS or func in (np.array, np.einsum)):
             return True, None, None
         return _UNKNOWN
 
@@ -678,7 +678,7 @@ def _union(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> dict[s
 
 
 def _makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
-    from .lower import makes_new_object
+    from .inplace import makes_new_object
 
     return makes_new_object(parsed, rhs)
 

@@ -19,7 +19,7 @@ from .analyze import SCALAR_SHAPE, Activity, ArrayFacts
 from .binding import dotted
 from .errors import SourcediffError, UnsupportedSyntaxError
 from .ir import appended, blocks, own_reads, reads, stored, target_of, walk_statements
-from .lower import makes_new_object
+from .inplace import makes_new_object
 from .naming import Namer
 from .parse import ParsedFunction, is_resolved, is_user_function
 

@@ -28,8 +28,7 @@ from .callsites import CallSites
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
 from .ir import (all_blocks, appended, blocks, comment, index_value, is_break_check, list_change, load_counts,
                  loop_level, reads, stored, target_of, unshare, walk_statements)
-from .lower import RUNTIME
-from .naming import Namer, assign, constant, name
+from .naming import RUNTIME, Namer, assign, constant, name
 from .parse import ParsedFunction
 from .tape import SavePlan, SavePlanner
 

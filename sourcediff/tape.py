@@ -19,7 +19,7 @@ from .analyze import SCALAR_SHAPE
 from .binding import is_runtime_call
 from .ir import (appended, assigned_names, free_reads, is_break_check, list_change, own_reads, reads, stored, target_of,
                  walk_statements)
-from .lower import makes_new_object
+from .inplace import makes_new_object
 from .parse import is_resolved
 
 

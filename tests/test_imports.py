@@ -13,7 +13,7 @@ PACKAGES = {"sourcediff": ROOT / "sourcediff", "sourcediff.rules": ROOT / "rules
             "sourcediff.backends": ROOT / "backends"}
 
 # The compiler's modules, lowest first: a module may import only modules before it.
-LAYERS = ["errors", "ir", "naming", "pytrees", "parse", "calls", "lower", "analyze", "binding", "callsites", "tape", "reverse", "optimize", "emit",
+LAYERS = ["errors", "ir", "naming", "pytrees", "parse", "calls", "inplace", "lower", "analyze", "binding", "callsites", "tape", "reverse", "optimize", "emit",
           "pipeline", "arguments", "api", "testing", "__main__"]
 STAGES = {"parse", "lower", "reverse", "optimize", "emit"}  # analyze still runs inside reverse
 RUNTIME_MAY_IMPORT = {"sourcediff.pytrees", "sourcediff.errors"}  # plain data helpers, no compiler
