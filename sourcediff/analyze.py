@@ -25,7 +25,7 @@ from .dataflow import (Activity, ArrayFacts, activity, array_facts, describe, di
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
 from .ir import (all_blocks, appended, blocks, list_change, load_counts, number_statements, reads, sid, stored,
                  target_of, walk_statements)
-from .lower import RUNTIME
+from .naming import RUNTIME
 from .naming import Namer, assign, name
 from .parse import ParsedFunction
 

@@ -18,8 +18,8 @@ from . import calls
 from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts
 from .binding import dotted
 from .errors import SourcediffError, UnsupportedSyntaxError
+from .inplace import makes_new_object
 from .ir import appended, blocks, own_reads, reads, sid, stored, target_of, walk_statements
-from .lower import makes_new_object
 from .naming import Namer
 from .parse import ParsedFunction, is_resolved, is_user_function
 

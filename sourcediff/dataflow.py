@@ -16,6 +16,7 @@ from typing import Callable
 import gast
 
 from .calls import scalar_parameters
+from .inplace import NEW_ARRAY_FUNCTIONS, makes_new_object
 from .ir import appended, blocks, list_change, reads, sid, stored, target_of, walk_statements
 from .parse import ParsedFunction, is_resolved, is_user_function
 from sourcediff.rules import registry
@@ -499,8 +500,6 @@ class _ArrayFactsFinder:
         """(is an array, shape key, ndim) of what ``rhs`` gives; ``stmt`` None: the parameter's own value."""
         import numpy as np
 
-        from .lower import _NEW_ARRAY_FUNCTIONS
-
         if stmt is None:
             if param in self.array_params:
                 ndim, twin = self.array_params[param]
@@ -565,7 +564,7 @@ class _ArrayFactsFinder:
         if not is_resolved(func) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr == "copy" \
                 and not rhs.args and not rhs.keywords and known(rhs.func.value)[0]:
             return known(rhs.func.value)
-        if is_resolved(func) and (func in _NEW_ARRAY_FUNCTIONS or func in (np.array, np.einsum)):
+        if is_resolved(func) and (func in NEW_ARRAY_FUNCTIONS or func in (np.array, np.einsum)):
             return True, None, None
         return _UNKNOWN
 
@@ -667,7 +666,7 @@ class _ArgumentObjects:
             keeps = False
             if isinstance(rhs, gast.Name):
                 keeps = rhs.id in names
-            elif isinstance(rhs, (gast.List, gast.Tuple, gast.Dict)) or not _makes_new_object(self.parsed, rhs):
+            elif isinstance(rhs, (gast.List, gast.Tuple, gast.Dict)) or not makes_new_object(self.parsed, rhs):
                 keeps = bool(set(reads(rhs)) & names)  # a part, a view, a container of it, or a call's result
             out[p] = names | {target} if keeps else names - {target}
         return out
@@ -675,12 +674,6 @@ class _ArgumentObjects:
 
 def _union(a: dict[str, frozenset[str]], b: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
     return {p: a[p] | b[p] for p in a}
-
-
-def _makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
-    from .lower import makes_new_object
-
-    return makes_new_object(parsed, rhs)
 
 
 def describe(body: list[gast.stmt], act: Activity, facts: ArrayFacts, numbers: dict[int, frozenset[str]],

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import gast
 
+RUNTIME = "__sourcediff_runtime__"  # the lowered code's name for the backend (``sd`` in generated code)
+
 
 class Namer:
     """Hands out fresh names that collide with nothing the function uses."""

@@ -18,9 +18,9 @@ from sourcediff.rules import registry
 from .analyze import Facts
 from .binding import is_runtime_call
 from .dataflow import SCALAR_SHAPE, ArrayFacts
+from .inplace import makes_new_object
 from .ir import (appended, assigned_names, free_reads, is_break_check, list_change, own_reads, reads, sid, stored,
                  target_of, walk_statements)
-from .lower import makes_new_object
 from .parse import ParsedFunction, is_resolved
 
 
