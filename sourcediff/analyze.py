@@ -23,7 +23,7 @@ from .callsites import CallSites
 from .dataflow import (Activity, ArrayFacts, activity, array_facts, describe, differentiable_reads, scalar_names,
                        written_arguments)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
-from .ir import (all_blocks, appended, blocks, list_change, load_counts, number_statements, reads, sid, stored,
+from .ir import (Update, all_blocks, appended, blocks, list_change, load_counts, number_statements, reads, sid, stored,
                  target_of, walk_statements)
 from .naming import RUNTIME
 from .naming import Namer, assign, name
@@ -408,7 +408,7 @@ def _refuse_complex_constants(parsed: ParsedFunction, body: list[gast.stmt], act
     while True:
         before = len(holding)
         for stmt in walk_statements(body):
-            if isinstance(stmt, gast.Assign) and is_complex(stmt, holding):
+            if isinstance(stmt, (gast.Assign, Update)) and is_complex(stmt, holding):
                 target = stored(stmt)
                 holding.add(target[0] if target else target_of(stmt) or "")
         if len(holding) == before:

@@ -17,13 +17,15 @@ import gast
 
 from .calls import scalar_parameters
 from .inplace import NEW_ARRAY_FUNCTIONS, makes_new_object
-from .ir import appended, blocks, list_change, reads, sid, stored, target_of, walk_statements
+from .ir import Update, appended, as_python, blocks, list_change, reads, sid, stored, target_of, walk_statements
 from .parse import ParsedFunction, is_resolved, is_user_function
 from sourcediff.rules import registry
 
 
 def differentiable_reads(stmt: gast.stmt, parsed: ParsedFunction) -> list[str]:
     """Names whose variation flows into the value ``stmt`` computes."""
+    if isinstance(stmt, Update):
+        return reads(stmt.value)
     if not isinstance(stmt, gast.Assign):
         return []
     rhs = stmt.value
@@ -680,7 +682,7 @@ def describe(body: list[gast.stmt], act: Activity, facts: ArrayFacts, numbers: d
              wrt: tuple[str, ...]) -> str:
     """What the analysis found, as text for ``sourcediff.stages``: activity, numbers and arrays."""
     def text(node: gast.AST) -> str:
-        return ast.unparse(ast.fix_missing_locations(gast.gast_to_ast(node)))
+        return ast.unparse(ast.fix_missing_locations(gast.gast_to_ast(as_python(node))))
 
     def line(stmt: gast.stmt) -> str:
         if isinstance(stmt, (gast.If, gast.While)):

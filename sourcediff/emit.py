@@ -19,15 +19,15 @@ from typing import Any, Callable
 
 import gast
 
-from .ir import COMMENT
+from .ir import COMMENT, as_python
 
 _COMMENT_LINE = re.compile(r"^(\s*)(?:'|\"\"\")" + re.escape(COMMENT) + r"(.*?)(?:'|\"\"\")$", re.M)
 FACTORY = "make_derivative"
 
 
 def to_source(node: gast.FunctionDef) -> str:
-    """Readable, deterministic Python source for a gast function."""
-    tree = gast.gast_to_ast(gast.Module(body=[node], type_ignores=[]))
+    """Readable, deterministic Python source for a gast function (the NumPy printer: writes in place)."""
+    tree = gast.gast_to_ast(gast.Module(body=[as_python(node)], type_ignores=[]))
     tree = _NegativeConstants().visit(tree)
     ast.fix_missing_locations(tree)
     text = ast.unparse(tree)

@@ -18,7 +18,7 @@ from typing import Callable, Protocol
 import gast
 
 from .errors import UnsupportedSyntaxError
-from .ir import index_value, walk_local
+from .ir import index_value, update, walk_local
 from .naming import RUNTIME, Namer, assign, constant, name
 from .parse import ParsedFunction, is_resolved, is_user_function
 
@@ -236,8 +236,7 @@ class InPlace:
         """``base[index] = value``, then every other name of the same array sees the new contents."""
         # a list or dict holds the object itself (an array copies it): it goes stale when that object changes
         self.note_contained([value], None if base in self.memory.arrays else base)
-        target = gast.Subscript(value=name(base), slice=index, ctx=gast.Store())
-        self.lowering.emit(gast.copy_location(gast.Assign(targets=[target], value=value, type_comment=None), stmt))
+        self.lowering.emit(update(base, index, value, like=stmt))
         self.refresh_others(base, stmt)
 
     def refresh_others(self, changed: str, stmt: gast.stmt) -> None:

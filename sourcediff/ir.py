@@ -36,6 +36,42 @@ def unshare(tree: gast.AST) -> gast.AST:
     return _Unshare().visit(tree)
 
 
+class Update(gast.stmt):
+    """A write into an object through an index, the one node kind for changing memory in the core language:
+    ``array[index] = value`` when ``op`` is None, else ``array[index] op= value``.
+
+    ``array`` is a Name (read: the object written into stays bound to it). A
+    printer chooses the spelling: the NumPy printer writes Python's own
+    ``x[i] = v`` / ``x_bar[i] += g`` (:func:`as_python`); a functional printer
+    can write ``x = x.at[i].set(v)``.
+    """
+
+    _fields = ("array", "index", "op", "value")
+
+
+def update(array: str, index: gast.expr, value: gast.expr, op: gast.operator | None = None,
+           like: gast.AST | None = None) -> Update:
+    """``array[index] = value`` (or ``op=``), at the source location of ``like``."""
+    node = Update(array=gast.Name(id=array, ctx=gast.Load(), annotation=None, type_comment=None), index=index,
+                  op=op, value=value)
+    return gast.copy_location(node, like) if like is not None else node
+
+
+class _AsPython(gast.NodeTransformer):
+    def visit_Update(self, node: Update) -> gast.stmt:
+        target = gast.Subscript(value=node.array, slice=node.index, ctx=gast.Store())
+        if node.op is None:
+            written = gast.Assign(targets=[target], value=node.value, type_comment=None)
+        else:
+            written = gast.AugAssign(target=target, op=node.op, value=node.value)
+        return gast.copy_location(written, node)
+
+
+def as_python(tree: gast.AST) -> gast.AST:
+    """A copy of ``tree`` with every Update written as Python's in-place assignment (``x[i] = v``)."""
+    return _AsPython().visit(copy.deepcopy(tree))
+
+
 def number_statements(stmts: list[gast.stmt]) -> None:
     """Give every statement of ``stmts`` (nested ones too) that has none a stable id, in program order.
 
@@ -104,10 +140,9 @@ def target_of(stmt: gast.stmt) -> str | None:
 
 
 def stored(stmt: gast.stmt) -> tuple[str, gast.expr, gast.expr] | None:
-    """``(array name, index, value)`` for ``x[index] = value``, else None."""
-    if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Subscript):
-        target = stmt.targets[0]
-        return target.value.id, target.slice, stmt.value
+    """``(array name, index, value)`` for the write ``x[index] = value``, else None."""
+    if isinstance(stmt, Update) and stmt.op is None:
+        return stmt.array.id, stmt.index, stmt.value
     return None
 
 

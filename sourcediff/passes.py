@@ -17,7 +17,7 @@ from sourcediff.rules import registry
 from .analyze import Facts
 from .binding import is_runtime_call
 from .ir import (appended, blocks, index_value, is_break_check, list_change, loop_level, number_statements, reads,
-                 sid, stored, target_of, walk_statements)
+                 sid, stored, target_of, update, walk_statements)
 from .naming import Namer, assign, call, constant, constant_tuple, method_call, name
 from .parse import ParsedFunction
 from .tape import SavePlan
@@ -222,8 +222,7 @@ class Passes:
                 elif stored(stmt) is not None:  # put the overwritten elements back
                     array, index, _ = stored(stmt)
                     if array in self.arrays.arrays:
-                        target = gast.Subscript(value=name(array), slice=copy.deepcopy(index), ctx=gast.Store())
-                        out.append(gast.Assign(targets=[target], value=self.pop(), type_comment=None))
+                        out.append(update(array, copy.deepcopy(index), self.pop()))
                     else:
                         out.append(gast.Expr(value=call(f"{self.runtime['sd']}.restore_item", name(array),
                                                         index_value(index), self.pop())))

@@ -25,7 +25,8 @@ from .analyze import Facts, Spec
 from .binding import RuleBinder, dotted, is_runtime_call
 from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts
 from .errors import MissingRuleError, SourcediffError, UnsupportedSyntaxError
-from .ir import appended, comment, index_value, list_change, reads, sid, stored, target_of, unshare, walk_statements
+from .ir import (appended, comment, index_value, list_change, reads, sid, stored, target_of, unshare, update,
+                 walk_statements)
 from .naming import Namer, assign, call, constant, constant_tuple, name
 from .parse import ParsedFunction
 from .passes import Passes, definitely_assigned
@@ -212,8 +213,7 @@ class ReverseTransform:
         if operand in self.owned and is_runtime_call(expr, self.runtime["sd"], ("index_adjoint",)):
             # x_bar[i] += g in place, instead of a new array the size of x for every element read
             if contribution.index is not None:  # an array read with integers and slices: no repeated elements
-                target = gast.Subscript(value=name(adjoint), slice=contribution.index, ctx=gast.Store())
-                return gast.AugAssign(target=target, op=gast.Add(), value=expr.args[0])
+                return update(adjoint, contribution.index, expr.args[0], gast.Add())
             return assign(adjoint, call(f"{self.runtime['sd']}.add_at", name(adjoint), *expr.args[2:3], expr.args[0]))
         if contribution.index is not None and is_runtime_call(expr, self.runtime["sd"], ("index_adjoint",)):
             # a private copy, then x_bar[i] += g: no array of zeros the size of x to scatter into and add
