@@ -142,6 +142,28 @@ NONDIFFERENTIABLE: dict[Any, str] = {}
 NONDIFFERENTIABLE_METHODS: dict[str, str] = {}
 NONDIFFERENTIABLE_ATTRIBUTES: dict[str, str] = {}
 
+RESULT_KINDS = ("new", "view")
+RESULTS: dict[Any, str] = {}
+"""What a function gives back, where the lowering and the analysis need to know: ``"new"``, an array (or
+number) that no other name holds; ``"view"``, an array that may share its first argument's memory (a write
+into either shows in the other). A function not listed may give back one of its arguments."""
+
+
+def _note_result(primal: Any, returns: str | None) -> None:
+    if returns is None:
+        return
+    if returns not in RESULT_KINDS:
+        raise ValueError(f"rule for {primal!r}: returns={returns!r}, not one of {RESULT_KINDS}")
+    RESULTS[primal] = returns
+
+
+def returns(primal: Any) -> str | None:
+    """``"new"``, ``"view"`` or None (not known: it may give back an argument); see :data:`RESULTS`."""
+    try:
+        return RESULTS.get(primal)
+    except TypeError:  # unhashable object
+        return None
+
 
 def _signature(spec: str) -> inspect.Signature:
     namespace: dict[str, Any] = {}
@@ -251,7 +273,8 @@ def scaled(factor: str, partial: str) -> str:
 # -- declarations ----------------------------------------------------------------------------------
 
 def _register(key: Any, spec: str | inspect.Signature, adjoints: dict[str, str], jvps: dict[str, str], *,
-              unbroadcast: bool = False, cut: tuple[str, ...] = (), form: str = "general") -> ReverseRule:
+              unbroadcast: bool = False, cut: tuple[str, ...] = (), form: str = "general",
+              returns: str | None = None) -> ReverseRule:
     signature = spec if isinstance(spec, inspect.Signature) else _signature(spec)
     primal = key.name if isinstance(key, (Method, Attribute)) else key
     unknown = (set(adjoints) | set(jvps) | set(cut)) - set(signature.parameters)
@@ -264,6 +287,8 @@ def _register(key: Any, spec: str | inspect.Signature, adjoints: dict[str, str],
                          f"reverse templates for {sorted(adjoints)}")
     rule = ReverseRule(primal, signature, dict(adjoints), unbroadcast, _caller(), cut=tuple(cut),
                        jvps=dict(jvps), form=form)
+    if not isinstance(key, (Method, Attribute)):
+        _note_result(key, returns)
     if isinstance(key, Method):
         METHOD_RULES[key.name] = rule
     elif isinstance(key, Attribute):
@@ -275,7 +300,7 @@ def _register(key: Any, spec: str | inspect.Signature, adjoints: dict[str, str],
 
 
 def defpartials(primal: Any, spec: str, *, unbroadcast: bool = False, adjoints: dict[str, str] | None = None,
-                **partials: str) -> ReverseRule:
+                returns: str | None = None, **partials: str) -> ReverseRule:
     """Register an elementwise function by its partial derivatives, one per parameter.
 
     Reverse: ``g * partial`` (summed back to the argument's shape with
@@ -289,11 +314,11 @@ def defpartials(primal: Any, spec: str, *, unbroadcast: bool = False, adjoints: 
             raise ValueError(f"rule for {primal!r}: adjoints for {sorted(adjoints)}, partials for {sorted(partials)}")
         reverse = dict(adjoints)
     return _register(primal, spec, reverse, {p: scaled(TANGENT, d) for p, d in partials.items()},
-                     unbroadcast=unbroadcast, form="partials")
+                     unbroadcast=unbroadcast, form="partials", returns=returns)
 
 
 def deflinear(primal: Any, spec: str, *, apply: str, unbroadcast: bool = False, cut: tuple[str, ...] = (),
-              **transposes: str) -> ReverseRule:
+              returns: str | None = None, **transposes: str) -> ReverseRule:
     """Register a function that is linear in its differentiable arguments (jointly).
 
     ``apply`` is the primal call as a template (``"np.sum(a, axis=axis, keepdims=keepdims)"``);
@@ -304,21 +329,23 @@ def deflinear(primal: Any, spec: str, *, apply: str, unbroadcast: bool = False, 
     others = set(transposes) | set(cut)
     jvps = {p: rename(apply, {p: TANGENT, **{q: f"sd.zeros_like({q})" for q in others - {p}}})
             for p in transposes}
-    return _register(primal, spec, transposes, jvps, unbroadcast=unbroadcast, cut=cut, form="linear")
+    return _register(primal, spec, transposes, jvps, unbroadcast=unbroadcast, cut=cut, form="linear",
+                     returns=returns)
 
 
-def defbilinear(primal: Any, spec: str, *, apply: str, unbroadcast: bool = False, **transposes: str) -> ReverseRule:
+def defbilinear(primal: Any, spec: str, *, apply: str, unbroadcast: bool = False, returns: str | None = None,
+                **transposes: str) -> ReverseRule:
     """Register a product: linear in each differentiable argument when the others are fixed.
 
     Forward, by the product rule: ``apply`` with that parameter replaced by
     ``t`` and the others as they are (``t @ b`` and ``a @ t``).
     """
     jvps = {p: rename(apply, {p: TANGENT}) for p in transposes}
-    return _register(primal, spec, transposes, jvps, unbroadcast=unbroadcast, form="bilinear")
+    return _register(primal, spec, transposes, jvps, unbroadcast=unbroadcast, form="bilinear", returns=returns)
 
 
 def defrule(primal: Any, spec: str, *, jvp: dict[str, str] | None = None, unbroadcast: bool = False,
-            cut: tuple[str, ...] = (), **adjoints: str) -> ReverseRule:
+            cut: tuple[str, ...] = (), returns: str | None = None, **adjoints: str) -> ReverseRule:
     """Register a rule with explicit templates: ``adjoints`` (reverse) and ``jvp`` (forward).
 
     ``spec`` is the parameter list as written in a ``def``; ``adjoints`` maps a
@@ -327,10 +354,10 @@ def defrule(primal: Any, spec: str, *, jvp: dict[str, str] | None = None, unbroa
     ``shape`` ...). With ``unbroadcast=True`` each adjoint is summed back to
     the shape of its argument. Parameters in ``cut`` are overwritten by the
     primal (an in-place write): their adjoint is zero. Without ``jvp`` the rule
-    is reverse-only.
+    is reverse-only. ``returns`` says what the primal gives back (see :data:`RESULTS`).
     """
     return _register(primal, spec, adjoints, jvp or {}, unbroadcast=unbroadcast, cut=cut,
-                     form="general" if jvp else "reverse-only")
+                     form="general" if jvp else "reverse-only", returns=returns)
 
 
 def defmethod(name: str, spec: Any, *, unbroadcast: bool = False, **adjoints: str) -> ReverseRule:
@@ -375,9 +402,10 @@ def defattribute(name: str, **adjoints: str) -> ReverseRule:
     return defrule(attribute(name), "x", **adjoints)
 
 
-def defnondiff(primal: Any, why: str) -> None:
+def defnondiff(primal: Any, why: str, *, returns: str | None = None) -> None:
     """Declare a function non-differentiable on purpose: its result carries no gradient."""
     NONDIFFERENTIABLE[primal] = why
+    _note_result(primal, returns)
     _changed()
 
 
