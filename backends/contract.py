@@ -16,6 +16,9 @@ RULE_HELPERS = (
     "outer_adjoint_b", "power_rule", "prod_adjoint", "sequence_adjoint", "solve_adjoint_a", "solve_adjoint_b",
     "sort_adjoint", "sort_tangent", "stack_adjoint", "std_adjoint", "sum_adjoint", "trace_adjoint", "transpose_adjoint",
     "unbroadcast", "var_adjoint", "view_again_adjoint", "view_again_tangent", "vstack_adjoint", "xlogy",
+    # cumulative, repeating and rearranging
+    "cumsum_adjoint", "cumprod_adjoint", "cumprod_tangent", "diff_adjoint", "repeat_adjoint", "tile_adjoint",
+    "kron_adjoint", "diagonal_adjoint",
 )
 
 # What the transformer emits around the rules.

@@ -157,8 +157,15 @@ def _note_result(primal: Any, returns: str | None) -> None:
     RESULTS[primal] = returns
 
 
+def defresult(primal: Any, kind: str) -> None:
+    """Declare what a primitive without a rule gives back (``method("view")``: ``"view"``)."""
+    _note_result(primal, kind)
+
+
 def returns(primal: Any) -> str | None:
-    """``"new"``, ``"view"`` or None (not known: it may give back an argument); see :data:`RESULTS`."""
+    """``"new"``, ``"view"`` or None (not known: it may give back an argument); see :data:`RESULTS`.
+
+    ``primal`` is a function, or ``method(name)`` / ``attribute(name)`` for an ndarray's."""
     try:
         return RESULTS.get(primal)
     except TypeError:  # unhashable object
@@ -287,8 +294,7 @@ def _register(key: Any, spec: str | inspect.Signature, adjoints: dict[str, str],
                          f"reverse templates for {sorted(adjoints)}")
     rule = ReverseRule(primal, signature, dict(adjoints), unbroadcast, _caller(), cut=tuple(cut),
                        jvps=dict(jvps), form=form)
-    if not isinstance(key, (Method, Attribute)):
-        _note_result(key, returns)
+    _note_result(key, returns)
     if isinstance(key, Method):
         METHOD_RULES[key.name] = rule
     elif isinstance(key, Attribute):
@@ -387,7 +393,7 @@ def share_method(name: str, function: Any, signature: str | None = None) -> Reve
     adjoints = {mapping.get(p, p): rename(text, mapping) for p, text in rule.adjoints.items()}
     jvps = {mapping.get(p, p): rename(text, mapping) for p, text in rule.jvps.items()}
     shared = _register(method(name), spec, adjoints, jvps, unbroadcast=rule.unbroadcast,
-                       cut=tuple(mapping.get(p, p) for p in rule.cut), form=rule.form)
+                       cut=tuple(mapping.get(p, p) for p in rule.cut), form=rule.form, returns=returns(function))
     params = set(shared.signature.parameters)
     for text in list(adjoints.values()) + list(jvps.values()):
         free = {n.id for n in gast.walk(gast.parse(text, mode="eval").body) if isinstance(n, gast.Name)}

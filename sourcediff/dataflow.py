@@ -16,10 +16,12 @@ from typing import Callable
 import gast
 
 from .calls import scalar_parameters
-from .inplace import NEW_ARRAY_FUNCTIONS, makes_new_object
+from .inplace import makes_new_object
 from .ir import Update, appended, as_python, blocks, list_change, reads, sid, stored, target_of, walk_statements
 from .parse import ParsedFunction, is_resolved, is_user_function
 from sourcediff.rules import registry
+
+ARRAY_RESULTS = ("new", "view")  # what functions that give back an ndarray declare (see registry.RESULTS)
 
 
 def differentiable_reads(stmt: gast.stmt, parsed: ParsedFunction) -> list[str]:
@@ -566,8 +568,8 @@ class _ArrayFactsFinder:
         if not is_resolved(func) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr == "copy" \
                 and not rhs.args and not rhs.keywords and known(rhs.func.value)[0]:
             return known(rhs.func.value)
-        if is_resolved(func) and (func in NEW_ARRAY_FUNCTIONS or func in (np.array, np.einsum)):
-            return True, None, None
+        if is_resolved(func) and (registry.returns(func) in ARRAY_RESULTS or func in (np.array, np.einsum)):
+            return True, None, None  # a new array, or a view of one
         return _UNKNOWN
 
 

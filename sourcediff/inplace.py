@@ -17,12 +17,13 @@ from typing import Callable, Protocol
 
 import gast
 
+from sourcediff.rules import registry
+
 from .errors import UnsupportedSyntaxError
 from .ir import index_value, update, walk_local
 from .naming import RUNTIME, Namer, assign, constant, name
 from .parse import ParsedFunction, is_resolved, is_user_function
 
-VIEW_METHODS = {"reshape", "transpose", "ravel", "view", "squeeze", "swapaxes"}
 _TEMPORARY_NAME = re.compile(r"^t\d+$")
 
 
@@ -318,12 +319,14 @@ class InPlace:
             if any(isinstance(e, gast.Name) and e.id in self.memory.arguments for e in elements):
                 self.memory.arguments.add(target)  # holds an object the caller passed in
         base = None
-        if isinstance(rhs, gast.Subscript) or (isinstance(rhs, gast.Attribute) and rhs.attr in {"T", "real", "flat"}):
+        if isinstance(rhs, gast.Subscript) or (isinstance(rhs, gast.Attribute)
+                                               and registry.returns(registry.attribute(rhs.attr)) == "view"):
             base = rhs.value
-        elif isinstance(rhs, gast.Call) and isinstance(rhs.func, gast.Attribute) and rhs.func.attr in VIEW_METHODS \
+        elif isinstance(rhs, gast.Call) and isinstance(rhs.func, gast.Attribute) \
+                and registry.returns(registry.method(rhs.func.attr)) == "view" \
                 and not is_resolved(self.parsed.resolve(rhs.func)):
             base = rhs.func.value
-        elif isinstance(rhs, gast.Call) and rhs.args and self.parsed.resolve(rhs.func) in _VIEW_FUNCTIONS:
+        elif isinstance(rhs, gast.Call) and rhs.args and registry.returns(self.parsed.resolve(rhs.func)) == "view":
             base = rhs.args[0]
         if isinstance(base, gast.Name):
             if base.id in self.memory.unknown:  # u, w = pair(v, c): u may be v itself
@@ -651,7 +654,7 @@ def makes_new_object(parsed: ParsedFunction, rhs: gast.expr) -> bool:
 
     if func is np.array:
         return not any(k.arg == "copy" for k in rhs.keywords)
-    return isinstance(func, np.ufunc) or func in NEW_ARRAY_FUNCTIONS
+    return isinstance(func, np.ufunc) or registry.returns(func) == "new"
 
 
 _GIVES_NEW_VALUES = frozenset((len, range, int, float, bool, round, abs, str, repr, isinstance, type, hash, id,
@@ -665,27 +668,6 @@ def is_ufunc_at(callee) -> bool:
     return is_resolved(callee) and type(callee) is type(np.add.at) and (callee == np.add.at or callee == np.subtract.at)
 
 
-def _new_array_functions():
-    import numpy as np
-
-    return {np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
-            np.copy, np.linspace, np.arange, np.eye, np.identity, np.concatenate, np.stack, np.hstack, np.vstack,
-            np.outer, np.dot, np.matmul, np.cumsum, np.cumprod, np.diff, np.sum, np.mean, np.prod,
-            np.where, np.clip, np.tile, np.repeat, np.linalg.solve, np.linalg.inv, np.diag, np.kron, np.sort,
-            np.maximum, np.minimum}
-
-
-NEW_ARRAY_FUNCTIONS = _new_array_functions()
-
-
-def _view_functions():
-    import numpy as np
-
-    return {np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.swapaxes,
-            np.moveaxis, np.atleast_1d, np.atleast_2d, np.broadcast_to, np.diagonal}
-
-
-_VIEW_FUNCTIONS = _view_functions()
 _NEW_FROM_RUNTIME = frozenset(("concatenate_rows", "concatenate_columns", "accumulate_at"))
 
 

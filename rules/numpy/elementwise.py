@@ -55,13 +55,13 @@ for _f, (_d1, _d2) in ((np.fmax, _MAX), (np.fmin, _MIN)):
 # where(condition) with one argument returns indices; only x and y carry gradients.
 defrule(np.where, "condition, x=None, y=None", unbroadcast=True,
         x="np.where(condition, g, 0.0)", y="np.where(condition, 0.0, g)",
-        jvp={"x": "np.where(condition, t, 0.0)", "y": "np.where(condition, 0.0, t)"})
+        jvp={"x": "np.where(condition, t, 0.0)", "y": "np.where(condition, 0.0, t)"}, returns='new')
 
 # clip: a keeps the adjoint where it was not clipped (ans == a, boundaries
 # included); otherwise it goes to the bound that produced ans, a_max first,
 # because NumPy applies a_max last (so also when a_min > a_max).
 defpartials(np.clip, "a, a_min=None, a_max=None", unbroadcast=True,
-            a="(ans == a)", a_min="(ans != a) * (ans != a_max)", a_max="(ans != a) * (ans == a_max)")
+            a="(ans == a)", a_min="(ans != a) * (ans != a_max)", a_max="(ans != a) * (ans == a_max)", returns='new')
 
 for _fn, _why in [
     (np.sign, "piecewise constant"), (np.floor, "piecewise constant"),

@@ -48,4 +48,4 @@ deflinear(runtime("accumulate_at"), "array, index, value, negate=False",
 # np.sort is a gather by the sorting permutation: g goes back through it (ties: the stable order), and
 # the tangent is gathered by the same permutation.
 defrule(np.sort, "a, axis=-1, kind=None, order=None, *, stable=None", a="sd.sort_adjoint(g, a, axis)",
-        jvp={"a": "sd.sort_tangent(t, a, axis)"})
+        jvp={"a": "sd.sort_tangent(t, a, axis)"}, returns='new')

@@ -13,11 +13,11 @@ import numpy as np
 from ..registry import defbilinear, deflinear, defrule, rename, share_method
 
 defbilinear(np.dot, "a, b, out=None", apply="np.dot(a, b)",
-            a="sd.dot_adjoint_a(g, a, b)", b="sd.dot_adjoint_b(g, a, b)")
+            a="sd.dot_adjoint_a(g, a, b)", b="sd.dot_adjoint_b(g, a, b)", returns='new')
 defbilinear(np.matmul, "x1, x2, /, out=None", apply="np.matmul(x1, x2)",
-            x1="sd.matmul_adjoint_a(g, x1, x2)", x2="sd.matmul_adjoint_b(g, x1, x2)")
+            x1="sd.matmul_adjoint_a(g, x1, x2)", x2="sd.matmul_adjoint_b(g, x1, x2)", returns='new')
 defbilinear(np.outer, "a, b, out=None", apply="np.outer(a, b)",
-            a="sd.outer_adjoint_a(g, a, b)", b="sd.outer_adjoint_b(g, a, b)")
+            a="sd.outer_adjoint_a(g, a, b)", b="sd.outer_adjoint_b(g, a, b)", returns='new')
 defbilinear(np.inner, "a, b, /", apply="np.inner(a, b)",
             a="sd.inner_adjoint_a(g, a, b)", b="sd.inner_adjoint_b(g, a, b)")
 # Multilinear in its operands: the tangent is the sum over operands of einsum with that operand's tangent.
@@ -30,8 +30,8 @@ deflinear(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None, out=None",
 defrule(np.linalg.solve, "a, b", a="sd.solve_adjoint_a(g, a, b, ans)", b="sd.solve_adjoint_b(g, a, b)",
         jvp={"a": "-np.linalg.solve(a, np.matmul(t, ans[..., None]))[..., 0] if np.ndim(b) == 1 "
                   "else -np.linalg.solve(a, np.matmul(t, ans))",
-             "b": "np.linalg.solve(a, t)"})
-defrule(np.linalg.inv, "a", a="sd.inv_adjoint(g, ans)", jvp={"a": "-(ans @ t @ ans)"})
+             "b": "np.linalg.solve(a, t)"}, returns='new')
+defrule(np.linalg.inv, "a", a="sd.inv_adjoint(g, ans)", jvp={"a": "-(ans @ t @ ans)"}, returns="new")
 # det and norm map each matrix or vector to one number: the tangent is t times the partials (the adjoint
 # at g = 1) summed over the matrix or vector, with the adjoint's conventions (norm at 0, repeated
 # singular values).

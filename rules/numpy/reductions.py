@@ -17,19 +17,20 @@ _EXT = "a, axis=None, out=None, keepdims=False"
 _VAR = "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False"
 
 
-def _reduction(primal, spec: str, adjoint: str) -> None:
+def _reduction(primal, spec: str, adjoint: str, returns: str | None = None) -> None:
     """A reduction that is not linear: its forward template sums ``t`` times its partials (the adjoint at
     ``g = 1``) over the reduced axes. Each result element depends only on its own slice, so this is exact,
     with the adjoint's conventions at ties and zeros."""
     partial = rename(adjoint, {"g": "np.ones_like(ans)"})
-    defrule(primal, spec, a=adjoint, jvp={"a": f"np.sum(t * {partial}, axis=axis, keepdims=keepdims)"})
+    defrule(primal, spec, a=adjoint, jvp={"a": f"np.sum(t * {partial}, axis=axis, keepdims=keepdims)"},
+            returns=returns)
 
 
 deflinear(np.sum, _SUM, apply="np.sum(a, axis=axis, dtype=dtype, keepdims=keepdims)",
-          a="sd.sum_adjoint(g, a, axis, keepdims)")
+          a="sd.sum_adjoint(g, a, axis, keepdims)", returns="new")
 deflinear(np.mean, _SUM, apply="np.mean(a, axis=axis, dtype=dtype, keepdims=keepdims)",
-          a="sd.mean_adjoint(g, a, axis, keepdims)")
-_reduction(np.prod, _SUM, "sd.prod_adjoint(g, a, axis, keepdims)")
+          a="sd.mean_adjoint(g, a, axis, keepdims)", returns="new")
+_reduction(np.prod, _SUM, "sd.prod_adjoint(g, a, axis, keepdims)", returns="new")
 for _f in (np.max, np.amax, np.min, np.amin):
     _reduction(_f, _EXT, "sd.extremum_adjoint(g, a, ans, axis, keepdims)")
 _reduction(np.var, _VAR, "sd.var_adjoint(g, a, axis, ddof, keepdims)")

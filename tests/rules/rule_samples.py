@@ -174,6 +174,22 @@ SAMPLES.update({
     method("transpose"): [S(N(2, 3)), S(N(2, 3, 4), 1, 0, 2), S(N(2, 3, 4), (2, 0, 1))],
     method("flatten"): [S(N(2, 3)), S(N(2, 3), "F")],
     attribute("T"): [S(N(2, 3)), S(N(2, 3, 4))],
+    np.swapaxes: [S(N(2, 3), 0, 1), S(N(2, 3, 4), -1, 0)],
+    np.moveaxis: [S(N(2, 3, 4), 0, -1), S(N(2, 3, 4), (0, 1), (2, 0))],
+    np.atleast_1d: [S(N()), S(N(3))], np.atleast_2d: [S(N()), S(N(3)), S(N(2, 3))],
+    np.atleast_3d: [S(N()), S(N(3)), S(N(2, 3)), S(N(2, 3, 4))],
+    np.diagonal: [S(N(3, 3)), S(N(3, 4), 1), S(N(4, 3), -1), S(N(2, 3, 3), 0, 1, 2), S(N(3, 2, 3), 1, 0, 2)],
+    np.cumsum: [S(N(4)), S(N(2, 3)), S(N(2, 3), 0), S(N(2, 3), axis=-1), S(N())],
+    np.cumprod: [S(N(4)), S(N(2, 3), 1), S(N(3, 2), axis=0), S(with_zero((4,))), S(with_zero((2, 3)), 1)],
+    np.diff: [S(N(5)), S(N(5), 2), S(N(3, 4), 1, 0), S(N(3, 4), axis=-1)],
+    np.repeat: [S(N(3), 2), S(N(2, 3), 2), S(N(2, 3), 3, 1), S(N(2, 3), np.array([1, 0, 2]), axis=1), S(N(), 3)],
+    np.tile: [S(N(3), 2), S(N(2, 3), (2, 1)), S(N(3), (2, 2)), S(N(2, 1, 3), (2,))],
+    np.kron: [S(N(2), N(3)), S(N(2, 2), N(3, 2)), S(N(2), N(3, 2)), S(N(2, 3, 2), N(2, 2))],
+    method("swapaxes"): [S(N(2, 3), 0, 1)],
+    method("diagonal"): [S(N(3, 3)), S(N(3, 4), 1)],
+    method("cumsum"): [S(N(2, 3)), S(N(2, 3), 1)],
+    method("cumprod"): [S(N(2, 3)), S(with_zero((2, 3)), 0)],
+    method("repeat"): [S(N(2, 3), 2), S(N(2, 3), 2, 0)],
     # numpy/indexing.py: runtime functions, checked like any rule. assign_into writes into its target (the
     # check copies arguments before each call); not_a_view and immutable_value are checks that return their
     # value, so on fresh arrays and numbers they are the identity they claim to be; view_again is sampled here
