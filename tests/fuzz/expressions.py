@@ -234,7 +234,7 @@ class Exprs:
         if depth <= 0 or c.chance(0.3):
             return self.vector_leaf(n)
         kind = c.weighted([(3, "unary"), (4, "binary"), (1, "where"), (0.6, "clip"), (0.6, "reverse"),
-                           (1.2, "concat" if n >= 2 else "unary"), (1, "matrix"), (0.15, "sort")])
+                           (1.2, "concat" if n >= 2 else "unary"), (1, "matrix"), (0.15, "sort"), (0.8, "cumulative")])
         if kind == "unary":
             leaf = c.choice(UNARY_ARRAY)
             c.feature("rule:" + leaf.primal)
@@ -260,7 +260,30 @@ class Exprs:
             return f"np.sort({self.vector(n, depth - 1)})"
         if kind == "concat":
             return self.concatenation(n, depth - 1)
+        if kind == "cumulative":
+            return self.cumulative(n, depth - 1)
         return self.from_matrix(n, depth - 1)
+
+    def cumulative(self, n: int, depth: int) -> str:
+        """A length-``n`` array from cumsum, cumprod, diff, repeat, tile or kron."""
+        c = self.ctx
+        choices = [(2, "cumsum"), (1, "cumprod"), (1.5, "diff")]
+        if n % 2 == 0:
+            choices += [(1, "repeat"), (1, "tile"), (0.7, "kron")]
+        kind = c.weighted(choices)
+        c.feature("shape_functions", "rule:np." + kind)
+        if kind == "cumsum":
+            return f"np.cumsum({self.vector(n, depth)})"
+        if kind == "cumprod":  # factors near 1, so that products stay moderate
+            return f"np.cumprod(np.clip({self.vector(n, depth)}, 0.5, 1.5))"
+        if kind == "diff":
+            return f"np.diff({self.vector(n + 1, depth)})"
+        half = self.vector(n // 2, depth)
+        if kind == "repeat":
+            return f"np.repeat({half}, 2)"
+        if kind == "tile":
+            return f"np.tile({half}, 2)"
+        return f"np.kron({self.vector(2, depth)}, {self.vector(n // 2, depth)})"
 
     def vector_leaf(self, n: int) -> str:
         """An array of length ``n`` in scope, a part of a container, a slice of a longer one, or a constant."""
@@ -310,6 +333,10 @@ class Exprs:
             if cols == n:
                 options += [f"{m.name}[{c.rng.randrange(rows)}]", f"np.mean({m.name}, axis=0)",
                             f"({m.name}.T @ {self.atom(self.vector(rows, depth))})"]
+            if min(rows, cols) == n:
+                options += [f"np.diagonal({m.name})", f"np.diag({m.name})"]
+            if rows == n:
+                options += [f"np.swapaxes({m.name}, 0, 1)[0]", f"np.cumsum({m.name}, axis=1)[:, -1]"]
             if rows == n:
                 options += [f"{m.name}[:, {c.rng.randrange(cols)}]", f"np.sum({m.name}, axis=1)",
                             f"({m.name} @ {self.atom(self.vector(cols, depth))})",
@@ -325,6 +352,8 @@ class Exprs:
             c.feature("einsum")
         if "std(" in text:
             c.feature("std_var", "std_len1_axis")
+        if "diag" in text or "swapaxes" in text:
+            c.feature("view_functions")
         return text
 
     # -- conditions -----------------------------------------------------------------------------

@@ -71,7 +71,7 @@ PROMISED = [
     "dict_key_change", "writes_argument", "jax_compatible", "inplace_2d", "stencil_2d", "comprehension",
     "list_methods", "lambda", "linalg", "array_methods", "container_alias", "stale_view", "module_array",
     "odd_loops", "helper_early_return", "recursion", "function_argument", "container_leaf_write",
-    "nested_overwrite", "complex", "list_operands",
+    "nested_overwrite", "complex", "list_operands", "shape_functions", "view_functions",
 ]
 
 
