@@ -16,6 +16,11 @@ RULE_HELPERS = (
     "outer_adjoint_b", "power_rule", "prod_adjoint", "sequence_adjoint", "solve_adjoint_a", "solve_adjoint_b",
     "sort_adjoint", "sort_tangent", "stack_adjoint", "std_adjoint", "sum_adjoint", "trace_adjoint", "transpose_adjoint",
     "unbroadcast", "var_adjoint", "view_again_adjoint", "view_again_tangent", "vstack_adjoint", "xlogy",
+    # np.linalg
+    "cholesky_adjoint", "cholesky_tangent", "eigh_adjoint", "eigh_tangent", "eigvalsh_adjoint",
+    "eigvalsh_tangent", "svd_adjoint", "svd_tangent", "qr_adjoint", "qr_tangent", "slogdet_adjoint",
+    "slogdet_tangent", "pinv_adjoint", "pinv_tangent", "lstsq_adjoint_a", "lstsq_adjoint_b", "lstsq_tangent_a",
+    "lstsq_tangent_b", "matrix_power_adjoint", "matrix_power_tangent", "multi_dot_adjoint", "multi_dot_tangent",
 )
 
 # What the transformer emits around the rules.

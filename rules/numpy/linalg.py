@@ -44,3 +44,30 @@ defrule(np.linalg.norm, "x, ord=None, axis=None, keepdims=False", x=_NORM,
 
 share_method("dot", np.dot)
 share_method("trace", np.trace)
+
+# The decompositions: one adjoint and one tangent helper each, in backends/numpy_linalg_ops.py (conventions in
+# the module docstring). A tuple result's adjoint ``g`` holds one entry per field (None or zeros where a field
+# gets none); the tangent helpers return the tuple of the fields' tangents.
+defrule(np.linalg.cholesky, "a, /, *, upper=False", returns="new", a="sd.cholesky_adjoint(g, a, ans, upper)",
+        jvp={"a": "sd.cholesky_tangent(t, a, ans, upper)"})
+defrule(np.linalg.eigh, "a, UPLO='L'", returns="new", a="sd.eigh_adjoint(g, a, ans, UPLO)",
+        jvp={"a": "sd.eigh_tangent(t, a, ans, UPLO)"})
+defrule(np.linalg.eigvalsh, "a, UPLO='L'", returns="new", a="sd.eigvalsh_adjoint(g, a, UPLO)",
+        jvp={"a": "sd.eigvalsh_tangent(t, a, UPLO)"})
+defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True, hermitian=False", returns="new",
+        a="sd.svd_adjoint(g, a, ans, full_matrices, compute_uv, hermitian)",
+        jvp={"a": "sd.svd_tangent(t, a, ans, full_matrices, compute_uv, hermitian)"})
+defrule(np.linalg.qr, "a, mode='reduced'", returns="new", a="sd.qr_adjoint(g, a, ans, mode)",
+        jvp={"a": "sd.qr_tangent(t, a, ans, mode)"})
+defrule(np.linalg.slogdet, "a", returns="new", a="sd.slogdet_adjoint(g, a, ans)",
+        jvp={"a": "sd.slogdet_tangent(t, a, ans)"})
+defrule(np.linalg.pinv, "a, rcond=None, hermitian=False, *, rtol=None", returns="new",
+        a="sd.pinv_adjoint(g, a, ans, rcond, hermitian, rtol)",
+        jvp={"a": "sd.pinv_tangent(t, a, ans, rcond, hermitian, rtol)"})
+defrule(np.linalg.lstsq, "a, b, rcond=None", returns="new",
+        a="sd.lstsq_adjoint_a(g, a, b, ans, rcond)", b="sd.lstsq_adjoint_b(g, a, b, ans, rcond)",
+        jvp={"a": "sd.lstsq_tangent_a(t, a, b, ans, rcond)", "b": "sd.lstsq_tangent_b(t, a, b, ans, rcond)"})
+defrule(np.linalg.matrix_power, "a, n", returns="new", a="sd.matrix_power_adjoint(g, a, n)",
+        jvp={"a": "sd.matrix_power_tangent(t, a, n)"})
+defrule(np.linalg.multi_dot, "arrays, *, out=None", returns="new", arrays="sd.multi_dot_adjoint(g, arrays)",
+        jvp={"arrays": "sd.multi_dot_tangent(t, arrays)"})
