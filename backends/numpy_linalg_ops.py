@@ -22,6 +22,7 @@ __all__ = [
     "eigvalsh_tangent", "svd_adjoint", "svd_tangent", "qr_adjoint", "qr_tangent", "slogdet_adjoint",
     "slogdet_tangent", "pinv_adjoint", "pinv_tangent", "lstsq_adjoint_a", "lstsq_adjoint_b", "lstsq_tangent_a",
     "lstsq_tangent_b", "matrix_power_adjoint", "matrix_power_tangent", "multi_dot_adjoint", "multi_dot_tangent",
+    "tensorsolve_adjoint_a", "tensorsolve_adjoint_b", "tensorsolve_tangent_a", "tensorsolve_tangent_b",
 ]
 
 DEGENERATE_RTOL = 1e-9
@@ -140,9 +141,8 @@ def _refuse_degenerate(name, vectors_adjoint, bad_columns, what):
         _refuse(f"the derivative of the {what} returned by np.linalg.{name} is undefined: the matrix has "
                 f"repeated {'eigenvalues' if name == 'eigh' else 'or zero singular values'} and the result "
                 f"depends on the {what} of that subspace",
-                f"differentiate only the {'eigenvalues' if name == 'eigh' else 'singular values'} there, or a "
-                "quantity that does not depend on the choice of basis of a repeated subspace, computed another "
-                "way (for instance a matrix function from the eigenvalues)")
+                f"differentiate only the {'eigenvalues' if name == 'eigh' else 'singular values'} there, or compute "
+                "the quantity another way that does not go through a basis of the repeated subspace")
 
 
 def eigh_tangent(t, a, ans, UPLO="L"):
@@ -353,9 +353,10 @@ def slogdet_adjoint(g, a, ans):
 
 
 def _full_rank(name, a, rcond=None, rtol=None, default=1e-15):
+    """Refuses a matrix that NumPy's cutoff (``rtol``, else ``rcond``, else ``default``) makes rank-deficient."""
     s = np.linalg.svd(a, compute_uv=False)
     cut = rtol if rtol is not None else rcond if rcond is not None else default
-    if np.any(s[..., -1] <= np.asarray(cut) * s[..., 0]) if s.shape[-1] else False:
+    if s.shape[-1] and np.any(s[..., -1] <= np.asarray(cut) * s[..., 0]):
         _refuse(f"np.linalg.{name} of a rank-deficient matrix has no derivative rule (it jumps where the rank "
                 "changes)", "regularize the matrix, or solve a full-rank problem")
 
@@ -524,3 +525,50 @@ def multi_dot_adjoint(g, arrays):
     g = np.asarray(g, dtype=np.float64).reshape(mats[0].shape[0], mats[-1].shape[1])
     blocks = [(left[k].T @ g @ right[k].T).reshape(np.shape(x)) for k, x in enumerate(arrays)]
     return _container(arrays, blocks)
+
+
+# -- tensorsolve -----------------------------------------------------------------------------------------------
+
+def _tensorsolve_matrix(a, b, axes):
+    """``a`` as NumPy's tensorsolve sees it: its axes moved (``axes``) and reshaped to a square matrix; with the
+    permutation applied and the shape of the solution."""
+    a = np.asarray(a, dtype=np.float64)
+    order = list(range(a.ndim))
+    if axes is not None:
+        for k in axes:
+            order.remove(k)
+            order.insert(a.ndim, k)
+    moved = np.transpose(a, order)
+    shape = moved.shape[np.ndim(b):]
+    size = int(np.prod(shape))
+    return moved.reshape(size, size), order, moved.shape, shape
+
+
+def tensorsolve_tangent_a(t, a, b, ans, axes=None):
+    """Tangent of ``np.linalg.tensorsolve`` in ``a``: ``dx = -solve(A, dA x)`` on the matrix forms."""
+    _real("tensorsolve", a, t)
+    matrix, order, _, shape = _tensorsolve_matrix(a, b, axes)
+    dmatrix = np.transpose(np.asarray(t, dtype=np.float64), order).reshape(matrix.shape)
+    return -np.linalg.solve(matrix, dmatrix @ np.ravel(ans)).reshape(shape)
+
+
+def tensorsolve_tangent_b(t, a, b, ans, axes=None):
+    """Tangent of ``np.linalg.tensorsolve`` in ``b``: ``solve(A, db)`` on the matrix forms."""
+    _real("tensorsolve", a, t)
+    matrix, _, _, shape = _tensorsolve_matrix(a, b, axes)
+    return np.linalg.solve(matrix, np.ravel(t)).reshape(shape)
+
+
+def tensorsolve_adjoint_b(g, a, b, ans, axes=None):
+    """Adjoint of ``np.linalg.tensorsolve`` in ``b``: ``solve(A^T, g)`` in the shape of ``b``."""
+    _real("tensorsolve", a, g)
+    matrix, _, _, _ = _tensorsolve_matrix(a, b, axes)
+    return np.linalg.solve(matrix.T, np.ravel(g)).reshape(np.shape(b))
+
+
+def tensorsolve_adjoint_a(g, a, b, ans, axes=None):
+    """Adjoint of ``np.linalg.tensorsolve`` in ``a``: ``-outer(solve(A^T, g), x)``, axes moved back."""
+    _real("tensorsolve", a, g)
+    matrix, order, moved_shape, _ = _tensorsolve_matrix(a, b, axes)
+    out = -np.outer(np.linalg.solve(matrix.T, np.ravel(g)), np.ravel(ans)).reshape(moved_shape)
+    return np.transpose(out, np.argsort(order))

@@ -69,5 +69,8 @@ defrule(np.linalg.lstsq, "a, b, rcond=None", returns="new",
         jvp={"a": "sd.lstsq_tangent_a(t, a, b, ans, rcond)", "b": "sd.lstsq_tangent_b(t, a, b, ans, rcond)"})
 defrule(np.linalg.matrix_power, "a, n", returns="new", a="sd.matrix_power_adjoint(g, a, n)",
         jvp={"a": "sd.matrix_power_tangent(t, a, n)"})
+defrule(np.linalg.tensorsolve, "a, b, axes=None", returns="new",
+        a="sd.tensorsolve_adjoint_a(g, a, b, ans, axes)", b="sd.tensorsolve_adjoint_b(g, a, b, ans, axes)",
+        jvp={"a": "sd.tensorsolve_tangent_a(t, a, b, ans, axes)", "b": "sd.tensorsolve_tangent_b(t, a, b, ans, axes)"})
 defrule(np.linalg.multi_dot, "arrays, *, out=None", returns="new", arrays="sd.multi_dot_adjoint(g, arrays)",
         jvp={"arrays": "sd.multi_dot_tangent(t, arrays)"})

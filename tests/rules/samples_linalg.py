@@ -78,4 +78,7 @@ LINALG_SAMPLES: dict[Any, list] = {
     np.linalg.matrix_power: [S(M(3), 3), S(M(3), -2), S(M(3), 1), S(M(3), 0), S(M(3, 2), 2), S(M(2), n=-1)],
     np.linalg.multi_dot: [S([N(2, 3), N(3, 4), N(4, 2)]), S([N(3), N(3, 4), N(4)]), S([N(3), N(3, 2)]),
                           S((N(2, 3), N(3, 3), N(3, 1), N(1, 2)))],
+    np.linalg.tensorsolve: [S(lambda rng: M(6)(rng).reshape(2, 3, 6), N(2, 3)),
+                            S(lambda rng: M(6)(rng).reshape(6, 2, 3), N(6)),
+                            S(lambda rng: M(6)(rng).reshape(3, 2, 2, 3), N(2, 3), (0, 2))],
 }

@@ -527,3 +527,19 @@ def test_multi_dot(rng):
     a, b, c = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
     check(f_multi_dot, (a, b, c, rng.standard_normal((2, 5))), argnums=(0, 1, 2))
     check(f_multi_dot_vectors, (rng.standard_normal(3), b, rng.standard_normal(3)), argnums=(0, 1, 2))
+
+
+def f_tensorsolve(a, b, w):
+    return np.sum(w * np.linalg.tensorsolve(a, b))
+
+
+def f_tensorsolve_axes(a, b, w):
+    return np.sum(w * np.linalg.tensorsolve(a, b, axes=(0, 2)))
+
+
+def test_tensorsolve(rng):
+    a = well_conditioned(rng, (6, 6))
+    check(f_tensorsolve, (a.reshape(2, 3, 6), rng.standard_normal((2, 3)), rng.standard_normal(6)), argnums=(0, 1))
+    check(f_tensorsolve, (a.reshape(6, 2, 3), rng.standard_normal(6), rng.standard_normal((2, 3))), argnums=(0, 1))
+    check(f_tensorsolve_axes, (a.reshape(3, 2, 2, 3), rng.standard_normal((2, 3)), rng.standard_normal((3, 2))),
+          argnums=(0, 1))
