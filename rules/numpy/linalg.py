@@ -97,31 +97,26 @@ share_method("dot", np.dot)
 share_method("trace", np.trace)
 
 # The decompositions: one adjoint and one tangent helper each, in backends/numpy_linalg_ops.py (conventions in
-# the module docstring). A tuple result's adjoint ``g`` holds one entry per field (None or zeros where a field
+# the module docstring), named after the function (with _a, _b for two differentiable parameters) and called with
+# the arguments listed. A tuple result's adjoint ``g`` holds one entry per field (None or zeros where a field
 # gets none); the tangent helpers return the tuple of the fields' tangents.
-defrule(np.linalg.cholesky, "a, /, *, upper=False", returns="new", a="sd.cholesky_adjoint(g, a, ans, upper)",
-        jvp={"a": "sd.cholesky_tangent(t, a, ans, upper)"})
-defrule(np.linalg.eigh, "a, UPLO='L'", returns="new", a="sd.eigh_adjoint(g, a, ans, UPLO)",
-        jvp={"a": "sd.eigh_tangent(t, a, ans, UPLO)"})
-defrule(np.linalg.eigvalsh, "a, UPLO='L'", returns="new", a="sd.eigvalsh_adjoint(g, a, UPLO)",
-        jvp={"a": "sd.eigvalsh_tangent(t, a, UPLO)"})
-defrule(np.linalg.svd, "a, full_matrices=True, compute_uv=True, hermitian=False", returns="new",
-        a="sd.svd_adjoint(g, a, ans, full_matrices, compute_uv, hermitian)",
-        jvp={"a": "sd.svd_tangent(t, a, ans, full_matrices, compute_uv, hermitian)"})
-defrule(np.linalg.qr, "a, mode='reduced'", returns="new", a="sd.qr_adjoint(g, a, ans, mode)",
-        jvp={"a": "sd.qr_tangent(t, a, ans, mode)"})
-defrule(np.linalg.slogdet, "a", returns="new", a="sd.slogdet_adjoint(g, a, ans)",
-        jvp={"a": "sd.slogdet_tangent(t, a, ans)"})
-defrule(np.linalg.pinv, "a, rcond=None, hermitian=False, *, rtol=None", returns="new",
-        a="sd.pinv_adjoint(g, a, ans, rcond, hermitian, rtol)",
-        jvp={"a": "sd.pinv_tangent(t, a, ans, rcond, hermitian, rtol)"})
-defrule(np.linalg.lstsq, "a, b, rcond=None", returns="new",
-        a="sd.lstsq_adjoint_a(g, a, b, ans, rcond)", b="sd.lstsq_adjoint_b(g, a, b, ans, rcond)",
-        jvp={"a": "sd.lstsq_tangent_a(t, a, b, ans, rcond)", "b": "sd.lstsq_tangent_b(t, a, b, ans, rcond)"})
-defrule(np.linalg.matrix_power, "a, n", returns="new", a="sd.matrix_power_adjoint(g, a, n)",
-        jvp={"a": "sd.matrix_power_tangent(t, a, n)"})
-defrule(np.linalg.tensorsolve, "a, b, axes=None", returns="new",
-        a="sd.tensorsolve_adjoint_a(g, a, b, ans, axes)", b="sd.tensorsolve_adjoint_b(g, a, b, ans, axes)",
-        jvp={"a": "sd.tensorsolve_tangent_a(t, a, b, ans, axes)", "b": "sd.tensorsolve_tangent_b(t, a, b, ans, axes)"})
+_DECOMPOSITIONS = [
+    (np.linalg.cholesky, "a, /, *, upper=False", "a, ans, upper", ("a",)),
+    (np.linalg.eigh, "a, UPLO='L'", "a, ans, UPLO", ("a",)),
+    (np.linalg.eigvalsh, "a, UPLO='L'", "a, UPLO", ("a",)),
+    (np.linalg.svd, "a, full_matrices=True, compute_uv=True, hermitian=False",
+     "a, ans, full_matrices, compute_uv, hermitian", ("a",)),
+    (np.linalg.qr, "a, mode='reduced'", "a, ans, mode", ("a",)),
+    (np.linalg.slogdet, "a", "a, ans", ("a",)),
+    (np.linalg.pinv, "a, rcond=None, hermitian=False, *, rtol=None", "a, ans, rcond, hermitian, rtol", ("a",)),
+    (np.linalg.lstsq, "a, b, rcond=None", "a, b, ans, rcond", ("a", "b")),
+    (np.linalg.matrix_power, "a, n", "a, n", ("a",)),
+    (np.linalg.tensorsolve, "a, b, axes=None", "a, b, ans, axes", ("a", "b")),
+]
+for _primal, _spec, _args, _params in _DECOMPOSITIONS:
+    _suffix = {p: "" if len(_params) == 1 else f"_{p}" for p in _params}
+    defrule(_primal, _spec, returns="new",
+            jvp={p: f"sd.{_primal.__name__}_tangent{_suffix[p]}(t, {_args})" for p in _params},
+            **{p: f"sd.{_primal.__name__}_adjoint{_suffix[p]}(g, {_args})" for p in _params})
 defrule(np.linalg.multi_dot, "arrays, *, out=None", returns="new", arrays="sd.multi_dot_adjoint(g, arrays)",
         jvp={"arrays": "sd.multi_dot_tangent(t, arrays)"})
