@@ -458,6 +458,18 @@ def test_qr(shape, rng):
     check(f_qr_r, (a, rng.standard_normal(r.shape)), jax_too=False)
 
 
+def f_qr_complete(a, w1):
+    q, r = np.linalg.qr(a, mode="complete")
+    return np.sum(w1 * q)
+
+
+def test_qr_complete_of_a_tall_matrix_is_refused(rng):
+    # the extra columns of q are any basis of the complement of a's columns
+    with pytest.raises(SourcediffError, match="mode='complete'"):
+        sourcediff.grad(f_qr_complete)(rng.standard_normal((4, 2)), rng.standard_normal((4, 4)))
+    check(f_qr_complete, (rng.standard_normal((2, 4)), rng.standard_normal((2, 2))), jax_too=False)
+
+
 def f_pinv(a, w):
     return np.sum(w * np.linalg.pinv(a))
 
