@@ -19,6 +19,12 @@ RULE_HELPERS = (
     # cumulative, repeating and rearranging
     "cumsum_adjoint", "cumprod_adjoint", "cumprod_tangent", "diff_adjoint", "repeat_adjoint", "tile_adjoint",
     "kron_adjoint", "diagonal_adjoint",
+    # np.linalg
+    "cholesky_adjoint", "cholesky_tangent", "eigh_adjoint", "eigh_tangent", "eigvalsh_adjoint",
+    "eigvalsh_tangent", "svd_adjoint", "svd_tangent", "qr_adjoint", "qr_tangent", "slogdet_adjoint",
+    "slogdet_tangent", "pinv_adjoint", "pinv_tangent", "lstsq_adjoint_a", "lstsq_adjoint_b", "lstsq_tangent_a",
+    "lstsq_tangent_b", "matrix_power_adjoint", "matrix_power_tangent", "multi_dot_adjoint", "multi_dot_tangent",
+    "tensorsolve_adjoint_a", "tensorsolve_adjoint_b", "tensorsolve_tangent_a", "tensorsolve_tangent_b",
 )
 
 # What the transformer emits around the rules.

@@ -10,6 +10,7 @@ import numpy as np
 from sourcediff import pytrees
 
 from .numpy_array_ops import *  # noqa: F401,F403  (helpers of reductions, shape, indexing, linalg)
+from .numpy_linalg_ops import *  # noqa: F401,F403  (helpers of the np.linalg decompositions)
 from .numpy_elementwise_ops import *  # noqa: F401,F403  (helpers of operators and elementwise rules)
 from .numpy_shape_ops import *  # noqa: F401,F403  (helpers of cumulative, repeating and rearranging rules)
 

@@ -1,5 +1,5 @@
 """Rules for NumPy products and ``np.linalg``: dot, matmul, outer, inner, einsum,
-trace, solve, inv, det and norm.
+trace, solve, inv, det, norm and the decompositions.
 
 Each adjoint is a helper in ``backends/numpy_array_ops.py`` that handles 1-D,
 2-D and batched operands. ``einsum`` takes a subscripts string (with or
@@ -7,6 +7,57 @@ without ``->``, with ``...``); the adjoint of its ``*operands`` is a tuple with
 one entry per operand. ``norm`` supports the vector ords None, 1, 2, +-inf and
 p > 1 and the matrix ords None, 'fro', 'nuc', +-1, +-2, +-inf; any other ord
 is refused at run time with an error naming it.
+
+The decompositions and their kin (cholesky, eigh, eigvalsh, svd, qr, slogdet,
+pinv, lstsq, matrix_power, multi_dot, tensorsolve) have their helpers in
+``backends/numpy_linalg_ops.py``, batched wherever NumPy batches them. Their
+conventions:
+
+* Real matrices only; complex ones are refused at run time.
+* A result that is a tuple (eigh, svd, qr, slogdet, lstsq) has an adjoint with
+  one entry per field, None or zeros for fields that get none, and a tangent
+  that is the tuple of the fields' tangents.
+* One triangle: cholesky reads the lower triangle of its argument (the upper
+  one with ``upper=True``), eigh and eigvalsh the one ``UPLO`` names. The
+  derivative is that of NumPy's function: the gradient lies in that triangle,
+  zero in the other, and a tangent of the other triangle changes nothing. JAX
+  symmetrizes the input instead; the two agree where the matrix is built
+  symmetric (``a + a.T``, ``a @ a.T``).
+* Gauge: the derivative is that of the vectors NumPy returns (eigenvectors,
+  singular vectors, the factors of QR), along the smooth branch through them:
+  ``V^T dV`` is antisymmetric, ``u_i`` and ``v_i`` keep their joint sign, the
+  diagonal of R keeps its signs. NumPy (LAPACK) may change its choice of signs
+  abruptly where the spectrum is degenerate, even for the vector of a simple
+  eigenvalue; finite differences across such a flip disagree with any
+  derivative, sign-invariant quantities (``v**2``, ``u * s @ vh``) do not.
+* Repeated eigenvalues (closer than ``DEGENERATE_RTOL = 1e-9`` times the
+  largest magnitude): the eigenvalues get ``diag(V^T dS V)`` with NumPy's
+  ``V``, as in JAX. That is the gradient of every function symmetric in a
+  repeated cluster (its sum, sum of squares, a trace of a matrix function);
+  single repeated eigenvalues are only directionally differentiable there.
+  The eigenvectors of a repeated eigenvalue have no derivative: the reverse
+  helper raises ``SourcediffError`` when one of them has a nonzero adjoint
+  (vectors of simple eigenvalues are fine), and the forward one gives NaN in
+  those columns of the tangent.
+* svd: likewise for singular vectors of repeated or zero singular values
+  (relative to the largest). Singular values always get ``U diag(g) Vh``, at a
+  zero singular value one subgradient. With ``full_matrices=True`` and a
+  non-square matrix the extra columns of U (rows of Vh) are any basis of the
+  complement: the reverse helper accepts the call when they get no adjoint
+  and refuses it otherwise, the forward one refuses it; both say to pass
+  ``full_matrices=False``. ``hermitian=True`` is refused.
+* qr: ``mode='reduced'`` (``'complete'`` where it is the same, ``m <= n``) and
+  ``'r'``, for full-rank matrices; with ``m < n`` the leading square block is
+  factored and ``R2 = Q^T A2``. ``'raw'`` is refused.
+* slogdet: the sign is piecewise constant (zero tangent, its adjoint ignored);
+  ``logabsdet`` has gradient ``inv(a).T``.
+* pinv and lstsq: full-rank matrices only; a singular value that NumPy's
+  cutoff drops (pinv) or a rank below ``min(m, n)`` (lstsq) is refused, as the
+  result jumps there. lstsq differentiates the solution, the residuals (when
+  NumPy returns them) and the singular values; the rank is an integer.
+* matrix_power: integer ``n``, negative through ``inv(a)``; multi_dot: the
+  first and last operands may be 1-D; tensorsolve: ``solve`` on NumPy's matrix
+  form of ``a`` (after moving ``axes``).
 """
 import numpy as np
 
@@ -44,3 +95,28 @@ defrule(np.linalg.norm, "x, ord=None, axis=None, keepdims=False", x=_NORM,
 
 share_method("dot", np.dot)
 share_method("trace", np.trace)
+
+# The decompositions: one adjoint and one tangent helper each, in backends/numpy_linalg_ops.py (conventions in
+# the module docstring), named after the function (with _a, _b for two differentiable parameters) and called with
+# the arguments listed. A tuple result's adjoint ``g`` holds one entry per field (None or zeros where a field
+# gets none); the tangent helpers return the tuple of the fields' tangents.
+_DECOMPOSITIONS = [
+    (np.linalg.cholesky, "a, /, *, upper=False", "a, ans, upper", ("a",)),
+    (np.linalg.eigh, "a, UPLO='L'", "a, ans, UPLO", ("a",)),
+    (np.linalg.eigvalsh, "a, UPLO='L'", "a, UPLO", ("a",)),
+    (np.linalg.svd, "a, full_matrices=True, compute_uv=True, hermitian=False",
+     "a, ans, full_matrices, compute_uv, hermitian", ("a",)),
+    (np.linalg.qr, "a, mode='reduced'", "a, ans, mode", ("a",)),
+    (np.linalg.slogdet, "a", "a, ans", ("a",)),
+    (np.linalg.pinv, "a, rcond=None, hermitian=False, *, rtol=None", "a, ans, rcond, hermitian, rtol", ("a",)),
+    (np.linalg.lstsq, "a, b, rcond=None", "a, b, ans, rcond", ("a", "b")),
+    (np.linalg.matrix_power, "a, n", "a, n", ("a",)),
+    (np.linalg.tensorsolve, "a, b, axes=None", "a, b, ans, axes", ("a", "b")),
+]
+for _primal, _spec, _args, _params in _DECOMPOSITIONS:
+    _suffix = {p: "" if len(_params) == 1 else f"_{p}" for p in _params}
+    defrule(_primal, _spec, returns="new",
+            jvp={p: f"sd.{_primal.__name__}_tangent{_suffix[p]}(t, {_args})" for p in _params},
+            **{p: f"sd.{_primal.__name__}_adjoint{_suffix[p]}(g, {_args})" for p in _params})
+defrule(np.linalg.multi_dot, "arrays, *, out=None", returns="new", arrays="sd.multi_dot_adjoint(g, arrays)",
+        jvp={"arrays": "sd.multi_dot_tangent(t, arrays)"})

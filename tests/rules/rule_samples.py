@@ -242,3 +242,18 @@ def library_rules() -> list[tuple[str, Any, registry.ReverseRule]]:
             if str(pathlib.Path(rule.origin.rsplit(":", 1)[0]).resolve()).startswith(folder):
                 found.append((table, key, rule))
     return found
+
+
+def _load_linalg_samples() -> dict:
+    """``LINALG_SAMPLES`` of ``samples_linalg.py`` (pytest's importlib mode puts no test folder on sys.path)."""
+    import importlib.util
+    import pathlib
+
+    spec = importlib.util.spec_from_file_location("samples_linalg", pathlib.Path(__file__).with_name("samples_linalg.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.LINALG_SAMPLES
+
+
+LINALG_SAMPLES = _load_linalg_samples()
+SAMPLES.update(LINALG_SAMPLES)

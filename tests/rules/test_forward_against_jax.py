@@ -28,6 +28,16 @@ _spec.loader.exec_module(SAMPLES)
 NOT_LIKE_JAX = {
     "arange": "jnp.arange builds from concrete values: its tangent in start and step is zero; ours is "
               "start + step * k, checked against finite differences in test_registry.py",
+    # np.linalg: NumPy's cholesky, eigh and eigvalsh read one triangle of the matrix where JAX symmetrizes it, so
+    # their tangents differ for a non-symmetric tangent; the others return tuples. Each is checked against
+    # finite differences in test_registry.py and against jax.grad in tests/rules/numpy/test_linalg.py.
+    "cholesky": "NumPy reads the lower (upper=True: upper) triangle, JAX symmetrizes the input",
+    "eigh": "a tuple result; NumPy reads one triangle (UPLO), JAX symmetrizes the input",
+    "eigvalsh": "NumPy reads one triangle (UPLO), JAX symmetrizes the input",
+    "svd": "a tuple result (one array with compute_uv=False)",
+    "qr": "a tuple result (one array with mode='r')",
+    "slogdet": "a tuple result (sign, logabsdet)",
+    "lstsq": "a tuple result (solution, residuals, rank, singular values)",
 }
 
 

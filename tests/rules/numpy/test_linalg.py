@@ -1,5 +1,6 @@
 """Products and np.linalg: dot, matmul, outer, inner, einsum, trace, solve,
-inv, det, norm; 1-D, 2-D and batched operands.
+inv, det, norm, and the decompositions (cholesky, eigh, eigvalsh, svd, qr,
+slogdet, pinv, lstsq, matrix_power, multi_dot); 1-D, 2-D and batched operands.
 """
 import types
 
@@ -250,3 +251,307 @@ def f_matrix_nonscalar(a, b):
 
 def test_nonscalar_output_through_vjp(rng):
     check_grads(f_matrix_nonscalar, (rng.standard_normal((2, 3)), well_conditioned(rng, (3, 3))))
+
+
+# -- the decompositions: finite differences, and jax.grad where JAX computes the same function --------------
+# JAX and NumPy may pick other signs for eigenvectors, singular vectors and QR factors: the functions compared with
+# JAX use them through sign-invariant quantities (squares, products u s vh); sign-dependent ones are checked
+# against finite differences of NumPy's own vectors, which are continuous where the derivative exists.
+
+def f_cholesky(a, w):
+    return np.sum(w * np.linalg.cholesky(a @ a.T + 3 * np.eye(a.shape[-1])))
+
+
+def f_cholesky_batched(a, w):
+    return np.sum(w * np.linalg.cholesky(np.einsum("bij,bkj->bik", a, a) + 3 * np.eye(3)))
+
+
+def f_cholesky_upper(a, w):
+    return np.sum(w * np.linalg.cholesky(a, upper=True))
+
+
+def test_cholesky(rng):
+    check(f_cholesky, (rng.standard_normal((3, 3)), rng.standard_normal((3, 3))))
+    check(f_cholesky_batched, (rng.standard_normal((2, 3, 3)), rng.standard_normal((2, 3, 3))))
+    spd = rng.standard_normal((3, 3))
+    spd = spd @ spd.T + 3 * np.eye(3)
+    # NumPy reads one triangle: the gradient lies in it (the upper one with upper=True), which JAX does not do
+    check(f_cholesky_upper, (spd + np.tril(rng.standard_normal((3, 3)), -1), rng.standard_normal((3, 3))),
+          jax_too=False)
+    got = sourcediff.grad(f_cholesky_upper)(spd, rng.standard_normal((3, 3)))
+    assert np.all(np.tril(got, -1) == 0) and np.any(np.triu(got, 1) != 0)
+
+
+def f_slogdet(a):
+    return np.linalg.slogdet(a)[1]
+
+
+def f_slogdet_batched(a, w):
+    sign, logdet = np.linalg.slogdet(a)
+    return np.sum(w * logdet * sign)
+
+
+def test_slogdet(rng):
+    a = well_conditioned(rng, (3, 3))
+    check(f_slogdet, (a,))
+    check(f_slogdet, (-a,))
+    np.testing.assert_allclose(sourcediff.grad(f_slogdet)(a), np.linalg.inv(a).T, rtol=1e-12)
+    check(f_slogdet_batched, (well_conditioned(rng, (2, 3, 3)) * np.array([1.0, -1.0])[:, None, None],
+                              rng.standard_normal(2)))
+
+
+def f_eigh(a, c):
+    w, v = np.linalg.eigh(a + a.T)
+    return w @ c + np.sum(v[:, 0] ** 2 * c)
+
+
+def f_eigh_signs(a, c):
+    w, v = np.linalg.eigh(a + a.T)
+    return np.sum(v[:, 1] * c) * w[0]
+
+
+def f_eigh_fields(a, c):
+    result = np.linalg.eigh(a @ a.T, UPLO="U")
+    return np.sum(result.eigenvalues * c) + np.sum(result.eigenvectors[:, -1] ** 2 * c)
+
+
+def f_eigh_batched(a, c):
+    w, v = np.linalg.eigh(a + np.transpose(a, (0, 2, 1)))
+    return np.sum(w * c) + np.sum(v[..., 0] ** 2 * c)
+
+
+def f_eigh_lower(a, c):
+    w, v = np.linalg.eigh(a)
+    return np.sum(w * c) + np.sum(v[:, 0] * c)
+
+
+def f_eigvalsh(a, c):
+    return np.sum(np.linalg.eigvalsh(a + a.T) ** 2 * c)
+
+
+def test_eigh(rng):
+    a, c = rng.standard_normal((3, 3)), rng.standard_normal(3)
+    check(f_eigh, (a, c))
+    check(f_eigh_signs, (a, c), jax_too=False)
+    check(f_eigh_fields, (a, c))
+    check(f_eigh_batched, (rng.standard_normal((2, 3, 3)), rng.standard_normal(3)))
+    check(f_eigvalsh, (a, c))
+    # NumPy reads the lower triangle only: the gradient is zero above the diagonal
+    check(f_eigh_lower, (a, c), jax_too=False)
+    assert np.all(np.triu(sourcediff.grad(f_eigh_lower)(a, c), 1) == 0)
+
+
+def f_eigenvalue_squares(a):
+    return np.sum(np.linalg.eigh(a + a.T)[0] ** 2)
+
+
+def f_eigenvalue_squares_only(a):
+    return np.sum(np.linalg.eigvalsh(a + a.T) ** 2)
+
+
+def test_eigh_repeated_eigenvalues(rng):
+    q = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    a = q @ np.diag([1.0, 1.0, 2.0]) @ q.T  # a + a.T has eigenvalues 2, 2, 4 (in a generic basis, where
+    # NumPy's choice of signs is continuous)
+    # sum(w**2) is the squared Frobenius norm of s = a + a.T: its gradient 4 s exists at repeated eigenvalues
+    for f in (f_eigenvalue_squares, f_eigenvalue_squares_only):
+        np.testing.assert_allclose(sourcediff.grad(f)(a), 4 * (a + a.T), atol=1e-12)
+    # an eigenvector of a repeated eigenvalue has no derivative: refused, not guessed
+    with pytest.raises(SourcediffError, match="repeated"):
+        sourcediff.grad(f_eigh)(a, np.ones(3))
+    # the eigenvector of the simple eigenvalue 4 is differentiable (its squares: NumPy may flip its sign at
+    # the repeated eigenvalues, which finite differences would see)
+    check_grads(f_eigh_simple_vector, (a, np.arange(1.0, 4.0)))
+
+
+def f_eigh_simple_vector(a, c):
+    w, v = np.linalg.eigh(a + a.T)
+    return np.sum(v[:, 2] ** 2 * c) * w[2]
+
+
+def test_eigh_forward_helper_at_repeated_eigenvalues():
+    from sourcediff.backends import numpy_backend as sd
+
+    s = np.diag([2.0, 2.0, 4.0])
+    dw, dv = sd.eigh_tangent(np.ones((3, 3)), s, np.linalg.eigh(s))
+    np.testing.assert_allclose(dw, [1.0, 1.0, 1.0])
+    assert np.all(np.isnan(dv[:, :2])) and np.all(np.isfinite(dv[:, 2]))
+
+
+def f_singular_values(a, c):
+    return np.sum(np.linalg.svd(a, compute_uv=False) * c)
+
+
+def f_svd_reduced(a, w):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(w * ((u * s[..., None, :] ** 2) @ vh)) + np.sum(u[..., 0] ** 2 * s[..., :1])
+
+
+def f_svd_signs(a, c):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(u[:, 0] * c[: u.shape[0]]) + np.sum(vh[1] * c[: vh.shape[1]]) * s[1]
+
+
+def f_svd_last_vector(a, c):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum(vh[-1] * c)
+
+
+def f_svd_full_values(a, c):
+    u, s, vh = np.linalg.svd(a)
+    return np.sum(s * c)
+
+
+def f_svd_full_vectors(a, c):
+    u, s, vh = np.linalg.svd(a)
+    return np.sum(u[:, -1] * c[0]) + np.sum(s * c)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 2), (2, 4), (2, 4, 3)])
+def test_svd(shape, rng):
+    a, c = rng.standard_normal(shape), rng.standard_normal(min(shape[-2:]))
+    check(f_singular_values, (a, c))
+    check(f_svd_reduced, (a, rng.standard_normal(shape)))
+    if len(shape) == 2:
+        check(f_svd_signs, (a, rng.standard_normal(4)), jax_too=False)
+        # JAX has no derivative of the full decomposition; the singular values alone are those of compute_uv=False
+        check(f_svd_full_values, (a, c), jax_too=False)
+        np.testing.assert_allclose(sourcediff.grad(f_svd_full_values)(a, c),
+                                   sourcediff.grad(f_singular_values)(a, c), rtol=1e-12)
+
+
+def test_svd_refusals(rng):
+    with pytest.raises(SourcediffError, match="full_matrices=False"):
+        sourcediff.grad(f_svd_full_vectors)(rng.standard_normal((4, 2)), rng.standard_normal(2))
+    check(f_svd_full_vectors, (rng.standard_normal((3, 3)), rng.standard_normal(3)), jax_too=False)  # square: fine
+    with pytest.raises(SourcediffError, match="repeated or zero singular values"):
+        sourcediff.grad(f_svd_signs)(np.eye(3)[:, :2] * 2.0, rng.standard_normal(4))
+    with pytest.raises(SourcediffError, match="repeated or zero singular values"):
+        sourcediff.grad(f_svd_last_vector)(np.diag([3.0, 0.0, 0.0])[:, :2], rng.standard_normal(2))
+    # the singular values themselves: the gradient of their sum (the nuclear norm) at repeated ones is u vh
+    np.testing.assert_allclose(sourcediff.grad(f_singular_values)(2 * np.eye(3), np.ones(3)), np.eye(3),
+                               atol=1e-12)
+
+
+def test_svd_forward_helper_refuses_full_matrices(rng):
+    from sourcediff.backends import numpy_backend as sd
+
+    a = rng.standard_normal((4, 2))
+    with pytest.raises(SourcediffError, match="full_matrices=False"):
+        sd.svd_tangent(np.ones((4, 2)), a, np.linalg.svd(a))
+
+
+def f_qr(a, w1, w2):
+    q, r = np.linalg.qr(a)
+    return np.sum(w1 * q) + np.sum(w2 * r)
+
+
+def f_qr_r(a, w2):
+    return np.sum(w2 * np.linalg.qr(a, mode="r"))
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (5, 3), (3, 5), (2, 4, 3)])
+def test_qr(shape, rng):
+    a = rng.standard_normal(shape)
+    q, r = np.linalg.qr(a)
+    check(f_qr, (a, rng.standard_normal(q.shape), rng.standard_normal(r.shape)))
+    check(f_qr_r, (a, rng.standard_normal(r.shape)), jax_too=False)
+
+
+def f_qr_complete(a, w1):
+    q, r = np.linalg.qr(a, mode="complete")
+    return np.sum(w1 * q)
+
+
+def test_qr_complete_of_a_tall_matrix_is_refused(rng):
+    # the extra columns of q are any basis of the complement of a's columns
+    with pytest.raises(SourcediffError, match="mode='complete'"):
+        sourcediff.grad(f_qr_complete)(rng.standard_normal((4, 2)), rng.standard_normal((4, 4)))
+    check(f_qr_complete, (rng.standard_normal((2, 4)), rng.standard_normal((2, 2))), jax_too=False)
+
+
+def f_pinv(a, w):
+    return np.sum(w * np.linalg.pinv(a))
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (5, 3), (3, 5), (2, 4, 3)])
+def test_pinv(shape, rng):
+    a = rng.standard_normal(shape)
+    check(f_pinv, (a, rng.standard_normal(np.swapaxes(a, -1, -2).shape)))
+
+
+def test_pinv_refuses_rank_deficient(rng):
+    a = np.outer(rng.standard_normal(3), rng.standard_normal(4))
+    with pytest.raises(SourcediffError, match="rank-deficient"):
+        sourcediff.grad(f_pinv)(a, rng.standard_normal((4, 3)))
+
+
+def f_lstsq(a, b, w):
+    x = np.linalg.lstsq(a, b, rcond=None)[0]
+    return np.sum(w * x)
+
+
+def f_lstsq_all(a, b, c):
+    x, residuals, rank, s = np.linalg.lstsq(a, b)
+    return np.sum(x ** 2) + np.sum(residuals) * rank + np.sum(s * c)
+
+
+@pytest.mark.parametrize("ashape, bshape", [((5, 3), (5,)), ((5, 3), (5, 2)), ((3, 3), (3,)), ((2, 4), (2,))])
+def test_lstsq(ashape, bshape, rng):
+    a, b = rng.standard_normal(ashape), rng.standard_normal(bshape)
+    w = rng.standard_normal((ashape[1], *bshape[1:]))
+    check(f_lstsq, (a, b, w), argnums=(0, 1))
+    check(f_lstsq_all, (a, b, rng.standard_normal(min(ashape))), argnums=(0, 1), jax_too=False)
+    # the residuals: the squared norm of b - a x at the solution
+    if ashape[0] > ashape[1]:
+        def residual(a, b):
+            return np.sum(np.linalg.lstsq(a, b)[1])
+
+        def direct(a, b):
+            r = b - a @ np.linalg.lstsq(a, b)[0]
+            return np.sum(r * r)
+
+        for ours, theirs in zip(sourcediff.grad(residual, argnums=(0, 1))(a, b),
+                                sourcediff.grad(direct, argnums=(0, 1))(a, b)):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-8, atol=1e-10)
+
+
+def f_matrix_power(a, w, n):
+    return np.sum(w * np.linalg.matrix_power(a, n))
+
+
+@pytest.mark.parametrize("n", [3, -2, 1, 0, -1])
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3, 3)])
+def test_matrix_power(n, shape, rng):
+    a = well_conditioned(rng, shape) / 3
+    check(f_matrix_power, (a, rng.standard_normal(shape), n))
+
+
+def f_multi_dot(a, b, c, d):
+    return np.sum(np.linalg.multi_dot([a, b, c]) * d)
+
+
+def f_multi_dot_vectors(x, b, y):
+    return np.linalg.multi_dot([x, b, b.T, y])
+
+
+def test_multi_dot(rng):
+    a, b, c = rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+    check(f_multi_dot, (a, b, c, rng.standard_normal((2, 5))), argnums=(0, 1, 2))
+    check(f_multi_dot_vectors, (rng.standard_normal(3), b, rng.standard_normal(3)), argnums=(0, 1, 2))
+
+
+def f_tensorsolve(a, b, w):
+    return np.sum(w * np.linalg.tensorsolve(a, b))
+
+
+def f_tensorsolve_axes(a, b, w):
+    return np.sum(w * np.linalg.tensorsolve(a, b, axes=(0, 2)))
+
+
+def test_tensorsolve(rng):
+    a = well_conditioned(rng, (6, 6))
+    check(f_tensorsolve, (a.reshape(2, 3, 6), rng.standard_normal((2, 3)), rng.standard_normal(6)), argnums=(0, 1))
+    check(f_tensorsolve, (a.reshape(6, 2, 3), rng.standard_normal(6), rng.standard_normal((2, 3))), argnums=(0, 1))
+    check(f_tensorsolve_axes, (a.reshape(3, 2, 2, 3), rng.standard_normal((2, 3)), rng.standard_normal((3, 2))),
+          argnums=(0, 1))

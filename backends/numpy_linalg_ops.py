@@ -1,0 +1,574 @@
+"""NumPy runtime helpers of the ``np.linalg`` decompositions and their kin.
+
+One adjoint (reverse) and one tangent (forward) helper per function: cholesky,
+eigh, eigvalsh, svd, qr, slogdet, pinv, lstsq, matrix_power and multi_dot.
+Operands are real matrices, batched over the leading axes where NumPy batches
+them. The conventions (which triangle is read, degenerate spectra, the gauge
+of eigenvectors and singular vectors) are described in the docstring of
+``rules/numpy/linalg.py``; where a derivative does not exist the reverse
+helpers raise :class:`sourcediff.errors.SourcediffError` and the forward ones
+give NaN in the affected columns (or raise, for ``svd(..., full_matrices=True)``).
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from .numpy_array_ops import _container, _swap
+
+__all__ = [
+    "cholesky_adjoint", "cholesky_tangent", "eigh_adjoint", "eigh_tangent", "eigvalsh_adjoint",
+    "eigvalsh_tangent", "svd_adjoint", "svd_tangent", "qr_adjoint", "qr_tangent", "slogdet_adjoint",
+    "slogdet_tangent", "pinv_adjoint", "pinv_tangent", "lstsq_adjoint_a", "lstsq_adjoint_b", "lstsq_tangent_a",
+    "lstsq_tangent_b", "matrix_power_adjoint", "matrix_power_tangent", "multi_dot_adjoint", "multi_dot_tangent",
+    "tensorsolve_adjoint_a", "tensorsolve_adjoint_b", "tensorsolve_tangent_a", "tensorsolve_tangent_b",
+]
+
+DEGENERATE_RTOL = 1e-9
+"""Two eigenvalues (singular values) closer than this times the largest magnitude count as equal; a singular
+value below it counts as zero."""
+
+
+def _refuse(message: str, hint: str) -> None:
+    from sourcediff.errors import SourcediffError
+
+    raise SourcediffError(message, hint=hint)
+
+
+def _real(name: str, *arrays) -> None:
+    if any(np.iscomplexobj(x) for x in arrays):
+        _refuse(f"np.linalg.{name} of complex matrices has no derivative rule yet", "differentiate real matrices")
+
+
+def _tuple(values):
+    from .numpy_backend import TupleAdjoint
+
+    return TupleAdjoint(values)
+
+
+def _zeros(x):
+    from .numpy_backend import zeros_like
+
+    return zeros_like(x)
+
+
+def _part(g, i, like):
+    """Entry ``i`` of the adjoint ``g`` of a tuple result, zeros of ``like``'s shape when absent."""
+    value = None if g is None else g[i]
+    return np.zeros(np.shape(like)) if value is None else np.asarray(value, dtype=np.float64)
+
+
+def _diag(v):
+    """Diagonal matrices from the last axis of ``v`` (batched)."""
+    v = np.asarray(v)
+    return v[..., :, None] * np.eye(v.shape[-1])
+
+
+def _diagonal(x):
+    return np.diagonal(x, axis1=-2, axis2=-1)
+
+
+def _right_solve(x, r):
+    """``x @ inv(r)`` (batched)."""
+    return _swap(np.linalg.solve(_swap(r), _swap(x)))
+
+
+def _right_solve_transposed(x, r):
+    """``x @ inv(r).T`` (batched)."""
+    return _swap(np.linalg.solve(r, _swap(x)))
+
+
+# -- the triangle that cholesky and eigh read ------------------------------------------------------------------
+
+def _symmetric_from(t, lower):
+    """The symmetric matrix that a factorization reading one triangle of ``t`` sees."""
+    if lower:
+        return np.tril(t) + _swap(np.tril(t, -1))
+    return np.triu(t) + _swap(np.triu(t, 1))
+
+
+def _onto_triangle(x, lower):
+    """Transpose of :func:`_symmetric_from`: the adjoint of the read triangle, zero elsewhere."""
+    if lower:
+        return np.tril(x) + np.tril(_swap(x), -1)
+    return np.triu(x) + np.triu(_swap(x), 1)
+
+
+def _phi(x):
+    """Lower triangle with half the diagonal."""
+    return np.tril(x) - 0.5 * _diag(_diagonal(x))
+
+
+def cholesky_tangent(t, a, ans, upper=False):
+    """Tangent of ``np.linalg.cholesky``: ``dL = L phi(L^-1 dS L^-T)``, ``dS`` the symmetric tangent read."""
+    _real("cholesky", a, t)
+    ds = _symmetric_from(np.asarray(t, dtype=np.float64), not upper)
+    low = _swap(ans) if upper else np.asarray(ans)
+    inner = np.linalg.solve(low, _swap(np.linalg.solve(low, ds)))  # L^-1 dS L^-T (dS symmetric)
+    out = low @ _phi(inner)
+    return _swap(out) if upper else out
+
+
+def cholesky_adjoint(g, a, ans, upper=False):
+    """Adjoint of ``np.linalg.cholesky``: ``L^-T phi(L^T g) L^-1`` onto the triangle read."""
+    _real("cholesky", a, g)
+    low = _swap(ans) if upper else np.asarray(ans)
+    g = _swap(np.asarray(g)) if upper else np.asarray(g)
+    p = _phi(_swap(low) @ g)
+    x = np.linalg.solve(_swap(low), _swap(np.linalg.solve(_swap(low), _swap(p))))  # L^-T P L^-1
+    return _onto_triangle(x, not upper)
+
+
+# -- symmetric eigenproblems -----------------------------------------------------------------------------------
+
+def _close_pairs(values):
+    """Mask (..., n, n) of the pairs i != j of ``values`` (..., n) equal within DEGENERATE_RTOL."""
+    scale = np.max(np.abs(values), axis=-1, keepdims=True)[..., None]
+    gap = np.abs(values[..., :, None] - values[..., None, :])
+    close = gap <= DEGENERATE_RTOL * scale
+    return close & ~np.eye(values.shape[-1], dtype=bool)
+
+
+def _gap_inverse(close, gaps):
+    """``1 / gaps`` off the diagonal, 0 on it and at close pairs."""
+    safe = np.where(close | np.eye(gaps.shape[-1], dtype=bool), 1.0, gaps)
+    return np.where(close | np.eye(gaps.shape[-1], dtype=bool), 0.0, 1.0 / safe)
+
+
+def _refuse_degenerate(name, vectors_adjoint, bad_columns, what):
+    if np.any((vectors_adjoint != 0) & bad_columns[..., None, :]):
+        _refuse(f"the derivative of the {what} returned by np.linalg.{name} is undefined: the matrix has "
+                f"repeated {'eigenvalues' if name == 'eigh' else 'or zero singular values'} and the result "
+                f"depends on the {what} of that subspace",
+                f"differentiate only the {'eigenvalues' if name == 'eigh' else 'singular values'} there, or compute "
+                "the quantity another way that does not go through a basis of the repeated subspace")
+
+
+def eigh_tangent(t, a, ans, UPLO="L"):
+    """Tangent of ``np.linalg.eigh``: ``dw = diag(V^T dS V)``, ``dV = V (F * V^T dS V)``, ``F_ij = 1/(w_j - w_i)``.
+
+    Columns of ``dV`` whose eigenvalue is repeated are NaN (undefined).
+    """
+    _real("eigh", a, t)
+    w, v = np.asarray(ans[0]), np.asarray(ans[1])
+    q = _swap(v) @ _symmetric_from(np.asarray(t, dtype=np.float64), UPLO == "L") @ v
+    close = _close_pairs(w)
+    f = _gap_inverse(close, w[..., None, :] - w[..., :, None])
+    dv = v @ (f * q)
+    dv = np.where(np.any(close, axis=-2)[..., None, :], np.nan, dv)
+    return _tuple([_diagonal(q).copy(), dv])
+
+
+def eigh_adjoint(g, a, ans, UPLO="L"):
+    """Adjoint of ``np.linalg.eigh``: ``V (diag(gw) + F * V^T gV) V^T`` onto the triangle read.
+
+    Refuses when an eigenvector of a repeated eigenvalue has a nonzero adjoint.
+    """
+    w, v = np.asarray(ans[0]), np.asarray(ans[1])
+    gw, gv = _part(g, 0, w), _part(g, 1, v)
+    _real("eigh", a, gw, gv)
+    inner = _diag(gw)
+    if np.any(gv != 0):
+        close = _close_pairs(w)
+        _refuse_degenerate("eigh", gv, np.any(close, axis=-2), "eigenvectors")
+        inner = inner + _gap_inverse(close, w[..., None, :] - w[..., :, None]) * (_swap(v) @ gv)
+    return _onto_triangle(v @ inner @ _swap(v), UPLO == "L")
+
+
+def eigvalsh_tangent(t, a, UPLO="L"):
+    """Tangent of ``np.linalg.eigvalsh``: ``diag(V^T dS V)`` (well defined at repeated eigenvalues)."""
+    _real("eigvalsh", a, t)
+    v = np.linalg.eigh(a, UPLO)[1]
+    return _diagonal(_swap(v) @ _symmetric_from(np.asarray(t, dtype=np.float64), UPLO == "L") @ v).copy()
+
+
+def eigvalsh_adjoint(g, a, UPLO="L"):
+    """Adjoint of ``np.linalg.eigvalsh``: ``V diag(g) V^T`` onto the triangle read."""
+    _real("eigvalsh", a, g)
+    v = np.linalg.eigh(a, UPLO)[1]
+    return _onto_triangle(v @ _diag(np.asarray(g, dtype=np.float64)) @ _swap(v), UPLO == "L")
+
+
+# -- singular value decomposition ------------------------------------------------------------------------------
+
+def _svd_check(a, full_matrices, hermitian):
+    if hermitian:
+        _refuse("np.linalg.svd(..., hermitian=True) has no derivative rule",
+                "call np.linalg.svd without hermitian=True (the same decomposition, up to signs)")
+    m, n = np.shape(a)[-2:]
+    return full_matrices and m != n
+
+
+def _svd_bad_columns(s):
+    """Columns whose singular vectors have no derivative: repeated or zero singular values."""
+    scale = np.max(s, axis=-1, keepdims=True)
+    return np.any(_close_pairs(s), axis=-2) | (s <= DEGENERATE_RTOL * scale)
+
+
+def _svd_parts(s):
+    bad = _svd_bad_columns(s)
+    close = _close_pairs(s)
+    f = _gap_inverse(close, s[..., None, :] ** 2 - s[..., :, None] ** 2)
+    sinv = np.where(bad, 0.0, 1.0 / np.where(bad, 1.0, s))
+    return bad, f, sinv
+
+
+def svd_tangent(t, a, ans, full_matrices=True, compute_uv=True, hermitian=False):
+    """Tangent of ``np.linalg.svd`` (reduced factors; ``P = U^T dA V``, ``F_ij = 1/(s_j^2 - s_i^2)``):
+    ``ds = diag(P)``, ``dU = U (F * (P S + S P^T)) + (I - U U^T) dA V S^-1`` and its mirror for ``V``.
+
+    Columns of ``dU`` and ``dV`` for repeated or zero singular values are NaN (undefined).
+    """
+    _real("svd", a, t)
+    extra = _svd_check(a, full_matrices, hermitian)
+    t = np.asarray(t, dtype=np.float64)
+    if not compute_uv:
+        u, _, vh = np.linalg.svd(a, full_matrices=False)
+        return _diagonal(_swap(u) @ t @ _swap(vh)).copy()
+    if extra:
+        _refuse("np.linalg.svd(a, full_matrices=True) of a non-square matrix has no forward derivative: the "
+                "extra singular vectors are any basis of the complement",
+                "pass full_matrices=False")
+    u, s, vh = (np.asarray(x) for x in ans)
+    v = _swap(vh)
+    bad, f, sinv = _svd_parts(s)
+    p = _swap(u) @ t @ v
+    du = u @ (f * (p * s[..., None, :] + s[..., :, None] * _swap(p))) + (t @ v - u @ p) * sinv[..., None, :]
+    dv = v @ (f * (s[..., :, None] * p + _swap(p) * s[..., None, :])) + (_swap(t) @ u - v @ _swap(p)) \
+        * sinv[..., None, :]
+    du = np.where(bad[..., None, :], np.nan, du)
+    dv = np.where(bad[..., None, :], np.nan, dv)
+    return _tuple([du, _diagonal(p).copy(), _swap(dv)])
+
+
+def svd_adjoint(g, a, ans, full_matrices=True, compute_uv=True, hermitian=False):
+    """Adjoint of ``np.linalg.svd``, the transpose of :func:`svd_tangent`.
+
+    Refuses when a singular vector of a repeated or zero singular value has a nonzero adjoint, and, with
+    ``full_matrices=True`` and a non-square matrix, when one of the extra vectors has.
+    """
+    _real("svd", a)
+    extra = _svd_check(a, full_matrices, hermitian)
+    if not compute_uv:
+        u, _, vh = np.linalg.svd(a, full_matrices=False)
+        return u @ _diag(np.asarray(g, dtype=np.float64)) @ vh
+    u, s, vh = (np.asarray(x) for x in ans)
+    gu, gs, gvh = _part(g, 0, u), _part(g, 1, s), _part(g, 2, vh)
+    k = s.shape[-1]
+    if extra:
+        if np.any(gu[..., :, k:] != 0) or np.any(gvh[..., k:, :] != 0):
+            _refuse("np.linalg.svd(a, full_matrices=True) of a non-square matrix: the result depends on the extra "
+                    "singular vectors, which are any basis of the complement and have no derivative",
+                    "pass full_matrices=False")
+        u, gu, vh, gvh = u[..., :, :k], gu[..., :, :k], vh[..., :k, :], gvh[..., :k, :]
+    v, gv = _swap(vh), _swap(gvh)
+    inner = _diag(gs)
+    if np.any(gu != 0) or np.any(gv != 0):
+        bad, f, sinv = _svd_parts(s)
+        _refuse_degenerate("svd", gu, bad, "singular vectors")
+        _refuse_degenerate("svd", gv, bad, "singular vectors")
+        j = f * (_swap(u) @ gu)
+        kk = f * (_swap(v) @ gv)
+        inner = inner + (j + _swap(j)) * s[..., None, :] + s[..., :, None] * (kk + _swap(kk))
+        out = u @ inner @ vh
+        out = out + ((gu - u @ (_swap(u) @ gu)) * sinv[..., None, :]) @ vh
+        out = out + u @ (sinv[..., :, None] * (_swap(gv) - (_swap(gv) @ v) @ vh))
+        return out
+    return u @ inner @ vh
+
+
+# -- QR --------------------------------------------------------------------------------------------------------
+
+def _qr_mode(a, mode):
+    m, n = np.shape(a)[-2:]
+    if mode in ("reduced", "r") or (mode == "complete" and m <= n):
+        return
+    _refuse(f"np.linalg.qr(a, mode={mode!r}) has no derivative rule for this shape",
+            "use mode='reduced' (the default), or mode='r'")
+
+
+def _qr_square_tangent(q, r, t):
+    """(dQ, dR) of ``A = QR`` with ``m >= n``: ``C = Q^T dA R^-1``, ``dQ = Q W + (I - QQ^T) dA R^-1``,
+    ``dR = (C - W) R`` with ``W = tril(C, -1) - tril(C, -1)^T``."""
+    x = _right_solve(t, r)
+    c = _swap(q) @ x
+    low = np.tril(c, -1)
+    w = low - _swap(low)
+    return q @ w + x - q @ c, (c - w) @ r
+
+
+def _qr_square_adjoint(q, r, gq, gr):
+    m = _swap(q) @ gq - gr @ _swap(r)
+    n = gr @ _swap(r) + np.tril(m - _swap(m), -1)
+    return _right_solve_transposed(q @ n + gq - q @ (_swap(q) @ gq), r)
+
+
+def qr_tangent(t, a, ans, mode="reduced"):
+    """Tangent of ``np.linalg.qr`` (reduced); ``m < n`` factors the leading square block, ``R2 = Q^T A2``."""
+    _real("qr", a, t)
+    _qr_mode(a, mode)
+    t = np.asarray(t, dtype=np.float64)
+    q, r = np.linalg.qr(a) if mode == "r" else (np.asarray(ans[0]), np.asarray(ans[1]))
+    m, n = np.shape(a)[-2:]
+    if m >= n:
+        dq, dr = _qr_square_tangent(q, r, t)
+    else:
+        dq, dr1 = _qr_square_tangent(q, r[..., :, :m], t[..., :, :m])
+        dr = np.concatenate([dr1, _swap(dq) @ np.asarray(a)[..., :, m:] + _swap(q) @ t[..., :, m:]], axis=-1)
+    return dr if mode == "r" else _tuple([dq, dr])
+
+
+def qr_adjoint(g, a, ans, mode="reduced"):
+    """Adjoint of ``np.linalg.qr`` (reduced), the transpose of :func:`qr_tangent`."""
+    _real("qr", a)
+    _qr_mode(a, mode)
+    if mode == "r":
+        q, r = np.linalg.qr(a)
+        gq, gr = np.zeros(q.shape), np.asarray(g, dtype=np.float64)
+    else:
+        q, r = np.asarray(ans[0]), np.asarray(ans[1])
+        gq, gr = _part(g, 0, q), _part(g, 1, r)
+    m, n = np.shape(a)[-2:]
+    if m >= n:
+        return _qr_square_adjoint(q, r, gq, gr)
+    rest, gr2 = np.asarray(a)[..., :, m:], gr[..., :, m:]
+    first = _qr_square_adjoint(q, r[..., :, :m], gq + rest @ _swap(gr2), gr[..., :, :m])
+    return np.concatenate([first, q @ gr2], axis=-1)
+
+
+# -- slogdet, pinv, lstsq --------------------------------------------------------------------------------------
+
+def slogdet_tangent(t, a, ans):
+    """Tangent of ``np.linalg.slogdet``: the sign is piecewise constant; ``d logabsdet = tr(A^-1 dA)``."""
+    _real("slogdet", a, t)
+    return _tuple([_zeros(ans[0]), np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)])
+
+
+def slogdet_adjoint(g, a, ans):
+    """Adjoint of ``np.linalg.slogdet``: ``g_logabsdet A^-T`` (the sign's adjoint is ignored)."""
+    _real("slogdet", a)
+    gl = _part(g, 1, ans[1])
+    return gl[..., None, None] * _swap(np.linalg.inv(a))
+
+
+def _full_rank(name, a, rcond=None, rtol=None, default=1e-15):
+    """Refuses a matrix that NumPy's cutoff (``rtol``, else ``rcond``, else ``default``) makes rank-deficient."""
+    s = np.linalg.svd(a, compute_uv=False)
+    cut = rtol if rtol is not None else rcond if rcond is not None else default
+    if s.shape[-1] and np.any(s[..., -1] <= np.asarray(cut) * s[..., 0]):
+        _refuse(f"np.linalg.{name} of a rank-deficient matrix has no derivative rule (it jumps where the rank "
+                "changes)", "regularize the matrix, or solve a full-rank problem")
+
+
+def _pinv_tangent(t, a, p):
+    """``dA+ = -A+ dA A+ + A+ A+^T dA^T (I - A A+) + (I - A+ A) dA^T A+^T A+`` (full rank)."""
+    tt = _swap(t)
+    out = -(p @ t @ p)
+    out = out + p @ (_swap(p) @ (tt - (tt @ a) @ p))
+    out = out + (tt - p @ (a @ tt)) @ (_swap(p) @ p)
+    return out
+
+
+def _pinv_adjoint(g, a, p):
+    gt = _swap(g)
+    out = -(_swap(p) @ g @ _swap(p))
+    out = out + (gt - a @ (p @ gt)) @ (p @ _swap(p))
+    out = out + (_swap(p) @ p) @ (gt - (gt @ p) @ a)
+    return out
+
+
+def pinv_tangent(t, a, ans, rcond=None, hermitian=False, rtol=None):
+    """Tangent of ``np.linalg.pinv`` of a full-rank matrix."""
+    _real("pinv", a, t)
+    _full_rank("pinv", a, rcond, rtol)
+    return _pinv_tangent(np.asarray(t, dtype=np.float64), np.asarray(a), np.asarray(ans))
+
+
+def pinv_adjoint(g, a, ans, rcond=None, hermitian=False, rtol=None):
+    """Adjoint of ``np.linalg.pinv`` of a full-rank matrix."""
+    _real("pinv", a, g)
+    _full_rank("pinv", a, rcond, rtol)
+    return _pinv_adjoint(np.asarray(g, dtype=np.float64), np.asarray(a), np.asarray(ans))
+
+
+def _lstsq_parts(a, b, ans):
+    _real("lstsq", a, b)
+    a = np.asarray(a, dtype=np.float64)
+    if ans[2] < min(a.shape):
+        _refuse("np.linalg.lstsq of a rank-deficient matrix has no derivative rule (the minimum-norm solution "
+                "jumps where the rank changes)", "regularize the problem, or solve a full-rank one")
+    p = np.linalg.pinv(a)
+    x = np.asarray(ans[0])
+    res = np.asarray(b) - a @ x if np.size(ans[1]) else None
+    return a, p, x, res
+
+
+def lstsq_tangent_a(t, a, b, ans, rcond=None):
+    """Tangent of ``np.linalg.lstsq`` in ``a`` (full rank): the solution ``pinv(a) b``, the residuals
+    ``-2 r . (dA x)`` (``A^T r = 0``), the singular values ``diag(U^T dA V)``; the rank has none."""
+    a, p, x, res = _lstsq_parts(a, b, ans)
+    t = np.asarray(t, dtype=np.float64)
+    bb = np.asarray(b, dtype=np.float64)
+    dx = _pinv_tangent(t, a, p) @ bb
+    dres = _zeros(ans[1]) if res is None else np.atleast_1d(-2.0 * np.sum(res * (t @ x), axis=0))
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return _tuple([dx, dres, _zeros(ans[2]), _diagonal(_swap(u) @ t @ _swap(vh)).copy()])
+
+
+def lstsq_tangent_b(t, a, b, ans, rcond=None):
+    """Tangent of ``np.linalg.lstsq`` in ``b`` (full rank): ``pinv(a) db``, residuals ``2 r . db``."""
+    a, p, x, res = _lstsq_parts(a, b, ans)
+    t = np.asarray(t, dtype=np.float64)
+    dres = _zeros(ans[1]) if res is None else np.atleast_1d(2.0 * np.sum(res * t, axis=0))
+    return _tuple([p @ t, dres, _zeros(ans[2]), _zeros(ans[3])])
+
+
+def lstsq_adjoint_a(g, a, b, ans, rcond=None):
+    """Adjoint of ``np.linalg.lstsq`` in ``a``, the transpose of :func:`lstsq_tangent_a`."""
+    a, p, x, res = _lstsq_parts(a, b, ans)
+    gx, gs = _part(g, 0, x), _part(g, 3, ans[3])
+    bb = np.asarray(b, dtype=np.float64)
+    out = _pinv_adjoint(np.outer(gx, bb) if bb.ndim == 1 else gx @ bb.T, a, p)
+    if res is not None:
+        gres = _part(g, 1, ans[1])
+        out = out - 2.0 * (np.outer(res * gres[0], x) if bb.ndim == 1 else (res * gres) @ x.T)
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return out + u @ _diag(gs) @ vh
+
+
+def lstsq_adjoint_b(g, a, b, ans, rcond=None):
+    """Adjoint of ``np.linalg.lstsq`` in ``b``: ``pinv(a)^T gx + 2 r gres``."""
+    a, p, x, res = _lstsq_parts(a, b, ans)
+    out = p.T @ _part(g, 0, x)
+    if res is not None:
+        gres = _part(g, 1, ans[1])
+        out = out + 2.0 * res * (gres[0] if np.ndim(b) == 1 else gres)
+    return out
+
+
+# -- matrix_power, multi_dot -----------------------------------------------------------------------------------
+
+def _power_base(a, n):
+    n = operator.index(n)
+    a = np.asarray(a, dtype=np.float64)
+    base = np.linalg.inv(a) if n < 0 else a
+    powers = [np.broadcast_to(np.eye(a.shape[-1]), a.shape)]
+    for _ in range(abs(n) - 1):
+        powers.append(powers[-1] @ base)
+    return n, base, powers
+
+
+def matrix_power_tangent(t, a, n):
+    """Tangent of ``np.linalg.matrix_power``: ``sum_k B^k dB B^(m-1-k)``, ``B = a`` (``m = n``) or
+    ``B = inv(a)``, ``dB = -B dA B`` (``m = -n``)."""
+    _real("matrix_power", a, t)
+    n, base, powers = _power_base(a, n)
+    if n == 0:
+        return np.zeros(np.shape(a))
+    t = np.asarray(t, dtype=np.float64)
+    db = -(base @ t @ base) if n < 0 else t
+    return sum(powers[k] @ db @ powers[abs(n) - 1 - k] for k in range(abs(n)))
+
+
+def matrix_power_adjoint(g, a, n):
+    """Adjoint of ``np.linalg.matrix_power``, the transpose of :func:`matrix_power_tangent`."""
+    _real("matrix_power", a, g)
+    n, base, powers = _power_base(a, n)
+    if n == 0:
+        return np.zeros(np.shape(a))
+    g = np.asarray(g, dtype=np.float64)
+    out = sum(_swap(powers[k]) @ g @ _swap(powers[abs(n) - 1 - k]) for k in range(abs(n)))
+    return -(_swap(base) @ out @ _swap(base)) if n < 0 else out
+
+
+def _chain(arrays):
+    """The operands of ``multi_dot`` as 2-D matrices (a 1-D first is a row, a 1-D last a column)."""
+    mats = [np.asarray(x, dtype=np.float64) for x in arrays]
+    if mats[0].ndim == 1:
+        mats[0] = mats[0][None, :]
+    if mats[-1].ndim == 1:
+        mats[-1] = mats[-1][:, None]
+    return mats
+
+
+def _prefixes(mats):
+    left = [np.eye(mats[0].shape[0])]
+    for x in mats[:-1]:
+        left.append(left[-1] @ x)
+    right = [np.eye(mats[-1].shape[1])]
+    for x in reversed(mats[1:]):
+        right.append(x @ right[-1])
+    return left, right[::-1]
+
+
+def multi_dot_tangent(t, arrays):
+    """Tangent of ``np.linalg.multi_dot``: the sum over operands of the chain with that operand's tangent
+    (``t`` holds one tangent per operand; None: inactive)."""
+    _real("multi_dot", *arrays)
+    mats = _chain(arrays)
+    left, right = _prefixes(mats)
+    out = 0.0
+    for k, tk in enumerate(t):
+        if tk is not None:
+            tk = np.asarray(tk, dtype=np.float64).reshape(mats[k].shape)
+            out = out + left[k] @ tk @ right[k]
+    shape = np.shape(np.linalg.multi_dot([np.zeros(np.shape(x)) for x in arrays]))
+    return np.reshape(out, shape)
+
+
+def multi_dot_adjoint(g, arrays):
+    """Adjoints of ``np.linalg.multi_dot(arrays)``: ``left_k^T g right_k^T`` for operand ``k``."""
+    _real("multi_dot", *arrays)
+    mats = _chain(arrays)
+    left, right = _prefixes(mats)
+    g = np.asarray(g, dtype=np.float64).reshape(mats[0].shape[0], mats[-1].shape[1])
+    blocks = [(left[k].T @ g @ right[k].T).reshape(np.shape(x)) for k, x in enumerate(arrays)]
+    return _container(arrays, blocks)
+
+
+# -- tensorsolve -----------------------------------------------------------------------------------------------
+
+def _tensorsolve_matrix(a, b, axes):
+    """``a`` as NumPy's tensorsolve sees it: its axes moved (``axes``) and reshaped to a square matrix; with the
+    permutation applied and the shape of the solution."""
+    a = np.asarray(a, dtype=np.float64)
+    order = list(range(a.ndim))
+    if axes is not None:
+        for k in axes:
+            order.remove(k)
+            order.insert(a.ndim, k)
+    moved = np.transpose(a, order)
+    shape = moved.shape[np.ndim(b):]
+    size = int(np.prod(shape))
+    return moved.reshape(size, size), order, moved.shape, shape
+
+
+def tensorsolve_tangent_a(t, a, b, ans, axes=None):
+    """Tangent of ``np.linalg.tensorsolve`` in ``a``: ``dx = -solve(A, dA x)`` on the matrix forms."""
+    _real("tensorsolve", a, t)
+    matrix, order, _, shape = _tensorsolve_matrix(a, b, axes)
+    dmatrix = np.transpose(np.asarray(t, dtype=np.float64), order).reshape(matrix.shape)
+    return -np.linalg.solve(matrix, dmatrix @ np.ravel(ans)).reshape(shape)
+
+
+def tensorsolve_tangent_b(t, a, b, ans, axes=None):
+    """Tangent of ``np.linalg.tensorsolve`` in ``b``: ``solve(A, db)`` on the matrix forms."""
+    _real("tensorsolve", a, t)
+    matrix, _, _, shape = _tensorsolve_matrix(a, b, axes)
+    return np.linalg.solve(matrix, np.ravel(t)).reshape(shape)
+
+
+def tensorsolve_adjoint_b(g, a, b, ans, axes=None):
+    """Adjoint of ``np.linalg.tensorsolve`` in ``b``: ``solve(A^T, g)`` in the shape of ``b``."""
+    _real("tensorsolve", a, g)
+    matrix, _, _, _ = _tensorsolve_matrix(a, b, axes)
+    return np.linalg.solve(matrix.T, np.ravel(g)).reshape(np.shape(b))
+
+
+def tensorsolve_adjoint_a(g, a, b, ans, axes=None):
+    """Adjoint of ``np.linalg.tensorsolve`` in ``a``: ``-outer(solve(A^T, g), x)``, axes moved back."""
+    _real("tensorsolve", a, g)
+    matrix, order, moved_shape, _ = _tensorsolve_matrix(a, b, axes)
+    out = -np.outer(np.linalg.solve(matrix.T, np.ravel(g)), np.ravel(ans)).reshape(moved_shape)
+    return np.transpose(out, np.argsort(order))
