@@ -16,6 +16,11 @@ RULE_HELPERS = (
     "outer_adjoint_b", "power_rule", "prod_adjoint", "sequence_adjoint", "solve_adjoint_a", "solve_adjoint_b",
     "sort_adjoint", "sort_tangent", "stack_adjoint", "std_adjoint", "sum_adjoint", "trace_adjoint", "transpose_adjoint",
     "unbroadcast", "var_adjoint", "view_again_adjoint", "view_again_tangent", "vstack_adjoint", "xlogy",
+    # statistics
+    "sinc_slope", "digamma", "nan_sum_adjoint", "nan_mean_adjoint", "nan_extremum_adjoint", "ptp_adjoint",
+    "average_adjoint_a", "average_adjoint_weights", "average_tangent_weights", "quantile_adjoint",
+    "quantile_tangent", "cov_adjoint", "cov_tangent", "corrcoef_adjoint", "corrcoef_tangent",
+    "sequence_prod_adjoint", "sequence_prod_tangent", "dist_adjoint", "dist_tangent",
 )
 
 # What the transformer emits around the rules.

@@ -11,6 +11,7 @@ from sourcediff import pytrees
 
 from .numpy_array_ops import *  # noqa: F401,F403  (helpers of reductions, shape, indexing, linalg)
 from .numpy_elementwise_ops import *  # noqa: F401,F403  (helpers of operators and elementwise rules)
+from .numpy_statistics_ops import *  # noqa: F401,F403  (helpers of statistics, sinc and math.prod/dist/gamma)
 
 _SCALAR_TYPES = (float, int, complex, np.float64)  # np.float64: elements read out of arrays
 _NO_GRADIENT_TYPES = (str, bytes, bool)

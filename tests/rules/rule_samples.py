@@ -226,3 +226,18 @@ def library_rules() -> list[tuple[str, Any, registry.ReverseRule]]:
             if str(pathlib.Path(rule.origin.rsplit(":", 1)[0]).resolve()).startswith(folder):
                 found.append((table, key, rule))
     return found
+
+
+def _sibling(name: str) -> Any:
+    """The module ``name``.py next to this one, loaded by path (importlib mode puts no test folder on sys.path)."""
+    import importlib.util
+    import pathlib
+
+    spec = importlib.util.spec_from_file_location(name, pathlib.Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+STATISTICS_SAMPLES = _sibling("samples_statistics").STATISTICS_SAMPLES
+SAMPLES.update(STATISTICS_SAMPLES)
