@@ -374,5 +374,5 @@ def dist_adjoint(g, p, q, ans, sign=1.0):
 
 
 def dist_tangent(t, p, q, ans, sign=1.0):
-    """Tangent of ``math.dist`` in ``p`` (``sign=1``) or ``q`` (``sign=-1``): ``sign * sum_i t_i (p_i - q_i) / dist``."""
+    """Tangent of ``math.dist`` in ``p`` (``sign=1``) or ``q`` (``sign=-1``): ``sign sum_i t_i (p_i - q_i) / dist``."""
     return sign * sum(ti * s for ti, s in zip(list(t), _dist_slopes(list(p), list(q), ans)))

@@ -6,9 +6,9 @@ flavour). No rule unbroadcasts: every argument is a scalar.
 Conventions at kinks and poles (as for their NumPy counterparts, see
 ``numpy/elementwise.py``): ``fabs`` has slope 0 at 0; ``fmod(x1, x2)`` has
 partials 1 and ``-trunc(x1 / x2)``, those of the piece ``x1`` lies on;
-``copysign(x1, x2)`` has slope +1 in ``x1`` where the signs of ``x1`` and
-``x2`` agree, -1 where they differ (0 included: ``copysign(0.0, -1.0)`` has
-slope -1), and 0 in ``x2``; ``dist`` and ``hypot`` have slope 0 where the
+``copysign(x1, x2)`` has slope +1 in ``x1`` where the sign of ``x1`` (0 and
+-0.0 count as positive) agrees with the sign bit of ``x2``, -1 where they
+differ (``copysign(0.0, -1.0)`` has slope -1), and 0 in ``x2``; ``dist`` and ``hypot`` have slope 0 where the
 points coincide; ``cbrt`` has an infinite slope at 0 (``inf``, as JAX);
 ``gamma`` and ``lgamma`` use the digamma function (``sd.digamma``), NaN at the
 poles (0, -1, -2 ...), where ``math`` itself raises. ``prod`` is exact at
@@ -74,7 +74,7 @@ defpartials(math.gamma, "x, /", x="ans * sd.digamma(x)")
 
 # fmod(x1, x2) = x1 - trunc(x1 / x2) x2 and copysign(x1, x2) = +-|x1|: see the module's docstring.
 defpartials(math.fmod, "x1, x2, /", x1="1", x2="-math.trunc(x1 / x2)")
-defpartials(math.copysign, "x1, x2, /", x1="1.0 if math.copysign(1.0, x1) == math.copysign(1.0, x2) else -1.0",
+defpartials(math.copysign, "x1, x2, /", x1="1.0 if (x1 < 0) == (math.copysign(1.0, x2) < 0) else -1.0",
             x2="0.0")
 
 for _fn, _why in [

@@ -15,9 +15,10 @@ The others with a kink, a jump or a pole, each as JAX has it:
   (``-trunc(x1 / x2)`` for ``fmod``), the slopes of the piece ``x1`` lies on;
   where ``x1 / x2`` is a whole number the result jumps, and the slope is that of
   the piece starting there.
-* ``copysign(x1, x2)``: slope 1 in ``x1`` where the sign bits of ``x1`` and
-  ``x2`` agree, -1 where they differ (so +1 or -1 at ``x1 == 0``, never 0);
-  slope 0 in ``x2``, which only gives a sign.
+* ``copysign(x1, x2)``: slope 1 in ``x1`` where the sign of ``x1`` agrees with
+  the sign bit of ``x2``, -1 where they differ; ``x1 == 0`` (``-0.0`` too)
+  counts as positive, so the slope there is +1 or -1, never 0, as in JAX.
+  Slope 0 in ``x2``, which only gives a sign.
 * ``heaviside(x1, x2)``: slope 0 in ``x1`` (it is constant on each side of 0,
   and jumps at 0); in ``x2``, 1 where ``x1 == 0`` (the value there is ``x2``),
   0 elsewhere.
@@ -85,7 +86,7 @@ defpartials(np.clip, "a, a_min=None, a_max=None", unbroadcast=True,
 # x1 == q x2 + r: r moves with x1 at slope 1 and with x2 at slope -q on each piece (q constant on it).
 defpartials(np.remainder, "x1, x2", unbroadcast=True, x1="1", x2="-np.floor_divide(x1, x2)")  # also np.mod
 defpartials(np.fmod, "x1, x2", unbroadcast=True, x1="1", x2="-np.trunc(x1 / x2)")
-defpartials(np.copysign, "x1, x2", unbroadcast=True, x1="np.where(np.signbit(x1) == np.signbit(x2), 1.0, -1.0)",
+defpartials(np.copysign, "x1, x2", unbroadcast=True, x1="np.where(np.less(x1, 0) == np.signbit(x2), 1.0, -1.0)",
             x2="0.0")
 defpartials(np.heaviside, "x1, x2", unbroadcast=True, x1="0.0", x2="np.equal(x1, 0)")
 defpartials(np.nan_to_num, "x, *, nan=0.0, posinf=None, neginf=None", x="np.isfinite(x)", returns="new")
