@@ -25,6 +25,11 @@ RULE_HELPERS = (
     "slogdet_tangent", "pinv_adjoint", "pinv_tangent", "lstsq_adjoint_a", "lstsq_adjoint_b", "lstsq_tangent_a",
     "lstsq_tangent_b", "matrix_power_adjoint", "matrix_power_tangent", "multi_dot_adjoint", "multi_dot_tangent",
     "tensorsolve_adjoint_a", "tensorsolve_adjoint_b", "tensorsolve_tangent_a", "tensorsolve_tangent_b",
+    # statistics
+    "sinc_slope", "digamma", "nan_sum_adjoint", "nan_mean_adjoint", "nan_extremum_adjoint", "ptp_adjoint",
+    "average_adjoint_a", "average_adjoint_weights", "average_tangent_weights", "quantile_adjoint",
+    "quantile_tangent", "cov_adjoint", "cov_tangent", "corrcoef_adjoint", "corrcoef_tangent",
+    "sequence_prod_adjoint", "sequence_prod_tangent", "dist_adjoint", "dist_tangent",
 )
 
 # What the transformer emits around the rules.

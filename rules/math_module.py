@@ -2,12 +2,24 @@
 
 The templates come from the SymPy table (``scalar_templates.py``, ``math``
 flavour). No rule unbroadcasts: every argument is a scalar.
+
+Conventions at kinks and poles (as for their NumPy counterparts, see
+``numpy/elementwise.py``): ``fabs`` has slope 0 at 0; ``fmod(x1, x2)`` has
+partials 1 and ``-trunc(x1 / x2)``, those of the piece ``x1`` lies on;
+``copysign(x1, x2)`` has slope +1 in ``x1`` where the sign of ``x1`` (0 and
+-0.0 count as positive) agrees with the sign bit of ``x2``, -1 where they
+differ (``copysign(0.0, -1.0)`` has slope -1), and 0 in ``x2``; ``dist`` and ``hypot`` have slope 0 where the
+points coincide; ``cbrt`` has an infinite slope at 0 (``inf``, as JAX);
+``gamma`` and ``lgamma`` use the digamma function (``sd.digamma``), NaN at the
+poles (0, -1, -2 ...), where ``math`` itself raises. ``prod`` is exact at
+zeros (no division by an element). ``fsum``, ``prod`` and ``dist`` take
+sequences: their adjoints are lists (tuples) of the same length.
 """
 from __future__ import annotations
 
 import math
 
-from .registry import defnondiff, defpartials, defrule, scaled
+from .registry import deflinear, defnondiff, defpartials, defrule, scaled
 from .scalar_templates import TEMPLATES
 
 
@@ -42,6 +54,28 @@ defpartials(math.pow, "x1, x2", x1="sd.power_rule(x1, x2)", x2="sd.xlogy(ans, x1
 
 # |x| has slope sign(x); at x == 0 we take 0, as np.abs and the builtin abs do.
 defpartials(math.fabs, "x", x="np.sign(x)")  # x may be a NumPy scalar: no arithmetic on booleans
+
+# fsum(seq): every element receives g, as for the builtin sum.
+deflinear(math.fsum, "seq, /", apply="math.fsum(seq)", seq="sd.builtin_sum_adjoint(g, seq)")
+
+# prod(iterable, start=1): each factor's slope is the product of the others (and start's, the product of all).
+defrule(math.prod, "iterable, /, *, start=1",
+        iterable="sd.sequence_prod_adjoint(g, iterable, start)", start="g * math.prod(iterable)",
+        jvp={"iterable": "sd.sequence_prod_tangent(t, iterable, start)", "start": "t * math.prod(iterable)"})
+
+# dist(p, q) = |p - q|: slope (p - q) / dist, 0 where p == q.
+defrule(math.dist, "p, q, /",
+        p="sd.dist_adjoint(g, p, q, ans, 1.0)", q="sd.dist_adjoint(g, p, q, ans, -1.0)",
+        jvp={"p": "sd.dist_tangent(t, p, q, ans, 1.0)", "q": "sd.dist_tangent(t, p, q, ans, -1.0)"})
+
+# d log|Gamma(x)| / dx = digamma(x); d Gamma(x) / dx = Gamma(x) digamma(x).
+defpartials(math.lgamma, "x, /", x="sd.digamma(x)")
+defpartials(math.gamma, "x, /", x="ans * sd.digamma(x)")
+
+# fmod(x1, x2) = x1 - trunc(x1 / x2) x2 and copysign(x1, x2) = +-|x1|: see the module's docstring.
+defpartials(math.fmod, "x1, x2, /", x1="1", x2="-math.trunc(x1 / x2)")
+defpartials(math.copysign, "x1, x2, /", x1="1.0 if (x1 < 0) == (math.copysign(1.0, x2) < 0) else -1.0",
+            x2="0.0")
 
 for _fn, _why in [
     (math.floor, "piecewise constant"), (math.ceil, "piecewise constant"),

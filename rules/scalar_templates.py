@@ -398,6 +398,82 @@ TEMPLATES = {
             'numpy': {'x': '-g'},
         },
     },
+    'logaddexp': {
+        'params': 'x1, x2',
+        'numpy': 'logaddexp',
+        'math': None,
+        'sample': {'x1': (-2.0, 2.0), 'x2': (-2.0, 2.0)},
+        'partials': {
+            'numpy': {'x1': 'np.exp(-ans + x1)', 'x2': 'np.exp(-ans + x2)'},
+        },
+        'adjoints': {
+            'numpy': {'x1': 'g * np.exp(-ans + x1)', 'x2': 'g * np.exp(-ans + x2)'},
+        },
+    },
+    'logaddexp2': {
+        'params': 'x1, x2',
+        'numpy': 'logaddexp2',
+        'math': None,
+        'sample': {'x1': (-2.0, 2.0), 'x2': (-2.0, 2.0)},
+        'partials': {
+            'numpy': {'x1': '2**(-ans + x1)', 'x2': '2**(-ans + x2)'},
+        },
+        'adjoints': {
+            'numpy': {'x1': 'g * 2**(-ans + x1)', 'x2': 'g * 2**(-ans + x2)'},
+        },
+    },
+    'degrees': {
+        'params': 'x',
+        'numpy': 'degrees',
+        'math': 'degrees',
+        'sample': {'x': (-2.0, 2.0)},
+        'partials': {
+            'numpy': {'x': '180 / math.pi'},
+            'math': {'x': '180 / math.pi'},
+        },
+        'adjoints': {
+            'numpy': {'x': 'g * 180 / math.pi'},
+            'math': {'x': 'g * 180 / math.pi'},
+        },
+    },
+    'rad2deg': {
+        'params': 'x',
+        'numpy': 'rad2deg',
+        'math': None,
+        'sample': {'x': (-2.0, 2.0)},
+        'partials': {
+            'numpy': {'x': '180 / math.pi'},
+        },
+        'adjoints': {
+            'numpy': {'x': 'g * 180 / math.pi'},
+        },
+    },
+    'radians': {
+        'params': 'x',
+        'numpy': 'radians',
+        'math': 'radians',
+        'sample': {'x': (-2.0, 2.0)},
+        'partials': {
+            'numpy': {'x': 'math.pi / 180'},
+            'math': {'x': 'math.pi / 180'},
+        },
+        'adjoints': {
+            'numpy': {'x': 'g * math.pi / 180'},
+            'math': {'x': 'g * math.pi / 180'},
+        },
+    },
+    'deg2rad': {
+        'params': 'x',
+        'numpy': 'deg2rad',
+        'math': None,
+        'sample': {'x': (-2.0, 2.0)},
+        'partials': {
+            'numpy': {'x': 'math.pi / 180'},
+        },
+        'adjoints': {
+            'numpy': {'x': 'g * math.pi / 180'},
+        },
+    },
     'erf': {
         'params': 'x',
         'numpy': None,

@@ -8,6 +8,26 @@ Convention at a kink or tie: ``abs`` has slope 0 at 0; ``maximum`` and
 ``minimum`` split the adjoint half and half between equal arguments (as JAX
 does), so the gradient of ``maximum(x, x)`` is 1; ``clip`` gives the adjoint
 to ``a`` where ``a`` lies inside ``[a_min, a_max]`` boundaries included.
+
+The others with a kink, a jump or a pole, each as JAX has it:
+
+* ``remainder`` (``mod``) and ``fmod``: partials 1 and ``-floor_divide(x1, x2)``
+  (``-trunc(x1 / x2)`` for ``fmod``), the slopes of the piece ``x1`` lies on;
+  where ``x1 / x2`` is a whole number the result jumps, and the slope is that of
+  the piece starting there.
+* ``copysign(x1, x2)``: slope 1 in ``x1`` where the sign of ``x1`` agrees with
+  the sign bit of ``x2``, -1 where they differ; ``x1 == 0`` (``-0.0`` too)
+  counts as positive, so the slope there is +1 or -1, never 0, as in JAX.
+  Slope 0 in ``x2``, which only gives a sign.
+* ``heaviside(x1, x2)``: slope 0 in ``x1`` (it is constant on each side of 0,
+  and jumps at 0); in ``x2``, 1 where ``x1 == 0`` (the value there is ``x2``),
+  0 elsewhere.
+* ``nan_to_num(x)``: slope 1 where ``x`` is finite, 0 where a NaN or an
+  infinity was replaced; the replacement values are constants (no rule for them;
+  ``copy=`` is not in the signature: ``copy=False`` would write into ``x``).
+* ``sinc`` (``sin(pi x) / (pi x)``): slope 0 at ``x == 0``, its true value.
+* ``cbrt`` (from the table): its slope ``1 / (3 cbrt(x)**2)`` is infinite at 0,
+  and the rule gives ``inf`` there (``nan`` where the adjoint is 0 too).
 """
 from __future__ import annotations
 
@@ -63,12 +83,20 @@ defrule(np.where, "condition, x=None, y=None", unbroadcast=True,
 defpartials(np.clip, "a, a_min=None, a_max=None", unbroadcast=True,
             a="(ans == a)", a_min="(ans != a) * (ans != a_max)", a_max="(ans != a) * (ans == a_max)", returns='new')
 
+# x1 == q x2 + r: r moves with x1 at slope 1 and with x2 at slope -q on each piece (q constant on it).
+defpartials(np.remainder, "x1, x2", unbroadcast=True, x1="1", x2="-np.floor_divide(x1, x2)")  # also np.mod
+defpartials(np.fmod, "x1, x2", unbroadcast=True, x1="1", x2="-np.trunc(x1 / x2)")
+defpartials(np.copysign, "x1, x2", unbroadcast=True, x1="np.where(np.less(x1, 0) == np.signbit(x2), 1.0, -1.0)",
+            x2="0.0")
+defpartials(np.heaviside, "x1, x2", unbroadcast=True, x1="0.0", x2="np.equal(x1, 0)")
+defpartials(np.nan_to_num, "x, *, nan=0.0, posinf=None, neginf=None", x="np.isfinite(x)", returns="new")
+defpartials(np.sinc, "x", x="sd.sinc_slope(x, ans)")
+
 for _fn, _why in [
     (np.sign, "piecewise constant"), (np.floor, "piecewise constant"),
     (np.ceil, "piecewise constant"), (np.trunc, "piecewise constant"),
     (np.rint, "piecewise constant"), (np.round, "piecewise constant"),
     (np.fix, "piecewise constant"), (np.floor_divide, "piecewise constant"),
-    (np.heaviside, "piecewise constant"),
     (np.isnan, "boolean result"), (np.isinf, "boolean result"),
     (np.isfinite, "boolean result"), (np.signbit, "boolean result"),
     (np.greater, "comparison"), (np.greater_equal, "comparison"), (np.less, "comparison"),

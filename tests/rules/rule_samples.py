@@ -244,16 +244,20 @@ def library_rules() -> list[tuple[str, Any, registry.ReverseRule]]:
     return found
 
 
-def _load_linalg_samples() -> dict:
-    """``LINALG_SAMPLES`` of ``samples_linalg.py`` (pytest's importlib mode puts no test folder on sys.path)."""
+def _sibling(name: str) -> Any:
+    """The module ``name``.py next to this one, loaded by path (importlib mode puts no test folder on sys.path)."""
     import importlib.util
     import pathlib
 
-    spec = importlib.util.spec_from_file_location("samples_linalg", pathlib.Path(__file__).with_name("samples_linalg.py"))
+    spec = importlib.util.spec_from_file_location(name, pathlib.Path(__file__).with_name(f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.LINALG_SAMPLES
+    return module
 
 
-LINALG_SAMPLES = _load_linalg_samples()
+STATISTICS_SAMPLES = _sibling("samples_statistics").STATISTICS_SAMPLES
+SAMPLES.update(STATISTICS_SAMPLES)
+
+
+LINALG_SAMPLES = _sibling("samples_linalg").LINALG_SAMPLES
 SAMPLES.update(LINALG_SAMPLES)

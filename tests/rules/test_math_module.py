@@ -153,3 +153,90 @@ def test_hypot_with_three_arguments_is_refused():
 
     with pytest.raises(SourcediffError, match="hypot"):
         grad(hypot_three)(1.0, 2.0, 3.0)
+
+
+# fsum, prod, dist, lgamma, gamma, fmod, copysign -----------------------------------------------------------------
+
+def fsum_three(x, y, z):
+    return 1.5 * math.fsum([x, y * y, z])
+
+
+def prod_three(x, y, z):
+    return math.prod((x, y, z), start=2.0)
+
+
+def prod_start(x, s):
+    return math.prod([x, x + 1.0], start=s)
+
+
+def dist_points(x, y, z):
+    return math.dist([x, y], (z, 0.5))
+
+
+def test_fsum_prod_dist(rng):
+    args = [float(v) for v in rng.uniform(0.3, 2.0, 3)]
+    for f, jax_f in [(fsum_three, lambda x, y, z: 1.5 * (x + y * y + z)),
+                     (prod_three, lambda x, y, z: jnp.prod(jnp.array([2.0, x, y, z]))),
+                     (dist_points, lambda x, y, z: jnp.linalg.norm(jnp.array([x - z, y - 0.5])))]:
+        check_grads(f, args)
+        ours = grad(f, argnums=(0, 1, 2))(*args)
+        np.testing.assert_allclose(ours, jax.grad(jax_f, argnums=(0, 1, 2))(*args), rtol=1e-12)
+    check_grads(prod_start, args[:2], argnums=(0, 1))
+
+
+def test_prod_is_exact_at_zero():
+    # the slope of x * y * z in y at y == 0 is x * z, without dividing by y (here with start=2)
+    assert grad(prod_three, argnums=(0, 1, 2))(3.0, 0.0, 5.0) == (0.0, 30.0, 0.0)
+
+
+def test_dist_at_coinciding_points_is_zero():
+    assert grad(dist_points, argnums=(0, 1, 2))(0.5, 0.5, 0.5) == (0.0, 0.0, 0.0)
+
+
+def gamma_fn(x):
+    return 2.0 * math.gamma(x)
+
+
+def lgamma_fn(x):
+    return 2.0 * math.lgamma(x)
+
+
+@pytest.mark.parametrize("x", [0.3, 1.0, 2.5, 7.2, 15.0, -0.6, -2.3])
+def test_gamma_and_lgamma(x):
+    check_grads(gamma_fn, [x])
+    check_grads(lgamma_fn, [x])
+    np.testing.assert_allclose(grad(gamma_fn)(x), jax.grad(lambda v: 2.0 * jsp.gamma(v))(x), rtol=1e-12)
+    # jax.scipy.special.gammaln is log|Gamma| for negative x too, as math.lgamma
+    np.testing.assert_allclose(grad(lgamma_fn)(x), jax.grad(lambda v: 2.0 * jsp.gammaln(v))(x), rtol=1e-12)
+
+
+def test_digamma_against_known_values():
+    from sourcediff.backends import numpy_backend as sd
+
+    euler_gamma = 0.5772156649015329
+    assert sd.digamma(1.0) == pytest.approx(-euler_gamma, rel=1e-15)
+    assert sd.digamma(0.5) == pytest.approx(-euler_gamma - 2 * math.log(2.0), rel=1e-15)
+    assert sd.digamma(2.0) == pytest.approx(1 - euler_gamma, rel=1e-15)
+    assert math.isnan(sd.digamma(-2.0))
+
+
+def fmod_fn(x, y):
+    return 1.5 * math.fmod(x, y)
+
+
+def copysign_fn(x, y):
+    return 1.5 * math.copysign(x, y)
+
+
+def test_fmod_and_copysign(rng):
+    for x, y in [(2.5, 1.02), (-2.3, 1.04), (0.7, -1.6), (-1.3, -0.4)]:
+        check_grads(fmod_fn, [x, y])
+        check_grads(copysign_fn, [x, y])
+        for f, jax_f in [(fmod_fn, lambda a, b: 1.5 * jnp.fmod(a, b)),
+                         (copysign_fn, lambda a, b: 1.5 * jnp.copysign(a, b))]:
+            np.testing.assert_allclose(grad(f, argnums=(0, 1))(x, y), jax.grad(jax_f, argnums=(0, 1))(x, y),
+                                       rtol=1e-12)
+    # fmod(x, y) = x - trunc(x / y) y; copysign at 0 has slope +-1 from the sign of y (see math_module.py)
+    assert grad(fmod_fn, argnums=(0, 1))(-5.3, 2.0) == (1.5, 3.0)
+    assert grad(copysign_fn, argnums=(0, 1))(0.0, -1.0) == (-1.5, 0.0)
+    assert grad(copysign_fn, argnums=(0, 1))(0.0, 1.0) == (1.5, 0.0)

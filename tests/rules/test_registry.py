@@ -286,6 +286,9 @@ def test_constructor_rules_in_both_modes(record):
 _DOUBLING_CHECKED_ELSEWHERE = {
     ("view_again", "base"): "test_view_again_of_a_view (the samples' views are copies: the base does not reach "
                             "the result, so both templates are zero there)",
+    # slopes that are 0 everywhere the function has one: doubled, they are still 0
+    ("copysign", "x2"): "the sign of x2 only flips the result: slope 0 (np.copysign and math.copysign)",
+    ("heaviside", "x1"): "a step: slope 0 on either side of 0 (the jump at 0 has no slope)",
 }
 
 
@@ -298,7 +301,7 @@ def test_the_samples_catch_a_doubled_template(table, key, rule):
     from sourcediff.testing import check_rule
 
     for param in rule.adjoints:
-        if (getattr(key, "name", None), param) in _DOUBLING_CHECKED_ELSEWHERE:
+        if (getattr(key, "name", None) or getattr(key, "__name__", None), param) in _DOUBLING_CHECKED_ELSEWHERE:
             continue
         for mode in ("jvps", "adjoints"):
             templates = dict(getattr(rule, mode))

@@ -302,3 +302,110 @@ def test_fmax_and_fmin_give_the_slope_to_the_argument_that_is_not_nan():
     np.testing.assert_allclose(gy, [0.0, 3.0, 2.0])
     np.testing.assert_allclose(gx, jx)
     np.testing.assert_allclose(gy, jy)
+
+
+# remainder, fmod, copysign, heaviside, nan_to_num, sinc ----------------------------------------------------------
+
+def _away_from_whole_ratios(rng, shape):
+    """``(x1, x2)`` with ``x1 / x2`` in ``(-2.8, -2.09)`` or ``(2.09, 2.8)``: the quotient is not 0 and finite
+    differences stay on one piece."""
+    sign = np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+    return sign * rng.uniform(2.2, 2.8, shape), rng.uniform(1.0, 1.05, shape)
+
+
+PIECES = {"remainder": np.remainder, "mod": np.mod, "fmod": np.fmod}
+
+
+@pytest.mark.parametrize("name", PIECES)
+def test_remainder_and_fmod(name, rng):
+    x1, x2 = _away_from_whole_ratios(rng, (3, 4))
+    check_grads(_summed(PIECES[name]), [x1, x2])
+    check_grads(_summed(PIECES[name]), [x1, x2[0]])  # x2 broadcast along the rows
+    _assert_matches_jax(_binary(PIECES[name]), getattr(jnp, name), [x1, x2], rng)
+
+
+def test_remainder_and_fmod_slopes_in_the_divisor():
+    # x1 = q x2 + r with q = floor(x1 / x2) (remainder) or trunc(x1 / x2) (fmod): r has slope -q in x2
+    x1, x2 = np.array([-5.3, 5.3]), np.array([2.0, 2.0])
+    _, d_rem = vjp(_binary(np.remainder), x1, x2)[1](np.ones(2))
+    _, d_fmod = vjp(_binary(np.fmod), x1, x2)[1](np.ones(2))
+    np.testing.assert_array_equal(d_rem, [3.0, -2.0])
+    np.testing.assert_array_equal(d_fmod, [2.0, -2.0])
+
+
+def test_copysign(rng):
+    shape = (3, 4)
+    x1 = np.where(rng.random(shape) < 0.5, -1.0, 1.0) * rng.uniform(0.3, 2.0, shape)
+    x2 = np.where(rng.random(4) < 0.5, -1.0, 1.0) * rng.uniform(0.3, 2.0, 4)
+    check_grads(_summed(np.copysign), [x1, x2])
+    _assert_matches_jax(_binary(np.copysign), jnp.copysign, [x1, x2], rng)
+
+
+def test_copysign_slope_is_the_agreement_of_the_signs():
+    # +1 where the sign of x1 agrees with the sign bit of x2, -1 where they differ; 0 and -0.0 count as
+    # positive, so x1 == 0 has slope +-1, never 0; nothing to x2 (JAX agrees)
+    x1 = np.array([0.0, 0.0, -0.0, -0.0, 2.0, -2.0])
+    x2 = np.array([1.0, -1.0, 1.0, -0.0, -3.0, -3.0])
+    d1, d2 = vjp(_binary(np.copysign), x1, x2)[1](np.ones(6))
+    np.testing.assert_array_equal(d1, [1.0, -1.0, 1.0, -1.0, -1.0, 1.0])
+    np.testing.assert_array_equal(d2, np.zeros(6))
+    j1, j2 = jax.vjp(jnp.copysign, x1, x2)[1](jnp.ones(6))
+    np.testing.assert_array_equal(d1, j1)
+    np.testing.assert_array_equal(d2, j2)
+
+
+def test_heaviside_slopes():
+    # a step in x1 (slope 0 on either side); x2 is the value where x1 == 0, so its slope is 1 there only
+    x1, x2 = np.array([-1.5, 0.0, 2.0, 0.0]), np.array([0.3, 0.7, 0.1, 0.2])
+    d1, d2 = vjp(_binary(np.heaviside), x1, x2)[1](np.array([1.0, 2.0, 3.0, 4.0]))
+    np.testing.assert_array_equal(d1, np.zeros(4))
+    np.testing.assert_array_equal(d2, [0.0, 2.0, 0.0, 4.0])
+    _assert_matches_jax(_binary(np.heaviside), jnp.heaviside, [x1, x2], np.random.default_rng(0))
+    # x2 broadcast: the adjoint sums over the zeros of x1
+    assert grad(_summed(np.heaviside), argnums=1)(np.array([0.0, 1.0, 0.0]), 0.5) == 2.0
+
+
+def nan_to_num_fn(x):
+    return np.sum(np.nan_to_num(x, nan=1.0, posinf=5.0, neginf=-5.0) * np.arange(1.0, 6.0))
+
+
+def test_nan_to_num():
+    # slope 1 where x is finite, 0 where it was replaced
+    x = np.array([0.5, np.nan, np.inf, -np.inf, -2.0])
+    np.testing.assert_array_equal(grad(nan_to_num_fn)(x), [1.0, 0.0, 0.0, 0.0, 5.0])
+    theirs = jax.grad(lambda v: jnp.sum(jnp.nan_to_num(v, nan=1.0, posinf=5.0, neginf=-5.0)
+                                        * jnp.arange(1.0, 6.0)))(x)
+    np.testing.assert_array_equal(grad(nan_to_num_fn)(x), theirs)
+    check_grads(nan_to_num_fn, [np.array([0.5, -1.0, 2.0, 0.3, -2.0])])
+
+
+def nan_to_num_in_place(x):
+    return np.sum(np.nan_to_num(x, copy=False))
+
+
+def test_nan_to_num_without_a_copy_is_refused():
+    from sourcediff.errors import SourcediffError
+
+    with pytest.raises(SourcediffError):
+        grad(nan_to_num_in_place)(np.ones(3))
+
+
+def test_sinc(rng):
+    x = np.array([0.0, -0.004, 0.0099, 0.0101, -0.5, 1.0, 2.3])
+    check_grads(_unary(np.sinc), [rng.uniform(-2.0, 2.0, (3, 4))])
+    check_grads(_unary(np.sinc), [float(rng.uniform(0.1, 2.0))])
+    _assert_matches_jax(_unary(np.sinc), jnp.sinc, [x], rng)
+    # exactly 0 at 0; near 0 the slope is -pi^2 x / 3 + pi^4 x^3 / 30 - ..., where (cos(pi x) - sinc(x)) / x
+    # cancels (JAX's slope at 1e-9 is off by a factor 50)
+    tiny = np.array([0.0, 1e-9, -3e-5])
+    (dx,) = vjp(_unary(np.sinc), tiny)[1](np.ones(3))
+    np.testing.assert_allclose(dx, -np.pi**2 * tiny / 3 + np.pi**4 * tiny**3 / 30, rtol=1e-14, atol=0)
+    assert dx[0] == 0.0
+
+
+def test_cbrt_slope_is_infinite_at_zero():
+    # documented: the slope 1 / (3 cbrt(x)^2) is inf at 0, as JAX has it
+    with np.errstate(divide="ignore"):
+        (dx,) = vjp(_unary(np.cbrt), np.array([0.0, 8.0]))[1](np.ones(2))
+    assert dx[0] == np.inf and dx[1] == pytest.approx(1 / 12)
+    assert jax.grad(jnp.cbrt)(0.0) == np.inf
