@@ -15,6 +15,7 @@ import operator
 
 import numpy as np
 
+from .numpy_adjoints import TupleAdjoint, zeros_like
 from .numpy_array_ops import _container, _swap
 
 __all__ = [
@@ -42,14 +43,10 @@ def _real(name: str, *arrays) -> None:
 
 
 def _tuple(values):
-    from .numpy_backend import TupleAdjoint
-
     return TupleAdjoint(values)
 
 
 def _zeros(x):
-    from .numpy_backend import zeros_like
-
     return zeros_like(x)
 
 

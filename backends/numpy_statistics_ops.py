@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .numpy_adjoints import ListAdjoint, TupleAdjoint
 from .numpy_array_ops import _axes, _expand, _float, _like, _refuse, extremum_adjoint
 
 __all__ = [
@@ -341,8 +342,6 @@ def _others_products(values, start):
 def sequence_prod_adjoint(g, iterable, start=1):
     """Adjoint of ``math.prod(iterable, start=start)`` in ``iterable``: each element gets ``g`` times the product
     of ``start`` and the other elements, in the structure of ``iterable``."""
-    from .numpy_backend import ListAdjoint, TupleAdjoint
-
     values = list(iterable)
     out = [g * p for p in _others_products(values, start)]
     if isinstance(iterable, np.ndarray):
@@ -364,8 +363,6 @@ def _dist_slopes(p, q, ans):
 
 def dist_adjoint(g, p, q, ans, sign=1.0):
     """Adjoint of ``math.dist(p, q)`` in ``p`` (``sign=1``) or ``q`` (``sign=-1``), in the structure of it."""
-    from .numpy_backend import ListAdjoint, TupleAdjoint
-
     out = [sign * g * s for s in _dist_slopes(list(p), list(q), ans)]
     like = p if sign > 0 else q
     if isinstance(like, np.ndarray):
