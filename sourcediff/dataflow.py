@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ast
 import threading
+import types
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 import gast
 
@@ -61,14 +62,14 @@ def _grows(stmt: gast.stmt) -> tuple[str, None, gast.expr] | None:
     return change[1], None, change[2][-1]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Activity:
-    """Per statement: the varied names before it and the useful names after it."""
+    """Per statement (by ``ir.sid``): the varied names before it and the useful names after it."""
 
-    varied_before: dict[int, frozenset[str]] = field(default_factory=dict)
-    useful_after: dict[int, frozenset[str]] = field(default_factory=dict)
-    active: set[int] = field(default_factory=set)
-    varied_at_end: frozenset[str] = frozenset()
+    varied_before: Mapping[int, frozenset[str]]
+    useful_after: Mapping[int, frozenset[str]]
+    active: frozenset[int]
+    varied_at_end: frozenset[str]
 
     def is_active(self, stmt: gast.stmt) -> bool:
         return sid(stmt) in self.active
@@ -80,15 +81,17 @@ class Activity:
 class _Activity:
     """Dataflow over nested blocks; loops iterate to a fixed point (the sets only grow)."""
 
-    def __init__(self, parsed: ParsedFunction, result: Activity, changed: dict[int, list[str]]):
+    def __init__(self, parsed: ParsedFunction, changed: dict[int, list[str]]):
         self.parsed = parsed
-        self.result = result
         self.changed = changed  # per call statement: arguments the callee changes in place
+        self.varied_before: dict[int, frozenset[str]] = {}
+        self.useful_after: dict[int, frozenset[str]] = {}
+        self.active: set[int] = set()
 
     def forward(self, stmts: list[gast.stmt], varied: set[str]) -> set[str]:
         varied = set(varied)
         for stmt in stmts:
-            self.result.varied_before[sid(stmt)] = frozenset(varied)
+            self.varied_before[sid(stmt)] = frozenset(varied)
             if isinstance(stmt, gast.If):
                 varied = self.forward(stmt.body, varied) | self.forward(stmt.orelse, varied)
             elif isinstance(stmt, (gast.For, gast.While)):
@@ -119,7 +122,7 @@ class _Activity:
     def backward(self, stmts: list[gast.stmt], useful: set[str]) -> set[str]:
         useful = set(useful)
         for stmt in reversed(stmts):
-            self.result.useful_after[sid(stmt)] = frozenset(useful)
+            self.useful_after[sid(stmt)] = frozenset(useful)
             if isinstance(stmt, gast.If):
                 useful = self.backward(stmt.body, useful) | self.backward(stmt.orelse, useful)
             elif isinstance(stmt, (gast.For, gast.While)):
@@ -147,29 +150,29 @@ class _Activity:
         for stmt in walk_statements(stmts):
             if appended(stmt) is not None:
                 lst, value = appended(stmt)
-                if lst in self.result.useful_after[sid(stmt)] and \
-                        set(reads(value)) & self.result.varied_before[sid(stmt)]:
-                    self.result.active.add(sid(stmt))
+                if lst in self.useful_after[sid(stmt)] and \
+                        set(reads(value)) & self.varied_before[sid(stmt)]:
+                    self.active.add(sid(stmt))
                 continue
             if _grows(stmt):
                 lst, _, value = _grows(stmt)
-                if lst in self.result.useful_after[sid(stmt)] and \
-                        set(reads(value)) & self.result.varied_before[sid(stmt)]:
-                    self.result.active.add(sid(stmt))
+                if lst in self.useful_after[sid(stmt)] and \
+                        set(reads(value)) & self.varied_before[sid(stmt)]:
+                    self.active.add(sid(stmt))
                 continue
             if stored(stmt) is not None:  # active also when only the array varies: its adjoint is cut there
                 array, _, value = stored(stmt)
-                if array in self.result.useful_after[sid(stmt)] and \
-                        (set(reads(value)) | {array}) & self.result.varied_before[sid(stmt)]:
-                    self.result.active.add(sid(stmt))
+                if array in self.useful_after[sid(stmt)] and \
+                        (set(reads(value)) | {array}) & self.varied_before[sid(stmt)]:
+                    self.active.add(sid(stmt))
                 continue
             target = target_of(stmt)
             if target is None:
                 continue
-            varied = any(n in self.result.varied_before[sid(stmt)] for n in differentiable_reads(stmt, self.parsed))
+            varied = any(n in self.varied_before[sid(stmt)] for n in differentiable_reads(stmt, self.parsed))
             outputs = {target} | set(self.changed.get(sid(stmt), ()))
-            if varied and outputs & self.result.useful_after[sid(stmt)]:
-                self.result.active.add(sid(stmt))
+            if varied and outputs & self.useful_after[sid(stmt)]:
+                self.active.add(sid(stmt))
 
 
 def activity(body: list[gast.stmt], wrt: set[str], outputs: set[str], parsed: ParsedFunction,
@@ -178,12 +181,12 @@ def activity(body: list[gast.stmt], wrt: set[str], outputs: set[str], parsed: Pa
 
     ``changed`` lists, per call statement, the arguments the callee changes in place.
     """
-    result = Activity()
-    flow = _Activity(parsed, result, changed or {})
-    result.varied_at_end = frozenset(flow.forward(body, set(wrt)))
+    flow = _Activity(parsed, changed or {})
+    varied_at_end = frozenset(flow.forward(body, set(wrt)))
     flow.backward(body, set(outputs))
     flow.mark(body)
-    return result
+    return Activity(types.MappingProxyType(flow.varied_before), types.MappingProxyType(flow.useful_after),
+                    frozenset(flow.active), varied_at_end)
 
 
 # whole reductions that give one number for any input (np.trace and np.linalg.det give arrays for stacks)
