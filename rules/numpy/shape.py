@@ -140,9 +140,10 @@ deflinear(np.hsplit, "ary, indices_or_sections", apply="np.hsplit(ary, indices_o
           ary="sd.split_adjoint(g, ary, indices_or_sections, 1 if np.ndim(ary) > 1 else 0)", returns="view")
 deflinear(np.vsplit, "ary, indices_or_sections", apply="np.vsplit(ary, indices_or_sections)",
           ary="sd.split_adjoint(g, ary, indices_or_sections, 0)", returns="view")
-# triu/tril of a vector is that of the square matrix whose rows are the vector: unbroadcast sums the rows.
-deflinear(np.triu, "m, k=0", unbroadcast=True, apply="np.triu(m, k)", m="np.triu(g, k)", returns="new")
-deflinear(np.tril, "m, k=0", unbroadcast=True, apply="np.tril(m, k)", m="np.tril(g, k)", returns="new")
+# triu/tril of a vector is that of the square matrix whose rows are the vector: the adjoint sums the rows
+# (sd.unbroadcast; not unbroadcast=True, which the transformer leaves out when the other arguments are numbers).
+deflinear(np.triu, "m, k=0", apply="np.triu(m, k)", m="sd.unbroadcast(np.triu(g, k), m)", returns="new")
+deflinear(np.tril, "m, k=0", apply="np.tril(m, k)", m="sd.unbroadcast(np.tril(g, k), m)", returns="new")
 defbilinear(np.cross, "a, b, axisa=-1, axisb=-1, axisc=-1, axis=None",
             apply="np.cross(a, b, axisa, axisb, axisc, axis)",
             a="sd.cross_adjoint(g, a, b, axisa, axisb, axisc, axis, 'a')",

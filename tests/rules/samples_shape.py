@@ -58,7 +58,7 @@ SHAPE_SAMPLES = {
     np.array_split: [S(N(7), 3), S(N(3, 5), 2, axis=1), S(N(4), [1, 1, 3])],
     np.hsplit: [S(N(2, 4), 2), S(N(6), 3), S(N(2, 5, 2), [1, 4])],
     np.vsplit: [S(N(4, 2), 2), S(N(5, 3), [2, 3])],
-    np.triu: [S(N(3, 4)), S(N(3, 3), 1), S(N(2, 3, 3), -1)],  # of a vector (JAX refuses): test_shape.py
+    np.triu: [S(N(3, 4)), S(N(3, 3), 1), S(N(2, 3, 3), -1)],  # of a vector (JAX refuses it): test_shape.py
     np.tril: [S(N(3, 4)), S(N(4, 3), -1), S(N(2, 3, 3), 1)],
     np.cross: [S(N(3), N(3)), S(N(4, 3), N(3)), S(N(2), N(2)), S(N(2), N(3)), S(N(4, 2), N(4, 3)),
                S(N(3, 4), N(4, 3), axisa=0), S(N(3, 2), N(3, 2), axis=0), S(N(2, 3), N(2, 3), axisc=0),
