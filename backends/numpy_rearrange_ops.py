@@ -292,7 +292,7 @@ def polyval_adjoint(g, p, x):
     return out if not isinstance(p, list) else list(out)
 
 
-def _interp_segments(x, xp, left, right):
+def _interp_segments(x, xp):
     """Where each ``x`` falls in ``xp``: the segment index ``j`` (``xp[j] <= x < xp[j+1]``; the last segment at
     ``x == xp[-1]``), the weight of ``fp[j+1]``, and the masks of the points left and right of ``xp``."""
     xp = _float(xp)
@@ -311,7 +311,7 @@ def interp_adjoint(g, x, xp, fp, left=None, right=None):
     """Adjoint of ``np.interp(x, xp, fp, left, right)`` in ``fp``: each ``x`` hands ``g`` to the two values of
     its segment by their interpolation weights; outside ``xp``, to the end value (none when ``left`` or
     ``right`` replaces it)."""
-    j, w, below, above = _interp_segments(x, xp, left, right)
+    j, w, below, above = _interp_segments(x, xp)
     g = np.broadcast_to(_float(g), j.shape)
     keep_left, keep_right = float(left is None), float(right is None)
     out = np.zeros(np.shape(fp)[0], dtype=g.dtype)
@@ -333,7 +333,7 @@ def interp_slope(x, xp, fp, left=None, right=None):
     """The derivative of ``np.interp(x, xp, fp)`` in ``x``: the slope of the segment ``x`` is in, 0 outside
     ``xp``. At an interior knot it is the slope of the segment to its right; at ``xp[0]`` the first segment's,
     at ``xp[-1]`` the last one's (the one-sided slopes from inside the range)."""
-    j, _, below, above = _interp_segments(x, xp, left, right)
+    j, _, below, above = _interp_segments(x, xp)
     xp, fp = _float(xp), _float(fp)
     if xp.shape[0] < 2:
         return _like(x, np.zeros(j.shape))

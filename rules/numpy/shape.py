@@ -6,6 +6,9 @@ returns a list of per-array adjoints, which the transformer distributes over
 the list literal. ``full``, ``linspace`` and ``arange`` are differentiable in
 their value arguments (``fill_value``, ``start``/``stop``, ``start``/``step``);
 the other constructors depend only on shapes and are non-differentiable.
+The last section rearranges (roll, flip, rot90, pad, split), takes products
+along axes (cross, tensordot) and slides windows (convolve, correlate, interp,
+polyval); its conventions are written above it.
 """
 import numpy as np
 

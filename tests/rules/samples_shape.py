@@ -79,7 +79,8 @@ SHAPE_SAMPLES = {
                   S(np.array([False, True]), N(2, 2), axis=-1)],
     np.meshgrid: [S(N(3), N(4)), S(N(2), N(3), N(4), indexing="ij"), S(N(3), N(2), sparse=True),
                   S(N(3)), S(N(2), N(3), N(2)), S(N(2, 2), N(3))],
-    np.polyval: [S(N(4), N(3)), S(N(3, 2), N(2)), S(N(3), N()), S(N(1), N(3))],  # a list of coefficients (JAX refuses): test_shape.py
+    # a list of coefficients (JAX refuses it): test_shape.py
+    np.polyval: [S(N(4), N(3)), S(N(3, 2), N(2)), S(N(3), N()), S(N(1), N(3))],
     np.interp: [S(away_from(KNOTS, 0.0, 4.0, 6), KNOTS, N(4)),
                 S(np.array([-0.5, 0.25, 1.75, 3.0, 4.5]), KNOTS, N(4)),
                 S(np.array([-0.5, 0.25, 4.5]), KNOTS, N(4), 2.0, -1.0),
