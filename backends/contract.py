@@ -30,6 +30,11 @@ RULE_HELPERS = (
     "average_adjoint_a", "average_adjoint_weights", "average_tangent_weights", "quantile_adjoint",
     "quantile_tangent", "cov_adjoint", "cov_tangent", "corrcoef_adjoint", "corrcoef_tangent",
     "sequence_prod_adjoint", "sequence_prod_tangent", "dist_adjoint", "dist_tangent",
+    # shape, part 2
+    "roll_adjoint", "pad_adjoint", "pad_tangent", "split_adjoint", "cross_adjoint", "tensordot_adjoint",
+    "take_adjoint", "take_along_axis_adjoint", "choose_adjoint", "choose_tangent", "compress_adjoint",
+    "meshgrid_adjoint", "meshgrid_tangent", "polyval_adjoint", "polyval_slope", "interp_adjoint",
+    "interp_tangent", "interp_slope", "convolve_adjoint", "correlate_adjoint",
 )
 
 # What the transformer emits around the rules.

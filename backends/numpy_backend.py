@@ -15,6 +15,7 @@ from .numpy_array_ops import *  # noqa: F401,F403  (helpers of reductions, shape
 from .numpy_linalg_ops import *  # noqa: F401,F403  (helpers of the np.linalg decompositions)
 from .numpy_elementwise_ops import *  # noqa: F401,F403  (helpers of operators and elementwise rules)
 from .numpy_shape_ops import *  # noqa: F401,F403  (helpers of cumulative, repeating and rearranging rules)
+from .numpy_rearrange_ops import *  # noqa: F401,F403  (helpers of roll, pad, split, take, interp, convolve ...)
 from .numpy_statistics_ops import *  # noqa: F401,F403  (helpers of statistics, sinc and math.prod/dist/gamma)
 
 

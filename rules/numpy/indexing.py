@@ -3,14 +3,16 @@
 Reading ``x[i]`` (integers, slices, steps, negative indices, tuples, boolean
 masks and integer arrays, repeated indices included) is handled by the
 transformer through ``operator.getitem``, whose adjoint scatters ``g`` with
-``sd.index_adjoint`` (``np.add.at``, so repeated indices accumulate). No
-NumPy function needs a rule here yet; ``tests/rules/numpy/test_indexing.py``
-checks those reads.
+``sd.index_adjoint`` (``np.add.at``, so repeated indices accumulate);
+``tests/rules/numpy/test_indexing.py`` checks those reads. The gathering
+functions ``np.take``, ``np.take_along_axis``, ``np.choose`` and ``np.compress``
+(and the methods ``x.take``, ``x.choose``, ``x.compress``) scatter their adjoints
+back the same way.
 """
 
 import numpy as np
 
-from ..registry import deflinear, defrule, runtime
+from ..registry import deflinear, defrule, method, runtime, share_method
 
 # ``y op= v`` on an array that another name shares is written back in place by
 # ``sd.assign_into(y, result)``: the result receives the whole adjoint of y.
@@ -49,3 +51,22 @@ deflinear(runtime("accumulate_at"), "array, index, value, negate=False",
 # the tangent is gathered by the same permutation.
 defrule(np.sort, "a, axis=-1, kind=None, order=None, *, stable=None", a="sd.sort_adjoint(g, a, axis)",
         jvp={"a": "sd.sort_tangent(t, a, axis)"}, returns='new')
+
+# Gathers by index arrays: the adjoint scatters g back with np.add.at, so an element taken several times
+# receives the sum of its copies' adjoints (repeated indices accumulate, as for x[i]). mode='wrap' and 'clip'
+# map the indices as NumPy does before scattering. ``out=`` would write into another array: not in the
+# signatures, so refused (mode is then keyword-only).
+deflinear(np.take, "a, indices, axis=None, *, mode='raise'", apply="np.take(a, indices, axis=axis, mode=mode)",
+          a="sd.take_adjoint(g, a, indices, axis, mode)", returns="new")
+deflinear(np.take_along_axis, "arr, indices, axis=-1", apply="np.take_along_axis(arr, indices, axis)",
+          arr="sd.take_along_axis_adjoint(g, arr, indices, axis)", returns="new")
+# choose is differentiable in the choices (a list, a tuple or an array stacking them), not in the index array a:
+# each choice gets g where a picks it, summed back to its shape.
+defrule(np.choose, "a, choices, *, mode='raise'", choices="sd.choose_adjoint(g, a, choices, mode)",
+        jvp={"choices": "sd.choose_tangent(t, a, choices, mode)"}, returns="new")
+deflinear(np.compress, "condition, a, axis=None", apply="np.compress(condition, a, axis=axis)",
+          a="sd.compress_adjoint(g, condition, a, axis)", returns="new")
+share_method("take", np.take)
+share_method("choose", np.choose)  # x.choose(choices): the receiver is the index array
+deflinear(method("compress"), "self, condition, axis=None", apply="self.compress(condition, axis=axis)",
+          self="sd.compress_adjoint(g, condition, self, axis)", returns="new")

@@ -6,6 +6,9 @@ returns a list of per-array adjoints, which the transformer distributes over
 the list literal. ``full``, ``linspace`` and ``arange`` are differentiable in
 their value arguments (``fill_value``, ``start``/``stop``, ``start``/``step``);
 the other constructors depend only on shapes and are non-differentiable.
+The last section rearranges (roll, flip, rot90, pad, split), takes products
+along axes (cross, tensordot) and slides windows (convolve, correlate, interp,
+polyval); its conventions are written above it.
 """
 import numpy as np
 
@@ -112,3 +115,60 @@ for _name, _f in (("swapaxes", np.swapaxes), ("diagonal", np.diagonal), ("cumsum
 defresult(method("view"), "view")  # x.view(dtype): the same memory, no rule (refused when differentiated)
 defresult(attribute("real"), "view")
 defresult(attribute("flat"), "view")
+
+# -- rearranging, padding, splitting, products along axes, sliding windows (helpers: numpy_rearrange_ops.py) --
+# Conventions:
+# * np.pad copies elements into the border; the adjoint of an element is the sum over all its copies. Which
+#   element each padded one copies is NumPy's own rule, read off np.pad of the indices: 'reflect' mirrors about
+#   the edge element (not repeated), 'symmetric' repeats it, 'edge' repeats it as often as the border is wide,
+#   'wrap' copies from the other end. 'constant' borders are constants (zero tangent, no adjoint to
+#   constant_values). The other modes (linear_ramp, maximum, mean, median, minimum, empty) and
+#   reflect_type='odd' are refused by the helper.
+# * np.split and its kin give lists of views; a part whose adjoint is None (unused) gets zeros.
+# * Functions whose ``out=`` would write into another array leave it out of the signature: refused.
+deflinear(np.roll, "a, shift, axis=None", apply="np.roll(a, shift, axis)", a="sd.roll_adjoint(g, shift, axis)",
+          returns="new")
+deflinear(np.flip, "m, axis=None", apply="np.flip(m, axis)", m="np.flip(g, axis)", returns="view")
+deflinear(np.fliplr, "m", apply="np.fliplr(m)", m="np.fliplr(g)", returns="view")
+deflinear(np.flipud, "m", apply="np.flipud(m)", m="np.flipud(g)", returns="view")
+deflinear(np.rot90, "m, k=1, axes=(0, 1)", apply="np.rot90(m, k, axes)", m="np.rot90(g, -k, axes)", returns="view")
+defrule(np.pad, "array, pad_width, mode='constant', *, constant_values=0, reflect_type='even'",
+        array="sd.pad_adjoint(g, array, pad_width, mode, reflect_type)",
+        jvp={"array": "sd.pad_tangent(t, array, pad_width, mode, reflect_type)"}, returns="new")
+deflinear(np.split, "ary, indices_or_sections, axis=0", apply="np.split(ary, indices_or_sections, axis)",
+          ary="sd.split_adjoint(g, ary, indices_or_sections, axis)", returns="view")
+deflinear(np.array_split, "ary, indices_or_sections, axis=0", apply="np.array_split(ary, indices_or_sections, axis)",
+          ary="sd.split_adjoint(g, ary, indices_or_sections, axis)", returns="view")
+deflinear(np.hsplit, "ary, indices_or_sections", apply="np.hsplit(ary, indices_or_sections)",
+          ary="sd.split_adjoint(g, ary, indices_or_sections, 1 if np.ndim(ary) > 1 else 0)", returns="view")
+deflinear(np.vsplit, "ary, indices_or_sections", apply="np.vsplit(ary, indices_or_sections)",
+          ary="sd.split_adjoint(g, ary, indices_or_sections, 0)", returns="view")
+# triu/tril of a vector is that of the square matrix whose rows are the vector: the adjoint sums the rows
+# (sd.unbroadcast; not unbroadcast=True, which the transformer leaves out when the other arguments are numbers).
+deflinear(np.triu, "m, k=0", apply="np.triu(m, k)", m="sd.unbroadcast(np.triu(g, k), m)", returns="new")
+deflinear(np.tril, "m, k=0", apply="np.tril(m, k)", m="sd.unbroadcast(np.tril(g, k), m)", returns="new")
+defbilinear(np.cross, "a, b, axisa=-1, axisb=-1, axisc=-1, axis=None",
+            apply="np.cross(a, b, axisa, axisb, axisc, axis)",
+            a="sd.cross_adjoint(g, a, b, axisa, axisb, axisc, axis, 'a')",
+            b="sd.cross_adjoint(g, a, b, axisa, axisb, axisc, axis, 'b')", returns="new")
+defbilinear(np.tensordot, "a, b, axes=2", apply="np.tensordot(a, b, axes)",
+            a="sd.tensordot_adjoint(g, a, b, axes, 'a')", b="sd.tensordot_adjoint(g, a, b, axes, 'b')",
+            returns="new")
+# Output k of meshgrid repeats input k along the other axes; copy=False (broadcast views) is refused.
+defrule(np.meshgrid, "*xi, sparse=False, indexing='xy'", xi="sd.meshgrid_adjoint(g, xi, sparse, indexing)",
+        jvp={"xi": "sd.meshgrid_tangent(t, xi, sparse, indexing)"}, returns="new")
+# polyval is linear in the coefficients p (highest first) and a polynomial in x.
+defrule(np.polyval, "p, x", p="sd.polyval_adjoint(g, p, x)", x="sd.unbroadcast(g * sd.polyval_slope(p, x), x)",
+        jvp={"p": "np.polyval(t, x)", "x": "t * sd.polyval_slope(p, x)"}, returns="new")
+# interp: linear in fp; in x piecewise linear, with the slope of the segment x lies in: at an interior knot the
+# segment to its right, at the first and last knots the first and last segments (one-sided from inside), and 0
+# outside the knots. xp is not differentiable (refused when it depends on the inputs), nor is period (refused).
+defrule(np.interp, "x, xp, fp, left=None, right=None",
+        x="g * sd.interp_slope(x, xp, fp, left, right)", fp="sd.interp_adjoint(g, x, xp, fp, left, right)",
+        jvp={"x": "t * sd.interp_slope(x, xp, fp, left, right)", "fp": "sd.interp_tangent(t, x, xp, left, right)"},
+        returns="new")
+# Convolution and correlation of real vectors: 'same' and 'valid' are slices of 'full', placed as NumPy does.
+defbilinear(np.convolve, "a, v, mode='full'", apply="np.convolve(a, v, mode)",
+            a="sd.convolve_adjoint(g, a, v, mode, 'a')", v="sd.convolve_adjoint(g, a, v, mode, 'v')", returns="new")
+defbilinear(np.correlate, "a, v, mode='valid'", apply="np.correlate(a, v, mode)",
+            a="sd.correlate_adjoint(g, a, v, mode, 'a')", v="sd.correlate_adjoint(g, a, v, mode, 'v')", returns="new")

@@ -234,7 +234,8 @@ class Exprs:
         if depth <= 0 or c.chance(0.3):
             return self.vector_leaf(n)
         kind = c.weighted([(3, "unary"), (4, "binary"), (1, "where"), (0.6, "clip"), (0.6, "reverse"),
-                           (1.2, "concat" if n >= 2 else "unary"), (1, "matrix"), (0.15, "sort"), (0.8, "cumulative")])
+                           (1.2, "concat" if n >= 2 else "unary"), (1, "matrix"), (0.15, "sort"), (0.8, "cumulative"),
+                           (0.8, "rearranged")])
         if kind == "unary":
             leaf = c.choice(UNARY_ARRAY)
             c.feature("rule:" + leaf.primal)
@@ -262,6 +263,8 @@ class Exprs:
             return self.concatenation(n, depth - 1)
         if kind == "cumulative":
             return self.cumulative(n, depth - 1)
+        if kind == "rearranged":
+            return self.rearranged(n, depth - 1)
         return self.from_matrix(n, depth - 1)
 
     def cumulative(self, n: int, depth: int) -> str:
@@ -284,6 +287,52 @@ class Exprs:
         if kind == "tile":
             return f"np.tile({half}, 2)"
         return f"np.kron({self.vector(2, depth)}, {self.vector(n // 2, depth)})"
+
+    def rearranged(self, n: int, depth: int) -> str:
+        """A length-``n`` array from roll, flip, pad, split halves joined the other way round, or by rot90,
+        triu/tril or tensordot from a matrix in scope (or an outer product made here)."""
+        c = self.ctx
+        choices = [(2, "roll"), (1.5, "flip")]
+        if n >= 3:
+            choices.append((1.5, "pad"))
+        if n % 2 == 0:
+            choices.append((1.5, "split"))
+        matrices = [m for m in c.scope.arrays(ndim=2) if n in m.kind.shape]
+        choices += [(1, "rot90"), (1.5, "triangle"), (1, "tensordot")]
+        kind = c.weighted(choices)
+        if kind == "triangle":
+            kind = c.choice(["triu", "tril"])
+        c.feature("rearranging_functions", "rule:np." + kind)
+        if kind in ("flip", "rot90", "split"):
+            c.feature("view_functions")  # views of their argument
+        if kind == "roll":
+            return f"np.roll({self.vector(n, depth)}, {c.rng.choice([-2, -1, 1, 3])})"
+        if kind == "flip":
+            return f"np.flip({self.vector(n, depth)})"
+        if kind == "pad":
+            mode = c.choice(["constant", "edge", "reflect", "wrap"])
+            return f"np.pad({self.vector(n - 2, depth)}, 1, {mode!r})"
+        if kind == "split":
+            v = self.vector(n, depth)
+            return f"np.concatenate([np.split({v}, 2)[1], np.split({v}, 2)[0]])"
+        if not matrices:  # an n x 3 matrix made here, as an outer product
+            cols = 3
+            name = f"np.outer({self.vector(n, depth)}, {self.vector(cols, depth)})"
+        else:
+            m = c.choice(matrices)
+            name = m.name
+            rows, cols = m.kind.shape
+        if matrices and rows != n:  # a row's length: the matrix read along its rows
+            if kind == "rot90":  # turned half a turn: its rows are the matrix's, reversed
+                return f"np.rot90({name}, 2)[{c.rng.randrange(rows)}]"
+            if kind in ("triu", "tril"):
+                return f"({self.atom(self.vector(rows, depth))} @ np.{kind}({name}, {c.rng.choice([-1, 0, 1])}))"
+            return f"np.tensordot({self.vector(rows, depth)}, {name}, 1)"
+        if kind == "rot90":  # its rows are the matrix's columns, read from the last one
+            return f"np.rot90({name}, -1)[{c.rng.randrange(cols)}]"
+        if kind in ("triu", "tril"):
+            return f"(np.{kind}({name}, {c.rng.choice([-1, 0, 1])}) @ {self.atom(self.vector(cols, depth))})"
+        return f"np.tensordot({name}, {self.vector(cols, depth)}, 1)"
 
     def vector_leaf(self, n: int) -> str:
         """An array of length ``n`` in scope, a part of a container, a slice of a longer one, or a constant."""
@@ -336,7 +385,10 @@ class Exprs:
             if min(rows, cols) == n:
                 options += [f"np.diagonal({m.name})", f"np.diag({m.name})"]
             if rows == n:
-                options += [f"np.swapaxes({m.name}, 0, 1)[0]", f"np.cumsum({m.name}, axis=1)[:, -1]"]
+                options += [f"np.swapaxes({m.name}, 0, 1)[0]", f"np.cumsum({m.name}, axis=1)[:, -1]",
+                            f"np.rot90({m.name}, -1)[{c.rng.randrange(cols)}]",
+                            f"(np.{c.choice(['triu', 'tril'])}({m.name}) @ {self.atom(self.vector(cols, depth))})",
+                            f"np.tensordot({m.name}, {self.vector(cols, depth)}, 1)"]
             if rows == n:
                 options += [f"{m.name}[:, {c.rng.randrange(cols)}]", f"np.sum({m.name}, axis=1)",
                             f"({m.name} @ {self.atom(self.vector(cols, depth))})",
@@ -352,8 +404,11 @@ class Exprs:
             c.feature("einsum")
         if "std(" in text:
             c.feature("std_var", "std_len1_axis")
-        if "diag" in text or "swapaxes" in text:
+        if "diag" in text or "swapaxes" in text or "rot90" in text:
             c.feature("view_functions")
+        for name in ("rot90", "triu", "tril", "tensordot"):
+            if f"np.{name}(" in text:
+                c.feature("rearranging_functions", "rule:np." + name)
         return text
 
     # -- conditions -----------------------------------------------------------------------------

@@ -72,6 +72,7 @@ PROMISED = [
     "list_methods", "lambda", "linalg", "array_methods", "container_alias", "stale_view", "module_array",
     "odd_loops", "helper_early_return", "recursion", "function_argument", "container_leaf_write",
     "nested_overwrite", "complex", "list_operands", "shape_functions", "view_functions",
+    "rearranging_functions",
 ]
 
 

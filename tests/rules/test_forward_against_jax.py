@@ -38,6 +38,10 @@ NOT_LIKE_JAX = {
     "qr": "a tuple result (one array with mode='r')",
     "slogdet": "a tuple result (sign, logabsdet)",
     "lstsq": "a tuple result (solution, residuals, rank, singular values)",
+    # list results: checked against finite differences in test_registry.py and against jax.grad in
+    # tests/rules/numpy/test_shape.py
+    "split": "a list result", "array_split": "a list result", "hsplit": "a list result",
+    "vsplit": "a list result", "meshgrid": "a list result",
 }
 
 

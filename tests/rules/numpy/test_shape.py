@@ -440,7 +440,8 @@ def test_every_view_function_is_declared():
     from sourcediff.rules import registry
 
     for f in (np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.swapaxes, np.moveaxis,
-              np.atleast_1d, np.atleast_2d, np.atleast_3d, np.broadcast_to, np.diagonal, np.diag):
+              np.atleast_1d, np.atleast_2d, np.atleast_3d, np.broadcast_to, np.diagonal, np.diag, np.flip,
+              np.fliplr, np.flipud, np.rot90, np.split, np.array_split, np.hsplit, np.vsplit):
         assert registry.returns(f) == "view", f
     for name in ("reshape", "transpose", "ravel", "view", "squeeze", "swapaxes", "diagonal"):
         assert registry.returns(registry.method(name)) == "view", name
@@ -449,3 +450,304 @@ def test_every_view_function_is_declared():
         x = np.arange(4.0).reshape(2, 2)
         assert not np.shares_memory(f([x, x]) if f is np.concatenate else
                                     f(x, 2) if f in (np.repeat, np.tile) else f(x, x) if f is np.kron else f(x), x)
+
+
+# -- rearranging, padding, splitting, products along axes, gathers and sliding windows -------------------
+
+def f_roll_flip_rot(x, w):
+    y = np.roll(x, 1, axis=0) * w + np.flip(x, 1) ** 2 - np.rot90(np.rot90(x), -1) * x
+    return np.sum(y * np.fliplr(w)) + np.sum(np.flipud(x)[0] ** 3) + np.sum(np.roll(x, (1, -2), (0, 1)) * w)
+
+
+def test_roll_flip_rot90(rng):
+    check(f_roll_flip_rot, (rng.standard_normal((3, 4)), rng.standard_normal((3, 4))), argnums=(0, 1))
+
+
+def f_pad(x, w, mode):
+    return np.sum(w * np.pad(x, ((1, 2), (2, 1)), mode) ** 2) + np.sum(np.pad(x[0], (2, 1), mode) * w[0, :7] ** 2)
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "wrap", "symmetric"])
+def test_pad(mode, rng):
+    x = rng.standard_normal((3, 4))
+    check(f_pad, (x, rng.standard_normal((6, 7)), mode))
+
+
+def f_pad_unsupported(x):
+    return np.sum(np.pad(x, 1, "linear_ramp"))
+
+
+def test_pad_other_modes_are_refused(rng):
+    with pytest.raises(sourcediff.SourcediffError, match="linear_ramp"):
+        sourcediff.grad(f_pad_unsupported)(rng.standard_normal(3))
+
+
+def f_split(x, w):
+    a, b, c = np.split(x, 3, axis=1)
+    parts = np.array_split(x[0], [1, 4])
+    top, bottom = np.vsplit(x, [1])
+    left, right = np.hsplit(x, 2)
+    return np.sum(a * w[:, :2] + b ** 2 * c) + np.sum(parts[1] ** 3) + np.sum(bottom * np.sin(left[1:, :1])) \
+        + np.sum(np.concatenate([right, left], axis=1) * w)
+
+
+def test_split_family_gives_lists_of_parts(rng):
+    check(f_split, (rng.standard_normal((3, 6)), rng.standard_normal((3, 6))), argnums=(0, 1))
+
+
+def f_triangles(x, v):
+    return np.sum(np.triu(x) ** 2 * np.tril(x, -1).T) + np.sum(np.triu(x, 1) * x) + np.sum(np.tril(v, 1) * x[:, :3])
+
+
+def test_triu_tril(rng):
+    check(f_triangles, (rng.standard_normal((3, 3)), rng.standard_normal(3)), argnums=(0, 1), jax_too=False)
+    check(lambda x: f_triangles(x, x[0]), (rng.standard_normal((3, 3)),), jax_too=False)  # of a vector too
+
+
+def f_triu_matrix(x, w):
+    return np.sum(w * np.triu(x, 1) + np.tril(x) ** 2)
+
+
+def test_triu_tril_against_jax(rng):
+    check(f_triu_matrix, (rng.standard_normal((2, 3, 3)), rng.standard_normal((2, 3, 3))), argnums=(0, 1))
+
+
+def f_cross(a, b, w):
+    return np.sum(w * np.cross(a, b)) + np.sum(np.cross(a.T, b[0], axisa=0) ** 2) \
+        + np.sum(np.cross(b, a, axis=1) * np.cross(a, a[::-1]))
+
+
+def test_cross(rng):
+    check(f_cross, (rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), rng.standard_normal((4, 3))),
+          argnums=(0, 1))
+
+
+def f_tensordot(a, b, c):
+    contracted = np.tensordot(a, c, axes=([0, 2], [2, 0]))
+    return np.sum(np.tensordot(a, b) ** 2) + np.sum(contracted * np.tensordot(b, b.T, 1)[0, 0, 0, 0])
+
+
+def test_tensordot(rng):
+    args = (rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4, 2)), rng.standard_normal((4, 5, 2)))
+    check(f_tensordot, args, argnums=(0, 1, 2))
+
+
+def f_take(x, w):
+    i = np.array([0, 2, 2, -1])  # repeated indices: their adjoints add up
+    return np.sum(w * np.take(x, i, axis=1)) + np.sum(np.take(x, i) ** 2) + np.sum(x.take(np.array([1, 1]), 0) ** 3)
+
+
+def test_take_accumulates_repeated_indices(rng):
+    x = rng.standard_normal((3, 4))
+    check(f_take, (x, rng.standard_normal((3, 4))), argnums=(0, 1))
+
+
+def f_take_along_axis(x):
+    order = np.argsort(x, axis=1)
+    top = np.take_along_axis(x, order[:, -2:], axis=1)
+    again = np.take_along_axis(x, np.array([[0, 0], [1, 1], [2, 0]]), 1)
+    return np.sum(top ** 2 * np.arange(1.0, 3.0)) + np.sum(again ** 3)
+
+
+def test_take_along_axis(rng):
+    check(f_take_along_axis, (rng.standard_normal((3, 4)),))
+
+
+def f_choose(x, y, z):
+    pick = np.array([[0, 2, 1], [2, 2, 0]])
+    return np.sum(np.choose(pick, [x, y, z]) ** 2) + np.sum(np.choose(pick[0], np.stack([x[0], y[1], z[0]])) * x[1]) \
+        + np.sum(pick[1].choose([x[0], y[0], z[1]]) ** 3)
+
+
+def test_choose_is_differentiable_in_the_choices(rng):
+    args = tuple(rng.standard_normal((2, 3)) for _ in range(3))
+    check(f_choose, args, argnums=(0, 1, 2))
+
+
+def f_compress(x, w):
+    keep = np.array([True, False, True])
+    return np.sum(w[:, :2] * np.compress(keep, x, axis=1) ** 2) + np.sum(np.compress(keep, x)) \
+        + np.sum(x.compress(np.array([False, True]), axis=0) ** 3)
+
+
+def test_compress(rng):
+    check(f_compress, (rng.standard_normal((2, 3)), rng.standard_normal((2, 3))), argnums=(0, 1))
+
+
+def f_meshgrid(x, y, z, indexing):
+    gx, gy = np.meshgrid(x, y, indexing=indexing)
+    a, b, c = np.meshgrid(x, y, z, indexing=indexing, sparse=True)
+    return np.sum(np.sin(gx) * gy ** 2) + np.sum(a * b ** 2 * c)
+
+
+@pytest.mark.parametrize("indexing", ["xy", "ij"])
+def test_meshgrid(indexing, rng):
+    args = (rng.standard_normal(3), rng.standard_normal(4), rng.standard_normal(2))
+    check(f_meshgrid, args + (indexing,), argnums=(0, 1, 2))
+
+
+def f_meshgrid_copy_false(x, y):
+    gx, gy = np.meshgrid(x, y, copy=False)
+    return np.sum(gx * gy)
+
+
+def test_meshgrid_without_a_copy_is_refused(rng):
+    with pytest.raises(sourcediff.SourcediffError):
+        sourcediff.grad(f_meshgrid_copy_false)(rng.standard_normal(2), rng.standard_normal(3))
+
+
+def f_polyval(p, x):
+    return np.sum(np.polyval(p, x) ** 2) + np.polyval(p[:2], x[0]) * np.polyval([p[0], 2.0, p[2]], 0.5)
+
+
+def test_polyval_in_coefficients_and_points(rng):
+    check(f_polyval, (rng.standard_normal(4), rng.standard_normal(5)), argnums=(0, 1), jax_too=False)
+
+
+def f_polyval_arrays(p, x):
+    return np.sum(np.polyval(p, x) ** 2)
+
+
+def test_polyval_against_jax(rng):
+    check(f_polyval_arrays, (rng.standard_normal(4), rng.standard_normal(5)), argnums=(0, 1))
+
+
+def f_interp(x, fp):
+    xp = np.array([0.0, 1.0, 2.5, 4.0])
+    return np.sum(np.interp(x, xp, fp) ** 2) + np.sum(np.interp(x, xp, fp, left=-1.0, right=2.0) * fp[1])
+
+
+def test_interp_in_points_and_values(rng):
+    x = np.array([-0.5, 0.3, 1.7, 2.2, 3.9, 4.5])  # off the knots, and outside them on both sides
+    check(f_interp, (x, rng.standard_normal(4)), argnums=(0, 1))
+
+
+def test_interp_at_the_knots_takes_the_slope_on_the_right():
+    """At an interior knot, the slope of the segment to its right; at the first and last knots, that of the
+    first and last segments (one-sided, from inside); outside the knots, 0."""
+    xp, fp = np.array([0.0, 1.0, 3.0]), np.array([0.0, 2.0, 3.0])
+    slope = sourcediff.grad(lambda x: np.sum(np.interp(x, xp, fp)))(np.array([0.0, 1.0, 3.0, 3.5, -1.0]))
+    np.testing.assert_array_equal(slope, [2.0, 0.5, 0.5, 0.0, 0.0])
+
+
+def f_convolve(a, v, mode):
+    return np.sum(np.convolve(a, v, mode) ** 2) + np.sum(np.correlate(a, v, mode) * np.correlate(v, a, mode)[::-1])
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("lengths", [(6, 3), (4, 4), (2, 5)])
+def test_convolve_and_correlate(mode, lengths, rng):
+    a, v = rng.standard_normal(lengths[0]), rng.standard_normal(lengths[1])
+    check(f_convolve, (a, v, mode), argnums=(0, 1))
+
+
+# Views again: each of these functions gives back a view (of a list of them), so a write into the array
+# after taking it shows in the view, which the derivative refuses rather than getting wrong.
+
+def flip_then_changed(a):
+    a = a.copy()
+    f = np.flip(a, 0)
+    a[0] = a[0] * 2.0
+    return np.sum(f * f)
+
+
+def fliplr_then_changed(a):
+    a = a.copy()
+    f = np.fliplr(a)
+    a[1, 1] = 0.5 * a[0, 1]
+    return np.sum(f[0] ** 2)
+
+
+def flipud_then_changed(a):
+    a = a.copy()
+    f = np.flipud(a)
+    a[:, 0] = a[:, 1]
+    return np.sum(f)
+
+
+def rot90_then_changed(a):
+    a = a.copy()
+    r = np.rot90(a)
+    a[0, :] = a[0, :] ** 2
+    return np.sum(r * r)
+
+
+def split_then_changed(a):
+    a = a.copy()
+    top, bottom = np.split(a, 2)
+    a[0, 0] = 4.0 * a[1, 1]
+    return np.sum(top * bottom)
+
+
+def array_split_then_changed(a):
+    a = a.copy()
+    parts = np.array_split(a, 2, axis=1)
+    a[1] = 2.0 * a[1]
+    return np.sum(parts[0] ** 2)
+
+
+def hsplit_then_changed(a):
+    a = a.copy()
+    left, right = np.hsplit(a, 2)
+    a *= 3.0
+    return np.sum(left - right)
+
+
+def vsplit_then_changed(a):
+    a = a.copy()
+    top, bottom = np.vsplit(a, [1])
+    a[1, 0] = a[0, 0]
+    return np.sum(bottom ** 2)
+
+
+@pytest.mark.parametrize("f", [flip_then_changed, fliplr_then_changed, flipud_then_changed, rot90_then_changed,
+                               split_then_changed, array_split_then_changed, hsplit_then_changed,
+                               vsplit_then_changed])
+def test_a_rearranging_view_read_after_its_array_changed_is_refused(f, rng):
+    with pytest.raises(sourcediff.SourcediffError, match="view"):
+        sourcediff.grad(f)(rng.standard_normal((2, 2)))
+
+
+def test_every_rearranging_function_declares_what_it_gives_back():
+    """np.flip, fliplr, flipud and rot90 give views, np.split and its kin lists of views; the others new
+    arrays, which share no memory with their argument."""
+    from sourcediff.rules import registry
+
+    x = np.arange(12.0).reshape(3, 4)
+    for f, result in ((np.flip, np.flip(x)), (np.fliplr, np.fliplr(x)), (np.flipud, np.flipud(x)),
+                      (np.rot90, np.rot90(x)), (np.split, np.split(x, 2, 1)[1]),
+                      (np.array_split, np.array_split(x, 2)[1]), (np.hsplit, np.hsplit(x, 2)[0]),
+                      (np.vsplit, np.vsplit(x, 3)[2])):
+        assert registry.returns(f) == "view" and np.shares_memory(result, x), f
+    i = np.array([0, 2])
+    for f, result in ((np.roll, np.roll(x, 1)), (np.pad, np.pad(x, 1)), (np.triu, np.triu(x)),
+                      (np.tril, np.tril(x)), (np.cross, np.cross(x[:, :3], x[:, 1:])),
+                      (np.tensordot, np.tensordot(x, x.T, 1)), (np.take, np.take(x, i)),
+                      (np.take_along_axis, np.take_along_axis(x, i[None], 1)),
+                      (np.choose, np.choose(i // 2, [x[0, :2], x[1, :2]])), (np.compress, np.compress([1, 0, 1], x, 0)),
+                      (np.meshgrid, np.meshgrid(x[0], x[1])[0]), (np.polyval, np.polyval(x[0], x[1])),
+                      (np.interp, np.interp(x[0], x[1], x[2])), (np.convolve, np.convolve(x[0], x[1])),
+                      (np.correlate, np.correlate(x[0], x[1]))):
+        assert registry.returns(f) == "new" and not np.shares_memory(result, x), f
+    for name in ("take", "choose", "compress"):
+        assert registry.returns(registry.method(name)) == "new", name
+
+
+def write_into_a_split_part(x):
+    y = x * 1.0
+    a, b = np.split(y, 2)
+    a[0] = 5.0 * b[1]  # changes y too
+    return np.sum(y ** 2)
+
+
+def write_into_a_flip(x):
+    y = x * 1.0
+    f = np.flip(y)
+    f[0] = f[0] * 3.0
+    return np.sum(y ** 2)
+
+
+@pytest.mark.parametrize("f", [write_into_a_split_part, write_into_a_flip])
+def test_a_write_into_a_rearranging_view_is_refused(f):
+    with pytest.raises(sourcediff.SourcediffError, match="view"):
+        sourcediff.grad(f)(np.arange(1.0, 5.0))
