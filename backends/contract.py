@@ -30,6 +30,9 @@ RULE_HELPERS = (
     "average_adjoint_a", "average_adjoint_weights", "average_tangent_weights", "quantile_adjoint",
     "quantile_tangent", "cov_adjoint", "cov_tangent", "corrcoef_adjoint", "corrcoef_tangent",
     "sequence_prod_adjoint", "sequence_prod_tangent", "dist_adjoint", "dist_tangent",
+    # scipy.special
+    "polygamma", "bessel_iv", "bessel_ive", "bessel_jv", "bessel_yv", "bessel_kv", "hurwitz_zeta", "zeta_slope",
+    "xdivy", "logsumexp_adjoint", "logsumexp_tangent",
 )
 
 # What the transformer emits around the rules.

@@ -16,6 +16,7 @@ from .numpy_linalg_ops import *  # noqa: F401,F403  (helpers of the np.linalg de
 from .numpy_elementwise_ops import *  # noqa: F401,F403  (helpers of operators and elementwise rules)
 from .numpy_shape_ops import *  # noqa: F401,F403  (helpers of cumulative, repeating and rearranging rules)
 from .numpy_statistics_ops import *  # noqa: F401,F403  (helpers of statistics, sinc and math.prod/dist/gamma)
+from .scipy_special_ops import *  # noqa: F401,F403  (helpers of the scipy.special rules; SciPy loads on use)
 
 
 

@@ -261,3 +261,14 @@ SAMPLES.update(STATISTICS_SAMPLES)
 
 LINALG_SAMPLES = _sibling("samples_linalg").LINALG_SAMPLES
 SAMPLES.update(LINALG_SAMPLES)
+
+
+def _scipy_samples() -> dict:
+    """The ``scipy.special`` samples, when SciPy is installed (loading them loads the lazy SciPy rules)."""
+    import importlib.util
+
+    return _sibling("samples_scipy").SCIPY_SAMPLES if importlib.util.find_spec("scipy") else {}
+
+
+SCIPY_SAMPLES = _scipy_samples()
+SAMPLES.update(SCIPY_SAMPLES)
