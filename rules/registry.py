@@ -192,6 +192,8 @@ def on_change(listener) -> None:
 
 
 def _changed() -> None:
+    if _loading:  # rules loaded on first use (see _import_rules)
+        return
     for listener in _listeners:
         listener()
 
@@ -486,15 +488,13 @@ def load_lazy_rules() -> list[str]:
 
     loaded = []
     for package in LAZY_PACKAGES:
-        folder = Path(__file__).with_name(package)
-        for info in pkgutil.iter_modules([str(folder)]):
+        for info in pkgutil.iter_modules([str(Path(__file__).with_name(package))]):
             module = f"{package}.{info.name}"
             try:
                 importlib.import_module(module)
-            except ImportError:
+            except ImportError:  # the library is not installed
                 continue
-            _LAZY_LOADED.add(module)
-            importlib.import_module(f"{__name__.rpartition('.')[0]}.{module}")
+            _import_rules(module)
             loaded.append(module)
     return loaded
 
@@ -503,19 +503,43 @@ def load_rules_for(primal: Any) -> bool:
     """Import the rule module of ``primal``'s library (``rules/scipy/special.py`` for ``scipy.special.erf``)
     once; whether one was imported now. A library without a rule module loads nothing."""
     module = _lazy_module_of(primal)
-    if module is None or module in _LAZY_LOADED:
+    return module is not None and _import_rules(module)
+
+
+_loading = False
+
+
+def _import_rules(module: str) -> bool:
+    """Import ``rules/<module>.py`` (``module`` is ``"scipy.special"``) unless done; whether it was imported now.
+
+    A function the user declared before (``defrule``, ``defnondiff``) keeps that declaration: the library's
+    rules only fill in the others. Derivatives already built stay cached: they never saw an answer about
+    these functions, since any lookup of one would have loaded this module.
+    """
+    global _loading
+    if module in _LAZY_LOADED:
         return False
     _LAZY_LOADED.add(module)
     import importlib
 
     name = f"{__name__.rpartition('.')[0]}.{module}"
+    declared = set(REVERSE_RULES) | set(NONDIFFERENTIABLE)
+    before = {id(table): dict(table) for table in (REVERSE_RULES, NONDIFFERENTIABLE, RESULTS)}
+    _loading = True
     try:
         importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name is None or not name.startswith(exc.name):  # a rule module that failed to import
+        if exc.name is None or not name.startswith(exc.name):  # the rule module failed to import
             _LAZY_LOADED.discard(module)
             raise
         return False
+    finally:
+        _loading = False
+        for table in (REVERSE_RULES, NONDIFFERENTIABLE, RESULTS):
+            table.update(before[id(table)])
+            for key in set(table) - set(before[id(table)]):
+                if key in declared:
+                    del table[key]
     return True
 
 

@@ -226,6 +226,19 @@ def test_the_scipy_rules_load_on_first_lookup():
     assert out.split() == ["new", "partials"]
 
 
+def test_a_rule_declared_before_the_scipy_rules_load_is_kept():
+    out = _run("""
+        import scipy.special
+        from sourcediff.rules import registry
+        mine = registry.defpartials(scipy.special.erf, "x", x="2 * x")
+        registry.defnondiff(scipy.special.expit, "mine")
+        assert registry.lookup(scipy.special.gammaln) is not None  # loads the library's rules
+        assert registry.lookup(scipy.special.erf) is mine
+        print(registry.lookup(scipy.special.expit), registry.is_nondifferentiable(scipy.special.expit))
+    """)
+    assert out.split() == ["None", "True"]
+
+
 def test_a_function_calling_erf_is_differentiated_in_a_fresh_interpreter(tmp_path):
     (tmp_path / "uses_erf.py").write_text(textwrap.dedent("""
         import numpy as np
