@@ -66,7 +66,11 @@ def _counterpart(key):
     return getattr(space, key.__name__, None)
 
 
-CASES = [pytest.param(key, rule, _counterpart(key), id=f"{'scipy.special' if _scipy_special(key) else 'np'}.{key.__name__}")
+def _case_id(key):
+    return f"{'scipy.special' if _scipy_special(key) else 'np'}.{key.__name__}"
+
+
+CASES = [pytest.param(key, rule, _counterpart(key), id=_case_id(key))
          for table, key, rule in SAMPLES.library_rules()
          if table == "function" and _counterpart(key) is not None and key.__name__ not in NOT_LIKE_JAX]
 
