@@ -42,11 +42,13 @@ NOT_LIKE_JAX = {
 
 
 def _scipy_special(key):
-    """Whether ``key`` is a function of ``scipy.special`` (its ufuncs have no ``__module__``)."""
+    """Whether ``key`` is a function of ``scipy.special`` (its ufuncs have no ``__module__``; it re-exports
+    ``np.sinc``, which stays NumPy's)."""
     import sys
 
     special = sys.modules.get("scipy.special")
-    return special is not None and getattr(special, getattr(key, "__name__", ""), None) is key
+    return special is not None and not (getattr(key, "__module__", None) or "").startswith("numpy") \
+        and getattr(special, getattr(key, "__name__", ""), None) is key
 
 
 def _counterpart(key):
@@ -58,6 +60,7 @@ def _counterpart(key):
             "softmax": lambda x, axis=None: jsp.softmax(x, axis=axis),  # axis is keyword-only in JAX
             "log_softmax": lambda x, axis=None: jsp.log_softmax(x, axis=axis),
             "zeta": lambda x, q=None: jsp.zeta(x, 1.0 if q is None else q),  # JAX has Hurwitz's zeta only
+            "psi": jsp.digamma,  # scipy.special.digamma is the ufunc named psi
         }
         return adapted.get(key.__name__) or getattr(jsp, key.__name__, None)
     if not (isinstance(key, np.ufunc) or (getattr(key, "__module__", None) or "").startswith("numpy")):
