@@ -231,9 +231,11 @@ def rule_key(table: str, key: Any) -> Any:
 
 
 def library_rules() -> list[tuple[str, Any, registry.ReverseRule]]:
-    """Every rule declared by the rule library (``rules/``), as ``(table, key, rule)``."""
+    """Every rule declared by the rule library (``rules/``), as ``(table, key, rule)``; the SciPy rules, which
+    load on first use, are loaded first (where SciPy is installed)."""
     import pathlib
 
+    registry.load_lazy_rules()
     folder = str(pathlib.Path(registry.__file__).resolve().parent)
     found = []
     for table, rules in (("function", registry.REVERSE_RULES), ("method", registry.METHOD_RULES),
