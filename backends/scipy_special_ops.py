@@ -71,7 +71,8 @@ def zeta_slope(x, q=None):
     terms of the sum directly, then with ``w = 20 + q`` the tail
     ``w**(1-x) / (x-1) + w**-x / 2 + sum_j B_2j / (2j)! x (x+1) ... (x+2j-2) w**(1-x-2j)``.
     That is the analytic continuation too, so it holds for ``x < 1`` (where
-    ``q = None``); ``inf``/nan at the pole ``x == 1`` and where ``q <= 0``.
+    ``q = None``); ``-inf`` at the pole ``x == 1``; nan where ``q < 0`` (a power of a negative base has no
+    real slope in its exponent), ``inf`` at ``q == 0``.
     """
     x = np.asarray(x, dtype=float)
     q = np.ones_like(x) if q is None else np.asarray(q, dtype=float)

@@ -35,7 +35,7 @@ Derivatives, from the recurrences and series of each family:
   ``sign(0) = 0``, the mean of the two one-sided slopes.
 * ``zeta(x, q=None)`` (Hurwitz; ``q = None`` is Riemann's): in ``q``
   ``-x zeta(x + 1, q)``; in ``x`` ``-sum_k log(k + q) (k + q)**-x``, by
-  Euler-Maclaurin (``sd.zeta_slope``); ``inf``/nan at the pole ``x == 1``.
+  Euler-Maclaurin (``sd.zeta_slope``); ``-inf`` at the pole ``x == 1``.
 """
 from __future__ import annotations
 
