@@ -35,6 +35,9 @@ RULE_HELPERS = (
     "take_adjoint", "take_along_axis_adjoint", "choose_adjoint", "choose_tangent", "compress_adjoint",
     "meshgrid_adjoint", "meshgrid_tangent", "polyval_adjoint", "polyval_slope", "interp_adjoint",
     "interp_tangent", "interp_slope", "convolve_adjoint", "correlate_adjoint",
+    # scipy.special
+    "polygamma", "bessel_iv", "bessel_ive", "bessel_jv", "bessel_yv", "bessel_kv", "hurwitz_zeta", "zeta_slope",
+    "xdivy", "logsumexp_adjoint", "logsumexp_tangent",
 )
 
 # What the transformer emits around the rules.

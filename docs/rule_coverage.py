@@ -84,6 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--missing", action="store_true", help="list the missing names")
     args = parser.parse_args()
+    registry.load_lazy_rules()  # the SciPy rules load on first use: count them from the start
 
     print("sourcediff rule registry:", len(registry.REVERSE_RULES), "function rules,",
           len(registry.METHOD_RULES), "method rules,", len(registry.ATTRIBUTE_RULES), "attribute rules,",

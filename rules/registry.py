@@ -166,10 +166,7 @@ def returns(primal: Any) -> str | None:
     """``"new"``, ``"view"`` or None (not known: it may give back an argument); see :data:`RESULTS`.
 
     ``primal`` is a function, or ``method(name)`` / ``attribute(name)`` for an ndarray's."""
-    try:
-        return RESULTS.get(primal)
-    except TypeError:  # unhashable object
-        return None
+    return _find(RESULTS, primal)
 
 
 def _signature(spec: str) -> inspect.Signature:
@@ -195,6 +192,8 @@ def on_change(listener) -> None:
 
 
 def _changed() -> None:
+    if _loading:  # rules loaded on first use (see _import_rules)
+        return
     for listener in _listeners:
         listener()
 
@@ -426,17 +425,122 @@ def defnondiff_attribute(name: str, why: str) -> None:
 
 
 def lookup(primal: Any) -> ReverseRule | None:
-    try:
-        return REVERSE_RULES.get(primal)
-    except TypeError:  # unhashable object
-        return None
+    return _find(REVERSE_RULES, primal)
 
 
 def is_nondifferentiable(primal: Any) -> bool:
+    return _find(NONDIFFERENTIABLE, primal) is not None
+
+
+# -- rules loaded on first use -------------------------------------------------------------------------
+
+LAZY_PACKAGES = ("scipy",)
+"""Libraries whose rules are imported only when the user's code calls one of their functions: ``import
+sourcediff`` must not import SciPy. The rules of ``scipy.<sub>`` live in ``rules/scipy/<sub>.py``."""
+
+_UFUNC_MODULES = ("scipy.special",)
+"""The lazy libraries whose functions may have no ``__module__`` (ufuncs): recognized by identity."""
+
+_LAZY_LOADED: set[str] = set()
+
+
+def _find(table: dict, primal: Any) -> Any:
+    """``table[primal]``, or None; the one place where a lookup loads lazy rules (:func:`load_rules_for`)."""
     try:
-        return primal in NONDIFFERENTIABLE
-    except TypeError:
+        found = table.get(primal)
+    except TypeError:  # unhashable object
+        return None
+    if found is None and load_rules_for(primal):
+        found = table.get(primal)
+    return found
+
+
+def _lazy_module_of(primal: Any) -> str | None:
+    """``"scipy.special"`` for a function of ``scipy.special`` (``scipy.<sub>`` in general), else None.
+
+    A Python function says where it is defined (``scipy.special._logsumexp``); a SciPy ufunc (``erf``,
+    ``gammaln``) has no ``__module__``, so it is recognized by identity, as the attribute of that name of an
+    already imported ``scipy.special`` (the user's code imported it to call it).
+    """
+    try:
+        module = getattr(primal, "__module__", None)
+        if isinstance(module, str):
+            parts = module.split(".")
+            if parts[0] in LAZY_PACKAGES and len(parts) > 1:
+                return ".".join(parts[:2])
+            return None
+        name = getattr(primal, "__name__", None)
+        if isinstance(name, str):
+            for loaded in _UFUNC_MODULES:
+                if loaded in sys.modules and getattr(sys.modules[loaded], name, None) is primal:
+                    return loaded
+    except Exception:  # an object whose attributes cannot be read: not a library function
+        return None
+    return None
+
+
+def load_lazy_rules() -> list[str]:
+    """Import every lazy rule module whose library is installed, and return their libraries
+    (``["scipy.special"]``): for the tests and reports that walk every rule of the library."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    loaded = []
+    for package in LAZY_PACKAGES:
+        for info in pkgutil.iter_modules([str(Path(__file__).with_name(package))]):
+            module = f"{package}.{info.name}"
+            try:
+                importlib.import_module(module)
+            except ImportError:  # the library is not installed
+                continue
+            _import_rules(module)
+            loaded.append(module)
+    return loaded
+
+
+def load_rules_for(primal: Any) -> bool:
+    """Import the rule module of ``primal``'s library (``rules/scipy/special.py`` for ``scipy.special.erf``)
+    once; whether one was imported now. A library without a rule module loads nothing."""
+    module = _lazy_module_of(primal)
+    return module is not None and _import_rules(module)
+
+
+_loading = False
+
+
+def _import_rules(module: str) -> bool:
+    """Import ``rules/<module>.py`` (``module`` is ``"scipy.special"``) unless done; whether it was imported now.
+
+    A function the user declared before (``defrule``, ``defnondiff``) keeps that declaration: the library's
+    rules only fill in the others. Derivatives already built stay cached: they never saw an answer about
+    these functions, since any lookup of one would have loaded this module.
+    """
+    global _loading
+    if module in _LAZY_LOADED:
         return False
+    _LAZY_LOADED.add(module)
+    import importlib
+
+    name = f"{__name__.rpartition('.')[0]}.{module}"
+    declared = set(REVERSE_RULES) | set(NONDIFFERENTIABLE)
+    before = {id(table): dict(table) for table in (REVERSE_RULES, NONDIFFERENTIABLE, RESULTS)}
+    _loading = True
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not name.startswith(exc.name):  # the rule module failed to import
+            _LAZY_LOADED.discard(module)
+            raise
+        return False
+    finally:
+        _loading = False
+        for table in (REVERSE_RULES, NONDIFFERENTIABLE, RESULTS):
+            table.update(before[id(table)])
+            for key in set(table) - set(before[id(table)]):
+                if key in declared:
+                    del table[key]
+    return True
 
 
 def constructor_rule(cls: Any) -> ReverseRule | None:

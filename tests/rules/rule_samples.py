@@ -231,9 +231,11 @@ def rule_key(table: str, key: Any) -> Any:
 
 
 def library_rules() -> list[tuple[str, Any, registry.ReverseRule]]:
-    """Every rule declared by the rule library (``rules/``), as ``(table, key, rule)``."""
+    """Every rule declared by the rule library (``rules/``), as ``(table, key, rule)``; the SciPy rules, which
+    load on first use, are loaded first (where SciPy is installed)."""
     import pathlib
 
+    registry.load_lazy_rules()
     folder = str(pathlib.Path(registry.__file__).resolve().parent)
     found = []
     for table, rules in (("function", registry.REVERSE_RULES), ("method", registry.METHOD_RULES),
@@ -265,3 +267,14 @@ SAMPLES.update(LINALG_SAMPLES)
 
 SHAPE_SAMPLES = _sibling("samples_shape").SHAPE_SAMPLES
 SAMPLES.update(SHAPE_SAMPLES)
+
+
+def _scipy_samples() -> dict:
+    """The ``scipy.special`` samples, when SciPy is installed (loading them loads the lazy SciPy rules)."""
+    import importlib.util
+
+    return _sibling("samples_scipy").SCIPY_SAMPLES if importlib.util.find_spec("scipy") else {}
+
+
+SCIPY_SAMPLES = _scipy_samples()
+SAMPLES.update(SCIPY_SAMPLES)

@@ -45,20 +45,50 @@ NOT_LIKE_JAX = {
 }
 
 
+def _scipy_special(key):
+    """Whether ``key`` is a function of ``scipy.special`` (its ufuncs have no ``__module__``; it re-exports
+    ``np.sinc``, which stays NumPy's)."""
+    import sys
+
+    special = sys.modules.get("scipy.special")
+    return special is not None and not (getattr(key, "__module__", None) or "").startswith("numpy") \
+        and getattr(special, getattr(key, "__name__", ""), None) is key
+
+
 def _counterpart(key):
+    """The jax.numpy (jax.numpy.linalg) function of the same name, or jax.scipy.special's for scipy.special."""
+    if _scipy_special(key):
+        import jax.scipy.special as jsp
+
+        adapted = {  # where JAX's signature differs from SciPy's
+            "softmax": lambda x, axis=None: jsp.softmax(x, axis=axis),  # axis is keyword-only in JAX
+            "log_softmax": lambda x, axis=None: jsp.log_softmax(x, axis=axis),
+            "zeta": lambda x, q=None: jsp.zeta(x, 1.0 if q is None else q),  # JAX has Hurwitz's zeta only
+            "psi": jsp.digamma,  # scipy.special.digamma is the ufunc named psi
+        }
+        return adapted.get(key.__name__) or getattr(jsp, key.__name__, None)
     if not (isinstance(key, np.ufunc) or (getattr(key, "__module__", None) or "").startswith("numpy")):
         return None
     space = jnp.linalg if "linalg" in (getattr(key, "__module__", None) or "") else jnp
     return getattr(space, key.__name__, None)
 
 
-CASES = [pytest.param(key, rule, _counterpart(key), id=f"np.{key.__name__}")
+def _case_id(key):
+    return f"{'scipy.special' if _scipy_special(key) else 'np'}.{key.__name__}"
+
+
+CASES = [pytest.param(key, rule, _counterpart(key), id=_case_id(key))
          for table, key, rule in SAMPLES.library_rules()
          if table == "function" and _counterpart(key) is not None and key.__name__ not in NOT_LIKE_JAX]
 
 
 def test_most_numpy_rules_are_compared():
     assert len(CASES) >= 70
+
+
+def test_the_scipy_special_rules_are_compared():
+    pytest.importorskip("scipy")
+    assert len([case for case in CASES if case.id.startswith("scipy.special.")]) >= 20
 
 
 @pytest.mark.parametrize("key, rule, counterpart", CASES)

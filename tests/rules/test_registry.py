@@ -14,6 +14,7 @@ ALLOWED = {"g", "ans", "np", "math", "sd"} | set(dir(builtins))
 
 
 def _all_rules():
+    registry.load_lazy_rules()  # the SciPy rules load on first use: load them here so the walk sees them
     for table in (registry.REVERSE_RULES, registry.METHOD_RULES, registry.ATTRIBUTE_RULES):
         for key, rule in table.items():
             yield pytest.param(rule, id=f"{getattr(key, '__name__', key)}@{rule.origin.rsplit('/', 1)[-1]}")
@@ -177,6 +178,8 @@ def test_the_library_is_all_there():
     files = {rule.origin.rsplit(":", 1)[0].rsplit("/", 1)[-1] for _, _, rule in LIBRARY}
     assert {"python.py", "math_module.py", "elementwise.py", "reductions.py", "shape.py", "indexing.py",
             "linalg.py"} <= files
+    if "scipy.special" in registry.load_lazy_rules():  # SciPy is installed: its rules are walked too
+        assert "special.py" in files
 
 
 @pytest.mark.parametrize("table, key, rule", LIBRARY_PARAMS)

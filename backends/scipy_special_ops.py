@@ -1,0 +1,144 @@
+"""Runtime helpers of the ``scipy.special`` rules (``rules/scipy/special.py``).
+
+``import sourcediff`` imports this module but must not import SciPy: each
+helper imports ``scipy.special`` when it runs, which only happens in the
+derivative of code that called a ``scipy.special`` function (so SciPy is
+already loaded). Every helper works on Python numbers and on arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .numpy_array_ops import _axes, _expand, _float, _like
+
+__all__ = [
+    "polygamma", "bessel_iv", "bessel_ive", "bessel_jv", "bessel_yv", "bessel_kv", "hurwitz_zeta", "zeta_slope",
+    "xdivy", "logsumexp_adjoint", "logsumexp_tangent",
+]
+
+
+def _special():
+    import scipy.special
+
+    return scipy.special
+
+
+def polygamma(n, x):
+    """The ``n``-th derivative of the digamma function (``n = 0``: digamma itself), ``inf``/nan at its poles."""
+    return _special().polygamma(n, x)
+
+
+def bessel_iv(v, x):
+    """The modified Bessel function of the first kind, ``I_v(x)``."""
+    return _special().iv(v, x)
+
+
+def bessel_ive(v, x):
+    """``I_v(x) * exp(-|x|)``."""
+    return _special().ive(v, x)
+
+
+def bessel_jv(v, x):
+    """The Bessel function of the first kind, ``J_v(x)``."""
+    return _special().jv(v, x)
+
+
+def bessel_yv(v, x):
+    """The Bessel function of the second kind, ``Y_v(x)``."""
+    return _special().yv(v, x)
+
+
+def bessel_kv(v, x):
+    """The modified Bessel function of the second kind, ``K_v(x)``."""
+    return _special().kv(v, x)
+
+
+def hurwitz_zeta(x, q):
+    """``zeta(x, q) = sum_k (k + q)**-x``."""
+    return _special().zeta(x, q)
+
+
+# B_2j / (2j)! for j = 1..8, the Euler-Maclaurin coefficients.
+_EM_COEFFICIENTS = (1 / 12, -1 / 720, 1 / 30240, -1 / 1209600, 1 / 47900160, -691 / 1307674368000,
+                    1 / 74724249600, -3617 / 10670622842880000)
+_EM_TERMS = 20
+
+
+def zeta_slope(x, q=None):
+    """``d zeta(x, q) / dx = -sum_k log(k + q) (k + q)**-x`` (``q = None``: 1, Riemann's zeta).
+
+    By Euler-Maclaurin, differentiated term by term in ``x``: the first 20
+    terms of the sum directly, then with ``w = 20 + q`` the tail
+    ``w**(1-x) / (x-1) + w**-x / 2 + sum_j B_2j / (2j)! x (x+1) ... (x+2j-2) w**(1-x-2j)``.
+    That is the analytic continuation too, so it holds for ``x < 1`` (where
+    ``q = None``); ``-inf`` at the pole ``x == 1``; nan where ``q < 0`` (a power of a negative base has no
+    real slope in its exponent), ``inf`` at ``q == 0``.
+    """
+    x = np.asarray(x, dtype=float)
+    q = np.ones_like(x) if q is None else np.asarray(q, dtype=float)
+    x, q = np.broadcast_arrays(x, q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = q[..., None] + np.arange(_EM_TERMS)
+        out = -np.sum(np.log(k) * k ** -x[..., None], axis=-1)
+        w = q + _EM_TERMS
+        log_w = np.log(w)
+        out = out - log_w * w ** (1 - x) / (x - 1) - w ** (1 - x) / (x - 1) ** 2 - log_w * w ** -x / 2
+        rising, rising_slope = np.ones_like(x), np.zeros_like(x)  # x (x+1) ... (x+2j-2) and its slope in x
+        for j, c in enumerate(_EM_COEFFICIENTS, start=1):
+            for i in ((0,) if j == 1 else (2 * j - 3, 2 * j - 2)):
+                rising_slope = rising_slope * (x + i) + rising
+                rising = rising * (x + i)
+            power = w ** (1 - x - 2 * j)
+            out = out + c * power * (rising_slope - log_w * rising)
+    return out[()] if out.ndim == 0 else out
+
+
+def xdivy(x, y):
+    """``x / y``, taken as 0 where ``x == 0`` (``y == 0`` too): the slope in ``y`` of ``x * log(y)``, which is
+    constant (0) along ``x == 0``."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    zero = x == 0
+    out = np.where(zero, 0.0, x / np.where(zero, 1.0, y))
+    return out[()] if out.ndim == 0 else out
+
+
+def _weights(a, b, ans, axis, keepdims):
+    """``exp(a - ans)`` over the broadcast shape of ``a`` and ``b`` (``ans`` given back its reduced axes), and
+    the reduced axes."""
+    a = _float(a)
+    if b is not None:
+        a = np.broadcast_to(a, np.broadcast_shapes(a.shape, np.shape(b)))
+    axes = _axes(axis, a.ndim)
+    ratio = np.exp(a - _expand(ans, a.ndim, axes, keepdims))
+    return ratio, axes
+
+
+def _sum_to(x, shape):
+    """``x`` summed down to ``shape`` (the inverse of broadcasting it there)."""
+    x = np.asarray(x)
+    lead = x.ndim - len(shape)
+    x = np.sum(x, axis=tuple(range(lead))) if lead else x
+    kept = tuple(i for i, n in enumerate(shape) if n == 1 and x.shape[i] != 1)
+    return np.sum(x, axis=kept, keepdims=True) if kept else x
+
+
+def logsumexp_adjoint(g, a, b, ans, axis, keepdims, wrt):
+    """Adjoint of ``logsumexp(a, axis, b, keepdims)`` for ``wrt`` (``'a'`` or ``'b'``).
+
+    ``ans = log sum(b exp(a))`` over the axes: the slope in ``a`` is ``b exp(a - ans)`` (the softmax weights),
+    in ``b`` ``exp(a - ans)``; each summed back to its argument's shape where ``a`` and ``b`` broadcast.
+    """
+    ratio, axes = _weights(a, b, ans, axis, keepdims)
+    out = _expand(g, ratio.ndim, axes, keepdims) * ratio
+    if wrt == "a":
+        out = out if b is None else out * b
+        return _like(a, _sum_to(out, np.shape(a)))
+    return _like(b, _sum_to(out, np.shape(b)))
+
+
+def logsumexp_tangent(t, a, b, ans, axis, keepdims, wrt):
+    """Tangent of ``logsumexp`` from the tangent ``t`` of ``wrt`` (``'a'`` or ``'b'``): the sum over the axes
+    of ``t`` times the slope of :func:`logsumexp_adjoint`."""
+    ratio, axes = _weights(a, b, ans, axis, keepdims)
+    slope = ratio * b if wrt == "a" and b is not None else ratio
+    return np.sum(slope * t, axis=axes, keepdims=keepdims)
