@@ -404,16 +404,21 @@ def _matmul_promote(g, a, b):
     return g, a2, b2
 
 
+def _fresh_to_shape(out: np.ndarray, shape) -> np.ndarray:
+    """:func:`_sum_to_shape` of an array made by the caller: no copy when nothing is summed."""
+    return out if out.shape == tuple(shape) else _sum_to_shape(out, shape)
+
+
 def matmul_adjoint_a(g, a, b):
     """Adjoint of ``a @ b`` with respect to ``a`` (1-D, 2-D and broadcast batches)."""
     g2, a2, b2 = _matmul_promote(g, a, b)
-    return _sum_to_shape(g2 @ _swap(b2), a2.shape).reshape(np.shape(a))
+    return _fresh_to_shape(g2 @ _swap(b2), a2.shape).reshape(np.shape(a))
 
 
 def matmul_adjoint_b(g, a, b):
     """Adjoint of ``a @ b`` with respect to ``b`` (1-D, 2-D and broadcast batches)."""
     g2, a2, b2 = _matmul_promote(g, a, b)
-    return _sum_to_shape(_swap(a2) @ g2, b2.shape).reshape(np.shape(b))
+    return _fresh_to_shape(_swap(a2) @ g2, b2.shape).reshape(np.shape(b))
 
 
 def outer_adjoint_a(g, a, b):
