@@ -166,8 +166,7 @@ def _library_names() -> dict[int, tuple[str, str]]:
     found: dict[int, tuple[str, str]] = {id(NUMPY.np): ("np", ""), id(NUMPY.np.linalg): ("np", "linalg"),
                                          id(NUMPY.math): ("math", "")}
     for short, module, prefix in (("np", NUMPY.np, ""), ("np", NUMPY.np.linalg, "linalg."), ("math", NUMPY.math, "")):
-        for attr in sorted(dir(module)):
-            obj = getattr(module, attr)
+        for attr, obj in sorted(vars(module).items()):  # not dir(): NumPy would import its lazy submodules
             if attr.startswith("_") or not callable(obj) or isinstance(obj, type):
                 continue
             if id(obj) not in found or attr == getattr(obj, "__name__", None):  # np.abs is np.absolute
