@@ -80,8 +80,6 @@ class Facts:
     increments: Mapping[int, Increment]
     unpacked: Mapping[int, tuple[str, ...]]  # t = f(...): the names t[0], t[1], ... are unpacked into
     unpack_reads: frozenset[int]           # the statements ``a = t[0]`` of those unpackings
-    assignments: Mapping[str, int]         # how often each name is bound
-    in_loop: frozenset[int]                # statements inside a loop
     runtime: str                           # the generated code's name for the runtime (sd)
 
     def binds(self, stmt: gast.stmt) -> list[str]:
@@ -164,7 +162,7 @@ class _Finder:
 
     def facts(self, body: list[gast.stmt], output: Output) -> Facts:
         act, arrays = self.activity, self.arrays
-        counts, in_loop = self.definitions(body)
+        counts, _ = definitions(body, lambda stmt: _binds(stmt, self.calls, self.runtime))
         varied_indices = self.varied_indices(body, act)
         _refuse_complex_constants(self.parsed, body, act)
         lists = {(appended(s) or list_change(s)[1:])[0] for s in walk_statements(body)
@@ -178,8 +176,7 @@ class _Finder:
             changed_outputs=tuple(self.changed_outputs()),
             containers=frozenset(_container_names(body) - arrays.arrays), lists=frozenset(lists),
             varied_indices=frozen(varied_indices), increments=frozen(increments), unpacked=frozen(unpacked),
-            unpack_reads=frozenset(unpack_reads), assignments=frozen(counts), in_loop=frozenset(in_loop),
-            runtime=self.runtime)
+            unpack_reads=frozenset(unpack_reads), runtime=self.runtime)
 
     # -- the parameters written into -------------------------------------------------------------
     def mutated_parameters(self, body: list[gast.stmt], changed: dict[int, list[str]]) -> tuple[str, ...]:
@@ -201,22 +198,6 @@ class _Finder:
     def array_facts(self, body: list[gast.stmt], numbers: dict[int, frozenset[str]]) -> ArrayFacts:
         params = {p: k for p, k in self.array_params.items() if p in self.positional}
         return array_facts(body, self.positional, params, self.parsed, numbers, self.runtime)
-
-    def definitions(self, body: list[gast.stmt]) -> tuple[dict[str, int], set[int]]:
-        """How often each name is bound, and the ids of statements inside a loop."""
-        counts: dict[str, int] = {}
-        in_loop: set[int] = set()
-
-        def visit(stmts, looped):
-            for stmt in stmts:
-                if looped:
-                    in_loop.add(sid(stmt))
-                for n in _binds(stmt, self.calls, self.runtime):
-                    counts[n] = counts.get(n, 0) + 1
-                for block in blocks(stmt):
-                    visit(block, looped or isinstance(stmt, (gast.For, gast.While)))
-        visit(body, False)
-        return counts, in_loop
 
     # -- rewrites ------------------------------------------------------------------------------
     def split_self_updates(self, body: list[gast.stmt], act: Activity, numbers, arrays,
@@ -345,6 +326,25 @@ class _Finder:
                         found[sid(store)] = Increment(other.id, negate, combine)
                         break
         return found
+
+
+def definitions(body: list[gast.stmt], binds: Callable[[gast.stmt], list[str]]) -> tuple[dict[str, int], set[int]]:
+    """How often each name is bound in ``body`` (``binds(stmt)``: the names a statement binds), and the ids of
+    the statements inside a loop. The save plan calls it on the body it plans, which may have statements the
+    analysis did not see (``t_shape = np.shape(t)``)."""
+    counts: dict[str, int] = {}
+    in_loop: set[int] = set()
+
+    def visit(stmts, looped):
+        for stmt in stmts:
+            if looped:
+                in_loop.add(sid(stmt))
+            for n in binds(stmt):
+                counts[n] = counts.get(n, 0) + 1
+            for block in blocks(stmt):
+                visit(block, looped or isinstance(stmt, (gast.For, gast.While)))
+    visit(body, False)
+    return counts, in_loop
 
 
 def _outputs(parsed: ParsedFunction, ret: gast.Return, spec: Spec) -> Output:

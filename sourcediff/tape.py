@@ -15,7 +15,7 @@ import gast
 
 from sourcediff.rules import registry
 
-from .analyze import Facts
+from .analyze import Facts, definitions
 from .binding import is_runtime_call
 from .dataflow import SCALAR_SHAPE, ArrayFacts
 from .inplace import makes_new_object
@@ -97,7 +97,7 @@ class SavePlanner:
         can reach this assignment: it is a parameter, was assigned before, or the
         assignment is inside a loop.
         """
-        in_loop = self.transform.facts.in_loop
+        _, in_loop = definitions(body, self.transform.facts.binds)
         local = {n for names in self.plan.iteration_locals.values() for n in names}
         seen = set(params)
         saves = set()
@@ -114,7 +114,7 @@ class SavePlanner:
         Their values for one iteration go on the tape together, as one tuple at the
         end of the iteration, instead of one push per assignment.
         """
-        counts = self.transform.facts.assignments
+        counts, _ = definitions(body, self.transform.facts.binds)
         order = {sid(s): k for k, s in enumerate(walk_statements(body))}
         read_at: dict[str, list[int]] = {}
         for stmt in walk_statements(body):

@@ -78,3 +78,34 @@ def test_scalar_arguments_get_no_unbroadcast():
     assert "unbroadcast" not in g.source
     g(np.array(0.4))
     assert "unbroadcast" in g.source or "a_bar" in g.source
+
+
+def shrinking_in_a_writing_loop(x):
+    y = x.copy()
+    s = 0.0
+    for i in range(3):
+        a = y[i:] * 1.5  # a different shape every iteration; the backward pass reads only its shape
+        b = a + y[i]
+        y[i] = y[i] * 0.5  # a write into an array in the loop: the save plan keeps shapes, not arrays
+        s = s + np.sum(b * b)
+    return s
+
+
+def growing_in_a_writing_loop(x, n):
+    out = np.zeros(n)
+    s = 0.0
+    for k in range(1, n):
+        w = x[:k] * x[k]
+        out[k] = np.sum(w) + 0.5
+        s = s + np.sum((w + out[k - 1]) ** 2)
+    return s
+
+
+@pytest.mark.parametrize("f, args", [(shrinking_in_a_writing_loop, (np.array([0.3, -1.2, 0.8, 2.0, 0.5]),)),
+                                     (growing_in_a_writing_loop, (np.array([0.4, -0.7, 1.1, 0.2, 0.9]), 5))])
+def test_shapes_kept_for_the_backward_pass_are_kept_per_iteration(f, args):
+    """The save plan keeps ``np.shape(a)`` instead of ``a`` where the backward pass reads only a's shape; the
+    shape statements it adds must be saved per iteration like any other value (they once were not: the
+    backward pass read the last iteration's shape)."""
+    check_grads(f, args, argnums=0)
+    assert "_shape = np.shape(" in sourcediff.grad(f).source
