@@ -31,19 +31,26 @@ def cumsum_adjoint(g, a, axis=None):
     return _like(a, out.reshape(np.shape(a)))
 
 
+def _with_products_before(a, other, axis):
+    """``a`` and ``other`` (an adjoint or tangent of ``np.cumprod(a, axis)``) with that axis first, ``p[i]``
+    the product of the elements of ``a`` before ``i``, and the axis."""
+    aa, ax = _along(a, axis)
+    am = np.moveaxis(aa, ax, 0)
+    om = np.moveaxis(np.broadcast_to(_along(other, axis)[0], aa.shape), ax, 0)
+    before = np.ones_like(am)
+    if am.shape[0] > 1:
+        before[1:] = np.cumprod(am[:-1], axis=0)
+    return am, om, before, ax
+
+
 def cumprod_adjoint(g, a, axis=None):
     """Adjoint of ``np.cumprod(a, axis)``, exact at zeros (no division by ``a``).
 
     With ``p[i]`` the product of the elements before ``i``, the adjoint of ``a[i]``
     is ``p[i] * s[i]``, where ``s[i] = g[i] + a[i+1] * s[i+1]`` runs from the end.
     """
-    aa, ax = _along(a, axis)
-    gg = np.broadcast_to(_along(g, axis)[0], aa.shape)
-    am, gm = np.moveaxis(aa, ax, 0), np.moveaxis(gg, ax, 0)
+    am, gm, before, ax = _with_products_before(a, g, axis)
     n = am.shape[0]
-    before = np.ones_like(am)
-    if n > 1:
-        before[1:] = np.cumprod(am[:-1], axis=0)
     s = np.empty(am.shape, dtype=np.result_type(am, gm))
     if n:
         s[n - 1] = gm[n - 1]
@@ -55,13 +62,8 @@ def cumprod_adjoint(g, a, axis=None):
 
 def cumprod_tangent(t, a, axis=None):
     """Tangent of ``np.cumprod(a, axis)``: ``d[i] = d[i-1] * a[i] + p[i] * t[i]``, ``p[i]`` the product before ``i``."""
-    aa, ax = _along(a, axis)
-    tt = np.broadcast_to(_along(t, axis)[0], aa.shape)
-    am, tm = np.moveaxis(aa, ax, 0), np.moveaxis(tt, ax, 0)
+    am, tm, before, ax = _with_products_before(a, t, axis)
     n = am.shape[0]
-    before = np.ones_like(am)
-    if n > 1:
-        before[1:] = np.cumprod(am[:-1], axis=0)
     d = np.empty(am.shape, dtype=np.result_type(am, tm))
     if n:
         d[0] = tm[0]
