@@ -80,6 +80,8 @@ PLAIN_ARGUMENTS = frozenset((float, np.ndarray))
 def match(g: Any, x: Any) -> Any:
     """Give gradient ``g`` the structure and dtypes of the argument ``x`` (a float, an array or a pytree)."""
     kind = type(x)
+    if _is_complex(g):
+        raise _complex_gradient()
     if kind is float or kind is int:
         return float(g)
     if kind is np.ndarray:
@@ -122,6 +124,8 @@ def _match_tree(g: Any, x: Any, path: str) -> Any:
         elif pytrees.children(g) is not None:
             raise _structure_error(g, x, path)
         if isinstance(x, (float, int)) and not isinstance(x, bool):
+            if _is_complex(g):
+                raise _complex_gradient()
             return float(g)
         return match(g, x)
     if g is _ZERO or g is None:
@@ -145,6 +149,18 @@ def _match_tree(g: Any, x: Any, path: str) -> Any:
             raise _structure_error(g, x, path)
         values = [_match_tree(fields.get(step[1:], _ZERO), child, path + step) for step, child in parts]
     return pytrees.rebuild(x, values)
+
+
+def _complex_gradient() -> SourcediffError:
+    """The gradient of a real argument came out complex: a complex value sourcediff did not see coming met the
+    differentiated values (a constant from a function returning complex numbers, a float power of a negative
+    number), so its real part may be wrong too."""
+    return SourcediffError(
+        "the gradient of a real argument came out complex: a complex value that sourcediff could not see in the "
+        "source (returned by a function without a rule, or a negative number raised to a fractional power) met "
+        "the differentiated values, and the derivative would be wrong",
+        hint="make the complex values visible (np.fft, 1j, dtype=complex), or compute with real and imaginary "
+             "parts as separate real arrays")
 
 
 def _structure_error(g: Any, x: Any, path: str) -> SourcediffError:

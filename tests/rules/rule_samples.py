@@ -227,6 +227,8 @@ SAMPLES.update({
 
 def rule_key(table: str, key: Any) -> Any:
     """The key of ``SAMPLES`` for a rule registered in ``table`` under ``key``."""
+    if table == "complex":
+        return ("complex", key)
     return {"method": method, "attribute": attribute}.get(table, lambda k: k)(key)
 
 
@@ -239,7 +241,7 @@ def library_rules() -> list[tuple[str, Any, registry.ReverseRule]]:
     folder = str(pathlib.Path(registry.__file__).resolve().parent)
     found = []
     for table, rules in (("function", registry.REVERSE_RULES), ("method", registry.METHOD_RULES),
-                         ("attribute", registry.ATTRIBUTE_RULES)):
+                         ("attribute", registry.ATTRIBUTE_RULES), ("complex", registry.COMPLEX_RULES)):
         for key, rule in rules.items():
             if str(pathlib.Path(rule.origin.rsplit(":", 1)[0]).resolve()).startswith(folder):
                 found.append((table, key, rule))
@@ -267,6 +269,10 @@ SAMPLES.update(LINALG_SAMPLES)
 
 SHAPE_SAMPLES = _sibling("samples_shape").SHAPE_SAMPLES
 SAMPLES.update(SHAPE_SAMPLES)
+
+
+COMPLEX_SAMPLES = _sibling("samples_complex").COMPLEX_SAMPLES
+SAMPLES.update(COMPLEX_SAMPLES)
 
 
 def _scipy_samples() -> dict:

@@ -207,6 +207,40 @@ def test_every_rule_passes_check_rule(table, key, rule):
     assert checked == set(rule.adjoints), f"parameters never checked: {sorted(set(rule.adjoints) - checked)}"
 
 
+def _complexified(value, rng):
+    """``value`` with a random imaginary part added to every float leaf (integers and options stay)."""
+    from sourcediff import pytrees
+
+    def leaf(x):
+        if isinstance(x, float) and not isinstance(x, bool):
+            return complex(x, 0.5 * rng.standard_normal())
+        if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+            return x + 0.5j * rng.standard_normal(x.shape)
+        return x
+    return pytrees.map_leaves(leaf, value)
+
+
+@pytest.mark.parametrize("key", sorted(registry.COMPLEX_SAFE | set(registry.COMPLEX_RULES), key=repr), ids=repr)
+def test_rules_for_complex_arguments_hold_for_them(key):
+    """A rule declared valid for complex arguments (or its complex variant) passes the check on the samples of
+    the ordinary rule with complex arguments, in JAX's convention (``registry.defcomplex``)."""
+    from sourcediff.testing import check_rule
+
+    rule = registry.complex_rule(key)
+    samples = SAMPLES.SAMPLES.get(key) or SAMPLES.SAMPLES.get(("complex", key))
+    assert rule is not None and samples, f"no rule or no samples for {key!r}"
+    rng = np.random.default_rng(sum(map(ord, repr(key))))
+    checked = set()
+    for sample in samples:
+        args, kwargs = sample(rng)
+        bound = rule.signature.bind(*args, **kwargs)
+        for param in list(bound.arguments):
+            if param in rule.adjoints:
+                bound.arguments[param] = _complexified(bound.arguments[param], rng)
+        checked |= set(check_rule(rule, bound.args, bound.kwargs, rng=rng))
+    assert checked == set(rule.adjoints), f"parameters never checked: {sorted(set(rule.adjoints) - checked)}"
+
+
 def test_every_sample_belongs_to_a_rule():
     keys = {SAMPLES.rule_key(table, key) for table, key, _ in LIBRARY}
     assert not [k for k in SAMPLES.SAMPLES if k not in keys]
