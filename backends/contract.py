@@ -39,7 +39,7 @@ RULE_HELPERS = (
     "polygamma", "bessel_iv", "bessel_ive", "bessel_jv", "bessel_yv", "bessel_kv", "hurwitz_zeta", "zeta_slope",
     "xdivy", "logsumexp_adjoint", "logsumexp_tangent",
     # complex values and np.fft
-    "complex_abs_adjoint", "complex_abs_tangent", "angle_adjoint", "angle_tangent", "imag_adjoint",
+    "eigvals_adjoint", "eigvals_tangent", "complex_abs_adjoint", "complex_abs_tangent", "angle_adjoint", "angle_tangent", "imag_adjoint",
     "fft_adjoint", "rfft_adjoint", "irfft_adjoint", "fftn_adjoint", "rfftn_adjoint", "irfftn_adjoint",
 )
 

@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-__all__ = ["complex_abs_adjoint", "complex_abs_tangent", "angle_adjoint", "angle_tangent", "imag_adjoint",
+__all__ = ["eigvals_adjoint", "eigvals_tangent", "complex_abs_adjoint", "complex_abs_tangent", "angle_adjoint", "angle_tangent", "imag_adjoint",
            "fft_adjoint", "rfft_adjoint", "irfft_adjoint", "fftn_adjoint", "rfftn_adjoint", "irfftn_adjoint"]
 
 
@@ -62,6 +62,34 @@ def imag_adjoint(g, val):
 def _zero_like(x):
     """The zero adjoint of a real ``x`` (a function of it that is piecewise constant)."""
     return np.zeros(np.shape(x)) if np.ndim(x) else 0.0
+
+
+# -- eigenvalues of a general matrix ---------------------------------------------------------------
+
+def _eigenvectors(a, what):
+    """The eigenvectors of ``a`` and their inverse; refuses a matrix that is not diagonalizable, where the
+    eigenvalues have no derivative."""
+    _, vectors = np.linalg.eig(a)
+    if np.any(np.linalg.cond(vectors) > 1e10):
+        from sourcediff.errors import SourcediffError
+
+        raise SourcediffError(f"the {what} of np.linalg.eigvals at a matrix that is not diagonalizable (repeated "
+                              "eigenvalues sharing an eigenvector): the eigenvalues have no derivative there",
+                              hint="differentiate at a nearby matrix, or use np.linalg.eigvalsh for a symmetric one")
+    return vectors, np.linalg.inv(vectors)
+
+
+def eigvals_adjoint(g, a):
+    """Adjoint of ``np.linalg.eigvals(a)``: ``V^-T diag(g) V^T`` (``dw = diag(V^-1 da V)``), real for a real ``a``."""
+    vectors, inverse = _eigenvectors(a, "adjoint")
+    out = np.swapaxes(inverse, -1, -2) @ (np.asarray(g)[..., :, None] * np.swapaxes(vectors, -1, -2))
+    return _real_if(a, out)
+
+
+def eigvals_tangent(t, a):
+    """Tangent of ``np.linalg.eigvals(a)``: the diagonal of ``V^-1 t V``."""
+    vectors, inverse = _eigenvectors(a, "tangent")
+    return np.einsum("...ij,...jk,...ki->...i", inverse, t, vectors)
 
 
 # -- np.fft ------------------------------------------------------------------------------------------

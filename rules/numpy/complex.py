@@ -11,7 +11,11 @@ rules are listed here with ``valid_for_complex``. The others get a variant:
   (0 for a real argument); ``np.conj(z)``: ``conj(g)``.
 * ``|z|``: ``g conj(z) / |z|``, 0 at ``z == 0`` (``np.abs``, ``abs``).
 * ``np.angle(z)``: ``-1j g conj(z) / |z|**2``, 0 at 0 and for real ``z``
-  (where it is piecewise constant).
+  (where it is piecewise constant). ``np.real_if_close``: ``g``.
+* ``np.linalg.eigvals(a)``, complex for a real ``a``: ``V^-T diag(g) V^T``,
+  from ``dw = diag(V^-1 da V)`` (eigenvectors ``V``); refused at a matrix
+  that is not diagonalizable. ``np.linalg.eig`` (the eigenvectors, defined
+  up to a complex factor each) has no rule.
 
 Any other function meeting a complex value in a differentiated statement is
 refused with its line (``sourcediff.complex_values``).
@@ -23,8 +27,8 @@ import operator
 
 import numpy as np
 
-from ..registry import (attribute, defcomplex, deflinear, defrule, method, real_results, share_method,
-                        valid_for_complex)
+from ..registry import (attribute, complex_results, defcomplex, deflinear, defrule, method, real_results,
+                        share_method, valid_for_complex)
 
 # -- the parts of a complex number -----------------------------------------------------------------
 deflinear(np.real, "val", apply="np.real(val)", val="g", returns="view")
@@ -41,10 +45,17 @@ for _abs in (np.abs, builtins.abs):
 defcomplex(operator.pow, "a, b", unbroadcast=True, a="g * sd.power_rule(a, b)", b="g * ans * np.log(a)", jvp={
     "a": "t * sd.power_rule(a, b)", "b": "t * ans * np.log(a)"})
 
+defrule(np.real_if_close, "a, tol=100", a="g", jvp={"a": "np.real(t) if np.isrealobj(ans) else t"}, returns="new")
+
+# -- functions of real matrices with complex results -------------------------------------------------
+defrule(np.linalg.eigvals, "a", a="sd.eigvals_adjoint(g, a)", jvp={"a": "sd.eigvals_tangent(t, a)"},
+        returns="new")
+complex_results(np.linalg.eigvals)
+
 real_results(np.real, attribute("real"), np.imag, attribute("imag"), np.angle, np.abs, builtins.abs,
              len, np.shape, np.size, np.ndim, attribute("shape"), attribute("size"), attribute("ndim"))
 valid_for_complex(np.real, attribute("real"), np.imag, attribute("imag"), np.conj, method("conj"),
-                  method("conjugate"), np.angle)
+                  method("conjugate"), np.angle, np.real_if_close, np.linalg.eigvals)
 
 # -- holomorphic functions and linear maps: their ordinary templates hold ------------------------------
 valid_for_complex(

@@ -63,6 +63,8 @@ COMPLEX_SAMPLES = {
     method("conj"): [S(C(4)), S(N(2, 3))],
     method("conjugate"): [S(C(4)), S(N(2, 3))],
     np.angle: [S(C(4)), S(C(2, 3), deg=True), S(C()), S(N(4))],
+    np.real_if_close: [S(N(4)), S(C(4)), S(C(3), tol=1e9)],
+    np.linalg.eigvals: [S(N(3, 3)), S(N(4, 4)), S(N(2, 3, 3)), S(C(3, 3))],
     ("complex", np.abs): [S(C(4)), S(C(2, 3)), S(C()), S(N(4))],
     ("complex", builtins.abs): [S(C()), S(C(3))],
     ("complex", operator.pow): [S(C(3), 2.0), S(C(3), C(3)), S(C(3), 3), S(C(), 0.5)],

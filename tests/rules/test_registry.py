@@ -15,7 +15,7 @@ ALLOWED = {"g", "ans", "np", "math", "sd"} | set(dir(builtins))
 
 def _all_rules():
     registry.load_lazy_rules()  # the SciPy rules load on first use: load them here so the walk sees them
-    for table in (registry.REVERSE_RULES, registry.METHOD_RULES, registry.ATTRIBUTE_RULES):
+    for table in (registry.REVERSE_RULES, registry.METHOD_RULES, registry.ATTRIBUTE_RULES, registry.COMPLEX_RULES):
         for key, rule in table.items():
             yield pytest.param(rule, id=f"{getattr(key, '__name__', key)}@{rule.origin.rsplit('/', 1)[-1]}")
 

@@ -136,3 +136,18 @@ def test_a_complex_argument_is_still_refused():
         return np.abs(z)
     with pytest.raises(sourcediff.SourcediffError, match="complex"):
         sourcediff.grad(f)(1.0 + 2.0j)
+
+
+def spectral_abscissa(a):
+    w = np.linalg.eigvals(a)
+    return np.sum(np.real(w) ** 2) + np.sum(np.abs(w) ** 3)
+
+
+def test_eigenvalues_of_a_general_matrix(rng):
+    check(spectral_abscissa, (rng.standard_normal((4, 4)),))
+
+
+def test_eigenvalues_at_a_defective_matrix_are_refused():
+    jordan = np.array([[1.0, 1.0], [0.0, 1.0]])
+    with pytest.raises(sourcediff.SourcediffError, match="not diagonalizable"):
+        sourcediff.grad(spectral_abscissa)(jordan)
