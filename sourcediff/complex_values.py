@@ -31,7 +31,7 @@ from .binding import RuleBinder
 from .callsites import CallSites
 from .dataflow import Activity
 from .errors import SourcediffError, UnsupportedSyntaxError
-from .ir import Update, assigned_names, reads, sid, target_of, walk_statements
+from .ir import Update, assigned_names, reads, sid, stored, target_of, walk_statements
 from .parse import ParsedFunction, is_resolved
 
 COMPLEX_DTYPE_NAMES = frozenset({"complex", "complex64", "complex128", "complex256", "c8", "c16", "c32",
@@ -178,6 +178,8 @@ class _ComplexFinder:
 
     def problem(self, stmt: gast.stmt, names: frozenset[str]) -> str | None:
         """Why differentiating ``stmt``, which involves complex values, is refused; None if it is not."""
+        if stored(stmt) is not None:  # x[i] = v
+            return None
         if not (isinstance(stmt, gast.Assign) and target_of(stmt)):
             return "sourcediff does not differentiate this statement with complex values yet"
         value = stmt.value

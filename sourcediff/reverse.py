@@ -349,7 +349,7 @@ class ReverseTransform:
             key = SCALAR_SHAPE if other in scalars else self.arrays.shapes.get(other)
             if key is None or key != self.arrays.index_key(array, index, scalars):
                 part = call(f"{self.runtime['sd']}.unbroadcast", part, name(other))
-            code.append(self.accumulate(Contribution(other, part)))
+            code.append(self.accumulate(self.stored_part(stmt, array, Contribution(other, part))))
             return code
         if isinstance(value, gast.Name) and act.operand_active(stmt, value.id):
             scalars = self.numbers.get(sid(stmt), frozenset())
@@ -357,10 +357,16 @@ class ReverseTransform:
             fits = key is not None and key == self.arrays.index_key(array, index, scalars)  # nothing to unbroadcast
             part = call(f"{self.runtime['sd']}.store_adjoint", name(self.bar(array)), where,
                         constant(None) if fits else name(value.id), name(array))
-            code.append(self.accumulate(Contribution(value.id, part)))
+            code.append(self.accumulate(self.stored_part(stmt, array, Contribution(value.id, part))))
         else:
             code.append(gast.Expr(value=call(f"{self.runtime['sd']}.clear_at", name(self.bar(array)), where)))
         return code
+
+    def stored_part(self, stmt: gast.stmt, array: str, contribution: Contribution) -> Contribution:
+        """A real value written into an array that may be complex takes the real part of its adjoint."""
+        if array in self.complex.anywhere:
+            return self.real_part(contribution, self.complex.at(stmt))
+        return contribution
 
     def check_discarded_call(self, stmt: gast.Expr, act: Activity) -> None:
         """A call kept only for its effect may mutate an active argument: refuse unless it is known harmless."""
