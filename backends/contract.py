@@ -40,7 +40,7 @@ RULE_HELPERS = (
     "xdivy", "logsumexp_adjoint", "logsumexp_tangent",
     # complex values and np.fft
     "eigvals_adjoint", "eigvals_tangent", "complex_abs_adjoint", "complex_abs_tangent", "angle_adjoint", "angle_tangent", "imag_adjoint",
-    "fft_adjoint", "rfft_adjoint", "irfft_adjoint", "fftn_adjoint", "rfftn_adjoint", "irfftn_adjoint",
+    "fft_adjoint", "rfft_adjoint", "irfft_adjoint", "hfft_adjoint", "ihfft_adjoint", "fftn_adjoint", "rfftn_adjoint", "irfftn_adjoint",
 )
 
 # What the transformer emits around the rules.

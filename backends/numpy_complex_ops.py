@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 __all__ = ["eigvals_adjoint", "eigvals_tangent", "complex_abs_adjoint", "complex_abs_tangent", "angle_adjoint", "angle_tangent", "imag_adjoint",
-           "fft_adjoint", "rfft_adjoint", "irfft_adjoint", "fftn_adjoint", "rfftn_adjoint", "irfftn_adjoint"]
+           "fft_adjoint", "rfft_adjoint", "irfft_adjoint", "hfft_adjoint", "ihfft_adjoint", "fftn_adjoint", "rfftn_adjoint", "irfftn_adjoint"]
 
 
 def _real_if(x, out):
@@ -158,6 +158,19 @@ def irfft_adjoint(g, a, n, axis, norm):
     ax = _axis(a, axis)
     length = np.shape(a)[ax]
     return _real_if(a, _irfft_transpose(g, length, 2 * (length - 1) if n is None else n, ax, norm))
+
+
+_SWAPPED_NORM = {None: "forward", "backward": "forward", "forward": "backward", "ortho": "ortho"}
+
+
+def hfft_adjoint(g, a, n, axis, norm):
+    """Adjoint of ``np.fft.hfft(a, n, axis, norm)``, which is ``irfft(conj(a))`` with the norm swapped."""
+    return np.conj(irfft_adjoint(g, a, n, axis, _SWAPPED_NORM[norm]))
+
+
+def ihfft_adjoint(g, a, n, axis, norm):
+    """Adjoint of ``np.fft.ihfft(a, n, axis, norm)``, which is ``conj(rfft(a))`` with the norm swapped."""
+    return rfft_adjoint(np.conj(g), a, n, axis, _SWAPPED_NORM[norm])
 
 
 def _sizes(a, s, axes, default_axes):

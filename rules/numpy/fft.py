@@ -9,8 +9,9 @@ spectrum: its transpose pads the adjoint with zeros before the ``fft``.
 one twice, through its conjugate: its adjoint weighs the ``ifft`` of ``g`` by
 2 there, by 1 at those two, whose imaginary parts it ignores. The
 n-dimensional transforms go one axis at a time. A real argument's adjoint is
-the real part. ``fftfreq`` and ``rfftfreq`` are constants. ``hfft`` and ``ihfft``
-have no rule.
+the real part. ``hfft`` is ``irfft`` of the conjugate, ``ihfft`` the conjugate
+of ``rfft``, each with the norm swapped. ``fftfreq`` and ``rfftfreq`` are
+constants.
 """
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ deflinear(np.fft.irfftn, "a, s=None, axes=None, norm=None", apply="np.fft.irfftn
           a="sd.irfftn_adjoint(g, a, s, axes, norm)", returns="new")
 deflinear(np.fft.irfft2, "a, s=None, axes=(-2, -1), norm=None", apply="np.fft.irfft2(a, s, axes, norm)",
           a="sd.irfftn_adjoint(g, a, s, axes, norm, (-2, -1))", returns="new")
+deflinear(np.fft.hfft, "a, n=None, axis=-1, norm=None", apply="np.fft.hfft(a, n, axis, norm)",
+          a="sd.hfft_adjoint(g, a, n, axis, norm)", returns="new")
+deflinear(np.fft.ihfft, "a, n=None, axis=-1, norm=None", apply="np.fft.ihfft(a, n, axis, norm)",
+          a="sd.ihfft_adjoint(g, a, n, axis, norm)", returns="new")
 deflinear(np.fft.fftshift, "x, axes=None", apply="np.fft.fftshift(x, axes)", x="np.fft.ifftshift(g, axes)",
           returns="new")
 deflinear(np.fft.ifftshift, "x, axes=None", apply="np.fft.ifftshift(x, axes)", x="np.fft.fftshift(g, axes)",
@@ -48,6 +53,7 @@ for _constant in (np.fft.fftfreq, np.fft.rfftfreq):
     defnondiff(_constant, "the sample frequencies depend on the length and spacing only", returns="new")
 
 _COMPLEX = (np.fft.fft, np.fft.ifft, np.fft.fftn, np.fft.ifftn, np.fft.fft2, np.fft.ifft2)
-complex_results(*_COMPLEX, np.fft.rfft, np.fft.rfftn, np.fft.rfft2)
-real_results(np.fft.irfft, np.fft.irfftn, np.fft.irfft2)
-valid_for_complex(*_COMPLEX, np.fft.irfft, np.fft.irfftn, np.fft.irfft2, np.fft.fftshift, np.fft.ifftshift)
+complex_results(*_COMPLEX, np.fft.rfft, np.fft.rfftn, np.fft.rfft2, np.fft.ihfft)
+real_results(np.fft.irfft, np.fft.irfftn, np.fft.irfft2, np.fft.hfft)
+valid_for_complex(*_COMPLEX, np.fft.irfft, np.fft.irfftn, np.fft.irfft2, np.fft.hfft, np.fft.fftshift,
+                  np.fft.ifftshift)

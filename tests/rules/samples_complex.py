@@ -53,6 +53,8 @@ COMPLEX_SAMPLES = {
     np.fft.irfftn: [S(C(3, 4)), S(C(3, 4), s=(3, 5), axes=(0, 1)), S(C(2, 3, 4), axes=(0, 2)), S(C(3, 4), norm="ortho"),
                     S(N(3, 4))],
     np.fft.irfft2: [S(C(3, 4)), S(C(2, 3, 4), s=(4, 6)), S(C(3, 4), norm="forward")],
+    np.fft.hfft: _HALF_SPECTRUM,
+    np.fft.ihfft: [S(N(6)), S(N(5)), S(N(6), n=9), S(N(6), n=4, norm="ortho"), S(N(3, 4), axis=0, norm="forward")],
     np.fft.fftshift: [S(N(5)), S(N(3, 4), axes=0), S(C(4, 5))],
     np.fft.ifftshift: [S(N(5)), S(N(3, 4), axes=(1,)), S(C(4, 5))],
     np.real: [S(N(4)), S(C(4)), S(C(2, 3)), S(N())],

@@ -112,3 +112,16 @@ def test_complex_output_is_refused(rng):
         return np.sum(np.fft.fft(x))
     with pytest.raises(sourcediff.SourcediffError, match="output may be complex"):
         sourcediff.grad(f)(rng.standard_normal(4))
+
+
+def hermitian(x, norm):
+    return np.sum(np.fft.hfft(np.fft.ihfft(x, norm=norm) * (1 + 0.5j), norm=norm) ** 2)
+
+
+@pytest.mark.parametrize("norm", [None, "ortho", "forward"])
+@pytest.mark.parametrize("n", [6, 7])
+def test_hermitian_transforms(n, norm, rng):
+    x = rng.standard_normal(n)
+    check_grads(hermitian, (x, norm), 0)
+    np.testing.assert_allclose(sourcediff.grad(hermitian)(x, norm),
+                               np.asarray(jax.grad(with_jax(hermitian))(x, norm)), rtol=1e-8, atol=1e-10)
