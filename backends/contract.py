@@ -38,6 +38,9 @@ RULE_HELPERS = (
     # scipy.special
     "polygamma", "bessel_iv", "bessel_ive", "bessel_jv", "bessel_yv", "bessel_kv", "hurwitz_zeta", "zeta_slope",
     "xdivy", "logsumexp_adjoint", "logsumexp_tangent",
+    # Python's dict methods
+    "dict_get_adjoint", "dict_get_default_adjoint", "dict_get_tangent", "dict_get_default_tangent",
+    "dict_values_adjoint", "dict_values_tangent", "dict_items_adjoint", "dict_items_tangent",
 )
 
 # What the transformer emits around the rules.
@@ -51,7 +54,7 @@ STRUCTURAL = (
     "snapshot", "snapshot_item", "snapshot_contents", "restore", "restore_item", "keep_value",
     "unpop", "unextend", "uninsert",
     # lowered forms of the user's code
-    "iterable", "concatenate_rows", "concatenate_columns", "view_again",
+    "iterable", "concatenate_rows", "concatenate_columns", "view_again", "dict_values", "dict_items",
     # checks made when the derivative runs: refusals the transformer could not decide ahead of time
     "not_a_view", "immutable_value", "check_index", "check_array_attribute", "refuse_shared_arguments",
 )

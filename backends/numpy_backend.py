@@ -18,6 +18,7 @@ from .numpy_shape_ops import *  # noqa: F401,F403  (helpers of cumulative, repea
 from .numpy_rearrange_ops import *  # noqa: F401,F403  (helpers of roll, pad, split, take, interp, convolve ...)
 from .numpy_statistics_ops import *  # noqa: F401,F403  (helpers of statistics, sinc and math.prod/dist/gamma)
 from .scipy_special_ops import *  # noqa: F401,F403  (helpers of the scipy.special rules; SciPy loads on use)
+from .numpy_python_ops import *  # noqa: F401,F403  (helpers of the dict methods' rules)
 
 
 

@@ -252,6 +252,10 @@ class Lowering:
         if isinstance(func, gast.Name) and func.id in self.local_functions:
             return self.inline(expr, self.local_functions[func.id])
         if isinstance(func, gast.Attribute) and not is_resolved(self.parsed.resolve(func)):
+            if func.attr in ("values", "items") and not expr.args and not expr.keywords:
+                # d.values() / d.items() as lists (sd.dict_values): their rules need a list, not a view
+                runtime = gast.Attribute(value=name(RUNTIME), attr=f"dict_{func.attr}", ctx=gast.Load())
+                return self.copy(gast.Call(func=runtime, args=[self.atom(func.value)], keywords=[]), expr)
             func = gast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=gast.Load())
         elif not isinstance(func, (gast.Name, gast.Attribute)):
             func = self.atom(func)

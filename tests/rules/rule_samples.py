@@ -44,6 +44,8 @@ def draw(x: Any, rng: np.random.Generator) -> Any:
         return x(rng)
     if isinstance(x, list):
         return [draw(v, rng) for v in x]
+    if isinstance(x, dict):
+        return {k: draw(v, rng) for k, v in x.items()}
     if isinstance(x, tuple) and not hasattr(x, "_fields"):
         return tuple(draw(v, rng) for v in x)
     return x
@@ -117,6 +119,10 @@ SAMPLES.update({
     builtins.sum: [S([N(3), N(3)]), S([N(), N()], N()), S(N(4, 3)), S((N(2), N(2)), N(2))],
     builtins.list: [S([N(), N()]), S((N(3), N(3))), S(N(3, 2))],
     builtins.tuple: [S([N(), N()]), S(N(3, 2))],
+    # python.py: dicts (the key present, the key absent with a default, both with a default)
+    method("get"): [S({"a": N(), "b": N(3)}, "b"), S({"a": N(2)}, "c", N(2)), S({"a": N()}, "a", N())],
+    runtime("dict_values"): [S({"a": N(), "b": N(3)}), S({})],
+    runtime("dict_items"): [S({"a": N(), "b": N(3)}), S({"k": N(2, 2)})],
     # math_module.py
     math.log: [S(U(0.3, 3.0)), S(U(0.3, 3.0), U(1.5, 4.0))],
     math.hypot: [S(N(), N())], math.pow: [S(U(0.3, 2.0), U(-2.0, 2.0))], math.fabs: [S(N())],
