@@ -67,3 +67,10 @@ defrule(method("get"), "self, key, default=None",
 defrule(runtime("dict_values"), "d", d="sd.dict_values_adjoint(g, d)", jvp={"d": "sd.dict_values_tangent(t, d)"})
 defrule(runtime("dict_items"), "d", d="sd.dict_items_adjoint(g, d)", jvp={"d": "sd.dict_items_tangent(t, d)"})
 defnondiff_method("keys", "dict keys carry no gradient")
+
+# Strings carry no gradient. The lowering writes f-strings, "%" of a string and the methods of a string as
+# calls of str's own methods (sourcediff/strings.py); each is declared here, by identity.
+for _name in [n for n in dir(str) if not n.startswith("_")] + ["__mod__", "__add__", "__mul__", "__getitem__"]:
+    defnondiff(getattr(str, _name), "a string")
+for _f in (builtins.str, builtins.repr, builtins.format, builtins.ascii, builtins.chr, builtins.ord):
+    defnondiff(_f, "a string, or a character's code")
