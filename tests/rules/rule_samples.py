@@ -126,6 +126,9 @@ SAMPLES.update({
     # math_module.py
     math.log: [S(U(0.3, 3.0)), S(U(0.3, 3.0), U(1.5, 4.0))],
     math.hypot: [S(N(), N())], math.pow: [S(U(0.3, 2.0), U(-2.0, 2.0))], math.fabs: [S(N())],
+    math.ldexp: [S(N(), 3), S(N(), -2)], math.remainder: [S(U(0.1, 5.0), U(0.7, 1.3)), S(U(-5.0, -0.1), U(0.7, 1.3))],
+    math.nextafter: [S(N(), 10.0), S(N(), -10.0)], math.frexp: [S(U(0.3, 5.0)), S(U(-5.0, -0.3))],
+    math.modf: [S(U(0.1, 0.9)), S(U(-3.9, -3.1))],
     # numpy/elementwise.py
     np.hypot: _binary(_normal), np.power: _binary(_positive, _exponent),
     np.add: _binary(_normal), np.subtract: _binary(_normal), np.multiply: _binary(_normal),
