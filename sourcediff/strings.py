@@ -22,12 +22,13 @@ import gast
 
 from .parse import ParsedFunction
 
-STRING_METHODS = frozenset(n for n in dir(str) if not n.startswith("_") and callable(getattr(str, n)))
-"""The public methods of ``str``; ``rules/python.py`` declares each non-differentiable."""
+STRING_METHODS = frozenset(n for n in dir(str) if not n.startswith("_") and n != "maketrans")
+"""The public methods of ``str`` (``maketrans`` is a static method); ``rules/python.py`` declares each
+non-differentiable."""
 
 _STRING_RESULTS = STRING_METHODS - {
     "count", "find", "rfind", "index", "rindex", "split", "rsplit", "splitlines", "partition", "rpartition",
-    "encode", "maketrans", "startswith", "endswith"} - {n for n in STRING_METHODS if n.startswith("is")}
+    "encode", "startswith", "endswith"} - {n for n in STRING_METHODS if n.startswith("is")}
 """The methods whose result is a string again."""
 
 _STRING_FUNCTIONS = (builtins.str, builtins.repr, builtins.format, builtins.ascii, builtins.chr)
