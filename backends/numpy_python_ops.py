@@ -29,12 +29,12 @@ def _dict_only(d, method: str) -> None:
 
 def dict_values(d):
     """``list(d.values())`` for a dict (the rules need a list, not a view); ``d.values()`` of anything else."""
-    return list(d.values()) if type(d) is dict else d.values()
+    return list(d.values()) if isinstance(d, dict) else d.values()
 
 
 def dict_items(d):
     """``list(d.items())`` for a dict; ``d.items()`` of anything else."""
-    return list(d.items()) if type(d) is dict else d.items()
+    return list(d.items()) if isinstance(d, dict) else d.items()
 
 
 def dict_get_adjoint(g, d, key):

@@ -139,3 +139,30 @@ def uses_a_values_method(table, x):
 
 def test_values_of_another_type_runs_as_written_when_it_carries_no_gradient():
     assert sourcediff.grad(uses_a_values_method, argnums=1)(Table(), 0.5) == 3.0
+
+
+def items_of_an_ordered_dict(params, x):
+    pairs = params.items()
+    total = 0.0
+    for _, value in pairs:
+        total = total + np.sum(value * x) ** 2
+    return total + sum(np.sum(v) for v in params.values())
+
+
+def test_an_ordered_dict_s_items_and_values(rng):
+    from collections import OrderedDict
+
+    params = OrderedDict(a=rng.standard_normal(2), b=rng.standard_normal(3))
+    check_grads(items_of_an_ordered_dict, (params, 0.7))
+    assert type(sourcediff.grad(items_of_an_ordered_dict)(params, 0.7)) is OrderedDict
+
+
+def writes_through_a_values_list(params, x):
+    first = list(params.values())[0]
+    first[0] = x  # writes into params["a"]
+    return np.sum(params["a"] ** 2)
+
+
+def test_a_write_through_the_values_is_refused_not_lost(rng):
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="in-place update of first"):
+        sourcediff.grad(writes_through_a_values_list, argnums=(0, 1))({"a": rng.standard_normal(2)}, 0.5)
