@@ -286,19 +286,19 @@ class Lowering:
     def string_operation(self, expr: gast.expr) -> gast.Call | None:
         """An f-string, ``"%.2f" % x`` or a string's method as a call of ``str``'s method, which has no
         gradient (``strings.py``); None for anything else."""
-        if not isinstance(expr, (gast.JoinedStr, gast.BinOp, gast.Call)) or not strings.str_is_the_builtin(self.parsed):
-            return None
         if isinstance(expr, gast.JoinedStr):
             template, values = strings.format_call(expr)
             method, args, keywords = "format", [constant(template)] + values, []
         elif isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Mod) and self.is_string(expr.left):
             method, args, keywords = "__mod__", [expr.left, expr.right], []
         elif isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) \
-                and expr.func.attr in strings.STRING_METHODS and self.is_string(expr.func.value) \
-                and not is_resolved(self.parsed.resolve(expr.func)):
+                and expr.func.attr in strings.STRING_METHODS and not is_resolved(self.parsed.resolve(expr.func)) \
+                and self.is_string(expr.func.value):
             method, args, keywords = expr.func.attr, [expr.func.value] + expr.args, expr.keywords
         else:
             return None
+        if not strings.str_is_the_builtin(self.parsed):
+            return None  # an f-string is refused; the others keep their rules
         func = gast.Attribute(value=name("str"), attr=method, ctx=gast.Load())
         return self.copy(gast.Call(func=func, args=args, keywords=keywords), expr)
 
