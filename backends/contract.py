@@ -40,7 +40,7 @@ RULE_HELPERS = (
     "xdivy", "logsumexp_adjoint", "logsumexp_tangent",
     # Python's dict methods
     "dict_get_adjoint", "dict_get_default_adjoint", "dict_get_tangent", "dict_get_default_tangent",
-    "dict_values_adjoint", "dict_values_tangent", "dict_items_adjoint", "dict_items_tangent",
+    "dict_values_adjoint", "dict_values_tangent", "dict_items_adjoint", "dict_items_tangent", "copy_adjoint",
 )
 
 # What the transformer emits around the rules.

@@ -1,4 +1,5 @@
-"""NumPy runtime helpers of the rules of Python's dict methods: ``d.get``, ``d.values()``, ``d.items()``.
+"""NumPy runtime helpers of the rules of Python's dict methods: ``d.get``, ``d.values()``, ``d.items()``,
+and of ``x.copy()``, which is an array's, a dict's or a list's.
 
 Method rules are found by the method's name, so each helper first checks that the receiver is a dict and
 refuses anything else: an object with a ``get`` method of its own is not differentiated as a dict.
@@ -13,7 +14,7 @@ from .numpy_adjoints import DictAdjoint, ListAdjoint, TupleAdjoint, _dict_adjoin
 __all__ = [
     "dict_values", "dict_items",  # what the lowering writes for d.values() / d.items() outside a for loop
     "dict_get_adjoint", "dict_get_default_adjoint", "dict_get_tangent", "dict_get_default_tangent",
-    "dict_values_adjoint", "dict_values_tangent", "dict_items_adjoint", "dict_items_tangent",
+    "dict_values_adjoint", "dict_values_tangent", "dict_items_adjoint", "dict_items_tangent", "copy_adjoint",
 ]
 
 
@@ -111,3 +112,11 @@ def dict_items_tangent(t, d):
     _dict_only(d, "items")
     return ListAdjoint(TupleAdjoint((None, _entry(t, d, key))) for key in d)
 
+
+
+def copy_adjoint(g, x):
+    """Adjoint (and tangent) of ``x.copy()``: a copy of ``g`` for an array; ``g`` itself for a dict or a list,
+    whose copy is shallow (it holds the same elements)."""
+    if isinstance(x, (dict, list)):
+        return g
+    return np.copy(g)

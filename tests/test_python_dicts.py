@@ -166,3 +166,27 @@ def writes_through_a_values_list(params, x):
 def test_a_write_through_the_values_is_refused_not_lost(rng):
     with pytest.raises(sourcediff.UnsupportedSyntaxError, match="in-place update of first"):
         sourcediff.grad(writes_through_a_values_list, argnums=(0, 1))({"a": rng.standard_normal(2)}, 0.5)
+
+
+def copies_of_containers(params, x):
+    scaled = params.copy()
+    scaled["a"] = scaled["a"] * x  # rebinding an entry of the copy leaves params alone
+    values = list(params.values()).copy()
+    return np.sum(scaled["a"] * params["a"]) + np.sum(scaled["b"]) * values[1] * x
+
+
+def test_copy_of_a_dict_and_of_a_list(rng, jax_grad):
+    params = {"a": rng.standard_normal(3), "b": 0.4}
+    check(copies_of_containers, (params, 0.7), (0, 1), jax_grad)
+
+
+def writes_into_an_array_of_a_copy(params, x):
+    copied = params.copy()
+    a = copied["a"]
+    a[0] = x  # the copy is shallow: this writes into params["a"]
+    return np.sum(params["a"] * 2.0)
+
+
+def test_a_write_into_an_array_a_dict_copy_shares_is_refused(rng):
+    with pytest.raises(sourcediff.UnsupportedSyntaxError, match="in-place update of a"):
+        sourcediff.grad(writes_into_an_array_of_a_copy, argnums=(0, 1))({"a": rng.standard_normal(2)}, 0.5)

@@ -178,7 +178,7 @@ SAMPLES.update({
     np.diag: [S(N(3)), S(N(3), 1), S(N(3, 3)), S(N(3, 4), k=-1)],
     method("ravel"): [S(N(2, 3)), S(N(2, 3), "F")],
     method("squeeze"): [S(N(1, 3)), S(N(1, 3, 1), axis=2)],
-    method("copy"): [S(N(2, 3))],
+    method("copy"): [S(N(2, 3)), S({"a": N(2), "b": N()}), S([N(), N(3)])],
     method("reshape"): [S(N(2, 3), 3, 2), S(N(2, 3), (6,)), S(N(2, 3), 3, 2, order="F")],
     method("transpose"): [S(N(2, 3)), S(N(2, 3, 4), 1, 0, 2), S(N(2, 3, 4), (2, 0, 1))],
     method("flatten"): [S(N(2, 3)), S(N(2, 3), "F")],
