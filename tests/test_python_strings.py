@@ -79,3 +79,17 @@ def test_the_derivative_source_formats_with_str_methods():
     derivative = sourcediff.grad(formats_a_number)
     assert derivative(1.5) == 3.0
     assert "str.format('{:.2f}', x)" in derivative.source
+
+
+def dict_built_inside_with_a_label(x, y):
+    d = {"a": x * 2.0, "b": np.sin(y)}
+    total = d.get("a", 0.0) * d.get("c", y) + sum(d.values())
+    for k, v in d.items():
+        total = total + v * len(k)
+    label = f"{k}:{total:.2f}"  # a key made from a differentiated value: the key carries no gradient
+    d[label] = total
+    return d[label] * x + len(d.keys())
+
+
+def test_a_dict_built_inside_keyed_by_a_label():
+    check_grads(dict_built_inside_with_a_label, (0.3, 1.1))
