@@ -93,9 +93,9 @@ def coverage_lines(missing: bool = False) -> list[str]:
         for mode, found in prims.items():
             covered = sorted(n for n, f in found.items() if status(f) == "both modes")
             absent = sorted(n for n, f in found.items() if status(f) in ("missing", "reverse only"))
+            declared = len(found) - len(covered) - len(absent)
             lines.append(f"autograd {mode.upper()} primitives wrapping NumPy/SciPy: {len(found)}; covered in both "
-                         f"modes: {len(covered)}; declared non-differentiable: {len(found) - len(covered) - len(absent)}; "
-                         f"missing: {len(absent)}")
+                         f"modes: {len(covered)}; declared non-differentiable: {declared}; missing: {len(absent)}")
             if missing and absent:
                 lines.append("    missing: " + ", ".join(absent))
     else:
@@ -166,7 +166,8 @@ def table_rows() -> dict[str, list[tuple[str, str, str, str]]]:
             continue  # constructor rules, made on first use
         sections.setdefault(rule_module(key), []).append(_row(_display(key), rule))
     for key, why in registry.NONDIFFERENTIABLE.items():
-        sections.setdefault(rule_module(key), []).append((f"`{_display(key)}`", "none", f"non-differentiable: {why}", ""))
+        sections.setdefault(rule_module(key), []).append(
+            (f"`{_display(key)}`", "none", f"non-differentiable: {why}", ""))
     for name, rule in registry.METHOD_RULES.items():
         sections.setdefault("methods", []).append(_row(f"x.{name}()", rule))
     for name, why in registry.NONDIFFERENTIABLE_METHODS.items():

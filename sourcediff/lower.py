@@ -36,12 +36,12 @@ from dataclasses import dataclass
 
 import gast
 
+from . import strings
 from .errors import SourcediffError, UnsupportedSyntaxError
 from .inplace import InPlace, is_ufunc_at, written_names
 from .ir import loop_level, number_statements, walk_local
 from .naming import RUNTIME, Namer, assign, constant, name
 from .parse import ParsedFunction, is_resolved, is_user_function
-from . import strings
 
 BINARY_OPERATORS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.MatMult,
                     gast.FloorDiv, gast.Mod)
@@ -133,7 +133,7 @@ class Lowering:
     def rhs(self, expr: gast.expr) -> gast.expr:
         """Lower ``expr`` to a right-hand side of the core language."""
         kind = type(expr)
-        text = self.string_operation(expr)
+        text = self.string_operation(expr) if kind is gast.JoinedStr or kind is gast.BinOp else None
         if text is not None:
             return self.call(text)
         if kind in _EXPR_LATER:
