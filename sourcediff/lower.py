@@ -260,6 +260,10 @@ class Lowering:
         text = self.string_operation(expr)
         if text is not None:
             return self.call(text)
+        if not expr.args and expr.keywords and all(k.arg for k in expr.keywords) \
+                and self.parsed.resolve(func) is dict:  # dict(w=..., b=...) is a dict literal
+            keys = [constant(k.arg) for k in expr.keywords]
+            return self.rhs(self.copy(gast.Dict(keys=keys, values=[k.value for k in expr.keywords]), expr))
         if isinstance(func, gast.Attribute) and not is_resolved(self.parsed.resolve(func)):
             if func.attr in ("values", "items") and not expr.args and not expr.keywords:
                 # d.values() / d.items() as lists (sd.dict_values): their rules need a list, not a view

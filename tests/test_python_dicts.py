@@ -190,3 +190,13 @@ def writes_into_an_array_of_a_copy(params, x):
 def test_a_write_into_an_array_a_dict_copy_shares_is_refused(rng):
     with pytest.raises(sourcediff.UnsupportedSyntaxError, match="in-place update of a"):
         sourcediff.grad(writes_into_an_array_of_a_copy, argnums=(0, 1))({"a": rng.standard_normal(2)}, 0.5)
+
+
+def dict_of_keywords(w, b, x):
+    params = dict(w=w, b=b * 2.0)
+    return np.sum(np.tanh(x @ params["w"] + params.get("b")) ** 2)
+
+
+def test_dict_called_with_keywords_is_a_literal(rng, jax_grad):
+    args = (rng.standard_normal((3, 2)), rng.standard_normal(2), rng.standard_normal((4, 3)))
+    check(dict_of_keywords, args, (0, 1, 2), jax_grad)
