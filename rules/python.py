@@ -70,8 +70,7 @@ defnondiff_method("keys", "dict keys carry no gradient")
 
 # Strings carry no gradient. The lowering writes f-strings, "%" of a string and the methods of a string as
 # calls of str's own methods (sourcediff/strings.py); each is declared here, by identity.
-for _name in [n for n in dir(str) if not n.startswith("_") and n != "maketrans"] + ["__mod__", "__add__", "__mul__",
-                                                                                     "__getitem__"]:
+for _name in [n for n in dir(str) if not n.startswith("_") and n != "maketrans"] + ["__mod__"]:
     defnondiff(getattr(str, _name), "a string")
 for _f in (builtins.str, builtins.repr, builtins.format, builtins.ascii, builtins.chr, builtins.ord):
     defnondiff(_f, "a string, or a character's code")
