@@ -200,3 +200,13 @@ def dict_of_keywords(w, b, x):
 def test_dict_called_with_keywords_is_a_literal(rng, jax_grad):
     args = (rng.standard_normal((3, 2)), rng.standard_normal(2), rng.standard_normal((4, 3)))
     check(dict_of_keywords, args, (0, 1, 2), jax_grad)
+
+
+def values_as_array_operands(params, x):
+    as_array = np.array(list(params.values()))
+    stacked = np.stack(list(params.values()))
+    return np.sum(as_array * x) ** 2 + np.sum(np.sin(stacked)) + max(params.values())
+
+
+def test_values_used_as_array_operands(jax_grad):
+    check(values_as_array_operands, ({"a": 0.3, "b": -1.2, "c": 2.0}, 0.7), (0, 1), jax_grad)
