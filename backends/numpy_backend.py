@@ -19,6 +19,7 @@ from .numpy_rearrange_ops import *  # noqa: F401,F403  (helpers of roll, pad, sp
 from .numpy_statistics_ops import *  # noqa: F401,F403  (helpers of statistics, sinc and math.prod/dist/gamma)
 from .numpy_complex_ops import *  # noqa: F401,F403  (helpers of complex values and np.fft)
 from .scipy_special_ops import *  # noqa: F401,F403  (helpers of the scipy.special rules; SciPy loads on use)
+from .numpy_python_ops import *  # noqa: F401,F403  (helpers of the dict methods' rules)
 
 
 

@@ -512,6 +512,8 @@ def _find(table: dict, primal: Any) -> Any:
         return None
     if found is None and load_rules_for(primal):
         found = table.get(primal)
+    if found is None and type(getattr(primal, "__self__", None)) is str:  # "w{}".format of a module's string
+        found = table.get(getattr(str, getattr(primal, "__name__", ""), None))
     return found
 
 

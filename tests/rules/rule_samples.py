@@ -44,6 +44,8 @@ def draw(x: Any, rng: np.random.Generator) -> Any:
         return x(rng)
     if isinstance(x, list):
         return [draw(v, rng) for v in x]
+    if isinstance(x, dict):
+        return {k: draw(v, rng) for k, v in x.items()}
     if isinstance(x, tuple) and not hasattr(x, "_fields"):
         return tuple(draw(v, rng) for v in x)
     return x
@@ -117,9 +119,16 @@ SAMPLES.update({
     builtins.sum: [S([N(3), N(3)]), S([N(), N()], N()), S(N(4, 3)), S((N(2), N(2)), N(2))],
     builtins.list: [S([N(), N()]), S((N(3), N(3))), S(N(3, 2))],
     builtins.tuple: [S([N(), N()]), S(N(3, 2))],
+    # python.py: dicts (the key present, the key absent with a default, both with a default)
+    method("get"): [S({"a": N(), "b": N(3)}, "b"), S({"a": N(2)}, "c", N(2)), S({"a": N()}, "a", N())],
+    runtime("dict_values"): [S({"a": N(), "b": N(3)}), S({})],
+    runtime("dict_items"): [S({"a": N(), "b": N(3)}), S({"k": N(2, 2)})],
     # math_module.py
     math.log: [S(U(0.3, 3.0)), S(U(0.3, 3.0), U(1.5, 4.0))],
     math.hypot: [S(N(), N())], math.pow: [S(U(0.3, 2.0), U(-2.0, 2.0))], math.fabs: [S(N())],
+    math.ldexp: [S(N(), 3), S(N(), -2)], math.remainder: [S(U(0.1, 5.0), U(0.7, 1.3)), S(U(-5.0, -0.1), U(0.7, 1.3))],
+    math.nextafter: [S(N(), 10.0), S(N(), -10.0)], math.frexp: [S(U(0.3, 5.0)), S(U(-5.0, -0.3))],
+    math.modf: [S(U(0.1, 0.9)), S(U(-3.9, -3.1))],
     # numpy/elementwise.py
     np.hypot: _binary(_normal), np.power: _binary(_positive, _exponent),
     np.add: _binary(_normal), np.subtract: _binary(_normal), np.multiply: _binary(_normal),
@@ -169,7 +178,7 @@ SAMPLES.update({
     np.diag: [S(N(3)), S(N(3), 1), S(N(3, 3)), S(N(3, 4), k=-1)],
     method("ravel"): [S(N(2, 3)), S(N(2, 3), "F")],
     method("squeeze"): [S(N(1, 3)), S(N(1, 3, 1), axis=2)],
-    method("copy"): [S(N(2, 3))],
+    method("copy"): [S(N(2, 3)), S({"a": N(2), "b": N()}), S([N(), N(3)])],
     method("reshape"): [S(N(2, 3), 3, 2), S(N(2, 3), (6,)), S(N(2, 3), 3, 2, order="F")],
     method("transpose"): [S(N(2, 3)), S(N(2, 3, 4), 1, 0, 2), S(N(2, 3, 4), (2, 0, 1))],
     method("flatten"): [S(N(2, 3)), S(N(2, 3), "F")],

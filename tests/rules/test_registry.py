@@ -352,7 +352,7 @@ def test_the_samples_catch_a_doubled_template(table, key, rule):
 
 
 SHARED_METHODS = {"sum": np.sum, "mean": np.mean, "prod": np.prod, "max": np.max, "min": np.min, "var": np.var,
-                  "std": np.std, "ravel": np.ravel, "squeeze": np.squeeze, "copy": np.copy, "dot": np.dot,
+                  "std": np.std, "ravel": np.ravel, "squeeze": np.squeeze, "dot": np.dot,
                   "trace": np.trace}
 
 
