@@ -4,9 +4,12 @@ trace, solve, inv, det, norm and the decompositions.
 Each adjoint is a helper in ``backends/numpy_array_ops.py`` that handles 1-D,
 2-D and batched operands. ``einsum`` takes a subscripts string (with or
 without ``->``, with ``...``); the adjoint of its ``*operands`` is a tuple with
-one entry per operand. ``norm`` supports the vector ords None, 1, 2, +-inf and
-p > 1 and the matrix ords None, 'fro', 'nuc', +-1, +-2, +-inf; any other ord
-is refused at run time with an error naming it.
+one entry per operand. ``norm`` supports every vector ord (None, 0, 1, 2, +-inf
+and any real p; below 1, a zero entry is refused at run time, where the norm
+has no derivative) and the matrix ords None, 'fro', 'nuc', +-1, +-2, +-inf;
+where the largest (``ord=2``) or smallest (``-2``) singular value is repeated,
+or a row or column sum ties (``+-1``, ``+-inf``), the tied ones share the
+adjoint equally, the mean of the one-sided derivatives' directions.
 
 The decompositions and their kin (cholesky, eigh, eigvalsh, svd, qr, slogdet,
 pinv, lstsq, matrix_power, multi_dot, tensorsolve) have their helpers in

@@ -227,6 +227,7 @@ SAMPLES.update({
     np.linalg.inv: [S(M(3)), S(M(2, 4))],
     np.linalg.det: [S(M(3)), S(M(2, 4))],
     np.linalg.norm: [S(N(4)), S(N(4), 1), S(N(4), 2), S(N(4), np.inf), S(N(4), -np.inf), S(N(4), 3),
+                     S(U(0.5, 1.5, 4), 0.5), S(U(0.5, 1.5, 4), -1), S(N(4), 0), S(N(3, 3), -2),
                      S(N(3, 4)), S(N(3, 4), "fro"), S(N(3, 4), "nuc"), S(N(3, 4), 1), S(N(3, 4), 2),
                      S(N(3, 4), np.inf), S(N(3, 4), -2), S(N(3, 4), axis=1), S(N(3, 4), 2, 0, True)],
     method("dot"): [S(N(2, 3), N(3)), S(N(2, 3), N(3, 2))],
