@@ -104,7 +104,8 @@ class ReverseTransform:
                     g: gast.expr, ans: gast.expr) -> gast.expr:
         """The adjoint template of ``param`` with names substituted by this call site's atoms."""
         expr = self.binder.fill(rule.template(param), binding, g=g, ans=ans)
-        if rule.unbroadcast and not self.same_shape_as_result(param, binding):
+        elementwise = rule.form in ("partials", "bilinear")  # the result has the broadcast shape of the operands
+        if rule.unbroadcast and not (elementwise and self.same_shape_as_result(param, binding)):
             atom = binding[param]
             if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Mult) and isinstance(atom, gast.Name) \
                     and atom.id in self.scalars:  # a number's adjoint: the sum of a product, in one pass
