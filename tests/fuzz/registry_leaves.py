@@ -10,7 +10,8 @@ times, and every leaf of a sample's arguments gets a way to be written:
   any value will do, and the program value is sometimes passed as it is;
 * ``perturbed`` (matrices, vectors with fixed entries, anything with
   structure): the program's own draw of it plus a small smooth perturbation by
-  a program value, ``C + r * tanh(v)``;
+  a program value, ``C + r * tanh(v)``; where the draws are standard normal, a
+  program matrix of the shape is sometimes passed as it is;
 * anything else (integers, options, index arrays, parameters the rule does not
   differentiate) is the program's own draw of it, as a constant.
 
@@ -237,7 +238,14 @@ def _slot(values: list[Any]) -> Slot | None:
         real = low < -1.0 < 1.0 < high and abs(mean) < 0.3 * std and 0.6 < std < 1.6
         return Slot("interval", low, high, real=real)
     radius = 0.1 * float(np.median(spread[np.isfinite(spread)])) if np.isfinite(spread).any() else 0.0
-    return Slot("perturbed", radius=radius or _small(stack[0]))
+    return Slot("perturbed", radius=radius or _small(stack[0]), real=finite and _standard_normal(stack))
+
+
+def _standard_normal(stack: np.ndarray) -> bool:
+    """Whether draws look like independent standard normal entries (then any array of the shape will do)."""
+    mean, spread = np.mean(stack, axis=0), np.std(stack, axis=0)
+    return bool(abs(stack.mean()) < 0.3 and 0.6 < stack.std() < 1.6 and np.all(np.abs(mean) < 1.0)
+                and np.all((0.4 < spread) & (spread < 1.8)))
 
 
 def _small(value: Any) -> float:
@@ -449,6 +457,8 @@ def _mapped(c: "Context", e: "Exprs", slot: Slot, leaf: Any, depth: int) -> str:
         return f"({_short(mid)} + {_short(half)} * {tanh}(2.0 * {e.atom(value)} - 2.0))"
     center = np.round(leaf, 3) if isinstance(leaf, np.ndarray) else type(leaf)(round(float(leaf), 3))
     exact = [m.name for m in c.scope.arrays(shape)] if len(shape) >= 2 else []
+    if slot.real and exact and c.chance(0.4):  # the program's own matrix: the call may return a view of it
+        return c.choice(exact)
     if not shape or c.chance(0.3):
         perturbation = f"math.tanh({e.scalar(depth)})"
     elif exact and c.chance(0.5):

@@ -120,7 +120,8 @@ def _program_calling(call: registry_leaves.RuleCall, sample: registry_leaves.Sam
     registry_leaves.registry_call(c, Exprs(c), (call, sample))
     c.line("return " + " + ".join(c.outputs or ["a"]))
     source = generator._header(c, params, []) + "def f(x, a):\n" + c.writer.text()
-    return Program(source, "(" + ", ".join(p.value for p in params) + ")", (0, 1), seed, frozenset(c.features))
+    return Program(source, "(" + ", ".join(p.value for p in params) + ")", (0, 1), seed, frozenset(c.features),
+                   jax_compatible=True)
 
 
 def test_the_generator_calls_every_rule_that_has_samples():
