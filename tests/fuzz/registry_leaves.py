@@ -70,6 +70,7 @@ class Sample:
     slots: tuple[tuple[tuple, Slot], ...]
     result: tuple
     stable: bool  # the result's structure (and shapes) did not change with the arguments' values
+    keywords: tuple[tuple[int, str], ...] = ()  # trailing positional arguments that may be passed by keyword
 
 
 @dataclass(frozen=True)
@@ -285,8 +286,48 @@ def _learn(draw: Callable, rule: Any, function: Callable) -> Sample | None:
         results = _try(draw, function, attempt)
         if results is not None:
             stable = all(r == results[0] for r in results)
-            return Sample(draw, tuple(attempt.items()), results[0], stable)
+            return Sample(draw, tuple(attempt.items()), results[0], stable, _keywords(draw, rule, function))
     return None
+
+
+def _keywords(draw: Callable, rule: Any, function: Callable) -> tuple[tuple[int, str], ...]:
+    """The trailing positional arguments (index, parameter) that the function also takes by keyword, with the
+    same result."""
+    args, kwargs = draw(np.random.default_rng(0))
+    try:
+        bound = rule.signature.bind(*range(len(args)), **{k: None for k in kwargs})
+        expected = _numbers(function(*args, **kwargs))
+    except Exception:
+        return ()
+    by_keyword = {}
+    for param, value in bound.arguments.items():
+        if rule.signature.parameters[param].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and param != "self" \
+                and isinstance(value, int):
+            by_keyword[value] = param
+    out: list[tuple[int, str]] = []
+    for i in reversed(range(len(args))):
+        if i not in by_keyword:
+            break
+        moved = {by_keyword[j]: args[j] for j in range(i, len(args))}
+        try:
+            same = np.array_equal(_numbers(function(*args[:i], **moved, **kwargs)), expected, equal_nan=True)
+        except Exception:
+            break
+        if not same:
+            break
+        out.insert(0, (i, by_keyword[i]))
+    return tuple(out)
+
+
+def _numbers(result: Any) -> np.ndarray:
+    """Every number in ``result``, flat."""
+    if isinstance(result, (list, tuple)):
+        parts = [_numbers(r) for r in result]
+        return np.concatenate(parts) if parts else np.zeros(0)
+    try:
+        return np.ravel(np.asarray(result, dtype=float))
+    except (TypeError, ValueError):
+        return np.zeros(0)
 
 
 def _radius(slot: Slot) -> float:
@@ -433,6 +474,11 @@ def call_text(c: "Context", e: "Exprs", call: RuleCall, sample: Sample, depth: i
         return literal(value)
 
     parts = [write(a, ("args", i)) for i, a in enumerate(args)]
+    if sample.keywords and c.chance(0.25):  # some positional arguments by keyword instead
+        c.feature("registry_keywords")
+        start = c.rng.randrange(len(sample.keywords))
+        for i, param in sample.keywords[start:]:
+            parts[i] = f"{param}={parts[i]}"
     parts += [f"{k}={write(v, ('kwargs', k))}" for k, v in kwargs.items()]
     if call.form == "binary":
         return f"({e.atom(parts[0])} {call.callee} {e.atom(parts[1])})"
