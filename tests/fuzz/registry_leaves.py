@@ -20,6 +20,8 @@ perturbed. Each sample is then called with arguments mapped from random
 program values; if that fails it is tried with every argument perturbed, and
 dropped if that fails too. The same calls tell what the call returns (a float,
 an array, a tuple of them), so that the result can be reduced to a float.
+Trailing positional arguments that the function also takes by keyword
+(checked by calling it) are sometimes passed by keyword.
 Rules without samples are skipped and counted (:func:`skipped`).
 """
 from __future__ import annotations
