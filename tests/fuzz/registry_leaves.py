@@ -140,6 +140,8 @@ def _build() -> tuple[tuple[RuleCall, ...], dict[str, list[str]]]:
         name = {"method": f".{callee}()", "attribute": f".{callee}",
                 "binary": f"operator.{getattr(key, '__name__', '')}",
                 "unary": f"operator.{getattr(key, '__name__', '')}"}.get(form, callee)
+        if table == "complex":  # the variant for complex arguments (registry.defcomplex)
+            name += " [complex]"
         calls.append(RuleCall(name, form, callee, imports, tuple(usable)))
     return tuple(calls), skipped
 
@@ -204,6 +206,12 @@ def _is_float(x: Any) -> bool:
     if isinstance(x, np.ndarray):
         return x.dtype.kind == "f"
     return isinstance(x, (float, np.floating))
+
+
+def _is_complex(x: Any) -> bool:
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind == "c"
+    return isinstance(x, (complex, np.complexfloating))
 
 
 def _differentiated_paths(rule: Any, args: list, kwargs: dict) -> set[tuple]:
@@ -273,6 +281,9 @@ def _learn(draw: Callable, rule: Any, function: Callable) -> Sample | None:
     slots, constants = {}, []
     for index, path in enumerate(paths):
         values = [_arguments_leaves(a, k)[index][1] for a, k in drawn]
+        if path[:2] in active and all(_is_complex(v) for v in values):  # perturbed by real program values
+            slots[path] = Slot("perturbed", radius=_small(np.abs(values[0])))
+            continue
         if path[:2] not in active or not all(_is_float(v) for v in values):
             continue
         if len({np.shape(v) for v in values}) != 1:
@@ -381,8 +392,9 @@ def _finite(result: Any) -> bool:
         return all(_finite(r) for r in result)
     if _is_float(result) or (isinstance(result, np.ndarray) and result.dtype.kind in "iub"):
         return bool(np.all(np.abs(result) < LARGEST))
-    return not isinstance(result, (complex, np.complexfloating)) and not (
-        isinstance(result, np.ndarray) and result.dtype.kind == "c")
+    if _is_complex(result):
+        return bool(np.all(np.abs(result) < LARGEST))
+    return True
 
 
 def structure(result: Any) -> tuple:
@@ -396,6 +408,8 @@ def structure(result: Any) -> tuple:
         return ("array", result.shape) if isinstance(result, np.ndarray) and result.ndim else ("float",)
     if isinstance(result, np.ndarray) and result.dtype.kind in "iu":
         return ("ints", result.shape)
+    if _is_complex(result):
+        return ("complex", np.shape(result))
     return ("other",)
 
 
@@ -427,9 +441,13 @@ def literal(x: Any) -> str:
         return repr(x)
     if isinstance(x, float):
         return _number(x)
+    if isinstance(x, (complex, np.complexfloating)):
+        return f"({_number(x.real)} + {_number(x.imag)}j)"
     if isinstance(x, (np.integer, np.floating)):
         return f"np.{type(x).__name__}({_nested(x.item())})"
     if isinstance(x, np.ndarray):
+        if x.dtype == np.complex128 and x.size:
+            return f"({literal(x.real.copy())} + 1j * {literal(x.imag.copy())})"
         defaults = {"f": np.float64, "i": np.int64, "b": np.bool_}
         if x.size == 0 or x.dtype.kind not in defaults:
             raise Unwritable(repr(x))
@@ -476,7 +494,8 @@ def call_text(c: "Context", e: "Exprs", call: RuleCall, sample: Sample, depth: i
         return literal(value)
 
     parts = [write(a, ("args", i)) for i, a in enumerate(args)]
-    if sample.keywords and c.chance(0.25):  # some positional arguments by keyword instead
+    if sample.keywords and call.form not in ("attribute", "binary", "unary") and c.chance(0.25):
+        # some positional arguments by keyword instead
         c.feature("registry_keywords")
         start = c.rng.randrange(len(sample.keywords))
         for i, param in sample.keywords[start:]:
@@ -503,7 +522,12 @@ def _mapped(c: "Context", e: "Exprs", slot: Slot, leaf: Any, depth: int) -> str:
         mid, half = (slot.low + slot.high) / 2, 0.98 * (slot.high - slot.low) / 2
         tanh = "math.tanh" if not shape else "np.tanh"
         return f"({_short(mid)} + {_short(half)} * {tanh}(2.0 * {e.atom(value)} - 2.0))"
-    center = np.round(leaf, 3) if isinstance(leaf, np.ndarray) else type(leaf)(round(float(leaf), 3))
+    if isinstance(leaf, np.ndarray):
+        center = np.round(leaf, 3)
+    elif isinstance(leaf, complex):
+        center = complex(round(leaf.real, 3), round(leaf.imag, 3))
+    else:
+        center = type(leaf)(round(float(leaf), 3))
     exact = [m.name for m in c.scope.arrays(shape)] if len(shape) >= 2 else []
     if slot.real and exact and c.chance(0.4):  # the program's own matrix: the call may return a view of it
         return c.choice(exact)
@@ -530,8 +554,10 @@ def reduction(c: "Context", text: str, result: tuple, stable: bool) -> str | Non
         if stable and size > 1:
             forms.append(f"np.sum({text} * np.linspace(0.5, 1.5, {size}).reshape({shape!r}))")
         return c.choice(forms)
+    if kind == "complex":  # back to a real value (the function's output is real)
+        return c.choice([f"np.sum(np.abs({text}) ** 2)", f"np.sum(np.real({text}) * np.imag({text}))"])
     if kind == "seq":
-        usable = [(i, part) for i, part in enumerate(result[1]) if part[0] in ("float", "array", "seq")]
+        usable = [(i, part) for i, part in enumerate(result[1]) if part[0] in ("float", "array", "seq", "complex")]
         if not usable:
             return None
         i, part = c.choice(usable)
