@@ -143,11 +143,11 @@ def _build() -> tuple[tuple[RuleCall, ...], dict[str, list[str]]]:
         if table == "complex":  # the variant for complex arguments (registry.defcomplex)
             name += " [complex]"
         calls.append(RuleCall(name, form, callee, imports, tuple(usable)))
-    return tuple(calls), skipped
+    return tuple(sorted(calls, key=lambda call: call.name)), skipped  # by name: the same whatever loaded first
 
 
 def calls() -> tuple[RuleCall, ...]:
-    """Every rule the generator can call (those with a usable sample), in the registry's order."""
+    """Every rule the generator can call (those with a usable sample), by name."""
     return _build()[0]
 
 
