@@ -18,6 +18,9 @@ from .numpy_shape_ops import *  # noqa: F401,F403  (helpers of cumulative, repea
 from .numpy_rearrange_ops import *  # noqa: F401,F403  (helpers of roll, pad, split, take, interp, convolve ...)
 from .numpy_statistics_ops import *  # noqa: F401,F403  (helpers of statistics, sinc and math.prod/dist/gamma)
 from .scipy_special_ops import *  # noqa: F401,F403  (helpers of the scipy.special rules; SciPy loads on use)
+from .scipy_linalg_ops import *  # noqa: F401,F403  (helpers of the scipy.linalg rules; SciPy loads on use)
+from .scipy_stats_ops import *  # noqa: F401,F403  (helpers of the scipy.stats rules; SciPy loads on use)
+from .scipy_signal_ops import *  # noqa: F401,F403  (helpers of the scipy.signal rules; SciPy loads on use)
 
 
 
