@@ -45,6 +45,27 @@ RULE_HELPERS = (
     # Python's dict methods
     "dict_get_adjoint", "dict_get_default_adjoint", "dict_get_tangent", "dict_get_default_tangent",
     "dict_values_adjoint", "dict_values_tangent", "dict_items_adjoint", "dict_items_tangent", "copy_adjoint",
+    # scipy.linalg
+    "solve_triangular_adjoint_a", "solve_triangular_adjoint_b", "solve_triangular_tangent_a",
+    "solve_triangular_tangent_b", "cho_factor_adjoint", "cho_factor_tangent", "cho_solve_adjoint_c",
+    "cho_solve_adjoint_b", "cho_solve_tangent_c", "cho_solve_tangent_b", "lu_factor_adjoint", "lu_factor_tangent",
+    "lu_solve_adjoint_lu", "lu_solve_adjoint_b", "lu_solve_tangent_lu", "lu_solve_tangent_b", "expm_adjoint",
+    "expm_tangent", "sqrtm_adjoint", "sqrtm_tangent", "block_diag_adjoint", "block_diag_tangent",
+    "scipy_solve_adjoint_a", "scipy_solve_adjoint_b", "scipy_solve_tangent_a", "scipy_solve_tangent_b",
+    "scipy_inv_adjoint", "scipy_inv_tangent", "scipy_det_adjoint", "scipy_det_tangent", "scipy_cholesky_adjoint",
+    "scipy_cholesky_tangent", "scipy_eigh_adjoint", "scipy_eigh_tangent", "scipy_svd_adjoint",
+    "scipy_svd_tangent", "scipy_qr_adjoint", "scipy_qr_tangent", "scipy_pinv_adjoint", "scipy_pinv_tangent",
+    "scipy_lstsq_adjoint_a", "scipy_lstsq_adjoint_b", "scipy_lstsq_tangent_a", "scipy_lstsq_tangent_b",
+    # scipy.stats
+    "distribution_logpdf", "density_ratio", "t_score_df", "gamma_score", "beta_score", "poisson_score",
+    "poisson_floor_logpmf", "mvn_logpdf_adjoint", "mvn_logpdf_tangent", "dirichlet_logpdf_adjoint",
+    "dirichlet_logpdf_tangent",
+    # scipy.signal
+    "signal_convolve", "signal_correlate", "signal_fftconvolve", "signal_oaconvolve", "signal_convolve2d",
+    "signal_convolve_adjoint", "signal_convolve2d_adjoint", "signal_correlate_adjoint",
+    # scipy.special, part 2
+    "bessel_kve", "expit", "betainc_slope", "gammainc_slope", "multigammaln_slope", "rgamma_slope",
+    "boxcox_lmbda_slope", "spence_slope",
 )
 
 # What the transformer emits around the rules.

@@ -20,6 +20,9 @@ from .numpy_statistics_ops import *  # noqa: F401,F403  (helpers of statistics, 
 from .numpy_complex_ops import *  # noqa: F401,F403  (helpers of complex values and np.fft)
 from .scipy_special_ops import *  # noqa: F401,F403  (helpers of the scipy.special rules; SciPy loads on use)
 from .numpy_python_ops import *  # noqa: F401,F403  (helpers of the dict methods' rules)
+from .scipy_linalg_ops import *  # noqa: F401,F403  (helpers of the scipy.linalg rules; SciPy loads on use)
+from .scipy_stats_ops import *  # noqa: F401,F403  (helpers of the scipy.stats rules; SciPy loads on use)
+from .scipy_signal_ops import *  # noqa: F401,F403  (helpers of the scipy.signal rules; SciPy loads on use)
 
 
 

@@ -14,6 +14,8 @@ from .numpy_array_ops import _axes, _expand, _float, _like
 __all__ = [
     "polygamma", "bessel_iv", "bessel_ive", "bessel_jv", "bessel_yv", "bessel_kv", "hurwitz_zeta", "zeta_slope",
     "xdivy", "logsumexp_adjoint", "logsumexp_tangent",
+    "bessel_kve", "expit", "betainc_slope", "gammainc_slope", "multigammaln_slope", "rgamma_slope",
+    "boxcox_lmbda_slope", "spence_slope",
 ]
 
 
@@ -142,3 +144,89 @@ def logsumexp_tangent(t, a, b, ans, axis, keepdims, wrt):
     ratio, axes = _weights(a, b, ans, axis, keepdims)
     slope = ratio * b if wrt == "a" and b is not None else ratio
     return np.sum(slope * t, axis=axes, keepdims=keepdims)
+
+
+# -- the functions added with scipy.linalg, scipy.stats and scipy.signal ------------------------------------------
+
+def bessel_kve(v, x):
+    """``K_v(x) * exp(x)``."""
+    return _special().kve(v, x)
+
+
+def expit(x):
+    """The logistic function ``1 / (1 + exp(-x))``, the slope of ``softplus`` (accurate in both tails)."""
+    return _special().expit(x)
+
+
+def betainc_slope(a, b, x):
+    """Slope in ``x`` of the regularized incomplete beta function: ``x**(a-1) (1-x)**(b-1) / B(a, b)`` on
+    ``[0, 1]``, 0 outside (where ``betainc`` is nan)."""
+    sp = _special()
+    x = np.asarray(x, dtype=float)
+    inside = (x >= 0) & (x <= 1)
+    xs = np.where(inside, x, 0.5)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.exp(sp.xlogy(np.asarray(a) - 1, xs) + sp.xlog1py(np.asarray(b) - 1, -xs) - sp.betaln(a, b))
+    out = np.where(inside, out, 0.0)
+    return out[()] if out.ndim == 0 else out
+
+
+def gammainc_slope(a, x):
+    """Slope in ``x`` of the regularized lower incomplete gamma function: ``x**(a-1) exp(-x) / Gamma(a)`` for
+    ``x >= 0``, 0 below (where ``gammainc`` is nan)."""
+    sp = _special()
+    x = np.asarray(x, dtype=float)
+    inside = x >= 0
+    xs = np.where(inside, x, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.exp(sp.xlogy(np.asarray(a) - 1, xs) - xs - sp.gammaln(a))
+    out = np.where(inside, out, 0.0)
+    return out[()] if out.ndim == 0 else out
+
+
+def multigammaln_slope(a, d):
+    """Slope in ``a`` of ``multigammaln(a, d) = d (d-1) / 4 log(pi) + sum_j gammaln(a + (1 - j) / 2)``:
+    ``sum_{j=1..d} digamma(a + (1 - j) / 2)``."""
+    a = np.asarray(a, dtype=float)
+    out = sum(_special().digamma(a + (1 - j) / 2) for j in range(1, int(d) + 1))
+    return np.asarray(out)[()] if np.ndim(out) == 0 else out
+
+
+def rgamma_slope(x):
+    """Slope of ``1 / Gamma(x)``: ``-digamma(x) / Gamma(x)``; at the poles of Gamma, ``x = -n``, where ``1/Gamma`` is
+    0, the limit ``(-1)**n n!``."""
+    sp = _special()
+    x = np.asarray(x, dtype=float)
+    pole = (x <= 0) & (x == np.floor(x))
+    n = np.where(pole, -x, 0.0)
+    with np.errstate(invalid="ignore"):
+        out = np.where(pole, (-1.0) ** n * sp.gamma(n + 1), -sp.rgamma(x) * sp.digamma(np.where(pole, 1.0, x)))
+    return out[()] if out.ndim == 0 else out
+
+
+def boxcox_lmbda_slope(log_x, lmbda):
+    """Slope in ``lmbda`` of ``boxcox = expm1(lmbda L) / lmbda`` with ``L = log(x)`` (``log1p(x)`` for
+    ``boxcox1p``): ``L**2 h(lmbda L)``, ``h(u) = (u e^u - e^u + 1) / u**2``, by its series
+    ``sum_k (k + 1) u**k / (k + 2)!`` where ``|u| < 0.5`` (``L**2 / 2`` at ``lmbda = 0``)."""
+    log_x, lmbda = np.broadcast_arrays(np.asarray(log_x, dtype=float), np.asarray(lmbda, dtype=float))
+    u = lmbda * log_x
+    small = np.abs(u) < 0.5
+    series, term, factorial = np.zeros(u.shape), np.ones(u.shape), 2.0
+    for k in range(18):
+        series = series + (k + 1) * term / factorial
+        term = term * u
+        factorial *= k + 3
+    safe = np.where(small, 1.0, u)
+    with np.errstate(over="ignore", invalid="ignore"):
+        direct = (safe * np.exp(safe) - np.expm1(safe)) / safe ** 2
+    out = log_x ** 2 * np.where(small, series, direct)
+    return out[()] if out.ndim == 0 else out
+
+
+def spence_slope(z):
+    """Slope of ``spence(z) = integral from 1 to z of log(t) / (1 - t)``: ``log(z) / (1 - z)``, -1 at ``z = 1``."""
+    z = np.asarray(z, dtype=float)
+    one = z == 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(one, -1.0, np.log(z) / np.where(one, 2.0, 1 - z))
+    return out[()] if out.ndim == 0 else out

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import scipy.special as special
 
-from ..registry import defpartials, defrule
+from ..registry import defnondiff, defpartials, defrule
 
 # -- log-sum-exp and softmax ------------------------------------------------------------------------------
 
@@ -107,3 +107,65 @@ defpartials(special.kv, "v, x", unbroadcast=True, x="-(sd.bessel_kv(v - 1, x) + 
 
 defpartials(special.zeta, "x, q=None", unbroadcast=True, x="sd.zeta_slope(x, q)",
             q="-x * sd.hurwitz_zeta(x + 1, q)", returns="new")
+
+# -- incomplete gamma and beta, in x only -----------------------------------------------------------------------------
+# Their slopes in the parameters a and b have no closed form: no template, so a call that differentiates one is refused.
+
+defpartials(special.betainc, "a, b, x", unbroadcast=True, x="sd.betainc_slope(a, b, x)", returns="new")
+defpartials(special.gammainc, "a, x", unbroadcast=True, x="sd.gammainc_slope(a, x)", returns="new")
+defpartials(special.gammaincc, "a, x", unbroadcast=True, x="-sd.gammainc_slope(a, x)", returns="new")
+defnondiff(special.gammasgn, "the sign of the gamma function: piecewise constant", returns="new")
+defpartials(special.multigammaln, "a, d", a="sd.multigammaln_slope(a, d)", returns="new")
+defpartials(special.rgamma, "x", x="sd.rgamma_slope(x)")
+
+# -- exponentials, logarithms and roots -------------------------------------------------------------------------------
+
+defpartials(special.expm1, "x", x="ans + 1")
+defpartials(special.log1p, "x", x="1 / (1 + x)")
+defpartials(special.exp2, "x", x="ans * math.log(2)")
+defpartials(special.exp10, "x", x="ans * math.log(10)")
+defpartials(special.cbrt, "x", x="1 / (3 * ans**2)")
+defpartials(special.softplus, "x", x="sd.expit(x)", returns="new")
+defpartials(special.log_expit, "x", x="sd.expit(-x)")
+
+# -- error functions and the normal distribution ----------------------------------------------------------------------
+
+defpartials(special.erfcx, "x", x="2 * x * ans - 2 / math.sqrt(math.pi)")
+defpartials(special.erfi, "x", x="2 / math.sqrt(math.pi) * np.exp(x**2)")
+defpartials(special.dawsn, "x", x="1 - 2 * x * ans")
+defpartials(special.ndtr, "x", x="np.exp(-x**2 / 2) / math.sqrt(2 * math.pi)")
+defpartials(special.ndtri, "x", x="math.sqrt(2 * math.pi) * np.exp(ans**2 / 2)")
+defpartials(special.log_ndtr, "x", x="np.exp(-x**2 / 2 - ans) / math.sqrt(2 * math.pi)")
+
+# -- more Bessel functions, in x --------------------------------------------------------------------------------------
+
+defpartials(special.j0, "x", x="-sd.bessel_jv(1, x)")
+defpartials(special.j1, "x", x="(sd.bessel_jv(0, x) - sd.bessel_jv(2, x)) / 2")
+defpartials(special.y0, "x", x="-sd.bessel_yv(1, x)")
+defpartials(special.y1, "x", x="(sd.bessel_yv(0, x) - sd.bessel_yv(2, x)) / 2")
+defpartials(special.yn, "n, x", unbroadcast=True, x="(sd.bessel_yv(n - 1, x) - sd.bessel_yv(n + 1, x)) / 2")
+defpartials(special.k0, "x", x="-sd.bessel_kv(1, x)")
+defpartials(special.k1, "x", x="-(sd.bessel_kv(0, x) + sd.bessel_kv(2, x)) / 2")
+defpartials(special.k0e, "x", x="ans - sd.bessel_kve(1, x)")
+defpartials(special.k1e, "x", x="ans - (sd.bessel_kve(0, x) + sd.bessel_kve(2, x)) / 2")
+defpartials(special.kve, "v, x", unbroadcast=True, x="ans - (sd.bessel_kve(v - 1, x) + sd.bessel_kve(v + 1, x)) / 2")
+# For real x, jve and yve scale by exp(-|imag(x)|) = 1: the slopes of jv and yv.
+defpartials(special.jve, "v, x", unbroadcast=True, x="(sd.bessel_jv(v - 1, x) - sd.bessel_jv(v + 1, x)) / 2")
+defpartials(special.yve, "v, x", unbroadcast=True, x="(sd.bessel_yv(v - 1, x) - sd.bessel_yv(v + 1, x)) / 2")
+
+# -- Box-Cox, Huber, divergences, dilogarithm, Pochhammer, binomial ---------------------------------------------------
+
+defpartials(special.boxcox, "x, lmbda", unbroadcast=True, x="np.exp((lmbda - 1) * np.log(x))",
+            lmbda="sd.boxcox_lmbda_slope(np.log(x), lmbda)")
+defpartials(special.boxcox1p, "x, lmbda", unbroadcast=True, x="np.exp((lmbda - 1) * np.log1p(x))",
+            lmbda="sd.boxcox_lmbda_slope(np.log1p(x), lmbda)")
+defpartials(special.huber, "delta, r", unbroadcast=True, r="np.where(np.abs(r) <= delta, r, delta * np.sign(r))",
+            delta="np.where(np.abs(r) <= delta, 0.0, np.abs(r) - delta)")
+defpartials(special.pseudo_huber, "delta, r", unbroadcast=True, r="r / np.sqrt(1 + (r / delta)**2)",
+            delta="2 * ans / delta - r**2 / (delta * np.sqrt(1 + (r / delta)**2))")
+defpartials(special.kl_div, "x, y", unbroadcast=True, x="np.log(x / y)", y="1 - sd.xdivy(x, y)")
+defpartials(special.spence, "z", z="sd.spence_slope(z)")
+defpartials(special.poch, "z, m", unbroadcast=True, z="ans * (sd.polygamma(0, z + m) - sd.polygamma(0, z))",
+            m="ans * sd.polygamma(0, z + m)")
+defpartials(special.binom, "n, k", unbroadcast=True, n="ans * (sd.polygamma(0, n + 1) - sd.polygamma(0, n - k + 1))",
+            k="ans * (sd.polygamma(0, n - k + 1) - sd.polygamma(0, k + 1))")

@@ -286,10 +286,17 @@ SAMPLES.update(COMPLEX_SAMPLES)
 
 
 def _scipy_samples() -> dict:
-    """The ``scipy.special`` samples, when SciPy is installed (loading them loads the lazy SciPy rules)."""
+    """The samples of the SciPy rules (``scipy.special``, ``scipy.linalg``, ``scipy.stats``, ``scipy.signal``),
+    when SciPy is installed (loading them loads the lazy SciPy rules)."""
     import importlib.util
 
-    return _sibling("samples_scipy").SCIPY_SAMPLES if importlib.util.find_spec("scipy") else {}
+    if not importlib.util.find_spec("scipy"):
+        return {}
+    found = dict(_sibling("samples_scipy").SCIPY_SAMPLES)
+    found.update(_sibling("samples_scipy_linalg").SCIPY_LINALG_SAMPLES)
+    found.update(_sibling("samples_scipy_stats").SCIPY_STATS_SAMPLES)
+    found.update(_sibling("samples_scipy_signal").SCIPY_SIGNAL_SAMPLES)
+    return found
 
 
 SCIPY_SAMPLES = _scipy_samples()

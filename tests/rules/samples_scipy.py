@@ -100,3 +100,52 @@ SCIPY_SAMPLES = {
         S(U(1.5, 4.0, 3), U(0.5, 3.0, 3)), S(U(1.5, 4.0, 2, 3), U(0.5, 3.0, 3)), S(U(1.5, 4.0, 3), q=2.5),
     ],
 }
+
+
+def _open(low, high):
+    return lambda *s: U(low, high, *s)
+
+
+SCIPY_SAMPLES.update({
+    # in x only: a and b carry no template (their slopes have no closed form)
+    special.betainc: [S(2.0, 3.0, U(0.1, 0.9)), S(U(0.5, 3.0, 4), U(0.5, 3.0, 4), U(0.1, 0.9, 4)),
+                      S(np.array([1.5, 2.5]), 2.0, U(0.1, 0.9, 3, 2))],
+    special.gammainc: [S(U(0.5, 3.0), U(0.2, 4.0)), S(U(0.5, 3.0, 4), U(0.2, 4.0, 4)), S(2.0, U(0.2, 4.0, 2, 3))],
+    special.gammaincc: [S(U(0.5, 3.0), U(0.2, 4.0)), S(U(0.5, 3.0, 4), U(0.2, 4.0, 4)), S(2.0, U(0.2, 4.0, 2, 3))],
+    special.multigammaln: [S(U(3.0, 5.0), 3), S(U(3.0, 5.0, 4), 2), S(U(1.0, 2.0, 2, 2), 1)],
+    special.rgamma: unary(N) + [S(np.array([0.0, -1.0, -2.0, -3.0]))],
+    special.expm1: unary(N),
+    special.log1p: unary(_open(-0.5, 2.0)),
+    special.exp2: unary(N),
+    special.exp10: unary(_open(-1.0, 1.0)),
+    special.cbrt: unary(lambda *s: signed(0.2, 3.0, *s)),
+    special.softplus: unary(N) + [S(np.array([-40.0, 40.0]))],
+    special.log_expit: unary(N),
+    special.erfcx: unary(N),
+    special.erfi: unary(_open(-1.5, 1.5)),
+    special.dawsn: unary(N),
+    special.ndtr: unary(N),
+    special.ndtri: unary(_open(0.05, 0.95)),
+    special.log_ndtr: unary(lambda *s: U(-6.0, 3.0, *s)),
+    special.j0: unary(lambda *s: U(-6.0, 6.0, *s)),
+    special.j1: unary(lambda *s: U(-6.0, 6.0, *s)),
+    special.y0: unary(_open(0.5, 6.0)),
+    special.y1: unary(_open(0.5, 6.0)),
+    special.yn: in_x([0, 1, 2], _open(0.5, 6.0)),
+    special.k0: unary(_positive),
+    special.k1: unary(_positive),
+    special.k0e: unary(_positive),
+    special.k1e: unary(_positive),
+    special.kve: in_x([0.5, 1.0, 2.5], _positive),
+    special.jve: in_x([0.5, 1.0, 2.5], _open(0.3, 6.0)),
+    special.yve: in_x([0.5, 1.0, 2.5], _open(0.5, 6.0)),
+    special.boxcox: binary(_positive, _open(-1.0, 2.0)) + [S(U(0.3, 4.0, 3), 0.0), S(U(0.3, 4.0, 3), 1e-9),
+                                                          S(U(0.3, 4.0, 3), U(-0.1, 0.1, 3))],
+    special.boxcox1p: binary(_open(-0.5, 3.0), _open(-1.0, 2.0)) + [S(U(-0.5, 3.0, 3), 0.0)],
+    special.huber: binary(_open(0.5, 1.5), lambda *s: U(-3.0, 3.0, *s)),
+    special.pseudo_huber: binary(_open(0.5, 2.0), N),
+    special.kl_div: binary(_positive, _positive),
+    special.spence: unary(_open(0.2, 3.0)) + [S(np.array([0.5, 1.0, 2.0]))],
+    special.poch: binary(_open(0.5, 3.0), _open(-0.4, 2.0)),
+    special.binom: binary(_open(2.0, 5.0), _open(0.3, 1.8)),
+})

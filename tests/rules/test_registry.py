@@ -163,6 +163,9 @@ LIBRARY = SAMPLES.library_rules()
 def _rule_id(table, key, rule):
     name = getattr(key, "__qualname__", None) or str(key)
     module = getattr(key, "__module__", None)
+    owner = getattr(getattr(key, "__self__", None), "name", None)  # scipy.stats.norm.logpdf: a bound method
+    if isinstance(owner, str):
+        name = f"{owner}.{key.__name__}"
     prefix = {"method": "x.", "attribute": "x."}.get(table, f"{module}." if module and table == "function" else "")
     return f"{prefix}{name}@{rule.origin.rsplit('/', 1)[-1]}"
 
@@ -179,7 +182,8 @@ def test_the_library_is_all_there():
     assert {"python.py", "math_module.py", "elementwise.py", "reductions.py", "shape.py", "indexing.py",
             "linalg.py", "fft.py", "complex.py"} <= files
     if "scipy.special" in registry.load_lazy_rules():  # SciPy is installed: its rules are walked too
-        assert "special.py" in files
+        assert {"special.py", "stats.py", "signal.py"} <= files
+        assert sum(rule.origin.rsplit(":", 1)[0].endswith("scipy/linalg.py") for _, _, rule in LIBRARY) >= 20
 
 
 @pytest.mark.parametrize("table, key, rule", LIBRARY_PARAMS)

@@ -1,0 +1,780 @@
+"""Runtime helpers of the ``scipy.linalg`` rules (``rules/scipy/linalg.py``).
+
+``import sourcediff`` imports this module but must not import SciPy: the
+helpers that need it (``expm``, ``sqrtm``, ``block_diag``) import it when they
+run, which only happens in the derivative of code that called ``scipy.linalg``.
+The others are NumPy. The conventions (the triangle each function reads, the
+packed factors of ``cho_factor`` and ``lu_factor``, what is refused) are in the
+docstring of ``rules/scipy/linalg.py``.
+
+Right-hand sides follow SciPy's rule: a 1-D ``b`` is one vector (shared by
+every matrix of a batch), any other ``b`` is a stack of ``(n, k)`` matrices
+whose batch axes broadcast against those of ``a``. Adjoints are summed back
+over the axes that broadcast.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .numpy_adjoints import ListAdjoint, TupleAdjoint
+from .numpy_array_ops import _like, _sum_to_shape, _swap, det_adjoint
+from .numpy_linalg_ops import (_onto_triangle, _part, _pinv_adjoint, _pinv_tangent, _qr_square_adjoint,
+                               _qr_square_tangent, _symmetric_from, cholesky_adjoint, cholesky_tangent,
+                               eigh_adjoint, eigh_tangent, eigvalsh_adjoint, eigvalsh_tangent, svd_adjoint,
+                               svd_tangent)
+
+__all__ = [
+    "solve_triangular_adjoint_a", "solve_triangular_adjoint_b", "solve_triangular_tangent_a",
+    "solve_triangular_tangent_b", "cho_factor_adjoint", "cho_factor_tangent", "cho_solve_adjoint_c",
+    "cho_solve_adjoint_b", "cho_solve_tangent_c", "cho_solve_tangent_b", "lu_factor_adjoint", "lu_factor_tangent",
+    "lu_solve_adjoint_lu", "lu_solve_adjoint_b", "lu_solve_tangent_lu", "lu_solve_tangent_b", "expm_adjoint",
+    "expm_tangent", "sqrtm_adjoint", "sqrtm_tangent", "block_diag_adjoint", "block_diag_tangent",
+    "scipy_solve_adjoint_a", "scipy_solve_adjoint_b", "scipy_solve_tangent_a", "scipy_solve_tangent_b",
+    "scipy_inv_adjoint", "scipy_inv_tangent", "scipy_det_adjoint", "scipy_det_tangent", "scipy_cholesky_adjoint",
+    "scipy_cholesky_tangent", "scipy_eigh_adjoint", "scipy_eigh_tangent", "scipy_svd_adjoint",
+    "scipy_svd_tangent", "scipy_qr_adjoint", "scipy_qr_tangent", "scipy_pinv_adjoint", "scipy_pinv_tangent",
+    "scipy_lstsq_adjoint_a", "scipy_lstsq_adjoint_b", "scipy_lstsq_tangent_a", "scipy_lstsq_tangent_b",
+]
+
+
+def _refuse(message: str, hint: str) -> None:
+    from sourcediff.errors import SourcediffError
+
+    raise SourcediffError(message, hint=hint)
+
+
+def _check(name: str, *arrays, square: bool = True, batched: bool = True, **overwrite) -> None:
+    """Refuse complex operands, ``overwrite_*=True`` (SciPy may then destroy an input that the derivative reads),
+    and, where asked, operands that are not (stacks of) square matrices."""
+    for flag, value in overwrite.items():
+        if value:
+            _refuse(f"scipy.linalg.{name}(..., {flag}=True) may overwrite its argument, which the derivative reads "
+                    "again", f"leave {flag} False (the default)")
+    if any(np.iscomplexobj(x) for x in arrays if x is not None):
+        _refuse(f"scipy.linalg.{name} of complex matrices has no derivative rule yet", "differentiate real matrices")
+    a = np.shape(arrays[0]) if arrays else ()
+    if square and (len(a) < 2 or a[-1] != a[-2]):
+        _refuse(f"scipy.linalg.{name} of an array of shape {a}: the derivative rule takes a square matrix (or a "
+                "stack of them)", "pass a 2-D square matrix")
+    if not batched and len(a) != 2:
+        _refuse(f"scipy.linalg.{name} of an array of shape {a}: the derivative rule takes one 2-D matrix",
+                "call it once per matrix")
+
+
+def _f(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def _tuple_like(arg, first):
+    """The adjoint of a pair argument ``(c, lower)`` or ``(lu, piv)``: ``first`` for the matrix, and zeros for the
+    flag or the pivots (zeros, not None: generated code adds the adjoints of a name used twice with ``+``)."""
+    values = [first, np.zeros(np.shape(arg[1])) if np.ndim(arg[1]) else 0.0]
+    return ListAdjoint(values) if isinstance(arg, list) else TupleAdjoint(values)
+
+
+# -- linear systems with an effective matrix -------------------------------------------------------------------
+#
+# Each solver reads a structured part of ``a`` (a triangle, a band, a symmetric matrix built from a triangle): the
+# effective matrix M = P(a) (+ a constant, such as the unit diagonal), and it solves M x = b or M^T x = b. The
+# derivatives are those of x = M^-1 b, with dM = P(da): the adjoint of ``a`` is P^T applied to the adjoint of M.
+
+def _columns(x, vector):
+    """``x`` as a stack of column blocks: with ``vector`` (a 1-D right-hand side), its last axis is one column."""
+    x = _f(x)
+    return x[..., None] if vector else x
+
+
+def _vector(b) -> bool:
+    """Whether the right-hand side ``b`` is one vector (SciPy's rule: 1-D)."""
+    return np.ndim(b) == 1
+
+
+def _solve(m, b):
+    """``m^-1 b`` by SciPy's rule for ``b`` (see the module docstring)."""
+    vector = _vector(b)
+    x = np.linalg.solve(m, _columns(b, vector))
+    return x[..., 0] if vector else x
+
+
+def _solve_tangent_matrix(m, dm, x, b):
+    """``-m^-1 dm x``: the tangent of ``x = m^-1 b`` from a tangent ``dm`` of the matrix."""
+    vector = _vector(b)
+    out = -np.linalg.solve(m, dm @ _columns(x, vector))
+    return out[..., 0] if vector else out
+
+
+def _solve_adjoints(g, m, b, x):
+    """``(gm, gb)`` of ``x = m^-1 b``: ``gb = m^-T g`` summed to ``b``'s shape, ``gm = -gb x^T`` (unreduced)."""
+    vector = _vector(b)
+    gb = np.linalg.solve(_swap(m), _columns(g, vector))
+    gm = -gb @ _swap(_columns(x, vector))
+    gb = gb[..., 0] if vector else gb
+    return gm, _sum_to_shape(gb, np.shape(b))
+
+
+def _mask_projection(mask):
+    return lambda x: np.where(mask, x, 0.0)
+
+
+def _structure(name, a, assume_a, lower):
+    """``(project, project_T)`` for the part of ``a`` that ``scipy.linalg.solve``/``inv`` read with ``assume_a``."""
+    n = np.shape(a)[-1]
+    rows, cols = np.indices((n, n))
+    if assume_a in (None, "gen", "general"):
+        same = lambda x: x  # noqa: E731
+        return same, same
+    if assume_a in ("sym", "symmetric", "her", "hermitian", "pos", "positive definite"):
+        return (lambda x: _symmetric_from(x, bool(lower))), (lambda x: _onto_triangle(x, bool(lower)))
+    masks = {"upper triangular": cols >= rows, "lower triangular": cols <= rows}
+    if name == "solve":
+        masks.update({"diagonal": cols == rows, "tridiagonal": np.abs(cols - rows) <= 1})
+    if assume_a in masks:
+        project = _mask_projection(masks[assume_a])
+        return project, project
+    _refuse(f"scipy.linalg.{name}(..., assume_a={assume_a!r}) has no derivative rule",
+            "use assume_a=None (the default), 'gen', 'sym', 'pos', or a triangular structure"
+            + (", 'diagonal' or 'tridiagonal'" if name == "solve" else ""))
+
+
+def _transposed(flag) -> bool:
+    """solve_triangular's and lu_solve's ``trans``: 0/'N' solve with a, 1/'T' and 2/'C' with its transpose."""
+    if flag in (0, "N", "n"):
+        return False
+    if flag in (1, 2, "T", "t", "C", "c"):
+        return True
+    _refuse(f"trans={flag!r} is not one of 0, 1, 2, 'N', 'T', 'C'", "pass one of them")
+
+
+def _op(m, transposed):
+    return _swap(m) if transposed else m
+
+
+# -- solve_triangular ------------------------------------------------------------------------------------------
+
+def _triangular(a, trans, lower, unit_diagonal):
+    """``(op(M), project, transposed)``: M the triangle of ``a`` read (unit diagonal: ones on it)."""
+    a = _f(a)
+    n = a.shape[-1]
+    keep = np.tril(np.ones((n, n), dtype=bool), -1 if unit_diagonal else 0) if lower else \
+        np.triu(np.ones((n, n), dtype=bool), 1 if unit_diagonal else 0)
+    project = _mask_projection(keep)
+    m = project(a) + (np.eye(n) if unit_diagonal else 0.0)
+    transposed = _transposed(trans)
+    return _op(m, transposed), project, transposed
+
+
+def solve_triangular_tangent_b(t, a, b, ans, trans=0, lower=False, unit_diagonal=False, overwrite_b=False):
+    """Tangent of ``scipy.linalg.solve_triangular`` in ``b``: ``op(M)^-1 db``."""
+    _check("solve_triangular", a, b, t, overwrite_b=overwrite_b)
+    m, _, _ = _triangular(a, trans, lower, unit_diagonal)
+    return _solve(m, t)
+
+
+def solve_triangular_tangent_a(t, a, b, ans, trans=0, lower=False, unit_diagonal=False, overwrite_b=False):
+    """Tangent of ``scipy.linalg.solve_triangular`` in ``a``: ``-op(M)^-1 op(P(da)) x``, P the triangle read."""
+    _check("solve_triangular", a, b, t, overwrite_b=overwrite_b)
+    m, project, transposed = _triangular(a, trans, lower, unit_diagonal)
+    return _solve_tangent_matrix(m, _op(project(_f(t)), transposed), ans, b)
+
+
+def solve_triangular_adjoint_b(g, a, b, ans, trans=0, lower=False, unit_diagonal=False, overwrite_b=False):
+    """Adjoint of ``scipy.linalg.solve_triangular`` in ``b``: ``op(M)^-T g``."""
+    _check("solve_triangular", a, b, overwrite_b=overwrite_b)
+    m, _, _ = _triangular(a, trans, lower, unit_diagonal)
+    return _like(b, _solve_adjoints(g, m, b, ans)[1])
+
+
+def solve_triangular_adjoint_a(g, a, b, ans, trans=0, lower=False, unit_diagonal=False, overwrite_b=False):
+    """Adjoint of ``scipy.linalg.solve_triangular`` in ``a``: ``-op(M)^-T g x^T``, transposed back, on the triangle
+    read (the unit diagonal, when assumed, gets none)."""
+    _check("solve_triangular", a, b, overwrite_b=overwrite_b)
+    m, project, transposed = _triangular(a, trans, lower, unit_diagonal)
+    gm = _solve_adjoints(g, m, b, ans)[0]
+    return _sum_to_shape(project(_op(gm, transposed)), np.shape(a))
+
+
+# -- scipy.linalg.solve, inv, det ----------------------------------------------------------------------------------
+
+def _general(a, assume_a, lower, transposed):
+    project, project_t = _structure("solve", a, assume_a, lower)
+    return _op(project(_f(a)), bool(transposed)), project, project_t
+
+
+def scipy_solve_tangent_b(t, a, b, ans, lower=False, overwrite_a=False, overwrite_b=False, assume_a=None,
+                          transposed=False):
+    """Tangent of ``scipy.linalg.solve`` in ``b``: ``op(M)^-1 db``, M the part of ``a`` that ``assume_a`` reads."""
+    _check("solve", a, b, t, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    m, _, _ = _general(a, assume_a, lower, transposed)
+    return _solve(m, t)
+
+
+def scipy_solve_tangent_a(t, a, b, ans, lower=False, overwrite_a=False, overwrite_b=False, assume_a=None,
+                          transposed=False):
+    """Tangent of ``scipy.linalg.solve`` in ``a``: ``-op(M)^-1 op(P(da)) x``."""
+    _check("solve", a, b, t, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    m, project, _ = _general(a, assume_a, lower, transposed)
+    return _solve_tangent_matrix(m, _op(project(_f(t)), bool(transposed)), ans, b)
+
+
+def scipy_solve_adjoint_b(g, a, b, ans, lower=False, overwrite_a=False, overwrite_b=False, assume_a=None,
+                          transposed=False):
+    """Adjoint of ``scipy.linalg.solve`` in ``b``: ``op(M)^-T g``."""
+    _check("solve", a, b, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    m, _, _ = _general(a, assume_a, lower, transposed)
+    return _like(b, _solve_adjoints(g, m, b, ans)[1])
+
+
+def scipy_solve_adjoint_a(g, a, b, ans, lower=False, overwrite_a=False, overwrite_b=False, assume_a=None,
+                          transposed=False):
+    """Adjoint of ``scipy.linalg.solve`` in ``a``: ``P^T`` of ``-op(M)^-T g x^T`` (transposed back)."""
+    _check("solve", a, b, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    m, _, project_t = _general(a, assume_a, lower, transposed)
+    gm = _solve_adjoints(g, m, b, ans)[0]
+    return _sum_to_shape(project_t(_op(gm, bool(transposed))), np.shape(a))
+
+
+def _inverse_structure(a, assume_a, lower):
+    if assume_a in ("diagonal", "tridiagonal"):
+        _refuse(f"scipy.linalg.inv(..., assume_a={assume_a!r}) has no derivative rule (SciPy 1.17 keeps the "
+                "off-diagonal entries of a in the result of 'diagonal', and has no 'tridiagonal' inverse)",
+                "use assume_a=None, or 1 / np.diag(a) for a diagonal matrix")
+    return _structure("inv", a, assume_a, lower)
+
+
+def scipy_inv_tangent(t, a, ans, overwrite_a=False, assume_a=None, lower=False):
+    """Tangent of ``scipy.linalg.inv``: ``-X P(da) X``, P the part of ``a`` that ``assume_a`` reads."""
+    _check("inv", a, t, overwrite_a=overwrite_a)
+    project, _ = _inverse_structure(a, assume_a, lower)
+    x = np.asarray(ans)
+    return -(x @ project(_f(t)) @ x)
+
+
+def scipy_inv_adjoint(g, a, ans, overwrite_a=False, assume_a=None, lower=False):
+    """Adjoint of ``scipy.linalg.inv``: ``P^T(-X^T g X^T)``."""
+    _check("inv", a, overwrite_a=overwrite_a)
+    _, project_t = _inverse_structure(a, assume_a, lower)
+    x = _swap(np.asarray(ans))
+    return project_t(-(x @ _f(g) @ x))
+
+
+def scipy_det_tangent(t, a, ans, overwrite_a=False):
+    """Tangent of ``scipy.linalg.det``: ``det(a) tr(a^-1 da)``."""
+    _check("det", a, t, overwrite_a=overwrite_a)
+    return np.sum(_f(t) * det_adjoint(np.ones_like(ans), a, ans), axis=(-2, -1))
+
+
+def scipy_det_adjoint(g, a, ans, overwrite_a=False):
+    """Adjoint of ``scipy.linalg.det``: ``g det(a) a^-T``."""
+    _check("det", a, overwrite_a=overwrite_a)
+    return det_adjoint(g, a, ans)
+
+
+# -- cholesky, cho_factor, cho_solve -----------------------------------------------------------------------------
+
+def scipy_cholesky_tangent(t, a, ans, lower=False, overwrite_a=False):
+    """Tangent of ``scipy.linalg.cholesky``: that of ``np.linalg.cholesky`` on the triangle read (the upper one
+    by default, ``lower=True`` the lower one)."""
+    _check("cholesky", a, t, overwrite_a=overwrite_a)
+    return cholesky_tangent(t, a, ans, upper=not lower)
+
+
+def scipy_cholesky_adjoint(g, a, ans, lower=False, overwrite_a=False):
+    """Adjoint of ``scipy.linalg.cholesky``, onto the triangle read."""
+    _check("cholesky", a, overwrite_a=overwrite_a)
+    return cholesky_adjoint(g, a, ans, upper=not lower)
+
+
+def _factor_parts(c, lower):
+    """``(factor, unused)``: the triangle of ``cho_factor``'s matrix that holds the factor (with the diagonal),
+    and the mask of the other, strict, triangle."""
+    c = _f(c)
+    n = c.shape[-1]
+    unused = np.triu(np.ones((n, n), dtype=bool), 1) if lower else np.tril(np.ones((n, n), dtype=bool), -1)
+    return np.where(unused, 0.0, c), unused
+
+
+def _copies_input(a, c, unused) -> bool:
+    """Whether the unused triangle of ``cho_factor``'s matrix holds ``a``'s entries, as LAPACK leaves them."""
+    return bool(np.array_equal(np.where(unused, _f(a), 0.0), np.where(unused, c, 0.0)))
+
+
+def cho_factor_tangent(t, a, ans, lower=False, overwrite_a=False):
+    """Tangent of ``scipy.linalg.cho_factor``: the Cholesky tangent in the triangle of the factor; in the other
+    triangle, which holds ``a``'s entries as LAPACK leaves them, ``da`` (NaN where it holds anything else)."""
+    _check("cho_factor", a, t, overwrite_a=overwrite_a)
+    factor, unused = _factor_parts(ans[0], lower)
+    t = _f(t)
+    out = cholesky_tangent(t, a, factor, upper=not lower)
+    rest = t if _copies_input(a, ans[0], unused) else np.full(t.shape, np.nan)
+    return TupleAdjoint([np.where(unused, rest, out), None])
+
+
+def cho_factor_adjoint(g, a, ans, lower=False, overwrite_a=False):
+    """Adjoint of ``scipy.linalg.cho_factor``: the Cholesky adjoint of the factor's triangle, onto the triangle
+    of ``a`` it reads, plus the adjoint of the other triangle, which holds ``a``'s entries (refused if it holds
+    anything else and gets a nonzero adjoint)."""
+    _check("cho_factor", a, overwrite_a=overwrite_a)
+    c = ans[0]
+    factor, unused = _factor_parts(c, lower)
+    gc = _part(g, 0, c)
+    out = cholesky_adjoint(np.where(unused, 0.0, gc), a, factor, upper=not lower)
+    rest = np.where(unused, gc, 0.0)
+    if np.any(rest != 0) and not _copies_input(a, c, unused):
+        _refuse("the result depends on the unused triangle of scipy.linalg.cho_factor's matrix, which does not "
+                "hold the input's entries here", "read only the factor's triangle (np.triu(c) or np.tril(c)), or "
+                "pass (c, lower) to scipy.linalg.cho_solve")
+    return out + rest
+
+
+def _cho_matrix(c_and_lower):
+    """``(A, factor, lower)``: the matrix ``cho_solve`` solves with, ``L L^T`` or ``U^T U`` from the triangle of
+    ``c`` that holds the factor."""
+    c, lower = c_and_lower
+    factor, _ = _factor_parts(c, lower)
+    a = factor @ _swap(factor) if lower else _swap(factor) @ factor
+    return a, factor, bool(lower)
+
+
+def _factor_tangent(tc, factor, lower):
+    """``dA`` of ``A = L L^T`` (``U^T U``) from the tangent of ``c``, read on the factor's triangle."""
+    d = np.tril(_f(tc)) if lower else np.triu(_f(tc))
+    return d @ _swap(factor) + factor @ _swap(d) if lower else _swap(d) @ factor + _swap(factor) @ d
+
+
+def _factor_adjoint(ga, factor, lower):
+    """Adjoint of the factor's triangle from the adjoint ``ga`` of ``A = L L^T`` (``U^T U``)."""
+    s = ga + _swap(ga)
+    return np.tril(s @ factor) if lower else np.triu(factor @ s)
+
+
+def _cho_check(c_and_lower, b, *extra, overwrite_b=False):
+    if not (isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2):
+        _refuse("scipy.linalg.cho_solve's first argument is not a pair (c, lower)", "pass what cho_factor returns")
+    _check("cho_solve", c_and_lower[0], b, *extra, overwrite_b=overwrite_b)
+
+
+def cho_solve_tangent_b(t, c_and_lower, b, ans, overwrite_b=False):
+    """Tangent of ``scipy.linalg.cho_solve`` in ``b``: ``A^-1 db``."""
+    _cho_check(c_and_lower, b, t, overwrite_b=overwrite_b)
+    return _solve(_cho_matrix(c_and_lower)[0], t)
+
+
+def cho_solve_tangent_c(t, c_and_lower, b, ans, overwrite_b=False):
+    """Tangent of ``scipy.linalg.cho_solve`` in the factor: ``-A^-1 dA x``, ``dA = dL L^T + L dL^T`` from the
+    factor's triangle of ``dc`` (the other triangle is never read)."""
+    tc = None if t is None else t[0]
+    _cho_check(c_and_lower, b, tc, overwrite_b=overwrite_b)
+    a, factor, lower = _cho_matrix(c_and_lower)
+    if tc is None:
+        return np.zeros(np.shape(ans))
+    return _solve_tangent_matrix(a, _factor_tangent(tc, factor, lower), ans, b)
+
+
+def cho_solve_adjoint_b(g, c_and_lower, b, ans, overwrite_b=False):
+    """Adjoint of ``scipy.linalg.cho_solve`` in ``b``: ``A^-1 g``."""
+    _cho_check(c_and_lower, b, overwrite_b=overwrite_b)
+    return _like(b, _solve_adjoints(g, _cho_matrix(c_and_lower)[0], b, ans)[1])
+
+
+def cho_solve_adjoint_c(g, c_and_lower, b, ans, overwrite_b=False):
+    """Adjoint of ``scipy.linalg.cho_solve`` in ``(c, lower)``: ``((G + G^T) L`` on the factor's triangle, 0)
+    with ``G = -A^-1 g x^T``; the unused triangle of ``c`` gets zero."""
+    _cho_check(c_and_lower, b, overwrite_b=overwrite_b)
+    a, factor, lower = _cho_matrix(c_and_lower)
+    ga = _solve_adjoints(g, a, b, ans)[0]
+    gc = _sum_to_shape(_factor_adjoint(ga, factor, lower), np.shape(c_and_lower[0]))
+    return _tuple_like(c_and_lower, gc)
+
+
+# -- lu_factor, lu_solve --------------------------------------------------------------------------------------------
+
+def _permutation(piv):
+    """``perm`` with ``a[..., perm, :] = L U`` from LAPACK's pivots (row ``i`` swapped with row ``piv[i]``)."""
+    piv = np.asarray(piv)
+    perm = np.broadcast_to(np.arange(piv.shape[-1]), piv.shape).copy()
+    for index in np.ndindex(piv.shape[:-1]):
+        p = perm[index]
+        for i, j in enumerate(piv[index]):
+            p[i], p[j] = p[j], p[i]
+    return perm
+
+
+def _rows(x, perm):
+    """``x[..., perm, :]`` (``P^T x``), batched."""
+    return np.take_along_axis(x, perm[..., :, None], axis=-2)
+
+
+def _unrows(x, perm):
+    """The inverse of :func:`_rows` (``P x``)."""
+    out = np.empty_like(x)
+    np.put_along_axis(out, np.broadcast_to(perm[..., :, None], x.shape), x, axis=-2)
+    return out
+
+
+def _lu_parts(lu):
+    lu = _f(lu)
+    n = lu.shape[-1]
+    return np.tril(lu, -1) + np.eye(n), np.triu(lu)
+
+
+def _lu_check(name, a, *extra, **overwrite):
+    _check(name, a, *extra, **overwrite)
+
+
+def lu_factor_tangent(t, a, ans, overwrite_a=False):
+    """Tangent of ``scipy.linalg.lu_factor`` (``P^T a = L U``, pivots held fixed): with
+    ``F = L^-1 P^T da U^-1``, ``dL = L tril(F, -1)``, ``dU = triu(F) U``, packed as ``lu`` is; pivots get none."""
+    _lu_check("lu_factor", a, t, overwrite_a=overwrite_a)
+    low, up = _lu_parts(ans[0])
+    perm = _permutation(ans[1])
+    f = np.linalg.solve(low, _rows(_f(t), perm))
+    f = _swap(np.linalg.solve(_swap(up), _swap(f)))  # L^-1 P^T da U^-1
+    return TupleAdjoint([np.tril(low @ np.tril(f, -1), -1) + np.triu(np.triu(f) @ up), None])
+
+
+def lu_factor_adjoint(g, a, ans, overwrite_a=False):
+    """Adjoint of ``scipy.linalg.lu_factor``: ``P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T``."""
+    _lu_check("lu_factor", a, overwrite_a=overwrite_a)
+    low, up = _lu_parts(ans[0])
+    perm = _permutation(ans[1])
+    glu = _part(g, 0, ans[0])
+    gf = np.tril(_swap(low) @ np.tril(glu, -1), -1) + np.triu(np.triu(glu) @ _swap(up))
+    inner = np.linalg.solve(_swap(low), gf)
+    inner = _swap(np.linalg.solve(up, _swap(inner)))  # L^-T gF U^-T
+    return _unrows(inner, perm)
+
+
+def _lu_system(lu_and_piv, trans):
+    """``(op(A), L, U, perm, transposed)`` for ``lu_solve``: ``A = P L U`` from the packed factors."""
+    lu, piv = lu_and_piv
+    low, up = _lu_parts(lu)
+    perm = _permutation(piv)
+    transposed = _transposed(trans)
+    return _op(_unrows(low @ up, perm), transposed), low, up, perm, transposed
+
+
+def _lu_solve_check(lu_and_piv, b, *extra, overwrite_b=False):
+    if not (isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2):
+        _refuse("scipy.linalg.lu_solve's first argument is not a pair (lu, piv)", "pass what lu_factor returns")
+    _check("lu_solve", lu_and_piv[0], b, *extra, overwrite_b=overwrite_b)
+
+
+def lu_solve_tangent_b(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
+    """Tangent of ``scipy.linalg.lu_solve`` in ``b``: ``op(A)^-1 db``."""
+    _lu_solve_check(lu_and_piv, b, t, overwrite_b=overwrite_b)
+    return _solve(_lu_system(lu_and_piv, trans)[0], t)
+
+
+def lu_solve_tangent_lu(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
+    """Tangent of ``scipy.linalg.lu_solve`` in the packed factors: ``-op(A)^-1 op(dA) x`` with
+    ``dA = P (tril(dlu, -1) U + L triu(dlu))``; the pivots get none."""
+    tlu = None if t is None else t[0]
+    _lu_solve_check(lu_and_piv, b, tlu, overwrite_b=overwrite_b)
+    if tlu is None:
+        return np.zeros(np.shape(ans))
+    m, low, up, perm, transposed = _lu_system(lu_and_piv, trans)
+    tlu = _f(tlu)
+    da = _unrows(np.tril(tlu, -1) @ up + low @ np.triu(tlu), perm)
+    return _solve_tangent_matrix(m, _op(da, transposed), ans, b)
+
+
+def lu_solve_adjoint_b(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
+    """Adjoint of ``scipy.linalg.lu_solve`` in ``b``: ``op(A)^-T g``."""
+    _lu_solve_check(lu_and_piv, b, overwrite_b=overwrite_b)
+    return _like(b, _solve_adjoints(g, _lu_system(lu_and_piv, trans)[0], b, ans)[1])
+
+
+def lu_solve_adjoint_lu(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
+    """Adjoint of ``scipy.linalg.lu_solve`` in ``(lu, piv)``: with ``G`` the adjoint of ``A``,
+    ``(tril(P^T G U^T, -1) + triu(L^T P^T G), zeros)``."""
+    _lu_solve_check(lu_and_piv, b, overwrite_b=overwrite_b)
+    m, low, up, perm, transposed = _lu_system(lu_and_piv, trans)
+    ga = _rows(_op(_solve_adjoints(g, m, b, ans)[0], transposed), perm)  # P^T G
+    glu = np.tril(ga @ _swap(up), -1) + np.triu(_swap(low) @ ga)
+    return _tuple_like(lu_and_piv, _sum_to_shape(glu, np.shape(lu_and_piv[0])))
+
+
+# -- expm, sqrtm ---------------------------------------------------------------------------------------------------
+
+def _frechet(a, e):
+    """The Fréchet derivative of the matrix exponential at ``a`` in the direction ``e``: the upper right block
+    of ``expm([[a, e], [0, a]])`` (batched)."""
+    import scipy.linalg
+
+    a, e = np.broadcast_arrays(_f(a), _f(e))
+    n = a.shape[-1]
+    block = np.zeros(a.shape[:-2] + (2 * n, 2 * n))
+    block[..., :n, :n] = a
+    block[..., n:, n:] = a
+    block[..., :n, n:] = e
+    return scipy.linalg.expm(block)[..., :n, n:]
+
+
+def expm_tangent(t, A):
+    """Tangent of ``scipy.linalg.expm``: the Fréchet derivative ``L(A, dA)``."""
+    _check("expm", A, t)
+    return _frechet(A, t)
+
+
+def expm_adjoint(g, A):
+    """Adjoint of ``scipy.linalg.expm``: ``L(A^T, g)``, the Fréchet derivative at the transpose."""
+    _check("expm", A, g)
+    return _frechet(_swap(_f(A)), g)
+
+
+def _sqrtm_check(A, ans, disp, *extra):
+    _check("sqrtm", A, *extra)
+    if disp is False or np.iscomplexobj(ans):
+        _refuse("scipy.linalg.sqrtm with disp=False (a tuple result) or with a complex result (a matrix with "
+                "negative real eigenvalues) has no derivative rule",
+                "call it with the default disp on a matrix whose square root is real")
+
+
+def _sylvester(x, y, c):
+    """``z`` with ``x z + z y = c``, matrix by matrix over the batch axes."""
+    import scipy.linalg
+
+    x, y, c = np.broadcast_arrays(_f(x), _f(y), _f(c))
+    out = np.empty(c.shape)
+    for index in np.ndindex(c.shape[:-2]):
+        out[index] = scipy.linalg.solve_sylvester(x[index], y[index], c[index])
+    return out
+
+
+def sqrtm_tangent(t, A, ans, disp=True):
+    """Tangent of ``scipy.linalg.sqrtm``: ``dX`` with ``X dX + dX X = dA`` (a Sylvester equation)."""
+    _sqrtm_check(A, ans, disp, t)
+    return _sylvester(ans, ans, t)
+
+
+def sqrtm_adjoint(g, A, ans, disp=True):
+    """Adjoint of ``scipy.linalg.sqrtm``: ``Z`` with ``X^T Z + Z X^T = g``."""
+    _sqrtm_check(A, ans, disp, g)
+    x = _swap(np.asarray(ans))
+    return _sylvester(x, x, g)
+
+
+# -- block_diag ----------------------------------------------------------------------------------------------------
+
+def _block_diag_of(arrs):
+    """``scipy.linalg.block_diag(*arrs)``, called from a forward template."""
+    import scipy.linalg
+
+    return scipy.linalg.block_diag(*arrs)
+
+
+def _block_shapes(arrs):
+    """The ``(rows, cols)`` of each block: a 0-d or 1-D array is one row, as ``block_diag`` takes it."""
+    return [np.atleast_2d(np.asarray(x)).shape[-2:] for x in arrs]
+
+
+def block_diag_tangent(t, arrs):
+    """Tangent of ``scipy.linalg.block_diag``: the block matrix of the tangents (a missing one is zero)."""
+    _check("block_diag", *arrs, square=False)
+    return _block_diag_of([np.zeros(np.shape(x)) if d is None else _f(d) for d, x in zip(t, arrs)])
+
+
+def block_diag_adjoint(g, arrs):
+    """Adjoint of ``scipy.linalg.block_diag(*arrs)``: the diagonal block of ``g`` of each argument, summed over
+    the batch axes it was broadcast along."""
+    _check("block_diag", *arrs, square=False)
+    g = _f(g)
+    out, r, c = [], 0, 0
+    for x, (rows, cols) in zip(arrs, _block_shapes(arrs)):
+        block = g[..., r:r + rows, c:c + cols]
+        r, c = r + rows, c + cols
+        shape = np.shape(x)
+        core = np.atleast_2d(np.zeros(shape)).shape
+        block = _sum_to_shape(block, core if len(shape) <= 2 else shape).reshape(shape)
+        out.append(_like(x, block))
+    return tuple(out) if isinstance(arrs, tuple) else out
+
+
+# -- eigh, svd, qr -------------------------------------------------------------------------------------------------
+
+def _eigh_check(a, b, overwrite_a, overwrite_b, subset_by_index, subset_by_value, *extra):
+    _check("eigh", a, *extra, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    if b is not None:
+        _refuse("scipy.linalg.eigh(a, b) (the generalized eigenproblem) has no derivative rule",
+                "solve the standard problem: with L = cholesky(b, lower=True), eigh(inv(L) a inv(L).T)")
+    if subset_by_index is not None or subset_by_value is not None:
+        _refuse("scipy.linalg.eigh with subset_by_index or subset_by_value has no derivative rule (the "
+                "eigenvectors' derivatives need every eigenpair, and a value window jumps)",
+                "compute every eigenpair and select them with indexing")
+
+
+def scipy_eigh_tangent(t, a, ans, b=None, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False,
+                       subset_by_index=None, subset_by_value=None):
+    """Tangent of ``scipy.linalg.eigh`` (and ``eigvalsh``): that of ``np.linalg.eigh``/``eigvalsh`` on the
+    triangle read (the lower one by default)."""
+    _eigh_check(a, b, overwrite_a, overwrite_b, subset_by_index, subset_by_value, t)
+    uplo = "L" if lower else "U"
+    return eigvalsh_tangent(t, a, uplo) if eigvals_only else eigh_tangent(t, a, ans, uplo)
+
+
+def scipy_eigh_adjoint(g, a, ans, b=None, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False,
+                       subset_by_index=None, subset_by_value=None):
+    """Adjoint of ``scipy.linalg.eigh`` (and ``eigvalsh``), onto the triangle read."""
+    _eigh_check(a, b, overwrite_a, overwrite_b, subset_by_index, subset_by_value)
+    uplo = "L" if lower else "U"
+    return eigvalsh_adjoint(g, a, uplo) if eigvals_only else eigh_adjoint(g, a, ans, uplo)
+
+
+def scipy_svd_tangent(t, a, ans, full_matrices=True, compute_uv=True, overwrite_a=False):
+    """Tangent of ``scipy.linalg.svd`` (and ``svdvals``): that of ``np.linalg.svd``."""
+    _check("svd", a, t, square=False, overwrite_a=overwrite_a)
+    return svd_tangent(t, a, ans, full_matrices, compute_uv)
+
+
+def scipy_svd_adjoint(g, a, ans, full_matrices=True, compute_uv=True, overwrite_a=False):
+    """Adjoint of ``scipy.linalg.svd`` (and ``svdvals``): that of ``np.linalg.svd``."""
+    _check("svd", a, square=False, overwrite_a=overwrite_a)
+    return svd_adjoint(g, a, ans, full_matrices, compute_uv)
+
+
+def _qr_parts(a, ans, mode, pivoting, overwrite_a, *extra):
+    """``(q, r, k, full)``: the reduced factors (``k = min(m, n)`` columns of Q), and whether ``ans`` holds
+    the complete Q (``mode='full'`` with ``m > n``)."""
+    _check("qr", a, *extra, square=False, overwrite_a=overwrite_a)
+    if pivoting or mode not in ("full", "economic", "r"):
+        _refuse(f"scipy.linalg.qr(a, mode={mode!r}, pivoting={pivoting!r}) has no derivative rule",
+                "use mode='full' (the default), 'economic' or 'r', without pivoting")
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    if mode == "r":
+        import scipy.linalg
+
+        q, r = scipy.linalg.qr(a, mode="economic")
+    else:
+        q, r = np.asarray(ans[0])[..., :, :k], np.asarray(ans[1])[..., :k, :]
+    return q, r, k, mode == "full" and m > n
+
+
+def _qr_reduced_tangent(q, r, a, t):
+    m, n = np.shape(a)[-2:]
+    if m >= n:
+        return _qr_square_tangent(q, r, t)
+    dq, dr1 = _qr_square_tangent(q, r[..., :, :m], t[..., :, :m])
+    return dq, np.concatenate([dr1, _swap(dq) @ _f(a)[..., :, m:] + _swap(q) @ t[..., :, m:]], axis=-1)
+
+
+def scipy_qr_tangent(t, a, ans, overwrite_a=False, mode="full", pivoting=False):
+    """Tangent of ``scipy.linalg.qr``: that of the reduced factorization; ``mode='full'`` of a tall matrix is
+    refused (its extra columns of Q are any basis of the complement)."""
+    q, r, k, full = _qr_parts(a, ans, mode, pivoting, overwrite_a, t)
+    if full:
+        _refuse("scipy.linalg.qr(a) of a tall matrix (mode='full') has no forward derivative: the extra columns of "
+                "Q are any basis of the complement", "pass mode='economic'")
+    dq, dr = _qr_reduced_tangent(q, r, a, _f(t))
+    if mode == "r":  # R has the shape of a: zero rows below the first min(m, n), which never change
+        return TupleAdjoint([np.concatenate([dr, np.zeros(dr.shape[:-2] + (np.shape(a)[-2] - k, dr.shape[-1]))],
+                                            axis=-2)])
+    return TupleAdjoint([dq, dr])
+
+
+def scipy_qr_adjoint(g, a, ans, overwrite_a=False, mode="full", pivoting=False):
+    """Adjoint of ``scipy.linalg.qr``, the transpose of the reduced tangent. With ``mode='full'`` of a tall
+    matrix, the extra columns of Q must get no adjoint (refused otherwise); the zero rows of R never change."""
+    q, r, k, full = _qr_parts(a, ans, mode, pivoting, overwrite_a)
+    m, n = np.shape(a)[-2:]
+    if mode == "r":
+        gq, gr = np.zeros(q.shape), _part(g, 0, ans[0])[..., :k, :]
+    else:
+        gq, gr = _part(g, 0, ans[0]), _part(g, 1, ans[1])[..., :k, :]
+        if full and np.any(gq[..., :, k:] != 0):
+            _refuse("scipy.linalg.qr(a) of a tall matrix (mode='full'): the result depends on the extra columns of Q, "
+                    "which are any basis of the complement and have no derivative", "pass mode='economic'")
+        gq = gq[..., :, :k]
+    if m >= n:
+        return _qr_square_adjoint(q, r, gq, gr)
+    rest, gr2 = _f(a)[..., :, m:], gr[..., :, m:]
+    first = _qr_square_adjoint(q, r[..., :, :m], gq + rest @ _swap(gr2), gr[..., :, :m])
+    return np.concatenate([first, q @ gr2], axis=-1)
+
+
+# -- pinv, lstsq ---------------------------------------------------------------------------------------------------
+
+def _pinv_check(a, atol, rtol, return_rank, *extra):
+    _check("pinv", a, *extra, square=False)
+    if return_rank:
+        _refuse("scipy.linalg.pinv(..., return_rank=True) has no derivative rule", "compute the rank separately")
+    s = np.linalg.svd(_f(a), compute_uv=False)
+    cut = (0.0 if atol is None else atol) + s[..., :1] * (max(np.shape(a)[-2:]) * np.finfo(np.float64).eps
+                                                          if rtol is None else rtol)
+    if s.shape[-1] and np.any(s[..., -1:] <= cut):
+        _refuse("scipy.linalg.pinv of a rank-deficient matrix has no derivative rule (it jumps where the rank "
+                "changes)", "regularize the matrix, or solve a full-rank problem")
+
+
+def scipy_pinv_tangent(t, a, ans, atol=None, rtol=None, return_rank=False):
+    """Tangent of ``scipy.linalg.pinv`` of a full-rank matrix (that of ``np.linalg.pinv``)."""
+    _pinv_check(a, atol, rtol, return_rank, t)
+    return _pinv_tangent(_f(t), _f(a), np.asarray(ans))
+
+
+def scipy_pinv_adjoint(g, a, ans, atol=None, rtol=None, return_rank=False):
+    """Adjoint of ``scipy.linalg.pinv`` of a full-rank matrix."""
+    _pinv_check(a, atol, rtol, return_rank)
+    return _pinv_adjoint(_f(g), _f(a), np.asarray(ans))
+
+
+def _lstsq_parts(a, b, ans, overwrite_a, overwrite_b, *extra):
+    """``(a, b, pinv(a), x, residual or None)``; refuses rank-deficient problems (as ``np.linalg.lstsq``)."""
+    _check("lstsq", a, b, *extra, square=False, batched=False, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    a = _f(a)
+    if ans[2] < min(a.shape):
+        _refuse("scipy.linalg.lstsq of a rank-deficient matrix has no derivative rule (the minimum-norm solution "
+                "jumps where the rank changes)", "regularize the problem, or solve a full-rank one")
+    x = np.asarray(ans[0])
+    res = _f(b) - a @ x if np.size(ans[1]) else None
+    return a, _f(b), np.linalg.pinv(a), x, res
+
+
+def _lstsq_singular_parts(a):
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return u, vh
+
+
+def scipy_lstsq_tangent_a(t, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
+    """Tangent of ``scipy.linalg.lstsq`` in ``a`` (full rank): the solution ``d pinv(a) b``, the residues
+    ``-2 r . (da x)`` (when SciPy returns them), the singular values ``diag(U^T da V)`` (None with 'gelsy');
+    the rank has none."""
+    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b, t)
+    t = _f(t)
+    dres = np.zeros(np.shape(ans[1])) if res is None else np.sum(-2.0 * res * (t @ x), axis=0)
+    ds = None
+    if ans[3] is not None:
+        u, vh = _lstsq_singular_parts(a)
+        ds = np.diagonal(u.T @ t @ vh.T).copy()
+    return TupleAdjoint([_pinv_tangent(t, a, p) @ bb, dres, None, ds])
+
+
+def scipy_lstsq_tangent_b(t, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
+    """Tangent of ``scipy.linalg.lstsq`` in ``b``: ``pinv(a) db``, residues ``2 r . db``."""
+    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b, t)
+    t = _f(t)
+    dres = np.zeros(np.shape(ans[1])) if res is None else np.sum(2.0 * res * t, axis=0)
+    return TupleAdjoint([p @ t, dres, None, None if ans[3] is None else np.zeros(np.shape(ans[3]))])
+
+
+def scipy_lstsq_adjoint_a(g, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
+    """Adjoint of ``scipy.linalg.lstsq`` in ``a``, the transpose of :func:`scipy_lstsq_tangent_a`."""
+    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b)
+    gx = _part(g, 0, x)
+    out = _pinv_adjoint(np.outer(gx, bb) if bb.ndim == 1 else gx @ bb.T, a, p)
+    if res is not None:
+        gres = _part(g, 1, ans[1])
+        out = out - 2.0 * (np.outer(res * gres, x) if bb.ndim == 1 else (res * gres) @ x.T)
+    if ans[3] is not None:
+        u, vh = _lstsq_singular_parts(a)
+        out = out + (u * _part(g, 3, ans[3])) @ vh
+    return out
+
+
+def scipy_lstsq_adjoint_b(g, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
+    """Adjoint of ``scipy.linalg.lstsq`` in ``b``: ``pinv(a)^T gx + 2 r gres``."""
+    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b)
+    out = p.T @ _part(g, 0, x)
+    if res is not None:
+        out = out + 2.0 * res * _part(g, 1, ans[1])
+    return _like(b, out)
