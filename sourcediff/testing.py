@@ -336,7 +336,7 @@ def check_rule(rule: Any, args: Sequence[Any] = (), kwargs: dict[str, Any] | Non
         fd = [(p - m) / (2 * eps) for p, m in zip(_flat(call(plus), ans), _flat(call(minus), ans))]
         jvp = _flat(evaluate(rule.jvps[param], t=copy.deepcopy(v)), ans)
         for got, expected in zip(jvp, fd):
-            bad = np.abs(got - expected) > atol + rtol * np.abs(expected)
+            bad = ~(np.abs(got - expected) <= atol + rtol * np.abs(expected))  # nan is a disagreement too
             assert not np.any(bad), (f"{where}: the forward template {rule.jvps[param]!r} disagrees with finite "
                                      f"differences:\n{got}\nexpected\n{expected}")
         u = _random_like(ans, rng)

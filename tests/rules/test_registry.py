@@ -259,6 +259,15 @@ def test_check_rule_catches_a_wrong_forward_template():
         check_rule(wrong, [np.array([0.3, 1.1])])
 
 
+def test_check_rule_catches_a_forward_template_that_gives_nan():
+    from sourcediff.testing import check_rule
+
+    wrong = registry.ReverseRule(np.sin, registry._signature("x"), {"x": "g * np.cos(x)"},
+                                 jvps={"x": "t * np.cos(x) * np.nan"})
+    with pytest.raises(AssertionError, match="finite differences"):
+        check_rule(wrong, [np.array([0.3, 1.1])])
+
+
 def test_check_rule_catches_a_reverse_template_that_is_not_the_transpose():
     from sourcediff.testing import check_rule
 
