@@ -117,8 +117,7 @@ class Lowering:
                                   "call it directly, or define it at module level and pass what it needs "
                                   "as arguments")
             return name(expr.id)
-        if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub) and isinstance(expr.operand, gast.Constant) \
-                and isinstance(expr.operand.value, (int, float)):
+        if _negative_number(expr):
             return constant(-expr.operand.value)
         rhs = self.rhs(expr)
         if isinstance(rhs, gast.Name):
@@ -145,7 +144,7 @@ class Lowering:
                 raise self.refuse(expr, f"the operator {type(expr.op).__name__}", "use the numpy function instead")
             return self.copy(gast.BinOp(left=self.atom(expr.left), op=expr.op, right=self.atom(expr.right)), expr)
         if isinstance(expr, gast.UnaryOp):
-            if isinstance(expr.op, gast.USub) and isinstance(expr.operand, gast.Constant):
+            if _negative_number(expr):
                 return self.atom(expr)
             return self.copy(gast.UnaryOp(op=expr.op, operand=self.atom(expr.operand)), expr)
         if isinstance(expr, gast.Compare):
@@ -868,3 +867,9 @@ def lower(parsed: ParsedFunction, numbers: frozenset[str] = frozenset(), arrays:
     lowered = Lowering(parsed, numbers, arrays, hold_arguments).run()
     number_statements(lowered.body)
     return lowered
+
+
+def _negative_number(expr: gast.expr) -> bool:
+    """``-3``, ``-0.5`` or ``-2j``: a constant, not an operation."""
+    return isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub) \
+        and isinstance(expr.operand, gast.Constant) and type(expr.operand.value) in (int, float, complex)

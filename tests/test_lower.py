@@ -87,3 +87,16 @@ def test_lowering_is_deterministic():
     second = emit.to_source(lower.lower(parse.parse_function(nested)))
     assert first == second
     assert "t1 = " in first
+
+
+def negative_imaginary(x):
+    z = -2.5j
+    return np.abs(x * z + -1j)
+
+
+def test_a_negative_imaginary_constant_is_a_constant():
+    # regression (fuzzer, seed 920200225): -2.5j went back and forth between atom and rhs until the recursion
+    # limit
+    value, node = _run_lowered(negative_imaginary, 0.7)
+    assert value == negative_imaginary(0.7)
+    assert "-2.5j" in emit.to_source(node)
