@@ -269,6 +269,10 @@ SHAPE_SAMPLES = _sibling("samples_shape").SHAPE_SAMPLES
 SAMPLES.update(SHAPE_SAMPLES)
 
 
+NUMPY_MORE_SAMPLES = _sibling("samples_numpy_more").NUMPY_MORE_SAMPLES
+SAMPLES.update(NUMPY_MORE_SAMPLES)
+
+
 def _scipy_samples() -> dict:
     """The ``scipy.special`` samples, when SciPy is installed (loading them loads the lazy SciPy rules)."""
     import importlib.util
