@@ -38,6 +38,13 @@ RULE_HELPERS = (
     # scipy.special
     "polygamma", "bessel_iv", "bessel_ive", "bessel_jv", "bessel_yv", "bessel_kv", "hurwitz_zeta", "zeta_slope",
     "xdivy", "logsumexp_adjoint", "logsumexp_tangent",
+    # complex values and np.fft
+    "eigvals_adjoint", "eigvals_tangent", "complex_abs_adjoint", "complex_abs_tangent", "angle_adjoint",
+    "angle_tangent", "imag_adjoint", "fft_adjoint", "rfft_adjoint", "irfft_adjoint", "hfft_adjoint", "ihfft_adjoint",
+    "fftn_adjoint", "rfftn_adjoint", "irfftn_adjoint",
+    # Python's dict methods
+    "dict_get_adjoint", "dict_get_default_adjoint", "dict_get_tangent", "dict_get_default_tangent",
+    "dict_values_adjoint", "dict_values_tangent", "dict_items_adjoint", "dict_items_tangent", "copy_adjoint",
     # numpy breadth
     "rollaxis_adjoint", "column_stack_adjoint", "dstack_adjoint", "block_adjoint", "broadcast_arrays_adjoint",
     "broadcast_arrays_tangent", "delete_adjoint", "insert_adjoint", "diagflat_adjoint", "ediff1d_adjoint",
@@ -64,7 +71,7 @@ STRUCTURAL = (
     "snapshot", "snapshot_item", "snapshot_contents", "restore", "restore_item", "keep_value",
     "unpop", "unextend", "uninsert",
     # lowered forms of the user's code
-    "iterable", "concatenate_rows", "concatenate_columns", "view_again",
+    "iterable", "concatenate_rows", "concatenate_columns", "view_again", "dict_values", "dict_items",
     # checks made when the derivative runs: refusals the transformer could not decide ahead of time
     "not_a_view", "immutable_value", "check_index", "check_array_attribute", "refuse_shared_arguments",
 )

@@ -615,13 +615,20 @@ def _vector_norm_adjoint(g, x, ans, ord, axis):
     if ord == np.inf or ord == -np.inf:
         pick = np.max if ord == np.inf else np.min
         return g * np.sign(x) * _tie_mask(np.abs(x), axis, pick)
+    if isinstance(ord, (int, float, np.number)) and not isinstance(ord, bool) and ord == 0:
+        return np.zeros_like(x * g)  # the number of nonzero entries: piecewise constant
     if isinstance(ord, (int, float, np.number)) and not isinstance(ord, bool) and ord > 1:
         p = float(ord)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(ans == 0, 0.0, np.abs(x) / np.where(ans == 0, 1.0, ans))
         return g * np.sign(x) * ratio ** (p - 1)
+    if isinstance(ord, (int, float, np.number)) and not isinstance(ord, bool):  # 0 < p < 1 and p < 0
+        if np.any(x == 0):
+            _refuse(f"np.linalg.norm with ord={ord!r} at a vector with a zero entry: below ord=1 the norm has "
+                    "no derivative there", "use ord >= 1, or keep the entries away from 0")
+        return g * np.sign(x) * (np.abs(x) / ans) ** (float(ord) - 1)
     _refuse(f"np.linalg.norm with ord={ord!r} on vectors has no derivative rule",
-            "use ord=None, 1, 2, np.inf, -np.inf or a real p > 1")
+            "use ord=None, 0, 1, 2, np.inf, -np.inf or another real p")
 
 
 def _matrix_norm_adjoint(g, x, ord):
@@ -633,10 +640,12 @@ def _matrix_norm_adjoint(g, x, ord):
     if ord == "nuc":
         u, _, vh = np.linalg.svd(x, full_matrices=False)
         return g * (u @ vh)
-    if ord in (2, -2):
+    if ord in (2, -2):  # the largest (smallest) singular value; tied ones share the adjoint equally
         u, s, vh = np.linalg.svd(x, full_matrices=False)
-        k = 0 if ord == 2 else -1
-        return g * (u[..., :, k, None] * vh[..., None, k, :])
+        extreme = s[..., :1] if ord == 2 else s[..., -1:]
+        tied = np.abs(s - extreme) <= 1e-10 * np.maximum(np.abs(s[..., :1]), 1e-300)
+        weights = tied / np.sum(tied, axis=-1, keepdims=True)
+        return g * ((u * weights[..., None, :]) @ vh)
     if ord in (1, -1, np.inf, -np.inf):
         pick = np.max if ord in (1, np.inf) else np.min
         sum_axis = -2 if ord in (1, -1) else -1  # 1: column sums; inf: row sums

@@ -17,7 +17,9 @@ from .numpy_elementwise_ops import *  # noqa: F401,F403  (helpers of operators a
 from .numpy_shape_ops import *  # noqa: F401,F403  (helpers of cumulative, repeating and rearranging rules)
 from .numpy_rearrange_ops import *  # noqa: F401,F403  (helpers of roll, pad, split, take, interp, convolve ...)
 from .numpy_statistics_ops import *  # noqa: F401,F403  (helpers of statistics, sinc and math.prod/dist/gamma)
+from .numpy_complex_ops import *  # noqa: F401,F403  (helpers of complex values and np.fft)
 from .scipy_special_ops import *  # noqa: F401,F403  (helpers of the scipy.special rules; SciPy loads on use)
+from .numpy_python_ops import *  # noqa: F401,F403  (helpers of the dict methods' rules)
 
 
 

@@ -617,8 +617,8 @@ def vecmat_adjoint(g, x1, x2, which="x1"):
 
 def vector_norm_adjoint(g, x, ans, axis=None, keepdims=False, ord=2):
     """Adjoint of ``np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)``: the vector norm over the
-    axes named (all of them for None), with ``np.linalg.norm``'s conventions (0 at a zero 2-norm, ``sign(x)``
-    for ord 1, ties of max/min norms shared evenly). Other ords (0, negative ones) are refused."""
+    axes named (all of them for None), with ``np.linalg.norm``'s vector conventions (0 at a zero 2-norm,
+    ``sign(x)`` for ord 1, ties of max/min norms shared evenly, a zero entry refused below ord 1)."""
     from .numpy_array_ops import _axes, _expand, _vector_norm_adjoint
 
     xa = np.asarray(x, dtype=np.float64)
@@ -650,17 +650,26 @@ def _cond_parts(x, p):
     return inverse, norm_x, norm_inv, _matrix_norm_adjoint(ones, x, p), _matrix_norm_adjoint(ones, inverse, p)
 
 
+def _extreme_direction(u, s, vh, k):
+    """The gradient of the largest (``k`` 0) or smallest (``k`` -1) singular value: ``u_k v_k^T``, or where it
+    is repeated the mean over the tied ones (as ``np.linalg.norm``'s ord 2 and -2)."""
+    extreme = s[..., k:k + 1] if k == 0 else s[..., -1:]
+    tied = np.abs(s - extreme) <= 1e-10 * np.maximum(np.abs(s[..., :1]), 1e-300)
+    weights = tied / np.sum(tied, axis=-1, keepdims=True)
+    return (u * weights[..., None, :]) @ vh
+
+
 def cond_adjoint(g, x, ans, p=None):
     """Adjoint of ``np.linalg.cond(x, p)``. With ``p`` None, 2 or -2 it is ``s_max / s_min`` (or its inverse)
-    of the singular values, each with gradient ``u_i v_i^T``; with another norm it is
-    ``norm(x) norm(inv(x))``, and ``d inv(x) = -inv(x) dx inv(x)``."""
+    of the singular values, each with gradient ``u_i v_i^T`` (tied extreme ones share it equally); with another
+    norm it is ``norm(x) norm(inv(x))``, and ``d inv(x) = -inv(x) dx inv(x)``."""
     _real("cond", x)
     xa = np.asarray(x, dtype=np.float64)
     scale = (np.asarray(g, dtype=np.float64) * np.asarray(ans))[..., None, None]
     if p is None or p in (2, -2):
         u, s, vh = _cond_parts(xa, p)
-        top = u[..., :, :1] * vh[..., :1, :] / s[..., :1, None]
-        bottom = u[..., :, -1:] * vh[..., -1:, :] / s[..., -1:, None]
+        top = _extreme_direction(u, s, vh, 0) / s[..., :1, None]
+        bottom = _extreme_direction(u, s, vh, -1) / s[..., -1:, None]
         return scale * (bottom - top if p == -2 else top - bottom)
     inverse, norm_x, norm_inv, slope_x, slope_inv = _cond_parts(xa, p)
     return np.asarray(g, dtype=np.float64)[..., None, None] * (

@@ -4,4 +4,4 @@ Importing this package registers every rule in :mod:`sourcediff.rules.registry`.
 """
 from . import registry  # noqa: F401
 from . import python, math_module  # noqa: F401
-from .numpy import elementwise, reductions, shape, indexing, linalg, statistics  # noqa: F401
+from .numpy import elementwise, reductions, shape, indexing, linalg, statistics, fft, complex  # noqa: F401

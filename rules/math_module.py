@@ -77,12 +77,24 @@ defpartials(math.fmod, "x1, x2, /", x1="1", x2="-math.trunc(x1 / x2)")
 defpartials(math.copysign, "x1, x2, /", x1="1.0 if (x1 < 0) == (math.copysign(1.0, x2) < 0) else -1.0",
             x2="0.0")
 
+# ldexp(x, i) = x * 2 ** i (i an integer); remainder(x, y) = x - n y with n the integer nearest x / y, which
+# (x - ans) / y gives exactly; nextafter(x, y) is x moved by one ulp, a constant step where x is.
+defpartials(math.ldexp, "x, i, /", x="math.ldexp(1.0, i)")
+defpartials(math.remainder, "x, y, /", x="1", y="-float(round((x - ans) / y))")
+defpartials(math.nextafter, "x, y, /, *, steps=None", x="1.0")  # y: only the direction
+# frexp(x) = (m, e) with x = m 2 ** e and modf(x) = (fraction, integral part): the integer parts are piecewise
+# constant, so only the first element of the result carries x's derivative.
+defrule(math.frexp, "x, /", x="sd.field_adjoint(g, 0, ans[0]) * 2.0 ** -ans[1]",
+        jvp={"x": "sd.field_tangent(t * 2.0 ** -ans[1], 0, ans)"})
+defrule(math.modf, "x, /", x="sd.field_adjoint(g, 0, ans[0])", jvp={"x": "sd.field_tangent(t, 0, ans)"})
+
 for _fn, _why in [
     (math.floor, "piecewise constant"), (math.ceil, "piecewise constant"),
     (math.trunc, "piecewise constant"), (math.isnan, "boolean result"),
     (math.isinf, "boolean result"), (math.isfinite, "boolean result"),
     (math.isclose, "boolean result"), (math.factorial, "integer argument"),
     (math.comb, "integer arguments"), (math.perm, "integer arguments"),
-    (math.gcd, "integer arguments"),
+    (math.gcd, "integer arguments"), (math.lcm, "integer arguments"), (math.isqrt, "integer argument"),
+    (math.ulp, "piecewise constant"),
 ]:
     defnondiff(_fn, _why)

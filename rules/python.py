@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import operator
 
-from .registry import defbilinear, deflinear, defnondiff, defpartials, defrule
+from .registry import defbilinear, deflinear, defnondiff, defnondiff_method, defpartials, defrule, method, runtime
 
 defpartials(operator.add, "a, b", unbroadcast=True, a="1", b="1")
 defpartials(operator.sub, "a, b", unbroadcast=True, a="1", b="-1")
@@ -55,3 +55,22 @@ deflinear(builtins.tuple, "iterable=(), /", apply="tuple(iterable)", iterable="s
 defnondiff(builtins.range, "integer sequence")
 defnondiff(builtins.isinstance, "boolean result")
 defnondiff(builtins.type, "a type, not a value")
+
+# Dicts. d.get(key, default): the result's adjoint goes to d[key] when d has the key, else to default.
+# d.values() / d.items() outside a for loop are lowered to sd.dict_values(d) / sd.dict_items(d), lists
+# in the dict's order: element i's adjoint goes to the i-th key. Keys carry no gradient. The helpers refuse
+# a receiver that is not a dict (method rules are found by name).
+defrule(method("get"), "self, key, default=None",
+        self="sd.dict_get_adjoint(g, self, key)", default="sd.dict_get_default_adjoint(g, self, key, default)",
+        jvp={"self": "sd.dict_get_tangent(t, self, key, ans)",
+             "default": "sd.dict_get_default_tangent(t, self, key, ans)"})
+defrule(runtime("dict_values"), "d", d="sd.dict_values_adjoint(g, d)", jvp={"d": "sd.dict_values_tangent(t, d)"})
+defrule(runtime("dict_items"), "d", d="sd.dict_items_adjoint(g, d)", jvp={"d": "sd.dict_items_tangent(t, d)"})
+defnondiff_method("keys", "dict keys carry no gradient")
+
+# Strings carry no gradient. The lowering writes f-strings, "%" of a string and the methods of a string as
+# calls of str's own methods (sourcediff/strings.py); each is declared here, by identity.
+for _name in [n for n in dir(str) if not n.startswith("_") and n != "maketrans"] + ["__mod__"]:
+    defnondiff(getattr(str, _name), "a string")
+for _f in (builtins.str, builtins.repr, builtins.format, builtins.ascii, builtins.chr, builtins.ord):
+    defnondiff(_f, "a string, or a character's code")

@@ -148,6 +148,15 @@ RESULTS: dict[Any, str] = {}
 number) that no other name holds; ``"view"``, an array that may share its first argument's memory (a write
 into either shows in the other). A function not listed may give back one of its arguments."""
 
+COMPLEX_RULES: dict[Any, ReverseRule] = {}
+"""Rules used in place of the ordinary ones when an argument may be complex (:func:`defcomplex`)."""
+COMPLEX_SAFE: set[Any] = set()
+"""Keys whose ordinary templates hold for complex arguments."""
+COMPLEX_RESULTS: set[Any] = set()
+"""Keys whose result is complex for real arguments."""
+REAL_RESULTS: set[Any] = set()
+"""Keys whose result is real for complex arguments."""
+
 
 def _note_result(primal: Any, returns: str | None) -> None:
     if returns is None:
@@ -280,7 +289,7 @@ def scaled(factor: str, partial: str) -> str:
 
 def _register(key: Any, spec: str | inspect.Signature, adjoints: dict[str, str], jvps: dict[str, str], *,
               unbroadcast: bool = False, cut: tuple[str, ...] = (), form: str = "general",
-              returns: str | None = None) -> ReverseRule:
+              returns: str | None = None, for_complex: bool = False) -> ReverseRule:
     signature = spec if isinstance(spec, inspect.Signature) else _signature(spec)
     primal = key.name if isinstance(key, (Method, Attribute)) else key
     unknown = (set(adjoints) | set(jvps) | set(cut)) - set(signature.parameters)
@@ -293,6 +302,10 @@ def _register(key: Any, spec: str | inspect.Signature, adjoints: dict[str, str],
                          f"reverse templates for {sorted(adjoints)}")
     rule = ReverseRule(primal, signature, dict(adjoints), unbroadcast, _caller(), cut=tuple(cut),
                        jvps=dict(jvps), form=form)
+    if for_complex:
+        COMPLEX_RULES[key] = rule
+        _changed()
+        return rule
     _note_result(key, returns)
     if isinstance(key, Method):
         METHOD_RULES[key.name] = rule
@@ -424,6 +437,53 @@ def defnondiff_attribute(name: str, why: str) -> None:
     _changed()
 
 
+def defcomplex(key: Any, spec: str, *, jvp: dict[str, str], unbroadcast: bool = False,
+               **adjoints: str) -> ReverseRule:
+    """The rule of ``key`` when an argument may be complex, where its ordinary templates do not hold (``np.abs``).
+
+    Complex adjoints follow JAX's convention: the adjoint ``c`` of a complex
+    value ``z`` stands for the linear map ``dz -> Re(c * dz)``, so ``c`` is
+    ``dL/dRe(z) - 1j * dL/dIm(z)`` and a holomorphic function's adjoint is
+    ``g * f'(z)``, as for real numbers. The adjoint of a real value is real.
+    """
+    return _register(key, spec, adjoints, jvp, unbroadcast=unbroadcast, for_complex=True)
+
+
+def valid_for_complex(*keys: Any) -> None:
+    """Declare that the ordinary templates of these rules hold for complex arguments (see :func:`defcomplex`)."""
+    COMPLEX_SAFE.update(keys)
+    _changed()
+
+
+def complex_results(*keys: Any) -> None:
+    """Declare functions whose result is complex for real arguments (``np.fft.fft``)."""
+    COMPLEX_RESULTS.update(keys)
+    _changed()
+
+
+def real_results(*keys: Any) -> None:
+    """Declare functions whose result is real for complex arguments (``np.abs``, ``np.real``)."""
+    REAL_RESULTS.update(keys)
+    _changed()
+
+
+def complex_rule(key: Any) -> ReverseRule | None:
+    """The rule of ``key`` (a function, ``method(name)`` or ``attribute(name)``) for complex arguments, or
+    None when sourcediff cannot differentiate it there."""
+    try:
+        if key in COMPLEX_RULES:
+            return COMPLEX_RULES[key]
+        if key not in COMPLEX_SAFE:
+            return None
+    except TypeError:  # unhashable
+        return None
+    if isinstance(key, Method):
+        return METHOD_RULES.get(key.name)
+    if isinstance(key, Attribute):
+        return ATTRIBUTE_RULES.get(key.name)
+    return REVERSE_RULES.get(key)
+
+
 def lookup(primal: Any) -> ReverseRule | None:
     return _find(REVERSE_RULES, primal)
 
@@ -452,6 +512,8 @@ def _find(table: dict, primal: Any) -> Any:
         return None
     if found is None and load_rules_for(primal):
         found = table.get(primal)
+    if found is None and type(getattr(primal, "__self__", None)) is str:  # "w{}".format of a module's string
+        found = table.get(getattr(str, getattr(primal, "__name__", ""), None))
     return found
 
 

@@ -20,6 +20,7 @@ import gast
 
 from .binding import dotted, is_runtime_call
 from .callsites import CallSites
+from .complex_values import ComplexValues, complex_values
 from .dataflow import (Activity, ArrayFacts, activity, array_facts, describe, differentiable_reads, scalar_names,
                        written_arguments)
 from .errors import MissingRuleError, NonScalarOutputError, SourcediffError, UnsupportedSyntaxError
@@ -81,6 +82,7 @@ class Facts:
     unpacked: Mapping[int, tuple[str, ...]]  # t = f(...): the names t[0], t[1], ... are unpacked into
     unpack_reads: frozenset[int]           # the statements ``a = t[0]`` of those unpackings
     runtime: str                           # the generated code's name for the runtime (sd)
+    complex_values: ComplexValues = ComplexValues({}, {}, frozenset())  # where names may hold complex values
 
     def binds(self, stmt: gast.stmt) -> list[str]:
         """Names a statement (re)binds in the forward pass (a helper's call binds its residual too)."""
@@ -119,7 +121,7 @@ def analyze(parsed: ParsedFunction, lowered: gast.FunctionDef, spec: Spec, namer
     output = _outputs(parsed, ret, spec)
     finder = _Finder(parsed, lowered, spec, namer, runtime)
     body = finder.run(body, output, derivative_reads)
-    return finder.facts(body, output)
+    return finder.facts(body, output, ret)
 
 
 class _Finder:
@@ -160,11 +162,12 @@ class _Finder:
         self.arrays = self.array_facts(body, self.numbers)
         return body
 
-    def facts(self, body: list[gast.stmt], output: Output) -> Facts:
+    def facts(self, body: list[gast.stmt], output: Output, ret: gast.Return) -> Facts:
         act, arrays = self.activity, self.arrays
         counts, _ = definitions(body, lambda stmt: _binds(stmt, self.calls, self.runtime))
         varied_indices = self.varied_indices(body, act)
-        _refuse_complex_constants(self.parsed, body, act)
+        complex_found = complex_values(self.parsed, body, self.ordered, act, self.calls, self.runtime,
+                                       output.differentiated, ret)
         lists = {(appended(s) or list_change(s)[1:])[0] for s in walk_statements(body)
                  if appended(s) is not None or list_change(s) is not None}
         increments = self.increments(body, act, arrays, counts)
@@ -176,7 +179,7 @@ class _Finder:
             changed_outputs=tuple(self.changed_outputs()),
             containers=frozenset(_container_names(body) - arrays.arrays), lists=frozenset(lists),
             varied_indices=frozen(varied_indices), increments=frozen(increments), unpacked=frozen(unpacked),
-            unpack_reads=frozenset(unpack_reads), runtime=self.runtime)
+            unpack_reads=frozenset(unpack_reads), runtime=self.runtime, complex_values=complex_found)
 
     # -- the parameters written into -------------------------------------------------------------
     def mutated_parameters(self, body: list[gast.stmt], changed: dict[int, list[str]]) -> tuple[str, ...]:
@@ -397,28 +400,6 @@ def _binds(stmt: gast.stmt, calls: CallSites, runtime: str) -> list[str]:
     if sid(stmt) in calls.user_calls:
         return [target, calls.user_calls[sid(stmt)].residual]
     return [target]
-
-
-def _refuse_complex_constants(parsed: ParsedFunction, body: list[gast.stmt], act: Activity) -> None:
-    """A complex value (``1j``, or a name holding one) meeting differentiated values: not differentiated yet."""
-    def is_complex(stmt: gast.stmt, names: set[str]) -> bool:
-        return any(isinstance(n, gast.Constant) and isinstance(n.value, complex) for n in gast.walk(stmt)) or \
-            any(n in names for n in reads(stmt))
-    holding: set[str] = set()
-    while True:
-        before = len(holding)
-        for stmt in walk_statements(body):
-            if isinstance(stmt, (gast.Assign, Update)) and is_complex(stmt, holding):
-                target = stored(stmt)
-                holding.add(target[0] if target else target_of(stmt) or "")
-        if len(holding) == before:
-            break
-    for stmt in walk_statements(body):
-        if act.is_active(stmt) and not isinstance(stmt, (gast.If, gast.For, gast.While)) and \
-                is_complex(stmt, holding):
-            raise parsed.error(UnsupportedSyntaxError, "sourcediff cannot differentiate complex numbers "
-                               "yet: this complex value meets differentiated values", stmt,
-                               "write the real and imaginary parts as separate real values")
 
 
 def _container_names(body: list[gast.stmt]) -> set[str]:

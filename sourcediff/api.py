@@ -24,7 +24,7 @@ class Derivative:
         self.argnums = arguments.normalize_argnums(f, argnums)
         self.single = isinstance(argnums, (int, np.integer))
         params = arguments.positional_parameters(f)
-        self.wrt = tuple(params[i] for i in self.argnums)
+        self.wrt, self.picks = arguments.differentiated(f, self.argnums)
         self.params = tuple(params)
         self.last_argnum = max(self.argnums)
         takes_varargs = bool(f.__code__.co_flags & inspect.CO_VARARGS)
@@ -65,14 +65,16 @@ class Derivative:
         return args, {}
 
     def _grads(self, grads: Any, args: tuple) -> Any:
+        parts = arguments.picked(grads, self.picks, len(self.wrt))
         if self.single:
-            return arguments.match(grads, args[self.argnums[0]])
+            return arguments.match(parts[0], args[self.argnums[0]])
         if len(self.argnums) == 1:
-            return (arguments.match(grads, args[self.argnums[0]]),)
-        return arguments.distinct(tuple(arguments.match(g, args[i]) for g, i in zip(grads, self.argnums)))
+            return (arguments.match(parts[0], args[self.argnums[0]]),)
+        return arguments.distinct(tuple(arguments.match(g, args[i]) for g, i in zip(parts, self.argnums)))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args, keywords = self._args(args, kwargs)
+        arguments.check_call_length(self.fun, self.argnums, args)
         for i in self.argnums:
             x = args[i]
             if type(x) not in arguments.PLAIN_ARGUMENTS or (type(x) is np.ndarray and x.dtype.kind not in "fiu"):
@@ -109,6 +111,11 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
     tuple; with ``has_aux=True``, ``f`` returns ``(output, aux)`` and the
     derivative returns ``(gradient, aux)``.
 
+    ``argnums`` count the call's positional arguments, those that ``*args``
+    gathers too: for ``def f(a, *xs)``, ``argnums=2`` is ``xs[1]`` (counted from
+    the start only). Keyword arguments, ``**kwargs`` included, are passed
+    through and never differentiated.
+
     Arguments may be pytrees: dicts, lists, tuples, namedtuples, dataclasses
     and plain objects (``types.SimpleNamespace``), nested, whose leaves are
     floats, ints or numeric ndarrays. The gradient has the structure of the
@@ -140,10 +147,9 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """
     if not primals:
         raise ArgnumsError("vjp needs at least one primal argument")
-    argnums = tuple(range(len(primals)))
-    arguments.normalize_argnums(f, argnums)
+    argnums = arguments.normalize_argnums(f, tuple(range(len(primals))))
     params = arguments.positional_parameters(f)
-    wrt = tuple(params[i] for i in argnums)
+    wrt, picks = arguments.differentiated(f, argnums)
     scalars, arrays = arguments.specialization(params, arguments.kinds(primals))
     compiled = build(f, "vjp", wrt, has_aux, scalars, arrays)
     for i, x in enumerate(primals):
@@ -151,7 +157,8 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     arguments.refuse_complex(f, primals)
     # f may write into its arguments (arrays, lists, dicts): run it on copies of those
     written = set(compiled.mutated)
-    result = f(*[copy.deepcopy(x) if p in written else x for p, x in zip(params, primals)])
+    names = params + [arguments.varargs_parameter(f)] * (len(primals) - len(params))  # *args takes the rest
+    result = f(*[copy.deepcopy(x) if p in written else x for p, x in zip(names, primals)])
     arrays = [x for x in primals if type(x) is np.ndarray]
     if arrays:  # the output must not change when the caller changes an argument later
         result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and any(
@@ -164,8 +171,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
             grads = compiled.function(*primals, **{compiled.seed: cotangent})
         except ZeroDivisionError as exc:
             raise arguments.undefined_derivative(exc) from None
-        if len(primals) == 1:
-            grads = (grads,)
+        grads = arguments.picked(grads, picks, len(wrt))
         return arguments.distinct(tuple(arguments.match(g, x) for g, x in zip(grads, primals)), cotangent)
 
     vjp_fn.source = compiled.source  # type: ignore[attr-defined]
@@ -184,7 +190,7 @@ def stages(f: Callable, *args: Any, argnums: int | Sequence[int] = 0, mode: str 
     ``.source`` prints; without arguments, those of the general derivative.
     """
     params = arguments.positional_parameters(f)
-    wrt = tuple(params[i] for i in arguments.normalize_argnums(f, argnums))
+    wrt, _ = arguments.differentiated(f, arguments.normalize_argnums(f, argnums))
     scalars, arrays = arguments.specialization(tuple(params), arguments.kinds(args)) if args else (frozenset(),
                                                                                                  frozenset())
     return pipeline.stages(f, wrt, mode, has_aux, scalars, arrays)

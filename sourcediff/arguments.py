@@ -24,31 +24,71 @@ def positional_parameters(f: Callable) -> list[str]:
     return list(code.co_varnames[: code.co_argcount])
 
 
+def varargs_parameter(f: Callable) -> str | None:
+    """The name of ``f``'s ``*args`` parameter, or None."""
+    code = f.__code__
+    if code.co_flags & inspect.CO_VARARGS:
+        return code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
+    return None
+
+
 def normalize_argnums(f: Callable, argnums: int | Sequence[int]) -> tuple[int, ...]:
+    """``argnums`` as a tuple of non-negative positions; with ``*args``, a position past the named parameters
+    is one inside ``*args``."""
     params = positional_parameters(f)
     single = isinstance(argnums, (int, np.integer))
     numbers = (int(argnums),) if single else tuple(int(a) for a in argnums)
     if not numbers:
         raise ArgnumsError("argnums is empty: name at least one argument to differentiate")
+    varargs = varargs_parameter(f)
     out = []
     for a in numbers:
-        varargs = f.__code__.co_flags & inspect.CO_VARARGS
-        if varargs and a >= len(params):
-            name = f.__code__.co_varnames[f.__code__.co_argcount + f.__code__.co_kwonlyargcount]
+        if varargs is not None and a < 0:
             raise ArgnumsError(
-                f"argument {a} of {f.__qualname__} goes to *{name}: only named positional parameters are "
-                "differentiated", filename=f.__code__.co_filename, lineno=f.__code__.co_firstlineno,
-                hint=f"give the values names (def {f.__name__}(x, y, ...)), or pass them as one tuple argument")
-        if not -len(params) <= a < len(params):
+                f"argnums={argnums!r}: {f.__qualname__} takes *{varargs}, so a position counted from the end "
+                "depends on each call", filename=f.__code__.co_filename, lineno=f.__code__.co_firstlineno,
+                hint="count positions from the start (0 is the first argument)")
+        if varargs is None and not -len(params) <= a < len(params):
             raise ArgnumsError(
                 f"argnums={argnums!r} is out of range: {f.__qualname__} takes {len(params)} positional "
                 f"argument(s) ({', '.join(params) or 'none'})",
                 filename=f.__code__.co_filename, lineno=f.__code__.co_firstlineno,
                 hint=f"use indices from 0 to {len(params) - 1}")
-        out.append(a % len(params))
+        out.append(a if varargs is not None else a % len(params))
     if len(set(out)) != len(out):
         raise ArgnumsError(f"argnums={argnums!r} names an argument twice")
     return tuple(out)
+
+
+def differentiated(f: Callable, argnums: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[tuple[int, int | None], ...]]:
+    """The parameters to differentiate (``*args`` once, whichever of its positions are asked for), and for
+    each of ``argnums`` where its gradient is: (index among those parameters, position inside ``*args`` or None)."""
+    params = positional_parameters(f)
+    wrt: list[str] = []
+    picks = []
+    for a in argnums:
+        param, inside = (params[a], None) if a < len(params) else (varargs_parameter(f), a - len(params))
+        if param not in wrt:
+            wrt.append(param)
+        picks.append((wrt.index(param), inside))
+    return tuple(wrt), tuple(picks)
+
+
+def picked(grads: Any, picks: tuple[tuple[int, int | None], ...], count: int) -> list:
+    """Per argnum its gradient, out of what the derivative returned for its ``count`` parameters (the gradient
+    itself for one, else a tuple); a position inside ``*args`` reads that element of ``*args``'s gradient."""
+    out = []
+    for index, inside in picks:
+        g = grads if count == 1 else grads[index]
+        out.append(g if inside is None else g[inside])
+    return out
+
+
+def check_call_length(f: Callable, argnums: tuple[int, ...], args: tuple) -> None:
+    """Refuse a call that passes fewer positional arguments than ``argnums`` names (possible with ``*args``)."""
+    if max(argnums) >= len(args):
+        raise ArgnumsError(f"argnums names argument {max(argnums)}, but this call of {f.__qualname__} passes "
+                           f"{len(args)} positional argument(s)", hint="pass the argument, or change argnums")
 
 
 _PYTHON_NUMBERS = frozenset((float, int))
@@ -80,6 +120,8 @@ PLAIN_ARGUMENTS = frozenset((float, np.ndarray))
 def match(g: Any, x: Any) -> Any:
     """Give gradient ``g`` the structure and dtypes of the argument ``x`` (a float, an array or a pytree)."""
     kind = type(x)
+    if _is_complex(g):
+        raise _complex_gradient()
     if kind is float or kind is int:
         return float(g)
     if kind is np.ndarray:
@@ -122,6 +164,8 @@ def _match_tree(g: Any, x: Any, path: str) -> Any:
         elif pytrees.children(g) is not None:
             raise _structure_error(g, x, path)
         if isinstance(x, (float, int)) and not isinstance(x, bool):
+            if _is_complex(g):
+                raise _complex_gradient()
             return float(g)
         return match(g, x)
     if g is _ZERO or g is None:
@@ -145,6 +189,18 @@ def _match_tree(g: Any, x: Any, path: str) -> Any:
             raise _structure_error(g, x, path)
         values = [_match_tree(fields.get(step[1:], _ZERO), child, path + step) for step, child in parts]
     return pytrees.rebuild(x, values)
+
+
+def _complex_gradient() -> SourcediffError:
+    """The gradient of a real argument came out complex: a complex value sourcediff did not see coming met the
+    differentiated values (a constant from a function returning complex numbers, a float power of a negative
+    number), so its real part may be wrong too."""
+    return SourcediffError(
+        "the gradient of a real argument came out complex: a complex value that sourcediff could not see in the "
+        "source (returned by a function without a rule, or a negative number raised to a fractional power) met "
+        "the differentiated values, and the derivative would be wrong",
+        hint="make the complex values visible (np.fft, 1j, dtype=complex), or compute with real and imaginary "
+             "parts as separate real arrays")
 
 
 def _structure_error(g: Any, x: Any, path: str) -> SourcediffError:

@@ -6,6 +6,7 @@ import copy
 import inspect
 import operator
 import types
+from typing import Any
 
 import gast
 
@@ -32,23 +33,40 @@ class RuleBinder:
         self.parsed = parsed
         self.runtime = runtime
 
-    def find(self, stmt: gast.Assign) -> tuple[registry.ReverseRule | None, dict[str, gast.expr], str]:
-        """The rule of the primitive on the right of ``stmt`` and its argument binding."""
+    def find(self, stmt: gast.Assign, complex_names: frozenset[str] = frozenset()
+             ) -> tuple[registry.ReverseRule | None, dict[str, gast.expr], str]:
+        """The rule of the primitive on the right of ``stmt`` and its argument binding; where an argument is
+        in ``complex_names`` (may be complex), the rule for complex arguments (``registry.complex_rule``)."""
+        key, rule, args, keywords, what = self.primitive(stmt)
+        if rule is None:
+            return None, {}, what
+        binding = self.bind(rule, args, keywords, stmt.value, what)
+        if complex_names and self.reads_complex(binding, complex_names):
+            rule = registry.complex_rule(key)
+            if rule is None:
+                return None, {}, what
+            binding = self.bind(rule, args, keywords, stmt.value, what)
+        return rule, binding, what
+
+    @staticmethod
+    def reads_complex(binding: dict[str, gast.expr], complex_names: frozenset[str]) -> bool:
+        return any(isinstance(n, gast.Name) and n.id in complex_names
+                   for atom in binding.values() for n in gast.walk(atom))
+
+    def primitive(self, stmt: gast.Assign) -> tuple[Any, registry.ReverseRule | None, list, list, str]:
+        """The registry key of the primitive on the right of ``stmt``, its rule, arguments and description."""
         rhs = stmt.value
         if isinstance(rhs, gast.BinOp):
             primitive = BINARY_PRIMITIVES[type(rhs.op)]
             what = f"the operator {OPERATOR_SYMBOLS.get(type(rhs.op), type(rhs.op).__name__)}"
-            rule = registry.lookup(primitive)
-            return rule, self.bind(rule, [rhs.left, rhs.right], [], rhs, what) if rule else {}, what
+            return primitive, registry.lookup(primitive), [rhs.left, rhs.right], [], what
         if isinstance(rhs, gast.UnaryOp):
             primitive = UNARY_PRIMITIVES.get(type(rhs.op))
             what = f"the unary operator {type(rhs.op).__name__}"
-            rule = registry.lookup(primitive) if primitive else None
-            return rule, self.bind(rule, [rhs.operand], [], rhs, what) if rule else {}, what
+            return primitive, registry.lookup(primitive) if primitive else None, [rhs.operand], [], what
         if isinstance(rhs, gast.Attribute):
-            what = f"the attribute .{rhs.attr}"
-            rule = registry.ATTRIBUTE_RULES.get(rhs.attr)
-            return rule, {"x": rhs.value} if rule else {}, what
+            return (registry.attribute(rhs.attr), registry.ATTRIBUTE_RULES.get(rhs.attr), [rhs.value], [],
+                    f"the attribute .{rhs.attr}")
         if isinstance(rhs, gast.Call):
             func = rhs.func
             target = self.parsed.resolve(func)
@@ -56,15 +74,13 @@ class RuleBinder:
                 target = registry.runtime(func.attr)
             bound_to_array = type(getattr(target, "__self__", None)).__name__ == "ndarray"
             if is_resolved(target) and not (bound_to_array and isinstance(func, gast.Attribute)):
-                what = dotted(func)
                 rule = registry.lookup(target) or registry.constructor_rule(target)
                 if target is types.SimpleNamespace and not rhs.args:
                     rule = registry.namespace_rule(tuple(k.arg for k in rhs.keywords))
-                return rule, self.bind(rule, rhs.args, rhs.keywords, rhs, what) if rule else {}, what
+                return target, rule, rhs.args, rhs.keywords, dotted(func)
             if isinstance(func, gast.Attribute):  # a method, of a local or a module's array (W.dot(x))
-                what = f"the method .{func.attr}()"
-                rule = registry.METHOD_RULES.get(func.attr)
-                return rule, self.bind(rule, [func.value] + rhs.args, rhs.keywords, rhs, what) if rule else {}, what
+                return (registry.method(func.attr), registry.METHOD_RULES.get(func.attr), [func.value] + rhs.args,
+                        rhs.keywords, f"the method .{func.attr}()")
             raise self.parsed.error(UnsupportedSyntaxError, f"cannot tell which function {dotted(func)} is",
                                     rhs, "call functions defined at module level or imported")
         raise AssertionError(f"no rule lookup for {type(rhs).__name__}")

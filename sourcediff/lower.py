@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import gast
 
+from . import strings
 from .errors import SourcediffError, UnsupportedSyntaxError
 from .inplace import InPlace, is_ufunc_at, written_names
 from .ir import loop_level, number_statements, walk_local
@@ -68,7 +69,8 @@ _EXPR_LATER = {
     gast.Yield: ("yield", "return the values instead of yielding them"),
     gast.YieldFrom: ("yield from", "return the values instead of yielding them"),
     gast.NamedExpr: ("an assignment expression (:=)", "assign on a separate line"),
-    gast.JoinedStr: ("an f-string", "format strings outside the function being differentiated"),
+    gast.JoinedStr: ("an f-string", "the name str is not the builtin here: f-strings are lowered to str.format; "
+                     "rename the variable called str"),
     gast.Set: ("a set literal", "use a tuple or a list"),
     gast.Starred: ("a starred expression (*args)", "pass the arguments one by one"),
 }
@@ -95,6 +97,7 @@ class Lowering:
         self.inplace = InPlace(self, self.parameters, numbers, arrays, returned_object)  # the memory, its changes
         self.inlining: set[int] = set()
         self.current: gast.stmt = parsed.node  # the statement being lowered, for messages
+        self.string_names: frozenset[str] | None = None  # names holding only strings, found on first need
 
     # -- errors --------------------------------------------------------------------------------
     def refuse(self, node: gast.AST, what: str, hint: str) -> UnsupportedSyntaxError:
@@ -130,6 +133,9 @@ class Lowering:
     def rhs(self, expr: gast.expr) -> gast.expr:
         """Lower ``expr`` to a right-hand side of the core language."""
         kind = type(expr)
+        text = self.string_operation(expr) if kind is gast.JoinedStr or kind is gast.BinOp else None
+        if text is not None:
+            return self.call(text)
         if kind in _EXPR_LATER:
             raise self.refuse(expr, *_EXPR_LATER[kind])
         if isinstance(expr, (gast.Constant, gast.Name)):
@@ -251,7 +257,18 @@ class Lowering:
         func = expr.func
         if isinstance(func, gast.Name) and func.id in self.local_functions:
             return self.inline(expr, self.local_functions[func.id])
+        text = self.string_operation(expr)
+        if text is not None:
+            return self.call(text)
+        if not expr.args and expr.keywords and all(k.arg for k in expr.keywords) \
+                and self.parsed.resolve(func) is dict:  # dict(w=..., b=...) is a dict literal
+            keys = [constant(k.arg) for k in expr.keywords]
+            return self.rhs(self.copy(gast.Dict(keys=keys, values=[k.value for k in expr.keywords]), expr))
         if isinstance(func, gast.Attribute) and not is_resolved(self.parsed.resolve(func)):
+            if func.attr in ("values", "items") and not expr.args and not expr.keywords:
+                # d.values() / d.items() as lists (sd.dict_values): their rules need a list, not a view
+                runtime = gast.Attribute(value=name(RUNTIME), attr=f"dict_{func.attr}", ctx=gast.Load())
+                return self.copy(gast.Call(func=runtime, args=[self.atom(func.value)], keywords=[]), expr)
             func = gast.Attribute(value=self.atom(func.value), attr=func.attr, ctx=gast.Load())
         elif not isinstance(func, (gast.Name, gast.Attribute)):
             func = self.atom(func)
@@ -269,6 +286,30 @@ class Lowering:
         args = [self.atom(a) for a in expr.args]
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in expr.keywords]
         return self.copy(gast.Call(func=func, args=args, keywords=keywords), expr)
+
+    def string_operation(self, expr: gast.expr) -> gast.Call | None:
+        """An f-string, ``"%.2f" % x`` or a string's method as a call of ``str``'s method, which has no
+        gradient (``strings.py``); None for anything else."""
+        if isinstance(expr, gast.JoinedStr):
+            template, values = strings.format_call(expr)
+            method, args, keywords = "format", [constant(template)] + values, []
+        elif isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Mod) and self.is_string(expr.left):
+            method, args, keywords = "__mod__", [expr.left, expr.right], []
+        elif isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) \
+                and expr.func.attr in strings.STRING_METHODS and not is_resolved(self.parsed.resolve(expr.func)) \
+                and self.is_string(expr.func.value):
+            method, args, keywords = expr.func.attr, [expr.func.value] + expr.args, expr.keywords
+        else:
+            return None
+        if not strings.str_is_the_builtin(self.parsed):
+            return None  # an f-string is refused; the others keep their rules
+        func = gast.Attribute(value=name("str"), attr=method, ctx=gast.Load())
+        return self.copy(gast.Call(func=func, args=args, keywords=keywords), expr)
+
+    def is_string(self, expr: gast.expr) -> bool:
+        if self.string_names is None:
+            self.string_names = strings.string_names(self.parsed)
+        return strings.is_string(expr, self.string_names, self.parsed)
 
     @staticmethod
     def copy(new: gast.AST, old: gast.AST) -> gast.AST:

@@ -22,6 +22,7 @@ import gast
 from sourcediff.rules import registry
 
 from .analyze import Facts, Spec
+from .complex_values import ComplexValues
 from .binding import RuleBinder, dotted, is_runtime_call
 from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts
 from .errors import MissingRuleError, SourcediffError, UnsupportedSyntaxError
@@ -78,6 +79,7 @@ class ReverseTransform:
         self.scalars: frozenset[str] = frozenset()  # the Python numbers before the statement being derived
         self.numbers: Mapping[int, frozenset[str]] = {}
         self.arrays = ArrayFacts()
+        self.complex = ComplexValues({}, {}, frozenset())  # where names may hold complex values (set by run)
 
     # -- names -----------------------------------------------------------------------------------
     def runtime_aliases(self) -> dict[str, str]:
@@ -102,7 +104,8 @@ class ReverseTransform:
                     g: gast.expr, ans: gast.expr) -> gast.expr:
         """The adjoint template of ``param`` with names substituted by this call site's atoms."""
         expr = self.binder.fill(rule.template(param), binding, g=g, ans=ans)
-        if rule.unbroadcast and not self.same_shape_as_result(param, binding):
+        elementwise = rule.form in ("partials", "bilinear")  # the result has the broadcast shape of the operands
+        if rule.unbroadcast and not (elementwise and self.same_shape_as_result(param, binding)):
             atom = binding[param]
             if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Mult) and isinstance(atom, gast.Name) \
                     and atom.id in self.scalars:  # a number's adjoint: the sum of a product, in one pass
@@ -161,7 +164,7 @@ class ReverseTransform:
         if isinstance(rhs, gast.Dict):
             return [Contribution(v.id, gast.Subscript(value=g, slice=copy.deepcopy(k), ctx=gast.Load()))
                     for k, v in zip(rhs.keys, rhs.values) if active(v)]
-        rule, binding, what = self.binder.find(stmt)
+        rule, binding, what = self.binder.find(stmt, self.complex.at(stmt))
         if rule is None:
             raise self.missing_rule(stmt, what)
         result = []
@@ -183,6 +186,12 @@ class ReverseTransform:
                 raise self.not_differentiable(stmt, what, pname)
             result.append(Contribution(atom.id, self.instantiate(rule, pname, binding, g, name(target))))
         return result
+
+    def real_part(self, contribution: Contribution, complex_names: frozenset[str]) -> Contribution:
+        """A real operand's share of a complex result's adjoint is its real part (JAX's convention)."""
+        if contribution.operand in complex_names:
+            return contribution
+        return Contribution(contribution.operand, call(f"{self.runtime['np']}.real", contribution.expr))
 
     def missing_rule(self, stmt: gast.Assign, what: str) -> MissingRuleError:
         return self.parsed.error(
@@ -269,6 +278,8 @@ class ReverseTransform:
         if sid(stmt) in self.facts.calls.user_calls:
             return self.user_call_adjoint(stmt, act)
         contributions = self.contributions(stmt, act)
+        if target in self.complex.anywhere:  # its adjoint may be complex: a real operand takes the real part
+            contributions = [self.real_part(c, self.complex.at(stmt)) for c in contributions]
         # contributions to the statement's own target go last: they overwrite the adjoint they read
         contributions.sort(key=lambda c: c.operand == target)
         self.present.discard(target)
@@ -339,7 +350,7 @@ class ReverseTransform:
             key = SCALAR_SHAPE if other in scalars else self.arrays.shapes.get(other)
             if key is None or key != self.arrays.index_key(array, index, scalars):
                 part = call(f"{self.runtime['sd']}.unbroadcast", part, name(other))
-            code.append(self.accumulate(Contribution(other, part)))
+            code.append(self.accumulate(self.stored_part(stmt, array, Contribution(other, part))))
             return code
         if isinstance(value, gast.Name) and act.operand_active(stmt, value.id):
             scalars = self.numbers.get(sid(stmt), frozenset())
@@ -347,10 +358,16 @@ class ReverseTransform:
             fits = key is not None and key == self.arrays.index_key(array, index, scalars)  # nothing to unbroadcast
             part = call(f"{self.runtime['sd']}.store_adjoint", name(self.bar(array)), where,
                         constant(None) if fits else name(value.id), name(array))
-            code.append(self.accumulate(Contribution(value.id, part)))
+            code.append(self.accumulate(self.stored_part(stmt, array, Contribution(value.id, part))))
         else:
             code.append(gast.Expr(value=call(f"{self.runtime['sd']}.clear_at", name(self.bar(array)), where)))
         return code
+
+    def stored_part(self, stmt: gast.stmt, array: str, contribution: Contribution) -> Contribution:
+        """A real value written into an array that may be complex takes the real part of its adjoint."""
+        if array in self.complex.anywhere:
+            return self.real_part(contribution, self.complex.at(stmt))
+        return contribution
 
     def check_discarded_call(self, stmt: gast.Expr, act: Activity) -> None:
         """A call kept only for its effect may mutate an active argument: refuse unless it is known harmless."""
@@ -473,7 +490,7 @@ class ReverseTransform:
     def run(self, facts: Facts) -> ReverseFunction:
         """The derivative, from what the analysis found."""
         self.facts = facts
-        self.numbers, self.arrays = facts.numbers, facts.arrays
+        self.numbers, self.arrays, self.complex = facts.numbers, facts.arrays, facts.complex_values
         body = copy.deepcopy(list(facts.body))  # the save plan inserts statements; the facts stay as they are
         act = facts.activity
         differentiated, core, returned = facts.output.differentiated, facts.output.core, facts.output.returned
@@ -591,7 +608,9 @@ class ReverseTransform:
     def gradients(self) -> gast.expr:
         grads = []
         for param in self.wrt:
-            if param in self.present:
+            if param in self.present and param in self.complex.anywhere:  # the name holds complex values later
+                grads.append(call(f"{self.runtime['np']}.real", name(self.bar(param))))
+            elif param in self.present:
                 grads.append(name(self.bar(param)))
             else:
                 grads.append(call(f"{self.runtime['sd']}.zeros_like", name(param)))

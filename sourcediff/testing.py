@@ -211,6 +211,8 @@ def _random_like(x: Any, rng: np.random.Generator) -> Any:
     def leaf(v):
         if not _is_float_leaf(v):
             return v
+        if np.iscomplexobj(v):  # a complex tangent or adjoint
+            return rng.standard_normal(np.shape(v)) + 1j * rng.standard_normal(np.shape(v))
         if isinstance(v, np.ndarray):
             return rng.standard_normal(v.shape)
         return float(rng.standard_normal())
@@ -258,7 +260,8 @@ def _flat(x: Any, like: Any) -> list[np.ndarray]:
 
 
 def _inner(a: list[np.ndarray], b: list[np.ndarray]) -> float:
-    return float(sum(np.sum(np.real(np.conj(x) * y)) for x, y in zip(a, b)))
+    """``Re(sum(a * b))``: how an adjoint acts on a tangent, complex ones included (JAX's convention)."""
+    return float(sum(np.sum(np.real(x * y)) for x, y in zip(a, b)))
 
 
 def _primal_of(rule: Any, sd: Any) -> Callable:

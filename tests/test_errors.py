@@ -115,9 +115,16 @@ def with_walrus(x):
     return (y := x * 2) + y
 
 
-def with_fstring(x):
-    label = f"{x}"
-    return x
+def _shadowing_str():
+    str = "a local name"  # noqa: F841  (f-strings are lowered to str.format: here str is not the builtin)
+
+    def with_fstring(x):
+        label = f"{x}{str}"  # noqa: F841
+        return x
+    return with_fstring
+
+
+with_fstring = _shadowing_str()
 
 
 def with_set(x):

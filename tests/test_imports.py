@@ -13,7 +13,8 @@ PACKAGES = {"sourcediff": ROOT / "sourcediff", "sourcediff.rules": ROOT / "rules
             "sourcediff.backends": ROOT / "backends"}
 
 # The compiler's modules, lowest first: a module may import only modules before it.
-LAYERS = ["errors", "ir", "naming", "pytrees", "parse", "calls", "inplace", "lower", "dataflow", "binding", "callsites",
+LAYERS = ["errors", "ir", "naming", "pytrees", "parse", "strings", "calls", "inplace", "lower", "dataflow", "binding",
+          "callsites", "complex_values",
           "analyze", "tape", "passes", "reverse", "optimize", "emit",
           "pipeline", "arguments", "api", "testing", "__main__"]
 STAGES = {"parse", "lower", "analyze", "reverse", "optimize", "emit"}

@@ -109,3 +109,24 @@ def test_shapes_kept_for_the_backward_pass_are_kept_per_iteration(f, args):
     backward pass read the last iteration's shape)."""
     check_grads(f, args, argnums=0)
     assert "_shape = np.shape(" in sourcediff.grad(f).source
+
+
+def filled(n, v):
+    return np.full(n, v) * 1.0
+
+
+def sums_a_filled_vector(v):
+    return np.sum(filled(3, v) ** 2)
+
+
+def test_a_rule_that_broadcasts_a_number_sums_its_adjoint_back():
+    """Skipping the unbroadcast when every other argument is a number holds for elementwise rules only: a
+    general rule such as ``filled(3, v)`` makes a vector out of the number ``v``."""
+    from sourcediff.rules import registry
+
+    registry.defrule(filled, "n, v", v="g", jvp={"v": "t * np.ones(n)"}, unbroadcast=True)
+    try:
+        g = sourcediff.grad(sums_a_filled_vector)(1.5)
+        assert isinstance(g, float) and g == pytest.approx(3 * 2 * 1.5)
+    finally:
+        del registry.REVERSE_RULES[filled]

@@ -5,9 +5,12 @@ vector_norm, cond, tensorinv, svdvals and the decompositions.
 Each adjoint is a helper in ``backends/numpy_array_ops.py`` that handles 1-D,
 2-D and batched operands. ``einsum`` takes a subscripts string (with or
 without ``->``, with ``...``); the adjoint of its ``*operands`` is a tuple with
-one entry per operand. ``norm`` supports the vector ords None, 1, 2, +-inf and
-p > 1 and the matrix ords None, 'fro', 'nuc', +-1, +-2, +-inf; any other ord
-is refused at run time with an error naming it.
+one entry per operand. ``norm`` supports every vector ord (None, 0, 1, 2, +-inf
+and any real p; below 1, a zero entry is refused at run time, where the norm
+has no derivative) and the matrix ords None, 'fro', 'nuc', +-1, +-2, +-inf;
+where the largest (``ord=2``) or smallest (``-2``) singular value is repeated,
+or a row or column sum ties (``+-1``, ``+-inf``), the tied ones share the
+adjoint equally, the mean of the one-sided derivatives' directions.
 
 The decompositions and their kin (cholesky, eigh, eigvalsh, svd, qr, slogdet,
 pinv, lstsq, matrix_power, multi_dot, tensorsolve) have their helpers in
@@ -128,8 +131,8 @@ defrule(np.linalg.multi_dot, "arrays, *, out=None", returns="new", arrays="sd.mu
 # functions with positional-only operands and keyword-only options; they share the top-level helpers.
 # matrix_norm and vector_norm have np.linalg.norm's conventions; vector_norm flattens the axes it reduces (all of
 # them for axis=None, whatever the number of dimensions). cond(x, p): p None, 2 or -2 through the largest and
-# smallest singular values (their vectors as NumPy returns them; a repeated extreme singular value gets that
-# subgradient), 'fro', 'nuc', 1, -1, inf, -inf as norm(x, p) * norm(inv(x), p); any other p is refused.
+# smallest singular values (tied extreme ones share the adjoint equally, as in norm), 'fro', 'nuc', 1, -1, inf,
+# -inf as norm(x, p) * norm(inv(x), p); any other p is refused.
 # svdvals is svd(x, compute_uv=False); tensorinv is inv of the matrix form. matrix_rank is an integer.
 defbilinear(np.vecdot, "x1, x2, /, *, axis=-1", apply="np.vecdot(x1, x2, axis=axis)",
             x1="sd.vecdot_adjoint(g, x1, x2, axis, 'x1')", x2="sd.vecdot_adjoint(g, x1, x2, axis, 'x2')", returns="new")

@@ -79,7 +79,9 @@ for _f in (np.shape, np.size, np.ndim):
 # ndarray methods and attributes: the same primitives where the signatures agree.
 share_method("ravel", np.ravel)
 share_method("squeeze", np.squeeze)
-share_method("copy", np.copy, "self, order='C'")
+# x.copy(): np.copy's templates for an array; the shallow copy of a dict or list (d.copy()) passes g through.
+defrule(method("copy"), "self, order='C'", self="sd.copy_adjoint(g, self)", jvp={"self": "sd.copy_adjoint(t, self)"},
+        returns="new")
 deflinear(method("reshape"), "self, *shape, order='C'", apply="self.reshape(*shape, order=order)",
           self="np.reshape(g, np.shape(self), order=order)", returns='view')
 deflinear(method("transpose"), "self, *axes", apply="self.transpose(*axes)", self="sd.transpose_adjoint(g, axes)", returns='view')

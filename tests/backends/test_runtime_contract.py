@@ -28,7 +28,7 @@ def test_the_contract_names_each_function_once():
 def test_rule_templates_call_only_the_contract():
     lazy = registry.load_lazy_rules()  # the SciPy rules load on first use: load them so the walk sees them
     called = set()
-    for table in (registry.REVERSE_RULES, registry.METHOD_RULES, registry.ATTRIBUTE_RULES):
+    for table in (registry.REVERSE_RULES, registry.METHOD_RULES, registry.ATTRIBUTE_RULES, registry.COMPLEX_RULES):
         for rule in table.values():
             templates = [rule.template(p) for p in rule.adjoints] + [rule.jvp_template(p) for p in rule.jvps]
             for template in templates:

@@ -54,6 +54,7 @@ class Context:
     pure: bool = False        # write no in-place updates at all (a program JAX can run too)
     outputs: list[str] = field(default_factory=list)
     module: list[str] = field(default_factory=list)
+    imports: set[str] = field(default_factory=set)  # import statements the module needs besides math and numpy
     loop_names: list[str] = field(default_factory=list)   # enclosing loops' int counters, innermost last
     in_helper: bool = False
     depth: int = 0            # how deeply fragments are nested (loops and branches)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import registry_leaves
 from .context import Context
 from .scope import FLOAT, vec
 
@@ -95,6 +96,9 @@ def _table(entries: list[tuple[str, str]], scalar_only: bool) -> list[Leaf]:
     return [Leaf(name, template, scalar_only) for name, template in entries if _has_rule(name)]
 
 
+REGISTRY_WEIGHT = 0.25
+"""The weight of a call to any rule of the registry (``registry_leaves.py``) among a float's forms."""
+
 UNARY = _table(_NUMPY_UNARY, False) + _table(_MATH_UNARY, True)
 BINARY = _table(_NUMPY_BINARY, False) + _table(_MATH_BINARY, True)
 UNARY_ARRAY = [leaf for leaf in UNARY if not leaf.scalar_only]
@@ -118,7 +122,13 @@ class Exprs:
         c = self.ctx
         if depth <= 0 or c.chance(0.3):
             return self.scalar_leaf()
-        kind = c.weighted([(3, "unary"), (4, "binary"), (2.5, "reduce"), (0.4, "ifexp"), (0.3, "special")])
+        kind = c.weighted([(3, "unary"), (4, "binary"), (2.5, "reduce"), (0.4, "ifexp"), (0.3, "special"),
+                           (REGISTRY_WEIGHT, "registry")])
+        if kind == "registry":
+            text = registry_leaves.inline(c, self, depth - 1)
+            if text is not None:
+                return text
+            kind = "reduce"
         if kind == "unary":
             leaf = c.choice(UNARY)
             c.feature("rule:" + leaf.primal)

@@ -291,15 +291,38 @@ def nested_overwrite(c: Context, e: Exprs) -> None:
 
 
 def complex_value(c: Context, e: Exprs) -> None:
-    """A complex constant meeting the differentiated values: refused until complex numbers are differentiated."""
+    """Complex values between real inputs and a real output: a complex constant, ``np.exp(1j * v)``, the FFTs,
+    and back to real through ``abs``, ``.real``/``.imag``, ``np.angle``, ``irfft`` or a store into a complex
+    array."""
     c.feature("complex")
     z = c.scope.fresh("z")
-    c.line(f"{z} = {e.scalar()} * {c.choice(['1j', '(0.5 + 0.5j)'])}")
-    publish(c, f"abs({z})")
+    form = c.choice(["scalar", "phase", "fft", "rfft", "store"])
+    if form == "scalar":
+        c.line(f"{z} = {e.scalar()} * {c.choice(['1j', '(0.5 + 0.5j)', '(0.3 - 1.1j)'])}")
+        back = c.choice([f"abs({z})", f"{z}.real", f"({z} * {z}).imag", f"abs({z} ** 2 + 1.0)"])
+        publish(c, back)
+        return
+    n = array_length(c)
+    if form == "phase":
+        c.line(f"{z} = np.exp(1j * {e.vector(n, 1)}) * {e.vector(n, 1)}")
+    elif form == "fft":
+        option = c.choice(["", f", n={n + 2}", ", norm='ortho'"])
+        c.line(f"{z} = np.fft.fft({e.vector(n, 1)}{option})")
+    elif form == "rfft":
+        c.line(f"{z} = np.fft.rfft({e.vector(n, 1)}) * {c.choice(['1j', '(0.5 - 0.25j)', '2.0'])}")
+        publish(c, f"np.sum(np.fft.irfft({z}, n={n}) ** 2)")
+        return
+    else:
+        c.line(f"{z} = np.zeros({n}, dtype=complex)")
+        c.line(f"{z}[:] = {e.vector(n, 1)}")
+        c.line(f"{z}[0] = {z}[0] * (1 - 2j)")
+    back = c.choice([f"np.sum(np.abs({z}) ** 2)", f"np.sum(np.real({z}) * np.imag({z}))",
+                     f"np.sum(np.real(np.fft.ifft({z} * np.conj({z}))))", f"np.sum({z}.real ** 2)"])
+    publish(c, back)
 
 
 MORE = [
     (1.5, matrix_update), (1.5, comprehension), (1.2, list_methods), (1, lambda_call), (0.8, linear_algebra),
     (1.2, array_methods), (0.5, container_write), (1.2, odd_loops), (1, helper_early_return), (1, argument_write),
-    (0.6, container_alias), (0.5, stale_view), (0.8, nested_overwrite), (0.1, complex_value),
+    (0.6, container_alias), (0.5, stale_view), (0.8, nested_overwrite), (0.6, complex_value),
 ]

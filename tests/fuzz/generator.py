@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import fragments, fragments_data, fragments_more, helpers
+from . import fragments, fragments_data, fragments_more, helpers, registry_leaves
 from .context import Context
 from .expressions import Exprs
 from .program import Program
 from .scope import FLOAT, INT, Kind, array, vec
 
-FRAGMENTS = fragments.CORE + fragments_data.DATA + helpers.HELPERS + fragments_more.MORE
+FRAGMENTS = (fragments.CORE + fragments_data.DATA + helpers.HELPERS + fragments_more.MORE
+             + [(3, registry_leaves.registry_call)])
 """Every fragment with its weight: what the body of the entry function is made of."""
 
 _MUTATING = {fragments.stencil, fragments.fill_loop, helpers.stencil_helper, fragments_data.alias_write,
@@ -95,7 +96,7 @@ def generate(seed: int) -> Program:
 
 
 def _header(c: Context, params: list[Param], constants: list[str]) -> str:
-    lines = ["import math", "", "import numpy as np"]
+    lines = ["import math", "", "import numpy as np"] + sorted(c.imports)
     tags = {p.kind.tag for p in params}
     if "namedtuple" in tags:
         lines.insert(1, "from collections import namedtuple")

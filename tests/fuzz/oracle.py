@@ -473,8 +473,9 @@ class _Namespace:
 
 
 def _jax_namespaces(jax) -> dict[str, Any]:
-    """``np`` and ``math`` for the JAX version of a program: jax.numpy, where reductions also take Python
-    lists (as NumPy's do) and ``math.erf``/``erfc`` come from ``jax.scipy.special``."""
+    """``np``, ``math`` and ``special`` for the JAX version of a program: jax.numpy, where reductions also take
+    Python lists (as NumPy's do), ``math.erf``/``erfc`` and ``special`` (``scipy.special``) from
+    ``jax.scipy.special``."""
     jnp = jax.numpy
 
     def on_arrays(function):
@@ -483,7 +484,7 @@ def _jax_namespaces(jax) -> dict[str, Any]:
     numpy_like = _Namespace(jnp, {name: on_arrays(getattr(jnp, name))
                                   for name in ("sum", "mean", "max", "min", "prod", "std", "var")})
     special = jax.scipy.special
-    return {"np": numpy_like, "math": _Namespace(jnp, {"erf": special.erf, "erfc": special.erfc})}
+    return {"np": numpy_like, "math": _Namespace(jnp, {"erf": special.erf, "erfc": special.erfc}), "special": special}
 
 
 def _message(exc: BaseException) -> str:
@@ -511,7 +512,8 @@ def _program_names(source: str) -> set[str]:
             names.add(node.arg)
         elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             names.add(node.name)
-    return {n for n in names if not hasattr(builtins, n) and n not in ("np", "math", "a", "an", "is", "in", "it")}
+    return {n for n in names
+            if not hasattr(builtins, n) and n not in ("np", "math", "special", "a", "an", "is", "in", "it")}
 
 
 def normalize(message: str, names: set[str] = frozenset()) -> str:

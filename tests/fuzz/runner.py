@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from . import registry_leaves
 from .generator import generate
 from .oracle import FAILURES, OUTCOMES, Oracle, Outcome
 from .program import Program, reproducer
@@ -89,6 +90,7 @@ class Summary:
         lines += [f"  {features[f]:5d}  {f}" for f in plain]
         lines.append(f"rules used as leaves ({len(rules)} functions): " +
                      ", ".join(f"{f[5:]} {features[f]}" for f in rules))
+        lines.append(registry_leaves.coverage_note())
         return "\n".join(lines)
 
 

@@ -9,8 +9,10 @@ fake derivative functions.
 """
 from __future__ import annotations
 
+import random
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,10 @@ import pytest
 _ROOT = str(Path(__file__).resolve().parents[2])
 sys.path.insert(0, _ROOT)
 try:
-    from tests.fuzz import generator, oracle, runner
+    from tests.fuzz import generator, oracle, registry_leaves, runner
+    from tests.fuzz.context import Context
+    from tests.fuzz.expressions import Exprs
+    from tests.fuzz.scope import FLOAT, vec
     from tests.fuzz.minimize import minimize
     from tests.fuzz.program import Program, load, parse_reproducer, reproducer
 finally:
@@ -72,7 +77,7 @@ PROMISED = [
     "list_methods", "lambda", "linalg", "array_methods", "container_alias", "stale_view", "module_array",
     "odd_loops", "helper_early_return", "recursion", "function_argument", "container_leaf_write",
     "nested_overwrite", "complex", "list_operands", "shape_functions", "view_functions",
-    "rearranging_functions",
+    "rearranging_functions", "registry_call",
 ]
 
 
@@ -103,6 +108,53 @@ def test_generated_programs_run_and_cover_the_language():
     missing = [f for f in PROMISED if f not in seen]
     assert not missing, f"no generated program uses {missing}"
     assert len(rules) >= 50, sorted(rules)
+
+
+def _program_calling(call: registry_leaves.RuleCall, sample: registry_leaves.Sample, seed: int) -> Program:
+    """A program whose body is the generator's registry fragment, with ``call`` and ``sample`` chosen."""
+    c = Context(random.Random(seed), pure=True)
+    params = [generator.Param("x", vec(4), "np.array([0.6, 1.1, 0.8, 1.3])"), generator.Param("a", FLOAT, "0.9")]
+    for p in params:
+        c.scope.add(p.name, p.kind, origin="arg")
+    c.writer.level = 1
+    registry_leaves.registry_call(c, Exprs(c), (call, sample))
+    c.line("return " + " + ".join(c.outputs or ["a"]))
+    source = generator._header(c, params, []) + "def f(x, a):\n" + c.writer.text()
+    return Program(source, "(" + ", ".join(p.value for p in params) + ")", (0, 1), seed, frozenset(c.features),
+                   jax_compatible=True)
+
+
+def test_the_generator_calls_every_rule_that_has_samples():
+    """Every rule of the library with samples is in the generator's table (only runtime functions and rules
+    without samples are left out), and every sample of every rule makes a program that runs."""
+    skipped = registry_leaves.skipped()
+    unreachable = {why: rules for why, rules in skipped.items() if why not in ("runtime", "no samples") and rules}
+    assert not unreachable, f"rules with samples the generator cannot call: {unreachable}"
+    library = registry_leaves._rule_samples().library_rules()
+    calls = registry_leaves.calls()
+    assert len(calls) + len(skipped["runtime"]) + len(skipped["no samples"]) == len(library)
+    assert len({call.name for call in calls}) == len(calls)
+    failing, never_runs = [], []
+    for k, call in enumerate(calls):
+        runs = 0
+        for j, sample in enumerate(call.samples):
+            program = _program_calling(call, sample, 1000 * k + j)
+            assert {"registry_call", "rule:" + call.name} <= program.features
+            loaded = load(program)
+            try:
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    value = loaded.function(*loaded.args)
+                runs += np.ndim(value) == 0 and bool(np.isfinite(value))
+            except Exception as exc:
+                failing.append((call.name, j, repr(exc)[:200]))
+            finally:
+                loaded.close()
+        if not runs:
+            never_runs.append(call.name)
+    assert not never_runs, f"rules no program can call: {never_runs}; {failing[:5]}"
+    samples = sum(len(call.samples) for call in calls)
+    assert len(failing) <= 0.02 * samples, failing[:10]
 
 
 def test_reproducer_round_trip():

@@ -44,6 +44,8 @@ def draw(x: Any, rng: np.random.Generator) -> Any:
         return x(rng)
     if isinstance(x, list):
         return [draw(v, rng) for v in x]
+    if isinstance(x, dict):
+        return {k: draw(v, rng) for k, v in x.items()}
     if isinstance(x, tuple) and not hasattr(x, "_fields"):
         return tuple(draw(v, rng) for v in x)
     return x
@@ -117,9 +119,16 @@ SAMPLES.update({
     builtins.sum: [S([N(3), N(3)]), S([N(), N()], N()), S(N(4, 3)), S((N(2), N(2)), N(2))],
     builtins.list: [S([N(), N()]), S((N(3), N(3))), S(N(3, 2))],
     builtins.tuple: [S([N(), N()]), S(N(3, 2))],
+    # python.py: dicts (the key present, the key absent with a default, both with a default)
+    method("get"): [S({"a": N(), "b": N(3)}, "b"), S({"a": N(2)}, "c", N(2)), S({"a": N()}, "a", N())],
+    runtime("dict_values"): [S({"a": N(), "b": N(3)}), S({})],
+    runtime("dict_items"): [S({"a": N(), "b": N(3)}), S({"k": N(2, 2)})],
     # math_module.py
     math.log: [S(U(0.3, 3.0)), S(U(0.3, 3.0), U(1.5, 4.0))],
     math.hypot: [S(N(), N())], math.pow: [S(U(0.3, 2.0), U(-2.0, 2.0))], math.fabs: [S(N())],
+    math.ldexp: [S(N(), 3), S(N(), -2)], math.remainder: [S(U(0.1, 5.0), U(0.7, 1.3)), S(U(-5.0, -0.1), U(0.7, 1.3))],
+    math.nextafter: [S(N(), 10.0), S(N(), -10.0)], math.frexp: [S(U(0.3, 5.0)), S(U(-5.0, -0.3))],
+    math.modf: [S(U(0.1, 0.9)), S(U(-3.9, -3.1))],
     # numpy/elementwise.py
     np.hypot: _binary(_normal), np.power: _binary(_positive, _exponent),
     np.add: _binary(_normal), np.subtract: _binary(_normal), np.multiply: _binary(_normal),
@@ -169,7 +178,7 @@ SAMPLES.update({
     np.diag: [S(N(3)), S(N(3), 1), S(N(3, 3)), S(N(3, 4), k=-1)],
     method("ravel"): [S(N(2, 3)), S(N(2, 3), "F")],
     method("squeeze"): [S(N(1, 3)), S(N(1, 3, 1), axis=2)],
-    method("copy"): [S(N(2, 3))],
+    method("copy"): [S(N(2, 3)), S({"a": N(2), "b": N()}), S([N(), N(3)])],
     method("reshape"): [S(N(2, 3), 3, 2), S(N(2, 3), (6,)), S(N(2, 3), 3, 2, order="F")],
     method("transpose"): [S(N(2, 3)), S(N(2, 3, 4), 1, 0, 2), S(N(2, 3, 4), (2, 0, 1))],
     method("flatten"): [S(N(2, 3)), S(N(2, 3), "F")],
@@ -218,6 +227,7 @@ SAMPLES.update({
     np.linalg.inv: [S(M(3)), S(M(2, 4))],
     np.linalg.det: [S(M(3)), S(M(2, 4))],
     np.linalg.norm: [S(N(4)), S(N(4), 1), S(N(4), 2), S(N(4), np.inf), S(N(4), -np.inf), S(N(4), 3),
+                     S(U(0.5, 1.5, 4), 0.5), S(U(0.5, 1.5, 4), -1), S(N(4), 0), S(N(3, 3), -2),
                      S(N(3, 4)), S(N(3, 4), "fro"), S(N(3, 4), "nuc"), S(N(3, 4), 1), S(N(3, 4), 2),
                      S(N(3, 4), np.inf), S(N(3, 4), -2), S(N(3, 4), axis=1), S(N(3, 4), 2, 0, True)],
     method("dot"): [S(N(2, 3), N(3)), S(N(2, 3), N(3, 2))],
@@ -227,6 +237,8 @@ SAMPLES.update({
 
 def rule_key(table: str, key: Any) -> Any:
     """The key of ``SAMPLES`` for a rule registered in ``table`` under ``key``."""
+    if table == "complex":
+        return ("complex", key)
     return {"method": method, "attribute": attribute}.get(table, lambda k: k)(key)
 
 
@@ -239,7 +251,7 @@ def library_rules() -> list[tuple[str, Any, registry.ReverseRule]]:
     folder = str(pathlib.Path(registry.__file__).resolve().parent)
     found = []
     for table, rules in (("function", registry.REVERSE_RULES), ("method", registry.METHOD_RULES),
-                         ("attribute", registry.ATTRIBUTE_RULES)):
+                         ("attribute", registry.ATTRIBUTE_RULES), ("complex", registry.COMPLEX_RULES)):
         for key, rule in rules.items():
             if str(pathlib.Path(rule.origin.rsplit(":", 1)[0]).resolve()).startswith(folder):
                 found.append((table, key, rule))
@@ -267,6 +279,10 @@ SAMPLES.update(LINALG_SAMPLES)
 
 SHAPE_SAMPLES = _sibling("samples_shape").SHAPE_SAMPLES
 SAMPLES.update(SHAPE_SAMPLES)
+
+
+COMPLEX_SAMPLES = _sibling("samples_complex").COMPLEX_SAMPLES
+SAMPLES.update(COMPLEX_SAMPLES)
 
 
 NUMPY_MORE_SAMPLES = _sibling("samples_numpy_more").NUMPY_MORE_SAMPLES

@@ -79,12 +79,16 @@ def _counterpart(key):
         return adapted.get(key.__name__) or getattr(jsp, key.__name__, None)
     if not (isinstance(key, np.ufunc) or (getattr(key, "__module__", None) or "").startswith("numpy")):
         return None
-    space = jnp.linalg if "linalg" in (getattr(key, "__module__", None) or "") else jnp
-    return getattr(space, key.__name__, None)
+    module = getattr(key, "__module__", None) or ""
+    space = jnp.linalg if "linalg" in module else jnp.fft if "fft" in module else jnp
+    found = getattr(space, key.__name__, None)
+    return found if callable(found) else None
 
 
 def _case_id(key):
-    return f"{'scipy.special' if _scipy_special(key) else 'np'}.{key.__name__}"
+    module = getattr(key, "__module__", None) or ""
+    space = "scipy.special" if _scipy_special(key) else "np.fft" if "fft" in module else "np"
+    return f"{space}.{key.__name__}"
 
 
 CASES = [pytest.param(key, rule, _counterpart(key), id=_case_id(key))

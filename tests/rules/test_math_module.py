@@ -240,3 +240,30 @@ def test_fmod_and_copysign(rng):
     assert grad(fmod_fn, argnums=(0, 1))(-5.3, 2.0) == (1.5, 3.0)
     assert grad(copysign_fn, argnums=(0, 1))(0.0, -1.0) == (-1.5, 0.0)
     assert grad(copysign_fn, argnums=(0, 1))(0.0, 1.0) == (1.5, 0.0)
+
+
+def uses_the_less_common_functions(x, y):
+    m, e = math.frexp(x * 3.0)
+    fraction, whole = math.modf(y)
+    return (math.ldexp(x, 3) * m + math.remainder(x * 7.0, y) * fraction + whole * x
+            + math.nextafter(y, 10.0) * e + math.cbrt(x) + math.exp2(y))
+
+
+@pytest.mark.parametrize("x, y", [(0.7, 1.3), (-1.6, -0.45), (2.2, 0.8)])
+def test_frexp_modf_ldexp_remainder_nextafter_cbrt_exp2(x, y):
+    check_grads(uses_the_less_common_functions, (x, y))
+
+
+def ldexp_and_cbrt(x):
+    return math.ldexp(x, 3) * math.cbrt(x) + math.exp2(x)
+
+
+def test_ldexp_cbrt_exp2_against_jax(jax_grad):
+    ours = grad(ldexp_and_cbrt)(0.7)
+    theirs = jax.grad(lambda v: jnp.ldexp(v, 3) * jnp.cbrt(v) + jnp.exp2(v))(0.7)
+    assert ours == pytest.approx(float(theirs), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["lcm", "isqrt", "ulp"])
+def test_integer_and_step_functions_are_non_differentiable(name):
+    assert registry.is_nondifferentiable(getattr(math, name))

@@ -1,0 +1,70 @@
+"""Rules for complex values inside a function: their parts, and the rules that hold for complex arguments.
+
+Complex values may flow between the real inputs and the real output
+(``np.abs(np.fft.fft(x)) ** 2``); arguments and outputs stay real. Adjoints
+follow JAX's convention (``registry.defcomplex``): the adjoint ``c`` of ``z``
+stands for ``dz -> Re(c * dz)``, so a holomorphic function's templates,
+``g * f'(z)``, and a linear function's plain transpose hold unchanged; those
+rules are listed here with ``valid_for_complex``. The others get a variant:
+
+* ``np.real(z)``, ``z.real``: ``g``; ``np.imag(z)``, ``z.imag``: ``-1j g``
+  (0 for a real argument); ``np.conj(z)``: ``conj(g)``.
+* ``|z|``: ``g conj(z) / |z|``, 0 at ``z == 0`` (``np.abs``, ``abs``).
+* ``np.angle(z)``: ``-1j g conj(z) / |z|**2``, 0 at 0 and for real ``z``
+  (where it is piecewise constant). ``np.real_if_close``: ``g``.
+* ``np.linalg.eigvals(a)``, complex for a real ``a``: ``V^-T diag(g) V^T``,
+  from ``dw = diag(V^-1 da V)`` (eigenvectors ``V``); refused at a matrix
+  that is not diagonalizable. ``np.linalg.eig`` (the eigenvectors, defined
+  up to a complex factor each) has no rule.
+
+Any other function meeting a complex value in a differentiated statement is
+refused with its line (``sourcediff.complex_values``).
+"""
+from __future__ import annotations
+
+import builtins
+import operator
+
+import numpy as np
+
+from ..registry import (attribute, complex_results, defcomplex, deflinear, defrule, method, real_results,
+                        share_method, valid_for_complex)
+
+# -- the parts of a complex number -----------------------------------------------------------------
+deflinear(np.real, "val", apply="np.real(val)", val="g", returns="view")
+deflinear(attribute("real"), "x", apply="np.real(x)", x="g", returns="view")
+defrule(np.imag, "val", val="sd.imag_adjoint(g, val)", jvp={"val": "np.imag(t)"}, returns="new")
+defrule(attribute("imag"), "x", x="sd.imag_adjoint(g, x)", jvp={"x": "np.imag(t)"})
+deflinear(np.conj, "x", apply="np.conj(x)", x="np.conj(g)", returns="new")  # np.conjugate is np.conj
+share_method("conj", np.conj)
+share_method("conjugate", np.conj)
+defrule(np.angle, "z, deg=False", z="sd.angle_adjoint(g, z, deg)", jvp={"z": "sd.angle_tangent(t, z, deg)"},
+        returns="new")
+for _abs in (np.abs, builtins.abs):
+    defcomplex(_abs, "x", x="sd.complex_abs_adjoint(g, x, ans)", jvp={"x": "sd.complex_abs_tangent(t, x, ans)"})
+defcomplex(operator.pow, "a, b", unbroadcast=True, a="g * sd.power_rule(a, b)", b="g * ans * np.log(a)", jvp={
+    "a": "t * sd.power_rule(a, b)", "b": "t * ans * np.log(a)"})
+
+defrule(np.real_if_close, "a, tol=100", a="g", jvp={"a": "np.real(t) if np.isrealobj(ans) else t"}, returns="new")
+
+# -- functions of real matrices with complex results -------------------------------------------------
+defrule(np.linalg.eigvals, "a", a="sd.eigvals_adjoint(g, a)", jvp={"a": "sd.eigvals_tangent(t, a)"},
+        returns="new")
+complex_results(np.linalg.eigvals)
+
+real_results(np.real, attribute("real"), np.imag, attribute("imag"), np.angle, np.abs, builtins.abs,
+             len, np.shape, np.size, np.ndim, attribute("shape"), attribute("size"), attribute("ndim"))
+valid_for_complex(np.real, attribute("real"), np.imag, attribute("imag"), np.conj, method("conj"),
+                  method("conjugate"), np.angle, np.real_if_close, np.linalg.eigvals)
+
+# -- holomorphic functions and linear maps: their ordinary templates hold ------------------------------
+valid_for_complex(
+    operator.add, operator.sub, operator.mul, operator.truediv, operator.neg, operator.pos,
+    np.add, np.subtract, np.multiply, np.divide, np.negative, np.positive, np.reciprocal, np.square,
+    np.exp, np.expm1, np.exp2, np.log, np.log1p, np.log2, np.log10, np.sqrt,
+    np.sin, np.cos, np.tan, np.sinh, np.cosh, np.tanh,
+    np.sum, np.mean, np.cumsum, np.diff, np.trace, np.dot, np.matmul, operator.matmul, np.outer, np.inner,
+    np.einsum, np.reshape, np.ravel, np.transpose, np.expand_dims, np.squeeze, np.copy, np.concatenate,
+    np.stack, np.hstack, np.vstack, np.roll, np.flip, np.tile, np.repeat,
+    method("sum"), method("mean"), method("cumsum"), method("dot"), method("reshape"), method("ravel"),
+    method("flatten"), method("transpose"), method("copy"), attribute("T"))

@@ -1,0 +1,59 @@
+"""Rules for ``np.fft``: the transforms of real inputs, whose complex results return to real values.
+
+Every transform is linear. Adjoints follow JAX's convention for complex values
+(``registry.defcomplex``): the DFT matrix is symmetric, so the transpose of
+``fft`` is ``fft`` of the adjoint (``ifft`` alike), with the input cut or
+padded back to its length where ``n`` changed it. ``rfft`` keeps half the
+spectrum: its transpose pads the adjoint with zeros before the ``fft``.
+``irfft`` reads each frequency but the zero and (for even ``n``) the Nyquist
+one twice, through its conjugate: its adjoint weighs the ``ifft`` of ``g`` by
+2 there, by 1 at those two, whose imaginary parts it ignores. The
+n-dimensional transforms go one axis at a time. A real argument's adjoint is
+the real part. ``hfft`` is ``irfft`` of the conjugate, ``ihfft`` the conjugate
+of ``rfft``, each with the norm swapped. ``fftfreq`` and ``rfftfreq`` are
+constants.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import complex_results, deflinear, defnondiff, real_results, valid_for_complex
+
+for _kind in ("fft", "ifft"):
+    deflinear(getattr(np.fft, _kind), "a, n=None, axis=-1, norm=None",
+              apply=f"np.fft.{_kind}(a, n, axis, norm)", a=f"sd.fft_adjoint(g, a, n, axis, norm, '{_kind}')",
+              returns="new")
+    deflinear(getattr(np.fft, f"{_kind}n"), "a, s=None, axes=None, norm=None",
+              apply=f"np.fft.{_kind}n(a, s, axes, norm)", a=f"sd.fftn_adjoint(g, a, s, axes, norm, '{_kind}')",
+              returns="new")
+    deflinear(getattr(np.fft, f"{_kind}2"), "a, s=None, axes=(-2, -1), norm=None",
+              apply=f"np.fft.{_kind}2(a, s, axes, norm)", a=f"sd.fftn_adjoint(g, a, s, axes, norm, '{_kind}')",
+              returns="new")
+deflinear(np.fft.rfft, "a, n=None, axis=-1, norm=None", apply="np.fft.rfft(a, n, axis, norm)",
+          a="sd.rfft_adjoint(g, a, n, axis, norm)", returns="new")
+deflinear(np.fft.rfftn, "a, s=None, axes=None, norm=None", apply="np.fft.rfftn(a, s, axes, norm)",
+          a="sd.rfftn_adjoint(g, a, s, axes, norm)", returns="new")
+deflinear(np.fft.rfft2, "a, s=None, axes=(-2, -1), norm=None", apply="np.fft.rfft2(a, s, axes, norm)",
+          a="sd.rfftn_adjoint(g, a, s, axes, norm, (-2, -1))", returns="new")
+deflinear(np.fft.irfft, "a, n=None, axis=-1, norm=None", apply="np.fft.irfft(a, n, axis, norm)",
+          a="sd.irfft_adjoint(g, a, n, axis, norm)", returns="new")
+deflinear(np.fft.irfftn, "a, s=None, axes=None, norm=None", apply="np.fft.irfftn(a, s, axes, norm)",
+          a="sd.irfftn_adjoint(g, a, s, axes, norm)", returns="new")
+deflinear(np.fft.irfft2, "a, s=None, axes=(-2, -1), norm=None", apply="np.fft.irfft2(a, s, axes, norm)",
+          a="sd.irfftn_adjoint(g, a, s, axes, norm, (-2, -1))", returns="new")
+deflinear(np.fft.hfft, "a, n=None, axis=-1, norm=None", apply="np.fft.hfft(a, n, axis, norm)",
+          a="sd.hfft_adjoint(g, a, n, axis, norm)", returns="new")
+deflinear(np.fft.ihfft, "a, n=None, axis=-1, norm=None", apply="np.fft.ihfft(a, n, axis, norm)",
+          a="sd.ihfft_adjoint(g, a, n, axis, norm)", returns="new")
+deflinear(np.fft.fftshift, "x, axes=None", apply="np.fft.fftshift(x, axes)", x="np.fft.ifftshift(g, axes)",
+          returns="new")
+deflinear(np.fft.ifftshift, "x, axes=None", apply="np.fft.ifftshift(x, axes)", x="np.fft.fftshift(g, axes)",
+          returns="new")
+for _constant in (np.fft.fftfreq, np.fft.rfftfreq):
+    defnondiff(_constant, "the sample frequencies depend on the length and spacing only", returns="new")
+
+_COMPLEX = (np.fft.fft, np.fft.ifft, np.fft.fftn, np.fft.ifftn, np.fft.fft2, np.fft.ifft2)
+complex_results(*_COMPLEX, np.fft.rfft, np.fft.rfftn, np.fft.rfft2, np.fft.ihfft)
+real_results(np.fft.irfft, np.fft.irfftn, np.fft.irfft2, np.fft.hfft)
+valid_for_complex(*_COMPLEX, np.fft.irfft, np.fft.irfftn, np.fft.irfft2, np.fft.hfft, np.fft.fftshift,
+                  np.fft.ifftshift)
