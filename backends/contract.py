@@ -66,6 +66,19 @@ RULE_HELPERS = (
     # scipy.special, part 2
     "bessel_kve", "expit", "betainc_slope", "gammainc_slope", "multigammaln_slope", "rgamma_slope",
     "boxcox_lmbda_slope", "spence_slope",
+    # numpy breadth
+    "rollaxis_adjoint", "column_stack_adjoint", "dstack_adjoint", "block_adjoint", "broadcast_arrays_adjoint",
+    "broadcast_arrays_tangent", "delete_adjoint", "insert_adjoint", "diagflat_adjoint", "ediff1d_adjoint",
+    "resize_adjoint", "unstack_adjoint", "cumulative_sum_adjoint", "cumulative_prod_adjoint",
+    "cumulative_prod_tangent", "extract_adjoint", "trim_zeros_adjoint", "trim_zeros_tangent", "bincount_adjoint",
+    "gradient_adjoint", "gradient_tangent", "trapezoid_adjoint", "trapezoid_tangent", "vander_slope",
+    "polyadd_adjoint", "polymul_adjoint", "polyder_adjoint", "polyint_adjoint", "polyfit_adjoint",
+    "polyfit_tangent", "logspace_adjoint", "logspace_tangent", "geomspace_adjoint", "geomspace_tangent",
+    "partition_adjoint", "partition_tangent", "select_adjoint", "select_tangent", "bessel_i1", "modf_adjoint",
+    "modf_tangent", "divmod_adjoint", "divmod_tangent", "nan_var_adjoint", "nan_std_adjoint", "nan_prod_adjoint",
+    "nan_quantile_adjoint", "nan_quantile_tangent", "nan_cumsum_adjoint", "nan_cumprod_adjoint",
+    "nan_cumprod_tangent", "vecdot_adjoint", "matvec_adjoint", "vecmat_adjoint", "vector_norm_adjoint",
+    "cond_adjoint", "cond_tangent", "tensorinv_adjoint", "tensorinv_tangent",
 )
 
 # What the transformer emits around the rules.

@@ -1,7 +1,8 @@
 """NumPy runtime helpers of the ``np.linalg`` decompositions and their kin.
 
 One adjoint (reverse) and one tangent (forward) helper per function: cholesky,
-eigh, eigvalsh, svd, qr, slogdet, pinv, lstsq, matrix_power and multi_dot.
+eigh, eigvalsh, svd, qr, slogdet, pinv, lstsq, matrix_power, multi_dot, tensorsolve,
+tensorinv and cond; and the vector products vecdot, matvec, vecmat and vector_norm.
 Operands are real matrices, batched over the leading axes where NumPy batches
 them. The conventions (which triangle is read, degenerate spectra, the gauge
 of eigenvectors and singular vectors) are described in the docstring of
@@ -569,3 +570,136 @@ def tensorsolve_adjoint_a(g, a, b, ans, axes=None):
     matrix, order, moved_shape, _ = _tensorsolve_matrix(a, b, axes)
     out = -np.outer(np.linalg.solve(matrix.T, np.ravel(g)), np.ravel(ans)).reshape(moved_shape)
     return np.transpose(out, np.argsort(order))
+
+
+# -- numpy breadth: vecdot, matvec, vecmat, vector_norm, cond, tensorinv (rules/numpy/linalg.py) ---------------
+
+__all__ += ["vecdot_adjoint", "matvec_adjoint", "vecmat_adjoint", "vector_norm_adjoint", "cond_adjoint",
+            "cond_tangent", "tensorinv_adjoint", "tensorinv_tangent"]
+
+
+def _back_to(g, x):
+    """``g`` summed back to the shape of the operand ``x`` (batch axes broadcast), a float for a number."""
+    from .numpy_array_ops import _like, _sum_to_shape
+
+    return _like(x, _sum_to_shape(g, np.shape(x)))
+
+
+def vecdot_adjoint(g, x1, x2, axis=-1, which="x1"):
+    """Adjoint of ``np.vecdot(x1, x2, axis=axis)`` (real vectors along ``axis`` of each operand, the other axes
+    broadcast) in ``x1`` or ``x2``: ``g`` times the other operand, summed back to the operand's shape."""
+    _real("vecdot", x1, x2)
+    a, b = (np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1) for x in (x1, x2))
+    other = b if which == "x1" else a
+    mine = x1 if which == "x1" else x2
+    moved = np.moveaxis(np.asarray(mine, dtype=np.float64), axis, -1)
+    out = _back_to(np.asarray(g, dtype=np.float64)[..., None] * other, moved)
+    return np.moveaxis(np.asarray(out), -1, axis)
+
+
+def matvec_adjoint(g, x1, x2, which="x1"):
+    """Adjoint of ``np.matvec(x1, x2)``, ``x1 (..., m, n) @ x2 (..., n)``, in ``x1`` or ``x2``."""
+    _real("matvec", x1, x2)
+    g = np.asarray(g, dtype=np.float64)
+    if which == "x1":
+        return _back_to(g[..., :, None] * np.asarray(x2)[..., None, :], x1)
+    return _back_to(np.sum(np.asarray(x1) * g[..., :, None], axis=-2), x2)
+
+
+def vecmat_adjoint(g, x1, x2, which="x1"):
+    """Adjoint of ``np.vecmat(x1, x2)``, ``x1 (..., n) @ x2 (..., n, m)``, in ``x1`` or ``x2``."""
+    _real("vecmat", x1, x2)
+    g = np.asarray(g, dtype=np.float64)
+    if which == "x1":
+        return _back_to(np.sum(np.asarray(x2) * g[..., None, :], axis=-1), x1)
+    return _back_to(np.asarray(x1)[..., :, None] * g[..., None, :], x2)
+
+
+def vector_norm_adjoint(g, x, ans, axis=None, keepdims=False, ord=2):
+    """Adjoint of ``np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)``: the vector norm over the
+    axes named (all of them for None), with ``np.linalg.norm``'s vector conventions (0 at a zero 2-norm,
+    ``sign(x)`` for ord 1, ties of max/min norms shared evenly, a zero entry refused below ord 1)."""
+    from .numpy_array_ops import _axes, _expand, _vector_norm_adjoint
+
+    xa = np.asarray(x, dtype=np.float64)
+    axes = _axes(axis, xa.ndim)
+    kept = [k for k in range(xa.ndim) if k not in axes]
+    moved = np.transpose(xa, kept + list(axes)).reshape([xa.shape[k] for k in kept] + [-1])
+    gg = np.reshape(_expand(g, xa.ndim, axes, keepdims), moved.shape[:-1] + (1,))
+    aa = np.reshape(_expand(ans, xa.ndim, axes, keepdims), moved.shape[:-1] + (1,))
+    out = _vector_norm_adjoint(gg, moved, aa, ord, -1)
+    out = np.reshape(out, [xa.shape[k] for k in kept] + [xa.shape[k] for k in axes])
+    return np.transpose(out, np.argsort(kept + list(axes)))
+
+
+def _cond_parts(x, p):
+    """For ``np.linalg.cond(x, p)``: with ``p`` None, 2 or -2 the largest and smallest singular triples; with
+    another norm, ``inv(x)`` and the two norms' gradients."""
+    if p is None or p in (2, -2):
+        u, s, vh = np.linalg.svd(x, full_matrices=False)
+        return u, s, vh
+    if p not in ("fro", "nuc", 1, -1, np.inf, -np.inf):
+        _refuse(f"np.linalg.cond with p={p!r} has no derivative rule",
+                "use p=None, 2, -2, 'fro', 'nuc', 1, -1, np.inf or -np.inf")
+    from .numpy_array_ops import _matrix_norm_adjoint
+
+    inverse = np.linalg.inv(x)
+    ones = np.ones(np.shape(x)[:-2] + (1, 1))
+    norm_x = np.linalg.norm(x, p, axis=(-2, -1))[..., None, None]
+    norm_inv = np.linalg.norm(inverse, p, axis=(-2, -1))[..., None, None]
+    return inverse, norm_x, norm_inv, _matrix_norm_adjoint(ones, x, p), _matrix_norm_adjoint(ones, inverse, p)
+
+
+def _extreme_direction(u, s, vh, k):
+    """The gradient of the largest (``k`` 0) or smallest (``k`` -1) singular value: ``u_k v_k^T``, or where it
+    is repeated the mean over the tied ones (as ``np.linalg.norm``'s ord 2 and -2)."""
+    extreme = s[..., k:k + 1] if k == 0 else s[..., -1:]
+    tied = np.abs(s - extreme) <= 1e-10 * np.maximum(np.abs(s[..., :1]), 1e-300)
+    weights = tied / np.sum(tied, axis=-1, keepdims=True)
+    return (u * weights[..., None, :]) @ vh
+
+
+def cond_adjoint(g, x, ans, p=None):
+    """Adjoint of ``np.linalg.cond(x, p)``. With ``p`` None, 2 or -2 it is ``s_max / s_min`` (or its inverse)
+    of the singular values, each with gradient ``u_i v_i^T`` (tied extreme ones share it equally); with another
+    norm it is ``norm(x) norm(inv(x))``, and ``d inv(x) = -inv(x) dx inv(x)``."""
+    _real("cond", x)
+    xa = np.asarray(x, dtype=np.float64)
+    scale = (np.asarray(g, dtype=np.float64) * np.asarray(ans))[..., None, None]
+    if p is None or p in (2, -2):
+        u, s, vh = _cond_parts(xa, p)
+        top = _extreme_direction(u, s, vh, 0) / s[..., :1, None]
+        bottom = _extreme_direction(u, s, vh, -1) / s[..., -1:, None]
+        return scale * (bottom - top if p == -2 else top - bottom)
+    inverse, norm_x, norm_inv, slope_x, slope_inv = _cond_parts(xa, p)
+    return np.asarray(g, dtype=np.float64)[..., None, None] * (
+        norm_inv * slope_x - norm_x * (_swap(inverse) @ slope_inv @ _swap(inverse)))
+
+
+def cond_tangent(t, x, ans, p=None):
+    """Tangent of ``np.linalg.cond(x, p)``: the contraction of ``t`` with the gradient (see :func:`cond_adjoint`)."""
+    _real("cond", x, t)
+    return np.sum(np.asarray(t, dtype=np.float64) * cond_adjoint(np.ones(np.shape(ans)), x, ans, p), axis=(-2, -1))
+
+
+def _tensorinv_matrix(a, ind):
+    shape = np.shape(a)
+    rows = int(np.prod(shape[:ind]))
+    return rows, shape
+
+
+def tensorinv_adjoint(g, a, ans, ind=2):
+    """Adjoint of ``np.linalg.tensorinv(a, ind)``, ``inv`` of ``a`` as a matrix (its first ``ind`` axes as
+    rows): ``inv``'s adjoint, ``-A^-T G A^-T``, on the matrix forms."""
+    rows, shape = _tensorinv_matrix(a, ind)
+    inverse = np.reshape(ans, (-1, rows))
+    gm = np.reshape(np.asarray(g, dtype=np.float64), inverse.shape)
+    return np.reshape(-(inverse.T @ gm @ inverse.T), shape)
+
+
+def tensorinv_tangent(t, a, ans, ind=2):
+    """Tangent of ``np.linalg.tensorinv(a, ind)``: ``-A^-1 T A^-1`` on the matrix forms."""
+    rows, shape = _tensorinv_matrix(a, ind)
+    inverse = np.reshape(ans, (-1, rows))
+    tm = np.reshape(np.asarray(t, dtype=np.float64), (rows, -1))
+    return np.reshape(-(inverse @ tm @ inverse), np.shape(ans))

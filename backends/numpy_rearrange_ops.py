@@ -1,5 +1,7 @@
 """NumPy runtime helpers of the rearranging, gathering and sliding rules (roll, pad, split, cross, tensordot,
-take, take_along_axis, choose, compress, meshgrid, polyval, interp, convolve, correlate).
+take, take_along_axis, choose, compress, meshgrid, polyval, interp, convolve, correlate), and of finite
+differences, integration, polynomials and spaced samples (gradient, trapezoid, vander, polyadd/mul/der/int,
+polyfit, logspace, geomspace, partition, select, bincount).
 
 Like the other helpers, each returns a fresh array, or a Python float where the
 primal argument was a Python scalar. An adjoint ``g`` of a list result (np.split,
@@ -12,6 +14,7 @@ import operator
 import numpy as np
 
 from .numpy_array_ops import _float, _like, _refuse, _sum_to_shape
+from .numpy_shape_ops import _shaped
 
 __all__ = ["roll_adjoint", "pad_adjoint", "pad_tangent", "split_adjoint", "cross_adjoint", "tensordot_adjoint",
            "take_adjoint", "take_along_axis_adjoint", "choose_adjoint", "choose_tangent", "compress_adjoint",
@@ -375,3 +378,411 @@ def correlate_adjoint(g, a, v, mode="valid", which="a"):
     if which == "a":
         return convolve_adjoint(g, a, reversed_v, mode, "a", late)
     return _like(v, convolve_adjoint(g, a, reversed_v, mode, "v", late)[::-1].copy())
+
+
+# -- numpy breadth: finite differences, integration, polynomials, spaced samples, partition, select ----------
+
+__all__ += ["gradient_adjoint", "gradient_tangent", "trapezoid_adjoint", "trapezoid_tangent", "vander_slope",
+            "polyadd_adjoint", "polymul_adjoint", "polyder_adjoint", "polyint_adjoint", "polyfit_adjoint",
+            "polyfit_tangent",
+            "logspace_adjoint", "logspace_tangent", "geomspace_adjoint", "geomspace_tangent", "partition_adjoint",
+            "partition_tangent", "select_adjoint", "select_tangent", "bincount_adjoint"]
+
+
+def _gradient_axes(ndim, axis):
+    if axis is None:
+        return tuple(range(ndim))
+    items = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return tuple(operator.index(a) % ndim for a in items)
+
+
+def _gradient_spacings(varargs, count):
+    """One spacing (a number or a coordinate array) per differentiated axis, as ``np.gradient`` reads them."""
+    if len(varargs) == 0:
+        return [1.0] * count
+    if len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+        return [varargs[0]] * count
+    if len(varargs) != count:
+        raise TypeError("invalid number of arguments")
+    return list(varargs)
+
+
+def _gradient_bands(n, spacing, edge_order):
+    """The matrix ``D`` of ``np.gradient`` along an axis of length ``n`` (``D[i, j]`` zero unless
+    ``|i - j| <= 2``), as its five diagonals ``{d: c}``, ``c[i] = D[i, i + d]``. They are read off NumPy's own
+    result for five probes, the indicators of the indices ``j % 5 == r``: row ``i`` of ``D`` meets each
+    residue once among the five columns it may use, so the coefficients are NumPy's, edges included."""
+    index = np.arange(n)
+    probes = np.stack([np.gradient((index % 5 == r).astype(np.float64), spacing, edge_order=edge_order)
+                       for r in range(5)])
+    bands = {}
+    for d in range(-2, 3):
+        j = index + d
+        bands[d] = np.where((j >= 0) & (j < n), probes[j % 5, index], 0.0)
+    return bands
+
+
+def _uniform_gradient_transpose(gm, h, edge_order):
+    """``D^T g`` along the last axis for a uniform spacing ``h``: NumPy's central differences inside, one-sided
+    ones of first or second order at the two ends, transposed."""
+    out = np.zeros(gm.shape, dtype=gm.dtype)
+    half = gm[..., 1:-1] * (0.5 / h)
+    out[..., :-2] -= half
+    out[..., 2:] += half
+    first, last = gm[..., 0] / h, gm[..., -1] / h
+    if edge_order == 1:
+        out[..., 0] -= first
+        out[..., 1] += first
+        out[..., -2] -= last
+        out[..., -1] += last
+    else:
+        out[..., 0] -= 1.5 * first
+        out[..., 1] += 2.0 * first
+        out[..., 2] -= 0.5 * first
+        out[..., -3] += 0.5 * last
+        out[..., -2] -= 2.0 * last
+        out[..., -1] += 1.5 * last
+    return out
+
+
+def _gradient_transpose(g, axis, n, spacing, edge_order):
+    """``D^T g`` along ``axis``: ``out[j] = sum_d D[j - d, j] g[j - d]`` (directly for a uniform spacing)."""
+    gm = np.moveaxis(_float(g), axis, -1)
+    if np.ndim(spacing) == 0:
+        return np.moveaxis(_uniform_gradient_transpose(gm, float(spacing), edge_order), -1, axis)
+    out = np.zeros(gm.shape, dtype=gm.dtype)
+    for d, c in _gradient_bands(n, spacing, edge_order).items():
+        weighted = gm * c
+        if d > 0:
+            out[..., d:] += weighted[..., :n - d]
+        elif d < 0:
+            out[..., :n + d] += weighted[..., -d:]
+        else:
+            out += weighted
+    return np.moveaxis(out, -1, axis)
+
+
+def gradient_adjoint(g, f, varargs=(), axis=None, edge_order=1):
+    """Adjoint of ``np.gradient(f, *varargs, axis=axis, edge_order=edge_order)``, linear in ``f``: each axis's
+    result adjoint through the transpose of that axis's difference matrix, summed (None: no adjoint)."""
+    shape = np.shape(f)
+    axes = _gradient_axes(len(shape), axis)
+    spacings = _gradient_spacings(varargs, len(axes))
+    parts = [g] if len(axes) == 1 else list(g)
+    out = np.zeros(shape)
+    for ax, spacing, part in zip(axes, spacings, parts):
+        if part is not None:
+            out = out + _gradient_transpose(part, ax, shape[ax], spacing, edge_order)
+    return out
+
+
+def gradient_tangent(t, f, varargs=(), axis=None, edge_order=1):
+    """Tangent of ``np.gradient``: the gradient of the tangent, with the same spacings."""
+    return np.gradient(np.broadcast_to(_float(t), np.shape(f)), *varargs, axis=axis, edge_order=edge_order)
+
+
+def _trapezoid_widths(y, x, dx, axis):
+    """The widths ``d`` that ``np.trapezoid`` multiplies the mean of each pair of neighbours by, shaped to
+    broadcast against them, and ``y``'s axis."""
+    ndim = np.ndim(y)
+    ax = operator.index(axis) % ndim
+    if x is None:
+        return np.asarray(dx, dtype=np.float64), ax
+    x = _float(x)
+    if x.ndim == 1:
+        shape = [1] * ndim
+        shape[ax] = x.shape[0] - 1
+        return np.diff(x).reshape(shape), ax
+    return np.diff(x, axis=axis), ax
+
+
+def _pairs(y, ax):
+    """``y[..., 1:, ...]`` and ``y[..., :-1, ...]`` along ``ax``."""
+    n = np.shape(y)[ax]
+    return np.take(y, np.arange(1, n), axis=ax), np.take(y, np.arange(n - 1), axis=ax)
+
+
+def trapezoid_adjoint(g, y, x=None, dx=1.0, axis=-1, which="y"):
+    """Adjoint of ``np.trapezoid(y, x, dx, axis) = sum(d * (y[1:] + y[:-1]) / 2)`` in ``y``, ``x`` (through
+    ``d = diff(x)``) or ``dx`` (``which``); ``dx`` gets 0 when ``x`` is given (it is not used then)."""
+    ya = _float(y)
+    d, ax = _trapezoid_widths(ya, x, dx, axis)
+    ge = np.expand_dims(_float(g), ax)
+    if which == "y":
+        upper = _pairs(ya, ax)[0]
+        w = d * ge / 2.0
+        w = _sum_to_shape(np.broadcast_to(w, np.broadcast_shapes(w.shape, upper.shape)), upper.shape)
+        out = np.zeros(ya.shape)
+        moved, wm = np.moveaxis(out, ax, 0), np.moveaxis(w, ax, 0)  # a view: the writes land in ``out``
+        moved[1:] += wm
+        moved[:-1] += wm
+        return _like(y, out)
+    upper, lower = _pairs(ya, ax)
+    gd = ge * (upper + lower) / 2.0
+    if which == "dx":
+        if x is not None:
+            return _like(dx, np.zeros(np.shape(dx)))
+        return _like(dx, _sum_to_shape(gd, np.shape(dx)))
+    xa = _float(x)
+    if xa.ndim == 1:
+        gd = np.sum(np.moveaxis(gd, ax, -1).reshape(-1, gd.shape[ax]), axis=0)
+        return _like(x, -np.diff(np.concatenate([[0.0], gd, [0.0]])))
+    gd = _sum_to_shape(gd, np.diff(xa, axis=axis).shape)
+    xax = operator.index(axis) % xa.ndim
+    pad = [(0, 0)] * xa.ndim
+    pad[xax] = (1, 1)
+    return _like(x, -np.diff(np.pad(gd, pad), axis=xax))
+
+
+def trapezoid_tangent(t, y, x=None, dx=1.0, axis=-1, which="y"):
+    """Tangent of ``np.trapezoid`` in ``y``, ``x`` or ``dx`` (``which``); in ``dx``, 0 when ``x`` is given."""
+    if which == "y":
+        return np.trapezoid(_float(t), x, dx, axis)
+    if which == "x":
+        return np.trapezoid(y, _float(t), axis=axis)
+    if x is not None:
+        return np.zeros(np.shape(np.trapezoid(y, x, dx, axis)))
+    return np.trapezoid(y, dx=_float(t), axis=axis)
+
+
+def vander_slope(x, N=None, increasing=False):
+    """``d np.vander(x, N, increasing) / dx`` element by element: ``k x**(k - 1)`` in the column of power ``k``
+    (0 in the column of power 0, also at ``x == 0``)."""
+    x = _float(x)
+    n = x.shape[0] if N is None else operator.index(N)
+    powers = np.arange(n) if increasing else np.arange(n - 1, -1, -1)
+    return powers * x[:, None] ** np.maximum(powers - 1, 0)
+
+
+def polyadd_adjoint(g, a, sign=1.0):
+    """Adjoint of ``np.polyadd(a1, a2)`` (``np.polysub`` with ``sign`` -1 for ``a2``) in one of them: the
+    coefficients are aligned at the end (the constant term), so ``a`` gets the last ``len(a)`` entries of ``g``."""
+    g = np.ravel(_float(g))
+    size = np.size(np.atleast_1d(a))
+    return _shaped(sign * g[g.size - size:], a)
+
+
+def polymul_adjoint(g, a1, a2, which="a1"):
+    """Adjoint of ``np.polymul(a1, a2)``, the full convolution of the coefficients, in ``a1`` or ``a2``."""
+    x, y = np.ravel(_float(a1)), np.ravel(_float(a2))
+    if which == "a1":
+        return _shaped(convolve_adjoint(g, x, y, "full", "a"), a1)
+    return _shaped(convolve_adjoint(g, x, y, "full", "v"), a2)
+
+
+def polyder_adjoint(g, p, m=1):
+    """Adjoint of ``np.polyder(p, m)``: coefficient ``i`` of the result is ``p[i]`` times a constant (the falling
+    factorial of its power), which ``np.polyder`` of ones gives; the last ``m`` coefficients of ``p`` (the
+    lowest powers) get 0."""
+    size = np.size(p)
+    factors = np.polyder(np.ones(size), m)
+    out = np.zeros(size)
+    out[:factors.size] = np.ravel(_float(g))[:factors.size] * factors
+    return _shaped(out, p)
+
+
+def polyint_adjoint(g, p, m=1, k=None, which="p"):
+    """Adjoint of ``np.polyint(p, m, k)`` in ``p`` or the integration constants ``k``: the map is linear in both
+    and small, so its matrix is read column by column from ``np.polyint`` of unit vectors."""
+    g = np.ravel(_float(g))
+    if which == "p":
+        basis = np.eye(np.size(p))
+        columns = [np.polyint(e, m) for e in basis]
+        return _shaped(np.array([np.dot(c, g) for c in columns]), p)
+    size = np.size(k)
+    zero = np.zeros(np.size(p))
+    columns = [np.polyint(zero, m, np.reshape(e, np.shape(k))) for e in np.eye(size)]
+    return _shaped(np.array([np.dot(c, g) for c in columns]), k)
+
+
+def _polyfit_parts(x, deg, rcond=None, full=False, w=None, cov=False):
+    """For ``np.polyfit``: the weights, the weighted Vandermonde matrix ``A`` (NumPy's ``lhs`` before it scales
+    the columns), its pseudo-inverse with NumPy's cut-off ``rcond`` (the coefficients are ``A+ (w y)``), and
+    whether ``A`` has full column rank."""
+    if full or cov:
+        _refuse("np.polyfit(..., full=True) or cov=True has no derivative rule",
+                "call np.polyfit for the coefficients alone")
+    x = _float(x)
+    order = operator.index(deg) + 1
+    rcond = x.shape[0] * np.finfo(x.dtype).eps if rcond is None else rcond
+    weights = np.ones(x.shape[0]) if w is None else _float(w)
+    lhs = np.vander(x, order) * weights[:, None]
+    scale = np.sqrt(np.sum(lhs * lhs, axis=0))
+    scaled = lhs / scale
+    s = np.linalg.svd(scaled, compute_uv=False)
+    full_rank = s.shape[0] == order and s[-1] > rcond * s[0]
+    return weights, lhs, np.linalg.pinv(scaled, rcond=rcond) / scale[:, None], full_rank
+
+
+def _polyfit_x_parts(x, y, deg, rcond, full, w, cov, ans):
+    """What the derivative in the points ``x`` needs: the weights, ``A``, ``A+``, the slopes of ``A`` in each
+    point (``vander_slope`` times the weight), the weighted residuals ``w y - A c`` and the coefficients ``c``.
+    A rank below ``deg + 1`` is refused: the fit is not differentiable in ``x`` there."""
+    weights, lhs, pinv, full_rank = _polyfit_parts(x, deg, rcond, full, w, cov)
+    if not full_rank:
+        _refuse("np.polyfit in its points x, with fewer distinct points than coefficients (a rank-deficient "
+                "fit), has no derivative", "fit a lower degree, or do not differentiate with respect to x")
+    c = _float(ans)
+    yw = _float(y) * (weights if np.ndim(y) == 1 else weights[:, None])
+    slopes = vander_slope(x, operator.index(deg) + 1) * weights[:, None]
+    return weights, lhs, pinv, slopes, yw - lhs @ c, c
+
+
+def polyfit_adjoint(g, x, y, deg, rcond=None, full=False, w=None, cov=False, ans=None, which="y"):
+    """Adjoint of ``np.polyfit(x, y, deg, rcond, w=w)`` in ``y`` or ``x``.
+
+    The coefficients are ``c = A+ (w y)`` (weighted least squares, NumPy's cut-off ``rcond``): linear in ``y``,
+    which gets ``w A+^T g``. In ``x`` (full column rank): ``dc = (A^T A)^-1 (dA^T r - A^T dA c)`` with ``r``
+    the weighted residuals, so point ``i`` gets ``sum_k dA[i, k] (r_i z_k - (A z)_i c_k)``, ``z = (A^T A)^-1 g``.
+    """
+    g = _float(g)
+    if which == "y":
+        weights, lhs, pinv, _ = _polyfit_parts(x, deg, rcond, full, w, cov)
+        return _shaped((pinv.T @ g) * (weights if g.ndim == 1 else weights[:, None]), y)
+    weights, lhs, pinv, slopes, residuals, c = _polyfit_x_parts(x, y, deg, rcond, full, w, cov, ans)
+    z = pinv @ (pinv.T @ g)
+    if g.ndim == 1:
+        coupling = np.outer(residuals, z) - np.outer(lhs @ z, c)
+    else:
+        coupling = residuals @ z.T - (lhs @ z) @ c.T
+    return _shaped(np.sum(slopes * coupling, axis=1), x)
+
+
+def polyfit_tangent(t, x, y, deg, rcond=None, full=False, w=None, cov=False, ans=None, which="y"):
+    """Tangent of ``np.polyfit`` in ``y`` (the fit of the tangent) or ``x``: ``A+ A+^T dA^T r - A+ dA c``."""
+    if which == "y":
+        weights, lhs, pinv, _ = _polyfit_parts(x, deg, rcond, full, w, cov)
+        t = _float(t)
+        return pinv @ (t * (weights if t.ndim == 1 else weights[:, None]))
+    weights, lhs, pinv, slopes, residuals, c = _polyfit_x_parts(x, y, deg, rcond, full, w, cov, ans)
+    d_lhs = _float(t)[:, None] * slopes
+    return pinv @ (pinv.T @ (d_lhs.T @ residuals)) - pinv @ (d_lhs @ c)
+
+
+def _spaced_fraction(num, endpoint, axis, ndim):
+    """Sample ``k``'s fraction ``k / (num - 1)`` (``k / num`` without the endpoint) of the way from start to
+    stop, shaped to broadcast along ``axis`` of a result of ``ndim`` axes."""
+    num = operator.index(num)
+    div = (num - 1) if endpoint else num
+    s = np.arange(num, dtype=np.float64) / div if div > 0 else np.zeros(num)
+    shape = [1] * ndim
+    shape[operator.index(axis) % ndim] = num
+    return s.reshape(shape)
+
+
+def _along_samples(x, ans, axis):
+    """``x`` (``start``, ``stop``, ``base`` or a tangent of one) shaped to broadcast against the result of
+    ``np.logspace``/``np.geomspace``: promoted to the result's other axes, with the samples' axis inserted."""
+    x = _float(x)
+    ndim = np.ndim(ans)
+    x = x.reshape((1,) * (ndim - 1 - x.ndim) + x.shape)
+    return np.expand_dims(x, operator.index(axis) % ndim)
+
+
+def _log_base(base, ans, axis):
+    """``log(base)`` shaped as ``np.logspace`` broadcasts ``base`` against its result."""
+    return np.log(_along_samples(base, ans, axis))
+
+
+def logspace_adjoint(g, start, stop, num=50, endpoint=True, base=10.0, axis=0, ans=None, which="start"):
+    """Adjoint of ``np.logspace``, ``base ** linspace(start, stop)``, in ``start`` or ``stop``: through the
+    linspace, with slope ``ans log(base)``."""
+    from .numpy_array_ops import linspace_adjoint
+
+    inner = _float(g) * ans * _log_base(base, ans, axis)
+    return linspace_adjoint(inner, start, stop, num, endpoint, axis, False, which)
+
+
+def logspace_tangent(t, start, stop, num=50, endpoint=True, base=10.0, axis=0, ans=None, which="start"):
+    """Tangent of ``np.logspace`` in ``start`` or ``stop``."""
+    s = _spaced_fraction(num, endpoint, axis, np.ndim(ans))
+    weight = 1.0 - s if which == "start" else s
+    return ans * _log_base(base, ans, axis) * weight * _along_samples(t, ans, axis)
+
+
+def _geomspace_slope(start, stop, num, endpoint, axis, ans, which):
+    """``d ans / d start`` (``which`` 'start') or ``d ans / d stop``: ``ans (1 - s) / start`` and ``ans s / stop``
+    with ``s`` the fraction of the way (``ans = start (stop / start) ** s``)."""
+    s = _spaced_fraction(num, endpoint, axis, np.ndim(ans))
+    if which == "start":
+        return ans * (1.0 - s) / _along_samples(start, ans, axis)
+    return ans * s / _along_samples(stop, ans, axis)
+
+
+def geomspace_adjoint(g, start, stop, num=50, endpoint=True, axis=0, ans=None, which="start"):
+    """Adjoint of ``np.geomspace`` in ``start`` or ``stop``: ``g`` times the slope, summed along the samples and
+    back to the argument's shape."""
+    slope = _geomspace_slope(start, stop, num, endpoint, axis, ans, which)
+    ax = operator.index(axis) % np.ndim(ans)
+    primal = start if which == "start" else stop
+    return _like(primal, _sum_to_shape(np.sum(_float(g) * slope, axis=ax), np.shape(primal)))
+
+
+def geomspace_tangent(t, start, stop, num=50, endpoint=True, axis=0, ans=None, which="start"):
+    """Tangent of ``np.geomspace`` in ``start`` or ``stop``."""
+    return _geomspace_slope(start, stop, num, endpoint, axis, ans, which) * _along_samples(t, ans, axis)
+
+
+def _partition_permutation(a, ans, axis):
+    """The permutation ``p`` along the axis with ``ans == take_along_axis(a, p)``, from the values themselves:
+    the ``j``-th smallest entry of ``ans`` is the ``j``-th smallest of ``a`` (a stable sort of each pairs tied
+    entries in order). ``a`` flattened for ``axis`` None, and the axis."""
+    a, ans = _float(a), _float(ans)
+    if axis is None:
+        a, ax = a.ravel(), 0
+    else:
+        ax = operator.index(axis) % a.ndim
+    from_a = np.argsort(a, axis=ax, kind="stable")
+    from_ans = np.argsort(ans, axis=ax, kind="stable")
+    permutation = np.empty_like(from_a)
+    np.put_along_axis(permutation, from_ans, from_a, axis=ax)
+    return a, permutation, ax
+
+
+def partition_adjoint(g, a, ans, axis=-1):
+    """Adjoint of ``np.partition(a, kth, axis)``: a permutation of ``a``, so ``g`` goes back through it."""
+    flat, permutation, ax = _partition_permutation(a, ans, axis)
+    out = np.zeros(flat.shape)
+    np.put_along_axis(out, permutation, _float(g), axis=ax)
+    return _like(a, out.reshape(np.shape(a)))
+
+
+def partition_tangent(t, a, ans, axis=-1):
+    """Tangent of ``np.partition``: the tangent permuted as the values are."""
+    flat, permutation, ax = _partition_permutation(a, ans, axis)
+    tt = np.broadcast_to(_float(t), np.shape(a))
+    return np.take_along_axis(tt.ravel() if axis is None else tt, permutation, axis=ax)
+
+
+def _selected(condlist, count):
+    """Which choice ``np.select`` takes at each element: the first condition that holds, ``count`` (the default)
+    where none does."""
+    return np.select(condlist, list(range(count)), default=count)
+
+
+def select_adjoint(g, condlist, choicelist, default=0, which="choicelist"):
+    """Adjoint of ``np.select(condlist, choicelist, default)`` in the choices (a list, one per choice) or the
+    default: ``g`` where that one is taken, summed back to its shape."""
+    g = _float(g)
+    picked = np.broadcast_to(_selected(condlist, len(choicelist)), g.shape)
+    if which == "default":
+        return _like(default, _sum_to_shape(np.where(picked == len(choicelist), g, 0.0), np.shape(default)))
+    parts = [_like(c, _sum_to_shape(np.where(picked == k, g, 0.0), np.shape(c))) for k, c in enumerate(choicelist)]
+    return tuple(parts) if isinstance(choicelist, tuple) else parts
+
+
+def select_tangent(t, condlist, choicelist, default=0, which="choicelist"):
+    """Tangent of ``np.select`` in the choices (``t`` a list, None: no tangent) or the default."""
+    picked = _selected(condlist, len(choicelist))
+    if which == "default":
+        return np.where(picked == len(choicelist), _float(t), 0.0)
+    out = 0.0
+    for k, tk in enumerate(t):
+        if tk is not None:
+            out = out + np.where(picked == k, _float(tk), 0.0)
+    return out
+
+
+def bincount_adjoint(g, x, weights):
+    """Adjoint of ``np.bincount(x, weights, minlength)`` in the weights: each weight gets ``g`` of its bin."""
+    return _shaped(np.asarray(_float(g))[np.asarray(x)], weights)

@@ -1,5 +1,7 @@
 """NumPy runtime helpers of the cumulative, repeating and rearranging rules (cumsum, cumprod, diff, repeat,
-tile, kron, diagonal).
+tile, kron, diagonal), and of moving, stacking, inserting, deleting and resizing (rollaxis, column_stack, dstack,
+block, broadcast_arrays, delete, insert, diagflat, ediff1d, resize, unstack, cumulative_sum/prod, extract,
+trim_zeros).
 
 Like the other helpers, each returns a fresh array, or a Python float where the
 primal argument was a Python scalar.
@@ -137,3 +139,243 @@ def diagonal_adjoint(g, a, offset=0, axis1=0, axis2=1):
     rows, cols = (steps, steps + offset) if offset >= 0 else (steps - offset, steps)
     on_diagonal[..., rows, cols] = g  # a view: the writes land in ``out``
     return out
+
+
+# -- numpy breadth: moving, stacking, inserting, deleting, resizing, cumulating (rules/numpy/shape.py) ----------
+# A function that only copies elements (delete, insert, resize, block, extract ...) is applied to the inputs'
+# elements numbered 0, 1, 2 ... (``_numbered``): where each number lands says where each output element comes
+# from, by NumPy's own rule, and the adjoint sums ``g`` back onto those sources (``_sum_onto_sources``).
+
+__all__ += ["rollaxis_adjoint", "column_stack_adjoint", "dstack_adjoint", "block_adjoint", "broadcast_arrays_adjoint",
+            "broadcast_arrays_tangent", "delete_adjoint", "insert_adjoint", "diagflat_adjoint", "ediff1d_adjoint",
+            "resize_adjoint", "unstack_adjoint", "cumulative_sum_adjoint", "cumulative_prod_adjoint",
+            "cumulative_prod_tangent", "extract_adjoint", "trim_zeros_adjoint", "trim_zeros_tangent"]
+
+
+def _numbered(*shapes):
+    """Integer arrays of ``shapes`` that number the elements of all of them in turn (the first array's
+    elements 0 .. n0 - 1, the next one's from n0 on), and how many there are."""
+    out, start = [], 0
+    for shape in shapes:
+        count = int(np.prod(shape, dtype=np.intp))
+        out.append(np.arange(start, start + count, dtype=np.intp).reshape(shape))
+        start += count
+    return out, start
+
+
+def _sum_onto_sources(g, sources, total):
+    """``g`` summed onto the numbered elements that the output elements copy (``sources``: the function applied
+    to the numbered inputs); a flat float array of ``total`` entries."""
+    return np.bincount(np.ravel(sources), weights=np.ravel(_float(np.broadcast_to(g, np.shape(sources)))),
+                       minlength=total)
+
+
+def _shaped(flat, like):
+    """The entries ``flat`` as the adjoint of the argument ``like``: its shape, a float for a number, a list or
+    tuple (nested as the argument) for a list or tuple of numbers."""
+    from .numpy_array_ops import array_adjoint
+
+    return array_adjoint(np.reshape(flat, np.shape(like)), like)
+
+
+def rollaxis_adjoint(g, a, axis, start=0):
+    """Adjoint of ``np.rollaxis(a, axis, start)``: ``g`` with its axes put back (the inverse permutation of
+    NumPy's: ``axis`` moved to just before the axis that was at ``start``)."""
+    ndim = np.ndim(a)
+    axis = operator.index(axis) % ndim
+    start = operator.index(start) + (ndim if start < 0 else 0)
+    if axis < start:
+        start -= 1
+    order = [k for k in range(ndim) if k != axis]
+    order.insert(start, axis)
+    return np.transpose(g, np.argsort(order))
+
+
+def _as_columns(x):
+    """What ``np.column_stack`` makes of one of its arrays: 2-D ones as they are, others as columns."""
+    return np.array(x, ndmin=2).T if np.ndim(x) < 2 else np.asarray(x)
+
+
+def _stacked_back(g, tup, pieces, axis):
+    """Blocks of ``g`` along ``axis`` as wide as the shapes ``pieces`` are, each in the shape of its array of
+    ``tup``."""
+    from .numpy_array_ops import _container
+
+    widths = np.cumsum([shape[axis] for shape in pieces])[:-1]
+    blocks = np.split(_float(g), widths, axis=axis)
+    return _container(tup, [np.reshape(b, np.shape(x)) for b, x in zip(blocks, tup)])
+
+
+def column_stack_adjoint(g, tup):
+    """Adjoint of ``np.column_stack(tup)``: one block of columns of ``g`` per array (a vector's is its column)."""
+    return _stacked_back(g, tup, [np.shape(_as_columns(x)) for x in tup], 1)
+
+
+def dstack_adjoint(g, tup):
+    """Adjoint of ``np.dstack(tup)``: one block of ``g`` along the third axis per array (after ``atleast_3d``)."""
+    return _stacked_back(g, tup, [np.shape(np.atleast_3d(x)) for x in tup], 2)
+
+
+def _block_leaves(arrays):
+    """The leaves (arrays and numbers) of ``np.block``'s nested lists, in order."""
+    if isinstance(arrays, list):
+        return [leaf for item in arrays for leaf in _block_leaves(item)]
+    return [arrays]
+
+
+def _block_rebuilt(arrays, leaves):
+    """``arrays``' nested lists with their leaves replaced by ``leaves`` (an iterator), in order."""
+    if isinstance(arrays, list):
+        return [_block_rebuilt(item, leaves) for item in arrays]
+    return next(leaves)
+
+
+def block_adjoint(g, arrays):
+    """Adjoint of ``np.block(arrays)``: each block's part of ``g``, in the nested lists of ``arrays``."""
+    leaves = _block_leaves(arrays)
+    numbers, total = _numbered(*[np.shape(x) for x in leaves])
+    sources = np.block(_block_rebuilt(arrays, iter(numbers)))
+    sums = _sum_onto_sources(g, sources, total)
+    bounds = np.cumsum([0] + [n.size for n in numbers])
+    parts = [_shaped(sums[lo:hi], x) for lo, hi, x in zip(bounds[:-1], bounds[1:], leaves)]
+    return _block_rebuilt(arrays, iter(parts))
+
+
+def broadcast_arrays_adjoint(g, args):
+    """Adjoint of ``np.broadcast_arrays(*args)``: each result's adjoint summed back to its argument's shape
+    (None: zeros), a tuple."""
+    from .numpy_array_ops import _sum_to_shape
+
+    out = []
+    for x, gx in zip(args, g):
+        part = np.zeros(np.shape(x)) if gx is None else _sum_to_shape(_float(gx), np.shape(x))
+        out.append(_like(x, part))
+    return tuple(out)
+
+
+def broadcast_arrays_tangent(t, args):
+    """Tangent of ``np.broadcast_arrays(*args)``: each tangent broadcast to the common shape (None: zeros)."""
+    shape = np.broadcast_shapes(*[np.shape(x) for x in args])
+    return tuple(np.zeros(shape) if tx is None else np.array(np.broadcast_to(_float(tx), shape)) for tx in t)
+
+
+def delete_adjoint(g, arr, obj, axis=None):
+    """Adjoint of ``np.delete(arr, obj, axis)``: ``g`` written where the kept elements were, zeros where the
+    deleted ones were."""
+    (numbers,), total = _numbered(np.shape(arr))
+    sources = np.delete(numbers, obj, axis)
+    return _shaped(_sum_onto_sources(g, sources, total), arr)
+
+
+def insert_adjoint(g, arr, obj, values, axis=None, which="arr"):
+    """Adjoint of ``np.insert(arr, obj, values, axis)`` in ``arr`` (``which`` 'arr') or ``values``: the part of
+    ``g`` where that argument's elements landed; an element of ``values`` inserted several times (``values``
+    broadcast) gets the sum of its copies' adjoints."""
+    (numbered_arr, numbered_values), total = _numbered(np.shape(arr), np.shape(values))
+    sources = np.insert(numbered_arr, obj, numbered_values, axis)
+    sums = _sum_onto_sources(g, sources, total)
+    if which == "arr":
+        return _shaped(sums[:numbered_arr.size], arr)
+    return _shaped(sums[numbered_arr.size:], values)
+
+
+def diagflat_adjoint(g, v, k=0):
+    """Adjoint of ``np.diagflat(v, k)``: the ``k``-th diagonal of ``g``, in the shape of ``v``."""
+    return _shaped(np.array(np.diagonal(_float(g), k)), v)
+
+
+def ediff1d_adjoint(g, ary, to_end=None, to_begin=None, which="ary"):
+    """Adjoint of ``np.ediff1d(ary, to_end, to_begin)``, the concatenation of ``to_begin``, the differences of
+    ``ary`` flattened, and ``to_end``: each argument's block of ``g`` (``ary``'s through the differences,
+    ``-diff`` of its block padded with a zero at both ends)."""
+    g = np.ravel(_float(g))
+    begin = 0 if to_begin is None else np.size(to_begin)
+    end = 0 if to_end is None else np.size(to_end)
+    if which == "to_begin":
+        return _shaped(g[:begin], to_begin)
+    if which == "to_end":
+        return _shaped(g[g.size - end:], to_end)
+    middle = g[begin:g.size - end]
+    return _shaped(-np.diff(np.concatenate([[0.0], middle, [0.0]])), ary)
+
+
+def resize_adjoint(g, a, new_shape):
+    """Adjoint of ``np.resize(a, new_shape)``: the result repeats ``a`` flattened, so each element gets the sum
+    of its copies' adjoints (zeros where it was cut off)."""
+    (numbers,), total = _numbered(np.shape(a))
+    if total == 0:
+        return _shaped(np.zeros(0), a)
+    return _shaped(_sum_onto_sources(g, np.resize(numbers, new_shape), total), a)
+
+
+def unstack_adjoint(g, x, axis=0):
+    """Adjoint of ``np.unstack(x, axis=axis)``: the parts' adjoints stacked back along ``axis`` (None: zeros)."""
+    shape = np.shape(x)
+    ax = operator.index(axis) % len(shape)
+    part = shape[:ax] + shape[ax + 1:]
+    return np.stack([np.zeros(part) if p is None else np.broadcast_to(_float(p), part) for p in g], axis=ax)
+
+
+def _without_initial(g, x, axis, include_initial):
+    """``g`` of ``np.cumulative_sum``/``np.cumulative_prod`` without the initial element's entry (which is a
+    constant, 0 or 1), and the axis."""
+    g = _float(g)
+    if axis is None:
+        axis = 0
+    if include_initial:
+        g = np.delete(g, 0, axis=axis)
+    return g, axis
+
+
+def cumulative_sum_adjoint(g, x, axis=None, include_initial=False):
+    """Adjoint of ``np.cumulative_sum(x, axis=axis, include_initial=...)``: that of ``np.cumsum``."""
+    gg, ax = _without_initial(g, x, axis, include_initial)
+    return cumsum_adjoint(gg, x, ax if np.ndim(x) else None)
+
+
+def cumulative_prod_adjoint(g, x, axis=None, include_initial=False):
+    """Adjoint of ``np.cumulative_prod(x, axis=axis, include_initial=...)``: that of ``np.cumprod``."""
+    gg, ax = _without_initial(g, x, axis, include_initial)
+    return cumprod_adjoint(gg, x, ax if np.ndim(x) else None)
+
+
+def cumulative_prod_tangent(t, x, axis=None, include_initial=False):
+    """Tangent of ``np.cumulative_prod``: that of ``np.cumprod``, after a zero for the initial 1."""
+    ax = 0 if axis is None else axis
+    out = cumprod_tangent(t, x, ax if np.ndim(x) else None)
+    if include_initial:
+        out = np.insert(out, 0, 0.0, axis=ax)
+    return out
+
+
+def extract_adjoint(g, condition, arr):
+    """Adjoint of ``np.extract(condition, arr)``: ``g`` written where ``condition`` (flattened) holds."""
+    (numbers,), total = _numbered(np.shape(arr))
+    return _shaped(_sum_onto_sources(g, np.extract(condition, numbers), total), arr)
+
+
+def _trimmed(filt, trim="fb", axis=None):
+    """The slices ``np.trim_zeros(filt, trim, axis)`` keeps: the bounding box of the nonzero elements along the
+    axes trimmed, on the sides ``trim`` names."""
+    x = np.asarray(filt)
+    axes = range(x.ndim) if axis is None else [operator.index(a) % x.ndim for a in np.atleast_1d(axis)]
+    trim = trim.lower()
+    nonzero = np.argwhere(x)
+    if nonzero.size == 0:
+        return tuple(slice(0, 0) if k in axes else slice(None) for k in range(x.ndim))
+    start, stop = nonzero.min(axis=0), nonzero.max(axis=0) + 1
+    return tuple(slice(start[k] if "f" in trim else None, stop[k] if "b" in trim else None) if k in axes
+                 else slice(None) for k in range(x.ndim))
+
+
+def trim_zeros_adjoint(g, filt, trim="fb", axis=None):
+    """Adjoint of ``np.trim_zeros(filt, trim, axis)``: ``g`` written where the kept part was; the trimmed zeros
+    get 0."""
+    out = np.zeros(np.shape(filt))
+    out[_trimmed(filt, trim, axis)] = _float(g)
+    return _shaped(out, filt)
+
+
+def trim_zeros_tangent(t, filt, trim="fb", axis=None):
+    """Tangent of ``np.trim_zeros``: the tangent of the kept part."""
+    return np.array(np.broadcast_to(_float(t), np.shape(filt))[_trimmed(filt, trim, axis)])

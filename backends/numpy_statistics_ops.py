@@ -373,3 +373,119 @@ def dist_adjoint(g, p, q, ans, sign=1.0):
 def dist_tangent(t, p, q, ans, sign=1.0):
     """Tangent of ``math.dist`` in ``p`` (``sign=1``) or ``q`` (``sign=-1``): ``sign sum_i t_i (p_i - q_i) / dist``."""
     return sign * sum(ti * s for ti, s in zip(list(t), _dist_slopes(list(p), list(q), ans)))
+
+
+# -- numpy breadth: NaN-aware var, std, prod, order statistics and cumulative functions (rules/numpy/statistics.py)
+
+__all__ += ["nan_var_adjoint", "nan_std_adjoint", "nan_prod_adjoint", "nan_quantile_adjoint", "nan_quantile_tangent",
+            "nan_cumsum_adjoint", "nan_cumprod_adjoint", "nan_cumprod_tangent"]
+
+
+def nan_var_adjoint(g, a, axis=None, ddof=0, keepdims=False):
+    """Adjoint of ``np.nanvar``: ``2 (a - mean) / (count - ddof)`` over the entries that are not NaN (``count``
+    of them, ``mean`` theirs), 0 at NaNs."""
+    xa = _float(a)
+    axes = _axes(axis, xa.ndim)
+    keep = ~np.isnan(xa)
+    count = np.sum(keep, axis=axes, keepdims=True)
+    mean = np.sum(np.where(keep, xa, 0.0), axis=axes, keepdims=True) / np.maximum(count, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(keep, 2.0 * (xa - mean) / (count - ddof) * _expand(g, xa.ndim, axes, keepdims), 0.0)
+    return _like(a, out)
+
+
+def nan_std_adjoint(g, a, ans, axis=None, ddof=0, keepdims=False):
+    """Adjoint of ``np.nanstd``: that of ``np.nanvar`` times ``1 / (2 std)``, and 0 where the std is 0 (as
+    ``std``'s rule)."""
+    xa = _float(a)
+    axes = _axes(axis, xa.ndim)
+    s = _expand(ans, xa.ndim, axes, keepdims)
+    scale = np.where(s == 0, 0.0, _expand(g, xa.ndim, axes, keepdims) / (2.0 * np.where(s == 0, 1.0, s)))
+    return _like(a, nan_var_adjoint(1.0, xa, axis, ddof, True) * scale)
+
+
+def nan_prod_adjoint(g, a, axis=None, keepdims=False):
+    """Adjoint of ``np.nanprod``, the product with NaNs read as 1: ``prod``'s (exact at zeros), 0 at NaNs."""
+    from .numpy_array_ops import prod_adjoint
+
+    xa = _float(a)
+    nan = np.isnan(xa)
+    return _like(a, np.where(nan, 0.0, prod_adjoint(g, np.where(nan, 1.0, xa), axis, keepdims)))
+
+
+def _nan_order_statistics(a, q, axis):
+    """As ``_order_statistics``, over the entries that are not NaN: a stable sort puts the NaNs last, and each
+    slice interpolates between its own two order statistics (``lo``, ``hi`` and ``frac`` per quantile and
+    slice); a slice of NaNs only has weight 0 everywhere (its quantiles are NaN)."""
+    xa = _float(a)
+    axes = _axes(axis, xa.ndim)
+    kept = [i for i in range(xa.ndim) if i not in axes]
+    moved = np.transpose(xa, kept + list(axes))
+    moved = moved.reshape(moved.shape[:len(kept)] + (-1,))
+    count = np.sum(~np.isnan(moved), axis=-1)  # per slice
+    qs = np.ravel(np.asarray(q, dtype=np.float64))
+    position = qs.reshape((-1,) + (1,) * count.ndim) * (count - 1)  # (quantile, *slices)
+    top = np.maximum(count - 1, 0)
+    lo = np.clip(np.floor(position), 0, top).astype(np.intp)
+    hi = np.minimum(lo + 1, top)
+    frac = np.where(count > 0, position - lo, 0.0)
+    low_weight = np.where(count > 0, 1.0 - frac, 0.0)
+    order = np.argsort(moved, axis=-1, kind="stable")
+    return xa, moved, order, lo, hi, low_weight, frac, axes, kept
+
+
+def nan_quantile_adjoint(g, a, q, axis=None, method="linear", keepdims=False):
+    """Adjoint of ``np.nanquantile`` (``nanpercentile`` with ``q / 100``, ``nanmedian`` with 0.5), method
+    'linear': that of ``quantile`` over the entries that are not NaN; NaNs get 0."""
+    _check_method(method)
+    xa, moved, order, lo, hi, low_weight, frac, axes, kept = _nan_order_statistics(a, q, axis)
+    g = np.asarray(g, dtype=np.float64).reshape(lo.shape)
+    sorted_adjoint = np.zeros(moved.shape)
+    for k in range(lo.shape[0]):
+        np.add.at(sorted_adjoint, (*np.indices(lo.shape[1:]), lo[k]), g[k] * low_weight[k])
+        np.add.at(sorted_adjoint, (*np.indices(lo.shape[1:]), hi[k]), g[k] * frac[k])
+    out = np.zeros(moved.shape)
+    np.put_along_axis(out, order, sorted_adjoint, axis=-1)
+    out = out.reshape([xa.shape[i] for i in kept] + [xa.shape[i] for i in axes])
+    return _like(a, np.transpose(out, np.argsort(kept + list(axes))))
+
+
+def nan_quantile_tangent(t, a, q, axis=None, method="linear", keepdims=False):
+    """Tangent of ``np.nanquantile`` with method 'linear': the interpolation of the sorted tangents of the
+    entries that are not NaN."""
+    _check_method(method)
+    xa, moved, order, lo, hi, low_weight, frac, axes, kept = _nan_order_statistics(a, q, axis)
+    tm = np.transpose(np.broadcast_to(_float(t), xa.shape), kept + list(axes)).reshape(moved.shape)
+    ts = np.take_along_axis(tm, order, axis=-1)
+    at = lambda k: np.take_along_axis(ts, k[..., None], axis=-1)[..., 0]  # noqa: E731
+    out = np.stack([w * at(i) + f * at(j) for i, j, w, f in zip(lo, hi, low_weight, frac)])
+    shape = list(xa.shape) if keepdims else [xa.shape[i] for i in kept]
+    if keepdims:
+        for i in axes:
+            shape[i] = 1
+    return out.reshape(np.shape(q) + tuple(shape))
+
+
+def nan_cumsum_adjoint(g, a, axis=None):
+    """Adjoint of ``np.nancumsum``, the cumulative sum with NaNs read as 0: ``cumsum``'s, 0 at NaNs."""
+    from .numpy_shape_ops import cumsum_adjoint
+
+    return _like(a, np.where(np.isnan(_float(a)), 0.0, cumsum_adjoint(g, _float(a), axis)))
+
+
+def nan_cumprod_adjoint(g, a, axis=None):
+    """Adjoint of ``np.nancumprod``, the cumulative product with NaNs read as 1: ``cumprod``'s, 0 at NaNs."""
+    from .numpy_shape_ops import cumprod_adjoint
+
+    xa = _float(a)
+    nan = np.isnan(xa)
+    return _like(a, np.where(nan, 0.0, cumprod_adjoint(g, np.where(nan, 1.0, xa), axis)))
+
+
+def nan_cumprod_tangent(t, a, axis=None):
+    """Tangent of ``np.nancumprod``: ``cumprod``'s, the NaNs read as 1 with no tangent."""
+    from .numpy_shape_ops import cumprod_tangent
+
+    xa = _float(a)
+    nan = np.isnan(xa)
+    return cumprod_tangent(np.where(nan, 0.0, t), np.where(nan, 1.0, xa), axis)

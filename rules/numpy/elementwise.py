@@ -28,12 +28,26 @@ The others with a kink, a jump or a pole, each as JAX has it:
 * ``sinc`` (``sin(pi x) / (pi x)``): slope 0 at ``x == 0``, its true value.
 * ``cbrt`` (from the table): its slope ``1 / (3 cbrt(x)**2)`` is infinite at 0,
   and the rule gives ``inf`` there (``nan`` where the adjoint is 0 too).
+* ``fabs``: as ``abs``, slope 0 at 0. ``float_power``: ``power``'s partials.
+* ``modf(x) = (fractional part, integral part)``: the fractional part has slope
+  1 (also where it jumps, at whole numbers, as in JAX), the integral part slope
+  0 (it is piecewise constant). ``divmod(x1, x2) = (floor_divide, remainder)``:
+  the quotient has slope 0, the remainder ``remainder``'s slopes.
+* ``ldexp(x1, x2) = x1 * 2**x2``: slope ``2**x2`` in ``x1``; ``x2`` is an
+  integer (no rule: refused if it depends on the inputs).
+* ``nextafter(x1, x2)``, ``x1`` moved by one unit in the last place: slope 1 in
+  ``x1`` (JAX has no derivative for it); ``x2`` only gives a direction (no rule).
+* ``i0``: slope ``I1(x)``, computed by ``sd.bessel_i1`` (NumPy has no ``i1``).
+* ``x.clip(min, max)`` is ``clip``'s rule.
+* ``around`` (as ``round``) and ``spacing`` are piecewise constant, and the
+  bitwise functions, ``gcd``, ``lcm`` and the ``is*`` tests give integers or
+  booleans: non-differentiable.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..registry import defbilinear, defnondiff, defpartials, defrule
+from ..registry import defbilinear, defnondiff, defpartials, defrule, method
 from ..scalar_templates import TEMPLATES
 
 
@@ -106,3 +120,31 @@ for _fn, _why in [
     (np.isclose, "boolean result"), (np.allclose, "boolean result"),
 ]:
     defnondiff(_fn, _why)
+
+# -- more elementwise functions (helpers: numpy_elementwise_ops.py); conventions in the module docstring --
+defpartials(np.fabs, "x", x="np.sign(x)")
+defpartials(np.float_power, "x1, x2", unbroadcast=True, x1="sd.power_rule(x1, x2)", x2="sd.xlogy(ans, x1)")
+defpartials(np.ldexp, "x1, x2", unbroadcast=True, x1="np.ldexp(1.0, x2)")  # x1 * 2**x2, x2 an integer
+defpartials(np.i0, "x", x="sd.bessel_i1(x)")
+defpartials(np.nextafter, "x1, x2", unbroadcast=True, x1="1.0")  # x1 moved by one unit in the last place
+defrule(np.modf, "x, /", x="sd.modf_adjoint(g, x)", jvp={"x": "sd.modf_tangent(t, x)"})
+defrule(np.divmod, "x1, x2, /", x1="sd.divmod_adjoint(g, x1, x2, 'x1')", x2="sd.divmod_adjoint(g, x1, x2, 'x2')",
+        jvp={"x1": "sd.divmod_tangent(t, x1, x2, 'x1')", "x2": "sd.divmod_tangent(t, x1, x2, 'x2')"})
+
+# Results that are integers, booleans or bit patterns, and piecewise constant functions.
+for _fn, _why in [
+    (np.around, "piecewise constant"), (np.spacing, "piecewise constant (the gap to the next float)"),
+    (np.isneginf, "boolean result"), (np.isposinf, "boolean result"), (np.isreal, "boolean result"),
+    (np.iscomplex, "boolean result"), (np.isnat, "boolean result"),
+    (np.gcd, "integer arguments"), (np.lcm, "integer arguments"),
+    (np.bitwise_and, "bitwise, on integers"), (np.bitwise_or, "bitwise, on integers"),
+    (np.bitwise_xor, "bitwise, on integers"), (np.invert, "bitwise, on integers"),  # also bitwise_not, bitwise_invert
+    (np.bitwise_count, "bitwise, on integers"), (np.left_shift, "bitwise, on integers"),
+    (np.right_shift, "bitwise, on integers"), (np.packbits, "bitwise, on integers"),
+    (np.unpackbits, "bitwise, on integers"),
+]:
+    defnondiff(_fn, _why)
+
+# x.clip(min, max): np.clip's rule, under the method's parameter names.
+defpartials(method("clip"), "self, min=None, max=None", unbroadcast=True, self="(ans == self)",
+            min="(ans != self) * (ans != max)", max="(ans != self) * (ans == max)", returns="new")

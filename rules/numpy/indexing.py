@@ -12,7 +12,7 @@ back the same way.
 
 import numpy as np
 
-from ..registry import deflinear, defrule, method, runtime, share_method
+from ..registry import deflinear, defnondiff, defrule, method, runtime, share_method
 
 # ``y op= v`` on an array that another name shares is written back in place by
 # ``sd.assign_into(y, result)``: the result receives the whole adjoint of y.
@@ -70,3 +70,9 @@ share_method("take", np.take)
 share_method("choose", np.choose)  # x.choose(choices): the receiver is the index array
 deflinear(method("compress"), "self, condition, axis=None", apply="self.compress(condition, axis=axis)",
           self="sd.compress_adjoint(g, condition, self, axis)", returns="new")
+
+# Index arrays built from shapes or from other indices carry no gradient (np.ix_ is meant for integer and
+# boolean index sequences: it reshapes them into an open mesh of indices).
+for _f in (np.ravel_multi_index, np.unravel_index, np.tril_indices, np.tril_indices_from, np.triu_indices,
+           np.triu_indices_from, np.diag_indices, np.diag_indices_from, np.indices, np.ix_, np.mask_indices):
+    defnondiff(_f, f"np.{_f.__name__} builds integer indices")

@@ -1,5 +1,6 @@
 """Rules for NumPy products and ``np.linalg``: dot, matmul, outer, inner, einsum,
-trace, solve, inv, det, norm and the decompositions.
+vecdot, vdot, matvec, vecmat, trace, solve, inv, det, norm, matrix_norm,
+vector_norm, cond, tensorinv, svdvals and the decompositions.
 
 Each adjoint is a helper in ``backends/numpy_array_ops.py`` that handles 1-D,
 2-D and batched operands. ``einsum`` takes a subscripts string (with or
@@ -64,7 +65,7 @@ conventions:
 """
 import numpy as np
 
-from ..registry import defbilinear, deflinear, defrule, rename, share_method
+from ..registry import defbilinear, deflinear, defnondiff, defrule, rename, share_method
 
 defbilinear(np.dot, "a, b, out=None", apply="np.dot(a, b)",
             a="sd.dot_adjoint_a(g, a, b)", b="sd.dot_adjoint_b(g, a, b)", returns='new')
@@ -96,6 +97,7 @@ _NORM = "sd.norm_adjoint(g, x, ans, ord, axis, keepdims)"
 defrule(np.linalg.norm, "x, ord=None, axis=None, keepdims=False", x=_NORM,
         jvp={"x": f"np.sum(t * {rename(_NORM, {'g': 'np.ones_like(ans)'})}, axis=axis, keepdims=keepdims)"})
 
+defnondiff(np.einsum_path, "np.einsum_path returns a contraction plan, not values")
 share_method("dot", np.dot)
 share_method("trace", np.trace)
 
@@ -123,3 +125,54 @@ for _primal, _spec, _args, _params in _DECOMPOSITIONS:
             **{p: f"sd.{_primal.__name__}_adjoint{_suffix[p]}(g, {_args})" for p in _params})
 defrule(np.linalg.multi_dot, "arrays, *, out=None", returns="new", arrays="sd.multi_dot_adjoint(g, arrays)",
         jvp={"arrays": "sd.multi_dot_tangent(t, arrays)"})
+
+# -- vector products, and np.linalg's array-API functions (helpers: numpy_linalg_ops.py) --
+# np.linalg.matmul, outer, cross, tensordot, trace, diagonal, matrix_transpose and vecdot are the top-level
+# functions with positional-only operands and keyword-only options; they share the top-level helpers.
+# matrix_norm and vector_norm have np.linalg.norm's conventions; vector_norm flattens the axes it reduces (all of
+# them for axis=None, whatever the number of dimensions). cond(x, p): p None, 2 or -2 through the largest and
+# smallest singular values (tied extreme ones share the adjoint equally, as in norm), 'fro', 'nuc', 1, -1, inf,
+# -inf as norm(x, p) * norm(inv(x), p); any other p is refused.
+# svdvals is svd(x, compute_uv=False); tensorinv is inv of the matrix form. matrix_rank is an integer.
+defbilinear(np.vecdot, "x1, x2, /, *, axis=-1", apply="np.vecdot(x1, x2, axis=axis)",
+            x1="sd.vecdot_adjoint(g, x1, x2, axis, 'x1')", x2="sd.vecdot_adjoint(g, x1, x2, axis, 'x2')", returns="new")
+defbilinear(np.linalg.vecdot, "x1, x2, /, *, axis=-1", apply="np.linalg.vecdot(x1, x2, axis=axis)",
+            x1="sd.vecdot_adjoint(g, x1, x2, axis, 'x1')", x2="sd.vecdot_adjoint(g, x1, x2, axis, 'x2')", returns="new")
+defbilinear(np.matvec, "x1, x2, /", apply="np.matvec(x1, x2)", x1="sd.matvec_adjoint(g, x1, x2, 'x1')",
+            x2="sd.matvec_adjoint(g, x1, x2, 'x2')", returns="new")
+defbilinear(np.vecmat, "x1, x2, /", apply="np.vecmat(x1, x2)", x1="sd.vecmat_adjoint(g, x1, x2, 'x1')",
+            x2="sd.vecmat_adjoint(g, x1, x2, 'x2')", returns="new")
+# vdot flattens both operands (real ones: no conjugation).
+defbilinear(np.vdot, "a, b, /", apply="np.vdot(a, b)", a="sd.unbroadcast(g * np.reshape(b, np.shape(a)), a)",
+            b="sd.unbroadcast(g * np.reshape(a, np.shape(b)), b)", returns="new")
+defbilinear(np.linalg.matmul, "x1, x2, /", apply="np.linalg.matmul(x1, x2)", x1="sd.matmul_adjoint_a(g, x1, x2)",
+            x2="sd.matmul_adjoint_b(g, x1, x2)", returns="new")
+defbilinear(np.linalg.outer, "x1, x2, /", apply="np.linalg.outer(x1, x2)", x1="sd.outer_adjoint_a(g, x1, x2)",
+            x2="sd.outer_adjoint_b(g, x1, x2)", returns="new")
+defbilinear(np.linalg.cross, "x1, x2, /, *, axis=-1", apply="np.linalg.cross(x1, x2, axis=axis)",
+            x1="sd.cross_adjoint(g, x1, x2, -1, -1, -1, axis, 'a')",
+            x2="sd.cross_adjoint(g, x1, x2, -1, -1, -1, axis, 'b')", returns="new")
+defbilinear(np.linalg.tensordot, "x1, x2, /, *, axes=2", apply="np.linalg.tensordot(x1, x2, axes=axes)",
+            x1="sd.tensordot_adjoint(g, x1, x2, axes, 'a')", x2="sd.tensordot_adjoint(g, x1, x2, axes, 'b')",
+            returns="new")
+deflinear(np.linalg.trace, "x, /, *, offset=0, dtype=None", apply="np.linalg.trace(x, offset=offset)",
+          x="sd.trace_adjoint(g, x, offset, -2, -1)", returns="new")
+deflinear(np.linalg.diagonal, "x, /, *, offset=0", apply="np.linalg.diagonal(x, offset=offset)",
+          x="sd.diagonal_adjoint(g, x, offset, -2, -1)", returns="view")
+deflinear(np.linalg.matrix_transpose, "x, /", apply="np.linalg.matrix_transpose(x)", x="np.matrix_transpose(g)",
+          returns="view")
+_MATRIX_NORM = "sd.norm_adjoint(g, x, ans, ord, (-2, -1), keepdims)"
+defrule(np.linalg.matrix_norm, "x, /, *, keepdims=False, ord='fro'", x=_MATRIX_NORM,
+        jvp={"x": f"np.sum(t * {rename(_MATRIX_NORM, {'g': 'np.ones_like(ans)'})}, axis=(-2, -1), keepdims=keepdims)"},
+        returns="new")
+_VECTOR_NORM = "sd.vector_norm_adjoint(g, x, ans, axis, keepdims, ord)"
+defrule(np.linalg.vector_norm, "x, /, *, axis=None, keepdims=False, ord=2", x=_VECTOR_NORM,
+        jvp={"x": f"np.sum(t * {rename(_VECTOR_NORM, {'g': 'np.ones_like(ans)'})}, axis=axis, keepdims=keepdims)"},
+        returns="new")
+defrule(np.linalg.svdvals, "x, /", x="sd.svd_adjoint(g, x, ans, False, False, False)",
+        jvp={"x": "sd.svd_tangent(t, x, ans, False, False, False)"}, returns="new")
+defrule(np.linalg.cond, "x, p=None", x="sd.cond_adjoint(g, x, ans, p)", jvp={"x": "sd.cond_tangent(t, x, ans, p)"},
+        returns="new")
+defrule(np.linalg.tensorinv, "a, ind=2", a="sd.tensorinv_adjoint(g, a, ans, ind)",
+        jvp={"a": "sd.tensorinv_tangent(t, a, ans, ind)"}, returns="new")
+defnondiff(np.linalg.matrix_rank, "an integer (the number of singular values above a tolerance)")

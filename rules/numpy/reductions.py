@@ -6,7 +6,9 @@ evenly among tied extrema (as JAX does); ``prod`` is exact at zeros (no
 division by ``x``); ``std`` has slope 0 where an element equals the mean and
 the spread is 0 (one element, or ``x - x``: the std is constant there).
 The ``where=``/``initial=`` keywords are not in the signatures, so calls using
-them are refused rather than differentiated wrongly.
+them are refused rather than differentiated wrongly. The functions that return
+booleans or positions (``all``, ``any``, ``argpartition``, ``searchsorted`` ...)
+are non-differentiable.
 """
 import numpy as np
 
@@ -46,3 +48,15 @@ for _f in (np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero):
     defnondiff(_f, f"np.{_f.__name__} returns indices or counts, which are piecewise constant")
 for _m in ("argmax", "argmin", "argsort", "nonzero"):
     defnondiff_method(_m, f"x.{_m}() returns indices, which are piecewise constant")
+
+# Booleans, and more positions and indices: no gradient.
+for _f in (np.all, np.any, np.array_equal, np.array_equiv, np.isin):
+    defnondiff(_f, f"np.{_f.__name__} returns booleans")
+for _f in (np.nanargmax, np.nanargmin, np.argpartition, np.argwhere, np.flatnonzero, np.searchsorted, np.digitize,
+           np.lexsort):
+    defnondiff(_f, f"np.{_f.__name__} returns indices, which are piecewise constant")
+for _m in ("all", "any"):
+    defnondiff_method(_m, f"x.{_m}() returns booleans")
+for _m in ("argpartition", "searchsorted"):
+    defnondiff_method(_m, f"x.{_m}() returns indices, which are piecewise constant")
+defnondiff_method("round", "x.round() is piecewise constant")

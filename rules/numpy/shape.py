@@ -6,9 +6,15 @@ returns a list of per-array adjoints, which the transformer distributes over
 the list literal. ``full``, ``linspace`` and ``arange`` are differentiable in
 their value arguments (``fill_value``, ``start``/``stop``, ``start``/``step``);
 the other constructors depend only on shapes and are non-differentiable.
-The last section rearranges (roll, flip, rot90, pad, split), takes products
+The next section rearranges (roll, flip, rot90, pad, split), takes products
 along axes (cross, tensordot) and slides windows (convolve, correlate, interp,
-polyval); its conventions are written above it.
+polyval). Then come moving, stacking, inserting, deleting and resizing
+(rollaxis, dsplit, column_stack, dstack, block, broadcast_arrays, delete,
+insert, diagflat, ediff1d, resize, unstack, cumulative_sum/prod, extract,
+trim_zeros, bincount), and finite differences, integration, polynomials and
+spaced samples (gradient, trapezoid, vander, polyadd/sub/mul/der/int, polyfit,
+logspace, geomspace, partition, select). Each section's conventions are
+written above it.
 """
 import numpy as np
 
@@ -174,3 +180,135 @@ defbilinear(np.convolve, "a, v, mode='full'", apply="np.convolve(a, v, mode)",
             a="sd.convolve_adjoint(g, a, v, mode, 'a')", v="sd.convolve_adjoint(g, a, v, mode, 'v')", returns="new")
 defbilinear(np.correlate, "a, v, mode='valid'", apply="np.correlate(a, v, mode)",
             a="sd.correlate_adjoint(g, a, v, mode, 'a')", v="sd.correlate_adjoint(g, a, v, mode, 'v')", returns="new")
+
+# -- moving, stacking, inserting, deleting, resizing, cumulating (helpers: numpy_shape_ops.py) --
+# Conventions:
+# * The functions that only copy elements (delete, insert, resize, block, extract, column_stack, dstack, unstack,
+#   broadcast_arrays, trim_zeros) send each output element's adjoint back to the element it copies; an element
+#   copied several times (insert's broadcast values, resize's repeats) gets the sum.
+# * np.trim_zeros keeps a slice of its argument: the kept part has slope 1, the trimmed zeros 0 (a zero moved off 0
+#   would not be trimmed: the result's shape jumps there, as it does for a zero anywhere).
+# * np.insert is differentiable in arr and values, np.ediff1d in ary, to_end and to_begin.
+# * cumulative_sum/cumulative_prod with include_initial=True prepend a constant (0 or 1): zero tangent.
+deflinear(np.rollaxis, "a, axis, start=0", apply="np.rollaxis(a, axis, start)",
+          a="sd.rollaxis_adjoint(g, a, axis, start)", returns="view")
+deflinear(np.dsplit, "ary, indices_or_sections", apply="np.dsplit(ary, indices_or_sections)",
+          ary="sd.split_adjoint(g, ary, indices_or_sections, 2)", returns="view")
+deflinear(np.column_stack, "tup", apply="np.column_stack(tup)", tup="sd.column_stack_adjoint(g, tup)", returns="new")
+deflinear(np.dstack, "tup", apply="np.dstack(tup)", tup="sd.dstack_adjoint(g, tup)", returns="new")
+deflinear(np.block, "arrays", apply="np.block(arrays)", arrays="sd.block_adjoint(g, arrays)", returns="new")
+# Its results are views of every argument, not only of the first (what returns="view" says): no ``returns``, so a
+# write into any argument is seen to reach them.
+defrule(np.broadcast_arrays, "*args, subok=False", args="sd.broadcast_arrays_adjoint(g, args)",
+        jvp={"args": "sd.broadcast_arrays_tangent(t, args)"})
+deflinear(np.delete, "arr, obj, axis=None", apply="np.delete(arr, obj, axis)",
+          arr="sd.delete_adjoint(g, arr, obj, axis)", returns="new")
+deflinear(np.insert, "arr, obj, values, axis=None", apply="np.insert(arr, obj, values, axis)",
+          arr="sd.insert_adjoint(g, arr, obj, values, axis, 'arr')",
+          values="sd.insert_adjoint(g, arr, obj, values, axis, 'values')", returns="new")
+deflinear(np.diagflat, "v, k=0", apply="np.diagflat(v, k)", v="sd.diagflat_adjoint(g, v, k)", returns="new")
+deflinear(np.ediff1d, "ary, to_end=None, to_begin=None", apply="np.ediff1d(ary, to_end, to_begin)",
+          ary="sd.ediff1d_adjoint(g, ary, to_end, to_begin, 'ary')",
+          to_end="sd.ediff1d_adjoint(g, ary, to_end, to_begin, 'to_end')",
+          to_begin="sd.ediff1d_adjoint(g, ary, to_end, to_begin, 'to_begin')", returns="new")
+deflinear(np.resize, "a, new_shape", apply="np.resize(a, new_shape)", a="sd.resize_adjoint(g, a, new_shape)",
+          returns="new")
+deflinear(np.unstack, "x, /, *, axis=0", apply="np.unstack(x, axis=axis)", x="sd.unstack_adjoint(g, x, axis)",
+          returns="view")
+deflinear(np.matrix_transpose, "x, /", apply="np.matrix_transpose(x)", x="np.matrix_transpose(g)", returns="view")
+deflinear(np.cumulative_sum, "x, /, *, axis=None, dtype=None, include_initial=False",
+          apply="np.cumulative_sum(x, axis=axis, dtype=dtype, include_initial=include_initial)",
+          x="sd.cumulative_sum_adjoint(g, x, axis, include_initial)", returns="new")
+defrule(np.cumulative_prod, "x, /, *, axis=None, dtype=None, include_initial=False",
+        x="sd.cumulative_prod_adjoint(g, x, axis, include_initial)",
+        jvp={"x": "sd.cumulative_prod_tangent(t, x, axis, include_initial)"}, returns="new")
+deflinear(np.extract, "condition, arr", apply="np.extract(condition, arr)",
+          arr="sd.extract_adjoint(g, condition, arr)", returns="new")
+defrule(np.trim_zeros, "filt, trim='fb', axis=None", filt="sd.trim_zeros_adjoint(g, filt, trim, axis)",
+        jvp={"filt": "sd.trim_zeros_tangent(t, filt, trim, axis)"}, returns="view")
+# bincount is linear in its weights (without them it counts: an integer result).
+deflinear(np.bincount, "x, /, weights=None, minlength=0", apply="np.bincount(x, weights, minlength)",
+          weights="sd.bincount_adjoint(g, x, weights)", returns="new")
+
+# -- finite differences, integration, polynomials, spaced samples, partition, select (numpy_rearrange_ops.py) --
+# Conventions:
+# * np.gradient is linear in f; its spacings (numbers or coordinate arrays, one per axis) are constants: a spacing
+#   that depends on the inputs is refused. The adjoint goes through the transpose of NumPy's own difference
+#   matrix, edges included (edge_order 1 or 2). With several axes the result is a tuple, one array per axis.
+# * np.trapezoid(y, x, dx, axis) is differentiable in y, in x (through its differences) and in dx; dx has slope 0
+#   when x is given (NumPy ignores it then).
+# * np.partition's values are a permutation of its input: g goes back through the permutation that puts the
+#   j-th smallest element of a where the j-th smallest of the result is (ties: in stable order, as for np.sort).
+#   x.partition() sorts in place, and has no rule.
+# * np.select is differentiable in the choices and the default (each gets g where it is taken), not in the
+#   conditions.
+# * The polynomial functions take coefficient arrays, highest power first (poly1d objects are not supported).
+#   polyint is linear in p and in the constants k; polyfit is differentiable in y (the least-squares solution
+#   is linear in it) and in x where the fit has full rank (a rank-deficient fit is refused), not in w (refused);
+#   full=True and cov=True are refused.
+# * np.logspace and np.geomspace are differentiable in start and stop (not in logspace's base: refused).
+# * np.vander's column of power k has slope k x**(k - 1), 0 for k = 0 (also at x = 0).
+defrule(np.gradient, "f, *varargs, axis=None, edge_order=1", f="sd.gradient_adjoint(g, f, varargs, axis, edge_order)",
+        jvp={"f": "sd.gradient_tangent(t, f, varargs, axis, edge_order)"}, returns="new")
+defrule(np.trapezoid, "y, x=None, dx=1.0, axis=-1",
+        y="sd.trapezoid_adjoint(g, y, x, dx, axis, 'y')", x="sd.trapezoid_adjoint(g, y, x, dx, axis, 'x')",
+        dx="sd.trapezoid_adjoint(g, y, x, dx, axis, 'dx')",
+        jvp={"y": "sd.trapezoid_tangent(t, y, x, dx, axis, 'y')", "x": "sd.trapezoid_tangent(t, y, x, dx, axis, 'x')",
+             "dx": "sd.trapezoid_tangent(t, y, x, dx, axis, 'dx')"}, returns="new")
+defrule(np.vander, "x, N=None, increasing=False", x="np.sum(g * sd.vander_slope(x, N, increasing), axis=-1)",
+        jvp={"x": "np.asarray(t)[:, None] * sd.vander_slope(x, N, increasing)"}, returns="new")
+deflinear(np.polyadd, "a1, a2", apply="np.polyadd(a1, a2)", a1="sd.polyadd_adjoint(g, a1)",
+          a2="sd.polyadd_adjoint(g, a2)", returns="new")
+deflinear(np.polysub, "a1, a2", apply="np.polysub(a1, a2)", a1="sd.polyadd_adjoint(g, a1)",
+          a2="sd.polyadd_adjoint(g, a2, -1.0)", returns="new")
+defbilinear(np.polymul, "a1, a2", apply="np.polymul(a1, a2)", a1="sd.polymul_adjoint(g, a1, a2, 'a1')",
+            a2="sd.polymul_adjoint(g, a1, a2, 'a2')", returns="new")
+# polyder(p, 0) and polyint(p, 0) give back p itself: no ``returns``.
+deflinear(np.polyder, "p, m=1", apply="np.polyder(p, m)", p="sd.polyder_adjoint(g, p, m)")
+deflinear(np.polyint, "p, m=1, k=None", apply="np.polyint(p, m, k)", p="sd.polyint_adjoint(g, p, m, k, 'p')",
+          k="sd.polyint_adjoint(g, p, m, k, 'k')")
+_POLYFIT = "x, y, deg, rcond, full, w, cov, ans"
+defrule(np.polyfit, "x, y, deg, rcond=None, full=False, w=None, cov=False",
+        x=f"sd.polyfit_adjoint(g, {_POLYFIT}, 'x')", y=f"sd.polyfit_adjoint(g, {_POLYFIT}, 'y')",
+        jvp={"x": f"sd.polyfit_tangent(t, {_POLYFIT}, 'x')", "y": f"sd.polyfit_tangent(t, {_POLYFIT}, 'y')"},
+        returns="new")
+defrule(np.logspace, "start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0",
+        start="sd.logspace_adjoint(g, start, stop, num, endpoint, base, axis, ans, 'start')",
+        stop="sd.logspace_adjoint(g, start, stop, num, endpoint, base, axis, ans, 'stop')",
+        jvp={"start": "sd.logspace_tangent(t, start, stop, num, endpoint, base, axis, ans, 'start')",
+             "stop": "sd.logspace_tangent(t, start, stop, num, endpoint, base, axis, ans, 'stop')"}, returns="new")
+defrule(np.geomspace, "start, stop, num=50, endpoint=True, dtype=None, axis=0",
+        start="sd.geomspace_adjoint(g, start, stop, num, endpoint, axis, ans, 'start')",
+        stop="sd.geomspace_adjoint(g, start, stop, num, endpoint, axis, ans, 'stop')",
+        jvp={"start": "sd.geomspace_tangent(t, start, stop, num, endpoint, axis, ans, 'start')",
+             "stop": "sd.geomspace_tangent(t, start, stop, num, endpoint, axis, ans, 'stop')"}, returns="new")
+defrule(np.partition, "a, kth, axis=-1, kind='introselect', order=None", a="sd.partition_adjoint(g, a, ans, axis)",
+        jvp={"a": "sd.partition_tangent(t, a, ans, axis)"}, returns="new")
+defrule(np.select, "condlist, choicelist, default=0",
+        choicelist="sd.select_adjoint(g, condlist, choicelist, default, 'choicelist')",
+        default="sd.select_adjoint(g, condlist, choicelist, default, 'default')",
+        jvp={"choicelist": "sd.select_tangent(t, condlist, choicelist, default, 'choicelist')",
+             "default": "sd.select_tangent(t, condlist, choicelist, default, 'default')"}, returns="new")
+
+# Constant arrays, and questions about dtypes, shapes, types and memory: no values to differentiate.
+defnondiff(np.tri, "np.tri depends only on shapes and dtypes, not on values", returns="new")
+for _f in (np.can_cast, np.result_type, np.promote_types, np.min_scalar_type, np.common_type, np.mintypecode,
+           np.isdtype, np.issubdtype, np.broadcast_shapes, np.shares_memory, np.may_share_memory, np.iterable,
+           np.isfortran, np.isscalar, np.isrealobj, np.iscomplexobj, np.typename):
+    defnondiff(_f, f"np.{_f.__name__} answers a question about types, shapes or memory, not about values")
+for _f in (np.array2string, np.array_repr, np.array_str, np.base_repr, np.binary_repr, np.format_float_positional,
+           np.format_float_scientific, np.datetime_as_string):
+    defnondiff(_f, f"np.{_f.__name__} returns a string")
+for _f in (np.busday_count, np.busday_offset, np.is_busday, np.datetime_data):
+    defnondiff(_f, f"np.{_f.__name__} works on dates")
+
+# Conversions, like np.asarray (they may give back their argument itself); an integer or boolean dtype truncates
+# (zero gradient).
+for _f, _spec in ((np.asanyarray, "a, dtype=None, order=None"), (np.asarray_chkfinite, "a, dtype=None, order=None"),
+                  (np.ascontiguousarray, "a, dtype=None"), (np.asfortranarray, "a, dtype=None"),
+                  (np.require, "a, dtype=None, requirements=None")):
+    deflinear(_f, _spec, apply="sd.array_tangent(a, dtype)", a="sd.array_adjoint(g, a, dtype)")
+deflinear(np.astype, "x, dtype, /, *, copy=True, device=None", apply="sd.array_tangent(x, dtype)",
+          x="sd.array_adjoint(g, x, dtype)")
+deflinear(method("astype"), "self, dtype, order='K', casting='unsafe', subok=True, copy=True",
+          apply="sd.array_tangent(self, dtype)", self="sd.array_adjoint(g, self, dtype)")

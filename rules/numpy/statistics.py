@@ -1,5 +1,5 @@
-"""Rules for NumPy's statistics: nansum, nanmean, nanmax/nanmin, average, ptp, median, quantile,
-percentile, cov and corrcoef.
+"""Rules for NumPy's statistics: nansum, nanmean, nanmax/nanmin, nanvar, nanstd, nanprod, nancumsum,
+nancumprod, average, ptp, median, quantile, percentile (and their NaN-aware kin), cov and corrcoef.
 
 ``axis`` may be None, an int (negative too) or a tuple, and ``keepdims`` is
 honoured. The helpers are in ``backends/numpy_statistics_ops.py``. Conventions:
@@ -25,6 +25,13 @@ honoured. The helpers are in ``backends/numpy_statistics_ops.py``. Conventions:
   ``corrcoef(x, y=None, rowvar=True)`` are differentiable in ``m``/``x`` and
   ``y`` (no ``fweights``/``aweights``/``dtype``). The diagonal of a correlation
   matrix is 1 whatever the data, so it passes no adjoint.
+
+* ``nanvar``, ``nanstd``, ``nanprod``, ``nanmedian``, ``nanquantile``,
+  ``nanpercentile``, ``nancumsum`` and ``nancumprod`` are their plain
+  counterparts over the entries that are not NaN (``nancumsum`` reads a NaN as
+  0, ``nanprod`` and ``nancumprod`` as 1), with the same conventions; NaN
+  entries get 0, and so does a slice of NaNs only (its result is NaN).
+  ``nanstd`` has slope 0 where the spread is 0, as ``std``.
 
 NumPy 2 has no ``x.ptp()`` method; the NaN functions, ``median`` and the
 quantiles have no method either, so no method rule is declared here.
@@ -83,3 +90,23 @@ defrule(np.corrcoef, "x, y=None, rowvar=True",
         x="sd.corrcoef_adjoint(g, x, y, rowvar, 'x')", y="sd.corrcoef_adjoint(g, x, y, rowvar, 'y')",
         jvp={"x": "sd.corrcoef_tangent(t, x, y, rowvar, 'x')", "y": "sd.corrcoef_tangent(t, x, y, rowvar, 'y')"},
         returns="new")
+
+# NaN-aware variance, standard deviation, product, order statistics and cumulative functions: those of the
+# entries that are not NaN (NaNs read as 0 in nancumsum, as 1 in nanprod and nancumprod), NaNs get 0.
+_NAN_VAR = "a, axis=None, dtype=None, *, ddof=0, keepdims=False"  # no out=: it would write into another array
+_reduction(np.nanvar, _NAN_VAR, "sd.nan_var_adjoint(g, a, axis, ddof, keepdims)")
+_reduction(np.nanstd, _NAN_VAR, "sd.nan_std_adjoint(g, a, ans, axis, ddof, keepdims)")
+_reduction(np.nanprod, "a, axis=None, dtype=None, *, keepdims=False", "sd.nan_prod_adjoint(g, a, axis, keepdims)")
+defrule(np.nanquantile, "a, q, axis=None, *, method='linear', keepdims=False",
+        a="sd.nan_quantile_adjoint(g, a, q, axis, method, keepdims)",
+        jvp={"a": "sd.nan_quantile_tangent(t, a, q, axis, method, keepdims)"}, returns="new")
+defrule(np.nanpercentile, "a, q, axis=None, *, method='linear', keepdims=False",
+        a="sd.nan_quantile_adjoint(g, a, np.asarray(q) / 100, axis, method, keepdims)",
+        jvp={"a": "sd.nan_quantile_tangent(t, a, np.asarray(q) / 100, axis, method, keepdims)"}, returns="new")
+defrule(np.nanmedian, "a, axis=None, *, keepdims=False",
+        a="sd.nan_quantile_adjoint(g, a, 0.5, axis, 'linear', keepdims)",
+        jvp={"a": "sd.nan_quantile_tangent(t, a, 0.5, axis, 'linear', keepdims)"}, returns="new")
+defrule(np.nancumsum, "a, axis=None, dtype=None", a="sd.nan_cumsum_adjoint(g, a, axis)",
+        jvp={"a": "np.cumsum(np.where(np.isnan(a), 0.0, t), axis=axis)"}, returns="new")
+defrule(np.nancumprod, "a, axis=None, dtype=None", a="sd.nan_cumprod_adjoint(g, a, axis)",
+        jvp={"a": "sd.nan_cumprod_tangent(t, a, axis)"}, returns="new")

@@ -285,6 +285,10 @@ COMPLEX_SAMPLES = _sibling("samples_complex").COMPLEX_SAMPLES
 SAMPLES.update(COMPLEX_SAMPLES)
 
 
+NUMPY_MORE_SAMPLES = _sibling("samples_numpy_more").NUMPY_MORE_SAMPLES
+SAMPLES.update(NUMPY_MORE_SAMPLES)
+
+
 def _scipy_samples() -> dict:
     """The samples of the SciPy rules (``scipy.special``, ``scipy.linalg``, ``scipy.stats``, ``scipy.signal``),
     when SciPy is installed (loading them loads the lazy SciPy rules)."""

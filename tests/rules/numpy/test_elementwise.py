@@ -409,3 +409,106 @@ def test_cbrt_slope_is_infinite_at_zero():
         (dx,) = vjp(_unary(np.cbrt), np.array([0.0, 8.0]))[1](np.ones(2))
     assert dx[0] == np.inf and dx[1] == pytest.approx(1 / 12)
     assert jax.grad(jnp.cbrt)(0.0) == np.inf
+
+
+# fabs, float_power, ldexp, i0, nextafter, modf, divmod, x.clip (NumPy's breadth) ---------------------------------
+
+@pytest.mark.parametrize("name, make", [
+    ("fabs", lambda rng: [rng.standard_normal((3, 4))]),
+    ("float_power", lambda rng: [rng.uniform(0.3, 2.0, (3, 4)), rng.uniform(-2.0, 2.0, 4)]),
+    ("i0", lambda rng: [rng.uniform(-6.0, 6.0, (3, 4))]),
+])
+def test_more_smooth_functions(name, make, rng):
+    args = make(rng)
+    f = _unary(getattr(np, name)) if len(args) == 1 else _binary(getattr(np, name))
+    summed = (lambda x: np.sum(f(x) ** 2)) if len(args) == 1 else (lambda x, y: np.sum(f(x, y) ** 2))
+    check_grads(summed, args)
+    _assert_matches_jax(f, getattr(jnp, name), args, rng)
+
+
+def test_i0_slope_is_i1_over_the_whole_range():
+    scipy_special = pytest.importorskip("scipy.special")
+    x = np.concatenate([np.linspace(-50.0, 50.0, 1001), [0.0, 39.999, 40.001, 300.0, 700.0]])
+    (dx,) = vjp(_unary(np.i0), x)[1](np.ones(x.shape))
+    np.testing.assert_allclose(dx, scipy_special.i1(x), rtol=1e-13)
+
+
+def ldexp_fn(x, n):
+    return np.sum(np.ldexp(x, n) ** 2)
+
+
+def test_ldexp_in_its_mantissa(rng):
+    x, n = rng.standard_normal((2, 3)), np.array([1, -2, 3])
+    check_grads(ldexp_fn, [x, n], argnums=0)
+    np.testing.assert_allclose(grad(ldexp_fn)(x, n), jax.grad(lambda a: jnp.sum(jnp.ldexp(a, n) ** 2))(x))
+
+
+def nextafter_fn(x):
+    return np.sum(np.nextafter(x, np.inf) * x)
+
+
+def test_nextafter_moves_its_first_argument_by_one_ulp():
+    # JAX has no derivative for it; the result is x1 moved by one unit in the last place: slope 1
+    x = np.array([0.5, -1.5, 3.0])
+    np.testing.assert_allclose(grad(nextafter_fn)(x), 2 * x, rtol=1e-15)
+    check_grads(nextafter_fn, [x])
+
+
+def modf_fn(x):
+    fractional, integral = np.modf(x)
+    return np.sum(fractional ** 2 * integral + fractional)
+
+
+def divmod_fn(x, y):
+    q, r = np.divmod(x, y)
+    return np.sum(q * r ** 2 + r)
+
+
+def test_modf_and_divmod(rng):
+    x = rng.integers(-3, 3, (3, 4)) + rng.uniform(0.1, 0.9, (3, 4))
+    check_grads(modf_fn, [x])
+    theirs = jax.grad(lambda v: jnp.sum(jnp.modf(v)[0] ** 2 * jnp.modf(v)[1] + jnp.modf(v)[0]))(x)
+    np.testing.assert_allclose(grad(modf_fn)(x), theirs, rtol=1e-12)
+    x1, x2 = _away_from_whole_ratios(rng, (3, 4))
+    check_grads(divmod_fn, [x1, x2[0]])
+    theirs = jax.grad(lambda a, b: jnp.sum(jnp.divmod(a, b)[0] * jnp.divmod(a, b)[1] ** 2 + jnp.divmod(a, b)[1]),
+                      argnums=(0, 1))(x1, x2)
+    for ours, other in zip(grad(divmod_fn, argnums=(0, 1))(x1, x2), theirs):
+        np.testing.assert_allclose(ours, other, rtol=1e-12)
+
+
+def test_modf_integral_part_has_slope_zero():
+    # the integral part is piecewise constant; the fractional part x - trunc(x) has slope 1, also where it jumps
+    def integral_only(x):
+        return np.sum(np.modf(x)[1] * x)
+
+    x = np.array([1.5, -2.25, 3.0])
+    np.testing.assert_array_equal(grad(integral_only)(x), np.trunc(x))
+
+
+def clip_method(x, lo, hi):
+    return np.sum(x.clip(lo, hi) ** 2) + np.sum(x.clip(min=lo) * x.clip(max=hi))
+
+
+def test_clip_method(rng):
+    x = np.array([-1.5, -0.2, 0.3, 0.9, 2.0])
+    check_grads(clip_method, [x, -0.5, 1.0])
+
+
+@pytest.mark.parametrize("fn", [np.around, np.spacing, np.isneginf, np.isposinf, np.isreal, np.iscomplex])
+def test_more_piecewise_constant_functions_carry_no_gradient(fn):
+    def f(x):
+        return np.sum(fn(x) * x)
+
+    x = np.array([0.25, -1.5, 2.75])
+    np.testing.assert_array_equal(grad(f)(x), fn(x).astype(np.float64))
+
+
+def bitwise_fn(x, n):
+    return np.sum(x * np.bitwise_and(n, 3) + x * np.left_shift(n, 1) + x * np.gcd(n, 4) + x * np.invert(n))
+
+
+def test_bitwise_and_integer_functions_are_constants(rng):
+    x, n = rng.standard_normal(3), np.array([5, 6, 7])
+    expected = np.bitwise_and(n, 3) + np.left_shift(n, 1) + np.gcd(n, 4) + np.invert(n)
+    np.testing.assert_allclose(grad(bitwise_fn)(x, n), expected)

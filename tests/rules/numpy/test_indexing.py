@@ -135,3 +135,19 @@ def i_nonscalar(x):
 
 def test_nonscalar_index_through_vjp(rng):
     check_grads(i_nonscalar, (rng.standard_normal((4, 3)),))
+
+
+# -- index builders carry no gradient (NumPy's breadth) -------------------------------------------------------
+
+def f_index_builders(x):
+    rows, cols = np.triu_indices(3, 1)
+    i, j = np.diag_indices_from(x)
+    flat = np.ravel_multi_index((rows, cols), x.shape)
+    r, c = np.unravel_index(flat, x.shape)
+    grid = np.ix_(np.array([0, 2]), np.array([1, 2]))
+    return np.sum(x[rows, cols] ** 2) + np.sum(x[i, j]) + np.sum(x[r, c]) + np.sum(x[grid]) \
+        + np.sum(np.indices((3, 3))[0] * x) + np.sum(np.tri(3) * x)
+
+
+def test_index_builders(rng):
+    check_grads(f_index_builders, [rng.standard_normal((3, 3))])

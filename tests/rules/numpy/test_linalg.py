@@ -585,3 +585,97 @@ def test_matrix_two_norms_share_the_adjoint_among_tied_singular_values(ord, rng)
                  for s in (1.0, -1.0)]
     assert min(one_sided[0], -one_sided[1]) - 1e-5 <= np.sum(direction * sourcediff.grad(norm_squared)(
         x, ord, None)) <= max(one_sided[0], -one_sided[1]) + 1e-5
+
+
+# -- vector products, and np.linalg's array-API functions (NumPy's breadth) --------------------------------------
+
+def f_vector_products(a, b, w):
+    return np.sum(w * np.vecdot(a, b)) + np.vdot(a[0], b[1]) + np.sum(np.vecdot(a, a, axis=0) ** 2)
+
+
+def f_matvec_vecmat(m, v, w):
+    return np.sum(w * np.matvec(m, v)) + np.sum(np.vecmat(v, np.swapaxes(m, -1, -2)) ** 2)
+
+
+def test_vecdot_vdot_matvec_vecmat(rng):
+    a, b = rng.standard_normal((3, 3)), rng.standard_normal((2, 1, 3))
+    check(f_vector_products, (a, b, rng.standard_normal((2, 3))), argnums=(0, 1))
+    m, v = rng.standard_normal((4, 2, 3)), rng.standard_normal(3)
+    check(f_matvec_vecmat, (m, v, rng.standard_normal((4, 2))), argnums=(0, 1))
+
+
+def f_linalg_aliases(a, b, w):
+    return (np.sum(w * np.linalg.matmul(a, b)) + np.sum(np.linalg.outer(a[0], b[:, 0]) ** 2)
+            + np.sum(np.linalg.cross(a, b.T[:3, :3]) * w[:, :3]) + np.sum(np.linalg.tensordot(a, b, axes=1) * w)
+            + np.sum(np.linalg.trace(b.T @ b, offset=1) * np.linalg.diagonal(a @ b)[:2])
+            + np.sum(np.linalg.matrix_transpose(a) ** 2) + np.sum(np.linalg.vecdot(a, a, axis=0)))
+
+
+def test_linalg_aliases_of_the_top_level_functions(rng):
+    a, b = rng.standard_normal((3, 3)), rng.standard_normal((3, 4))
+    check(f_linalg_aliases, (a, b, rng.standard_normal((3, 4))), argnums=(0, 1))
+
+
+def f_norms(x, w):
+    return (np.sum(w * np.linalg.vector_norm(x, axis=(0, 2))) + np.linalg.vector_norm(x, ord=1)
+            + np.sum(np.linalg.matrix_norm(x, ord="nuc")) + np.sum(np.linalg.matrix_norm(x, keepdims=True) ** 2)
+            + np.sum(np.linalg.vector_norm(x, axis=-1, ord=np.inf)))
+
+
+def test_matrix_norm_and_vector_norm(rng):
+    check(f_norms, (rng.standard_normal((2, 3, 4)), rng.standard_normal(3)))
+
+
+def f_vector_norm_of_a_matrix(x):
+    return np.linalg.vector_norm(x)
+
+
+def test_vector_norm_of_a_matrix_flattens_it(rng):
+    # axis=None: the 2-norm of all the entries, not the matrix 2-norm
+    x = rng.standard_normal((3, 4))
+    np.testing.assert_allclose(sourcediff.grad(f_vector_norm_of_a_matrix)(x), x / np.sqrt(np.sum(x ** 2)))
+
+
+def f_svdvals(x, w):
+    return np.sum(w * np.linalg.svdvals(x) ** 2)
+
+
+def f_cond(x, p):
+    return np.linalg.cond(x, p) ** 2
+
+
+@pytest.mark.parametrize("p", [None, 2, -2, "fro", "nuc", 1, -1, np.inf, -np.inf])
+def test_cond(p, rng):
+    x = well_conditioned(rng, (3, 3))
+    check(f_cond, (x, p))
+
+
+def test_cond_of_a_rectangular_and_batched_matrix(rng):
+    check(f_cond, (rng.standard_normal((4, 3)), None))
+    check(f_svdvals, (rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 3))))
+
+
+def f_cond_batched(x):
+    return np.sum(np.linalg.cond(x, "fro"))
+
+
+def test_cond_batched(rng):
+    check(f_cond_batched, (well_conditioned(rng, (2, 3, 3)),))
+
+
+def f_tensorinv(a, w):
+    return np.sum(w * np.linalg.tensorinv(a, ind=2))
+
+
+def test_tensorinv(rng):
+    a = well_conditioned(rng, (6, 6)).reshape(2, 3, 6)
+    check(f_tensorinv, (a, rng.standard_normal((6, 2, 3))))
+
+
+def f_matrix_rank(x):
+    return np.linalg.matrix_rank(x) * np.sum(x ** 2)
+
+
+def test_matrix_rank_is_an_integer(rng):
+    x = rng.standard_normal((3, 3))
+    np.testing.assert_allclose(sourcediff.grad(f_matrix_rank)(x), 3 * 2 * x)

@@ -208,3 +208,36 @@ def m_nonscalar(x):
 
 def test_nonscalar_method_chain_through_vjp(rng):
     check_grads(m_nonscalar, (rng.standard_normal((3, 4)),))
+
+
+# -- x.clip, x.astype, and the methods with integer or boolean results (NumPy's breadth) --------------------------
+
+def m_clip_astype(x, w):
+    return np.sum(w * x.clip(-0.5, 0.5) ** 2) + np.sum(x.astype(np.float64) * x.clip(min=0.0))
+
+
+def m_integer_results(x):
+    k = x.argpartition(1)[0] + x.searchsorted(0.0) + x.any() + x.all()
+    return np.sum(x.round() * x) * k
+
+
+def test_clip_and_astype_methods(rng):
+    x = np.array([-1.2, -0.3, 0.2, 0.7, 1.5])
+    check(m_clip_astype, (x, rng.standard_normal(5)))
+
+
+def test_methods_with_integer_or_boolean_results_carry_no_gradient():
+    x = np.array([-1.2, -0.3, 0.2, 0.7, 1.5])
+    k = x.argpartition(1)[0] + x.searchsorted(0.0) + x.any() + x.all()
+    np.testing.assert_allclose(sourcediff.grad(m_integer_results)(x), x.round() * k)
+
+
+def m_partition_in_place(x):
+    y = x * 1.0
+    y.partition(1)
+    return y[0]
+
+
+def test_partition_in_place_is_refused():
+    with pytest.raises(sourcediff.SourcediffError):
+        sourcediff.grad(m_partition_in_place)(np.array([3.0, 1.0, 2.0]))

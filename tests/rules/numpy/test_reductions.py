@@ -221,3 +221,19 @@ def test_a_shift_of_large_values_does_not_change_std_or_var(reduction):
     assert abs(got) <= 1e-12, got
     jax_got = float(jax.grad(lambda a: jnp.std(a + jnp.array([1e9 + 0.25, 1e9 + 0.75])))(0.6241))
     assert abs(jax_got) <= 1e-12
+
+
+# -- functions with boolean or integer results carry no gradient (NumPy's breadth) --------------------------------
+
+def f_with_indices(x):
+    k = np.nanargmax(x) + np.nanargmin(x) + np.argpartition(x, 1)[0] + np.flatnonzero(x > 0)[0] \
+        + np.argwhere(x > 0)[0, 0] + np.searchsorted(np.sort(x), 0.0) + np.digitize(0.1, np.sort(x)) \
+        + np.lexsort((x,))[0]
+    b = np.all(x > -5.0) + np.any(x > 1.0) + np.array_equal(x, x) + np.array_equiv(x, x) + np.isin(x, x)[0]
+    return np.sum(x ** 2) * (k + b)
+
+
+def test_indices_and_booleans_are_constants():
+    x = np.array([0.3, -1.2, 2.5, 0.8])
+    factor = f_with_indices(x) / np.sum(x ** 2)  # the integers and booleans, as the primal adds them up
+    np.testing.assert_allclose(sourcediff.grad(f_with_indices)(x), 2 * x * factor)

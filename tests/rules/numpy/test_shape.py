@@ -751,3 +751,345 @@ def write_into_a_flip(x):
 def test_a_write_into_a_rearranging_view_is_refused(f):
     with pytest.raises(sourcediff.SourcediffError, match="view"):
         sourcediff.grad(f)(np.arange(1.0, 5.0))
+
+
+# -- moving, stacking, inserting, deleting, resizing, cumulating (NumPy's breadth) -----------------------------
+
+def f_rollaxis(x, w):
+    return np.sum(w * np.rollaxis(x, 2, 0) ** 2) + np.sum(np.rollaxis(x, 0, 3)[0, 1] * x[1, 0, :2])
+
+
+def f_dsplit(x, w):
+    a, b = np.dsplit(x, [1])
+    return np.sum(w[..., :1] * a ** 2) + np.sum(b * np.sin(a))
+
+
+def f_column_stack(a, b, w):
+    return np.sum(w * np.column_stack((a, b, a)) ** 2)
+
+
+def f_dstack(a, b, w):
+    return np.sum(w * np.dstack([a, b]) ** 2)
+
+
+def f_block(a, b, c, w):
+    return np.sum(w * np.block([[a, b], [c, c]]) ** 2)
+
+
+def f_block_of_numbers(s, t, w):
+    return np.sum(w * np.block([[s, t * s], [1.0, t]]))
+
+
+def f_broadcast_arrays(a, b, w):
+    p, q = np.broadcast_arrays(a, b)
+    return np.sum(w * p * q) + np.sum(p ** 2)
+
+
+def f_delete(x, w):
+    return np.sum(w * np.delete(x, np.array([0, 2]), axis=1) ** 2) + np.sum(np.delete(x, 3) * x.ravel()[:11])
+
+
+def f_insert(x, v, w):
+    return np.sum(w * np.insert(x, np.array([1, 1, 3]), v, axis=1) ** 2)
+
+
+def f_insert_broadcast(x, s, w):
+    return np.sum(w * np.insert(x, 1, s, axis=0) ** 2)
+
+
+def f_insert_list(x, s, t):
+    return np.sum(np.insert(x, 2, [s, t * s]) ** 3)
+
+
+def f_diagflat_ediff1d(x, w):
+    return np.sum(w * np.diagflat(x, 1)[:3, :3]) + np.sum(np.ediff1d(x, x[:2], x[0]) ** 2)
+
+
+def f_resize_unstack(x, w):
+    a, b = np.unstack(x, axis=1)
+    return np.sum(w * np.resize(x, (3, 5)) ** 2) + np.sum(a * b ** 2)
+
+
+def f_matrix_transpose(x, w):
+    return np.sum(w * np.matrix_transpose(x) ** 2)
+
+
+def f_cumulative(x, w):
+    return np.sum(w * np.cumulative_sum(x, axis=1, include_initial=True) ** 2) \
+        + np.sum(np.cumulative_prod(x, axis=0, include_initial=True))
+
+
+def f_extract(x, w):
+    return np.sum(w * np.extract(x > 0.0, x) ** 2)
+
+
+def f_trim_zeros(x, w):
+    return np.sum(w * np.trim_zeros(x) ** 2)
+
+
+def f_bincount(x, w):
+    return np.sum(w * np.bincount(np.array([2, 0, 2, 3]), x, minlength=5) ** 2)
+
+
+def test_moving_and_stacking(rng):
+    x = rng.standard_normal((2, 3, 4))
+    check(f_rollaxis, (x, rng.standard_normal((4, 2, 3))))
+    check(f_dsplit, (x, rng.standard_normal((2, 3, 1))))
+    a, b = rng.standard_normal(3), rng.standard_normal((3, 2))
+    check(f_column_stack, (a, b, rng.standard_normal((3, 4))), argnums=(0, 1))
+    check(f_dstack, (rng.standard_normal((2, 3)), rng.standard_normal((2, 3, 2)), rng.standard_normal((2, 3, 3))),
+          argnums=(0, 1))
+    check(f_block, (rng.standard_normal((2, 2)), rng.standard_normal((2, 2)), rng.standard_normal((1, 2)),
+                    rng.standard_normal((3, 4))), argnums=(0, 1, 2))
+    check(f_block_of_numbers, (0.3, -1.2, rng.standard_normal((2, 2))), argnums=(0, 1))
+    check(f_broadcast_arrays, (rng.standard_normal((2, 1)), rng.standard_normal(3), rng.standard_normal((2, 3))),
+          argnums=(0, 1))
+    check(f_matrix_transpose, (rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 3, 2))))
+
+
+def test_inserting_deleting_resizing(rng):
+    x = rng.standard_normal((3, 4))
+    check(f_delete, (x, rng.standard_normal((3, 2))))
+    check(f_insert, (x, rng.standard_normal((3, 3)), rng.standard_normal((3, 7))), argnums=(0, 1))
+    check(f_insert_broadcast, (x, 0.7, rng.standard_normal((4, 4))), argnums=(0, 1))
+    check(f_insert_list, (rng.standard_normal(4), 0.7, -0.4), argnums=(0, 1, 2), jax_too=False)  # a list: JAX no
+    check(f_diagflat_ediff1d, (rng.standard_normal(4), rng.standard_normal((3, 3))))
+    check(f_resize_unstack, (rng.standard_normal((2, 2)), rng.standard_normal((3, 5))))
+    check(f_extract, (np.array([0.5, -1.0, 2.0, -0.3, 1.1]), rng.standard_normal(3)))
+    check(f_bincount, (rng.standard_normal(4), rng.standard_normal(5)))
+
+
+def test_cumulative_sum_and_prod(rng):
+    check(f_cumulative, (rng.standard_normal((2, 3)), rng.standard_normal((2, 4))))
+
+
+def test_trim_zeros_gives_the_trimmed_zeros_no_gradient(rng):
+    x = np.array([0.0, 0.0, 1.5, 0.0, -2.0, 0.0])
+    w = rng.standard_normal(3)
+    dx = sourcediff.grad(f_trim_zeros)(x, w)
+    np.testing.assert_allclose(dx, np.concatenate([[0.0, 0.0], 2 * w * x[2:5], [0.0]]))
+    np.testing.assert_allclose(dx, jax.grad(with_jax(f_trim_zeros))(x, w))
+    check(f_trim_zeros, (rng.standard_normal(4), rng.standard_normal(4)))
+
+
+def f_trim_zeros_2d(x):
+    return np.sum(np.trim_zeros(x, axis=1) ** 2) + np.sum(np.trim_zeros(x, "b") ** 3)
+
+
+def test_trim_zeros_in_two_dimensions():
+    x = np.array([[0.0, 1.5, 0.0, 0.0], [0.0, -0.5, 2.0, 0.0]])
+    expected = 2 * x + 3 * x ** 2 * (np.arange(4) < 3)
+    np.testing.assert_allclose(sourcediff.grad(f_trim_zeros_2d)(x), expected)
+
+
+def f_lists_and_numbers(p, s, t):
+    q = np.polyadd(np.polymul(np.polyadd(s, [s, t]), np.polysub([t, s, t], p)), np.polymul(t, p))
+    return np.sum(q ** 2) + np.sum(np.polyint(p, 2, [s, t]) ** 2) + np.sum(np.bincount([1, 1, 0], [s, t, s]) ** 2)
+
+
+def test_lists_and_numbers_as_arguments(rng):
+    check(f_lists_and_numbers, (rng.standard_normal(3), 0.7, -0.4), argnums=(0, 1, 2), jax_too=False)
+
+
+# -- finite differences, integration, polynomials, spaced samples, partition, select ---------------------------
+
+def f_gradient(f, w):
+    return np.sum(w * np.gradient(f) ** 2)
+
+
+def f_gradient_2d(f, w, dx, dy):
+    gx, gy = np.gradient(f, dx, dy)
+    return np.sum(w * gx * gy) + np.sum(np.gradient(f, axis=1) ** 2)
+
+
+def f_gradient_coordinates(f, w, x):
+    return np.sum(w * np.gradient(f, x, axis=0) ** 2)
+
+
+def f_gradient_second_order(f, w, x):
+    return np.sum(w * np.gradient(f, x, axis=0, edge_order=2) ** 2) + np.sum(np.gradient(f[:, 0], edge_order=2))
+
+
+def test_gradient(rng):
+    check(f_gradient, (rng.standard_normal(6), rng.standard_normal(6)))
+    f = rng.standard_normal((4, 5))
+    check(f_gradient_2d, (f, rng.standard_normal((4, 5)), 0.5, 2.0))
+    x = np.cumsum(rng.uniform(0.3, 1.0, 4))
+    check(f_gradient_coordinates, (f, rng.standard_normal((4, 5)), x))
+
+
+@pytest.mark.parametrize("spacing", ["uniform", "coordinates"])
+def test_gradient_second_order_edges(spacing, rng):
+    """jnp.gradient has no edge_order: against finite differences only."""
+    f = rng.standard_normal((5, 3))
+    x = 0.4 if spacing == "uniform" else np.cumsum(rng.uniform(0.3, 1.0, 5))
+    check(f_gradient_second_order, (f, rng.standard_normal((5, 3)), x), jax_too=False)
+
+
+@pytest.mark.parametrize("n, edge_order", [(2, 1), (3, 1), (7, 1), (3, 2), (4, 2), (7, 2)])
+def test_gradient_adjoint_is_the_transpose_of_numpys_matrix(n, edge_order, rng):
+    """Column j of np.gradient of the identity is the gradient of the unit vector e_j: the matrix D itself, edges
+    included; the adjoint must be D^T g, for a uniform spacing and for coordinates."""
+    from sourcediff.backends import numpy_backend as sd
+
+    for spacing in (0.7, np.cumsum(rng.uniform(0.3, 1.0, n))):
+        matrix = np.gradient(np.eye(n), spacing, axis=0, edge_order=edge_order)
+        g = rng.standard_normal((3, n))
+        np.testing.assert_allclose(sd.gradient_adjoint(g, np.zeros((3, n)), (spacing,), 1, edge_order), g @ matrix,
+                                   rtol=1e-12, atol=1e-12)
+
+
+def f_gradient_of_spacing(f, h):
+    return np.sum(np.gradient(f, h) ** 2)
+
+
+def test_gradient_with_a_differentiated_spacing_is_refused(rng):
+    with pytest.raises(sourcediff.SourcediffError, match="varargs"):
+        sourcediff.grad(f_gradient_of_spacing, argnums=1)(rng.standard_normal(5), 0.5)
+
+
+def f_trapezoid(y, x, w):
+    return np.sum(w * np.trapezoid(y, x, axis=0) ** 2) + np.trapezoid(y[0] ** 2, dx=x[1] - x[0])
+
+
+def f_trapezoid_dx(y, dx):
+    return np.sum(np.trapezoid(y, dx=dx) ** 2)
+
+
+def test_trapezoid(rng):
+    y, x = rng.standard_normal((4, 3)), np.cumsum(rng.uniform(0.3, 1.0, 4))
+    check(f_trapezoid, (y, x, rng.standard_normal(3)), argnums=(0, 1))
+    check(f_trapezoid_dx, (rng.standard_normal((2, 5)), 0.3), argnums=(0, 1))
+
+
+def f_vander(x, w):
+    return np.sum(w * np.vander(x, 4) ** 2) + np.sum(np.vander(x, increasing=True))
+
+
+def f_polynomials(p, q, w):
+    r = np.polymul(np.polyadd(p, q), np.polysub(q, p[1:]))
+    return np.sum(w * r ** 2) + np.sum(np.polyder(r, 2) ** 2) + np.sum(np.polyint(p, 2, k=q[:2]) ** 2)
+
+
+def f_polyfit(x, y, w):
+    return np.sum(w * np.polyfit(x, y, 2) ** 2)
+
+
+def test_vander_and_polynomials(rng):
+    check(f_vander, (rng.standard_normal(3), rng.standard_normal((3, 4))))
+    check(f_polynomials, (rng.standard_normal(3), rng.standard_normal(4), rng.standard_normal(7)), argnums=(0, 1))
+    x = np.cumsum(rng.uniform(0.3, 1.0, 7))
+    check(f_polyfit, (x, rng.standard_normal(7), rng.standard_normal(3)), argnums=1)
+    check(f_polyfit, (x, rng.standard_normal((7, 2)), rng.standard_normal((3, 2))), argnums=1)
+
+
+def test_polyfit_in_its_points(rng):
+    x = np.cumsum(rng.uniform(0.3, 1.0, 7))
+    check(f_polyfit, (x, rng.standard_normal(7), rng.standard_normal(3)), argnums=(0, 1))
+    check(f_polyfit, (x, rng.standard_normal((7, 2)), rng.standard_normal((3, 2))), argnums=(0, 1))
+
+
+def f_polyfit_weighted(x, y, w):
+    return np.sum(np.polyfit(x, y, 2, w=w) ** 2)
+
+
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.RankWarning")
+def test_polyfit_weighted_and_rank_deficient(rng):
+    x = np.cumsum(rng.uniform(0.3, 1.0, 6))
+    check(f_polyfit_weighted, (x, rng.standard_normal(6), rng.uniform(0.5, 1.5, 6)), argnums=(0, 1))
+    with pytest.raises(sourcediff.SourcediffError, match="rank"):  # three points, four coefficients
+        sourcediff.grad(f_polyfit_cubic, argnums=0)(x[:3], rng.standard_normal(3))
+    with pytest.raises(sourcediff.SourcediffError, match="'w'"):
+        sourcediff.grad(f_polyfit_weighted, argnums=2)(x, rng.standard_normal(6), rng.uniform(0.5, 1.5, 6))
+
+
+def f_polyfit_cubic(x, y):
+    return np.sum(np.polyfit(x, y, 3) ** 2)
+
+
+def f_vander_at_zero(x):
+    return np.sum(np.vander(x, 3))
+
+
+def test_vander_slope_at_zero_is_the_derivative_of_each_power():
+    # columns x**2, x, 1: slopes 2x, 1 and 0, also at x == 0 (JAX gives NaN for the constant column)
+    np.testing.assert_allclose(sourcediff.grad(f_vander_at_zero)(np.array([0.0, 2.0])), [1.0, 5.0])
+
+
+def f_logspace_geomspace(a, b, w):
+    return np.sum(w * np.logspace(a, b, 5, base=2.0)) + np.sum(np.geomspace(a + 2.0, b ** 2 + 1.0, 4) ** 2)
+
+
+def f_logspace_base_array(a, b):
+    return np.sum(np.logspace(a, b, 3, base=np.array([1.5, 3.0]), axis=-1) ** 2)
+
+
+def test_logspace_and_geomspace(rng):
+    check(f_logspace_geomspace, (0.3, 1.2, rng.standard_normal(5)), argnums=(0, 1))
+    check(f_logspace_base_array, (np.array([0.2, -0.4]), 0.5), argnums=(0, 1), jax_too=False)  # JAX: no broadcast
+
+
+def f_partition(x, w):
+    low = np.partition(x, 2)[:3]  # the three smallest, in an order np.partition and jnp.partition may differ on
+    return np.sum(np.sort(low) * w) + np.sum(np.partition(x, 3)[3:] ** 2)
+
+
+def f_partition_flat(x, w):
+    return np.sum(np.partition(x, 2, axis=None)[:3] ** 2) + np.sum(np.partition(x, 1, axis=0) * w)
+
+
+def test_partition(rng):
+    check(f_partition, (rng.permutation(np.arange(7.0)) * 0.3 - 1.0, rng.standard_normal(3)))
+    x = (rng.permutation(np.arange(6.0)) * 0.3 - 1.0).reshape(3, 2)
+    check(f_partition_flat, (x, rng.standard_normal((3, 2))), jax_too=False)  # jnp.partition has no axis=None
+
+
+def f_select(x, y, d, w):
+    return np.sum(w * np.select([x > 0.5, x < -0.5], [x ** 2, y], d) ** 2)
+
+
+def test_select_in_the_choices_and_the_default(rng):
+    x = np.array([[1.0, -1.0, 0.1], [0.7, -0.2, -0.9]])
+    check(f_select, (x, rng.standard_normal(3), 0.4, rng.standard_normal((2, 3))), argnums=(0, 1, 2))
+
+
+def f_astype(x):
+    return np.sum(np.astype(x, np.float64) ** 2 * np.asanyarray(x) + x.astype(np.int64) * x
+                  + np.ascontiguousarray(x) * np.asfortranarray(x) + np.asarray_chkfinite(x) * np.require(x, None, "C"))
+
+
+def test_conversions(rng):
+    x = rng.uniform(-3.0, 3.0, 4)
+    check(f_astype, (x,), jax_too=False)
+
+
+def test_the_new_functions_declare_what_they_give_back():
+    from sourcediff.rules import registry
+
+    for f in (np.rollaxis, np.dsplit, np.unstack, np.matrix_transpose, np.trim_zeros):
+        assert registry.returns(f) == "view", f
+    x, v = np.arange(12.0).reshape(3, 4), np.arange(1.0, 5.0)
+    for f, result in ((np.column_stack, np.column_stack([x])), (np.dstack, np.dstack([x])), (np.block, np.block([x])),
+                      (np.delete, np.delete(x, [], 0)), (np.insert, np.insert(v, [], 1.0)),
+                      (np.diagflat, np.diagflat(v)), (np.ediff1d, np.ediff1d(v)), (np.resize, np.resize(v, 4)),
+                      (np.cumulative_sum, np.cumulative_sum(v)), (np.cumulative_prod, np.cumulative_prod(v)),
+                      (np.extract, np.extract(v > 0, v)), (np.gradient, np.gradient(v)),
+                      (np.vander, np.vander(v, 1)), (np.polyadd, np.polyadd(v, v)), (np.partition, np.partition(v, 1)),
+                      (np.select, np.select([v > 0], [v])), (np.geomspace, np.geomspace(1.0, v))):
+        assert registry.returns(f) == "new" and not np.shares_memory(result, x) and not np.shares_memory(result, v), f
+    for f in (np.polyder, np.polyint):  # with m=0 they give back p itself
+        assert registry.returns(f) is None and f(v, 0) is v
+    # views of each of its arguments, where "view" would name the first only
+    assert registry.returns(np.broadcast_arrays) is None and np.shares_memory(np.broadcast_arrays(x, v)[1], v)
+
+
+def broadcast_then_changed(a, b):
+    c = b * 1.0
+    p, q = np.broadcast_arrays(a, c)
+    c[0] = 5.0 * c[0]  # q, a view of c, changes too
+    return np.sum(q * a)
+
+
+def test_a_broadcast_view_of_the_second_argument_read_after_it_changed_is_refused():
+    with pytest.raises(sourcediff.SourcediffError, match="view"):
+        sourcediff.grad(broadcast_then_changed, argnums=(0, 1))(np.array([[1.0], [2.0]]), np.array([0.5, 1.5]))

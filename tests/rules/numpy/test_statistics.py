@@ -258,3 +258,63 @@ def test_correlation_is_invariant_to_shift_and_scale(rng):
     x, y = rng.standard_normal(6), rng.standard_normal(6)
     dx, _ = sourcediff.grad(corr_two, argnums=(0, 1))(x, y)
     assert abs(np.dot(dx, x)) < 1e-12 and abs(np.sum(dx)) < 1e-12
+
+
+# -- NaN-aware var, std, prod, order statistics and cumulative functions (NumPy's breadth) --------------------
+
+def f_nanvar(x, w):
+    return np.sum(w * np.nanvar(x, axis=1, ddof=1) ** 2) + np.nanvar(x)
+
+
+def f_nanstd(x, w):
+    return np.sum(w * np.nanstd(x, axis=0, keepdims=True)) + np.nanstd(x) ** 2
+
+
+def f_nanprod(x, w):
+    return np.sum(w * np.nanprod(x, axis=1)) + np.nanprod(x[0])
+
+
+def f_nanmedian(x, w):
+    return np.sum(w * np.nanmedian(x, axis=1) ** 2) + np.nanmedian(x)
+
+
+def f_nanquantile(x, w):
+    return np.sum(w * np.nanquantile(x, 0.3, axis=1)) + np.sum(np.nanpercentile(x, np.array([20.0, 90.0]), axis=0) ** 2)
+
+
+def f_nancumulative(x, w):
+    return np.sum(w * np.nancumsum(x, axis=1) ** 2) + np.sum(np.nancumprod(x, axis=0))
+
+
+@pytest.mark.parametrize("f, w_shape", [(f_nanvar, (3,)), (f_nanstd, (1, 4)), (f_nanprod, (3,)),
+                                        (f_nanmedian, (3,)), (f_nanquantile, (3,)), (f_nancumulative, (3, 4))],
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_more_nan_functions(f, w_shape, rng):
+    x = _with_nans(rng, (3, 4))
+    w = rng.uniform(0.5, 1.5, w_shape)
+    check(f, [x, w])
+    dx = sourcediff.grad(f)(x, w)
+    assert np.all(dx[np.isnan(x)] == 0.0)
+    assert np.all(np.isfinite(dx))
+
+
+def nanmedian_all_nan_row(x):
+    return np.nansum(np.nanmedian(x, axis=1))
+
+
+def test_a_slice_of_nans_gets_no_gradient():
+    import warnings
+
+    x = np.array([[np.nan, np.nan, np.nan], [1.0, np.nan, 3.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy warns about the slice of NaNs
+        dx = sourcediff.grad(nanmedian_all_nan_row)(x)
+    np.testing.assert_array_equal(dx, [[0.0, 0.0, 0.0], [0.5, 0.0, 0.5]])
+
+
+def nanstd_constant(x):
+    return np.nanstd(x)
+
+
+def test_nanstd_of_a_constant_has_slope_zero():
+    np.testing.assert_array_equal(sourcediff.grad(nanstd_constant)(np.array([0.5, np.nan, 0.5])), np.zeros(3))
