@@ -131,8 +131,13 @@ defrule(np.modf, "x, /", x="sd.modf_adjoint(g, x)", jvp={"x": "sd.modf_tangent(t
 defrule(np.divmod, "x1, x2, /", x1="sd.divmod_adjoint(g, x1, x2, 'x1')", x2="sd.divmod_adjoint(g, x1, x2, 'x2')",
         jvp={"x1": "sd.divmod_tangent(t, x1, x2, 'x1')", "x2": "sd.divmod_tangent(t, x1, x2, 'x2')"})
 
+# np.unwrap adds whole periods where consecutive values jump by more than discont: slope 1 everywhere else.
+defrule(np.unwrap, "p, discont=None, axis=-1, *, period=6.283185307179586", p="g", jvp={"p": "t"}, returns="new")
+
 # Results that are integers, booleans or bit patterns, and piecewise constant functions.
 for _fn, _why in [
+    (np.bartlett, "a window of M points: constants"), (np.blackman, "a window of M points: constants"),
+    (np.hamming, "a window of M points: constants"), (np.hanning, "a window of M points: constants"),
     (np.around, "piecewise constant"), (np.spacing, "piecewise constant (the gap to the next float)"),
     (np.isneginf, "boolean result"), (np.isposinf, "boolean result"), (np.isreal, "boolean result"),
     (np.iscomplex, "boolean result"), (np.isnat, "boolean result"),

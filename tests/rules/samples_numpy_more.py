@@ -107,6 +107,7 @@ _NAN_AXES = [{}, {"axis": 0}, {"axis": 1}, {"axis": -1, "keepdims": True}, {"axi
 _LINSPACED = [S(N(), N(), 5), S(N(2), N(), 4, endpoint=False), S(N(2), N(2), 3, axis=1), S(N(), N(3), 4, axis=-1)]
 
 NUMPY_MORE_SAMPLES: dict = {
+    np.unwrap: [S(N(6)), S(U(-2.0, 2.0, 3, 5), axis=0), S(U(0.5, 1.0, 7), period=2.0)],
     # numpy/shape.py: moving, stacking, inserting, deleting, resizing, cumulating
     np.rollaxis: [S(N(2, 3, 4), 2), S(N(2, 3, 4), 0, 2), S(N(2, 3, 4), -1, 1), S(N(2, 3, 4), 1, start=3),
                   S(N(2, 3, 4), 2, -3)],

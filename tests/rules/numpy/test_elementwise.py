@@ -1,4 +1,6 @@
 """Rules of NumPy's elementwise functions against finite differences and JAX."""
+import types
+
 import numpy as np
 import pytest
 
@@ -512,3 +514,17 @@ def test_bitwise_and_integer_functions_are_constants(rng):
     x, n = rng.standard_normal(3), np.array([5, 6, 7])
     expected = np.bitwise_and(n, 3) + np.left_shift(n, 1) + np.gcd(n, 4) + np.invert(n)
     np.testing.assert_allclose(grad(bitwise_fn)(x, n), expected)
+
+
+def unwrapped_phase(x):
+    return np.sum(np.sin(np.unwrap(np.cumsum(x) * 3.0)) * np.arange(x.shape[0]))
+
+
+def test_unwrap_has_slope_one_between_its_jumps(rng):
+    x = rng.uniform(0.2, 1.2, 8)  # steps of 0.6 to 3.6: some wrap, none near the threshold pi
+    x[np.abs(x * 3.0 - np.pi) < 0.2] += 0.4
+    check_grads(unwrapped_phase, (x,))
+    jax = pytest.importorskip("jax")
+    theirs = jax.grad(types.FunctionType(unwrapped_phase.__code__, {**unwrapped_phase.__globals__,
+                                                                    "np": jax.numpy}))(x)
+    np.testing.assert_allclose(grad(unwrapped_phase)(x), np.asarray(theirs), rtol=1e-8, atol=1e-10)
