@@ -145,7 +145,7 @@ def with_fill(x):
 
 
 def calls_function_without_rule(x):
-    return np.sum(np.unwrap(x)) + 1.0
+    return np.sum(np.frexp(x)[0]) + 1.0
 
 
 def returns_array(x):
@@ -199,16 +199,16 @@ def test_missing_rule_names_the_function_and_how_to_add_one():
     with pytest.raises(sourcediff.MissingRuleError) as info:
         sourcediff.grad(calls_function_without_rule)
     message = str(info.value)
-    assert "np.unwrap" in message
+    assert "np.frexp" in message
     assert "defrule" in message
     assert info.value.lineno == calls_function_without_rule.__code__.co_firstlineno + 1
 
 
 def test_missing_rule_for_an_inactive_call_is_fine():
     def uses_helper_on_constants(x):
-        return x * np.sum(np.unwrap(np.array([1.0, 2.5])))
+        return x * np.sum(np.frexp(np.array([1.0, 2.5]))[0])
     # defined inside a test: its source is still readable from this file
-    assert sourcediff.grad(uses_helper_on_constants)(1.0) == 3.5
+    assert sourcediff.grad(uses_helper_on_constants)(1.0) == 1.125  # mantissas 0.5 and 0.625
 
 
 def test_non_scalar_output_is_refused_with_location():
