@@ -138,8 +138,9 @@ def _irfft_transpose(g, length, n, axis, norm):
     return _fit(spectrum * weights.reshape(shape), length, axis)
 
 
-def fft_adjoint(g, a, n, axis, norm, kind):
-    """Adjoint of ``np.fft.fft`` or ``np.fft.ifft`` (``kind``) of ``a`` with ``n``, ``axis`` and ``norm``."""
+def fft_adjoint(g, a, axis, norm, kind):
+    """Adjoint of ``np.fft.fft`` or ``np.fft.ifft`` (``kind``) of ``a`` along ``axis`` (``g`` has the length
+    ``n`` gave the transform)."""
     ax = _axis(a, axis)
     return _real_if(a, _fft_transpose(g, np.shape(a)[ax], ax, norm, kind))
 

@@ -82,7 +82,7 @@ class Facts:
     unpacked: Mapping[int, tuple[str, ...]]  # t = f(...): the names t[0], t[1], ... are unpacked into
     unpack_reads: frozenset[int]           # the statements ``a = t[0]`` of those unpackings
     runtime: str                           # the generated code's name for the runtime (sd)
-    complex_values: ComplexValues = ComplexValues({}, {}, frozenset())  # where names may hold complex values
+    complex_values: ComplexValues = ComplexValues({}, frozenset())  # where names may hold complex values
 
     def binds(self, stmt: gast.stmt) -> list[str]:
         """Names a statement (re)binds in the forward pass (a helper's call binds its residual too)."""

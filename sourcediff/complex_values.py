@@ -41,10 +41,9 @@ _REFUSAL_HINT = "compute with real values there (z.real, z.imag, np.abs(z)), or 
 
 @dataclass(frozen=True)
 class ComplexValues:
-    """Per statement (by ``ir.sid``), the names that may hold complex values before and after it."""
+    """Per statement (by ``ir.sid``), the names that may hold complex values before it."""
 
     before: Mapping[int, frozenset[str]]
-    after: Mapping[int, frozenset[str]]
     anywhere: frozenset[str]  # names that may hold a complex value somewhere
 
     def at(self, stmt: gast.stmt) -> frozenset[str]:
@@ -67,8 +66,7 @@ def complex_values(parsed: ParsedFunction, body: list[gast.stmt], params: tuple[
                                    "differentiates real outputs only", ret,
                                    "return a real value (np.abs(z) ** 2, z.real, z.imag)")
     frozen = types.MappingProxyType
-    anywhere = frozenset().union(*finder.before.values(), *finder.after.values())
-    return ComplexValues(frozen(finder.before), frozen(finder.after), anywhere)
+    return ComplexValues(frozen(finder.before), frozenset(finder.anywhere))
 
 
 class _ComplexFinder:
@@ -81,7 +79,7 @@ class _ComplexFinder:
         self.local = assigned_names(body) | set(params)
         self.sources: set[int] = set()  # statements that make complex values from real ones
         self.before: dict[int, frozenset[str]] = {}
-        self.after: dict[int, frozenset[str]] = {}
+        self.anywhere: set[str] = set()
 
     def key(self, stmt: gast.stmt):
         """The registry key of the primitive on the right of an assignment, or None."""
@@ -149,7 +147,7 @@ class _ComplexFinder:
     def record(self, stmt: gast.stmt, before: frozenset[str], after: frozenset[str]) -> None:
         key = sid(stmt)
         self.before[key] = self.before.get(key, frozenset()) | before
-        self.after[key] = self.after.get(key, frozenset()) | after
+        self.anywhere |= before | after
 
     def transfer(self, stmt: gast.stmt, state: frozenset[str]) -> frozenset[str]:
         target = _bound_name(stmt)

@@ -79,7 +79,7 @@ class ReverseTransform:
         self.scalars: frozenset[str] = frozenset()  # the Python numbers before the statement being derived
         self.numbers: Mapping[int, frozenset[str]] = {}
         self.arrays = ArrayFacts()
-        self.complex = ComplexValues({}, {}, frozenset())  # where names may hold complex values (set by run)
+        self.complex = ComplexValues({}, frozenset())  # where names may hold complex values (set by run)
 
     # -- names -----------------------------------------------------------------------------------
     def runtime_aliases(self) -> dict[str, str]:

@@ -19,32 +19,26 @@ import numpy as np
 
 from ..registry import complex_results, deflinear, defnondiff, real_results, valid_for_complex
 
-for _kind in ("fft", "ifft"):
-    deflinear(getattr(np.fft, _kind), "a, n=None, axis=-1, norm=None",
-              apply=f"np.fft.{_kind}(a, n, axis, norm)", a=f"sd.fft_adjoint(g, a, n, axis, norm, '{_kind}')",
-              returns="new")
-    deflinear(getattr(np.fft, f"{_kind}n"), "a, s=None, axes=None, norm=None",
-              apply=f"np.fft.{_kind}n(a, s, axes, norm)", a=f"sd.fftn_adjoint(g, a, s, axes, norm, '{_kind}')",
-              returns="new")
-    deflinear(getattr(np.fft, f"{_kind}2"), "a, s=None, axes=(-2, -1), norm=None",
-              apply=f"np.fft.{_kind}2(a, s, axes, norm)", a=f"sd.fftn_adjoint(g, a, s, axes, norm, '{_kind}')",
-              returns="new")
-deflinear(np.fft.rfft, "a, n=None, axis=-1, norm=None", apply="np.fft.rfft(a, n, axis, norm)",
-          a="sd.rfft_adjoint(g, a, n, axis, norm)", returns="new")
-deflinear(np.fft.rfftn, "a, s=None, axes=None, norm=None", apply="np.fft.rfftn(a, s, axes, norm)",
-          a="sd.rfftn_adjoint(g, a, s, axes, norm)", returns="new")
-deflinear(np.fft.rfft2, "a, s=None, axes=(-2, -1), norm=None", apply="np.fft.rfft2(a, s, axes, norm)",
-          a="sd.rfftn_adjoint(g, a, s, axes, norm, (-2, -1))", returns="new")
-deflinear(np.fft.irfft, "a, n=None, axis=-1, norm=None", apply="np.fft.irfft(a, n, axis, norm)",
-          a="sd.irfft_adjoint(g, a, n, axis, norm)", returns="new")
-deflinear(np.fft.irfftn, "a, s=None, axes=None, norm=None", apply="np.fft.irfftn(a, s, axes, norm)",
-          a="sd.irfftn_adjoint(g, a, s, axes, norm)", returns="new")
-deflinear(np.fft.irfft2, "a, s=None, axes=(-2, -1), norm=None", apply="np.fft.irfft2(a, s, axes, norm)",
-          a="sd.irfftn_adjoint(g, a, s, axes, norm, (-2, -1))", returns="new")
-deflinear(np.fft.hfft, "a, n=None, axis=-1, norm=None", apply="np.fft.hfft(a, n, axis, norm)",
-          a="sd.hfft_adjoint(g, a, n, axis, norm)", returns="new")
-deflinear(np.fft.ihfft, "a, n=None, axis=-1, norm=None", apply="np.fft.ihfft(a, n, axis, norm)",
-          a="sd.ihfft_adjoint(g, a, n, axis, norm)", returns="new")
+_ONE_AXIS = ("a, n=None, axis=-1, norm=None", "a, n, axis, norm")  # (signature, the call's arguments)
+_AXES = ("a, s=None, axes=None, norm=None", "a, s, axes, norm")
+_LAST_TWO_AXES = ("a, s=None, axes=(-2, -1), norm=None", "a, s, axes, norm")
+for _name, (_spec, _args), _adjoint in [
+    ("fft", _ONE_AXIS, "sd.fft_adjoint(g, a, axis, norm, 'fft')"),
+    ("ifft", _ONE_AXIS, "sd.fft_adjoint(g, a, axis, norm, 'ifft')"),
+    ("fftn", _AXES, "sd.fftn_adjoint(g, a, s, axes, norm, 'fft')"),
+    ("ifftn", _AXES, "sd.fftn_adjoint(g, a, s, axes, norm, 'ifft')"),
+    ("fft2", _LAST_TWO_AXES, "sd.fftn_adjoint(g, a, s, axes, norm, 'fft')"),
+    ("ifft2", _LAST_TWO_AXES, "sd.fftn_adjoint(g, a, s, axes, norm, 'ifft')"),
+    ("rfft", _ONE_AXIS, "sd.rfft_adjoint(g, a, n, axis, norm)"),
+    ("rfftn", _AXES, "sd.rfftn_adjoint(g, a, s, axes, norm)"),
+    ("rfft2", _LAST_TWO_AXES, "sd.rfftn_adjoint(g, a, s, axes, norm, (-2, -1))"),
+    ("irfft", _ONE_AXIS, "sd.irfft_adjoint(g, a, n, axis, norm)"),
+    ("irfftn", _AXES, "sd.irfftn_adjoint(g, a, s, axes, norm)"),
+    ("irfft2", _LAST_TWO_AXES, "sd.irfftn_adjoint(g, a, s, axes, norm, (-2, -1))"),
+    ("hfft", _ONE_AXIS, "sd.hfft_adjoint(g, a, n, axis, norm)"),
+    ("ihfft", _ONE_AXIS, "sd.ihfft_adjoint(g, a, n, axis, norm)"),
+]:
+    deflinear(getattr(np.fft, _name), _spec, apply=f"np.fft.{_name}({_args})", a=_adjoint, returns="new")
 deflinear(np.fft.fftshift, "x, axes=None", apply="np.fft.fftshift(x, axes)", x="np.fft.ifftshift(g, axes)",
           returns="new")
 deflinear(np.fft.ifftshift, "x, axes=None", apply="np.fft.ifftshift(x, axes)", x="np.fft.fftshift(g, axes)",
