@@ -95,10 +95,12 @@ STRUCTURAL = (
     "iterable", "concatenate_rows", "concatenate_columns", "view_again", "dict_values", "dict_items",
     # checks made when the derivative runs: refusals the transformer could not decide ahead of time
     "not_a_view", "immutable_value", "check_index", "check_array_attribute", "refuse_shared_arguments",
+    # forward mode: tangents of constants, tangents fitted to the primal's shape, private tangents
+    "zero_tangent", "fit_tangent", "own_tangent",
 )
 
 # Calls of functions passed in as values: they build derivatives when they run, so they belong to the
 # compiler (``sourcediff.calls``), and the pipeline binds them into ``sd``; a runtime does not implement them.
-BOUND_BY_PIPELINE = ("call_forward", "call_backward")
+BOUND_BY_PIPELINE = ("call_forward", "call_backward", "call_jvp")
 
 RUNTIME = RULE_HELPERS + STRUCTURAL + BOUND_BY_PIPELINE

@@ -5,7 +5,7 @@ function that computes its gradient; ``.source`` shows that code.
 """
 from sourcediff import rules as _rules  # noqa: F401  (registers every rule)
 
-from .api import Derivative, grad, stages, value_and_grad, vjp
+from .api import Derivative, grad, hessian, jacfwd, jvp, linearize, stages, value_and_grad, vjp
 from .errors import (
     ArgnumsError,
     MissingRuleError,
@@ -17,7 +17,7 @@ from .errors import (
 )
 
 __all__ = [
-    "grad", "value_and_grad", "vjp", "stages", "Derivative",
+    "grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "hessian", "stages", "Derivative",
     "SourcediffError", "SourceNotFoundError", "UnsupportedSyntaxError", "MissingRuleError",
     "NonScalarOutputError", "ArgnumsError", "NonDifferentiableArgumentError",
 ]

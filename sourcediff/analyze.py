@@ -30,7 +30,7 @@ from .naming import RUNTIME
 from .naming import Namer, assign, name
 from .parse import ParsedFunction
 
-MODES = ("grad", "value_and_grad", "vjp", "split")
+MODES = ("grad", "value_and_grad", "vjp", "split", "jvp")
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class _Finder:
         self.positional = [p.id for p in a.posonlyargs + a.args + a.kwonlyargs]
         self.ordered = self.positional + [extra.id for extra in (a.vararg, a.kwarg) if extra is not None]
         self.array_params = {p: (ndim, twin) for p, ndim, twin in spec.array_params}
-        self.calls = CallSites(parsed, namer, self.array_params)
+        self.calls = CallSites(parsed, namer, self.array_params, forward_mode=spec.mode == "jvp")
         self.changed: dict[int, list[str]] = {}
         self.mutated: tuple[str, ...] = ()
 
@@ -145,7 +145,7 @@ class _Finder:
         while True:
             self.calls.inactive_writes = inactive
             self.mutated = self.mutated_parameters(body, changed)
-            outputs = output_names | (set(self.changed_outputs()) if self.spec.mode == "split" else set())
+            outputs = output_names | (set(self.changed_outputs()) if self.spec.mode in ("split", "jvp") else set())
             act = activity(body, wrt, outputs, self.parsed, changed)
             numbers = scalar_names(body, self.spec.scalar_params, self.parsed)
             arrays = self.array_facts(body, numbers)
@@ -360,7 +360,7 @@ def _outputs(parsed: ParsedFunction, ret: gast.Return, spec: Spec) -> Output:
                 SourcediffError, "with has_aux=True the function must return a pair (output, auxiliary data)",
                 ret, "return output, aux")
         core = value.elts[0]
-    if spec.mode in ("vjp", "split"):
+    if spec.mode in ("vjp", "split", "jvp"):
         return Output(tuple(core.elts) if isinstance(core, gast.Tuple) else (core,), core, value)
     if isinstance(core, gast.Tuple):
         raise parsed.error(

@@ -92,6 +92,10 @@ class Derivative:
             if isinstance(exc, ZeroDivisionError):
                 raise arguments.undefined_derivative(exc) from None
             raise
+        return self._finish(out, args)
+
+    def _finish(self, out: Any, args: tuple) -> Any:
+        """The public result from what the generated code returned (gradients in their arguments' structure)."""
         if self.mode == "grad":
             if self.has_aux:
                 grads, aux = out
@@ -99,6 +103,13 @@ class Derivative:
             return self._grads(out, args)
         value, grads = out
         return value, self._grads(grads, args)
+
+    def jvp(self, args: tuple, keywords: dict, argnums: tuple[int, ...], tangents: tuple, has_aux: bool) -> tuple:
+        """Forward mode through this derivative's own generated code: ``(out, out tangent, aux)``."""
+        args, keywords = self._args(args, keywords)
+        compiled = self.variant(args)
+        out, out_dot, aux = _run_jvp(compiled.function, args, keywords, argnums, tangents, has_aux)
+        return self._finish(out, args), self._finish(out_dot, args), aux
 
     def __repr__(self) -> str:
         return f"<sourcediff {self.mode} of {self.fun.__qualname__} wrt {', '.join(self.wrt)}>"
@@ -178,6 +189,189 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     if has_aux:
         return out, vjp_fn, aux
     return out, vjp_fn
+
+
+def _tangent_leaf(t: Any) -> Any:
+    """A tangent leaf as the derivative reads it: integers become floats."""
+    if type(t) is np.ndarray and t.dtype.kind in "biu":
+        return t.astype(np.float64)
+    if type(t) is int:
+        return float(t)
+    return t
+
+
+def _run_jvp(f: Callable, args: tuple, keywords: dict, argnums: tuple[int, ...], tangents: tuple,
+             has_aux: bool) -> tuple:
+    """``(out, out tangent, aux)`` of ``f`` at ``args``, pushing ``tangents`` (one per argnum) forward."""
+    if isinstance(f, Derivative):
+        return f.jvp(args, keywords, argnums, tangents, has_aux)
+    params = arguments.positional_parameters(f)
+    wrt, picks = arguments.differentiated(f, argnums)
+    for i, t in zip(argnums, tangents):
+        arguments.check_argument(f, args[i], i)
+        arguments.check_cotangent(t, args[i], what="tangent", of=f"primal {i}")
+    arguments.refuse_complex(f, args)
+    scalars, arrays = arguments.specialization(tuple(params), arguments.kinds(args))
+    compiled = build(f, "jvp", wrt, has_aux, scalars, arrays)
+    written = set(compiled.mutated)
+    varargs = arguments.varargs_parameter(f)
+    names = params + [varargs] * (len(args) - len(params))  # *args takes the rest
+    tangents = tuple(pytrees.map_leaves(_tangent_leaf, t) for t in tangents)
+    per_param: list[Any] = []
+    for k, param in enumerate(wrt):
+        chosen = [(j, inside) for j, (index, inside) in enumerate(picks) if index == k]
+        if chosen[0][1] is None:
+            per_param.append(tangents[chosen[0][0]])
+        else:  # *args: a tuple with a tangent for each extra argument, zero where none is given
+            given = {inside: tangents[j] for j, inside in chosen}
+            per_param.append(tuple(given[m] if m in given else _zero_tangent(args[len(params) + m])
+                                   for m in range(len(args) - len(params))))
+    per_param = [copy.deepcopy(t) if p in written else t for p, t in zip(wrt, per_param)]
+    run_args = [copy.deepcopy(x) if p in written else x for p, x in zip(names, args)]
+    try:
+        result = compiled.function(*per_param, *run_args, **keywords)
+    except ZeroDivisionError as exc:
+        raise arguments.undefined_derivative(exc) from None
+    except NonScalarOutputError as exc:
+        raise arguments.located(exc, compiled) from None
+    inputs = [x for x in list(args) + list(tangents) if type(x) is np.ndarray]
+    if inputs:  # the results must not change when the caller changes an argument or a tangent later
+        result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and any(
+            np.may_share_memory(v, x) for x in inputs) else v, result)
+    if has_aux:
+        return result
+    out, out_dot = result
+    return out, out_dot, None
+
+
+def _zero_tangent(x: Any) -> Any:
+    return pytrees.map_leaves(lambda v: np.zeros(np.shape(v)) if isinstance(v, (float, int, np.ndarray,
+                                                                                np.generic)) else v, x)
+
+
+def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False) -> tuple:
+    """``(f(*primals), tangent of the output)``: the forward-mode derivative of ``f`` at ``primals``
+    in the direction ``tangents``, as ``jax.jvp``.
+
+    ``primals`` and ``tangents`` are tuples (or lists) of the same length; each
+    tangent has the structure and shapes of its primal (pytrees included). The
+    output tangent has the structure of the output. With ``has_aux=True``,
+    ``f`` returns ``(output, aux)`` and this returns ``(output, tangent, aux)``.
+    The generated code is ``f``'s own, each statement followed by its tangent
+    (``.source`` of :func:`jvp_source`... see ``sourcediff.stages(f, mode="jvp")``).
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if not primals:
+        raise ArgnumsError("jvp needs at least one primal argument")
+    if len(primals) != len(tangents):
+        raise SourcediffError(f"jvp got {len(primals)} primals and {len(tangents)} tangents",
+                              hint="pass one tangent per primal, with its structure and shapes")
+    argnums = tuple(range(len(primals))) if isinstance(f, Derivative) else \
+        arguments.normalize_argnums(f, tuple(range(len(primals))))
+    out, out_dot, aux = _run_jvp(f, primals, {}, argnums, tangents, has_aux)
+    return (out, out_dot, aux) if has_aux else (out, out_dot)
+
+
+def linearize(f: Callable, *primals: Any) -> tuple:
+    """``(f(*primals), f_jvp)``, where ``f_jvp(*tangents)`` is the tangent of the output, as ``jax.linearize``.
+
+    ``f_jvp`` runs the generated forward derivative: it computes the primal
+    values again with the tangents (it keeps no values between calls).
+    """
+    out, _ = jvp(f, primals, [_zero_tangent(x) for x in primals])
+
+    def f_jvp(*tangents: Any) -> Any:
+        return jvp(f, primals, tangents)[1]
+
+    return out, f_jvp
+
+
+def _basis(x: Any) -> list[Any]:
+    """Tangents of ``x``'s structure, each with a single element 1.0, one per element of its leaves."""
+    leaves = list(pytrees.leaves_with_paths(x))
+    found = []
+    for k, (_, leaf) in enumerate(leaves):
+        size = int(np.size(leaf))
+        for j in range(size):
+            def unit(v, _at=[0], k=k, j=j):
+                position = _at[0]
+                _at[0] += 1
+                if position != k:
+                    return _zero_tangent(v)
+                if type(v) is np.ndarray or isinstance(v, np.generic):
+                    e = np.zeros(np.shape(v))
+                    e.flat[j] = 1.0
+                    return e
+                return 1.0
+            found.append(pytrees.map_leaves(unit, x))
+    return found
+
+
+def _jacobian_layout(columns: list[Any], out: Any, x: Any) -> Any:
+    """Per output leaf, the pytree of ``x`` holding arrays of shape ``out_leaf.shape + x_leaf.shape``."""
+    x_leaves = [leaf for _, leaf in pytrees.leaves_with_paths(x)]
+    sizes = [int(np.size(v)) for v in x_leaves]
+    starts = np.cumsum([0] + sizes)
+    column_leaves = [[leaf for _, leaf in pytrees.leaves_with_paths(c)] for c in columns]
+
+    def block(m: int, out_leaf: Any) -> Any:
+        def part(k: int) -> np.ndarray:
+            stacked = [np.asarray(column_leaves[c][m], dtype=float) for c in range(starts[k], starts[k + 1])]
+            shape = np.shape(out_leaf) + np.shape(x_leaves[k])
+            if not stacked:
+                return np.zeros(shape)
+            return np.stack(stacked, axis=-1).reshape(shape)
+        counter = iter(range(len(x_leaves)))
+        return pytrees.map_leaves(lambda _v: part(next(counter)), x)
+
+    counter = iter(range(len(list(pytrees.leaves_with_paths(out)))))
+    return pytrees.map_leaves(lambda leaf: block(next(counter), leaf), out)
+
+
+def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """The Jacobian of ``f`` by forward mode, one :func:`jvp` per element of the arguments ``argnums``.
+
+    As ``jax.jacfwd``: for an output of shape ``(m,)`` and an argument of shape
+    ``(n,)`` the Jacobian has shape ``(m, n)`` (``out.shape + arg.shape`` in
+    general); pytree outputs and arguments nest (output structure outside,
+    argument structure inside), and a tuple ``argnums`` gives a tuple per output leaf.
+    """
+    single = isinstance(argnums, (int, np.integer))
+    chosen = (int(argnums),) if single else tuple(argnums)
+
+    def jacobian_fn(*args: Any, **kwargs: Any) -> Any:
+        per_argument = []
+        out = aux = None
+        for i in chosen:
+            columns = []
+            for direction in _basis(args[i]):
+                out, out_dot, aux = _run_jvp(f, args, kwargs, (i,), (direction,), has_aux)
+                columns.append(out_dot)
+            if not columns:
+                out, _, aux = _run_jvp(f, args, kwargs, (i,), (_zero_tangent(args[i]),), has_aux)
+            per_argument.append(_jacobian_layout(columns, out, args[i]))
+        if single:
+            jac = per_argument[0]
+        else:
+            jac = _zip_outputs(per_argument, out)
+        return (jac, aux) if has_aux else jac
+
+    jacobian_fn.__name__ = f"jacfwd_{getattr(f, '__name__', 'f')}"
+    return jacobian_fn
+
+
+def _zip_outputs(per_argument: list[Any], out: Any) -> Any:
+    """A tuple of per-argument Jacobians, moved inside each output leaf (JAX's layout for tuple argnums)."""
+    if pytrees.children(out) is None:
+        return tuple(per_argument)
+    parts = [pytrees.children(j) for j in per_argument]
+    return pytrees.rebuild(out, [_zip_outputs([p[k][1] for p in parts], child)
+                                 for k, (_, child) in enumerate(pytrees.children(out))])
+
+
+def hessian(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """The Hessian of scalar ``f``: forward mode over reverse mode, ``jacfwd(grad(f, argnums), argnums)``."""
+    return jacfwd(grad(f, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
 
 
 def stages(f: Callable, *args: Any, argnums: int | Sequence[int] = 0, mode: str = "grad",

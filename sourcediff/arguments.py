@@ -290,45 +290,47 @@ def check_argument(f: Callable, x: Any, index: int) -> None:
                                          f"{f.__qualname__})", hint=hint)
 
 
-def check_cotangent(cotangent: Any, out: Any, path: str = "") -> None:
-    """Refuse a cotangent that does not have the structure and shapes of the output ``out``."""
+def check_cotangent(cotangent: Any, out: Any, path: str = "", what: str = "cotangent", of: str = "output"
+                    ) -> None:
+    """Refuse a cotangent that does not have the structure and shapes of the output ``out`` (``what``, ``of``:
+    "tangent" and "primal" for a tangent)."""
     parts = None if type(out) in PLAIN_ARGUMENTS else pytrees.children(out)
-    where = f" at output{path}" if path else ""
+    where = f" at {of}{path}" if path else ""
     if parts is None:
         numeric = isinstance(out, _DIFFERENTIABLE_LEAVES) and not isinstance(out, (bool, np.bool_)) and \
             np.issubdtype(np.asarray(out).dtype, np.number)
         if not numeric:
             return  # a leaf that carries no gradient: its cotangent is not read
         if cotangent is None or pytrees.children(cotangent) is not None:
-            raise SourcediffError(f"the cotangent{where} is a {type(cotangent).__name__}, but the output is a "
+            raise SourcediffError(f"the {what}{where} is a {type(cotangent).__name__}, but the {of} is a "
                                   f"{'number' if np.ndim(out) == 0 else 'array'} of shape {np.shape(out)}")
         if np.shape(cotangent) != np.shape(out):
-            raise SourcediffError(f"the cotangent{where} has shape {np.shape(cotangent)}, but the output has "
+            raise SourcediffError(f"the {what}{where} has shape {np.shape(cotangent)}, but the {of} has "
                                   f"shape {np.shape(out)}")
         return
     if isinstance(out, dict):
         if not isinstance(cotangent, dict) or set(cotangent) != set(out):
             got = f"a dict with keys {_keys(cotangent)}" if isinstance(cotangent, dict) \
                 else f"a {type(cotangent).__name__}"
-            raise SourcediffError(f"the cotangent{where} is {got}, but the output is a dict with keys {_keys(out)}",
-                                  hint="give the cotangent the structure of the output")
+            raise SourcediffError(f"the {what}{where} is {got}, but the {of} is a dict with keys {_keys(out)}",
+                                  hint=f"give the {what} the structure of the {of}")
         for key, child in out.items():
-            check_cotangent(cotangent[key], child, f"{path}[{key!r}]")
+            check_cotangent(cotangent[key], child, f"{path}[{key!r}]", what, of)
         return
     if isinstance(out, (tuple, list)):
         if not isinstance(cotangent, (tuple, list)) or len(cotangent) != len(out):
             got = f" of length {len(cotangent)}" if isinstance(cotangent, (tuple, list)) else ""
-            raise SourcediffError(f"the cotangent{where} is a {type(cotangent).__name__}{got}, but the output is "
+            raise SourcediffError(f"the {what}{where} is a {type(cotangent).__name__}{got}, but the {of} is "
                                   f"a {type(out).__name__} of length {len(out)}",
-                                  hint="give the cotangent the structure of the output")
+                                  hint=f"give the {what} the structure of the {of}")
         for c, (step, child) in zip(cotangent, parts):
-            check_cotangent(c, child, path + step)
+            check_cotangent(c, child, path + step, what, of)
         return
     if type(cotangent) is not type(out):
-        raise SourcediffError(f"the cotangent{where} is a {type(cotangent).__name__}, but the output is a "
-                              f"{type(out).__name__}", hint="give the cotangent the structure of the output")
+        raise SourcediffError(f"the {what}{where} is a {type(cotangent).__name__}, but the {of} is a "
+                              f"{type(out).__name__}", hint=f"give the {what} the structure of the {of}")
     for step, child in parts:
-        check_cotangent(getattr(cotangent, step[1:]), child, path + step)
+        check_cotangent(getattr(cotangent, step[1:]), child, path + step, what, of)
 
 
 def _keys(d: dict) -> str:

@@ -147,3 +147,18 @@ def is_runtime_call(expr: gast.expr, runtime: str, names: tuple[str, ...]) -> bo
     """Whether ``expr`` is ``sd.<one of names>(...)``."""
     return isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) and expr.func.attr in names \
         and isinstance(expr.func.value, gast.Name) and expr.func.value.id == runtime
+
+
+RUNTIME_NAMES = ("np", "math", "sd")
+
+
+def runtime_aliases(namer, parsed: ParsedFunction, objects: dict[str, Any]) -> dict[str, str]:
+    """Names the generated code uses for numpy, math and the runtime (``objects``), avoiding the user's names."""
+    aliases = {}
+    for short in RUNTIME_NAMES:
+        candidate = short
+        while candidate in namer.taken and parsed.lookup_name(candidate) is not objects.get(short):
+            candidate += "_"
+        namer.taken.add(candidate)
+        aliases[short] = candidate
+    return aliases

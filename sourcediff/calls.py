@@ -35,18 +35,80 @@ class SplitPair:
 
 _pairs: "weakref.WeakKeyDictionary[Callable, dict[tuple[str, ...], SplitPair]]" = weakref.WeakKeyDictionary()
 _lock = threading.RLock()
-_builder: list[Callable] = []  # the pipeline's build_split, set when the pipeline is imported
+_builder: list[Callable] = []  # the pipeline's build_split and build_jvp, set when the pipeline is imported
 
 
-def use_builder(build_split: Callable) -> None:
-    """Build the halves of pairs with ``build_split`` (the pipeline's; this module imports no stage)."""
-    _builder[:] = [build_split]
+@dataclass
+class JvpFunction:
+    """The forward-mode derivative of one function for one set of active parameters, for calls from generated
+    code: ``f_jvp(*tangents of the active parameters, *args) -> (out, out_tangent)``."""
+
+    function: Callable
+    active: tuple[str, ...]
+    cell: types.CellType = field(default_factory=types.CellType)
+    source: str = ""
+    mutated: tuple[str, ...] = ()
+    building: bool = True
+    recursive: bool = False
+
+
+_jvps: "weakref.WeakKeyDictionary[Callable, dict[tuple, JvpFunction]]" = weakref.WeakKeyDictionary()
+
+
+def use_builder(build_split: Callable, build_jvp: Callable | None = None) -> None:
+    """Build the halves of pairs with ``build_split``, forward derivatives with ``build_jvp`` (the pipeline's;
+    this module imports no stage)."""
+    _builder[:] = [build_split, build_jvp]
 
 
 def forget() -> None:
-    """Drop every cached pair (a rule was registered)."""
+    """Drop every cached pair and forward derivative (a rule was registered)."""
     with _lock:
         _pairs.clear()
+        _jvps.clear()
+
+
+def jvp_function(function: Callable, active: tuple[str, ...], scalars: frozenset[str] = frozenset(),
+                 arrays: frozenset[tuple[str, int, str]] = frozenset()) -> JvpFunction:
+    """The cached forward derivative of ``function`` for the active parameters ``active`` (see :func:`split_pair`
+    for ``scalars`` and ``arrays``); a recursive call finds the one still being built through its cell."""
+    key = (active, scalars, arrays)
+    with _lock:
+        by_active = _jvps.setdefault(function, {})
+        found = by_active.get(key)
+        if found is not None:
+            found.recursive |= found.building
+            return found
+        found = by_active[key] = JvpFunction(function, active)
+        try:
+            compiled, source, mutated = _builder[1](function, active, scalars, arrays)
+            if mutated and found.recursive:
+                raise SourcediffError(
+                    f"sourcediff cannot differentiate {getattr(function, '__qualname__', function)!r} yet: it calls "
+                    f"itself and writes into its argument {mutated[0]!r}",
+                    hint="write the recursion as a loop, or return a new array instead of writing into the argument")
+        except BaseException:
+            del by_active[key]
+            raise
+        found.cell.cell_contents, found.source, found.mutated, found.building = compiled, source, mutated, False
+        return found
+
+
+def call_jvp(function: Callable, positions: tuple, keywords: tuple, tangents: tuple, *args: Any, **kwargs: Any):
+    """Run the forward derivative of a function known only at run time (``rhs`` passed to a solver):
+    ``tangents`` holds those of the arguments at ``positions``, then of the keywords ``keywords``."""
+    if not is_user_function(function):
+        raise SourcediffError(
+            f"sourcediff cannot differentiate a call to {getattr(function, '__qualname__', function)!r} "
+            "passed in as a value: only Python functions with source code can be passed around",
+            hint="wrap it in a def (def rhs(t, y): return np.sin(y)) and pass that")
+    derived = jvp_function(function, active_parameters(function, len(args), positions, keywords))
+    if derived.mutated:
+        raise SourcediffError(
+            f"{function.__qualname__}, passed in as a value, writes into its argument(s) "
+            f"{', '.join(derived.mutated)}: the caller cannot follow that",
+            hint=f"call {function.__qualname__} by its name, or make it return the new array")
+    return derived.cell.cell_contents(*tangents, *args, **kwargs)
 
 
 def active_parameters(function: Callable, positional_count: int, positions, keywords) -> tuple[str, ...]:

@@ -39,8 +39,10 @@ class UserCall:
 class CallSites:
     """What the calls of one function to the user's functions do; ``classify`` fills it in."""
 
-    def __init__(self, parsed: ParsedFunction, namer: Namer, array_params: dict[str, tuple[int, str]]):
+    def __init__(self, parsed: ParsedFunction, namer: Namer, array_params: dict[str, tuple[int, str]],
+                 forward_mode: bool = False):
         self.parsed = parsed
+        self.forward_mode = forward_mode  # callees get a forward derivative instead of a forward/backward pair
         self.namer = namer
         self.array_params = array_params
         self.facts = ArrayFacts()
@@ -83,16 +85,25 @@ class CallSites:
             self.residual_names[sid(stmt)] = residual
             if is_resolved(callee):
                 try:
-                    pair = calls.split_pair(callee, calls.active_parameters(callee, len(rhs.args), active_args,
-                                                                            active_keywords),
-                                            calls.scalar_parameters(callee, rhs, self.numbers_at(stmt)),
-                                            calls.array_parameters(callee, rhs, self.facts))
+                    active = calls.active_parameters(callee, len(rhs.args), active_args, active_keywords)
+                    scalars = calls.scalar_parameters(callee, rhs, self.numbers_at(stmt))
+                    arrays = calls.array_parameters(callee, rhs, self.facts)
+                    if self.forward_mode:
+                        derived = calls.jvp_function(callee, active, scalars, arrays)
+                        written = tuple(p for p in derived.mutated if p not in active)
+                        if written:  # the tangents of the arrays it writes into are written alongside
+                            derived = calls.jvp_function(callee, active + written, scalars, arrays)
+                        cells = ((f"{callee.__name__}_jvp", derived.cell),)
+                    else:
+                        derived = calls.split_pair(callee, active, scalars, arrays)
+                        cells = ((f"{callee.__name__}_fwd", derived.forward_cell),
+                                 (f"{callee.__name__}_bwd", derived.backward_cell))
                 except SourcediffError as exc:
                     raise self.parsed.error(type(exc), exc.message, stmt, exc.hint) from None
-                forward = self.runtime_name(f"{callee.__name__}_fwd", pair.forward_cell)
-                backward = self.runtime_name(f"{callee.__name__}_bwd", pair.backward_cell)
-                changed = tuple(self.changed_argument(stmt, rhs, p, body) for p in pair.mutated)
-                self.user_calls[sid(stmt)] = UserCall(forward, backward, residual, pair.active, None, changed)
+                halves = [self.runtime_name(base, cell) for base, cell in cells]
+                forward, backward = halves[0], halves[1] if len(halves) > 1 else None
+                changed = tuple(self.changed_argument(stmt, rhs, p, body) for p in derived.mutated)
+                self.user_calls[sid(stmt)] = UserCall(forward, backward, residual, derived.active, None, changed)
             else:
                 self.user_calls[sid(stmt)] = UserCall(None, None, residual, (), (tuple(active_args),
                                                                                   tuple(active_keywords)))
@@ -117,7 +128,8 @@ class CallSites:
             return []
         certain = True
         try:
-            pair = calls.split_pair(callee, (), calls.scalar_parameters(callee, rhs, self.numbers_at(stmt)),
+            derive = calls.jvp_function if self.forward_mode else calls.split_pair
+            pair = derive(callee, (), calls.scalar_parameters(callee, rhs, self.numbers_at(stmt)),
                                     calls.array_parameters(callee, rhs, self.facts))
             atoms = [self.argument_of(rhs, p) for p in pair.mutated]
         except SourcediffError:  # a helper sourcediff cannot read: it may write into any of them

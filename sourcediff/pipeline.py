@@ -15,7 +15,7 @@ import gast
 from sourcediff.backends import NUMPY
 from sourcediff.rules import registry
 
-from . import analyze, calls, emit, lower, optimize, parse, reverse
+from . import analyze, calls, emit, forward, lower, optimize, parse, reverse
 from .ir import COMMENT
 
 
@@ -91,7 +91,8 @@ def _derive(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool, scalar_
     node = result.node
     if shown is not None:
         shown["transform"] = emit.to_source(node)
-    node.body = _optimized(node.body, result)
+    if mode != "jvp":
+        node.body = _optimized(node.body, result)
     emit.spell_library_calls(node, parsed.resolve, _spelling(result.runtime_names))
     emit.renumber_temporaries(node, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})
     source = emit.to_source(node)
@@ -101,9 +102,12 @@ def _derive(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool, scalar_
 
 
 def _transform(parsed: parse.ParsedFunction, lowered, spec: analyze.Spec,
-               shown: dict[str, str] | None = None) -> reverse.ReverseFunction:
+               shown: dict[str, str] | None = None) -> reverse.ReverseFunction | forward.ForwardFunction:
     """Analyze the lowered function, then write its derivative from the facts found."""
-    transform = reverse.ReverseTransform(parsed, lowered, spec, _NAMESPACES)
+    if spec.mode == "jvp":
+        transform = forward.ForwardTransform(parsed, lowered, spec, _NAMESPACES)
+    else:
+        transform = reverse.ReverseTransform(parsed, lowered, spec, _NAMESPACES)
     facts = analyze.analyze(parsed, lowered, spec, transform.namer, transform.runtime["sd"],
                             transform.derivative_reads)
     if shown is not None:
@@ -142,6 +146,13 @@ def build_split(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = 
     return _with_defaults(forward, f), backward, forward_source, backward_source, result.mutated
 
 
+def build_jvp(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = frozenset(),
+              arrays: frozenset[tuple[str, int, str]] = frozenset()) -> tuple[Callable, str, tuple[str, ...]]:
+    """The forward derivative of ``f`` for a call from generated code (see ``calls.jvp_function``)."""
+    compiled = build(f, "jvp", active, False, scalars, arrays)
+    return compiled.function, compiled.source, compiled.mutated
+
+
 def _optimized(body: list, result: reverse.ReverseFunction) -> list:
     marker = next(i for i, s in enumerate(body) if _is_comment(s, "backward pass"))
     pure = set(result.runtime_names.values()) | {"slice"}
@@ -158,7 +169,8 @@ def _is_comment(stmt, text: str) -> bool:
         and stmt.value.value == COMMENT + text
 
 
-_NAMESPACES = NUMPY.namespaces({"call_forward": calls.call_forward, "call_backward": calls.call_backward})
+_NAMESPACES = NUMPY.namespaces({"call_forward": calls.call_forward, "call_backward": calls.call_backward,
+                                "call_jvp": calls.call_jvp})
 
 
 def _library_names() -> dict[int, tuple[str, str]]:
@@ -202,4 +214,4 @@ def stages(f: Callable, wrt: tuple[str, ...], mode: str = "grad", has_aux: bool 
     return shown
 
 
-calls.use_builder(build_split)
+calls.use_builder(build_split, build_jvp)

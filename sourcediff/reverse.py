@@ -23,7 +23,7 @@ from sourcediff.rules import registry
 
 from .analyze import Facts, Spec
 from .complex_values import ComplexValues
-from .binding import RuleBinder, dotted, is_runtime_call
+from .binding import RuleBinder, dotted, is_runtime_call, runtime_aliases
 from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts
 from .errors import MissingRuleError, SourcediffError, UnsupportedSyntaxError
 from .ir import (appended, comment, index_value, list_change, reads, sid, stored, target_of, unshare, update,
@@ -32,9 +32,6 @@ from .naming import Namer, assign, call, constant, constant_tuple, name
 from .parse import ParsedFunction
 from .passes import Passes, definitely_assigned
 from .tape import SavePlanner
-
-RUNTIME_NAMES = ("np", "math", "sd")
-
 
 @dataclass
 class Contribution:
@@ -71,7 +68,7 @@ class ReverseTransform:
         self.mode = spec.mode
         self.has_aux = spec.has_aux
         self.namer = Namer.for_tree(lowered)
-        self.runtime = self.runtime_aliases()
+        self.runtime = runtime_aliases(self.namer, parsed, self.namespaces)
         self.binder = RuleBinder(parsed, self.runtime)
         self.adjoint_names: dict[str, str] = {}
         self.present: set[str] = set()
@@ -82,17 +79,6 @@ class ReverseTransform:
         self.complex = ComplexValues({}, frozenset())  # where names may hold complex values (set by run)
 
     # -- names -----------------------------------------------------------------------------------
-    def runtime_aliases(self) -> dict[str, str]:
-        """Names the generated code uses for numpy, math and the runtime, avoiding the user's names."""
-        objects = self.namespaces
-        aliases = {}
-        for short in RUNTIME_NAMES:
-            candidate = short
-            while candidate in self.namer.taken and self.parsed.lookup_name(candidate) is not objects.get(short):
-                candidate += "_"
-            self.namer.taken.add(candidate)
-            aliases[short] = candidate
-        return aliases
 
     def bar(self, primal: str) -> str:
         if primal not in self.adjoint_names:

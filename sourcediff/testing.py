@@ -145,6 +145,29 @@ def check_grads(
             )
         np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol,
                                    err_msg=f"gradient for argument {i} disagrees with finite differences")
+    check_forward(f, args, argnums, grads, None if scalar_f is f else cotangent, rtol, atol)
+
+
+def check_forward(f: Callable, args: Sequence[Any], argnums: Sequence[int], grads: Sequence[Any],
+                  cotangent: Any = None, rtol: float = 1e-5, atol: float = 1e-6) -> None:
+    """Assert forward mode agrees with checked gradients: ``<u, jvp(v)> = <vjp(u), v>`` for a random ``v``
+    (``u`` is ``cotangent``, or 1 for a scalar output)."""
+    from sourcediff.api import _run_jvp
+
+    rng = np.random.default_rng(1)
+    tangents = tuple(_random_like(args[i], rng) for i in argnums)
+    tangents = tuple(pytrees.map_leaves(lambda v: v if _is_float_leaf(v) else 0.0 if isinstance(
+        v, (int, np.integer)) and not isinstance(v, bool) else v, t) for t in tangents)
+    out, out_dot, _ = _run_jvp(f, tuple(args), {}, tuple(argnums), tangents, False)
+    expected = sum(_inner(_flat(g, args[i]), _flat(t, args[i])) for g, i, t in zip(grads, argnums, tangents))
+    if cotangent is None:
+        got = float(np.real(out_dot))
+    else:
+        got = _inner(_flat(cotangent, out), _flat(out_dot, out))
+    scale = max(1.0, abs(expected))
+    if not abs(got - expected) <= atol + rtol * scale * 10:
+        raise AssertionError(f"forward mode disagrees with reverse mode: <u, jvp(v)> = {got}, "
+                             f"<vjp(u), v> = {expected}")
 
 
 def assert_loops_kept(f: Callable, derivative_source: str) -> None:

@@ -1,0 +1,54 @@
+"""NumPy runtime for forward mode: zero tangents, and tangents fitted to their primal's shape.
+
+A tangent has the structure of its primal: a number's is a float, an array's a
+float (or complex) array of the same shape, a tuple's, list's, dict's or
+record's a container of the same kind holding the tangents of its parts.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sourcediff import pytrees
+
+from .numpy_adjoints import _SCALAR_TYPES, _ndarray
+
+__all__ = ["zero_tangent", "fit_tangent", "own_tangent"]
+
+_NO_TANGENT_TYPES = (str, bytes, bool, type(None))
+
+
+def zero_tangent(x):
+    """A zero tangent with the structure of ``x``; leaves that carry none (strings, bools, None) stay as they are."""
+    kind = type(x)
+    if kind in _SCALAR_TYPES:
+        return 0.0
+    if kind is _ndarray:
+        return np.zeros(x.shape, dtype=np.result_type(x, np.float64) if x.dtype.kind == "c" else np.float64)
+    if kind in _NO_TANGENT_TYPES:
+        return x
+    if isinstance(x, np.generic):
+        return np.zeros((), dtype=np.result_type(x, np.float64) if np.iscomplexobj(x) else np.float64)[()]
+    parts = pytrees.children(x)
+    if parts is None:
+        return x  # an object without a tangent: functions, modules, ranges
+    return pytrees.rebuild(x, [zero_tangent(v) for _, v in parts])
+
+
+def fit_tangent(t, like):
+    """``t`` broadcast to the shape of the primal ``like`` (a rule's tangent may have a broadcastable shape)."""
+    if type(like) is _ndarray:
+        if type(t) is _ndarray and t.shape == like.shape:
+            return t
+        return np.array(np.broadcast_to(t, like.shape))
+    return t
+
+
+def own_tangent(t):
+    """A private copy of an array tangent: its primal is a new array that will be written into."""
+    if type(t) is _ndarray:
+        return t.copy()
+    if isinstance(t, list):
+        return list(t)
+    if isinstance(t, dict):
+        return dict(t)
+    return t
