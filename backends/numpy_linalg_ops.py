@@ -216,7 +216,8 @@ def svd_tangent(t, a, ans, full_matrices=True, compute_uv=True, hermitian=False)
     """Tangent of ``np.linalg.svd`` (reduced factors; ``P = U^T dA V``, ``F_ij = 1/(s_j^2 - s_i^2)``):
     ``ds = diag(P)``, ``dU = U (F * (P S + S P^T)) + (I - U U^T) dA V S^-1`` and its mirror for ``V``.
 
-    Columns of ``dU`` and ``dV`` for repeated or zero singular values are NaN (undefined).
+    Columns of ``dU`` and ``dV`` for repeated or zero singular values are NaN (undefined), and so are the
+    extra columns of ``full_matrices=True`` for a non-square matrix.
     """
     _real("svd", a, t)
     extra = _svd_check(a, full_matrices, hermitian)
@@ -224,11 +225,13 @@ def svd_tangent(t, a, ans, full_matrices=True, compute_uv=True, hermitian=False)
     if not compute_uv:
         u, _, vh = np.linalg.svd(a, full_matrices=False)
         return _diagonal(_swap(u) @ t @ _swap(vh)).copy()
-    if extra:
-        _refuse("np.linalg.svd(a, full_matrices=True) of a non-square matrix has no forward derivative: the "
-                "extra singular vectors are any basis of the complement",
-                "pass full_matrices=False")
     u, s, vh = (np.asarray(x) for x in ans)
+    k = s.shape[-1]
+    if extra:  # the extra singular vectors are any basis of the complement: their tangents are NaN (undefined)
+        du, ds, dvh = svd_tangent(t, a, np.linalg.svd(a, full_matrices=False), False)
+        du = np.concatenate([du, np.full(u.shape[:-1] + (u.shape[-1] - k,), np.nan)], axis=-1)
+        dvh = np.concatenate([dvh, np.full(vh.shape[:-2] + (vh.shape[-2] - k, vh.shape[-1]), np.nan)], axis=-2)
+        return _tuple([du, ds, dvh])
     v = _swap(vh)
     bad, f, sinv = _svd_parts(s)
     p = _swap(u) @ t @ v

@@ -12,7 +12,7 @@ from sourcediff import pytrees
 
 from .numpy_adjoints import _SCALAR_TYPES, _ndarray
 
-__all__ = ["zero_tangent", "fit_tangent", "own_tangent"]
+__all__ = ["zero_tangent", "fit_tangent", "own_tangent", "store_tangent", "field_of_tangent"]
 
 _NO_TANGENT_TYPES = (str, bytes, bool, type(None))
 
@@ -52,3 +52,19 @@ def own_tangent(t):
     if isinstance(t, dict):
         return dict(t)
     return t
+
+
+def store_tangent(t, index, value, primal):
+    """``t[index] = value`` beside the write ``primal[index] = ...``; an integer array keeps integers, whose
+    tangent is zero."""
+    if type(primal) is _ndarray and primal.dtype.kind not in "fc":
+        t[index] = 0.0
+    else:
+        t[index] = value
+
+
+def field_of_tangent(t, primal, field):
+    """The tangent of ``primal.field`` for a named tuple ``primal`` whose tangent ``t`` may be a plain tuple."""
+    if type(t) is type(primal) or not isinstance(t, tuple):
+        return getattr(t, field)
+    return t[type(primal)._fields.index(field)]

@@ -659,13 +659,15 @@ def _qr_reduced_tangent(q, r, a, t):
 
 
 def scipy_qr_tangent(t, a, ans, overwrite_a=False, mode="full", pivoting=False):
-    """Tangent of ``scipy.linalg.qr``: that of the reduced factorization; ``mode='full'`` of a tall matrix is
-    refused (its extra columns of Q are any basis of the complement)."""
+    """Tangent of ``scipy.linalg.qr``: that of the reduced factorization; for ``mode='full'`` of a tall matrix
+    the extra columns of Q are any basis of the complement: their tangents are NaN (undefined), and R's extra
+    rows are zero."""
     q, r, k, full = _qr_parts(a, ans, mode, pivoting, overwrite_a, t)
-    if full:
-        _refuse("scipy.linalg.qr(a) of a tall matrix (mode='full') has no forward derivative: the extra columns of "
-                "Q are any basis of the complement", "pass mode='economic'")
     dq, dr = _qr_reduced_tangent(q, r, a, _f(t))
+    if full:
+        m = np.shape(a)[-2]
+        dq = np.concatenate([dq, np.full(dq.shape[:-1] + (m - k,), np.nan)], axis=-1)
+        dr = np.concatenate([dr, np.zeros(dr.shape[:-2] + (m - k, dr.shape[-1]))], axis=-2)
     if mode == "r":  # R has the shape of a: zero rows below the first min(m, n), which never change
         return TupleAdjoint([np.concatenate([dr, np.zeros(dr.shape[:-2] + (np.shape(a)[-2] - k, dr.shape[-1]))],
                                             axis=-2)])

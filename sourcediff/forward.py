@@ -28,7 +28,7 @@ from .binding import RuleBinder, dotted, is_runtime_call, runtime_aliases
 from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts, differentiable_reads
 from .errors import MissingRuleError, UnsupportedSyntaxError
 from .inplace import makes_new_object
-from .ir import appended, comment, list_change, reads, sid, stored, target_of, unshare, update, walk_statements
+from .ir import appended, comment, index_value, list_change, reads, sid, stored, target_of, unshare, update, walk_statements
 from .naming import Namer, assign, call, constant, constant_tuple, name
 from .parse import ParsedFunction
 
@@ -66,6 +66,7 @@ class ForwardTransform:
         self.arrays = ArrayFacts()
         self.varied: frozenset[str] = frozenset()
         self.facts: Facts | None = None  # set by run
+        self.call_results: set[str] = set()  # names bound to what a library call returned
 
     @property
     def sd(self) -> str:
@@ -180,6 +181,9 @@ class ForwardTransform:
             return gast.Subscript(value=name(self.dot(rhs.value.id)), slice=copy.deepcopy(rhs.slice),
                                   ctx=gast.Load())
         if isinstance(rhs, gast.Attribute) and rhs.attr not in registry.ATTRIBUTE_RULES:
+            if rhs.value.id in self.call_results:  # a library's named tuple, whose rule may give a plain tuple
+                return call(f"{self.sd}.field_of_tangent", name(self.dot(rhs.value.id)), name(rhs.value.id),
+                            constant(rhs.attr))
             return gast.Attribute(value=name(self.dot(rhs.value.id)), attr=rhs.attr, ctx=gast.Load())
         if isinstance(rhs, (gast.Tuple, gast.List)):
             return type(rhs)(elts=[self.tangent_or_zero(e) for e in rhs.elts], ctx=gast.Load())
@@ -289,6 +293,11 @@ class ForwardTransform:
             written = self.tangent_of(value)
             if written is None:
                 written = constant(0.0) if array in self.arrays.arrays else self.tangent_or_zero(value)
+                return [stmt, update(self.dot(array), copy.deepcopy(index), written, like=stmt)]
+            if array in self.arrays.arrays:  # an integer array keeps integers: its tangent stays zero
+                store = call(f"{self.sd}.store_tangent", name(self.dot(array)), index_value(index), written,
+                             name(array))
+                return [stmt, gast.copy_location(gast.Expr(value=store), stmt)]
             return [stmt, update(self.dot(array), copy.deepcopy(index), written, like=stmt)]
         if isinstance(stmt, gast.Expr):
             self.check_discarded_call(stmt)
@@ -419,6 +428,8 @@ class ForwardTransform:
         act = facts.activity
         body = list(facts.body)
         self.tangents = self.find_tangent_names(body, act)
+        self.call_results = {target_of(s) for s in walk_statements(body) if target_of(s) is not None
+                             and isinstance(s.value, gast.Call) and sid(s) not in facts.calls.user_calls}
         self.written = self.find_written(body)
         params = self.parameter_names()
         code: list[gast.stmt] = [comment("tangents of the parameters not differentiated are zero")] if \

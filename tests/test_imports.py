@@ -15,9 +15,9 @@ PACKAGES = {"sourcediff": ROOT / "sourcediff", "sourcediff.rules": ROOT / "rules
 # The compiler's modules, lowest first: a module may import only modules before it.
 LAYERS = ["errors", "ir", "naming", "pytrees", "parse", "strings", "calls", "inplace", "lower", "dataflow", "binding",
           "callsites", "complex_values",
-          "analyze", "tape", "passes", "reverse", "optimize", "emit",
+          "analyze", "tape", "passes", "reverse", "forward", "optimize", "emit",
           "pipeline", "arguments", "api", "testing", "__main__"]
-STAGES = {"parse", "lower", "analyze", "reverse", "optimize", "emit"}
+STAGES = {"parse", "lower", "analyze", "reverse", "forward", "optimize", "emit"}
 RUNTIME_MAY_IMPORT = {"sourcediff.pytrees", "sourcediff.errors"}  # plain data helpers, no compiler
 
 

@@ -49,7 +49,7 @@ def test_rule_templates_call_only_the_contract():
 
 
 def test_generated_code_sees_exactly_the_contract():
-    namespaces = NUMPY.namespaces({"call_forward": print, "call_backward": print})
+    namespaces = NUMPY.namespaces({"call_forward": print, "call_backward": print, "call_jvp": print})
     assert set(vars(namespaces["sd"])) == set(contract.RUNTIME)
     assert namespaces["np"] is NUMPY.np and namespaces["math"] is NUMPY.math
     assert set(vars(pipeline._NAMESPACES["sd"])) == set(contract.RUNTIME)

@@ -113,7 +113,7 @@ def test_the_scipy_special_rules_are_compared():
 
 @pytest.mark.parametrize("key, rule, counterpart", CASES)
 def test_forward_templates_match_jax(key, rule, counterpart):
-    namespaces = NUMPY.namespaces({"call_forward": print, "call_backward": print})
+    namespaces = NUMPY.namespaces({"call_forward": print, "call_backward": print, "call_jvp": print})
     rng = np.random.default_rng(7)
     compared = 0
     for sample in SAMPLES.SAMPLES[key]:

@@ -432,12 +432,16 @@ def test_svd_refusals(rng):
                                atol=1e-12)
 
 
-def test_svd_forward_helper_refuses_full_matrices(rng):
+def test_svd_forward_helper_leaves_the_extra_vectors_undefined(rng):
     from sourcediff.backends import numpy_backend as sd
 
-    a = rng.standard_normal((4, 2))
-    with pytest.raises(SourcediffError, match="full_matrices=False"):
-        sd.svd_tangent(np.ones((4, 2)), a, np.linalg.svd(a))
+    a, t = rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
+    du, ds, dvh = sd.svd_tangent(t, a, np.linalg.svd(a))
+    reduced = sd.svd_tangent(t, a, np.linalg.svd(a, full_matrices=False), False)
+    assert np.isnan(du[:, 2:]).all() and du.shape == (4, 4)
+    np.testing.assert_allclose(du[:, :2], reduced[0])
+    np.testing.assert_allclose(ds, reduced[1])
+    np.testing.assert_allclose(dvh, reduced[2])
 
 
 def f_qr(a, w1, w2):

@@ -62,7 +62,7 @@ def compare(key, counterpart, adapt=None, tangent=None, rtol=1e-6, atol=1e-9, li
     from sourcediff.testing import _carries_tangent, _random_like
 
     rule = registry.lookup(key)
-    namespaces = NUMPY.namespaces({"call_forward": print, "call_backward": print})
+    namespaces = NUMPY.namespaces({"call_forward": print, "call_backward": print, "call_jvp": print})
     rng = np.random.default_rng(3)
     compared = 0
     for sample in samples().SAMPLES[key]:
