@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import copy
 import inspect
+import weakref
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from sourcediff.rules import registry
 
 from . import arguments, pipeline, pytrees
 from .errors import ArgnumsError, NonScalarOutputError, SourcediffError
@@ -200,41 +204,78 @@ def _tangent_leaf(t: Any) -> Any:
     return t
 
 
+@dataclass(frozen=True)
+class _JvpPlan:
+    """What a call of ``jvp`` needs for one function, set of argnums and kinds of arguments."""
+
+    compiled: Compiled
+    wrt: tuple[str, ...]
+    picks: tuple[tuple[int, int | None], ...]
+    positional: int                 # the number of named positional parameters
+    names: tuple[str | None, ...]   # the parameter of each positional argument (``*args`` for the rest)
+
+
+_jvp_plans: "weakref.WeakKeyDictionary[Callable, dict[tuple, _JvpPlan]]" = weakref.WeakKeyDictionary()
+registry.on_change(_jvp_plans.clear)
+
+
+def _jvp_plan(f: Callable, args: tuple, argnums: tuple[int, ...], has_aux: bool) -> _JvpPlan:
+    kinds = arguments.kinds(args)
+    key = (argnums, kinds, has_aux)
+    plans = _jvp_plans.setdefault(f, {})
+    plan = plans.get(key)
+    if plan is None:
+        params = arguments.positional_parameters(f)
+        wrt, picks = arguments.differentiated(f, argnums)
+        scalars, arrays = arguments.specialization(tuple(params), kinds)
+        compiled = build(f, "jvp", wrt, has_aux, scalars, arrays)
+        names = tuple(params) + (arguments.varargs_parameter(f),) * (len(args) - len(params))
+        plan = plans[key] = _JvpPlan(compiled, wrt, picks, len(params), names)
+    return plan
+
+
+def _is_plain_pair(x: Any, t: Any) -> bool:
+    """A float primal with a float tangent, or a float array with a float array tangent of its shape."""
+    if type(x) is float:
+        return type(t) is float
+    return type(x) is np.ndarray and type(t) is np.ndarray and x.dtype.kind == "f" and t.dtype.kind == "f" \
+        and x.shape == t.shape
+
+
 def _run_jvp(f: Callable, args: tuple, keywords: dict, argnums: tuple[int, ...], tangents: tuple,
              has_aux: bool) -> tuple:
     """``(out, out tangent, aux)`` of ``f`` at ``args``, pushing ``tangents`` (one per argnum) forward."""
     if isinstance(f, Derivative):
         return f.jvp(args, keywords, argnums, tangents, has_aux)
-    params = arguments.positional_parameters(f)
-    wrt, picks = arguments.differentiated(f, argnums)
-    for i, t in zip(argnums, tangents):
-        arguments.check_argument(f, args[i], i)
-        arguments.check_cotangent(t, args[i], what="tangent", of=f"primal {i}")
+    if not all(_is_plain_pair(args[i], t) for i, t in zip(argnums, tangents)):
+        for i, t in zip(argnums, tangents):
+            arguments.check_argument(f, args[i], i)
+            arguments.check_cotangent(t, args[i], what="tangent", of=f"primal {i}")
+        tangents = tuple(pytrees.map_leaves(_tangent_leaf, t) for t in tangents)
     arguments.refuse_complex(f, args)
-    scalars, arrays = arguments.specialization(tuple(params), arguments.kinds(args))
-    compiled = build(f, "jvp", wrt, has_aux, scalars, arrays)
-    written = set(compiled.mutated)
-    varargs = arguments.varargs_parameter(f)
-    names = params + [varargs] * (len(args) - len(params))  # *args takes the rest
-    tangents = tuple(pytrees.map_leaves(_tangent_leaf, t) for t in tangents)
+    plan = _jvp_plan(f, args, argnums, has_aux)
+    compiled = plan.compiled
     per_param: list[Any] = []
-    for k, param in enumerate(wrt):
-        chosen = [(j, inside) for j, (index, inside) in enumerate(picks) if index == k]
+    for k, param in enumerate(plan.wrt):
+        chosen = [(j, inside) for j, (index, inside) in enumerate(plan.picks) if index == k]
         if chosen[0][1] is None:
             per_param.append(tangents[chosen[0][0]])
         else:  # *args: a tuple with a tangent for each extra argument, zero where none is given
             given = {inside: tangents[j] for j, inside in chosen}
-            per_param.append(tuple(given[m] if m in given else _zero_tangent(args[len(params) + m])
-                                   for m in range(len(args) - len(params))))
-    per_param = [copy.deepcopy(t) if p in written else t for p, t in zip(wrt, per_param)]
-    run_args = [copy.deepcopy(x) if p in written else x for p, x in zip(names, args)]
+            per_param.append(tuple(given[m] if m in given else _zero_tangent(args[plan.positional + m])
+                                   for m in range(len(args) - plan.positional)))
+    run_args = args
+    if compiled.mutated:  # f writes into these: run it on copies, and write the tangents into copies
+        written = set(compiled.mutated)
+        per_param = [copy.deepcopy(t) if p in written else t for p, t in zip(plan.wrt, per_param)]
+        run_args = tuple(copy.deepcopy(x) if p in written else x for p, x in zip(plan.names, args))
     try:
         result = compiled.function(*per_param, *run_args, **keywords)
     except ZeroDivisionError as exc:
         raise arguments.undefined_derivative(exc) from None
     except NonScalarOutputError as exc:
         raise arguments.located(exc, compiled) from None
-    inputs = [x for x in list(args) + list(tangents) if type(x) is np.ndarray]
+    inputs = [x for x in args + tangents if type(x) is np.ndarray]
     if inputs:  # the results must not change when the caller changes an argument or a tangent later
         result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and any(
             np.may_share_memory(v, x) for x in inputs) else v, result)
@@ -257,8 +298,8 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     tangent has the structure and shapes of its primal (pytrees included). The
     output tangent has the structure of the output. With ``has_aux=True``,
     ``f`` returns ``(output, aux)`` and this returns ``(output, tangent, aux)``.
-    The generated code is ``f``'s own, each statement followed by its tangent
-    (``.source`` of :func:`jvp_source`... see ``sourcediff.stages(f, mode="jvp")``).
+    The generated code is ``f``'s own, each statement followed by the one that
+    computes its tangent: ``sourcediff.stages(f, *primals, mode="jvp")`` prints it.
     """
     primals, tangents = tuple(primals), tuple(tangents)
     if not primals:

@@ -122,6 +122,12 @@ _TEMPORARY = re.compile(r"^t(\d+)$")
 _TEMPORARY_ADJOINT = re.compile(r"^(t\d+)(_bar\d*|_dot\d*|_shape\d*)$")
 
 
+def is_temporary(identifier: str, user_names: set[str]) -> bool:
+    """Whether ``identifier`` is a temporary of the lowering (``t3``) or its tangent (``t3_dot``), not a user's name."""
+    match = _TEMPORARY.match(identifier) or _TEMPORARY_ADJOINT.match(identifier)
+    return bool(match) and identifier not in user_names
+
+
 def renumber_temporaries(node: gast.FunctionDef, user_names: set[str],
                          mapping: dict[str, str] | None = None) -> dict[str, str]:
     """Rename temporaries ``t<k>`` (and their adjoints) to ``t1, t2, ...`` in order of appearance.

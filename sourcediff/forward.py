@@ -45,6 +45,7 @@ class ForwardFunction:
     runtime_names: dict[str, str]
     late_bound: dict[str, Any] = field(default_factory=dict)
     mutated: tuple[str, ...] = ()
+    tangent_names: frozenset[str] = frozenset()
 
 
 class ForwardTransform:
@@ -458,7 +459,7 @@ class ForwardTransform:
                                 returns=None, type_comment=None, type_params=[])
         unshare(node)
         return ForwardFunction(node, self.wrt, self.runtime, late_bound=dict(facts.calls.late_bound),
-                               mutated=facts.mutated)
+                               mutated=facts.mutated, tangent_names=frozenset(self.tangent_names.values()))
 
     def shared_argument_check(self, params: set[str]) -> list[gast.stmt]:
         """Refuse at run time when an argument that is written into shares memory with another argument."""

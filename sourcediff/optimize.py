@@ -251,3 +251,79 @@ def optimize_backward(stmts: list[gast.stmt], adjoint_names: set[str], pure_root
     stmts = fold_negations(stmts, adjoint_names)
     stmts = propagate_copies(stmts, adjoint_names)
     return remove_dead_code(stmts, pure_roots, keep)
+
+
+def inline_single_use(stmts: list[gast.stmt], candidates: set[str], pure_roots: set[str]) -> list[gast.stmt]:
+    """``a = expr; ...; b = f(a)`` becomes ``b = f(expr)`` for ``a`` in ``candidates`` assigned once and read once
+    in the function, in a later statement of the same block, when ``expr`` is pure and the statements in
+    between are pure assignments to names ``expr`` does not read."""
+    module = gast.Module(body=stmts, type_ignores=[])
+    loads: dict[str, int] = {}
+    for n in _loads(module):
+        loads[n] = loads.get(n, 0) + 1
+    stores: dict[str, int] = {}
+    for n in _stores(module):
+        stores[n] = stores.get(n, 0) + 1
+    once = {n for n in candidates if loads.get(n) == 1 and stores.get(n) == 1}
+    return _inline_block(stmts, once, pure_roots)
+
+
+def _inline_block(stmts: list[gast.stmt], once: set[str], pure_roots: set[str]) -> list[gast.stmt]:
+    for stmt in stmts:
+        for block in _nested_blocks(stmt):
+            block[:] = _inline_block(block, once, pure_roots) or [gast.Pass()]
+    out = list(stmts)
+    i = len(out) - 1
+    while i >= 0:
+        stmt = out[i]
+        target = _assigned(stmt)
+        if target in once and _pure(stmt.value, pure_roots):
+            reads = set(_loads(stmt.value))
+            for j in range(i + 1, len(out)):
+                later = out[j]
+                own = _own_loads(later)
+                if target in own and not isinstance(later, gast.While):  # a loop's test runs again and again
+                    _replace_load(later, target, stmt.value)
+                    del out[i]
+                    break
+                later_target = _assigned(later)
+                if later_target is None or later_target in reads or not _pure(later.value, pure_roots) \
+                        or target in _loads(later):
+                    break
+        i -= 1
+    return out
+
+
+def _own_loads(stmt: gast.stmt) -> list[str]:
+    """The names a statement reads itself (for a compound statement: its test or iterable)."""
+    if isinstance(stmt, (gast.If, gast.While)):
+        return _loads(stmt.test)
+    if isinstance(stmt, gast.For):
+        return _loads(stmt.iter)
+    return _loads(stmt)
+
+
+def _replace_load(stmt: gast.stmt, identifier: str, value: gast.expr) -> None:
+    where = stmt.test if isinstance(stmt, (gast.If, gast.While)) else stmt.iter if isinstance(stmt, gast.For) \
+        else stmt
+
+    class Replace(gast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id == identifier and isinstance(node.ctx, gast.Load):
+                return value
+            return node
+
+    replaced = Replace().visit(where)
+    if isinstance(stmt, (gast.If, gast.While)):
+        stmt.test = replaced
+    elif isinstance(stmt, gast.For):
+        stmt.iter = replaced
+
+
+def optimize_forward(stmts: list[gast.stmt], temporaries: set[str], tangents: set[str],
+                     pure_roots: set[str]) -> list[gast.stmt]:
+    """Run the passes that suit forward-mode code: single-use temporaries inlined, tangents nothing reads
+    dropped. Constants are not folded: ``y = x * 1.0`` makes a new array, which ``y = x`` would not."""
+    stmts = inline_single_use(stmts, temporaries, pure_roots)
+    primal = set(_stores(gast.Module(body=stmts, type_ignores=[]))) - set(tangents)
+    return remove_dead_code(stmts, pure_roots, keep=primal)

@@ -91,7 +91,12 @@ def _derive(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool, scalar_
     node = result.node
     if shown is not None:
         shown["transform"] = emit.to_source(node)
-    if mode != "jvp":
+    if mode == "jvp":
+        pure = {result.runtime_names["np"], result.runtime_names["math"], "slice"}
+        temporaries = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+                       and emit.is_temporary(n.id, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})}
+        node.body = optimize.optimize_forward(node.body, temporaries, set(result.tangent_names), pure)
+    else:
         node.body = _optimized(node.body, result)
     emit.spell_library_calls(node, parsed.resolve, _spelling(result.runtime_names))
     emit.renumber_temporaries(node, {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)})
