@@ -7,7 +7,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import arguments, pipeline, pytrees
+from sourcediff.backends.numpy_adjoints import zeros_like
+from sourcediff.backends.numpy_backend import refuse_shared_arguments
+
+from . import arguments, pipeline, pytrees, residuals
 from .errors import ArgnumsError, NonScalarOutputError, SourcediffError
 from .pipeline import Compiled, build
 
@@ -144,37 +147,52 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     have the structure and shapes of the output (a dict output takes a dict
     cotangent with the same keys), and each returned cotangent has the
     structure of its primal. With ``has_aux=True``, returns ``(out, vjp_fn, aux)``.
+
+    The forward pass runs once, here; each call of ``vjp_fn`` runs only the
+    backward pass, on what the forward pass saved (``vjp_fn.source`` shows both
+    halves). ``vjp_fn`` reads copies of the array primals, so changing them
+    afterwards does not change its results.
     """
     if not primals:
         raise ArgnumsError("vjp needs at least one primal argument")
     argnums = arguments.normalize_argnums(f, tuple(range(len(primals))))
     params = arguments.positional_parameters(f)
     wrt, picks = arguments.differentiated(f, argnums)
-    scalars, arrays = arguments.specialization(params, arguments.kinds(primals))
-    compiled = build(f, "vjp", wrt, has_aux, scalars, arrays)
     for i, x in enumerate(primals):
         arguments.check_argument(f, x, i)
     arguments.refuse_complex(f, primals)
-    # f may write into its arguments (arrays, lists, dicts): run it on copies of those
-    written = set(compiled.mutated)
+    scalars, arrays = arguments.specialization(params, arguments.kinds(primals))
+    split = pipeline.build_vjp(f, wrt, has_aux, scalars, arrays)
     names = params + [arguments.varargs_parameter(f)] * (len(primals) - len(params))  # *args takes the rest
-    result = f(*[copy.deepcopy(x) if p in written else x for p, x in zip(names, primals)])
-    arrays = [x for x in primals if type(x) is np.ndarray]
-    if arrays:  # the output must not change when the caller changes an argument later
-        result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and any(
-            np.may_share_memory(v, x) for x in arrays) else v, result)
+    written = set(split.mutated)
+    if written:
+        refuse_shared_arguments(f.__name__, split.mutated, arguments.bound_parameters(f, params, primals))
+    # the forward pass runs on copies: of the arguments f writes into, and of the arrays it only reads
+    # (so that vjp_fn keeps differentiating at these primals if the caller changes them later)
+    args = [copy.deepcopy(x) if p in written else arguments.copy_arrays(x) for p, x in zip(names, primals)]
+    result, saved = split.forward(*args)
+    constant = frozenset(id(residuals.root(leaf)) for p, x in zip(names, args) if p not in written
+                         for _, leaf in pytrees.leaves_with_paths(x) if type(leaf) is np.ndarray)
+    saved = residuals.Residuals(saved, constant)
+    bound = arguments.bound_parameters(f, params, args)
+    changed_zeros = [zeros_like(bound[m]) for m in split.mutated]  # f's changes to its arguments are not outputs
+    # the output is the caller's: it must not share memory or lists with what the backward pass consumes
+    shared = saved.roots | constant
+    result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and id(residuals.root(v)) in shared
+                                else v, result)
     out, aux = result if has_aux else (result, None)
 
     def vjp_fn(cotangent: Any) -> tuple:
         arguments.check_cotangent(cotangent, out)
-        try:
-            grads = compiled.function(*primals, **{compiled.seed: cotangent})
-        except ZeroDivisionError as exc:
-            raise arguments.undefined_derivative(exc) from None
+        with saved.lock:
+            try:
+                grads = split.backward(saved.take(), cotangent, *copy.deepcopy(changed_zeros))
+            except ZeroDivisionError as exc:
+                raise arguments.undefined_derivative(exc) from None
         grads = arguments.picked(grads, picks, len(wrt))
         return arguments.distinct(tuple(arguments.match(g, x) for g, x in zip(grads, primals)), cotangent)
 
-    vjp_fn.source = compiled.source  # type: ignore[attr-defined]
+    vjp_fn.source = split.source  # type: ignore[attr-defined]
     if has_aux:
         return out, vjp_fn, aux
     return out, vjp_fn
