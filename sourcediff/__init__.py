@@ -5,7 +5,9 @@ function that computes its gradient; ``.source`` shows that code.
 """
 from sourcediff import rules as _rules  # noqa: F401  (registers every rule)
 
-from .api import Derivative, grad, stages, value_and_grad, vjp
+from .api import Derivative, grad, jacobian, jacrev, stages, value_and_grad, vjp
+from .custom import custom_jvp, custom_vjp
+from .rules.sourcediff_module import stop_gradient
 from .errors import (
     ArgnumsError,
     MissingRuleError,
@@ -17,7 +19,8 @@ from .errors import (
 )
 
 __all__ = [
-    "grad", "value_and_grad", "vjp", "stages", "Derivative",
+    "grad", "value_and_grad", "vjp", "jacrev", "jacobian", "custom_vjp", "custom_jvp", "stop_gradient",
+    "stages", "Derivative",
     "SourcediffError", "SourceNotFoundError", "UnsupportedSyntaxError", "MissingRuleError",
     "NonScalarOutputError", "ArgnumsError", "NonDifferentiableArgumentError",
 ]

@@ -1,4 +1,4 @@
-"""The public API: ``grad``, ``value_and_grad`` and ``vjp``, with JAX's names and conventions."""
+"""The public API: ``grad``, ``value_and_grad``, ``vjp`` and ``jacrev``, with JAX's names and conventions."""
 from __future__ import annotations
 
 import copy
@@ -10,7 +10,7 @@ import numpy as np
 from sourcediff.backends.numpy_adjoints import zeros_like
 from sourcediff.backends.numpy_backend import refuse_shared_arguments
 
-from . import arguments, pipeline, pytrees, residuals
+from . import arguments, custom, jacobians, pipeline, pytrees, residuals
 from .errors import ArgnumsError, NonScalarOutputError, SourcediffError
 from .pipeline import Compiled, build
 
@@ -132,12 +132,12 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
     the leaf (``argument 0['name'] is a str``); pass such settings in an
     argument outside ``argnums``.
     """
-    return Derivative(f, "grad", argnums, has_aux)
+    return Derivative(custom.differentiable(f), "grad", argnums, has_aux)
 
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Derivative:
     """Like :func:`grad`, but returns ``(value, gradient)``; with ``has_aux``, ``((value, aux), gradient)``."""
-    return Derivative(f, "value_and_grad", argnums, has_aux)
+    return Derivative(custom.differentiable(f), "value_and_grad", argnums, has_aux)
 
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
@@ -155,11 +155,21 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """
     if not primals:
         raise ArgnumsError("vjp needs at least one primal argument")
-    argnums = arguments.normalize_argnums(f, tuple(range(len(primals))))
+    out, vjp_fn, aux = _vjp(custom.differentiable(f), primals, tuple(range(len(primals))), has_aux)
+    if has_aux:
+        return out, vjp_fn, aux
+    return out, vjp_fn
+
+
+def _vjp(f: Callable, primals: tuple, argnums: tuple[int, ...], has_aux: bool,
+         keywords: dict[str, Any] | None = None) -> tuple[Any, Callable, Any]:
+    """``(out, vjp_fn, aux)``, where ``vjp_fn`` gives the cotangents of the primals at ``argnums``."""
+    argnums = arguments.normalize_argnums(f, argnums)
     params = arguments.positional_parameters(f)
     wrt, picks = arguments.differentiated(f, argnums)
-    for i, x in enumerate(primals):
-        arguments.check_argument(f, x, i)
+    arguments.check_call_length(f, argnums, primals)
+    for i in argnums:
+        arguments.check_argument(f, primals[i], i)
     arguments.refuse_complex(f, primals)
     scalars, arrays = arguments.specialization(params, arguments.kinds(primals))
     split = pipeline.build_vjp(f, wrt, has_aux, scalars, arrays)
@@ -170,7 +180,7 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     # the forward pass runs on copies: of the arguments f writes into, and of the arrays it only reads
     # (so that vjp_fn keeps differentiating at these primals if the caller changes them later)
     args = [copy.deepcopy(x) if p in written else arguments.copy_arrays(x) for p, x in zip(names, primals)]
-    result, saved = split.forward(*args)
+    result, saved = split.forward(*args, **(keywords or {}))
     constant = frozenset(id(residuals.root(leaf)) for p, x in zip(names, args) if p not in written
                          for _, leaf in pytrees.leaves_with_paths(x) if type(leaf) is np.ndarray)
     saved = residuals.Residuals(saved, constant)
@@ -190,12 +200,37 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
             except ZeroDivisionError as exc:
                 raise arguments.undefined_derivative(exc) from None
         grads = arguments.picked(grads, picks, len(wrt))
-        return arguments.distinct(tuple(arguments.match(g, x) for g, x in zip(grads, primals)), cotangent)
+        return arguments.distinct(tuple(arguments.match(g, primals[i]) for g, i in zip(grads, argnums)), cotangent)
 
     vjp_fn.source = split.source  # type: ignore[attr-defined]
-    if has_aux:
-        return out, vjp_fn, aux
-    return out, vjp_fn
+    return out, vjp_fn, aux
+
+
+def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """The Jacobian of ``f`` with respect to the arguments ``argnums``, by reverse mode, like ``jax.jacrev``.
+
+    One forward pass, then one backward pass per element of the output. For an
+    array output and an array argument the Jacobian has shape
+    ``out.shape + x.shape``; a tuple ``argnums`` gives a tuple, one per
+    argument; pytree outputs and arguments nest as in JAX: output structure
+    outside, argument structure inside. With ``has_aux=True``, ``f`` returns
+    ``(output, aux)`` and the Jacobian function returns ``(jacobian, aux)``.
+    """
+    f = custom.differentiable(f)
+    positions = arguments.normalize_argnums(f, argnums)
+    single = isinstance(argnums, (int, np.integer))
+
+    def jacobian_of(*args: Any, **kwargs: Any) -> Any:
+        out, vjp_fn, aux = _vjp(f, args, positions, has_aux, kwargs)
+        jac = jacobians.reverse(out, vjp_fn, [args[i] for i in positions], single)
+        return (jac, aux) if has_aux else jac
+
+    jacobian_of.__name__ = f"jacrev_of_{getattr(f, '__name__', 'function')}"
+    jacobian_of.__doc__ = f"Jacobian of {getattr(f, '__qualname__', f)!r} with respect to argnums={argnums!r}"
+    return jacobian_of
+
+
+jacobian = jacrev
 
 
 def stages(f: Callable, *args: Any, argnums: int | Sequence[int] = 0, mode: str = "grad",

@@ -13,7 +13,7 @@ PACKAGES = {"sourcediff": ROOT / "sourcediff", "sourcediff.rules": ROOT / "rules
             "sourcediff.backends": ROOT / "backends"}
 
 # The compiler's modules, lowest first: a module may import only modules before it.
-LAYERS = ["errors", "ir", "naming", "pytrees", "residuals", "parse", "strings", "calls", "inplace", "lower", "dataflow", "binding",
+LAYERS = ["errors", "ir", "naming", "pytrees", "residuals", "custom", "jacobians", "parse", "strings", "calls", "inplace", "lower", "dataflow", "binding",
           "callsites", "complex_values",
           "analyze", "tape", "passes", "reverse", "optimize", "emit",
           "pipeline", "arguments", "api", "testing", "__main__"]
