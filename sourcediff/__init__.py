@@ -6,6 +6,7 @@ function that computes its gradient; ``.source`` shows that code.
 from sourcediff import rules as _rules  # noqa: F401  (registers every rule)
 
 from .api import Derivative, grad, jacobian, jacrev, stages, value_and_grad, vjp
+from .checks import check_grads
 from .custom import custom_jvp, custom_vjp
 from .rules.sourcediff_module import stop_gradient
 from .errors import (
@@ -20,7 +21,7 @@ from .errors import (
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jacrev", "jacobian", "custom_vjp", "custom_jvp", "stop_gradient",
-    "stages", "Derivative",
+    "check_grads", "stages", "Derivative",
     "SourcediffError", "SourceNotFoundError", "UnsupportedSyntaxError", "MissingRuleError",
     "NonScalarOutputError", "ArgnumsError", "NonDifferentiableArgumentError",
 ]

@@ -129,12 +129,18 @@ def _calling(custom: CustomFunction) -> Callable:
     declared = ", ".join(params + (["*"] + keyword_only if keyword_only else []))
     passed = ", ".join(params + [f"{k}={k}" for k in keyword_only])
     source = f"def {name}({declared}):\n    return {callee}({passed})\n"
-    filename = f"<sourcediff {custom.kind} {name} {next(_numbering)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    namespace = {"__name__": getattr(custom.fun, "__module__", None) or "__main__", callee: custom}
-    exec(compile(source, filename, "exec"), namespace)
-    function = namespace[name]
+    function = define(source, name, {callee: custom}, getattr(custom.fun, "__module__", None), custom.kind)
     function.__defaults__ = getattr(custom.fun, "__defaults__", None)
     function.__kwdefaults__ = getattr(custom.fun, "__kwdefaults__", None)
     function.__qualname__ = getattr(custom.fun, "__qualname__", name)
     return function
+
+
+def define(source: str, name: str, names: dict[str, Any], module: str | None, what: str) -> Callable:
+    """Compile ``source`` (one ``def name``, seeing ``names``) with its text in ``linecache``, so that
+    sourcediff can read it like the user's code; ``module`` is the ``__module__`` it reports."""
+    filename = f"<sourcediff {what} {name} {next(_numbering)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    namespace = {"__name__": module or "__main__", **names}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[name]

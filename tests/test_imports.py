@@ -16,7 +16,7 @@ PACKAGES = {"sourcediff": ROOT / "sourcediff", "sourcediff.rules": ROOT / "rules
 LAYERS = ["errors", "ir", "naming", "pytrees", "residuals", "custom", "jacobians", "parse", "strings", "calls", "inplace", "lower", "dataflow", "binding",
           "callsites", "complex_values",
           "analyze", "tape", "passes", "reverse", "optimize", "emit",
-          "pipeline", "arguments", "api", "testing", "__main__"]
+          "pipeline", "arguments", "api", "checks", "testing", "__main__"]
 STAGES = {"parse", "lower", "analyze", "reverse", "optimize", "emit"}
 RUNTIME_MAY_IMPORT = {"sourcediff.pytrees", "sourcediff.errors"}  # plain data helpers, no compiler
 
