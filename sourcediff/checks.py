@@ -105,7 +105,8 @@ def _pullback_function(f: Callable, args: tuple, cotangent: Any) -> Callable:
         raise SourcediffError(f"check_grads checks order 2 in reverse mode for functions with one named parameter "
                               f"per argument; {getattr(f, '__qualname__', f)} takes {len(params)} and gets "
                               f"{len(args)}", hint="check order=1, or wrap f in a def with one parameter per argument")
-    compiled = pipeline.build(f, "vjp", tuple(params), False)
+    scalars, arrays = arguments.specialization(tuple(params), arguments.kinds(args))
+    compiled = pipeline.build(f, "vjp", tuple(params), False, scalars, arrays)
     listed = ", ".join(params)
     source = (f"def pullback_of_{f.__name__}({listed}):\n"
               f"    return {compiled.function.__name__}({listed}, {compiled.seed}=cotangent)\n")
