@@ -31,4 +31,5 @@ def stop_gradient(x: Any) -> Any:
     return x
 
 
+stop_gradient.__module__ = "sourcediff"  # its public name: sourcediff.stop_gradient
 defnondiff(stop_gradient, "sourcediff.stop_gradient: its value is a constant to every derivative")

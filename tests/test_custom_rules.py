@@ -63,6 +63,7 @@ def test_custom_jvp_inside_a_loop_in_reverse_mode():
     expected = sum(2.0 * np.log1p(np.exp(x * k)) * sigmoid(x * k) * k for k in (1, 2, 3))
     np.testing.assert_allclose(sourcediff.grad(log1pexp_loss)(x), expected, rtol=1e-12)
     np.testing.assert_allclose(sourcediff.grad(log1pexp_loss)(x), numerical_grad(log1pexp_loss, [x], 0), rtol=1e-7)
+    sourcediff.check_grads(log1pexp_loss, (x,), order=1, modes=("rev",))
 
 
 def test_custom_jvp_through_vjp_and_jacrev():
@@ -153,6 +154,7 @@ def test_custom_vjp_against_finite_differences():
     gx, gw = sourcediff.grad(normalized_energy, argnums=(0, 1))(x, w)
     np.testing.assert_allclose(gx, numerical_grad(normalized_energy, [x, w], 0), rtol=1e-7)
     np.testing.assert_allclose(gw, numerical_grad(normalized_energy, [x, w], 1), rtol=1e-7)
+    sourcediff.check_grads(normalized_energy, (x, w), order=1, modes=("rev",))
 
 
 def test_value_and_grad_of_a_custom_function():
