@@ -299,3 +299,63 @@ def test_stop_gradient_of_a_pytree():
 
     g = sourcediff.grad(loss)({"w": 2.0, "b": 3.0})
     assert g == {"w": 2.0, "b": 3.0}
+
+
+# -- outputs that are tuples, arguments that are pytrees ---------------------------------------------
+
+@sourcediff.custom_vjp
+def polar(r, t):
+    return r * np.cos(t), r * np.sin(t)
+
+
+def polar_fwd(r, t):
+    return polar(r, t), (r, t)
+
+
+def polar_bwd(res, g):
+    r, t = res
+    gx, gy = g
+    return (gx * np.cos(t) + gy * np.sin(t), -gx * r * np.sin(t) + gy * r * np.cos(t))
+
+
+polar.defvjp(polar_fwd, polar_bwd)
+
+
+def polar_loss(r, t):
+    x, y = polar(r, t)
+    return x * 2.0 + y ** 2
+
+
+def only_y(r, t):
+    x, y = polar(r, t)
+    return y
+
+
+def test_a_tuple_output_unpacked_by_the_caller():
+    r, t = 2.0, 0.3
+    dr, dt = sourcediff.grad(polar_loss, argnums=(0, 1))(r, t)
+    assert dr == pytest.approx(2 * np.cos(t) + 2 * r * np.sin(t) ** 2)
+    assert dt == pytest.approx(-2 * r * np.sin(t) + 2 * r * np.sin(t) * r * np.cos(t))
+    assert sourcediff.grad(only_y, argnums=(0, 1))(r, t) == pytest.approx((np.sin(t), r * np.cos(t)))
+    (dx_dr, dx_dt), (dy_dr, dy_dt) = sourcediff.jacrev(polar, argnums=(0, 1))(r, t)
+    assert (dx_dr, dx_dt, dy_dr, dy_dt) == pytest.approx((np.cos(t), -r * np.sin(t), np.sin(t), r * np.cos(t)))
+
+
+@sourcediff.custom_vjp
+def scaled(p):
+    return p["w"] * p["s"]
+
+
+scaled.defvjp(lambda p: (scaled(p), p), lambda p, g: ({"w": g * p["s"], "s": np.sum(g * p["w"])},))
+
+
+def scaled_loss(p):
+    return np.sum(scaled(p) ** 2)
+
+
+def test_a_dict_argument_gets_a_dict_cotangent():
+    p = {"w": np.array([1.0, 2.0]), "s": 3.0}
+    g = sourcediff.grad(scaled_loss)(p)
+    np.testing.assert_allclose(g["w"], 2 * p["w"] * p["s"] ** 2)
+    assert g["s"] == pytest.approx(np.sum(2 * p["w"] ** 2 * p["s"]))
+    sourcediff.check_grads(scaled_loss, (p,), order=1, modes=("rev",))
