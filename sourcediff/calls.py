@@ -263,15 +263,20 @@ def _custom_jvp_halves(custom: CustomJVP, positions: list[int]) -> tuple[Callabl
     """Reverse mode from the user's jvp rule: its tangent output is linear in the tangents, so its
     transpose is the reverse derivative of ``jvp(..., primals, tangents)[1]`` with respect to the tangents,
     taken at zero tangents (any would do)."""
-    if custom.jvp is None:
-        raise custom.rule_missing()
-    rule = custom.jvp
-    if not is_user_function(rule):
-        raise SourcediffError(f"the jvp rule of {custom.__qualname__} is not a Python function with source code, "
-                              "which reverse mode differentiates", hint="define the rule with def")
-    tangents_param = active_parameters(rule, len(custom.nondiff_argnums) + 2, [len(custom.nondiff_argnums) + 1], ())
+    def transposable_rule() -> Callable:
+        if custom.jvp is None:
+            raise custom.rule_missing()
+        if not is_user_function(custom.jvp):
+            raise SourcediffError(f"the jvp rule of {custom.__qualname__} is not a Python function with source "
+                                  "code, which reverse mode differentiates", hint="define the rule with def")
+        return custom.jvp
+
+    transposable_rule()  # refuses when the derivative is built
 
     def forward(*args: Any, **kwargs: Any):
+        rule = transposable_rule()  # the rule now: defjvp may have been called again
+        tangents_param = active_parameters(rule, len(custom.nondiff_argnums) + 2,
+                                           [len(custom.nondiff_argnums) + 1], ())
         values = custom.positional(args, kwargs)
         differentiable = _differentiable_positions(custom, len(values))
         primals = tuple(values[i] for i in differentiable)

@@ -359,3 +359,26 @@ def test_a_dict_argument_gets_a_dict_cotangent():
     np.testing.assert_allclose(g["w"], 2 * p["w"] * p["s"] ** 2)
     assert g["s"] == pytest.approx(np.sum(2 * p["w"] ** 2 * p["s"]))
     sourcediff.check_grads(scaled_loss, (p,), order=1, modes=("rev",))
+
+
+def test_a_rule_defined_again_replaces_the_old_one():
+    @sourcediff.custom_jvp
+    def double(x):
+        return 2.0 * x
+
+    double.defjvp(lambda_free_jvp_two)
+
+    def loss(x):
+        return double(x) * 1.0
+
+    assert sourcediff.grad(loss)(1.0) == 2.0
+    double.defjvp(lambda_free_jvp_five)
+    assert sourcediff.grad(loss)(1.0) == 5.0
+
+
+def lambda_free_jvp_two(primals, tangents):
+    return 2.0 * primals[0], 2.0 * tangents[0]
+
+
+def lambda_free_jvp_five(primals, tangents):
+    return 2.0 * primals[0], 5.0 * tangents[0]
