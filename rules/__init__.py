@@ -3,5 +3,5 @@
 Importing this package registers every rule in :mod:`sourcediff.rules.registry`.
 """
 from . import registry  # noqa: F401
-from . import python, math_module  # noqa: F401
+from . import python, math_module, sourcediff_module  # noqa: F401
 from .numpy import elementwise, reductions, shape, indexing, linalg, statistics, fft, complex  # noqa: F401

@@ -5,7 +5,11 @@ function that computes its gradient; ``.source`` shows that code.
 """
 from sourcediff import rules as _rules  # noqa: F401  (registers every rule)
 
-from .api import Derivative, grad, hessian, jacfwd, jvp, linearize, stages, value_and_grad, vjp
+from .api import (Derivative, grad, hessian, jacfwd, jacobian, jacrev, jvp, linearize, stages, value_and_grad,
+                  vjp)
+from .checks import check_grads
+from .custom import custom_jvp, custom_vjp
+from .rules.sourcediff_module import stop_gradient
 from .errors import (
     ArgnumsError,
     MissingRuleError,
@@ -17,7 +21,8 @@ from .errors import (
 )
 
 __all__ = [
-    "grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "hessian", "stages", "Derivative",
+    "grad", "value_and_grad", "vjp", "jvp", "linearize", "jacfwd", "jacrev", "jacobian", "hessian",
+    "custom_vjp", "custom_jvp", "stop_gradient", "check_grads", "stages", "Derivative",
     "SourcediffError", "SourceNotFoundError", "UnsupportedSyntaxError", "MissingRuleError",
     "NonScalarOutputError", "ArgnumsError", "NonDifferentiableArgumentError",
 ]

@@ -1,4 +1,4 @@
-"""The public API: ``grad``, ``value_and_grad`` and ``vjp``, with JAX's names and conventions."""
+"""The public API: ``grad``, ``value_and_grad``, ``vjp`` and ``jacrev``, with JAX's names and conventions."""
 from __future__ import annotations
 
 import copy
@@ -9,9 +9,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from sourcediff.backends.numpy_adjoints import zeros_like
+from sourcediff.backends.numpy_backend import refuse_shared_arguments
 from sourcediff.rules import registry
 
-from . import arguments, pipeline, pytrees
+from . import arguments, custom, jacobians, pipeline, pytrees, residuals
 from .errors import ArgnumsError, NonScalarOutputError, SourcediffError
 from .pipeline import Compiled, build
 
@@ -144,12 +146,12 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -
     the leaf (``argument 0['name'] is a str``); pass such settings in an
     argument outside ``argnums``.
     """
-    return Derivative(f, "grad", argnums, has_aux)
+    return Derivative(custom.differentiable(f), "grad", argnums, has_aux)
 
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Derivative:
     """Like :func:`grad`, but returns ``(value, gradient)``; with ``has_aux``, ``((value, aux), gradient)``."""
-    return Derivative(f, "value_and_grad", argnums, has_aux)
+    return Derivative(custom.differentiable(f), "value_and_grad", argnums, has_aux)
 
 
 def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
@@ -159,40 +161,90 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     have the structure and shapes of the output (a dict output takes a dict
     cotangent with the same keys), and each returned cotangent has the
     structure of its primal. With ``has_aux=True``, returns ``(out, vjp_fn, aux)``.
+
+    The forward pass runs once, here; each call of ``vjp_fn`` runs only the
+    backward pass, on what the forward pass saved (``vjp_fn.source`` shows both
+    halves). ``vjp_fn`` reads copies of the array primals, so changing them
+    afterwards does not change its results.
     """
     if not primals:
         raise ArgnumsError("vjp needs at least one primal argument")
-    argnums = arguments.normalize_argnums(f, tuple(range(len(primals))))
+    out, vjp_fn, aux = _vjp(custom.differentiable(f), primals, tuple(range(len(primals))), has_aux)
+    if has_aux:
+        return out, vjp_fn, aux
+    return out, vjp_fn
+
+
+def _vjp(f: Callable, primals: tuple, argnums: tuple[int, ...], has_aux: bool,
+         keywords: dict[str, Any] | None = None) -> tuple[Any, Callable, Any]:
+    """``(out, vjp_fn, aux)``, where ``vjp_fn`` gives the cotangents of the primals at ``argnums``."""
+    argnums = arguments.normalize_argnums(f, argnums)
     params = arguments.positional_parameters(f)
     wrt, picks = arguments.differentiated(f, argnums)
-    scalars, arrays = arguments.specialization(params, arguments.kinds(primals))
-    compiled = build(f, "vjp", wrt, has_aux, scalars, arrays)
-    for i, x in enumerate(primals):
-        arguments.check_argument(f, x, i)
+    arguments.check_call_length(f, argnums, primals)
+    for i in argnums:
+        arguments.check_argument(f, primals[i], i)
     arguments.refuse_complex(f, primals)
-    # f may write into its arguments (arrays, lists, dicts): run it on copies of those
-    written = set(compiled.mutated)
+    scalars, arrays = arguments.specialization(params, arguments.kinds(primals))
+    split = pipeline.build_vjp(f, wrt, has_aux, scalars, arrays)
     names = params + [arguments.varargs_parameter(f)] * (len(primals) - len(params))  # *args takes the rest
-    result = f(*[copy.deepcopy(x) if p in written else x for p, x in zip(names, primals)])
-    arrays = [x for x in primals if type(x) is np.ndarray]
-    if arrays:  # the output must not change when the caller changes an argument later
-        result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and any(
-            np.may_share_memory(v, x) for x in arrays) else v, result)
+    written = set(split.mutated)
+    if written:
+        refuse_shared_arguments(f.__name__, split.mutated, arguments.bound_parameters(f, params, primals))
+    # the forward pass runs on copies: of the arguments f writes into, and of the arrays it only reads
+    # (so that vjp_fn keeps differentiating at these primals if the caller changes them later)
+    args = [copy.deepcopy(x) if p in written else arguments.copy_arrays(x) for p, x in zip(names, primals)]
+    result, saved = split.forward(*args, **(keywords or {}))
+    constant = frozenset(id(residuals.root(leaf)) for p, x in zip(names, args) if p not in written
+                         for _, leaf in pytrees.leaves_with_paths(x) if type(leaf) is np.ndarray)
+    saved = residuals.Residuals(saved, constant)
+    bound = arguments.bound_parameters(f, params, args)
+    changed_zeros = [zeros_like(bound[m]) for m in split.mutated]  # f's changes to its arguments are not outputs
+    # the output is the caller's: it must not share memory or lists with what the backward pass consumes
+    shared = saved.roots | constant
+    result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and id(residuals.root(v)) in shared
+                                else v, result)
     out, aux = result if has_aux else (result, None)
 
     def vjp_fn(cotangent: Any) -> tuple:
         arguments.check_cotangent(cotangent, out)
-        try:
-            grads = compiled.function(*primals, **{compiled.seed: cotangent})
-        except ZeroDivisionError as exc:
-            raise arguments.undefined_derivative(exc) from None
+        with saved.lock:
+            try:
+                grads = split.backward(saved.take(), cotangent, *copy.deepcopy(changed_zeros))
+            except ZeroDivisionError as exc:
+                raise arguments.undefined_derivative(exc) from None
         grads = arguments.picked(grads, picks, len(wrt))
-        return arguments.distinct(tuple(arguments.match(g, x) for g, x in zip(grads, primals)), cotangent)
+        return arguments.distinct(tuple(arguments.match(g, primals[i]) for g, i in zip(grads, argnums)), cotangent)
 
-    vjp_fn.source = compiled.source  # type: ignore[attr-defined]
-    if has_aux:
-        return out, vjp_fn, aux
-    return out, vjp_fn
+    vjp_fn.source = split.source  # type: ignore[attr-defined]
+    return out, vjp_fn, aux
+
+
+def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+    """The Jacobian of ``f`` with respect to the arguments ``argnums``, by reverse mode, like ``jax.jacrev``.
+
+    One forward pass, then one backward pass per element of the output. For an
+    array output and an array argument the Jacobian has shape
+    ``out.shape + x.shape``; a tuple ``argnums`` gives a tuple, one per
+    argument; pytree outputs and arguments nest as in JAX: output structure
+    outside, argument structure inside. With ``has_aux=True``, ``f`` returns
+    ``(output, aux)`` and the Jacobian function returns ``(jacobian, aux)``.
+    """
+    f = custom.differentiable(f)
+    positions = arguments.normalize_argnums(f, argnums)
+    single = isinstance(argnums, (int, np.integer))
+
+    def jacobian_of(*args: Any, **kwargs: Any) -> Any:
+        out, vjp_fn, aux = _vjp(f, args, positions, has_aux, kwargs)
+        jac = jacobians.reverse(out, vjp_fn, [args[i] for i in positions], single)
+        return (jac, aux) if has_aux else jac
+
+    jacobian_of.__name__ = f"jacrev_of_{getattr(f, '__name__', 'function')}"
+    jacobian_of.__doc__ = f"Jacobian of {getattr(f, '__qualname__', f)!r} with respect to argnums={argnums!r}"
+    return jacobian_of
+
+
+jacobian = jacrev
 
 
 def _tangent_leaf(t: Any) -> Any:
@@ -286,8 +338,7 @@ def _run_jvp(f: Callable, args: tuple, keywords: dict, argnums: tuple[int, ...],
 
 
 def _zero_tangent(x: Any) -> Any:
-    return pytrees.map_leaves(lambda v: np.zeros(np.shape(v)) if isinstance(v, (float, int, np.ndarray,
-                                                                                np.generic)) else v, x)
+    return jacobians.unflatten(x, [jacobians.zero(v) for v in jacobians.leaves(x)])
 
 
 def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False) -> tuple:
@@ -327,48 +378,6 @@ def linearize(f: Callable, *primals: Any) -> tuple:
     return out, f_jvp
 
 
-def _basis(x: Any) -> list[Any]:
-    """Tangents of ``x``'s structure, each with a single element 1.0, one per element of its leaves."""
-    leaves = list(pytrees.leaves_with_paths(x))
-    found = []
-    for k, (_, leaf) in enumerate(leaves):
-        size = int(np.size(leaf))
-        for j in range(size):
-            def unit(v, _at=[0], k=k, j=j):
-                position = _at[0]
-                _at[0] += 1
-                if position != k:
-                    return _zero_tangent(v)
-                if type(v) is np.ndarray or isinstance(v, np.generic):
-                    e = np.zeros(np.shape(v))
-                    e.flat[j] = 1.0
-                    return e
-                return 1.0
-            found.append(pytrees.map_leaves(unit, x))
-    return found
-
-
-def _jacobian_layout(columns: list[Any], out: Any, x: Any) -> Any:
-    """Per output leaf, the pytree of ``x`` holding arrays of shape ``out_leaf.shape + x_leaf.shape``."""
-    x_leaves = [leaf for _, leaf in pytrees.leaves_with_paths(x)]
-    sizes = [int(np.size(v)) for v in x_leaves]
-    starts = np.cumsum([0] + sizes)
-    column_leaves = [[leaf for _, leaf in pytrees.leaves_with_paths(c)] for c in columns]
-
-    def block(m: int, out_leaf: Any) -> Any:
-        def part(k: int) -> np.ndarray:
-            stacked = [np.asarray(column_leaves[c][m], dtype=float) for c in range(starts[k], starts[k + 1])]
-            shape = np.shape(out_leaf) + np.shape(x_leaves[k])
-            if not stacked:
-                return np.zeros(shape)
-            return np.stack(stacked, axis=-1).reshape(shape)
-        counter = iter(range(len(x_leaves)))
-        return pytrees.map_leaves(lambda _v: part(next(counter)), x)
-
-    counter = iter(range(len(list(pytrees.leaves_with_paths(out)))))
-    return pytrees.map_leaves(lambda leaf: block(next(counter), leaf), out)
-
-
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """The Jacobian of ``f`` by forward mode, one :func:`jvp` per element of the arguments ``argnums``.
 
@@ -381,33 +390,17 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     chosen = (int(argnums),) if single else tuple(argnums)
 
     def jacobian_fn(*args: Any, **kwargs: Any) -> Any:
-        per_argument = []
-        out = aux = None
-        for i in chosen:
-            columns = []
-            for direction in _basis(args[i]):
-                out, out_dot, aux = _run_jvp(f, args, kwargs, (i,), (direction,), has_aux)
-                columns.append(out_dot)
-            if not columns:
-                out, _, aux = _run_jvp(f, args, kwargs, (i,), (_zero_tangent(args[i]),), has_aux)
-            per_argument.append(_jacobian_layout(columns, out, args[i]))
-        if single:
-            jac = per_argument[0]
-        else:
-            jac = _zip_outputs(per_argument, out)
+        wrt = [args[i] for i in chosen]
+        out, _, aux = _run_jvp(f, args, kwargs, chosen, tuple(_zero_tangent(x) for x in wrt), has_aux)
+
+        def push(tangents: list) -> Any:
+            return _run_jvp(f, args, kwargs, chosen, tuple(tangents), has_aux)[1]
+
+        jac = jacobians.forward(out, push, wrt, single)
         return (jac, aux) if has_aux else jac
 
     jacobian_fn.__name__ = f"jacfwd_{getattr(f, '__name__', 'f')}"
     return jacobian_fn
-
-
-def _zip_outputs(per_argument: list[Any], out: Any) -> Any:
-    """A tuple of per-argument Jacobians, moved inside each output leaf (JAX's layout for tuple argnums)."""
-    if pytrees.children(out) is None:
-        return tuple(per_argument)
-    parts = [pytrees.children(j) for j in per_argument]
-    return pytrees.rebuild(out, [_zip_outputs([p[k][1] for p in parts], child)
-                                 for k, (_, child) in enumerate(pytrees.children(out))])
 
 
 def hessian(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:

@@ -363,3 +363,27 @@ def undefined_derivative(exc: ZeroDivisionError) -> SourcediffError:
 def keep_written_arguments(compiled: Compiled, params: tuple[str, ...], args: tuple) -> list:
     """Copies of the array arguments the function writes into, to restore them if the derivative fails."""
     return [(x, x.copy()) for p, x in zip(params, args) if p in compiled.mutated and type(x) is np.ndarray]
+
+
+def bound_parameters(f: Callable, params: list[str], args: Sequence[Any]) -> dict[str, Any]:
+    """Parameter name -> value for a call ``f(*args)``: ``*args`` gets the tuple of the rest, a parameter
+    left out its default."""
+    bound = dict(zip(params, args))
+    varargs = varargs_parameter(f)
+    if varargs is not None:
+        bound[varargs] = tuple(args[len(params):])
+    defaults = f.__defaults__ or ()
+    for p, value in zip(params[len(params) - len(defaults):], defaults):
+        bound.setdefault(p, value)
+    for p, value in (f.__kwdefaults__ or {}).items():
+        bound.setdefault(p, value)
+    return bound
+
+
+def copy_arrays(x: Any) -> Any:
+    """``x`` with each ndarray in it copied (containers rebuilt only when they hold an array)."""
+    if type(x) is np.ndarray:
+        return x.copy()
+    if pytrees.children(x) is None or not any(type(v) is np.ndarray for _, v in pytrees.leaves_with_paths(x)):
+        return x
+    return pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray else v, x)

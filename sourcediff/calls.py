@@ -14,6 +14,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .custom import CustomFunction, CustomJVP, CustomVJP
 from .errors import SourcediffError
 from .parse import is_user_function
 
@@ -209,6 +210,10 @@ def split_pair(function: Callable, active: tuple[str, ...], scalars: frozenset[s
 
 def call_forward(function: Callable, positions: tuple, keywords: tuple, *args: Any, **kwargs: Any):
     """Run the forward half of a function known only at run time (``rhs`` passed to a solver)."""
+    if isinstance(function, CustomFunction):
+        pair = custom_pair(function, active_parameters(function.fun, len(args), positions, keywords))
+        out, saved = pair.forward_cell.cell_contents(*args, **kwargs)
+        return out, (pair, saved)
     if not is_user_function(function):
         raise SourcediffError(
             f"sourcediff cannot differentiate a call to {getattr(function, '__qualname__', function)!r} "
@@ -228,3 +233,131 @@ def call_backward(residual, out_bar):
     """Run the backward half that ``call_forward`` chose."""
     pair, saved = residual
     return pair.backward_cell.cell_contents(saved, out_bar)
+
+
+# -- functions with the user's own rule (custom_vjp, custom_jvp) ----------------------------------
+
+def custom_pair(custom: CustomFunction, active: tuple[str, ...]) -> SplitPair:
+    """The forward/backward pair of a ``custom_vjp`` or ``custom_jvp`` function, from the user's rule.
+
+    The halves have the calling convention of a split pair: ``forward(*args, **kwargs) -> (out, saved)``,
+    ``backward(saved, out_bar)`` -> the adjoint of the one active parameter, or a tuple for several.
+    """
+    key = ("custom", active)
+    with _lock:
+        by_active = _pairs.setdefault(custom, {})
+        pair = by_active.get(key)
+        if pair is not None:
+            return pair
+        params = custom.parameters()
+        positions = [params.index(p) for p in active]
+        for p, i in zip(active, positions):
+            if i in custom.nondiff_argnums:
+                raise SourcediffError(
+                    f"argument {p!r} of the {custom.kind} function {custom.__qualname__} is in its nondiff_argnums, "
+                    "but its value depends on what is differentiated", hint=f"pass a constant as {p!r}, or take "
+                    f"{i} out of nondiff_argnums and give it a cotangent in the rule")
+        build = _custom_vjp_halves if isinstance(custom, CustomVJP) else _custom_jvp_halves
+        forward, backward = build(custom, positions)
+        pair = SplitPair(custom, active, building=False)
+        pair.forward_cell.cell_contents = forward
+        pair.backward_cell.cell_contents = backward
+        by_active[key] = pair
+        return pair
+
+
+def _differentiable_positions(custom: CustomFunction, count: int) -> list[int]:
+    return [i for i in range(count) if i not in custom.nondiff_argnums]
+
+
+def _active_adjoints(custom: CustomFunction, cotangents: Any, values: list, positions: list[int]) -> Any:
+    """The cotangents the rule gave, one per differentiable argument, as the adjoints of the active parameters."""
+    differentiable = _differentiable_positions(custom, len(values))
+    if not isinstance(cotangents, (tuple, list)) or len(cotangents) != len(differentiable):
+        got = f"a {type(cotangents).__name__}" + (f" of length {len(cotangents)}"
+                                                  if isinstance(cotangents, (tuple, list)) else "")
+        raise SourcediffError(
+            f"the rule of the {custom.kind} function {custom.__qualname__} gave {got} as cotangents, but it "
+            f"takes {len(differentiable)} differentiable argument(s)",
+            hint="return a tuple with one cotangent per argument not in nondiff_argnums (None for a zero)")
+    by_position = dict(zip(differentiable, cotangents))
+    adjoints = []
+    for i in positions:
+        g = by_position[i]
+        adjoints.append(_zero_adjoint(values[i]) if g is None else g)
+    return adjoints[0] if len(adjoints) == 1 else tuple(adjoints)
+
+
+def _zero_adjoint(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, (list, tuple)):
+        return type(value)(_zero_adjoint(v) for v in value) if type(value) in (list, tuple) else None
+    if isinstance(value, dict):
+        return {k: _zero_adjoint(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return np.zeros(value.shape)
+    return 0.0 if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) else None
+
+
+def _custom_vjp_halves(custom: CustomVJP, positions: list[int]) -> tuple[Callable, Callable]:
+    if custom.fwd is None or custom.bwd is None:
+        raise custom.rule_missing()
+
+    def forward(*args: Any, **kwargs: Any):
+        values = custom.positional(args, kwargs)
+        result = custom.fwd(*values)
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise SourcediffError(f"the fwd of the custom_vjp function {custom.__qualname__} returned a "
+                                  f"{type(result).__name__}, not a pair", hint="return (output, residuals)")
+        out, residuals = result
+        return out, (residuals, values)
+
+    def backward(saved: Any, out_bar: Any):
+        residuals, values = saved
+        nondiff = [values[i] for i in custom.nondiff_argnums]
+        return _active_adjoints(custom, custom.bwd(*nondiff, residuals, out_bar), values, positions)
+
+    return forward, backward
+
+
+def _custom_jvp_halves(custom: CustomJVP, positions: list[int]) -> tuple[Callable, Callable]:
+    """Reverse mode from the user's jvp rule: its tangent output is linear in the tangents, so its
+    transpose is the reverse derivative of ``jvp(..., primals, tangents)[1]`` with respect to the tangents,
+    taken at zero tangents (any would do)."""
+    def transposable_rule() -> Callable:
+        if custom.jvp is None:
+            raise custom.rule_missing()
+        if not is_user_function(custom.jvp):
+            raise SourcediffError(f"the jvp rule of {custom.__qualname__} is not a Python function with source "
+                                  "code, which reverse mode differentiates", hint="define the rule with def")
+        return custom.jvp
+
+    transposable_rule()  # refuses when the derivative is built
+
+    def forward(*args: Any, **kwargs: Any):
+        rule = transposable_rule()  # the rule now: defjvp may have been called again
+        tangents_param = active_parameters(rule, len(custom.nondiff_argnums) + 2,
+                                           [len(custom.nondiff_argnums) + 1], ())
+        values = custom.positional(args, kwargs)
+        differentiable = _differentiable_positions(custom, len(values))
+        primals = tuple(values[i] for i in differentiable)
+        tangents = tuple(_zero_adjoint(v) for v in primals)
+        nondiff = [values[i] for i in custom.nondiff_argnums]
+        pair = split_pair(rule, tangents_param)
+        if pair.mutated:
+            raise SourcediffError(f"the jvp rule of {custom.__qualname__} writes into its argument(s) "
+                                  f"{', '.join(pair.mutated)}", hint="make the rule return new values")
+        result, saved = pair.forward_cell.cell_contents(*nondiff, primals, tangents)
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise SourcediffError(f"the jvp rule of the custom_jvp function {custom.__qualname__} returned a "
+                                  f"{type(result).__name__}, not a pair", hint="return (output, tangent_output)")
+        out = result[0]
+        return out, (pair, saved, out, values)
+
+    def backward(saved: Any, out_bar: Any):
+        pair, rule_saved, out, values = saved
+        tangents_bar = pair.backward_cell.cell_contents(rule_saved, (_zero_adjoint(out), out_bar))
+        return _active_adjoints(custom, tuple(tangents_bar), values, positions)
+
+    return forward, backward

@@ -17,6 +17,7 @@ from sourcediff.rules import registry
 from . import calls
 from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts
 from .binding import dotted
+from .custom import CustomFunction
 from .errors import SourcediffError, UnsupportedSyntaxError
 from .inplace import makes_new_object
 from .ir import appended, blocks, own_reads, reads, sid, stored, target_of, walk_statements
@@ -70,7 +71,8 @@ class CallSites:
                 continue
             rhs = stmt.value
             callee = self.parsed.resolve(rhs.func)
-            if is_resolved(callee):
+            custom = is_resolved(callee) and isinstance(callee, CustomFunction)  # the user's own rule
+            if is_resolved(callee) and not custom:
                 if registry.lookup(callee) is not None or not is_user_function(callee):
                     continue
             elif isinstance(rhs.func, gast.Attribute):
@@ -83,7 +85,16 @@ class CallSites:
                                         "yet", stmt, "pass the arguments one by one")
             residual = self.residual_names.get(sid(stmt)) or self.namer.fresh(f"{target_of(stmt)}_saved")
             self.residual_names[sid(stmt)] = residual
-            if is_resolved(callee):
+            if custom:
+                try:
+                    pair = calls.custom_pair(callee, calls.active_parameters(callee.fun, len(rhs.args), active_args,
+                                                                             active_keywords))
+                except SourcediffError as exc:
+                    raise self.parsed.error(type(exc), exc.message, stmt, exc.hint) from None
+                forward = self.runtime_name(f"{callee.__name__}_fwd", pair.forward_cell)
+                backward = self.runtime_name(f"{callee.__name__}_bwd", pair.backward_cell)
+                self.user_calls[sid(stmt)] = UserCall(forward, backward, residual, pair.active, None)
+            elif is_resolved(callee):
                 try:
                     active = calls.active_parameters(callee, len(rhs.args), active_args, active_keywords)
                     scalars = calls.scalar_parameters(callee, rhs, self.numbers_at(stmt))
@@ -250,7 +261,7 @@ class CallSites:
     def argument_of(self, rhs: gast.Call, param: str) -> gast.expr:
         """The atom bound to parameter ``param`` of the callee at this call site."""
         callee = self.parsed.resolve(rhs.func)
-        code = callee.__code__
+        code = (callee.fun if isinstance(callee, CustomFunction) else callee).__code__
         positional = list(code.co_varnames[: code.co_argcount])
         if param in positional and positional.index(param) < len(rhs.args):
             return rhs.args[positional.index(param)]

@@ -1,6 +1,6 @@
 """The pipeline: parse, lower, analyze, transform, optimize and emit, run in order; the cache of derivatives.
 
-This is the only module that imports every stage. ``api`` calls :func:`build`;
+This is the only module that imports every stage. ``api`` calls :func:`build` and :func:`build_vjp`;
 ``calls`` builds the halves of the user's functions through :func:`build_split`.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Compiled:
         return code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]
 
 
-_cache: "weakref.WeakKeyDictionary[Callable, dict[tuple, Compiled]]" = weakref.WeakKeyDictionary()
+_cache: "weakref.WeakKeyDictionary[Callable, dict[tuple, Compiled | Split]]" = weakref.WeakKeyDictionary()
 _cache_lock = threading.RLock()
 
 
@@ -129,12 +129,16 @@ def _with_defaults(function: Callable, f: Callable) -> Callable:
 
 
 def build_split(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = frozenset(),
-                arrays: frozenset[tuple[str, int, str]] = frozenset()
+                arrays: frozenset[tuple[str, int, str]] = frozenset(), has_aux: bool = False
                 ) -> tuple[Callable, Callable, str, str, tuple[str, ...]]:
-    """The forward and backward halves of ``f`` for a call from generated code (see ``calls.py``)."""
+    """The forward and backward halves of ``f`` for a call from generated code (see ``calls.py``).
+
+    With ``has_aux``, ``f`` returns ``(output, aux)``: the forward half returns
+    that pair, and the backward half takes the adjoint of the output alone.
+    """
     parsed = parse.parse_function(f)
     lowered = lower.lower(parsed, scalars, frozenset(p for p, _, _ in arrays), hold_arguments=True)
-    result = _transform(parsed, lowered, analyze.Spec(active, "split", False, scalars, arrays))
+    result = _transform(parsed, lowered, analyze.Spec(active, "split", has_aux, scalars, arrays))
     forward_node, backward_node = result.node, result.backward_node
     backward_node.body = _optimized(backward_node.body, result)
     user_names = {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)}
@@ -156,6 +160,32 @@ def build_jvp(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = fr
     """The forward derivative of ``f`` for a call from generated code (see ``calls.jvp_function``)."""
     compiled = build(f, "jvp", active, False, scalars, arrays)
     return compiled.function, compiled.source, compiled.mutated
+
+
+@dataclass(frozen=True)
+class Split:
+    """The halves of a derivative that ``vjp`` runs apart: ``forward(*args) -> (out, saved)`` once, then
+    ``backward(saved, out_bar, *changed_bars) -> grads``, where ``changed_bars`` are the adjoints of the
+    arguments in ``mutated`` as the function leaves them."""
+
+    forward: Callable
+    backward: Callable
+    source: str
+    mutated: tuple[str, ...]
+
+
+def build_vjp(f: Callable, wrt: tuple[str, ...], has_aux: bool, scalar_params: frozenset[str] = frozenset(),
+              array_params: frozenset[tuple[str, int, str]] = frozenset()) -> Split:
+    """The forward and backward halves of ``f`` for ``vjp``, cached like :func:`build`."""
+    key = ("split", wrt, has_aux, scalar_params, array_params)
+    with _cache_lock:
+        entry = _cache.get(f, {}).get(key)
+        if entry is None:
+            forward, backward, forward_source, backward_source, mutated = build_split(
+                f, wrt, scalar_params, array_params, has_aux)
+            entry = Split(forward, backward, forward_source + "\n" + backward_source, mutated)
+            _cache.setdefault(f, {})[key] = entry
+        return entry
 
 
 def _optimized(body: list, result: reverse.ReverseFunction) -> list:

@@ -39,3 +39,29 @@ def jax_grad():
     def make(f, argnums=0):
         return jax.grad(_jax_version(f, jnp), argnums=argnums)
     return make
+
+
+@pytest.fixture
+def vjp_runs(monkeypatch):
+    """``{"forward": n, "backward": m}``: the runs of the halves that ``vjp`` (and ``jacrev``) get from now on."""
+    import dataclasses
+
+    import sourcediff
+
+    runs = {"forward": 0, "backward": 0}
+    build = sourcediff.pipeline.build_vjp
+
+    def counting_build(*args, **kwargs):
+        split = build(*args, **kwargs)
+
+        def forward(*a, **k):
+            runs["forward"] += 1
+            return split.forward(*a, **k)
+
+        def backward(*a):
+            runs["backward"] += 1
+            return split.backward(*a)
+        return dataclasses.replace(split, forward=forward, backward=backward)
+
+    monkeypatch.setattr(sourcediff.pipeline, "build_vjp", counting_build)
+    return runs

@@ -13,10 +13,11 @@ PACKAGES = {"sourcediff": ROOT / "sourcediff", "sourcediff.rules": ROOT / "rules
             "sourcediff.backends": ROOT / "backends"}
 
 # The compiler's modules, lowest first: a module may import only modules before it.
-LAYERS = ["errors", "ir", "naming", "pytrees", "parse", "strings", "calls", "inplace", "lower", "dataflow", "binding",
+LAYERS = ["errors", "ir", "naming", "pytrees", "residuals", "custom", "jacobians", "parse", "strings", "calls",
+          "inplace", "lower", "dataflow", "binding",
           "callsites", "complex_values",
           "analyze", "tape", "passes", "reverse", "forward", "optimize", "emit",
-          "pipeline", "arguments", "api", "testing", "__main__"]
+          "pipeline", "arguments", "api", "checks", "testing", "__main__"]
 STAGES = {"parse", "lower", "analyze", "reverse", "forward", "optimize", "emit"}
 RUNTIME_MAY_IMPORT = {"sourcediff.pytrees", "sourcediff.errors"}  # plain data helpers, no compiler
 
