@@ -299,6 +299,7 @@ def _run_jvp(f: Callable, args: tuple, keywords: dict, argnums: tuple[int, ...],
     """``(out, out tangent, aux)`` of ``f`` at ``args``, pushing ``tangents`` (one per argnum) forward."""
     if isinstance(f, Derivative):
         return f.jvp(args, keywords, argnums, tangents, has_aux)
+    f = custom.differentiable(f)
     if not all(_is_plain_pair(args[i], t) for i, t in zip(argnums, tangents)):
         for i, t in zip(argnums, tangents):
             arguments.check_argument(f, args[i], i)
@@ -353,6 +354,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     computes its tangent: ``sourcediff.stages(f, *primals, mode="jvp")`` prints it.
     """
     primals, tangents = tuple(primals), tuple(tangents)
+    f = custom.differentiable(f)
     if not primals:
         raise ArgnumsError("jvp needs at least one primal argument")
     if len(primals) != len(tangents):

@@ -14,6 +14,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from . import jacobians
 from .custom import CustomFunction, CustomJVP, CustomVJP
 from .errors import SourcediffError
 from .parse import is_user_function
@@ -98,6 +99,9 @@ def jvp_function(function: Callable, active: tuple[str, ...], scalars: frozenset
 def call_jvp(function: Callable, positions: tuple, keywords: tuple, tangents: tuple, *args: Any, **kwargs: Any):
     """Run the forward derivative of a function known only at run time (``rhs`` passed to a solver):
     ``tangents`` holds those of the arguments at ``positions``, then of the keywords ``keywords``."""
+    if isinstance(function, CustomFunction):
+        derived = custom_jvp_function(function, active_parameters(function.fun, len(args), positions, keywords))
+        return derived.cell.cell_contents(*tangents, *args, **kwargs)
     if not is_user_function(function):
         raise SourcediffError(
             f"sourcediff cannot differentiate a call to {getattr(function, '__qualname__', function)!r} "
@@ -361,3 +365,40 @@ def _custom_jvp_halves(custom: CustomJVP, positions: list[int]) -> tuple[Callabl
         return _active_adjoints(custom, tuple(tangents_bar), values, positions)
 
     return forward, backward
+
+
+def custom_jvp_function(custom: CustomFunction, active: tuple[str, ...]) -> JvpFunction:
+    """The forward derivative of a ``custom_jvp`` function, which calls the user's rule:
+    ``f_jvp(*tangents of the active parameters, *args, **kwargs) -> (out, out_tangent)``."""
+    if isinstance(custom, CustomVJP):
+        raise SourcediffError(
+            f"sourcediff cannot differentiate the custom_vjp function {custom.__qualname__} in forward mode (jvp, "
+            "jacfwd, hessian): its rule is reverse-only, as in JAX",
+            hint="define it with custom_jvp, whose rule serves both modes, or use grad, vjp and jacrev")
+    if custom.jvp is None:
+        raise custom.rule_missing()
+    params = custom.parameters()
+    positions = [params.index(p) for p in active]
+    for p, i in zip(active, positions):
+        if i in custom.nondiff_argnums:
+            raise SourcediffError(
+                f"argument {p!r} of the custom_jvp function {custom.__qualname__} is in its nondiff_argnums, "
+                "but its value depends on what is differentiated", hint=f"pass a constant as {p!r}")
+    count = len(active)
+
+    def run(*tangents_and_args: Any, **kwargs: Any):
+        given = dict(zip(positions, tangents_and_args[:count]))
+        values = custom.positional(tangents_and_args[count:], kwargs)
+        differentiable = _differentiable_positions(custom, len(values))
+        primals = tuple(values[i] for i in differentiable)
+        tangents = tuple(given[i] if i in given else jacobians.unflatten(
+            values[i], [jacobians.zero(v) for v in jacobians.leaves(values[i])]) for i in differentiable)
+        result = custom.jvp(*[values[i] for i in custom.nondiff_argnums], primals, tangents)
+        if not isinstance(result, tuple) or len(result) != 2:
+            raise SourcediffError(f"the jvp rule of the custom_jvp function {custom.__qualname__} returned a "
+                                  f"{type(result).__name__}, not a pair", hint="return (output, tangent_output)")
+        return result
+
+    derived = JvpFunction(custom, active, building=False)
+    derived.cell.cell_contents = run
+    return derived

@@ -85,7 +85,15 @@ class CallSites:
                                         "yet", stmt, "pass the arguments one by one")
             residual = self.residual_names.get(sid(stmt)) or self.namer.fresh(f"{target_of(stmt)}_saved")
             self.residual_names[sid(stmt)] = residual
-            if custom:
+            if custom and self.forward_mode:
+                try:
+                    derived = calls.custom_jvp_function(callee, calls.active_parameters(
+                        callee.fun, len(rhs.args), active_args, active_keywords))
+                except SourcediffError as exc:
+                    raise self.parsed.error(type(exc), exc.message, stmt, exc.hint) from None
+                forward = self.runtime_name(f"{callee.__name__}_jvp", derived.cell)
+                self.user_calls[sid(stmt)] = UserCall(forward, None, residual, derived.active, None)
+            elif custom:
                 try:
                     pair = calls.custom_pair(callee, calls.active_parameters(callee.fun, len(rhs.args), active_args,
                                                                              active_keywords))

@@ -314,3 +314,47 @@ def test_numerical_helper_agrees():  # the finite differences used above against
     x = np.array([0.1, 0.2])
     np.testing.assert_allclose(directional(f, [x], [np.array([1.0, 0.0])]), numerical_grad(f, [x], 0)[0],
                                rtol=1e-8)
+
+
+@sourcediff.custom_jvp
+def log1pexp(x):
+    return np.log1p(np.exp(x))
+
+
+@log1pexp.defjvp
+def log1pexp_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return log1pexp(x), t * (1.0 - 1.0 / (1.0 + np.exp(x)))
+
+
+def softplus_loss(x):
+    s = 0.0
+    for k in range(3):
+        s = s + log1pexp(x * (k + 1))
+    return s
+
+
+@sourcediff.custom_vjp
+def clipped(x):
+    return x
+
+
+clipped.defvjp(lambda x: (x, None), lambda _, g: (np.clip(g, -1.0, 1.0),))
+
+
+def test_custom_jvp_rules_are_used_in_forward_mode():
+    with np.errstate(over="ignore"):  # naive differentiation gives nan here
+        out, out_dot = sourcediff.jvp(log1pexp, (1000.0,), (2.0,))
+    assert out_dot == pytest.approx(2.0)
+    _, out_dot = sourcediff.jvp(softplus_loss, (0.3,), (1.0,))
+    assert out_dot == pytest.approx(sum((k + 1) / (1 + np.exp(-0.3 * (k + 1))) for k in range(3)))
+    assert sourcediff.jacfwd(softplus_loss)(0.3) == pytest.approx(sourcediff.grad(softplus_loss)(0.3))
+
+
+def test_custom_vjp_functions_are_refused_in_forward_mode_as_in_jax():
+    with pytest.raises(SourcediffError, match="custom_vjp .* forward mode"):
+        sourcediff.jvp(lambda_free_clipped_use, (0.5,), (1.0,))
+
+
+def lambda_free_clipped_use(x):
+    return clipped(x) * 2.0
