@@ -15,6 +15,7 @@ from sourcediff.rules import registry
 
 from . import arguments, custom, jacobians, pipeline, pytrees, residuals
 from .errors import ArgnumsError, NonScalarOutputError, SourcediffError
+from .forward import NotInDirections
 from .pipeline import Compiled, build
 
 
@@ -110,11 +111,14 @@ class Derivative:
         value, grads = out
         return value, self._grads(grads, args)
 
-    def jvp(self, args: tuple, keywords: dict, argnums: tuple[int, ...], tangents: tuple, has_aux: bool) -> tuple:
+    def jvp(self, args: tuple, keywords: dict, argnums: tuple[int, ...], tangents: tuple, has_aux: bool,
+            directions: int = 1) -> tuple:
         """Forward mode through this derivative's own generated code: ``(out, out tangent, aux)``."""
         args, keywords = self._args(args, keywords)
         compiled = self.variant(args)
-        out, out_dot, aux = _run_jvp(compiled.function, args, keywords, argnums, tangents, has_aux)
+        out, out_dot, aux = _run_jvp(compiled.function, args, keywords, argnums, tangents, has_aux, directions)
+        if directions > 1:
+            return self._finish(out, args), tuple(self._finish(t, args) for t in out_dot), aux
         return self._finish(out, args), self._finish(out_dot, args), aux
 
     def __repr__(self) -> str:
@@ -271,16 +275,16 @@ _jvp_plans: "weakref.WeakKeyDictionary[Callable, dict[tuple, _JvpPlan]]" = weakr
 registry.on_change(_jvp_plans.clear)
 
 
-def _jvp_plan(f: Callable, args: tuple, argnums: tuple[int, ...], has_aux: bool) -> _JvpPlan:
+def _jvp_plan(f: Callable, args: tuple, argnums: tuple[int, ...], has_aux: bool, directions: int = 1) -> _JvpPlan:
     kinds = arguments.kinds(args)
-    key = (argnums, kinds, has_aux)
+    key = (argnums, kinds, has_aux, directions)
     plans = _jvp_plans.setdefault(f, {})
     plan = plans.get(key)
     if plan is None:
         params = arguments.positional_parameters(f)
         wrt, picks = arguments.differentiated(f, argnums)
         scalars, arrays = arguments.specialization(tuple(params), kinds)
-        compiled = build(f, "jvp", wrt, has_aux, scalars, arrays)
+        compiled = build(f, "jvp" if directions == 1 else f"jvp*{directions}", wrt, has_aux, scalars, arrays)
         names = tuple(params) + (arguments.varargs_parameter(f),) * (len(args) - len(params))
         plan = plans[key] = _JvpPlan(compiled, wrt, picks, len(params), names)
     return plan
@@ -295,24 +299,30 @@ def _is_plain_pair(x: Any, t: Any) -> bool:
 
 
 def _run_jvp(f: Callable, args: tuple, keywords: dict, argnums: tuple[int, ...], tangents: tuple,
-             has_aux: bool) -> tuple:
-    """``(out, out tangent, aux)`` of ``f`` at ``args``, pushing ``tangents`` (one per argnum) forward."""
+             has_aux: bool, directions: int = 1) -> tuple:
+    """``(out, out tangent, aux)`` of ``f`` at ``args``, pushing ``tangents`` (one per argnum) forward; with
+    ``directions`` > 1, each tangent is a tuple with one per direction, and so is the output tangent."""
     if isinstance(f, Derivative):
-        return f.jvp(args, keywords, argnums, tangents, has_aux)
+        return f.jvp(args, keywords, argnums, tangents, has_aux, directions)
     f = custom.differentiable(f)
-    if not all(_is_plain_pair(args[i], t) for i, t in zip(argnums, tangents)):
-        for i, t in zip(argnums, tangents):
-            arguments.check_argument(f, args[i], i)
-            arguments.check_cotangent(t, args[i], what="tangent", of=f"primal {i}")
-        tangents = tuple(pytrees.map_leaves(_tangent_leaf, t) for t in tangents)
+    per_direction = [tangents] if directions == 1 else [tuple(t[d] for t in tangents) for d in range(directions)]
+    if not all(_is_plain_pair(args[i], t) for ts in per_direction for i, t in zip(argnums, ts)):
+        for ts in per_direction:
+            for i, t in zip(argnums, ts):
+                arguments.check_argument(f, args[i], i)
+                arguments.check_cotangent(t, args[i], what="tangent", of=f"primal {i}")
+        per_direction = [tuple(pytrees.map_leaves(_tangent_leaf, t) for t in ts) for ts in per_direction]
+        tangents = per_direction[0] if directions == 1 else tuple(zip(*per_direction))
     arguments.refuse_complex(f, args)
-    plan = _jvp_plan(f, args, argnums, has_aux)
+    plan = _jvp_plan(f, args, argnums, has_aux, directions)
     compiled = plan.compiled
     per_param: list[Any] = []
     for k, param in enumerate(plan.wrt):
         chosen = [(j, inside) for j, (index, inside) in enumerate(plan.picks) if index == k]
         if chosen[0][1] is None:
             per_param.append(tangents[chosen[0][0]])
+        elif directions > 1:
+            raise NotInDirections()
         else:  # *args: a tuple with a tangent for each extra argument, zero where none is given
             given = {inside: tangents[j] for j, inside in chosen}
             per_param.append(tuple(given[m] if m in given else _zero_tangent(args[plan.positional + m])
@@ -328,7 +338,7 @@ def _run_jvp(f: Callable, args: tuple, keywords: dict, argnums: tuple[int, ...],
         raise arguments.undefined_derivative(exc) from None
     except NonScalarOutputError as exc:
         raise arguments.located(exc, compiled) from None
-    inputs = [x for x in args + tangents if type(x) is np.ndarray]
+    inputs = [x for x in args + tuple(t for ts in per_direction for t in ts) if type(x) is np.ndarray]
     if inputs:  # the results must not change when the caller changes an argument or a tangent later
         result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and any(
             np.may_share_memory(v, x) for x in inputs) else v, result)
@@ -380,6 +390,9 @@ def linearize(f: Callable, *primals: Any) -> tuple:
     return out, f_jvp
 
 
+_DIRECTIONS = 16  # directions pushed forward together by jacfwd: the tangent code is written once per direction
+
+
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """The Jacobian of ``f`` by forward mode, one :func:`jvp` per element of the arguments ``argnums``.
 
@@ -393,12 +406,31 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
 
     def jacobian_fn(*args: Any, **kwargs: Any) -> Any:
         wrt = [args[i] for i in chosen]
-        out, _, aux = _run_jvp(f, args, kwargs, chosen, tuple(_zero_tangent(x) for x in wrt), has_aux)
+        found = {}
 
         def push(tangents: list) -> Any:
-            return _run_jvp(f, args, kwargs, chosen, tuple(tangents), has_aux)[1]
+            found["out"], out_dot, found["aux"] = _run_jvp(f, args, kwargs, chosen, tuple(tangents), has_aux)
+            return out_dot
 
-        jac = jacobians.forward(out, push, wrt, single)
+        def push_many(directions: list[list]) -> tuple[Any, list]:
+            """The output and its tangents for up to 16 directions in one run of the generated code (the primal
+            runs once), or one run per direction where the code cannot be written so."""
+            pushed: list = []
+            for start in range(0, len(directions), _DIRECTIONS):
+                group = directions[start:start + _DIRECTIONS]
+                if len(group) == 1:
+                    pushed.append(push(group[0]))
+                    continue
+                try:
+                    found["out"], out_dots, found["aux"] = _run_jvp(f, args, kwargs, chosen, tuple(zip(*group)),
+                                                                    has_aux, len(group))
+                    pushed.extend(out_dots)
+                except NotInDirections:
+                    pushed.extend(push(t) for t in group)
+            return found["out"], pushed
+
+        _, jac = jacobians.forward_many(push_many, wrt, single)
+        aux = found["aux"]
         return (jac, aux) if has_aux else jac
 
     jacobian_fn.__name__ = f"jacfwd_{getattr(f, '__name__', 'f')}"

@@ -119,7 +119,7 @@ def registered_name(user_function: Callable, mode: str, wrt: tuple[str, ...], sc
 
 
 _TEMPORARY = re.compile(r"^t(\d+)$")
-_TEMPORARY_ADJOINT = re.compile(r"^(t\d+)(_bar\d*|_dot\d*|_shape\d*)$")
+_TEMPORARY_ADJOINT = re.compile(r"^(t\d+)(_bar\d*|_dot\d*(?:_\d+)?|_shape\d*)$")
 
 
 def is_temporary(identifier: str, user_names: set[str]) -> bool:

@@ -490,3 +490,69 @@ def _without_defaults(expr: gast.expr, rule: registry.Rule) -> gast.expr:
                 k.arg in defaults and isinstance(k.value, gast.Constant) and type(k.value.value) is type(
                     defaults[k.arg]) and k.value.value == defaults[k.arg])]
     return expr
+
+
+class NotInDirections(Exception):
+    """The forward derivative mixes primal and tangent values in one statement (a helper's ``f_jvp`` call):
+    it cannot be written for several directions at once."""
+
+
+def in_directions(result: ForwardFunction, count: int) -> ForwardFunction:
+    """The forward derivative for ``count`` directions at once: the primal statements run once, each tangent
+    statement once per direction (``x_dot`` becomes ``x_dot_1``, ``x_dot_2`` ...). The tangent parameters
+    take tuples with one tangent per direction, and the output tangent is such a tuple."""
+    node = copy.deepcopy(result.node)
+    tangents = set(result.tangent_names)
+    taken = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    renamed = {}
+    for t in sorted(tangents):
+        names = []
+        for k in range(1, count + 1):
+            candidate = f"{t}_{k}"
+            while candidate in taken:
+                candidate += "_"
+            taken.add(candidate)
+            names.append(candidate)
+        renamed[t] = names
+    params = [a.id for a in node.args.args if a.id in tangents]
+    unpack = [gast.Assign(targets=[gast.Tuple(elts=[name(n, gast.Store) for n in renamed[p]], ctx=gast.Store())],
+                          value=name(p), type_comment=None) for p in params]
+    node.body = unpack + _replicated(node.body, tangents, renamed, count)
+    return ForwardFunction(node, result.wrt, result.runtime_names, result.late_bound, result.mutated,
+                           frozenset(n for names in renamed.values() for n in names))
+
+
+def _replicated(stmts: list[gast.stmt], tangents: set[str], renamed: dict[str, list[str]], count: int
+                ) -> list[gast.stmt]:
+    out: list[gast.stmt] = []
+    for stmt in stmts:
+        if isinstance(stmt, gast.If):
+            stmt.body = _replicated(stmt.body, tangents, renamed, count) or [gast.Pass()]
+            stmt.orelse = _replicated(stmt.orelse, tangents, renamed, count)
+            out.append(stmt)
+            continue
+        if isinstance(stmt, (gast.For, gast.While)):
+            stmt.body = _replicated(stmt.body, tangents, renamed, count) or [gast.Pass()]
+            out.append(stmt)
+            continue
+        if isinstance(stmt, gast.Return):  # (out, out_dot) or (out, out_dot, aux): a tuple of output tangents
+            parts = stmt.value.elts
+            parts[1] = gast.Tuple(elts=[_in_direction(parts[1], renamed, k) for k in range(count)], ctx=gast.Load())
+            out.append(stmt)
+            continue
+        names = [n for n in gast.walk(stmt) if isinstance(n, gast.Name)]
+        if not any(n.id in tangents for n in names):
+            out.append(stmt)
+            continue
+        if any(isinstance(n.ctx, gast.Store) and n.id not in tangents for n in names):
+            raise NotInDirections()
+        out.extend(_in_direction(stmt, renamed, k) for k in range(count))
+    return out
+
+
+def _in_direction(tree: gast.AST, renamed: dict[str, list[str]], k: int) -> gast.AST:
+    tree = copy.deepcopy(tree)
+    for n in gast.walk(tree):
+        if isinstance(n, gast.Name) and n.id in renamed:
+            n.id = renamed[n.id][k]
+    return tree

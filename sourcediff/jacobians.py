@@ -88,13 +88,27 @@ def reverse(out: Any, vjp_fn: Callable[[Any], tuple], args: Sequence[Any], singl
 
 def forward(out: Any, jvp_fn: Callable[[list], Any], args: Sequence[Any], single: bool) -> Any:
     """The Jacobian from ``jvp_fn(tangents)``, the output tangent for one tangent per argument, a column at a time."""
-    blocks = _blocks(out, args)
+    return forward_many(lambda directions: (out, [jvp_fn(t) for t in directions]), args, single)[1]
+
+
+def forward_many(jvp_many: Callable[[list[list]], tuple[Any, list]], args: Sequence[Any], single: bool
+                 ) -> tuple[Any, Any]:
+    """``(out, Jacobian)`` from ``jvp_many(directions)``, which gives the output and its tangents for a list of
+    tangent lists (one tangent per argument), all the columns at once."""
+    columns = []
     for a, arg in enumerate(args):
         for k, index, tangent in basis(arg):
             tangents = [unflatten(other, [zero(v) for v in leaves(other)]) for other in args]
             tangents[a] = tangent
-            for per_argument, t in zip(blocks, leaves(jvp_fn(tangents))):
-                block = per_argument[a][k]
-                if block is not None and t is not None:
-                    block[(Ellipsis,) + index] = t
-    return _assembled(out, args, blocks, single)
+            columns.append((a, k, index, tangents))
+    if not columns:  # nothing to differentiate: the output, through a zero direction
+        columns_out, _ = jvp_many([[unflatten(arg, [zero(v) for v in leaves(arg)]) for arg in args]])
+        return columns_out, _assembled(columns_out, args, _blocks(columns_out, args), single)
+    out, pushed = jvp_many([c[3] for c in columns])
+    blocks = _blocks(out, args)
+    for (a, k, index, _), result in zip(columns, pushed):
+        for per_argument, t in zip(blocks, leaves(result)):
+            block = per_argument[a][k]
+            if block is not None and t is not None:
+                block[(Ellipsis,) + index] = t
+    return out, _assembled(out, args, blocks, single)

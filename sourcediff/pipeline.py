@@ -87,7 +87,10 @@ def _derive(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool, scalar_
     lowered = lower.lower(parsed, scalar_params, frozenset(p for p, _, _ in array_params))
     if shown is not None:
         shown["lower"] = emit.to_source(lowered)
+    mode, directions = (mode.split("*")[0], int(mode.split("*")[1])) if "*" in mode else (mode, 1)
     result = _transform(parsed, lowered, analyze.Spec(wrt, mode, has_aux, scalar_params, array_params), shown)
+    if directions > 1:  # mode "jvp*3": three directions at once (forward.NotInDirections where it cannot)
+        result = forward.in_directions(result, directions)
     node = result.node
     if shown is not None:
         shown["transform"] = emit.to_source(node)

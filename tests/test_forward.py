@@ -358,3 +358,14 @@ def test_custom_vjp_functions_are_refused_in_forward_mode_as_in_jax():
 
 def lambda_free_clipped_use(x):
     return clipped(x) * 2.0
+
+
+def test_jacfwd_pushes_many_directions_at_once_and_falls_back_for_helpers():
+    x = np.linspace(-1.0, 1.0, 20)  # 20 directions: a group of 16, then one of 4
+    ours = sourcediff.jacfwd(branchy)(x)
+    np.testing.assert_allclose(ours, jax.jacfwd(_jax_version(branchy, jnp))(x), rtol=1e-10, atol=1e-12)
+    source = sourcediff.stages(loop_sum, 0.5, 3, mode="jvp*3")["optimize"]
+    assert "x_dot_1, x_dot_2, x_dot_3 = x_dot" in source and source.count("for ") == 1
+    args = (10.0, 28.0, 8.0 / 3.0, 30)  # a helper call in the loop: one run per direction
+    ours = sourcediff.jacfwd(rk4_lorenz, argnums=(0, 1, 2))(*args)
+    np.testing.assert_allclose(ours, sourcediff.grad(rk4_lorenz, argnums=(0, 1, 2))(*args), rtol=1e-10)
