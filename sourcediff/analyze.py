@@ -42,6 +42,7 @@ class Spec:
     has_aux: bool = False
     scalar_params: frozenset[str] = frozenset()
     array_params: frozenset[tuple[str, int, str]] = frozenset()  # (parameter, ndim, first of its shape)
+    float_arrays: frozenset[str] = frozenset()  # parameters that are float (or complex) arrays (forward mode)
 
 
 @dataclass(frozen=True)

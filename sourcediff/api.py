@@ -277,14 +277,17 @@ registry.on_change(_jvp_plans.clear)
 
 def _jvp_plan(f: Callable, args: tuple, argnums: tuple[int, ...], has_aux: bool, directions: int = 1) -> _JvpPlan:
     kinds = arguments.kinds(args)
-    key = (argnums, kinds, has_aux, directions)
+    floats = frozenset(i for i, x in enumerate(args) if type(x) is np.ndarray and x.dtype.kind in "fc")
+    key = (argnums, kinds, floats, has_aux, directions)
     plans = _jvp_plans.setdefault(f, {})
     plan = plans.get(key)
     if plan is None:
         params = arguments.positional_parameters(f)
         wrt, picks = arguments.differentiated(f, argnums)
         scalars, arrays = arguments.specialization(tuple(params), kinds)
-        compiled = build(f, "jvp" if directions == 1 else f"jvp*{directions}", wrt, has_aux, scalars, arrays)
+        float_arrays = frozenset(params[i] for i in floats if i < len(params))
+        compiled = build(f, "jvp" if directions == 1 else f"jvp*{directions}", wrt, has_aux, scalars, arrays,
+                         float_arrays)
         names = tuple(params) + (arguments.varargs_parameter(f),) * (len(args) - len(params))
         plan = plans[key] = _JvpPlan(compiled, wrt, picks, len(params), names)
     return plan
@@ -450,9 +453,12 @@ def stages(f: Callable, *args: Any, argnums: int | Sequence[int] = 0, mode: str 
     the arguments of a call, the stages are those of the derivative specialized
     for them, and ``optimize`` is exactly what ``grad(f)(*args)`` runs and
     ``.source`` prints; without arguments, those of the general derivative.
+    ``mode`` is ``"grad"``, ``"value_and_grad"``, ``"vjp"`` or ``"jvp"`` (forward mode).
     """
     params = arguments.positional_parameters(f)
     wrt, _ = arguments.differentiated(f, arguments.normalize_argnums(f, argnums))
     scalars, arrays = arguments.specialization(tuple(params), arguments.kinds(args)) if args else (frozenset(),
                                                                                                  frozenset())
-    return pipeline.stages(f, wrt, mode, has_aux, scalars, arrays)
+    floats = frozenset(p for p, x in zip(params, args) if type(x) is np.ndarray and x.dtype.kind in "fc") \
+        if mode.startswith("jvp") else frozenset()
+    return pipeline.stages(f, wrt, mode, has_aux, scalars, arrays, floats)

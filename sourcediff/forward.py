@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import gast
+import numpy
 
 from sourcediff.rules import registry
 
@@ -68,6 +69,8 @@ class ForwardTransform:
         self.varied: frozenset[str] = frozenset()
         self.facts: Facts | None = None  # set by run
         self.call_results: set[str] = set()  # names bound to what a library call returned
+        self.spec = spec
+        self.floats: set[str] = set()  # names that hold float (or complex) arrays wherever they are bound
 
     @property
     def sd(self) -> str:
@@ -133,6 +136,49 @@ class ForwardTransform:
             return reads(stored(stmt)[2])
         return differentiable_reads(stmt, self.parsed)
 
+    def find_float_arrays(self, body: list[gast.stmt], act: Activity) -> set[str]:
+        """Names whose every binding gives a float or complex array: a parameter the call passes one in,
+        np.zeros/ones/empty without a dtype, a varied value, and views, copies and other names of those."""
+        bindings: dict[str, list[gast.stmt]] = {}
+        for stmt in walk_statements(body):
+            if target_of(stmt) is not None:
+                bindings.setdefault(target_of(stmt), []).append(stmt)
+        floats = set(self.spec.float_arrays) - set(bindings)
+        changed = True
+        while changed:
+            changed = False
+            for n, stmts in bindings.items():
+                if n not in floats and all(self.gives_float(s, act, floats) for s in stmts):
+                    floats.add(n)
+                    changed = True
+        return floats
+
+    def gives_float(self, stmt: gast.Assign, act: Activity, floats: set[str]) -> bool:
+        rhs = stmt.value
+        if sid(stmt) in self.facts.calls.user_calls:
+            return False
+        self.varied = act.varied_before[sid(stmt)]
+        if self.is_varied(stmt) and isinstance(rhs, (gast.BinOp, gast.UnaryOp)):
+            return True
+        if isinstance(rhs, gast.Name):
+            return rhs.id in floats
+        if isinstance(rhs, gast.Subscript):
+            return isinstance(rhs.value, gast.Name) and rhs.value.id in floats
+        if isinstance(rhs, gast.Call):
+            func = rhs.func
+            if isinstance(func, gast.Attribute) and func.attr == "copy" and not rhs.args and \
+                    isinstance(func.value, gast.Name):
+                return func.value.id in floats
+            callee = self.parsed.resolve(func)
+            dtype = [k.value for k in rhs.keywords if k.arg == "dtype"]
+            float_dtype = not dtype or (isinstance(dtype[0], gast.Name) and self.parsed.resolve(dtype[0]) in (
+                float, complex)) or (isinstance(dtype[0], gast.Constant) and dtype[0].value in ("float64", "float"))
+            if callee in (numpy.zeros, numpy.ones, numpy.empty) and float_dtype:
+                return True
+            if callee is numpy.copy and rhs.args and isinstance(rhs.args[0], gast.Name) and not dtype:
+                return rhs.args[0].id in floats
+        return False
+
     def find_written(self, body: list[gast.stmt]) -> set[str]:
         """Names whose objects are written into, and every name that may share such an object."""
         written: set[str] = set()
@@ -191,6 +237,9 @@ class ForwardTransform:
         if isinstance(rhs, gast.Dict):
             return gast.Dict(keys=[copy.deepcopy(k) for k in rhs.keys], values=[self.tangent_or_zero(v)
                                                                              for v in rhs.values])
+        if _is_copy_method(rhs):  # an array's, list's or dict's copy: the tangent's copy, as shallow
+            return gast.Call(func=gast.Attribute(value=name(self.dot(rhs.func.value.id)), attr="copy",
+                                                 ctx=gast.Load()), args=[], keywords=[])
         return self.rule_tangent(stmt, self.facts.complex_values.at(stmt))
 
     def rule_tangent(self, stmt: gast.Assign, complex_names: frozenset[str] | None, ans: str | None = None
@@ -295,7 +344,7 @@ class ForwardTransform:
             if written is None:
                 written = constant(0.0) if array in self.arrays.arrays else self.tangent_or_zero(value)
                 return [stmt, update(self.dot(array), copy.deepcopy(index), written, like=stmt)]
-            if array in self.arrays.arrays:  # an integer array keeps integers: its tangent stays zero
+            if array in self.arrays.arrays and array not in self.floats:  # an integer array keeps integers
                 store = call(f"{self.sd}.store_tangent", name(self.dot(array)), index_value(index), written,
                              name(array))
                 return [stmt, gast.copy_location(gast.Expr(value=store), stmt)]
@@ -329,7 +378,7 @@ class ForwardTransform:
         into one of them would show in the other."""
         if isinstance(expr, gast.Call) and is_runtime_call(expr, self.sd, ("fit_tangent",)):
             expr = expr.args[0]
-        if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Tuple, gast.List, gast.Dict)):
+        if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Tuple, gast.List, gast.Dict)) or _is_copy_method(expr):
             return False
         if not makes_new_object(self.parsed, stmt.value):
             return False
@@ -429,6 +478,7 @@ class ForwardTransform:
         act = facts.activity
         body = list(facts.body)
         self.tangents = self.find_tangent_names(body, act)
+        self.floats = self.find_float_arrays(body, act)
         self.call_results = {target_of(s) for s in walk_statements(body) if target_of(s) is not None
                              and isinstance(s.value, gast.Call) and sid(s) not in facts.calls.user_calls}
         self.written = self.find_written(body)
@@ -477,6 +527,12 @@ class ForwardTransform:
         names = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs}
         names.update(extra.id for extra in (a.vararg, a.kwarg) if extra is not None)
         return names
+
+
+def _is_copy_method(expr: gast.expr) -> bool:
+    """``x.copy()`` on a name."""
+    return isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) and expr.func.attr == "copy" \
+        and isinstance(expr.func.value, gast.Name) and not expr.args and not expr.keywords
 
 
 def _without_defaults(expr: gast.expr, rule: registry.Rule) -> gast.expr:

@@ -53,22 +53,25 @@ registry.on_change(_forget_derivatives)
 
 def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
           scalar_params: frozenset[str] = frozenset(),
-          array_params: frozenset[tuple[str, int, str]] = frozenset()) -> Compiled:
+          array_params: frozenset[tuple[str, int, str]] = frozenset(),
+          float_arrays: frozenset[str] = frozenset()) -> Compiled:
     """Run the pipeline (parse, lower, transform, optimize, emit) and cache the result.
 
     ``scalar_params`` names the parameters that are Python numbers in this
     specialization; ``array_params`` holds (parameter, ndim, first parameter of
-    the same shape) for those that are NumPy arrays.
+    the same shape) for those that are NumPy arrays, and ``float_arrays`` those known to be float or
+    complex arrays (forward mode writes their tangents without checking for integers).
     """
-    key = (mode, wrt, has_aux, scalar_params, array_params)
+    key = (mode, wrt, has_aux, scalar_params, array_params, float_arrays)
     with _cache_lock:
         entry = _cache.get(f, {}).get(key)
         if entry is not None:
             return entry
-        parsed, result, source = _derive(f, mode, wrt, has_aux, scalar_params, array_params)
+        parsed, result, source = _derive(f, mode, wrt, has_aux, scalar_params, array_params, float_arrays=float_arrays)
         node = result.node
         runtime = _runtime_objects(result.runtime_names) | result.late_bound
-        filename = emit.registered_name(f, mode, wrt, scalar_params, array_params)
+        label = mode + (f" float {','.join(sorted(float_arrays))}" if float_arrays else "")
+        filename = emit.registered_name(f, label, wrt, scalar_params, array_params)
         function = _with_defaults(emit.compile_function(source, node.name, filename, f, runtime), f)
         returns = [n for n in gast.walk(parsed.node) if isinstance(n, gast.Return)]
         location = (parsed.filename, parsed.lineno(returns[-1]) if returns else parsed.lineno(parsed.node))
@@ -78,8 +81,8 @@ def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
 
 
 def _derive(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool, scalar_params: frozenset[str],
-            array_params: frozenset[tuple[str, int, str]], shown: dict[str, str] | None = None
-            ) -> tuple[parse.ParsedFunction, reverse.ReverseFunction, str]:
+            array_params: frozenset[tuple[str, int, str]], shown: dict[str, str] | None = None,
+            float_arrays: frozenset[str] = frozenset()) -> tuple[parse.ParsedFunction, reverse.ReverseFunction, str]:
     """Parse, lower, transform, optimize and print ``f``; ``shown`` receives the text after each stage."""
     parsed = parse.parse_function(f)
     if shown is not None:
@@ -88,7 +91,8 @@ def _derive(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool, scalar_
     if shown is not None:
         shown["lower"] = emit.to_source(lowered)
     mode, directions = (mode.split("*")[0], int(mode.split("*")[1])) if "*" in mode else (mode, 1)
-    result = _transform(parsed, lowered, analyze.Spec(wrt, mode, has_aux, scalar_params, array_params), shown)
+    spec = analyze.Spec(wrt, mode, has_aux, scalar_params, array_params, float_arrays)
+    result = _transform(parsed, lowered, spec, shown)
     if directions > 1:  # mode "jvp*3": three directions at once (forward.NotInDirections where it cannot)
         result = forward.in_directions(result, directions)
     node = result.node
@@ -244,11 +248,12 @@ def _runtime_objects(aliases: dict[str, str]) -> dict[str, Any]:
 
 def stages(f: Callable, wrt: tuple[str, ...], mode: str = "grad", has_aux: bool = False,
            scalar_params: frozenset[str] = frozenset(),
-           array_params: frozenset[tuple[str, int, str]] = frozenset()) -> dict[str, str]:
+           array_params: frozenset[tuple[str, int, str]] = frozenset(),
+           float_arrays: frozenset[str] = frozenset()) -> dict[str, str]:
     """The text after each stage (``parse``, ``lower``, ``analyze``, ``transform``, ``optimize``) for
     one specialization; ``optimize`` is the ``.source`` of the derivative built for it."""
     shown: dict[str, str] = {}
-    _derive(f, mode, wrt, has_aux, scalar_params, array_params, shown)
+    _derive(f, mode, wrt, has_aux, scalar_params, array_params, shown, float_arrays)
     return shown
 
 
