@@ -47,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = run(options.seed, options.count, seconds, options.jobs, not options.no_jax, progress,
                   not options.no_forward)
-    print(summary.report())
+    print(summary.report(), flush=True)
     failures = summary.failures
+    if options.out.exists() or failures:  # written before minimizing, which may take long
+        options.out.mkdir(parents=True, exist_ok=True)
+        (options.out / f"summary-seed{options.seed}.txt").write_text(summary.report() + "\n")
     if failures:
         saved: Counter = Counter()
         paths = []
@@ -64,10 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                                           options.jobs, not options.no_jax)
             print("\nminimized reproducers:")
             for signature, path in minimized:
-                print(f"  {path}  [{signature}]  {_count_lines(path)} lines")
-    if options.out.exists() or failures:
-        options.out.mkdir(parents=True, exist_ok=True)
-        (options.out / f"summary-seed{options.seed}.txt").write_text(summary.report() + "\n")
+                print(f"  {path}  [{signature}]  {_count_lines(path)} lines", flush=True)
     return 1 if failures else 0
 
 

@@ -240,14 +240,17 @@ def minimize_failures(failures: Iterable[Result], directory: Path, per_signature
         if seen[result.outcome.signature] < per_signature:
             seen[result.outcome.signature] += 1
             chosen.append(result)
+    chosen.sort(key=lambda r: r.outcome.mode == "reverse")  # forward mode's first (stable otherwise)
     out: list[tuple[str, Path]] = []
-    if jobs <= 1:
-        shrunk = [_minimize_task(r.program, r.outcome, seconds, use_jax) for r in chosen]
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            shrunk = list(pool.map(_minimize_task, [r.program for r in chosen], [r.outcome for r in chosen],
-                                   [seconds] * len(chosen), [use_jax] * len(chosen)))
+    if jobs <= 1:  # each saved as soon as it is shrunk, so that an interrupted run keeps the first ones
+        for r in chosen:
+            program, outcome = _minimize_task(r.program, r.outcome, seconds, use_jax)
+            out.append((r.outcome.signature, save_failure(directory, program, outcome, minimized=True)))
+        return out
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        shrunk = list(pool.map(_minimize_task, [r.program for r in chosen], [r.outcome for r in chosen],
+                               [seconds] * len(chosen), [use_jax] * len(chosen)))
     for result, (program, outcome) in zip(chosen, shrunk):
         out.append((result.outcome.signature, save_failure(directory, program, outcome, minimized=True)))
     return out
