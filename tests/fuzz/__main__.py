@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-signature", type=int, default=2, help="failures minimized per distinct signature")
     parser.add_argument("--max-saved", type=int, default=5, help="failures saved per distinct signature")
     parser.add_argument("--no-jax", action="store_true", help="skip the jax.grad cross-check")
+    parser.add_argument("--no-forward", action="store_true", help="skip the forward-mode checks (jvp, hessian)")
     parser.add_argument("--replay", type=Path, nargs="+", metavar="FILE", help="re-check saved reproducers")
     options = parser.parse_args(argv)
     if options.replay:
@@ -39,13 +40,18 @@ def main(argv: list[str] | None = None) -> int:
     def progress(summary: Summary) -> None:
         if time.monotonic() - last[0] >= 15:
             last[0] = time.monotonic()
-            counts = summary.counts
+            counts, forward = summary.counts, summary.mode_counts("forward")
             print(f"[{summary.elapsed:5.0f} s] {len(summary.results)} programs: " +
-                  ", ".join(f"{k} {v}" for k, v in counts.most_common()), file=sys.stderr, flush=True)
+                  ", ".join(f"{k} {v}" for k, v in counts.most_common()) + "; forward: " +
+                  ", ".join(f"{k} {v}" for k, v in forward.most_common()), file=sys.stderr, flush=True)
 
-    summary = run(options.seed, options.count, seconds, options.jobs, not options.no_jax, progress)
-    print(summary.report())
+    summary = run(options.seed, options.count, seconds, options.jobs, not options.no_jax, progress,
+                  not options.no_forward)
+    print(summary.report(), flush=True)
     failures = summary.failures
+    if options.out.exists() or failures:  # written before minimizing, which may take long
+        options.out.mkdir(parents=True, exist_ok=True)
+        (options.out / f"summary-seed{options.seed}.txt").write_text(summary.report() + "\n")
     if failures:
         saved: Counter = Counter()
         paths = []
@@ -61,10 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                                           options.jobs, not options.no_jax)
             print("\nminimized reproducers:")
             for signature, path in minimized:
-                print(f"  {path}  [{signature}]  {_count_lines(path)} lines")
-    if options.out.exists() or failures:
-        options.out.mkdir(parents=True, exist_ok=True)
-        (options.out / f"summary-seed{options.seed}.txt").write_text(summary.report() + "\n")
+                print(f"  {path}  [{signature}]  {_count_lines(path)} lines", flush=True)
     return 1 if failures else 0
 
 
@@ -77,12 +80,13 @@ def replay(paths: list[Path], use_jax: bool = True) -> int:
     for path in paths:
         program = parse_reproducer(path.read_text())
         outcome = oracle.run(program)
-        print(f"{path}: {outcome.signature}")
-        if outcome.kind != "passed":
-            print("\n".join("  " + line for line in outcome.detail.splitlines()[:30]))
-            if outcome.traceback:
-                print("\n".join("  " + line for line in outcome.traceback.splitlines()[-15:]))
-        status |= outcome.is_failure
+        for part in outcome.parts():
+            print(f"{path}: {part.signature}")
+            if part.kind != "passed":
+                print("\n".join("  " + line for line in part.detail.splitlines()[:30]))
+                if part.traceback:
+                    print("\n".join("  " + line for line in part.traceback.splitlines()[-15:]))
+        status |= bool(outcome.failures())
     return status
 
 

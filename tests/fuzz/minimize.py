@@ -21,11 +21,13 @@ from .program import Program
 
 
 def same_failure(original: Outcome, candidate: Outcome) -> bool:
-    """Whether ``candidate`` fails like ``original``: same kind and check; a crash or refusal, with the same
+    """Whether ``candidate`` fails like ``original``: same kind and check, in the same mode (a forward-mode
+    failure is looked for in ``candidate.forward``); a crash, refusal or mode mismatch, with the same
     exception type and normalized message (so that shrinking does not drift to another bug)."""
-    if candidate.kind != original.kind:
+    candidate = candidate.part(original.mode)
+    if candidate is None or candidate.kind != original.kind:
         return False
-    if original.kind in ("crashed", "refused"):
+    if original.kind in ("crashed", "refused", "mode-mismatch"):
         return candidate.reason == original.reason  # the exception type and its normalized message
     return candidate.check == original.check
 
@@ -38,13 +40,13 @@ def minimize(program: Program, outcome: Outcome, oracle: Oracle | None = None, s
     position (deleting statement 7 is likely followed by deleting statement 6),
     and programs already tried are not run again.
     """
-    if outcome.kind in ("passed", "invalid"):
+    if outcome.kind in ("passed", "invalid", "skipped"):
         return program, outcome
     oracle = oracle or Oracle(use_jax=use_jax, checks=_oracle_checks(outcome), timeout=10.0)
     deadline = time.monotonic() + seconds
     again = oracle.run(program)
     if not same_failure(outcome, again):
-        return program, again  # it does not fail like that (any more): nothing to shrink
+        return program, again.part(outcome.mode) or again  # it does not fail like that (any more)
     best, best_outcome = _canonical(program, oracle, outcome)
     tried: set[tuple] = set()
     start = 0
@@ -63,7 +65,7 @@ def minimize(program: Program, outcome: Outcome, oracle: Oracle | None = None, s
                 break
         if not improved:
             break
-    return best.replace(features=frozenset()), best_outcome
+    return best.replace(features=frozenset()), best_outcome.part(outcome.mode) or best_outcome
 
 
 def _rotated(program: Program, start: int) -> Iterator[tuple[int, Program]]:
@@ -78,9 +80,12 @@ def _rotated(program: Program, start: int) -> Iterator[tuple[int, Program]]:
 
 
 def _oracle_checks(outcome: Outcome) -> str | None:
-    """The oracle work a failure needs (``Oracle(checks=...)``): a crash in grad needs no finite differences."""
+    """The oracle work a failure needs (``Oracle(checks=...)``): a crash in grad needs no finite differences;
+    a forward-mode failure needs reverse mode only to call ``grad`` and ``vjp``."""
     if outcome.kind in ("crashed", "refused") and outcome.check == "grad":
         return "grad"
+    if outcome.mode == "forward" and outcome.check.startswith("jvp accepted"):
+        return "jvp"
     return outcome.check or None
 
 

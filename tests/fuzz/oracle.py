@@ -22,6 +22,10 @@ decides:
    ``math`` bound to ``jax.numpy``, compared tightly, counted only where JAX
    itself agrees with finite differences.
 
+Forward mode has outcomes of its own (``Outcome.forward``, ``Outcome.hessian``;
+``forward.py``): on every valid program ``jvp`` is checked whatever reverse
+mode did, and on a share of them ``hessian``.
+
 The derivative functions are injected (:class:`Derivatives`) so that tests can
 plant bugs and see the referee catch them.
 """
@@ -46,6 +50,11 @@ from .program import Loaded, Program, load
 OUTCOMES = ("passed", "refused", "crashed", "wrong_gradient", "wrong_value", "changed_arguments",
             "wrong_structure", "invalid")
 FAILURES = ("crashed", "wrong_gradient", "wrong_value", "changed_arguments", "wrong_structure")
+FORWARD_OUTCOMES = ("passed", "refused", "mode-mismatch", "wrong", "changed_arguments", "crashed")
+HESSIAN_OUTCOMES = ("passed", "refused", "skipped", "wrong", "changed_arguments", "crashed")
+FORWARD_FAILURES = ("mode-mismatch", "wrong", "changed_arguments", "crashed")
+""":data:`FORWARD_OUTCOMES` and :data:`HESSIAN_OUTCOMES` that are failures (a refusal in one mode only,
+``mode-mismatch``, is one: the two modes promise the same refusals)."""
 
 FD_STEPS = (1e-4, 1e-6)      # relative central-difference steps; they must agree, or the program has a kink
 FD_RTOL, FD_ATOL = 1e-4, 1e-6  # sourcediff against finite differences (atol relative to the problem's scale)
@@ -58,7 +67,11 @@ FD_LARGEST = 1e8  # values and derivatives beyond this are not judged by finite 
 @dataclass
 class Outcome:
     """What happened to one program: ``kind`` (one of :data:`OUTCOMES`), the ``check`` that decided it,
-    a normalized ``reason`` (for grouping), the full ``detail`` and the ``traceback`` if one was raised."""
+    a normalized ``reason`` (for grouping), the full ``detail`` and the ``traceback`` if one was raised.
+
+    That is reverse mode's outcome; ``forward`` (``jvp``) and ``hessian`` hold those of the forward-mode
+    checks (``mode`` "forward" or "hessian", kinds :data:`FORWARD_OUTCOMES`, :data:`HESSIAN_OUTCOMES`),
+    or ``None`` where they did not run."""
 
     kind: str
     check: str = ""
@@ -66,15 +79,33 @@ class Outcome:
     detail: str = ""
     traceback: str = ""
     jax: str = ""  # "compared", "skipped: ...", or "" when not tried
+    mode: str = "reverse"
+    forward: Outcome | None = None
+    hessian: Outcome | None = None
+
+    @property
+    def label(self) -> str:
+        """The kind, prefixed with the mode outside reverse mode: ``forward-wrong``, ``hessian-refused``."""
+        return self.kind if self.mode == "reverse" else f"{self.mode}-{self.kind}"
 
     @property
     def signature(self) -> str:
         """Failures with the same signature are probably the same bug."""
-        return " | ".join(part for part in (self.kind, self.check, self.reason) if part)
+        return " | ".join(part for part in (self.label, self.check, self.reason) if part)
 
     @property
     def is_failure(self) -> bool:
-        return self.kind in FAILURES
+        return self.kind in (FAILURES if self.mode == "reverse" else FORWARD_FAILURES)
+
+    def parts(self) -> list[Outcome]:
+        """This outcome and the forward-mode ones that ran."""
+        return [self] + [part for part in (self.forward, self.hessian) if part is not None]
+
+    def part(self, mode: str) -> Outcome | None:
+        return next((p for p in self.parts() if p.mode == mode), None)
+
+    def failures(self) -> list[Outcome]:
+        return [part for part in self.parts() if part.is_failure]
 
 
 @dataclass
@@ -85,12 +116,39 @@ class Derivatives:
     value_and_grad: Callable
     vjp: Callable
     refusal: type[BaseException]
+    jvp: Callable = None  # jvp(f, args, argnums, tangents) -> (out, out tangent): differentiates argnums only
+    hessian: Callable = None  # hessian(f, argnums) -> function of the arguments
 
     @classmethod
     def sourcediff(cls) -> "Derivatives":
         import sourcediff
 
-        return cls(sourcediff.grad, sourcediff.value_and_grad, sourcediff.vjp, sourcediff.SourcediffError)
+        return cls(sourcediff.grad, sourcediff.value_and_grad, sourcediff.vjp, sourcediff.SourcediffError,
+                   _sourcediff_jvp, sourcediff.hessian)
+
+
+def _sourcediff_jvp(f: Callable, args: tuple, argnums: tuple[int, ...], tangents: tuple) -> tuple:
+    """``sourcediff.jvp`` where every argument is differentiated, else its helper that takes ``argnums``."""
+    import sourcediff
+    from sourcediff.api import _run_jvp
+
+    if tuple(argnums) == tuple(range(len(args))):
+        return sourcediff.jvp(f, args, tangents)
+    out, out_dot, _ = _run_jvp(f, args, {}, tuple(argnums), tangents, False)
+    return out, out_dot
+
+
+@dataclass
+class Evidence:
+    """What the reverse-mode checks established, for the forward-mode checks that follow them."""
+
+    snapshot: tuple  # the arguments as generated
+    names: set[str]
+    value: float | None = None
+    scale: float = 1.0
+    fd: list | None = None
+    fd_error: np.ndarray | None = None
+    cotangents: tuple | None = None  # vjp's cotangents of the argnums (trusted if reverse mode passed)
 
 
 class Timeout(BaseException):
@@ -130,13 +188,15 @@ class Oracle:
     """Checks programs against finite differences, JAX and sourcediff's own promises.
 
     ``checks`` limits the work to what a check needs (the minimizer passes the
-    failing check's name); ``use_jax`` turns the JAX cross-check on or off.
+    failing check's name); ``use_jax`` turns the JAX cross-check on or off, ``forward`` the forward-mode
+    checks (``jvp``, ``hessian``).
     """
 
     def __init__(self, derivatives: Derivatives | None = None, use_jax: bool = True, timeout: float = 30.0,
-                 checks: str | None = None) -> None:
+                 checks: str | None = None, forward: bool = True) -> None:
         self.derivatives = derivatives or Derivatives.sourcediff()
         self.use_jax = use_jax
+        self.forward = forward
         self.timeout = timeout
         self.checks = checks
         self._jax = None
@@ -162,16 +222,38 @@ class Oracle:
             loaded.close()
 
     def _checks(self, program: Program, loaded: Loaded) -> Outcome:
+        """Reverse mode's checks, then (on a valid program) forward mode's, whatever reverse mode's outcome."""
+        from .forward import check_hessian, check_jvp, hessian_argnum
+
+        evidence = Evidence(trees.copy(loaded.args), _program_names(program.source))
+        try:
+            outcome = self._reverse(program, loaded, evidence)
+        except Verdict as verdict:
+            outcome = verdict.outcome
+        if outcome.kind == "invalid" or evidence.value is None or not self.forward:
+            return outcome
+        if _wants(self.checks, "jvp"):
+            outcome.forward = check_jvp(self, program, loaded, evidence, outcome)
+        if _wants(self.checks, "hessian") and outcome.kind == "passed":
+            argnum = hessian_argnum(program, evidence.snapshot)
+            if argnum is not None:
+                outcome.hessian = check_hessian(self, loaded, evidence, argnum)
+        return outcome
+
+    def _reverse(self, program: Program, loaded: Loaded, evidence: Evidence) -> Outcome:
         f, args, argnums = loaded.function, loaded.args, program.argnums_tuple
         snapshot = trees.copy(args)
         value = self._primal(f, args)
         scale = max(1.0, abs(value))
+        evidence.value, evidence.scale = value, scale
         wanted = self.checks
+        forward_only = wanted is not None and wanted.startswith(("jvp", "hessian"))
         fd, fd_error = None, None
-        if wanted in (None, "grad vs finite differences", "grad vs jax"):
+        if wanted in (None, "grad vs finite differences", "grad vs jax", "jvp vs finite differences"):
             fd, fd_error = self._finite_differences(f, args, argnums)
             scale = max(scale, float(np.max(np.abs(trees.numbers(fd)), initial=0.0)))
-        names = _program_names(program.source)
+            evidence.fd, evidence.fd_error, evidence.scale = fd, fd_error, scale
+        names = evidence.names
         derivative = self._call("grad", names, lambda: self.derivatives.grad(f, argnums=program.argnums))
         grads = self._call("grad", names, lambda: derivative(*args))
         self._unchanged(args, snapshot, "grad")
@@ -183,8 +265,8 @@ class Oracle:
             self._second_call(program, loaded, derivative, grads, scale, names)
         if wanted is None or wanted.startswith("value_and_grad"):
             self._value_and_grad(program, f, args, snapshot, value, grads, scale, names)
-        if wanted is None or wanted.startswith("vjp"):
-            self._vjp(f, args, snapshot, argnums, value, grads, scale, names)
+        if wanted is None or wanted.startswith("vjp") or forward_only:
+            evidence.cotangents = self._vjp(f, args, snapshot, argnums, value, grads, scale, names)
         jax_note = ""
         if wanted in (None, "grad vs jax") and self.use_jax and program.jax_compatible:
             jax_note = self._compare_jax(program, loaded, argnums, grads, fd, fd_error, scale)
@@ -321,7 +403,8 @@ class Oracle:
                                   f"value_and_grad: {got_grads!r}\ngrad: {grads!r}"))
 
     def _vjp(self, f: Callable, args: tuple, snapshot: tuple, argnums: tuple[int, ...], value: float,
-             grads: tuple, scale: float, names: set[str]) -> None:
+             grads: tuple, scale: float, names: set[str]) -> tuple:
+        """Check ``vjp`` and its pullback; returns the cotangents of the argnums."""
         out, pullback = self._call("vjp", names, lambda: self.derivatives.vjp(f, *args))
         self._unchanged(args, snapshot, "vjp")
         if not _same_value(out, value, scale):
@@ -336,6 +419,7 @@ class Oracle:
         if not self._close(list(chosen), list(grads), scale):
             raise Verdict(Outcome("wrong_gradient", "vjp pullback gradient", "",
                                   f"vjp: {chosen!r}\ngrad: {grads!r}"))
+        return chosen
 
     def _compare_jax(self, program: Program, loaded: Loaded, argnums: tuple[int, ...], grads: tuple,
                      fd: list | None, fd_error: np.ndarray | None, scale: float) -> str:
@@ -377,6 +461,11 @@ class Oracle:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+def _wants(checks: str | None, prefix: str) -> bool:
+    """Whether an oracle limited to ``checks`` runs the checks whose names start with ``prefix``."""
+    return checks is None or checks.startswith(prefix)
+
 
 def _fd_tree(f: Callable, args: tuple, argnum: int, step: float, asymmetry: list | None = None) -> Any:
     """Central differences of ``f`` with respect to every float in ``args[argnum]``, in its structure;

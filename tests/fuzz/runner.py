@@ -1,6 +1,7 @@
 """Runs many programs (optionally on several processes), tallies outcomes, saves and minimizes failures."""
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import time
 from collections import Counter
@@ -11,7 +12,7 @@ from typing import Callable, Iterable
 
 from . import registry_leaves
 from .generator import generate
-from .oracle import FAILURES, OUTCOMES, Oracle, Outcome
+from .oracle import FAILURES, FORWARD_OUTCOMES, HESSIAN_OUTCOMES, OUTCOMES, Oracle, Outcome
 from .program import Program, reproducer
 
 BATCH = 4  # programs per task sent to a worker process
@@ -47,9 +48,15 @@ class Summary:
     def counts(self) -> Counter:
         return Counter(r.outcome.kind for r in self.results)
 
+    def mode_counts(self, mode: str) -> Counter:
+        """Outcome kinds of the ``forward`` or ``hessian`` checks, over the programs where they ran."""
+        return Counter(part.kind for r in self.results for part in r.outcome.parts() if part.mode == mode)
+
     @property
     def failures(self) -> list[Result]:
-        return sorted((r for r in self.results if r.outcome.is_failure), key=lambda r: r.index)
+        """One result per failing part (reverse, forward, hessian), its ``outcome`` that part."""
+        return [dataclasses.replace(r, outcome=part) for r in sorted(self.results, key=lambda r: r.index)
+                for part in r.outcome.failures()]
 
     @property
     def valid(self) -> int:
@@ -83,6 +90,7 @@ class Summary:
         if jax:
             lines.append("\njax cross-check:")
             lines += [f"  {n:5d}  {what}" for what, n in jax.most_common()]
+        lines += self._forward_report()
         features = Counter(f for r in self.results for f in r.features)
         plain = sorted((f for f in features if not f.startswith("rule:")), key=lambda f: (-features[f], f))
         rules = sorted((f for f in features if f.startswith("rule:")), key=lambda f: (-features[f], f))
@@ -94,21 +102,54 @@ class Summary:
         return "\n".join(lines)
 
 
+    def _forward_report(self) -> list[str]:
+        """The forward-mode part of the summary: counts, then reasons (mismatches with example seeds)."""
+        lines = []
+        for mode, kinds, title in (("forward", FORWARD_OUTCOMES, "forward mode (jvp vs vjp, finite differences, "
+                                                                   "jax.jvp)"),
+                                   ("hessian", HESSIAN_OUTCOMES, "hessian (forward over reverse) vs finite "
+                                                                 "differences of grad")):
+            counts = self.mode_counts(mode)
+            checked = sum(counts.values())
+            lines.append(f"\n{title}: {checked} programs checked")
+            lines += [f"  {kind:<18} {counts[kind]:6d}  ({100.0 * counts[kind] / max(checked, 1):.1f} %)"
+                      for kind in kinds]
+            for kind in kinds:
+                if kind == "passed":
+                    continue
+                parts = [(r, part) for r in self.results for part in r.outcome.parts()
+                         if part.mode == mode and part.kind == kind]
+                if not parts:
+                    continue
+                grouped: dict[str, list[int]] = {}
+                for r, part in parts:
+                    grouped.setdefault(f"{part.check}: {part.reason}", []).append(r.seed)
+                lines.append(f"\n{mode} {kind} ({len(parts)}):")
+                lines += [f"  {len(seeds):5d}  {reason}   [seeds {', '.join(map(str, seeds[:3]))}]"
+                          for reason, seeds in sorted(grouped.items(), key=lambda item: -len(item[1]))]
+        jax = Counter(part.jax for r in self.results for part in r.outcome.parts()
+                      if part.mode == "forward" and part.jax)
+        if jax:
+            lines.append("\njax.jvp cross-check:")
+            lines += [f"  {n:5d}  {what}" for what, n in jax.most_common()]
+        return lines
+
+
 # -- running programs --------------------------------------------------------------------------------
 
 _worker_oracle: Oracle | None = None
 
 
-def _init_worker(use_jax: bool) -> None:
+def _init_worker(use_jax: bool, forward: bool) -> None:
     global _worker_oracle
-    _worker_oracle = Oracle(use_jax=use_jax)
+    _worker_oracle = Oracle(use_jax=use_jax, forward=forward)
 
 
 def check_program(oracle: Oracle, seed: int, index: int) -> Result:
     """Generate and check program ``index`` of the run ``seed``."""
     program = generate(program_seed(seed, index))
     outcome = oracle.run(program)
-    return Result(index, program.seed, outcome, program.features, program if outcome.is_failure else None)
+    return Result(index, program.seed, outcome, program.features, program if outcome.failures() else None)
 
 
 def _check_batch(seed: int, indices: list[int]) -> list[Result]:
@@ -116,8 +157,9 @@ def _check_batch(seed: int, indices: list[int]) -> list[Result]:
 
 
 def run(seed: int = 0, count: int | None = None, seconds: float | None = None, jobs: int = 1,
-        use_jax: bool = True, progress: Callable[[Summary], None] | None = None) -> Summary:
-    """Check programs ``0, 1, ...`` of run ``seed`` until ``count`` programs or ``seconds`` have passed."""
+        use_jax: bool = True, progress: Callable[[Summary], None] | None = None, forward: bool = True) -> Summary:
+    """Check programs ``0, 1, ...`` of run ``seed`` until ``count`` programs or ``seconds`` have passed
+    (``forward=False``: reverse mode only)."""
     if count is None and seconds is None:
         raise ValueError("give a count or a time limit")
     summary = Summary()
@@ -125,7 +167,7 @@ def run(seed: int = 0, count: int | None = None, seconds: float | None = None, j
     deadline = started + seconds if seconds is not None else float("inf")
     limit = count if count is not None else float("inf")
     if jobs <= 1:
-        oracle = Oracle(use_jax=use_jax)
+        oracle = Oracle(use_jax=use_jax, forward=forward)
         index = 0
         while index < limit and time.monotonic() < deadline:
             summary.add(check_program(oracle, seed, index))
@@ -134,15 +176,15 @@ def run(seed: int = 0, count: int | None = None, seconds: float | None = None, j
                 summary.elapsed = time.monotonic() - started
                 progress(summary)
     else:
-        _run_parallel(summary, seed, limit, deadline, jobs, use_jax, progress, started)
+        _run_parallel(summary, seed, limit, deadline, jobs, (use_jax, forward), progress, started)
     summary.results.sort(key=lambda r: r.index)
     summary.elapsed = time.monotonic() - started
     return summary
 
 
-def _run_parallel(summary, seed, limit, deadline, jobs, use_jax, progress, started) -> None:
+def _run_parallel(summary, seed, limit, deadline, jobs, options, progress, started) -> None:
     context = multiprocessing.get_context("spawn")  # jax and forking do not mix
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(use_jax,)) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=options) as pool:
         pending = set()
         next_index = 0
         while True:
@@ -178,7 +220,7 @@ def save_failure(directory: Path, program: Program, outcome: Outcome, minimized:
     """Write a self-contained reproducer; returns its path."""
     directory.mkdir(parents=True, exist_ok=True)
     suffix = "-min" if minimized else ""
-    path = directory / f"{outcome.kind}-{program.seed}{suffix}.py"
+    path = directory / f"{outcome.label}-{program.seed}{suffix}.py"
     path.write_text(reproducer(program, describe(outcome, program, minimized)))
     return path
 
@@ -198,14 +240,17 @@ def minimize_failures(failures: Iterable[Result], directory: Path, per_signature
         if seen[result.outcome.signature] < per_signature:
             seen[result.outcome.signature] += 1
             chosen.append(result)
+    chosen.sort(key=lambda r: r.outcome.mode == "reverse")  # forward mode's first (stable otherwise)
     out: list[tuple[str, Path]] = []
-    if jobs <= 1:
-        shrunk = [_minimize_task(r.program, r.outcome, seconds, use_jax) for r in chosen]
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            shrunk = list(pool.map(_minimize_task, [r.program for r in chosen], [r.outcome for r in chosen],
-                                   [seconds] * len(chosen), [use_jax] * len(chosen)))
+    if jobs <= 1:  # each saved as soon as it is shrunk, so that an interrupted run keeps the first ones
+        for r in chosen:
+            program, outcome = _minimize_task(r.program, r.outcome, seconds, use_jax)
+            out.append((r.outcome.signature, save_failure(directory, program, outcome, minimized=True)))
+        return out
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        shrunk = list(pool.map(_minimize_task, [r.program for r in chosen], [r.outcome for r in chosen],
+                               [seconds] * len(chosen), [use_jax] * len(chosen)))
     for result, (program, outcome) in zip(chosen, shrunk):
         out.append((result.outcome.signature, save_failure(directory, program, outcome, minimized=True)))
     return out

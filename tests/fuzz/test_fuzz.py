@@ -2,7 +2,10 @@
 
 ``test_fuzz_budget`` checks a fixed set of programs (seed and count fixed, about
 a minute) and fails on any crash, wrong gradient, wrong value, changed
-argument or wrong structure, printing the failing programs. The other tests
+argument or wrong structure, printing the failing programs;
+``test_fuzz_budget_forward`` fails on any forward-mode failure of the same
+programs (a wrong or crashing ``jvp`` or ``hessian``, changed arguments or
+tangents, a refusal in one mode only). The other tests
 make sure the fuzzer cannot pass vacuously: the generator writes valid programs
 that use the constructs it promises, and the oracle catches bugs planted in
 fake derivative functions.
@@ -23,7 +26,7 @@ import pytest
 _ROOT = str(Path(__file__).resolve().parents[2])
 sys.path.insert(0, _ROOT)
 try:
-    from tests.fuzz import generator, oracle, registry_leaves, runner
+    from tests.fuzz import forward, generator, oracle, registry_leaves, runner
     from tests.fuzz.context import Context
     from tests.fuzz.expressions import Exprs
     from tests.fuzz.scope import FLOAT, vec
@@ -35,23 +38,45 @@ finally:
 import sourcediff  # noqa: E402
 
 SEED = 1
-COUNT = 120          # about a minute on one core of the development machine
+COUNT = 105          # about a minute on one core of the development machine, forward-mode checks included
 MIN_VALID_SHARE = 0.9
 MIN_PASSED_SHARE = 0.25
 
 
 # -- the budget run ------------------------------------------------------------------------------
 
-@pytest.mark.slow
-def test_fuzz_budget():
+@pytest.fixture(scope="module")
+def budget_summary() -> runner.Summary:
+    """The budget run, shared by the reverse-mode and the forward-mode test."""
     summary = runner.run(seed=SEED, count=COUNT, use_jax=True)
     print(summary.report())
-    failures = summary.failures
+    return summary
+
+
+@pytest.mark.slow
+def test_fuzz_budget(budget_summary):
+    summary = budget_summary
+    failures = [r for r in summary.failures if r.outcome.mode == "reverse"]
     shown = "\n\n".join(_describe(result) for result in failures[:8])
     assert len(failures) == 0, (f"{len(failures)} of {COUNT} generated programs fail "
                           f"({dict(summary.counts)}); the first ones:\n\n{shown}")
     assert summary.valid >= MIN_VALID_SHARE * COUNT, summary.report()
     assert summary.counts["passed"] >= MIN_PASSED_SHARE * summary.valid, summary.report()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="forward mode crashes on seed 100030: the tangent of an operator on two "
+                                       "Python lists (TypeError: can't multiply sequence by non-int of type "
+                                       "'list'); see test_forward_regressions.py")
+def test_fuzz_budget_forward(budget_summary):
+    summary = budget_summary
+    failures = [r for r in summary.failures if r.outcome.mode != "reverse"]
+    shown = "\n\n".join(_describe(result) for result in failures[:8])
+    forward = summary.mode_counts("forward")
+    assert sum(forward.values()) == summary.valid, "forward mode was not checked on every valid program"
+    assert len(failures) == 0, (f"{len(failures)} forward-mode failures in {COUNT} generated programs "
+                                f"(jvp: {dict(forward)}, hessian: {dict(summary.mode_counts('hessian'))}); "
+                                f"the first ones:\n\n{shown}")
 
 
 def _describe(result: runner.Result) -> str:
@@ -348,3 +373,137 @@ def test_calls_that_read_one_triangle_are_not_compared_with_jax():
         c.writer.level = 1
         registry_leaves.registry_call(c, Exprs(c), (call, call.samples[0]))
         assert c.mutates, name
+
+
+# -- forward mode: the referee catches bugs planted in jvp and hessian ----------------------------
+
+POLY = SMOOTH.replace(source="import numpy as np\n\n\ndef f(x, a, n):\n    return np.sum(x ** 3) * a\n",
+                      argnums=(0, 1), seed=0)  # seed 0: a Hessian is checked, with respect to x (argnum 0)
+
+
+def _jvp_returning(transform):
+    def fake_jvp(f, args, argnums, tangents):
+        out, out_dot = oracle.Derivatives.sourcediff().jvp(f, args, argnums, tangents)
+        return transform(out, out_dot, args, tangents)
+    return fake_jvp
+
+
+def _exact_poly_hessian(f, argnums=0):
+    assert argnums == 0
+    return lambda x, a, n: np.diag(6.0 * x * a)
+
+
+def test_forward_mode_is_checked_and_passes_on_a_smooth_program():
+    outcome = oracle.Oracle().run(SMOOTH)
+    assert outcome.forward is not None and outcome.forward.kind == "passed", outcome.forward
+    assert outcome.forward.jax == "compared"
+
+
+def test_a_wrong_jvp_is_caught_against_vjp():
+    fake = _jvp_returning(lambda out, t, args, tangents: (out, t * (1 + 2e-6)))
+    outcome = oracle.Oracle(_derivatives(jvp=fake), use_jax=False).run(SMOOTH)
+    assert outcome.kind == "passed"  # reverse mode is fine
+    assert (outcome.forward.label, outcome.forward.check) == ("forward-wrong", "jvp vs vjp"), outcome.forward
+    assert outcome.failures() == [outcome.forward]
+
+
+def test_a_wrong_jvp_is_caught_by_jax_where_reverse_mode_refused():
+    def refuses(f, argnums=0):
+        raise sourcediff.UnsupportedSyntaxError("cannot differentiate s at line 7 yet")
+    fake = _jvp_returning(lambda out, t, args, tangents: (out, t * (1 + 2e-6)))  # below finite differences' noise
+    outcome = oracle.Oracle(_derivatives(grad=refuses, jvp=fake)).run(SMOOTH)
+    assert outcome.kind == "refused"
+    assert (outcome.forward.kind, outcome.forward.check) == ("wrong", "jvp vs jax"), outcome.forward
+    fake = _jvp_returning(lambda out, t, args, tangents: (out, t + 0.1))
+    outcome = oracle.Oracle(_derivatives(grad=refuses, jvp=fake), use_jax=False).run(SMOOTH)
+    assert (outcome.forward.kind, outcome.forward.check) == ("wrong", "jvp vs finite differences"), outcome.forward
+
+
+def test_a_refusal_in_one_mode_only_is_a_mode_mismatch():
+    def refuses(*args, **kwargs):
+        raise sourcediff.UnsupportedSyntaxError("cannot differentiate s at line 7 yet")
+    outcome = oracle.Oracle(_derivatives(jvp=refuses), use_jax=False).run(SMOOTH)
+    assert outcome.kind == "passed"
+    assert (outcome.forward.kind, outcome.forward.check) == ("mode-mismatch", "jvp refused, reverse accepted")
+    assert outcome.forward.reason == "cannot differentiate <name> at line N yet"
+    outcome = oracle.Oracle(_derivatives(grad=refuses), use_jax=False).run(SMOOTH)
+    assert (outcome.kind, outcome.forward.kind) == ("refused", "mode-mismatch"), outcome.forward
+    assert outcome.forward.check == "jvp accepted, reverse refused"
+    both = oracle.Oracle(_derivatives(grad=refuses, jvp=refuses), use_jax=False).run(SMOOTH)
+    assert (both.kind, both.forward.kind, both.failures()) == ("refused", "refused", [])
+
+
+def test_a_jvp_that_changes_the_tangents_or_the_arguments_is_caught():
+    def write(out, t, args, tangents):
+        tangents[0][0] += 1.0
+        return out, t
+    outcome = oracle.Oracle(_derivatives(jvp=_jvp_returning(write)), use_jax=False).run(SMOOTH)
+    assert (outcome.forward.kind, outcome.forward.check) == ("changed_arguments", "jvp tangents"), outcome.forward
+
+    def write_argument(out, t, args, tangents):
+        args[0][0] += 1.0
+        return out, t
+    outcome = oracle.Oracle(_derivatives(jvp=_jvp_returning(write_argument)), use_jax=False).run(SMOOTH)
+    assert (outcome.forward.kind, outcome.forward.check) == ("changed_arguments", "jvp args"), outcome.forward
+
+
+def test_a_jvp_with_a_wrong_value_or_structure_or_a_crash_is_caught():
+    cases = [(lambda out, t, args, tangents: (out + 1e-6, t), "wrong", "jvp value"),
+             (lambda out, t, args, tangents: (out, np.array([t, t])), "wrong", "jvp structure"),
+             (lambda out, t, args, tangents: {}["missing"], "crashed", "jvp")]
+    for transform, kind, check in cases:
+        outcome = oracle.Oracle(_derivatives(jvp=_jvp_returning(transform)), use_jax=False).run(SMOOTH)
+        assert (outcome.forward.kind, outcome.forward.check) == (kind, check), outcome.forward
+    assert outcome.forward.reason.startswith("KeyError")
+
+
+def test_the_tangents_are_random_on_floats_and_zero_on_ints():
+    args = ({"k": 2, "w": np.array([1.0, 2.0]), "i": np.array([1, 2])}, 0.5, 3)
+    tangents = forward.random_tangents(args, (0, 1), np.random.default_rng(0))
+    assert len(tangents) == 2 and tangents[0]["k"] == 0.0 and np.all(tangents[0]["i"] == 0.0)
+    assert tangents[0]["w"].shape == (2,) and np.all(tangents[0]["w"] != 0) and tangents[1] != 0.0
+
+
+def test_a_wrong_hessian_is_caught_and_a_refusal_is_only_counted():
+    assert forward.hessian_argnum(POLY, load(POLY).args) == 0
+    right = oracle.Oracle(_derivatives(hessian=_exact_poly_hessian), use_jax=False).run(POLY)
+    assert right.hessian is not None and right.hessian.kind == "passed", right.hessian
+
+    def wrong(f, argnums=0):
+        return lambda *args: _exact_poly_hessian(f, argnums)(*args) * 1.01
+    outcome = oracle.Oracle(_derivatives(hessian=wrong), use_jax=False).run(POLY)
+    assert (outcome.hessian.label, outcome.hessian.check) == ("hessian-wrong", "hessian vs finite differences")
+    assert outcome.failures() == [outcome.hessian]
+
+    def misshapen(f, argnums=0):
+        return lambda *args: np.ravel(_exact_poly_hessian(f, argnums)(*args))
+    outcome = oracle.Oracle(_derivatives(hessian=misshapen), use_jax=False).run(POLY)
+    assert (outcome.hessian.kind, outcome.hessian.check) == ("wrong", "hessian structure"), outcome.hessian
+
+    def refuses(f, argnums=0):
+        raise sourcediff.MissingRuleError("no derivative rule for sd.something")
+    outcome = oracle.Oracle(_derivatives(hessian=refuses), use_jax=False).run(POLY)
+    assert outcome.hessian.kind == "refused" and outcome.failures() == []
+    assert forward.hessian_argnum(POLY.replace(seed=1), load(POLY).args) is None  # 1 program in 10
+
+
+def test_the_minimizer_shrinks_a_forward_failure_and_keeps_its_mode():
+    padded = SMOOTH.replace(source=SMOOTH.source.replace(
+        "    return s\n", "    t = np.tanh(a) * 2.0\n    u = np.sum(x ** 2) + t\n    return s + 0.0 * u\n"))
+    fake = _jvp_returning(lambda out, t, args, tangents: (out, t + 1.0))
+    referee = oracle.Oracle(_derivatives(jvp=fake), use_jax=False)
+    outcome = referee.run(padded).forward
+    assert outcome.kind == "wrong"
+    small, small_outcome = minimize(padded, outcome, referee, seconds=60)
+    assert (small_outcome.mode, small_outcome.kind, small_outcome.check) == ("forward", "wrong", "jvp vs vjp")
+    assert len(small.source) < len(padded.source) and "np.tanh" not in small.source, small.source
+
+
+def test_forward_failures_are_listed_and_counted_apart_from_reverse_ones():
+    result = runner.Result(0, 5, oracle.Outcome("passed", forward=oracle.Outcome("wrong", "jvp vs vjp",
+                                                                                  mode="forward")),
+                           frozenset(), SMOOTH)
+    summary = runner.Summary([result], elapsed=1.0)
+    assert [r.outcome.signature for r in summary.failures] == ["forward-wrong | jvp vs vjp"]
+    assert summary.counts["passed"] == 1 and summary.mode_counts("forward")["wrong"] == 1
+    assert "forward wrong (1):" in summary.report()
