@@ -271,6 +271,9 @@ class ForwardTransform:
                 if t is None:
                     continue
                 exact = exact or self.same_shape(atom.id, target, scalars)
+                if rule.form in ("partials", "bilinear") and self.facts is not None \
+                        and atom.id in self.facts.containers and atom.id not in self.arrays.arrays:
+                    t = call(f"{self.runtime['np']}.asarray", t)  # a list or tuple used as an array operand
             if pname not in rule.jvps:
                 raise self.parsed.error(
                     MissingRuleError, f"{what} has no forward-mode rule for its argument '{pname}'"

@@ -21,11 +21,10 @@ def subtract_lists(x):
     return np.sum(np.subtract([0.5, x[0]], [0.5, x[1]]))
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="fuzz seeds 100030, 700015: the tangent of a NumPy binary function of two Python lists "
-                          "applies the operator to the lists (TypeError: can't multiply sequence by non-int)")
 @pytest.mark.parametrize("f, args", [(multiply_lists, (0.9527, 1.47)),
                                      (subtract_lists, (np.array([0.8556, 0.6218, 0.8378]),))],
                          ids=["np.multiply", "np.subtract"])
 def test_jvp_of_a_numpy_binary_function_of_python_lists(f, args):
+    """Fuzz seeds 100030, 700015: the tangent of a NumPy binary function of two Python lists applied the
+    operator to the lists of tangents (TypeError: can't multiply sequence by non-int)."""
     check_grads(f, args)
