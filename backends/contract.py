@@ -96,7 +96,7 @@ STRUCTURAL = (
     # checks made when the derivative runs: refusals the transformer could not decide ahead of time
     "not_a_view", "immutable_value", "check_index", "check_array_attribute", "refuse_shared_arguments",
     # forward mode: tangents of constants, tangents fitted to the primal's shape, private tangents
-    "zero_tangent", "fit_tangent", "own_tangent", "store_tangent", "field_of_tangent",
+    "zero_tangent", "fit_tangent", "own_tangent", "tangent_stored_in", "field_of_tangent",
 )
 
 # Calls of functions passed in as values: they build derivatives when they run, so they belong to the

@@ -12,7 +12,7 @@ from sourcediff import pytrees
 
 from .numpy_adjoints import _SCALAR_TYPES, _ndarray
 
-__all__ = ["zero_tangent", "fit_tangent", "own_tangent", "store_tangent", "field_of_tangent"]
+__all__ = ["zero_tangent", "fit_tangent", "own_tangent", "tangent_stored_in", "field_of_tangent"]
 
 _NO_TANGENT_TYPES = (str, bytes, bool, type(None))
 
@@ -54,13 +54,12 @@ def own_tangent(t):
     return t
 
 
-def store_tangent(t, index, value, primal):
-    """``t[index] = value`` beside the write ``primal[index] = ...``; an integer array keeps integers, whose
-    tangent is zero."""
+def tangent_stored_in(primal, value):
+    """The tangent of what ``primal[index] = value`` stores: ``value``'s, or zero in an integer array (whose
+    elements are integers)."""
     if type(primal) is _ndarray and primal.dtype.kind not in "fc":
-        t[index] = 0.0
-    else:
-        t[index] = value
+        return 0.0
+    return value
 
 
 def field_of_tangent(t, primal, field):

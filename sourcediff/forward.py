@@ -29,7 +29,7 @@ from .binding import RuleBinder, dotted, is_runtime_call, runtime_aliases
 from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts, differentiable_reads
 from .errors import MissingRuleError, UnsupportedSyntaxError
 from .inplace import makes_new_object
-from .ir import appended, comment, index_value, list_change, reads, sid, stored, target_of, unshare, update, walk_statements
+from .ir import appended, comment, list_change, reads, sid, stored, target_of, unshare, update, walk_statements
 from .naming import Namer, assign, call, constant, constant_tuple, name
 from .parse import ParsedFunction
 
@@ -348,9 +348,7 @@ class ForwardTransform:
                 written = constant(0.0) if array in self.arrays.arrays else self.tangent_or_zero(value)
                 return [stmt, update(self.dot(array), copy.deepcopy(index), written, like=stmt)]
             if array in self.arrays.arrays and array not in self.floats:  # an integer array keeps integers
-                store = call(f"{self.sd}.store_tangent", name(self.dot(array)), index_value(index), written,
-                             name(array))
-                return [stmt, gast.copy_location(gast.Expr(value=store), stmt)]
+                written = call(f"{self.sd}.tangent_stored_in", name(array), written)
             return [stmt, update(self.dot(array), copy.deepcopy(index), written, like=stmt)]
         if isinstance(stmt, gast.Expr):
             self.check_discarded_call(stmt)
