@@ -65,9 +65,6 @@ def test_fuzz_budget(budget_summary):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="forward mode crashes on seed 100030: the tangent of an operator on two "
-                                       "Python lists (TypeError: can't multiply sequence by non-int of type "
-                                       "'list'); see test_forward_regressions.py")
 def test_fuzz_budget_forward(budget_summary):
     summary = budget_summary
     failures = [r for r in summary.failures if r.outcome.mode != "reverse"]
