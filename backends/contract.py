@@ -79,6 +79,8 @@ RULE_HELPERS = (
     "nan_quantile_adjoint", "nan_quantile_tangent", "nan_cumsum_adjoint", "nan_cumprod_adjoint",
     "nan_cumprod_tangent", "vecdot_adjoint", "matvec_adjoint", "vecmat_adjoint", "vector_norm_adjoint",
     "cond_adjoint", "cond_tangent", "tensorinv_adjoint", "tensorinv_tangent",
+    # transposes of the runtime's own helpers (rules/runtime.py)
+    "written_part_adjoint", "added_at_adjoint",
 )
 
 # What the transformer emits around the rules.
@@ -95,6 +97,9 @@ STRUCTURAL = (
     "iterable", "concatenate_rows", "concatenate_columns", "view_again", "dict_values", "dict_items",
     # checks made when the derivative runs: refusals the transformer could not decide ahead of time
     "not_a_view", "immutable_value", "check_index", "check_array_attribute", "refuse_shared_arguments",
+    # the in-place adjoint helpers spelled out as a pure call and a visible write, when generated code is
+    # differentiated again (``sourcediff.parse.spell_out_writes``)
+    "written_part", "increment_part", "cleared", "added_at", "unpop_position", "as_mutable",
 )
 
 # Calls of functions passed in as values: they build derivatives when they run, so they belong to the

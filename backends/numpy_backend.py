@@ -23,6 +23,7 @@ from .numpy_python_ops import *  # noqa: F401,F403  (helpers of the dict methods
 from .scipy_linalg_ops import *  # noqa: F401,F403  (helpers of the scipy.linalg rules; SciPy loads on use)
 from .scipy_stats_ops import *  # noqa: F401,F403  (helpers of the scipy.stats rules; SciPy loads on use)
 from .scipy_signal_ops import *  # noqa: F401,F403  (helpers of the scipy.signal rules; SciPy loads on use)
+from .numpy_rewritten_ops import *  # noqa: F401,F403  (the in-place adjoint helpers spelled out, for higher order)
 
 
 

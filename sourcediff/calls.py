@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import SourcediffError
-from .parse import is_user_function
+from .parse import generated_call, is_derived, is_user_function
 
 
 @dataclass
@@ -147,6 +147,8 @@ def split_pair(function: Callable, active: tuple[str, ...], scalars: frozenset[s
 
 def call_forward(function: Callable, positions: tuple, keywords: tuple, *args: Any, **kwargs: Any):
     """Run the forward half of a function known only at run time (``rhs`` passed to a solver)."""
+    if is_derived(function):
+        return _derived_forward(function, positions, keywords, args, kwargs)
     if not is_user_function(function):
         raise SourcediffError(
             f"sourcediff cannot differentiate a call to {getattr(function, '__qualname__', function)!r} "
@@ -164,5 +166,34 @@ def call_forward(function: Callable, positions: tuple, keywords: tuple, *args: A
 
 def call_backward(residual, out_bar):
     """Run the backward half that ``call_forward`` chose."""
+    if type(residual) is _DerivedResidual:
+        pair, saved, call, raw = residual
+        return pair.backward_cell.cell_contents(saved, call.unfinish(out_bar, raw))
     pair, saved = residual
     return pair.backward_cell.cell_contents(saved, out_bar)
+
+
+class _DerivedResidual(tuple):
+    """What the backward half of a derived function's call needs: (pair, saved, generated call, raw output)."""
+
+    __slots__ = ()
+
+
+def _derived_forward(function: Callable, positions: tuple, keywords: tuple, args: tuple, kwargs: dict):
+    """``call_forward`` of a derived function (``grad(f)`` called inside differentiated code): the forward half
+    of its generated code, specialized on these arguments, and its output finished as the derived function's."""
+    user = getattr(function, "user_function", None)
+    if getattr(user, "__closure__", None):
+        raise SourcediffError(
+            f"sourcediff cannot differentiate a call of {function!r} inside a differentiated function: "
+            f"{user.__qualname__} reads variables of an enclosing function, which would carry no gradient",
+            hint=f"define {user.__qualname__} at module level and pass those values as arguments")
+    call = generated_call(function, args, kwargs)
+    pair = split_pair(call.function, active_parameters(call.function, len(call.args), positions, keywords))
+    if pair.mutated:
+        raise SourcediffError(
+            f"{function!r} writes into its argument(s) {', '.join(pair.mutated)} (and puts them back): a call of it "
+            "inside differentiated code cannot be followed", hint="differentiate a function that does not write "
+                                                                 "into its arguments (copy them first)")
+    raw, saved = pair.forward_cell.cell_contents(*call.args, **call.kwargs)
+    return call.finish(raw), _DerivedResidual((pair, saved, call, raw))

@@ -1,0 +1,131 @@
+"""Rules for the runtime itself (``sd.<name>``), so that generated code can be differentiated again.
+
+A derivative's code calls the runtime (``backends/contract.py``). For ``grad(grad(f))`` each of those calls
+needs what any call needs: a rule in both modes, or a declaration that its result carries no derivative.
+Most helpers are linear in the adjoint or tangent they receive (``g`` or ``t``): their forward template is
+the helper applied to the tangent, their reverse template its transpose, often the primal operation itself
+(the transpose of ``sum_adjoint``, a broadcast, is a sum).
+
+The helpers that update an adjoint in place (``store_adjoint``, ``clear_at``, ``add_at``, ``unpop`` ...)
+have no rule: a rule cannot say that a call changes its argument. When generated code is parsed again, each
+of their calls is spelled out as a pure call and a visible write (:data:`SPELLED_OUT`,
+``sourcediff.parse.spell_out_writes``), which the in-place analysis follows like the user's own writes.
+
+Parameters are renamed where the runtime's own names (``g``, ``t``) would hide the template's.
+"""
+
+from .registry import TANGENT, defbilinear, deflinear, defnondiff, defpartials, defrule, rename, runtime
+
+
+def _linear(key, spec: str, *, apply: str, shape_only: tuple[str, ...] = (), returns: str | None = None,
+            **transposes: str) -> None:
+    """A helper linear in the parameters of ``transposes``, whose ``shape_only`` parameters give only a shape,
+    a dtype or a kind (``sum_adjoint``'s ``x``): no derivative flows through them (they are ``cut``), and the
+    forward template keeps them as they are (zeros in their place could change the dtype)."""
+    jvps = {p: rename(apply, {p: TANGENT, **{q: f"sd.zeros_like({q})" for q in set(transposes) - {p}}})
+            for p in transposes}
+    defrule(key, spec, jvp=jvps, cut=shape_only, returns=returns, **transposes)
+
+
+# -- seeds, zeros and checks: their results carry no derivative -------------------------------------------
+
+defnondiff(runtime("scalar_seed"), "the seed of a scalar output is the constant 1.0, whatever the output's value",
+           returns="new")
+defnondiff(runtime("zeros_like"), "zeros shaped like its argument: they do not depend on its values", returns="new")
+defnondiff(runtime("cleared"), "the zeros that clear part of an adjoint: they do not depend on its values",
+           returns="new")
+defnondiff(runtime("unpop_position"), "an integer position in a list")
+defnondiff(runtime("check_index"), "a check that refuses float indices; it returns nothing")
+defnondiff(runtime("check_array_attribute"), "a check that refuses a record field read as an array attribute; "
+                                             "it returns nothing")
+defnondiff(runtime("refuse_shared_arguments"), "a check that refuses arguments sharing memory; it returns nothing")
+
+# -- adjoints: copies, sums and broadcasts --------------------------------------------------------------------
+
+# A private copy of an adjoint, and the value a derivative returns, copied before the backward pass: identities.
+deflinear(runtime("own"), "adjoint", apply="sd.own(adjoint)", adjoint="g", returns="new")
+deflinear(runtime("keep_value"), "value", apply="sd.keep_value(value)", value="g", returns="new")
+deflinear(runtime("snapshot"), "value", apply="sd.snapshot(value)", value="g", returns="new")
+deflinear(runtime("snapshot_contents"), "value", apply="sd.snapshot_contents(value)", value="g", returns="new")
+# The sum of two adjoints (containers element by element); each receives g, summed back to its shape.
+deflinear(runtime("add"), "a, b", apply="sd.add(a, b)", a="sd.unbroadcast(g, a)", b="sd.unbroadcast(g, b)")
+# unbroadcast sums down to the shape of ``like``: its transpose broadcasts back (g + zeros shaped like value).
+_linear(runtime("unbroadcast"), "value, like", apply="sd.unbroadcast(value, like)", shape_only=("like",),
+          value="g + sd.zeros_like(value)")
+deflinear(runtime("unbroadcast_to"), "value, shape", apply="sd.unbroadcast_to(value, shape)",
+          value="g + sd.zeros_like(value)")
+# sum(a * b) for a Python number's adjoint: a product, summed.
+defbilinear(runtime("sum_product"), "a, b", apply="sd.sum_product(a, b)", a="sd.unbroadcast(g * b, a)",
+            b="sd.unbroadcast(g * a, b)")
+# The adjoints of np.sum and np.mean broadcast the cotangent back over the reduced axes; transposed, a sum
+# (and a mean: the broadcast divided by the count) over the same axes.
+_linear(runtime("sum_adjoint"), "cotangent, x, axis=None, keepdims=False", shape_only=("x",),
+          apply="sd.sum_adjoint(cotangent, x, axis, keepdims)",
+          cotangent="sd.unbroadcast(np.sum(g, axis=axis, keepdims=keepdims), cotangent)")
+_linear(runtime("mean_adjoint"), "cotangent, x, axis=None, keepdims=False", shape_only=("x",),
+          apply="sd.mean_adjoint(cotangent, x, axis, keepdims)",
+          cotangent="sd.unbroadcast(np.mean(g, axis=axis, keepdims=keepdims), cotangent)")
+# x[index]'s adjoint scatters into zeros shaped like x (repeats accumulate); transposed, a gather.
+_linear(runtime("index_adjoint"), "cotangent, x, index", shape_only=("x",), apply="sd.index_adjoint(cotangent, x, index)",
+          cotangent="sd.unbroadcast(g[index], cotangent)", returns="new")
+_linear(runtime("copy_adjoint"), "cotangent, x", shape_only=("x",), apply="sd.copy_adjoint(cotangent, x)",
+          cotangent="sd.copy_adjoint(g, x)")
+deflinear(runtime("transpose_adjoint"), "cotangent, axes=None", apply="sd.transpose_adjoint(cotangent, axes)",
+          cotangent="np.transpose(g, axes)", returns="new")
+
+# -- products: the adjoints of matmul and dot are products again ---------------------------------------------
+
+# matmul_adjoint_a(c, a, b) = c @ b^T (in a's shape): bilinear in c and b; the transpose in c is the product
+# with b, the one in b is matmul_adjoint_b with the cotangent in a's place.
+defbilinear(runtime("matmul_adjoint_a"), "cotangent, a, b", apply="sd.matmul_adjoint_a(cotangent, a, b)",
+            cotangent="sd.unbroadcast(np.matmul(g, b), cotangent)", b="sd.matmul_adjoint_b(cotangent, g, b)")
+defbilinear(runtime("matmul_adjoint_b"), "cotangent, a, b", apply="sd.matmul_adjoint_b(cotangent, a, b)",
+            cotangent="sd.unbroadcast(np.matmul(a, g), cotangent)", a="sd.matmul_adjoint_a(cotangent, a, g)")
+defbilinear(runtime("dot_adjoint_a"), "cotangent, a, b", apply="sd.dot_adjoint_a(cotangent, a, b)",
+            cotangent="sd.unbroadcast(np.dot(g, b), cotangent)", b="sd.dot_adjoint_b(cotangent, g, b)")
+defbilinear(runtime("dot_adjoint_b"), "cotangent, a, b", apply="sd.dot_adjoint_b(cotangent, a, b)",
+            cotangent="sd.unbroadcast(np.dot(a, g), cotangent)", a="sd.dot_adjoint_a(cotangent, a, g)")
+
+# -- slopes of elementwise rules --------------------------------------------------------------------------------
+
+# power_rule(a, b) = b * a ** (b - 1), 0 where b == 0: its slope in a is b * power_rule(a, b - 1) (0 where b is
+# 0 or 1); in b, a ** (b - 1) * (1 + b log a).
+defpartials(runtime("power_rule"), "a, b", unbroadcast=True, a="b * sd.power_rule(a, b - 1)",
+            b="a ** (b - 1) * (1 + sd.xlogy(b, a))")
+# xlogy(x, y) = x log y (0 where x == 0): linear in x.
+defpartials(runtime("xlogy"), "x, y", unbroadcast=True, x="sd.xlogy(1.0, y)", y="x / y")
+
+# -- the in-place adjoint helpers, spelled out ------------------------------------------------------------------
+
+# The part of an adjoint that a write overwrote (store_adjoint without the clearing): a gather of the last
+# writes; its transpose scatters them back. increment_adjoint leaves the adjoint as it was (for float arrays).
+_linear(runtime("written_part"), "adjoint, index, array=None", shape_only=("array",), apply="sd.written_part(adjoint, index, array)",
+          adjoint="sd.written_part_adjoint(g, adjoint, index, array)", returns="new")
+_linear(runtime("written_part_adjoint"), "cotangent, adjoint, index, array=None", shape_only=("adjoint", "array"),
+          apply="sd.written_part_adjoint(cotangent, adjoint, index, array)",
+          cotangent="sd.unbroadcast(sd.written_part(g, index, array), cotangent)", returns="new")
+_linear(runtime("increment_part"), "adjoint, index, array, negate=False", shape_only=("array",),
+          apply="sd.increment_part(adjoint, index, array, negate)",
+          adjoint="sd.written_part_adjoint(-g if negate else g, adjoint, index, array)", returns="new")
+# A private copy of an adjoint to be written into (a tuple's as a list): the identity.
+deflinear(runtime("as_mutable"), "adjoint", apply="sd.as_mutable(adjoint)", adjoint="g", returns="new")
+# What add_at leaves at adjoint[index]: the old part plus every value aimed at it.
+deflinear(runtime("added_at"), "adjoint, index, value", apply="sd.added_at(adjoint, index, value)",
+          adjoint="sd.index_adjoint(g, adjoint, index)", value="sd.added_at_adjoint(g, adjoint, index, value)",
+          returns="new")
+_linear(runtime("added_at_adjoint"), "cotangent, adjoint, index, value", shape_only=("adjoint", "value"),
+          apply="sd.added_at_adjoint(cotangent, adjoint, index, value)",
+          cotangent="sd.unbroadcast(sd.added_at(sd.zeros_like(adjoint), index, g), cotangent)", returns="new")
+
+SPELLED_OUT = {
+    "store_adjoint": "part = sd.written_part(a, i, array); a[i] = sd.cleared(a, i); then part, unbroadcast to "
+                     "the value",
+    "store_adjoint_to": "as store_adjoint, then sd.unbroadcast_to(part, shape)",
+    "clear_at": "a[i] = sd.cleared(a, i)",
+    "increment_adjoint": "sd.increment_part(a, i, array, negate) (it leaves a float array's adjoint as it was; "
+                         "an integer array is refused)",
+    "add_at": "a = sd.as_mutable(a); a[i] = sd.added_at(a, i, value)",
+    "unpop": "items.append(value), or items.insert(sd.unpop_position(items, i), value)",
+}
+"""The runtime helpers that write into an argument, and how the parse stage spells each call out when generated
+code is differentiated again (``sourcediff.parse.spell_out_writes``)."""

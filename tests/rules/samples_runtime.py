@@ -1,0 +1,73 @@
+"""Sample arguments of the rules for the runtime itself (``rules/runtime.py``), for ``check_rule``.
+
+Adjoints come as arrays of the shapes generated code gives them (a reduced shape for ``sum_adjoint``'s
+cotangent, the shape of ``x[index]`` for ``index_adjoint``'s); indices cover integers, slices, masks and
+integer arrays with repeats (where the last write wins).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sourcediff.rules.registry import runtime
+
+
+def N(*shape):
+    """Standard normal values of ``shape`` (a Python float for no shape)."""
+    return lambda rng: rng.standard_normal(shape) if shape else float(rng.standard_normal())
+
+
+def U(low, high, *shape):
+    return lambda rng: rng.uniform(low, high, shape) if shape else float(rng.uniform(low, high))
+
+
+def S(*args, **kwargs):
+    def draw(x, rng):
+        if callable(x) and not isinstance(x, type):
+            return x(rng)
+        if isinstance(x, list):
+            return [draw(v, rng) for v in x]
+        return x
+    return lambda rng: ([draw(a, rng) for a in args], {k: draw(v, rng) for k, v in kwargs.items()})
+
+
+REPEATS = np.array([0, 2, 0, 3])
+MASK = np.array([True, False, True, True, False])
+INTS = np.arange(5)
+
+RUNTIME_SAMPLES = {
+    runtime("own"): [S(N(3)), S(N())],
+    runtime("as_mutable"): [S(N(3)), S(N()), S((N(), N(2)))],
+    runtime("keep_value"): [S(N(2, 3)), S(N())],
+    runtime("snapshot"): [S(N(3)), S(N())],
+    runtime("snapshot_contents"): [S(N(3)), S(N())],
+    runtime("add"): [S(N(3), N(3)), S(N(), N()), S(N(2, 3), N(3))],
+    runtime("unbroadcast"): [S(N(2, 3), N(3)), S(N(3), 1.0), S(N(2, 3), N(2, 1)), S(N(), 2.0)],
+    runtime("unbroadcast_to"): [S(N(2, 3), (3,)), S(N(2, 3), (2, 1)), S(N(4), (4,))],
+    runtime("sum_product"): [S(N(3), N(3)), S(N(2, 3), N(3)), S(N(), N())],
+    runtime("sum_adjoint"): [S(N(), N(2, 3)), S(N(3), N(2, 3), 0), S(N(2, 1), N(2, 3), 1, True),
+                             S(N(), N(4), None, False)],
+    runtime("mean_adjoint"): [S(N(), N(2, 3)), S(N(2), N(2, 3), 1), S(N(1, 3), N(2, 3), 0, True)],
+    runtime("index_adjoint"): [S(N(), N(4), 2), S(N(2), N(4), slice(1, 3)), S(N(4), N(5), REPEATS),
+                               S(N(3), N(5), MASK), S(N(3), N(2, 3), 1)],
+    runtime("copy_adjoint"): [S(N(3), N(3)), S(N(2, 2), N(2, 2))],
+    runtime("transpose_adjoint"): [S(N(2, 3)), S(N(2, 3, 4), (2, 0, 1))],
+    runtime("matmul_adjoint_a"): [S(N(2, 4), N(2, 3), N(3, 4)), S(N(4), N(3), N(3, 4)), S(N(2), N(2, 3), N(3)),
+                                  S(N(), N(3), N(3)), S(N(5, 2, 4), N(5, 2, 3), N(3, 4))],
+    runtime("matmul_adjoint_b"): [S(N(2, 4), N(2, 3), N(3, 4)), S(N(4), N(3), N(3, 4)), S(N(2), N(2, 3), N(3)),
+                                  S(N(), N(3), N(3)), S(N(5, 2, 4), N(5, 2, 3), N(5, 3, 4))],
+    runtime("dot_adjoint_a"): [S(N(2, 4), N(2, 3), N(3, 4)), S(N(2), N(2, 3), N(3)), S(N(), N(3), N(3))],
+    runtime("dot_adjoint_b"): [S(N(2, 4), N(2, 3), N(3, 4)), S(N(2), N(2, 3), N(3)), S(N(), N(3), N(3))],
+    runtime("power_rule"): [S(U(0.5, 2.0), 3), S(U(0.5, 2.0, 3), 2.5), S(U(0.5, 2.0, 3), U(0.5, 2.0, 3)),
+                            S(U(0.5, 2.0), U(1.5, 2.5))],
+    runtime("xlogy"): [S(N(3), U(0.5, 2.0, 3)), S(N(), U(0.5, 2.0)), S(N(2, 3), U(0.5, 2.0, 3))],
+    runtime("written_part"): [S(N(5), 2), S(N(5), slice(1, 4)), S(N(5), REPEATS), S(N(5), MASK),
+                              S(N(2, 3), 1), S(N(5), slice(0, 2), INTS.astype(int))],
+    runtime("written_part_adjoint"): [S(N(), N(5), 2), S(N(3), N(5), slice(1, 4)), S(N(4), N(5), REPEATS),
+                                      S(N(3), N(5), MASK), S(N(3), N(2, 3), 1)],
+    runtime("increment_part"): [S(N(5), 2, N(5)), S(N(5), slice(1, 4), N(5), True), S(N(5), REPEATS, N(5)),
+                                S(N(5), MASK, N(5))],
+    runtime("added_at"): [S(N(5), 2, N()), S(N(5), slice(1, 4), N(3)), S(N(5), REPEATS, N(4)),
+                          S(N(5), MASK, N(3)), S(N(5), slice(0, 3), N())],
+    runtime("added_at_adjoint"): [S(N(), N(5), 2, N()), S(N(3), N(5), slice(1, 4), N(3)),
+                                  S(N(4), N(5), REPEATS, N(4)), S(N(3), N(5), slice(1, 4), N())],
+}
