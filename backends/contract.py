@@ -100,6 +100,7 @@ STRUCTURAL = (
     # the in-place adjoint helpers spelled out as a pure call and a visible write, when generated code is
     # differentiated again (``sourcediff.parse.spell_out_writes``)
     "written_part", "increment_part", "cleared", "added_at", "unpop_position", "as_mutable",
+    "restored_value",
 )
 
 # Calls of functions passed in as values: they build derivatives when they run, so they belong to the

@@ -12,7 +12,7 @@ import numpy as np
 
 from .numpy_adjoints import ListAdjoint, _ndarray, add, zeros_like
 
-__all__ = ["as_mutable", "written_part", "written_part_adjoint", "increment_part", "cleared", "added_at", "added_at_adjoint",
+__all__ = ["as_mutable", "restored_value", "written_part", "written_part_adjoint", "increment_part", "cleared", "added_at", "added_at_adjoint",
            "unpop_position"]
 
 
@@ -132,6 +132,19 @@ def as_mutable(adjoint):
     from .numpy_backend import own
 
     return own(adjoint)
+
+
+def restored_value(saved):
+    """What ``sd.restore_item(container, key, saved)`` writes back at ``container[key]``: the snapshot; a key that
+    the write added (the snapshot is a marker) is refused."""
+    from .numpy_backend import _MISSING
+
+    if saved is _MISSING:
+        from sourcediff.errors import SourcediffError
+
+        raise SourcediffError("sourcediff cannot differentiate again a derivative that adds a key to a dict",
+                              hint="fill the dict with every key before the differentiated code writes into it")
+    return saved
 
 
 def unpop_position(items, index):

@@ -46,13 +46,19 @@ defnondiff(runtime("refuse_shared_arguments"), "a check that refuses arguments s
 deflinear(runtime("own"), "adjoint", apply="sd.own(adjoint)", adjoint="g", returns="new")
 deflinear(runtime("keep_value"), "value", apply="sd.keep_value(value)", value="g", returns="new")
 deflinear(runtime("snapshot"), "value", apply="sd.snapshot(value)", value="g", returns="new")
+# A snapshot of container[key] (a dict may not have the key yet: then a marker, which carries nothing).
+_linear(runtime("snapshot_item"), "container, key", apply="sd.snapshot_item(container, key)",
+        container="sd.index_adjoint(g, container, key)", returns="new")
+deflinear(runtime("restored_value"), "saved", apply="sd.restored_value(saved)", saved="g", returns="new")
 deflinear(runtime("snapshot_contents"), "value", apply="sd.snapshot_contents(value)", value="g", returns="new")
-# The sum of two adjoints (containers element by element); each receives g, summed back to its shape.
-deflinear(runtime("add"), "a, b", apply="sd.add(a, b)", a="sd.unbroadcast(g, a)", b="sd.unbroadcast(g, b)")
+# The sum of two adjoints (containers element by element); each receives g, summed back to its shape. It is
+# always a new object (``None``, a zero, added to an array gives a copy of the array).
+deflinear(runtime("add"), "a, b", apply="sd.add(a, b)", a="sd.unbroadcast(g, a)", b="sd.unbroadcast(g, b)",
+          returns="new")
 # unbroadcast sums down to the shape of ``like``: its transpose broadcasts back (g + zeros shaped like value).
 _linear(runtime("unbroadcast"), "value, like", apply="sd.unbroadcast(value, like)", shape_only=("like",),
           value="g + sd.zeros_like(value)")
-deflinear(runtime("unbroadcast_to"), "value, shape", apply="sd.unbroadcast_to(value, shape)",
+_linear(runtime("unbroadcast_to"), "value, shape", apply="sd.unbroadcast_to(value, shape)", shape_only=("shape",),
           value="g + sd.zeros_like(value)")
 # sum(a * b) for a Python number's adjoint: a product, summed.
 defbilinear(runtime("sum_product"), "a, b", apply="sd.sum_product(a, b)", a="sd.unbroadcast(g * b, a)",
@@ -125,6 +131,7 @@ SPELLED_OUT = {
     "increment_adjoint": "sd.increment_part(a, i, array, negate) (it leaves a float array's adjoint as it was; "
                          "an integer array is refused)",
     "add_at": "a = sd.as_mutable(a); a[i] = sd.added_at(a, i, value)",
+    "restore_item": "container[key] = sd.restored_value(saved)",
     "unpop": "items.append(value), or items.insert(sd.unpop_position(items, i), value)",
 }
 """The runtime helpers that write into an argument, and how the parse stage spells each call out when generated

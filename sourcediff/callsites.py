@@ -21,7 +21,7 @@ from .errors import SourcediffError, UnsupportedSyntaxError
 from .inplace import makes_new_object
 from .ir import appended, blocks, own_reads, reads, sid, stored, target_of, walk_statements
 from .naming import Namer
-from .parse import ParsedFunction, is_resolved, is_user_function
+from .parse import ParsedFunction, is_derived, is_resolved, is_user_function
 
 
 @dataclass
@@ -68,10 +68,11 @@ class CallSites:
                 continue
             rhs = stmt.value
             callee = self.parsed.resolve(rhs.func)
-            if is_resolved(callee):
+            derived = is_resolved(callee) and is_derived(callee)  # grad(f): called through its generated code
+            if is_resolved(callee) and not derived:
                 if registry.lookup(callee) is not None or not is_user_function(callee):
                     continue
-            elif isinstance(rhs.func, gast.Attribute):
+            elif not derived and isinstance(rhs.func, gast.Attribute):
                 continue  # a method: looked up in the method rules
             varied = act.varied_before[sid(stmt)]
             active_args = [i for i, a in enumerate(rhs.args) if isinstance(a, gast.Name) and a.id in varied]
@@ -81,7 +82,7 @@ class CallSites:
                                         "yet", stmt, "pass the arguments one by one")
             residual = self.residual_names.get(sid(stmt)) or self.namer.fresh(f"{target_of(stmt)}_saved")
             self.residual_names[sid(stmt)] = residual
-            if is_resolved(callee):
+            if is_resolved(callee) and not derived:
                 try:
                     pair = calls.split_pair(callee, calls.active_parameters(callee, len(rhs.args), active_args,
                                                                             active_keywords),

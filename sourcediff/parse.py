@@ -344,6 +344,11 @@ def _spelled_statement(parsed: ParsedFunction, stmt: gast.stmt, sd: str, fresh: 
     if isinstance(stmt, gast.Expr) and isinstance(call, gast.Call) and _runtime_call(call, sd, _CHECKS):
         return [gast.Assign(targets=[gast.Name(id=fresh("checked"), ctx=gast.Store(), annotation=None,
                                                type_comment=None)], value=call, type_comment=None)]
+    if isinstance(stmt, gast.Expr) and _runtime_call(call, sd, ("restore_item",)):
+        container, key = call.args[0], _atom(call.args[1], "key", before, fresh)
+        write = gast.Subscript(value=container, slice=key, ctx=gast.Store())
+        return before + [gast.Assign(targets=[_store(write)], value=_sd_call(sd, "restored_value", call.args[2]),
+                                     type_comment=None)]
     if _runtime_call(call, sd, ("add_at", "unpop")) and (target is None or isinstance(target, gast.Name)):
         adjoint = _atom(call.args[0], "adjoint", before, fresh)
         if call.func.attr == "add_at":

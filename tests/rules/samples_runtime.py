@@ -40,6 +40,8 @@ RUNTIME_SAMPLES = {
     runtime("keep_value"): [S(N(2, 3)), S(N())],
     runtime("snapshot"): [S(N(3)), S(N())],
     runtime("snapshot_contents"): [S(N(3)), S(N())],
+    runtime("snapshot_item"): [S(N(3), 1), S(N(2, 3), 0), S([N(), N(2)], 1)],
+    runtime("restored_value"): [S(N(3)), S(N())],
     runtime("add"): [S(N(3), N(3)), S(N(), N()), S(N(2, 3), N(3))],
     runtime("unbroadcast"): [S(N(2, 3), N(3)), S(N(3), 1.0), S(N(2, 3), N(2, 1)), S(N(), 2.0)],
     runtime("unbroadcast_to"): [S(N(2, 3), (3,)), S(N(2, 3), (2, 1)), S(N(4), (4,))],
