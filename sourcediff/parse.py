@@ -249,6 +249,7 @@ def spell_out_writes(parsed: ParsedFunction, sd: str) -> None:
     every change of memory, as it follows the user's own writes. ``sd`` is the code's name for the runtime."""
     taken = {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)}
     fresh = _Fresh(taken)
+    fresh.stacks = _stacks(parsed.node)
     parsed.node.body = _spelled(parsed, parsed.node.body, sd, fresh)
     _lists_made_here(parsed.node, sd, fresh)
     leftover = [n for n in gast.walk(parsed.node) if _runtime_call(n, sd, tuple(SPELLED_OUT))]
@@ -261,6 +262,7 @@ def spell_out_writes(parsed: ParsedFunction, sd: str) -> None:
 class _Fresh:
     def __init__(self, taken: set[str]):
         self.taken = taken
+        self.stacks: set[str] = set()
 
     def __call__(self, base: str) -> str:
         name, k = base, 1
@@ -271,21 +273,41 @@ class _Fresh:
         return name
 
 
+def _stacks(node: gast.FunctionDef) -> set[str]:
+    """The names of the lists that the code appends to or pops from."""
+    return {n.func.value.id for n in gast.walk(node) if isinstance(n, gast.Call)
+            and isinstance(n.func, gast.Attribute) and n.func.attr in ("append", "pop", "insert", "extend")
+            and isinstance(n.func.value, gast.Name)}
+
+
 def _lists_made_here(node: gast.FunctionDef, sd: str, fresh: _Fresh) -> None:
     """An adjoint list that the code appends to and pops from (the adjoint of a tape) is made by a runtime call
-    (``sd.zeros_like(tape)``): spelled as a comprehension over that call, it is a new list made here, as the
-    in-place analysis requires of a list that changes."""
-    stacks = {n.func.value.id for n in gast.walk(node) if isinstance(n, gast.Call)
-              and isinstance(n.func, gast.Attribute) and n.func.attr in ("append", "pop", "insert")
-              and isinstance(n.func.value, gast.Name)}
-    for stmt in gast.walk(node):
-        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
-                and stmt.targets[0].id in stacks and isinstance(stmt.value, gast.Call) \
-                and _runtime_call(stmt.value, sd, (stmt.value.func.attr,)):
-            item = fresh("item")
-            stmt.value = gast.ListComp(elt=_load(item), generators=[gast.comprehension(
-                target=gast.Name(id=item, ctx=gast.Store(), annotation=None, type_comment=None),
-                iter=stmt.value, ifs=[], is_async=0)])
+    (``sd.zeros_like(tape)``): spelled ``items = sd.zeros_like(tape); R = []; R.extend(items)``, it is a new list made here, as
+    the in-place analysis requires of a list that changes."""
+    stacks = _stacks(node)
+
+    def spelled(body: list) -> list:
+        out = []
+        for stmt in body:
+            for field_name in ("body", "orelse"):
+                if isinstance(getattr(stmt, field_name, None), list):
+                    setattr(stmt, field_name, spelled(getattr(stmt, field_name)))
+            if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
+                    and stmt.targets[0].id in stacks and isinstance(stmt.value, gast.Call) \
+                    and _runtime_call(stmt.value, sd, (stmt.value.func.attr,)):
+                items = fresh("items")
+                value = gast.Assign(targets=[gast.Name(id=items, ctx=gast.Store(), annotation=None,
+                                                       type_comment=None)], value=stmt.value, type_comment=None)
+                made = gast.Assign(targets=stmt.targets, value=gast.List(elts=[], ctx=gast.Load()), type_comment=None)
+                grow = gast.Expr(value=gast.Call(func=gast.Attribute(value=_load(stmt.targets[0].id), attr="extend",
+                                                                     ctx=gast.Load()),
+                                                 args=[_load(items)], keywords=[]))
+                out.extend(gast.copy_location(s, stmt) for s in (value, made, grow))
+            else:
+                out.append(stmt)
+        return out
+
+    node.body = spelled(node.body)
 
 
 def _runtime_call(node: Any, sd: str, names: tuple[str, ...]) -> bool:
@@ -352,7 +374,9 @@ def _spelled_statement(parsed: ParsedFunction, stmt: gast.stmt, sd: str, fresh: 
     if _runtime_call(call, sd, ("add_at", "unpop")) and (target is None or isinstance(target, gast.Name)):
         adjoint = _atom(call.args[0], "adjoint", before, fresh)
         if call.func.attr == "add_at":
-            if isinstance(adjoint, gast.Name):  # a tuple's adjoint becomes a list, which can be written into
+            if isinstance(adjoint, gast.Name) and adjoint.id not in fresh.stacks:
+                # a private copy, which can be written into (a tuple's adjoint becomes a list); a list that the
+                # code appends to is made as a new list already (_lists_made_here)
                 before.append(gast.Assign(targets=[_store(adjoint)], value=_sd_call(sd, "as_mutable", adjoint),
                                           type_comment=None))
             index = _atom(call.args[1], "index", before, fresh)
