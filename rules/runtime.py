@@ -92,6 +92,61 @@ defbilinear(runtime("dot_adjoint_a"), "cotangent, a, b", apply="sd.dot_adjoint_a
 defbilinear(runtime("dot_adjoint_b"), "cotangent, a, b", apply="sd.dot_adjoint_b(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.dot(a, g), cotangent)", a="sd.dot_adjoint_a(cotangent, a, g)")
 
+# -- adjoints of linear primitives: their transpose is the primitive again -----------------------------------
+
+def _transposed(name: str, spec: str, primal: str, shape_only: tuple[str, ...] = ()) -> None:
+    """``sd.<name>(cotangent, ...)``, the adjoint of a linear primitive: linear in the cotangent, and its
+    transpose is the primitive itself, ``primal`` (a template in ``g``), summed back to the cotangent's shape."""
+    _linear(runtime(name), spec, apply=f"sd.{name}({', '.join(p.split('=')[0].strip() for p in spec.split(','))})",
+            shape_only=shape_only, returns="new", cotangent=f"sd.unbroadcast({primal}, cotangent)")
+
+
+_transposed("cumsum_adjoint", "cotangent, a, axis=None", "np.cumsum(g, axis)", ("a",))
+_transposed("roll_adjoint", "cotangent, shift, axis=None", "np.roll(g, shift, axis)")
+_transposed("diff_adjoint", "cotangent, n=1, axis=-1", "np.diff(g, n, axis)")
+_transposed("repeat_adjoint", "cotangent, a, repeats, axis=None", "np.repeat(g, repeats, axis)", ("a",))
+_transposed("tile_adjoint", "cotangent, a, reps", "np.tile(g, reps)", ("a",))
+_transposed("take_adjoint", "cotangent, a, indices, axis=None, mode='raise'", "np.take(g, indices, axis, mode=mode)",
+            ("a",))
+_transposed("trace_adjoint", "cotangent, a, offset=0, axis1=0, axis2=1", "np.trace(g, offset, axis1, axis2)", ("a",))
+_transposed("diagonal_adjoint", "cotangent, a, offset=0, axis1=0, axis2=1", "np.diagonal(g, offset, axis1, axis2)",
+            ("a",))
+_transposed("diag_adjoint", "cotangent, v, k=0", "np.diag(g, k)", ("v",))
+# the adjoints of joining arrays give one block per array; transposed, the blocks joined again
+_transposed("concatenate_adjoint", "cotangent, arrays, axis=0", "np.concatenate(g, axis)", ("arrays",))
+_transposed("stack_adjoint", "cotangent, arrays, axis=0", "np.stack(g, axis)", ("arrays",))
+_transposed("vstack_adjoint", "cotangent, arrays", "np.vstack(g)", ("arrays",))
+_transposed("hstack_adjoint", "cotangent, arrays", "np.hstack(g)", ("arrays",))
+
+# inner and outer products: as for dot
+defbilinear(runtime("inner_adjoint_a"), "cotangent, a, b", apply="sd.inner_adjoint_a(cotangent, a, b)",
+            cotangent="sd.unbroadcast(np.inner(g, b), cotangent)", b="sd.inner_adjoint_b(cotangent, g, b)")
+defbilinear(runtime("inner_adjoint_b"), "cotangent, a, b", apply="sd.inner_adjoint_b(cotangent, a, b)",
+            cotangent="sd.unbroadcast(np.inner(a, g), cotangent)", a="sd.inner_adjoint_a(cotangent, a, g)")
+defbilinear(runtime("outer_adjoint_a"), "cotangent, a, b", apply="sd.outer_adjoint_a(cotangent, a, b)",
+            cotangent="sd.unbroadcast(np.outer(g, b), cotangent)", b="sd.outer_adjoint_b(cotangent, g, b)")
+defbilinear(runtime("outer_adjoint_b"), "cotangent, a, b", apply="sd.outer_adjoint_b(cotangent, a, b)",
+            cotangent="sd.unbroadcast(np.outer(a, g), cotangent)", a="sd.outer_adjoint_a(cotangent, a, g)")
+
+# var_adjoint(c, x) = 2 (x - mean x) c / (N - ddof): linear in c and in x (centering is linear); each transpose
+# is a var_adjoint again (centering is symmetric), with the other factor spread over x's shape.
+defbilinear(runtime("var_adjoint"), "cotangent, x, axis=None, ddof=0, keepdims=False",
+            apply="sd.var_adjoint(cotangent, x, axis, ddof, keepdims)",
+            cotangent="sd.unbroadcast(np.sum(g * sd.var_adjoint(1.0, x, axis, ddof, True), axis=axis, "
+                      "keepdims=keepdims), cotangent)",
+            x="sd.var_adjoint(1.0, g * sd.sum_adjoint(cotangent, x, axis, keepdims), axis, ddof, True)")
+# inv_adjoint(c, B) = -(B^T c B^T), B = inv(a): linear in c, quadratic in B.
+defrule(runtime("inv_adjoint"), "cotangent, inverse",
+        cotangent="sd.inv_adjoint(g, np.swapaxes(inverse, -1, -2))",
+        inverse="-(cotangent @ np.swapaxes(inverse, -1, -2) @ np.swapaxes(g, -1, -2) "
+                "+ np.swapaxes(g, -1, -2) @ np.swapaxes(inverse, -1, -2) @ cotangent)",
+        jvp={"cotangent": "sd.inv_adjoint(t, inverse)",
+             "inverse": "-(np.swapaxes(t, -1, -2) @ cotangent @ np.swapaxes(inverse, -1, -2) "
+                        "+ np.swapaxes(inverse, -1, -2) @ cotangent @ np.swapaxes(t, -1, -2))"}, returns="new")
+# norm_slope(x, n) = x / n, 0 where n == 0.
+defpartials(runtime("norm_slope"), "x, norm", unbroadcast=True, x="sd.norm_slope(1.0, norm)",
+            norm="-sd.norm_slope(x, norm) / norm")
+
 # -- slopes of elementwise rules --------------------------------------------------------------------------------
 
 # power_rule(a, b) = b * a ** (b - 1), 0 where b == 0: its slope in a is b * power_rule(a, b - 1) (0 where b is
