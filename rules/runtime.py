@@ -14,7 +14,14 @@ of their calls is spelled out as a pure call and a visible write (:data:`SPELLED
 Parameters are renamed where the runtime's own names (``g``, ``t``) would hide the template's.
 """
 
-from .registry import TANGENT, defbilinear, deflinear, defnondiff, defpartials, defrule, rename, runtime
+from .registry import TANGENT, defbilinear, deflinear, defnondiff, defpartials, defrule, rename, runtime, scaled
+
+
+def _bilinear(key, spec: str, *, apply: str, shape_only: tuple[str, ...] = (), **transposes: str) -> None:
+    """A helper linear in each parameter of ``transposes`` separately (a product), whose ``shape_only`` parameters
+    give only a shape (``matmul_adjoint_a``'s ``a``): the forward template is the product rule."""
+    defrule(key, spec, jvp={p: rename(apply, {p: TANGENT}) for p in transposes}, cut=shape_only, returns="new",
+            **transposes)
 
 
 def _linear(key, spec: str, *, apply: str, shape_only: tuple[str, ...] = (), returns: str | None = None,
@@ -83,13 +90,13 @@ deflinear(runtime("transpose_adjoint"), "cotangent, axes=None", apply="sd.transp
 
 # matmul_adjoint_a(c, a, b) = c @ b^T (in a's shape): bilinear in c and b; the transpose in c is the product
 # with b, the one in b is matmul_adjoint_b with the cotangent in a's place.
-defbilinear(runtime("matmul_adjoint_a"), "cotangent, a, b", apply="sd.matmul_adjoint_a(cotangent, a, b)",
+_bilinear(runtime("matmul_adjoint_a"), "cotangent, a, b", shape_only=("a",), apply="sd.matmul_adjoint_a(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.matmul(g, b), cotangent)", b="sd.matmul_adjoint_b(cotangent, g, b)")
-defbilinear(runtime("matmul_adjoint_b"), "cotangent, a, b", apply="sd.matmul_adjoint_b(cotangent, a, b)",
+_bilinear(runtime("matmul_adjoint_b"), "cotangent, a, b", shape_only=("b",), apply="sd.matmul_adjoint_b(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.matmul(a, g), cotangent)", a="sd.matmul_adjoint_a(cotangent, a, g)")
-defbilinear(runtime("dot_adjoint_a"), "cotangent, a, b", apply="sd.dot_adjoint_a(cotangent, a, b)",
+_bilinear(runtime("dot_adjoint_a"), "cotangent, a, b", shape_only=("a",), apply="sd.dot_adjoint_a(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.dot(g, b), cotangent)", b="sd.dot_adjoint_b(cotangent, g, b)")
-defbilinear(runtime("dot_adjoint_b"), "cotangent, a, b", apply="sd.dot_adjoint_b(cotangent, a, b)",
+_bilinear(runtime("dot_adjoint_b"), "cotangent, a, b", shape_only=("b",), apply="sd.dot_adjoint_b(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.dot(a, g), cotangent)", a="sd.dot_adjoint_a(cotangent, a, g)")
 
 # -- adjoints of linear primitives: their transpose is the primitive again -----------------------------------
@@ -119,13 +126,13 @@ _transposed("vstack_adjoint", "cotangent, arrays", "np.vstack(g)", ("arrays",))
 _transposed("hstack_adjoint", "cotangent, arrays", "np.hstack(g)", ("arrays",))
 
 # inner and outer products: as for dot
-defbilinear(runtime("inner_adjoint_a"), "cotangent, a, b", apply="sd.inner_adjoint_a(cotangent, a, b)",
+_bilinear(runtime("inner_adjoint_a"), "cotangent, a, b", shape_only=("a",), apply="sd.inner_adjoint_a(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.inner(g, b), cotangent)", b="sd.inner_adjoint_b(cotangent, g, b)")
-defbilinear(runtime("inner_adjoint_b"), "cotangent, a, b", apply="sd.inner_adjoint_b(cotangent, a, b)",
+_bilinear(runtime("inner_adjoint_b"), "cotangent, a, b", shape_only=("b",), apply="sd.inner_adjoint_b(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.inner(a, g), cotangent)", a="sd.inner_adjoint_a(cotangent, a, g)")
-defbilinear(runtime("outer_adjoint_a"), "cotangent, a, b", apply="sd.outer_adjoint_a(cotangent, a, b)",
+_bilinear(runtime("outer_adjoint_a"), "cotangent, a, b", shape_only=("a",), apply="sd.outer_adjoint_a(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.outer(g, b), cotangent)", b="sd.outer_adjoint_b(cotangent, g, b)")
-defbilinear(runtime("outer_adjoint_b"), "cotangent, a, b", apply="sd.outer_adjoint_b(cotangent, a, b)",
+_bilinear(runtime("outer_adjoint_b"), "cotangent, a, b", shape_only=("b",), apply="sd.outer_adjoint_b(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.outer(a, g), cotangent)", a="sd.outer_adjoint_a(cotangent, a, g)")
 
 # var_adjoint(c, x) = 2 (x - mean x) c / (N - ddof): linear in c and in x (centering is linear); each transpose
@@ -155,6 +162,71 @@ defpartials(runtime("power_rule"), "a, b", unbroadcast=True, a="b * sd.power_rul
             b="a ** (b - 1) * (1 + sd.xlogy(b, a))")
 # xlogy(x, y) = x log y (0 where x == 0): linear in x.
 defpartials(runtime("xlogy"), "x, y", unbroadcast=True, x="sd.xlogy(1.0, y)", y="x / y")
+
+def _slopes(name: str, spec: str, cut: tuple[str, ...] = (), **partials: str) -> None:
+    """An elementwise helper by its partial derivatives (as ``defpartials``), with ``cut`` parameters that carry
+    no derivative (a Bessel function's order)."""
+    defrule(runtime(name), spec, cut=cut, unbroadcast=True, jvp={p: scaled(TANGENT, d) for p, d in partials.items()},
+            **{p: scaled("g", d) for p, d in partials.items()})
+
+
+_slopes("xdivy", "x, y", x="sd.xdivy(1.0, y)", y="-sd.xdivy(x, y) / y")
+_slopes("expit", "x", x="sd.expit(x) * (1 - sd.expit(x))")
+_slopes("digamma", "x", x="sd.polygamma(1, x)")
+_slopes("polygamma", "n, x", ("n",), x="sd.polygamma(n + 1, x)")
+# Bessel functions: the slope in x by the recurrences; the order v carries none
+_slopes("bessel_iv", "v, x", ("v",), x="0.5 * (sd.bessel_iv(v - 1, x) + sd.bessel_iv(v + 1, x))")
+_slopes("bessel_jv", "v, x", ("v",), x="0.5 * (sd.bessel_jv(v - 1, x) - sd.bessel_jv(v + 1, x))")
+_slopes("bessel_yv", "v, x", ("v",), x="0.5 * (sd.bessel_yv(v - 1, x) - sd.bessel_yv(v + 1, x))")
+_slopes("bessel_kv", "v, x", ("v",), x="-0.5 * (sd.bessel_kv(v - 1, x) + sd.bessel_kv(v + 1, x))")
+_slopes("bessel_ive", "v, x", ("v",),
+        x="0.5 * (sd.bessel_ive(v - 1, x) + sd.bessel_ive(v + 1, x)) - np.sign(x) * sd.bessel_ive(v, x)")
+_slopes("bessel_kve", "v, x", ("v",), x="sd.bessel_kve(v, x) - 0.5 * (sd.bessel_kve(v - 1, x) + sd.bessel_kve(v + 1, x))")
+
+# -- reductions and linear algebra ------------------------------------------------------------------------------
+
+# The adjoint of np.max/np.min sends the cotangent to the extremal entries (ties share it): linear in the
+# cotangent; which entries are extremal is piecewise constant in x, so x and the result carry no derivative.
+_linear(runtime("extremum_adjoint"), "cotangent, x, extremum, axis=None, keepdims=False", shape_only=("x", "extremum"),
+        apply="sd.extremum_adjoint(cotangent, x, extremum, axis, keepdims)",
+        cotangent="sd.unbroadcast(np.sum(g * sd.extremum_adjoint(np.ones_like(extremum), x, extremum, axis, keepdims), "
+                  "axis=axis, keepdims=keepdims), cotangent)", returns="new")
+# det_adjoint(c, a, d) = c d inv(a)^T: linear in c and in d; in a, the slope of inv(a)^T.
+defrule(runtime("det_adjoint"), "cotangent, a, determinant",
+        cotangent="sd.unbroadcast(np.sum(g * sd.det_adjoint(1.0, a, determinant), axis=(-2, -1)), cotangent)",
+        determinant="sd.unbroadcast(np.sum(g * sd.det_adjoint(cotangent, a, 1.0), axis=(-2, -1)), determinant)",
+        a="-(np.swapaxes(np.linalg.inv(a), -1, -2) @ (np.asarray(cotangent * determinant)[..., None, None] "
+          "* np.swapaxes(g, -1, -2)) @ np.swapaxes(np.linalg.inv(a), -1, -2))",
+        jvp={"cotangent": "sd.det_adjoint(t, a, determinant)", "determinant": "sd.det_adjoint(cotangent, a, t)",
+             "a": "-(np.asarray(cotangent * determinant)[..., None, None] "
+                  "* np.swapaxes(np.linalg.inv(a) @ t @ np.linalg.inv(a), -1, -2))"}, returns="new")
+
+# -- pairs of helpers that are each other's transposes: a dict's entries, a view read again ----------------------
+
+_linear(runtime("dict_get_adjoint"), "cotangent, d, key", shape_only=("d",), apply="sd.dict_get_adjoint(cotangent, d, key)",
+        cotangent="sd.dict_get_tangent(g, d, key, cotangent)")
+_linear(runtime("dict_get_tangent"), "tangent, d, key, value", shape_only=("d", "value"),
+        apply="sd.dict_get_tangent(tangent, d, key, value)", tangent="sd.dict_get_adjoint(g, d, key)")
+_linear(runtime("dict_get_default_adjoint"), "cotangent, d, key, default", shape_only=("d", "default"),
+        apply="sd.dict_get_default_adjoint(cotangent, d, key, default)",
+        cotangent="sd.dict_get_default_tangent(g, d, key, cotangent)")
+_linear(runtime("dict_get_default_tangent"), "tangent, d, key, value", shape_only=("d", "value"),
+        apply="sd.dict_get_default_tangent(tangent, d, key, value)",
+        tangent="sd.dict_get_default_adjoint(g, d, key, tangent)")
+_linear(runtime("dict_values_adjoint"), "cotangent, d", shape_only=("d",), apply="sd.dict_values_adjoint(cotangent, d)",
+        cotangent="sd.dict_values_tangent(g, d)")
+_linear(runtime("dict_values_tangent"), "tangent, d", shape_only=("d",), apply="sd.dict_values_tangent(tangent, d)",
+        tangent="sd.dict_values_adjoint(g, d)")
+_linear(runtime("dict_items_adjoint"), "cotangent, d", shape_only=("d",), apply="sd.dict_items_adjoint(cotangent, d)",
+        cotangent="sd.dict_items_tangent(g, d)")
+_linear(runtime("dict_items_tangent"), "tangent, d", shape_only=("d",), apply="sd.dict_items_tangent(tangent, d)",
+        tangent="sd.dict_items_adjoint(g, d)")
+_linear(runtime("view_again_adjoint"), "cotangent, view, base, index, part", shape_only=("view", "base"),
+        apply="sd.view_again_adjoint(cotangent, view, base, index, part)",
+        cotangent="sd.view_again_tangent(g, view, base, index, part)")
+_linear(runtime("view_again_tangent"), "tangent, view, base, index, part", shape_only=("view", "base"),
+        apply="sd.view_again_tangent(tangent, view, base, index, part)",
+        tangent="sd.view_again_adjoint(g, view, base, index, part)")
 
 # -- the in-place adjoint helpers, spelled out ------------------------------------------------------------------
 

@@ -261,13 +261,28 @@ def test_a_derived_function_of_a_closure_is_refused_inside_differentiated_code()
         sourcediff.grad(h)(0.5)
 
 
-def test_a_helper_without_a_second_derivative_is_refused_loudly():
-    def f(a):
-        return np.sum(np.linalg.inv(a))
+def product(a):
+    return np.prod(a)
 
-    a = np.eye(2) * 2.0 + 0.1
-    with pytest.raises(MissingRuleError, match="sd.inv_adjoint"):
-        sourcediff.grad(lambda m: np.sum(sourcediff.grad(f)(m)))(a)
+
+def test_a_helper_without_a_second_derivative_is_refused_loudly():
+    with pytest.raises(MissingRuleError, match="sd.prod_adjoint"):
+        sourcediff.grad(lambda m: np.sum(sourcediff.grad(product)(m)))(np.array([0.5, 2.0, 3.0]))
+
+
+def inverse_sum(a):
+    return np.sum(np.linalg.inv(a) @ a.T)
+
+
+def inverse_sum_jax(a):
+    return jnp.sum(jnp.linalg.inv(a) @ a.T)
+
+
+def test_grad_of_a_function_of_a_matrix_gradient():
+    a = np.array([[2.0, 0.3], [-0.4, 1.5]])
+    h = lambda m: np.sum(sourcediff.grad(inverse_sum)(m) ** 2)  # noqa: E731
+    expected = jax.grad(lambda m: jnp.sum(jax.grad(inverse_sum_jax)(m) ** 2))(a)
+    np.testing.assert_allclose(sourcediff.grad(h)(a), np.asarray(expected), rtol=1e-9, atol=1e-12)
 
 
 def test_the_second_derivative_costs_a_few_times_the_first():

@@ -26,8 +26,21 @@ def S(*args, **kwargs):
             return x(rng)
         if isinstance(x, list):
             return [draw(v, rng) for v in x]
+        if isinstance(x, tuple):
+            return tuple(draw(v, rng) for v in x)
+        if isinstance(x, dict):
+            return {k: draw(v, rng) for k, v in x.items()}
         return x
     return lambda rng: ([draw(a, rng) for a in args], {k: draw(v, rng) for k, v in kwargs.items()})
+
+
+def _extremum(shape, axis=None, keepdims=False, pick=np.max):
+    """A cotangent of ``pick(x, axis)``, x, and the extremum itself (which the adjoint compares x with)."""
+    def sample(rng):
+        x = rng.standard_normal(shape)
+        extremum = pick(x, axis=axis, keepdims=keepdims)
+        return [rng.standard_normal(np.shape(extremum)), x, extremum, axis, keepdims], {}
+    return sample
 
 
 REPEATS = np.array([0, 2, 0, 3])
@@ -93,4 +106,29 @@ RUNTIME_SAMPLES = {
     runtime("var_adjoint"): [S(N(), N(4)), S(N(3), N(2, 3), 0), S(N(2, 1), N(2, 3), 1, 1, True)],
     runtime("inv_adjoint"): [S(N(3, 3), N(3, 3)), S(N(2, 2, 2), N(2, 2, 2))],
     runtime("norm_slope"): [S(N(3), U(0.5, 2.0)), S(N(2, 3), U(0.5, 2.0, 2, 1)), S(N(), U(0.5, 2.0))],
+    runtime("xdivy"): [S(N(3), U(0.5, 2.0, 3)), S(N(), U(0.5, 2.0))],
+    runtime("expit"): [S(N(3)), S(N())],
+    runtime("digamma"): [S(U(0.5, 3.0)), S(U(-0.9, -0.1))],
+    runtime("polygamma"): [S(1, U(0.5, 3.0, 3)), S(2, U(0.5, 3.0))],
+    runtime("bessel_iv"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(0.5, 3.0))],
+    runtime("bessel_jv"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(0.5, 3.0))],
+    runtime("bessel_yv"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(0.5, 3.0))],
+    runtime("bessel_kv"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(0.5, 3.0))],
+    runtime("bessel_ive"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(-3.0, -0.5))],
+    runtime("bessel_kve"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(0.5, 3.0))],
+    runtime("extremum_adjoint"): [_extremum((5,)), _extremum((2, 3), 0), _extremum((2, 3), 1, True),
+                                  _extremum((2, 3), 1, False, np.min)],
+    runtime("det_adjoint"): [S(N(), N(3, 3) , N()), S(N(2), N(2, 3, 3), N(2))],
+    runtime("dict_get_adjoint"): [S(N(3), {"a": np.ones(3), "b": 1.0}, "a"), S(N(), {"a": 1.0}, "z")],
+    runtime("dict_get_tangent"): [S({"a": N(3), "b": N()}, {"a": np.ones(3), "b": 1.0}, "a", np.ones(3))],
+    runtime("dict_get_default_adjoint"): [S(N(3), {"a": np.ones(3)}, "z", np.ones(3)),
+                                          S(N(3), {"a": np.ones(3)}, "a", np.ones(3))],
+    runtime("dict_get_default_tangent"): [S(N(3), {"a": np.ones(3)}, "z", np.ones(3))],
+    runtime("dict_values_adjoint"): [S([N(3), N()], {"a": np.ones(3), "b": 1.0})],
+    runtime("dict_values_tangent"): [S({"a": N(3), "b": N()}, {"a": np.ones(3), "b": 1.0})],
+    runtime("dict_items_adjoint"): [S([("a", N(3)), ("b", N())], {"a": np.ones(3), "b": 1.0})],
+    runtime("dict_items_tangent"): [S({"a": N(3), "b": N()}, {"a": np.ones(3), "b": 1.0})],
+    runtime("view_again_adjoint"): [S(N(2), N(2), N(4), slice(0, 2), "view"),
+                                    S(N(2), N(2), N(4), slice(0, 2), "base")],
+    runtime("view_again_tangent"): [S(N(2), N(2), N(4), slice(0, 2), "view")],
 }
