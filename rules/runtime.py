@@ -124,6 +124,21 @@ _transposed("concatenate_adjoint", "cotangent, arrays, axis=0", "np.concatenate(
 _transposed("stack_adjoint", "cotangent, arrays, axis=0", "np.stack(g, axis)", ("arrays",))
 _transposed("vstack_adjoint", "cotangent, arrays", "np.vstack(g)", ("arrays",))
 _transposed("hstack_adjoint", "cotangent, arrays", "np.hstack(g)", ("arrays",))
+_transposed("column_stack_adjoint", "cotangent, tup", "np.column_stack(g)", ("tup",))
+_transposed("dstack_adjoint", "cotangent, tup", "np.dstack(g)", ("tup",))
+_transposed("unstack_adjoint", "cotangent, x, axis=0", "np.stack(g, axis)", ("x",))
+_linear(runtime("split_adjoint"), "cotangent, ary, indices_or_sections, axis=0", shape_only=("ary",),
+        apply="sd.split_adjoint(cotangent, ary, indices_or_sections, axis)",
+        cotangent="np.array_split(g, indices_or_sections, axis)", returns="new")
+_transposed("rollaxis_adjoint", "cotangent, a, axis, start=0", "np.rollaxis(g, axis, start)", ("a",))
+_transposed("take_along_axis_adjoint", "cotangent, arr, indices, axis", "np.take_along_axis(g, indices, axis)",
+            ("arr",))
+_transposed("compress_adjoint", "cotangent, condition, a, axis=None", "np.compress(condition, g, axis)", ("a",))
+_transposed("delete_adjoint", "cotangent, arr, obj, axis=None", "np.delete(g, obj, axis)", ("arr",))
+_transposed("extract_adjoint", "cotangent, condition, arr", "np.extract(condition, g)", ("arr",))
+_transposed("diagflat_adjoint", "cotangent, v, k=0", "np.diagflat(g, k)", ("v",))
+_transposed("nan_sum_adjoint", "cotangent, a, axis=None, keepdims=False",
+            "np.sum(np.where(np.isnan(a), 0.0, g), axis=axis, keepdims=keepdims)", ("a",))
 
 # inner and outer products: as for dot
 _bilinear(runtime("inner_adjoint_a"), "cotangent, a, b", shape_only=("a",), apply="sd.inner_adjoint_a(cotangent, a, b)",
@@ -163,25 +178,24 @@ defpartials(runtime("power_rule"), "a, b", unbroadcast=True, a="b * sd.power_rul
 # xlogy(x, y) = x log y (0 where x == 0): linear in x.
 defpartials(runtime("xlogy"), "x, y", unbroadcast=True, x="sd.xlogy(1.0, y)", y="x / y")
 
-def _slopes(name: str, spec: str, cut: tuple[str, ...] = (), **partials: str) -> None:
-    """An elementwise helper by its partial derivatives (as ``defpartials``), with ``cut`` parameters that carry
-    no derivative (a Bessel function's order)."""
-    defrule(runtime(name), spec, cut=cut, unbroadcast=True, jvp={p: scaled(TANGENT, d) for p, d in partials.items()},
-            **{p: scaled("g", d) for p, d in partials.items()})
+def _slopes(name: str, spec: str, **partials: str) -> None:
+    """An elementwise helper by its partial derivatives (as ``defpartials``). A parameter without one (a Bessel
+    function's order) is refused where it is differentiated, as in the first derivative's rule."""
+    defpartials(runtime(name), spec, unbroadcast=True, **partials)
 
 
 _slopes("xdivy", "x, y", x="sd.xdivy(1.0, y)", y="-sd.xdivy(x, y) / y")
 _slopes("expit", "x", x="sd.expit(x) * (1 - sd.expit(x))")
 _slopes("digamma", "x", x="sd.polygamma(1, x)")
-_slopes("polygamma", "n, x", ("n",), x="sd.polygamma(n + 1, x)")
+_slopes("polygamma", "n, x", x="sd.polygamma(n + 1, x)")
 # Bessel functions: the slope in x by the recurrences; the order v carries none
-_slopes("bessel_iv", "v, x", ("v",), x="0.5 * (sd.bessel_iv(v - 1, x) + sd.bessel_iv(v + 1, x))")
-_slopes("bessel_jv", "v, x", ("v",), x="0.5 * (sd.bessel_jv(v - 1, x) - sd.bessel_jv(v + 1, x))")
-_slopes("bessel_yv", "v, x", ("v",), x="0.5 * (sd.bessel_yv(v - 1, x) - sd.bessel_yv(v + 1, x))")
-_slopes("bessel_kv", "v, x", ("v",), x="-0.5 * (sd.bessel_kv(v - 1, x) + sd.bessel_kv(v + 1, x))")
-_slopes("bessel_ive", "v, x", ("v",),
+_slopes("bessel_iv", "v, x", x="0.5 * (sd.bessel_iv(v - 1, x) + sd.bessel_iv(v + 1, x))")
+_slopes("bessel_jv", "v, x", x="0.5 * (sd.bessel_jv(v - 1, x) - sd.bessel_jv(v + 1, x))")
+_slopes("bessel_yv", "v, x", x="0.5 * (sd.bessel_yv(v - 1, x) - sd.bessel_yv(v + 1, x))")
+_slopes("bessel_kv", "v, x", x="-0.5 * (sd.bessel_kv(v - 1, x) + sd.bessel_kv(v + 1, x))")
+_slopes("bessel_ive", "v, x",
         x="0.5 * (sd.bessel_ive(v - 1, x) + sd.bessel_ive(v + 1, x)) - np.sign(x) * sd.bessel_ive(v, x)")
-_slopes("bessel_kve", "v, x", ("v",), x="sd.bessel_kve(v, x) - 0.5 * (sd.bessel_kve(v - 1, x) + sd.bessel_kve(v + 1, x))")
+_slopes("bessel_kve", "v, x", x="sd.bessel_kve(v, x) - 0.5 * (sd.bessel_kve(v - 1, x) + sd.bessel_kve(v + 1, x))")
 
 # -- reductions and linear algebra ------------------------------------------------------------------------------
 
@@ -227,6 +241,28 @@ _linear(runtime("view_again_adjoint"), "cotangent, view, base, index, part", sha
 _linear(runtime("view_again_tangent"), "tangent, view, base, index, part", shape_only=("view", "base"),
         apply="sd.view_again_tangent(tangent, view, base, index, part)",
         tangent="sd.view_again_adjoint(g, view, base, index, part)")
+
+# the adjoints and tangents of these primitives are linear maps that transpose each other
+_linear(runtime("gradient_adjoint"), "cotangent, f, varargs=(), axis=None, edge_order=1", shape_only=("f",),
+        apply="sd.gradient_adjoint(cotangent, f, varargs, axis, edge_order)",
+        cotangent="sd.gradient_tangent(g, f, varargs, axis, edge_order)", returns="new")
+_linear(runtime("gradient_tangent"), "tangent, f, varargs=(), axis=None, edge_order=1", shape_only=("f",),
+        apply="sd.gradient_tangent(tangent, f, varargs, axis, edge_order)",
+        tangent="sd.gradient_adjoint(g, f, varargs, axis, edge_order)", returns="new")
+_linear(runtime("choose_adjoint"), "cotangent, a, choices, mode='raise'", shape_only=("choices",),
+        apply="sd.choose_adjoint(cotangent, a, choices, mode)", cotangent="sd.choose_tangent(g, a, choices, mode)")
+_linear(runtime("choose_tangent"), "tangent, a, choices, mode='raise'", shape_only=("choices",),
+        apply="sd.choose_tangent(tangent, a, choices, mode)", tangent="sd.choose_adjoint(g, a, choices, mode)")
+_linear(runtime("meshgrid_adjoint"), "cotangent, xi, sparse=False, indexing='xy'", shape_only=("xi",),
+        apply="sd.meshgrid_adjoint(cotangent, xi, sparse, indexing)",
+        cotangent="sd.meshgrid_tangent(g, xi, sparse, indexing)")
+_linear(runtime("meshgrid_tangent"), "tangent, xi, sparse=False, indexing='xy'", shape_only=("xi",),
+        apply="sd.meshgrid_tangent(tangent, xi, sparse, indexing)",
+        tangent="sd.meshgrid_adjoint(g, xi, sparse, indexing)")
+_linear(runtime("broadcast_arrays_adjoint"), "cotangent, args", shape_only=("args",),
+        apply="sd.broadcast_arrays_adjoint(cotangent, args)", cotangent="sd.broadcast_arrays_tangent(g, args)")
+_linear(runtime("broadcast_arrays_tangent"), "tangent, args", shape_only=("args",),
+        apply="sd.broadcast_arrays_tangent(tangent, args)", tangent="sd.broadcast_arrays_adjoint(g, args)")
 
 # -- the in-place adjoint helpers, spelled out ------------------------------------------------------------------
 
