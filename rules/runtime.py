@@ -137,6 +137,10 @@ _transposed("compress_adjoint", "cotangent, condition, a, axis=None", "np.compre
 _transposed("delete_adjoint", "cotangent, arr, obj, axis=None", "np.delete(g, obj, axis)", ("arr",))
 _transposed("extract_adjoint", "cotangent, condition, arr", "np.extract(condition, g)", ("arr",))
 _transposed("diagflat_adjoint", "cotangent, v, k=0", "np.diagflat(g, k)", ("v",))
+_transposed("cumulative_sum_adjoint", "cotangent, x, axis=None, include_initial=False",
+            "np.cumulative_sum(g, axis=axis, include_initial=include_initial)", ("x",))
+_transposed("nan_cumsum_adjoint", "cotangent, a, axis=None", "np.cumsum(np.where(np.isnan(a), 0.0, g), axis)", ("a",))
+_transposed("polyder_adjoint", "cotangent, p, m=1", "np.polyder(g, m)", ("p",))
 _transposed("nan_sum_adjoint", "cotangent, a, axis=None, keepdims=False",
             "np.sum(np.where(np.isnan(a), 0.0, g), axis=axis, keepdims=keepdims)", ("a",))
 
@@ -263,6 +267,45 @@ _linear(runtime("broadcast_arrays_adjoint"), "cotangent, args", shape_only=("arg
         apply="sd.broadcast_arrays_adjoint(cotangent, args)", cotangent="sd.broadcast_arrays_tangent(g, args)")
 _linear(runtime("broadcast_arrays_tangent"), "tangent, args", shape_only=("args",),
         apply="sd.broadcast_arrays_tangent(tangent, args)", tangent="sd.broadcast_arrays_adjoint(g, args)")
+
+# Which entry goes where is piecewise constant in the values (a sort's permutation, where the extremes or the
+# NaNs are, the floor of a quotient): the values carry no derivative, and each adjoint and tangent transpose.
+_linear(runtime("sort_adjoint"), "cotangent, x, axis=-1", shape_only=("x",), apply="sd.sort_adjoint(cotangent, x, axis)",
+        cotangent="sd.sort_tangent(g, x, axis)", returns="new")
+_linear(runtime("sort_tangent"), "tangent, x, axis=-1", shape_only=("x",), apply="sd.sort_tangent(tangent, x, axis)",
+        tangent="sd.sort_adjoint(g, x, axis)", returns="new")
+_linear(runtime("partition_adjoint"), "cotangent, a, partitioned, axis=-1", shape_only=("a", "partitioned"),
+        apply="sd.partition_adjoint(cotangent, a, partitioned, axis)",
+        cotangent="sd.partition_tangent(g, a, partitioned, axis)", returns="new")
+_linear(runtime("partition_tangent"), "tangent, a, partitioned, axis=-1", shape_only=("a", "partitioned"),
+        apply="sd.partition_tangent(tangent, a, partitioned, axis)",
+        tangent="sd.partition_adjoint(g, a, partitioned, axis)", returns="new")
+_linear(runtime("modf_adjoint"), "cotangent, x", shape_only=("x",), apply="sd.modf_adjoint(cotangent, x)",
+        cotangent="sd.modf_tangent(g, x)")
+_linear(runtime("modf_tangent"), "tangent, x", shape_only=("x",), apply="sd.modf_tangent(tangent, x)",
+        tangent="sd.modf_adjoint(g, x)")
+_linear(runtime("divmod_adjoint"), "cotangent, x1, x2, which='x1'", shape_only=("x1", "x2"),
+        apply="sd.divmod_adjoint(cotangent, x1, x2, which)", cotangent="sd.divmod_tangent(g, x1, x2, which)")
+_linear(runtime("divmod_tangent"), "tangent, x1, x2, which='x1'", shape_only=("x1", "x2"),
+        apply="sd.divmod_tangent(tangent, x1, x2, which)", tangent="sd.divmod_adjoint(g, x1, x2, which)")
+_linear(runtime("select_adjoint"), "cotangent, condlist, choicelist, default=0, which='choicelist'",
+        shape_only=("choicelist", "default"), apply="sd.select_adjoint(cotangent, condlist, choicelist, default, which)",
+        cotangent="sd.select_tangent(g, condlist, choicelist, default, which)")
+_linear(runtime("select_tangent"), "tangent, condlist, choicelist, default=0, which='choicelist'",
+        shape_only=("choicelist", "default"), apply="sd.select_tangent(tangent, condlist, choicelist, default, which)",
+        tangent="sd.select_adjoint(g, condlist, choicelist, default, which)")
+_linear(runtime("nan_mean_adjoint"), "cotangent, a, axis=None, keepdims=False", shape_only=("a",),
+        apply="sd.nan_mean_adjoint(cotangent, a, axis, keepdims)",
+        cotangent="sd.unbroadcast(np.sum(g * sd.nan_mean_adjoint(np.ones_like(cotangent), a, axis, keepdims), "
+                  "axis=axis, keepdims=keepdims), cotangent)", returns="new")
+_linear(runtime("nan_extremum_adjoint"), "cotangent, a, extremum, axis=None, keepdims=False",
+        shape_only=("a", "extremum"), apply="sd.nan_extremum_adjoint(cotangent, a, extremum, axis, keepdims)",
+        cotangent="sd.unbroadcast(np.sum(g * sd.nan_extremum_adjoint(np.ones_like(extremum), a, extremum, axis, "
+                  "keepdims), axis=axis, keepdims=keepdims), cotangent)", returns="new")
+_linear(runtime("ptp_adjoint"), "cotangent, a, axis=None, keepdims=False", shape_only=("a",),
+        apply="sd.ptp_adjoint(cotangent, a, axis, keepdims)",
+        cotangent="sd.unbroadcast(np.sum(g * sd.ptp_adjoint(np.ones_like(cotangent), a, axis, keepdims), "
+                  "axis=axis, keepdims=keepdims), cotangent)", returns="new")
 
 # -- the in-place adjoint helpers, spelled out ------------------------------------------------------------------
 

@@ -34,6 +34,24 @@ def S(*args, **kwargs):
     return lambda rng: ([draw(a, rng) for a in args], {k: draw(v, rng) for k, v in kwargs.items()})
 
 
+def _partition(shape, kth, axis=-1):
+    """A cotangent (or tangent), a, ``np.partition(a, kth, axis)`` and the axis."""
+    def sample(rng):
+        a = rng.standard_normal(shape)
+        return [rng.standard_normal(shape), a, np.partition(a, kth, axis), axis], {}
+    return sample
+
+
+def _nan_extremum(shape, axis=None, keepdims=False):
+    """As ``_extremum`` for ``np.nanmax``, with a NaN in ``a``."""
+    def sample(rng):
+        a = rng.standard_normal(shape)
+        a.flat[1] = np.nan
+        extremum = np.nanmax(a, axis=axis, keepdims=keepdims)
+        return [rng.standard_normal(np.shape(extremum)), a, extremum, axis, keepdims], {}
+    return sample
+
+
 def _extremum(shape, axis=None, keepdims=False, pick=np.max):
     """A cotangent of ``pick(x, axis)``, x, and the extremum itself (which the adjoint compares x with)."""
     def sample(rng):
@@ -151,4 +169,25 @@ RUNTIME_SAMPLES = {
     runtime("meshgrid_tangent"): [S([N(2), N(3)], [N(2), N(3)])],
     runtime("broadcast_arrays_adjoint"): [S([N(2, 3), N(2, 3)], [N(3), N(2, 1)])],
     runtime("broadcast_arrays_tangent"): [S([N(3), N(2, 1)], [N(3), N(2, 1)])],
+    runtime("cumulative_sum_adjoint"): [S(N(4), N(4)), S(N(5), N(4), 0, True), S(N(2, 3), N(2, 3), 1)],
+    runtime("nan_cumsum_adjoint"): [S(N(3), np.array([1.0, np.nan, 2.0])), S(N(2, 3), N(2, 3), 1)],
+    runtime("polyder_adjoint"): [S(N(3), N(4)), S(N(2), N(4), 2)],
+    runtime("sort_adjoint"): [S(N(4), N(4)), S(N(2, 3), N(2, 3), 0), S(N(6), N(2, 3), None)],
+    runtime("sort_tangent"): [S(N(4), N(4)), S(N(2, 3), N(2, 3), 0)],
+    runtime("partition_adjoint"): [_partition((5,), 2), _partition((2, 4), 1, 1)],
+    runtime("partition_tangent"): [_partition((5,), 2), _partition((2, 4), 1, 1)],
+    runtime("modf_adjoint"): [S((N(3), N(3)), N(3))],
+    runtime("modf_tangent"): [S(N(3), N(3))],
+    runtime("divmod_adjoint"): [S((N(3), N(3)), U(1.0, 5.0, 3), U(0.5, 0.9, 3)),
+                                S((N(3), N(3)), U(1.0, 5.0, 3), U(0.5, 0.9, 3), "x2")],
+    runtime("divmod_tangent"): [S(N(3), U(1.0, 5.0, 3), U(0.5, 0.9, 3)), S(N(3), U(1.0, 5.0, 3), U(0.5, 0.9, 3), "x2")],
+    runtime("select_adjoint"): [S(N(4), [np.array([True, False, False, True]), np.array([False, True, False, False])],
+                                  [N(4), N(4)], N(4)),
+                                S(N(4), [np.array([True, False, False, True])], [N(4)], N(4), "default")],
+    runtime("select_tangent"): [S([N(4), N(4)], [np.array([True, False, False, True]),
+                                                 np.array([False, True, False, False])], [N(4), N(4)], N(4))],
+    runtime("nan_mean_adjoint"): [S(N(), np.array([1.0, np.nan, 2.0])), S(N(2), N(2, 3), 1),
+                                  S(N(1, 3), N(2, 3), 0, True)],
+    runtime("nan_extremum_adjoint"): [_nan_extremum((5,)), _nan_extremum((2, 3), 1)],
+    runtime("ptp_adjoint"): [S(N(), N(5)), S(N(2), N(2, 3), 1), S(N(2, 1), N(2, 3), 1, True)],
 }
