@@ -329,35 +329,14 @@ def store_adjoint(adjoint, index, value, array=None):
 
     With repeated integer indices NumPy keeps the last write, so only the last
     occurrence of each element receives its adjoint. Written into an integer
-    array, a value is truncated: it receives nothing.
+    array, a value is truncated: it receives nothing. (``written_part`` and
+    ``clear_at``, which is how code differentiating a derivative again spells it.)
     """
-    if type(array) is _ndarray and array.dtype.kind in "biu":
-        part = adjoint[index] * 0.0
-        adjoint[index] = 0.0
-        return part if value is None else unbroadcast(part, value)
-    if type(adjoint) is not _ndarray:
-        if isinstance(index, slice):
-            positions = range(*index.indices(len(adjoint)))
-            part = [adjoint[i] for i in positions]
-            for i in positions:
-                adjoint[i] = zeros_like(adjoint[i])
-            return ListAdjoint(part)
-        part = adjoint[index]
-        adjoint[index] = zeros_like(part)
-        return part if value is None else unbroadcast(part, value)
-    if type(index) is int and adjoint.ndim == 1:  # one element: a number, already a copy
-        part = adjoint[index]
-    elif _is_basic(index):
-        part = np.array(adjoint[index])
-    else:
-        part = adjoint[index]
-        if not _is_mask(index):  # keep only the last write to each element
-            ids = np.arange(part.size).reshape(part.shape)
-            last = np.full(adjoint.shape, -1)
-            last[index] = ids
-            part = np.where(last[index] == ids, part, 0.0)
-    adjoint[index] = 0.0
-    return part if value is None else unbroadcast(part, value)
+    part = written_part(adjoint, index, array)
+    clear_at(adjoint, index)
+    if value is None or (type(adjoint) is not _ndarray and isinstance(index, slice)):
+        return part
+    return unbroadcast(part, value)
 
 
 def increment_adjoint(adjoint, index, array, negate=False):

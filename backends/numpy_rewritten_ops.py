@@ -12,19 +12,8 @@ import numpy as np
 
 from .numpy_adjoints import ListAdjoint, _ndarray, add, zeros_like
 
-__all__ = ["as_mutable", "restored_value", "written_part", "written_part_adjoint", "increment_part", "cleared", "added_at", "added_at_adjoint",
-           "unpop_position"]
-
-
-def _is_basic(index) -> bool:
-    if isinstance(index, tuple):
-        return all(_is_basic(i) for i in index)
-    return index is None or index is Ellipsis or isinstance(index, (int, np.integer, slice))
-
-
-def _is_mask(index) -> bool:
-    return getattr(index, "dtype", None) == np.bool_ or (
-        isinstance(index, list) and index and all(isinstance(v, (bool, np.bool_)) for v in index))
+__all__ = ["as_mutable", "restored_value", "written_part", "written_part_adjoint", "increment_part", "cleared",
+           "added_at", "added_at_adjoint", "unpop_position"]
 
 
 def _last_writes(shape, index, part_shape):
@@ -39,6 +28,8 @@ def _last_writes(shape, index, part_shape):
 def written_part(adjoint, index, array=None):
     """What ``sd.store_adjoint(adjoint, index, None, array)`` returns, without zeroing ``adjoint[index]``: the
     adjoint of the elements that ``array[index] = v`` wrote (last write wins; zeros for an integer array)."""
+    from .numpy_backend import _is_basic, _is_mask
+
     if type(array) is _ndarray and array.dtype.kind in "biu":
         return adjoint[index] * 0.0
     if type(adjoint) is not _ndarray:
@@ -56,6 +47,8 @@ def written_part(adjoint, index, array=None):
 def written_part_adjoint(g, adjoint, index, array=None):
     """The transpose of :func:`written_part` in ``adjoint``: ``g`` put back at ``index`` (last writes only) in
     zeros shaped like ``adjoint``."""
+    from .numpy_backend import _is_basic, _is_mask
+
     if type(array) is _ndarray and array.dtype.kind in "biu":
         return zeros_like(adjoint)
     if type(adjoint) is not _ndarray:
@@ -100,6 +93,8 @@ def cleared(adjoint, index):
 
 def added_at(adjoint, index, value):
     """What ``sd.add_at(adjoint, index, value)`` leaves at ``adjoint[index]`` (repeated indices accumulate)."""
+    from .numpy_backend import _is_basic, _is_mask
+
     if type(adjoint) is _ndarray:
         if _is_basic(index) or _is_mask(index):
             return adjoint[index] + value
@@ -113,7 +108,7 @@ def added_at(adjoint, index, value):
 
 def added_at_adjoint(g, adjoint, index, value):
     """The adjoint of ``value`` in :func:`added_at`: each value receives ``g`` of the element it lands on."""
-    from .numpy_backend import unbroadcast
+    from .numpy_backend import _is_basic, _is_mask, unbroadcast
 
     if type(adjoint) is _ndarray:
         if _is_basic(index) or _is_mask(index):

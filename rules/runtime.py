@@ -79,7 +79,8 @@ _linear(runtime("mean_adjoint"), "cotangent, x, axis=None, keepdims=False", shap
           apply="sd.mean_adjoint(cotangent, x, axis, keepdims)",
           cotangent="sd.unbroadcast(np.mean(g, axis=axis, keepdims=keepdims), cotangent)")
 # x[index]'s adjoint scatters into zeros shaped like x (repeats accumulate); transposed, a gather.
-_linear(runtime("index_adjoint"), "cotangent, x, index", shape_only=("x",), apply="sd.index_adjoint(cotangent, x, index)",
+_linear(runtime("index_adjoint"), "cotangent, x, index", shape_only=("x",),
+        apply="sd.index_adjoint(cotangent, x, index)",
           cotangent="sd.unbroadcast(g[index], cotangent)", returns="new")
 _linear(runtime("copy_adjoint"), "cotangent, x", shape_only=("x",), apply="sd.copy_adjoint(cotangent, x)",
           cotangent="sd.copy_adjoint(g, x)")
@@ -90,9 +91,11 @@ deflinear(runtime("transpose_adjoint"), "cotangent, axes=None", apply="sd.transp
 
 # matmul_adjoint_a(c, a, b) = c @ b^T (in a's shape): bilinear in c and b; the transpose in c is the product
 # with b, the one in b is matmul_adjoint_b with the cotangent in a's place.
-_bilinear(runtime("matmul_adjoint_a"), "cotangent, a, b", shape_only=("a",), apply="sd.matmul_adjoint_a(cotangent, a, b)",
+_bilinear(runtime("matmul_adjoint_a"), "cotangent, a, b", shape_only=("a",),
+          apply="sd.matmul_adjoint_a(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.matmul(g, b), cotangent)", b="sd.matmul_adjoint_b(cotangent, g, b)")
-_bilinear(runtime("matmul_adjoint_b"), "cotangent, a, b", shape_only=("b",), apply="sd.matmul_adjoint_b(cotangent, a, b)",
+_bilinear(runtime("matmul_adjoint_b"), "cotangent, a, b", shape_only=("b",),
+          apply="sd.matmul_adjoint_b(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.matmul(a, g), cotangent)", a="sd.matmul_adjoint_a(cotangent, a, g)")
 _bilinear(runtime("dot_adjoint_a"), "cotangent, a, b", shape_only=("a",), apply="sd.dot_adjoint_a(cotangent, a, b)",
             cotangent="sd.unbroadcast(np.dot(g, b), cotangent)", b="sd.dot_adjoint_b(cotangent, g, b)")
@@ -221,7 +224,8 @@ defrule(runtime("det_adjoint"), "cotangent, a, determinant",
 
 # -- pairs of helpers that are each other's transposes: a dict's entries, a view read again ----------------------
 
-_linear(runtime("dict_get_adjoint"), "cotangent, d, key", shape_only=("d",), apply="sd.dict_get_adjoint(cotangent, d, key)",
+_linear(runtime("dict_get_adjoint"), "cotangent, d, key", shape_only=("d",),
+        apply="sd.dict_get_adjoint(cotangent, d, key)",
         cotangent="sd.dict_get_tangent(g, d, key, cotangent)")
 _linear(runtime("dict_get_tangent"), "tangent, d, key, value", shape_only=("d", "value"),
         apply="sd.dict_get_tangent(tangent, d, key, value)", tangent="sd.dict_get_adjoint(g, d, key)")
@@ -270,7 +274,8 @@ _linear(runtime("broadcast_arrays_tangent"), "tangent, args", shape_only=("args"
 
 # Which entry goes where is piecewise constant in the values (a sort's permutation, where the extremes or the
 # NaNs are, the floor of a quotient): the values carry no derivative, and each adjoint and tangent transpose.
-_linear(runtime("sort_adjoint"), "cotangent, x, axis=-1", shape_only=("x",), apply="sd.sort_adjoint(cotangent, x, axis)",
+_linear(runtime("sort_adjoint"), "cotangent, x, axis=-1", shape_only=("x",),
+        apply="sd.sort_adjoint(cotangent, x, axis)",
         cotangent="sd.sort_tangent(g, x, axis)", returns="new")
 _linear(runtime("sort_tangent"), "tangent, x, axis=-1", shape_only=("x",), apply="sd.sort_tangent(tangent, x, axis)",
         tangent="sd.sort_adjoint(g, x, axis)", returns="new")
@@ -289,7 +294,8 @@ _linear(runtime("divmod_adjoint"), "cotangent, x1, x2, which='x1'", shape_only=(
 _linear(runtime("divmod_tangent"), "tangent, x1, x2, which='x1'", shape_only=("x1", "x2"),
         apply="sd.divmod_tangent(tangent, x1, x2, which)", tangent="sd.divmod_adjoint(g, x1, x2, which)")
 _linear(runtime("select_adjoint"), "cotangent, condlist, choicelist, default=0, which='choicelist'",
-        shape_only=("choicelist", "default"), apply="sd.select_adjoint(cotangent, condlist, choicelist, default, which)",
+        shape_only=("choicelist", "default"),
+        apply="sd.select_adjoint(cotangent, condlist, choicelist, default, which)",
         cotangent="sd.select_tangent(g, condlist, choicelist, default, which)")
 _linear(runtime("select_tangent"), "tangent, condlist, choicelist, default=0, which='choicelist'",
         shape_only=("choicelist", "default"), apply="sd.select_tangent(tangent, condlist, choicelist, default, which)",
@@ -311,7 +317,8 @@ _linear(runtime("ptp_adjoint"), "cotangent, a, axis=None, keepdims=False", shape
 
 # The part of an adjoint that a write overwrote (store_adjoint without the clearing): a gather of the last
 # writes; its transpose scatters them back. increment_adjoint leaves the adjoint as it was (for float arrays).
-_linear(runtime("written_part"), "adjoint, index, array=None", shape_only=("array",), apply="sd.written_part(adjoint, index, array)",
+_linear(runtime("written_part"), "adjoint, index, array=None", shape_only=("array",),
+        apply="sd.written_part(adjoint, index, array)",
           adjoint="sd.written_part_adjoint(g, adjoint, index, array)", returns="new")
 _linear(runtime("written_part_adjoint"), "cotangent, adjoint, index, array=None", shape_only=("adjoint", "array"),
           apply="sd.written_part_adjoint(cotangent, adjoint, index, array)",
@@ -342,3 +349,81 @@ SPELLED_OUT = {
 }
 """The runtime helpers that write into an argument, and how the parse stage spells each call out when generated
 code is differentiated again (``sourcediff.parse.spell_out_writes``)."""
+
+
+# -- not differentiable again yet -------------------------------------------------------------------------------
+
+NOT_YET: dict[str, str] = {
+    "attribute_adjoint": "the adjoint of a record's field read (namedtuples, dataclasses): its transpose reads the "
+                         "field back out of a record adjoint; not written yet",
+    "restore": "puts back what a helper or a shared array's update overwrote, in place; not spelled out yet",
+    "unextend": "takes back what lst.extend added, in place; not spelled out yet",
+    "uninsert": "takes back what lst.insert added, in place; not spelled out yet",
+    "call_forward": "the forward half of a function passed as a value or of a derived function, chosen when it "
+                    "runs: grad of a function that calls grad(f) works, grad of that derivative not yet",
+    "call_backward": "the backward half that call_forward chose (see call_forward)",
+}
+"""Names of the contract that generated code may call and that have no rule yet: differentiating code that calls
+one is refused with ``MissingRuleError`` (``no derivative rule for sd.<name>``), which names the line."""
+
+_HELPERS_NOT_YET = (
+    # core
+    "accumulate_at_adjoint", "arange_adjoint", "array_adjoint", "array_tangent", "builtin_extremum_adjoint",
+    "builtin_extremum_tangent", "builtin_sum_adjoint", "einsum_adjoint", "einsum_tangent", "field_adjoint",
+    "field_tangent", "index_concatenate_adjoint", "linspace_adjoint", "norm_adjoint", "prod_adjoint",
+    "sequence_adjoint", "solve_adjoint_a", "solve_adjoint_b", "std_adjoint",
+    # cumulative, repeating and rearranging
+    "cumprod_adjoint", "cumprod_tangent", "kron_adjoint",
+    # np.linalg
+    "cholesky_adjoint", "cholesky_tangent", "eigh_adjoint", "eigh_tangent", "eigvalsh_adjoint",
+    "eigvalsh_tangent", "svd_adjoint", "svd_tangent", "qr_adjoint", "qr_tangent", "slogdet_adjoint",
+    "slogdet_tangent", "pinv_adjoint", "pinv_tangent", "lstsq_adjoint_a", "lstsq_adjoint_b", "lstsq_tangent_a",
+    "lstsq_tangent_b", "matrix_power_adjoint", "matrix_power_tangent", "multi_dot_adjoint", "multi_dot_tangent",
+    "tensorsolve_adjoint_a", "tensorsolve_adjoint_b", "tensorsolve_tangent_a", "tensorsolve_tangent_b",
+    # statistics
+    "sinc_slope", "average_adjoint_a", "average_adjoint_weights", "average_tangent_weights", "quantile_adjoint",
+    "quantile_tangent", "cov_adjoint", "cov_tangent", "corrcoef_adjoint", "corrcoef_tangent",
+    "sequence_prod_adjoint", "sequence_prod_tangent", "dist_adjoint", "dist_tangent",
+    # shape, part 2
+    "pad_adjoint", "pad_tangent", "cross_adjoint", "tensordot_adjoint", "polyval_adjoint", "polyval_slope",
+    "interp_adjoint", "interp_tangent", "interp_slope", "convolve_adjoint", "correlate_adjoint",
+    # scipy.special
+    "hurwitz_zeta", "zeta_slope", "logsumexp_adjoint", "logsumexp_tangent",
+    # complex values and np.fft
+    "eigvals_adjoint", "eigvals_tangent", "complex_abs_adjoint", "complex_abs_tangent", "angle_adjoint",
+    "angle_tangent", "imag_adjoint", "fft_adjoint", "rfft_adjoint", "irfft_adjoint", "hfft_adjoint",
+    "ihfft_adjoint", "fftn_adjoint", "rfftn_adjoint", "irfftn_adjoint",
+    # scipy.linalg
+    "solve_triangular_adjoint_a", "solve_triangular_adjoint_b", "solve_triangular_tangent_a",
+    "solve_triangular_tangent_b", "cho_factor_adjoint", "cho_factor_tangent", "cho_solve_adjoint_c",
+    "cho_solve_adjoint_b", "cho_solve_tangent_c", "cho_solve_tangent_b", "lu_factor_adjoint",
+    "lu_factor_tangent", "lu_solve_adjoint_lu", "lu_solve_adjoint_b", "lu_solve_tangent_lu",
+    "lu_solve_tangent_b", "expm_adjoint", "expm_tangent", "sqrtm_adjoint", "sqrtm_tangent",
+    "block_diag_adjoint", "block_diag_tangent", "scipy_solve_adjoint_a", "scipy_solve_adjoint_b",
+    "scipy_solve_tangent_a", "scipy_solve_tangent_b", "scipy_inv_adjoint", "scipy_inv_tangent",
+    "scipy_det_adjoint", "scipy_det_tangent", "scipy_cholesky_adjoint", "scipy_cholesky_tangent",
+    "scipy_eigh_adjoint", "scipy_eigh_tangent", "scipy_svd_adjoint", "scipy_svd_tangent", "scipy_qr_adjoint",
+    "scipy_qr_tangent", "scipy_pinv_adjoint", "scipy_pinv_tangent", "scipy_lstsq_adjoint_a",
+    "scipy_lstsq_adjoint_b", "scipy_lstsq_tangent_a", "scipy_lstsq_tangent_b",
+    # scipy.stats
+    "distribution_logpdf", "density_ratio", "t_score_df", "gamma_score", "beta_score", "poisson_score",
+    "poisson_floor_logpmf", "mvn_logpdf_adjoint", "mvn_logpdf_tangent", "dirichlet_logpdf_adjoint",
+    "dirichlet_logpdf_tangent",
+    # scipy.signal
+    "signal_convolve", "signal_correlate", "signal_fftconvolve", "signal_oaconvolve", "signal_convolve2d",
+    "signal_convolve_adjoint", "signal_convolve2d_adjoint", "signal_correlate_adjoint",
+    # scipy.special, part 2
+    "betainc_slope", "gammainc_slope", "multigammaln_slope", "rgamma_slope", "boxcox_lmbda_slope",
+    "spence_slope",
+    # numpy breadth
+    "block_adjoint", "insert_adjoint", "ediff1d_adjoint", "resize_adjoint", "cumulative_prod_adjoint",
+    "cumulative_prod_tangent", "trim_zeros_adjoint", "trim_zeros_tangent", "bincount_adjoint",
+    "trapezoid_adjoint", "trapezoid_tangent", "vander_slope", "polyadd_adjoint", "polymul_adjoint",
+    "polyint_adjoint", "polyfit_adjoint", "polyfit_tangent", "logspace_adjoint", "logspace_tangent",
+    "geomspace_adjoint", "geomspace_tangent", "bessel_i1", "nan_var_adjoint", "nan_std_adjoint",
+    "nan_prod_adjoint", "nan_quantile_adjoint", "nan_quantile_tangent", "nan_cumprod_adjoint",
+    "nan_cumprod_tangent", "vecdot_adjoint", "matvec_adjoint", "vecmat_adjoint", "vector_norm_adjoint",
+    "cond_adjoint", "cond_tangent", "tensorinv_adjoint", "tensorinv_tangent",
+)
+NOT_YET.update({name: "a helper of a first derivative whose own derivative is not written yet"
+                for name in _HELPERS_NOT_YET})

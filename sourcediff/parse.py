@@ -282,8 +282,8 @@ def _stacks(node: gast.FunctionDef) -> set[str]:
 
 def _lists_made_here(node: gast.FunctionDef, sd: str, fresh: _Fresh) -> None:
     """An adjoint list that the code appends to and pops from (the adjoint of a tape) is made by a runtime call
-    (``sd.zeros_like(tape)``): spelled ``items = sd.zeros_like(tape); R = []; R.extend(items)``, it is a new list made here, as
-    the in-place analysis requires of a list that changes."""
+    (``sd.zeros_like(tape)``): spelled ``items = sd.zeros_like(tape); R = []; R.extend(items)``, it is a new list
+    made here, as the in-place analysis requires of a list that changes."""
     stacks = _stacks(node)
 
     def spelled(body: list) -> list:
