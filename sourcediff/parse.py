@@ -178,8 +178,7 @@ def parse_function(function: Callable) -> ParsedFunction:
     parsed = ParsedFunction(function, node, filename, start - 1, closure)
     if is_generated(function):
         runtime = [n for n, cell in closure.items() if isinstance(_contents(cell), RuntimeNamespace)]
-        if runtime:
-            spell_out_writes(parsed, runtime[0])
+        spell_out_writes(parsed, runtime[0] if runtime else None)
     parsed.local_names = _local_names(node)
     return parsed
 
@@ -243,10 +242,11 @@ _STORES = ("store_adjoint", "store_adjoint_to")
 _CHECKS = ("check_index", "check_array_attribute", "refuse_shared_arguments")  # run for their refusals only
 
 
-def spell_out_writes(parsed: ParsedFunction, sd: str) -> None:
+def spell_out_writes(parsed: ParsedFunction, sd: str | None) -> None:
     """Spell out the runtime calls of generated code that write into an adjoint (``SPELLED_OUT`` in
     ``rules/runtime.py``) as a pure call and a visible write, so that differentiating the code again follows
-    every change of memory, as it follows the user's own writes. ``sd`` is the code's name for the runtime."""
+    every change of memory, as it follows the user's own writes. ``sd`` is the code's name for the runtime (None:
+    the code calls none)."""
     taken = {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)}
     fresh = _Fresh(taken)
     fresh.stacks = _stacks(parsed.node)
@@ -281,10 +281,19 @@ def _stacks(node: gast.FunctionDef) -> set[str]:
 
 
 def _lists_made_here(node: gast.FunctionDef, sd: str, fresh: _Fresh) -> None:
-    """An adjoint list that the code appends to and pops from (the adjoint of a tape) is made by a runtime call
-    (``sd.zeros_like(tape)``): spelled ``items = sd.zeros_like(tape); R = []; R.extend(items)``, it is a new list
-    made here, as the in-place analysis requires of a list that changes."""
+    """Every list that the code appends to or pops from (a tape, the adjoint of one) made as a new list here, known
+    by one name, as the in-place analysis requires of a list that changes: one bound to anything but ``[]`` (a
+    runtime call, a value popped from a tape, an element of a backward half's saved tuple) is spelled
+    ``items = value; R = []; R.extend(items)``, and one put into a tuple (a forward half's saved values) is put
+    there as a copy, ``list(R)``. Each list is used once by generated code, so the copies change nothing."""
     stacks = _stacks(node)
+
+    def new_list(target: str, items: str, like: gast.stmt) -> list:
+        made = gast.Assign(targets=[gast.Name(id=target, ctx=gast.Store(), annotation=None, type_comment=None)],
+                           value=gast.List(elts=[], ctx=gast.Load()), type_comment=None)
+        grow = gast.Expr(value=gast.Call(func=gast.Attribute(value=_load(target), attr="extend", ctx=gast.Load()),
+                                         args=[_load(items)], keywords=[]))
+        return [gast.copy_location(s, like) for s in (made, grow)]
 
     def spelled(body: list) -> list:
         out = []
@@ -292,19 +301,29 @@ def _lists_made_here(node: gast.FunctionDef, sd: str, fresh: _Fresh) -> None:
             for field_name in ("body", "orelse"):
                 if isinstance(getattr(stmt, field_name, None), list):
                     setattr(stmt, field_name, spelled(getattr(stmt, field_name)))
-            if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name) \
-                    and stmt.targets[0].id in stacks and isinstance(stmt.value, gast.Call) \
-                    and _runtime_call(stmt.value, sd, (stmt.value.func.attr,)):
+            for container in [n for n in gast.walk(stmt) if isinstance(n, (gast.Tuple, gast.List))
+                              and isinstance(n.ctx, gast.Load)]:
+                container.elts = [gast.Call(func=_load("list"), args=[e], keywords=[])
+                                  if isinstance(e, gast.Name) and e.id in stacks else e for e in container.elts]
+            target = stmt.targets[0] if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 else None
+            if isinstance(target, gast.Name) and target.id in stacks and not isinstance(stmt.value, gast.List):
                 items = fresh("items")
-                value = gast.Assign(targets=[gast.Name(id=items, ctx=gast.Store(), annotation=None,
-                                                       type_comment=None)], value=stmt.value, type_comment=None)
-                made = gast.Assign(targets=stmt.targets, value=gast.List(elts=[], ctx=gast.Load()), type_comment=None)
-                grow = gast.Expr(value=gast.Call(func=gast.Attribute(value=_load(stmt.targets[0].id), attr="extend",
-                                                                     ctx=gast.Load()),
-                                                 args=[_load(items)], keywords=[]))
-                out.extend(gast.copy_location(s, stmt) for s in (value, made, grow))
-            else:
+                stmt.targets = [gast.Name(id=items, ctx=gast.Store(), annotation=None, type_comment=None)]
                 out.append(stmt)
+                out.extend(new_list(target.id, items, stmt))
+                continue
+            if isinstance(target, (gast.Tuple, gast.List)):
+                given = {}
+                for k, e in enumerate(target.elts):
+                    if isinstance(e, gast.Name) and e.id in stacks:
+                        given[e.id] = fresh(f"{e.id}_given")
+                        target.elts[k] = gast.Name(id=given[e.id], ctx=gast.Store(), annotation=None,
+                                                   type_comment=None)
+                out.append(stmt)
+                for name, items in given.items():
+                    out.extend(new_list(name, items, stmt))
+                continue
+            out.append(stmt)
         return out
 
     node.body = spelled(node.body)

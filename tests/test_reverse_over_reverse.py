@@ -152,7 +152,7 @@ CASES = {
     "in_place": (in_place, in_place_jax, 0.7),
     "in_place_loop": (in_place_loop, in_place_loop_jax, 0.4),
 }
-THIRD_ORDER = ["loop", "while_loop", "branch_taken", "branch_else", "early_return", "in_place"]
+THIRD_ORDER = ["loop", "while_loop", "branch_taken", "branch_else", "helper_call", "early_return", "in_place"]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -173,6 +173,15 @@ def test_third_derivative(case):
     got = third(x)
     np.testing.assert_allclose(got, float(jax.grad(jax.grad(jax.grad(f_jax)))(x)), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(got, numerical_grad(second, [x], 0), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["list", "in_place_loop"])
+def test_a_third_order_the_in_place_analysis_cannot_follow_is_refused_loudly(case):
+    """The second derivative of these keeps adjoint lists and arrays that it changes in place on its tape; the
+    in-place analysis cannot tell they are private, so the third derivative is refused (not computed wrongly)."""
+    f, _, x = CASES[case]
+    with pytest.raises(SourcediffError, match="cannot differentiate"):
+        sourcediff.grad(sourcediff.grad(sourcediff.grad(f)))(x)
 
 
 def test_each_level_shows_its_own_generated_code():
