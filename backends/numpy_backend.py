@@ -314,6 +314,10 @@ def add_at(adjoint, index, value):
             np.add.at(adjoint, _without_masks(index), value)
         return adjoint
     if isinstance(adjoint, tuple):
+        if type(index) is int:  # one element: the others are kept as they are (a tuple's adjoint is immutable)
+            items = list(adjoint)
+            items[index] = add(items[index], value)
+            return TupleAdjoint(items)
         return add(adjoint, index_adjoint(value, adjoint, index))
     if isinstance(index, slice) and isinstance(adjoint, list):
         for i, v in zip(range(*index.indices(len(adjoint))), value):
