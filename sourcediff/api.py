@@ -137,6 +137,8 @@ class Derivative:
     def generated_call(self, args: tuple, kwargs: dict) -> parse.GeneratedCall:
         """This derivative called with these arguments, as generated code to differentiate again (higher order:
         ``grad(grad(f))``, or ``grad(f)`` called inside a differentiated function); see ``parse.GeneratedCall``."""
+        if self.mode not in ("grad", "value_and_grad"):
+            raise SourcediffError(f"sourcediff cannot differentiate {self!r} again yet (a {self.mode} derivative)")
         args, keywords = self._args(tuple(args), dict(kwargs))
         arguments.check_call_length(self.user_function, self.argnums, args)
         for i in self.argnums:
