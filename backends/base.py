@@ -8,6 +8,11 @@ from typing import Any, Callable, Mapping
 from .contract import BOUND_BY_PIPELINE, RUNTIME
 
 
+class RuntimeNamespace(types.SimpleNamespace):
+    """What ``sd`` is bound to in generated code: exactly the contract. Its own type, so that code reading
+    generated code again (``grad(grad(f))``) knows a call of ``sd.<name>`` for a runtime call."""
+
+
 @dataclass(frozen=True)
 class Backend:
     """An array library (``np``), its scalar functions (``math``) and a runtime implementing the contract (``sd``)."""
@@ -23,4 +28,4 @@ class Backend:
         if missing:
             raise TypeError(f"the pipeline must bind {sorted(missing)}")
         sd = {name: bound[name] if name in BOUND_BY_PIPELINE else getattr(self.runtime, name) for name in RUNTIME}
-        return {"np": self.np, "math": self.math, "sd": types.SimpleNamespace(**sd)}
+        return {"np": self.np, "math": self.math, "sd": RuntimeNamespace(**sd)}

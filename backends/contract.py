@@ -79,6 +79,8 @@ RULE_HELPERS = (
     "nan_quantile_adjoint", "nan_quantile_tangent", "nan_cumsum_adjoint", "nan_cumprod_adjoint",
     "nan_cumprod_tangent", "vecdot_adjoint", "matvec_adjoint", "vecmat_adjoint", "vector_norm_adjoint",
     "cond_adjoint", "cond_tangent", "tensorinv_adjoint", "tensorinv_tangent",
+    # transposes of the runtime's own helpers (rules/runtime.py)
+    "written_part_adjoint", "added_at_adjoint",
 )
 
 # What the transformer emits around the rules.
@@ -97,6 +99,10 @@ STRUCTURAL = (
     "not_a_view", "immutable_value", "check_index", "check_array_attribute", "refuse_shared_arguments",
     # forward mode: tangents of constants, tangents fitted to the primal's shape, private tangents
     "zero_tangent", "fit_tangent", "own_tangent", "tangent_stored_in", "field_of_tangent",
+    # the in-place adjoint helpers spelled out as a pure call and a visible write, when generated code is
+    # differentiated again (``sourcediff.parse.spell_out_writes``)
+    "written_part", "increment_part", "cleared", "added_at", "unpop_position", "as_mutable",
+    "restored_value",
 )
 
 # Calls of functions passed in as values: they build derivatives when they run, so they belong to the

@@ -104,9 +104,9 @@ def add(a, b):
     if kind in _SCALAR_TYPES or kind is _ndarray or isinstance(a, np.generic):
         return a + b
     if a is None:
-        return b
+        return _fresh(b)
     if b is None:
-        return a
+        return _fresh(a)
     if isinstance(a, (tuple, list)) and type(b) is _ndarray and b.ndim and len(b) == len(a):
         b = list(b)  # the list was also used as an array operand: its adjoint came back as an array
     if isinstance(a, (tuple, list)):
@@ -131,6 +131,20 @@ def add(a, b):
             out[k] = add(out[k], v) if k in out else v
         return out
     return a + b
+
+
+def _fresh(adjoint):
+    """``adjoint`` as a new object where it is a mutable one: the sum of two adjoints never shares memory with
+    either (code differentiating a derivative again relies on that: ``rules/runtime.py``)."""
+    if type(adjoint) is _ndarray:
+        return adjoint.copy()
+    if type(adjoint) is DictAdjoint:
+        return _dict_adjoint(adjoint.primal, adjoint)
+    if isinstance(adjoint, list):
+        return ListAdjoint(adjoint)
+    if isinstance(adjoint, dict):
+        return type(adjoint)(adjoint)
+    return adjoint
 
 
 def _dict_adjoint(primal, items):

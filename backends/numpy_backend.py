@@ -315,6 +315,10 @@ def add_at(adjoint, index, value):
             np.add.at(adjoint, _without_masks(index), value)
         return adjoint
     if isinstance(adjoint, tuple):
+        if type(index) is int:  # one element: the others are kept as they are (a tuple's adjoint is immutable)
+            items = list(adjoint)
+            items[index] = add(items[index], value)
+            return TupleAdjoint(items)
         return add(adjoint, index_adjoint(value, adjoint, index))
     if isinstance(index, slice) and isinstance(adjoint, list):
         for i, v in zip(range(*index.indices(len(adjoint))), value):
@@ -329,35 +333,14 @@ def store_adjoint(adjoint, index, value, array=None):
 
     With repeated integer indices NumPy keeps the last write, so only the last
     occurrence of each element receives its adjoint. Written into an integer
-    array, a value is truncated: it receives nothing.
+    array, a value is truncated: it receives nothing. (``written_part`` and
+    ``clear_at``, which is how code differentiating a derivative again spells it.)
     """
-    if type(array) is _ndarray and array.dtype.kind in "biu":
-        part = adjoint[index] * 0.0
-        adjoint[index] = 0.0
-        return part if value is None else unbroadcast(part, value)
-    if type(adjoint) is not _ndarray:
-        if isinstance(index, slice):
-            positions = range(*index.indices(len(adjoint)))
-            part = [adjoint[i] for i in positions]
-            for i in positions:
-                adjoint[i] = zeros_like(adjoint[i])
-            return ListAdjoint(part)
-        part = adjoint[index]
-        adjoint[index] = zeros_like(part)
-        return part if value is None else unbroadcast(part, value)
-    if type(index) is int and adjoint.ndim == 1:  # one element: a number, already a copy
-        part = adjoint[index]
-    elif _is_basic(index):
-        part = np.array(adjoint[index])
-    else:
-        part = adjoint[index]
-        if not _is_mask(index):  # keep only the last write to each element
-            ids = np.arange(part.size).reshape(part.shape)
-            last = np.full(adjoint.shape, -1)
-            last[index] = ids
-            part = np.where(last[index] == ids, part, 0.0)
-    adjoint[index] = 0.0
-    return part if value is None else unbroadcast(part, value)
+    part = written_part(adjoint, index, array)
+    clear_at(adjoint, index)
+    if value is None or (type(adjoint) is not _ndarray and isinstance(index, slice)):
+        return part
+    return unbroadcast(part, value)
 
 
 def increment_adjoint(adjoint, index, array, negate=False):
@@ -605,3 +588,128 @@ def check_array_attribute(obj, name):
         raise MissingRuleError(
             f"{type(obj).__name__}.{name} is a field, but sourcediff reads .{name} as the array attribute",
             hint=f"rename the field (for example {name}_), or keep the value in a dict")
+
+
+# -- the in-place adjoint helpers spelled out, for differentiating generated code again --------------------
+# A derivative's backward pass updates adjoints in place (store_adjoint, clear_at, add_at, unpop). When sourcediff
+# differentiates that code again, the parse stage spells each of those calls out as a pure call and a visible
+# write (``sourcediff.parse.spell_out_writes``), so that the next transformation sees every change of memory.
+# These are the pure calls it writes; each has a rule (rules/runtime.py).
+
+def _last_writes(shape, index, part_shape):
+    """Where ``array[index] = v`` keeps an element of ``v``: with repeated integer indices, only the last
+    occurrence of each element lands (NumPy's rule); a boolean mask on ``part_shape`` positions."""
+    ids = np.arange(int(np.prod(part_shape, dtype=int))).reshape(part_shape)
+    last = np.full(shape, -1)
+    last[index] = ids
+    return last[index] == ids
+
+
+def written_part(adjoint, index, array=None):
+    """What ``sd.store_adjoint(adjoint, index, None, array)`` returns, without zeroing ``adjoint[index]``: the
+    adjoint of the elements that ``array[index] = v`` wrote (last write wins; zeros for an integer array)."""
+    if type(array) is _ndarray and array.dtype.kind in "biu":
+        return adjoint[index] * 0.0
+    if type(adjoint) is not _ndarray:
+        if isinstance(index, slice):
+            return ListAdjoint(adjoint[i] for i in range(*index.indices(len(adjoint))))
+        return adjoint[index]
+    if type(index) is int and adjoint.ndim == 1:
+        return adjoint[index]
+    if _is_basic(index) or _is_mask(index):
+        return np.array(adjoint[index])
+    part = adjoint[index]
+    return np.where(_last_writes(adjoint.shape, index, part.shape), part, 0.0)
+
+
+def written_part_adjoint(g, adjoint, index, array=None):
+    """The transpose of :func:`written_part` in ``adjoint``: ``g`` put back at ``index`` (last writes only) in
+    zeros shaped like ``adjoint``."""
+    if type(array) is _ndarray and array.dtype.kind in "biu":
+        return zeros_like(adjoint)
+    if type(adjoint) is not _ndarray:
+        out = [zeros_like(v) for v in adjoint]
+        if isinstance(index, slice):
+            for i, v in zip(range(*index.indices(len(adjoint))), g):
+                out[i] = v
+        else:
+            out[index] = g
+        return ListAdjoint(out)
+    out = np.zeros(adjoint.shape, dtype=np.result_type(g, np.float64))
+    if _is_basic(index) or _is_mask(index):
+        out[index] = g
+        return out
+    part_shape = np.shape(adjoint[index])
+    kept = np.where(_last_writes(adjoint.shape, index, part_shape), np.broadcast_to(g, part_shape), 0.0)
+    out[index] = kept  # each element receives its last write only: the others are zero
+    return out
+
+
+def increment_part(adjoint, index, array, negate=False):
+    """What ``sd.increment_adjoint`` returns, for a float ``array`` (where it leaves ``adjoint`` as it was)."""
+    if array.dtype.kind in "biu":
+        from sourcediff.errors import SourcediffError
+
+        raise SourcediffError("sourcediff cannot differentiate again a derivative that adds floats into an integer "
+                              "array in place (the values are truncated)",
+                              hint="make the array a float array (dtype=float)")
+    part = written_part(adjoint, index, array)
+    return -part if negate else part
+
+
+def cleared(adjoint, index):
+    """The zeros that ``sd.clear_at(adjoint, index)`` writes at ``adjoint[index]``: ``0.0`` for an array, a zero
+    adjoint per element of a list."""
+    if type(adjoint) is _ndarray:
+        return 0.0
+    if isinstance(index, slice):
+        return ListAdjoint(zeros_like(adjoint[i]) for i in range(*index.indices(len(adjoint))))
+    return zeros_like(adjoint[index])
+
+
+def added_at(adjoint, index, value):
+    """What ``sd.add_at(adjoint, index, value)`` leaves at ``adjoint[index]`` (repeated indices accumulate)."""
+    if type(adjoint) is _ndarray:
+        if _is_basic(index) or _is_mask(index):
+            return adjoint[index] + value
+        out = adjoint.copy()
+        np.add.at(out, index, value)
+        return out[index]
+    if isinstance(index, slice):
+        return ListAdjoint(add(adjoint[i], v) for i, v in zip(range(*index.indices(len(adjoint))), value))
+    return add(adjoint[index], value)
+
+
+def added_at_adjoint(g, adjoint, index, value):
+    """The adjoint of ``value`` in :func:`added_at`: each value receives ``g`` of the element it lands on."""
+    if type(adjoint) is _ndarray:
+        if _is_basic(index) or _is_mask(index):
+            return unbroadcast(g, value)
+        total = np.zeros(adjoint.shape, dtype=np.result_type(g, np.float64))
+        np.add.at(total, index, g)
+        return unbroadcast(total[index], value)
+    return ListAdjoint(g) if isinstance(index, slice) else g
+
+
+def as_mutable(adjoint):
+    """A private copy of an adjoint that ``adjoint[i] = ...`` can write into: a tuple's adjoint becomes a list
+    adjoint. (A copy, so that the next transformation knows no other name holds it.)"""
+    if isinstance(adjoint, tuple):
+        return ListAdjoint(adjoint)
+    return own(adjoint)
+
+
+def restored_value(saved):
+    """What ``sd.restore_item(container, key, saved)`` writes back at ``container[key]``: the snapshot; a key that
+    the write added (the snapshot is a marker) is refused."""
+    if saved is _MISSING:
+        from sourcediff.errors import SourcediffError
+
+        raise SourcediffError("sourcediff cannot differentiate again a derivative that adds a key to a dict",
+                              hint="fill the dict with every key before the differentiated code writes into it")
+    return saved
+
+
+def unpop_position(items, index):
+    """Where ``sd.unpop(items, index, value)`` inserts ``value``: ``index`` counted as ``items.pop(index)`` did."""
+    return index if index >= 0 else len(items) + 1 + index

@@ -13,8 +13,8 @@ from sourcediff.backends.numpy_adjoints import zeros_like
 from sourcediff.backends.numpy_backend import refuse_shared_arguments
 from sourcediff.rules import registry
 
-from . import arguments, custom, jacobians, pipeline, pytrees, residuals
-from .errors import ArgnumsError, NonScalarOutputError, SourcediffError
+from . import arguments, custom, jacobians, parse, pipeline, pytrees, residuals
+from .errors import ArgnumsError, NonDifferentiableArgumentError, NonScalarOutputError, SourcediffError
 from .forward import NotInDirections
 from .pipeline import Compiled, build
 
@@ -26,20 +26,24 @@ class Derivative:
         if not callable(f):
             raise SourcediffError(f"expected a function, got {type(f).__name__}")
         self.fun = f
+        self.derived = parse.is_derived(f)  # f is itself a derived function: its generated code is differentiated
+        user = f.user_function if self.derived else f
+        self.user_function = user
         self.mode = mode
         self.has_aux = has_aux
-        self.argnums = arguments.normalize_argnums(f, argnums)
+        self.argnums = arguments.normalize_argnums(user, argnums)
         self.single = isinstance(argnums, (int, np.integer))
-        params = arguments.positional_parameters(f)
-        self.wrt, self.picks = arguments.differentiated(f, self.argnums)
+        params = arguments.positional_parameters(user)
+        self.wrt, self.picks = arguments.differentiated(user, self.argnums)
         self.params = tuple(params)
         self.last_argnum = max(self.argnums)
-        takes_varargs = bool(f.__code__.co_flags & inspect.CO_VARARGS)
+        takes_varargs = bool(user.__code__.co_flags & inspect.CO_VARARGS)
         self.max_positional = float("inf") if takes_varargs else len(params)
-        self.compiled = build(f, mode, self.wrt, has_aux)
+        self.compiled = build(f.compiled.function if self.derived else f, mode, self.wrt, has_aux)
         self.variants: dict[tuple, Compiled] = {}
         self.__name__ = self.compiled.function.__name__
-        self.__doc__ = f"{mode} of {f.__qualname__} with respect to {', '.join(self.wrt)}"
+        self.__qualname__ = self.__name__
+        self.__doc__ = f"{mode} of {user.__qualname__} with respect to {', '.join(self.wrt)}"
 
     @property
     def source(self) -> str:
@@ -56,7 +60,8 @@ class Derivative:
         compiled = self.variants.get(kinds)
         if compiled is None:
             scalars, arrays = arguments.specialization(self.params, kinds)
-            compiled = self.variants[kinds] = build(self.fun, self.mode, self.wrt, self.has_aux, scalars, arrays)
+            target = self.fun.generated_call(args, {}).function if self.derived else self.fun
+            compiled = self.variants[kinds] = build(target, self.mode, self.wrt, self.has_aux, scalars, arrays)
         self.compiled = compiled
         return compiled
 
@@ -64,9 +69,9 @@ class Derivative:
         """The positional arguments (defaults filled in), and the keyword-only ones."""
         if kwargs or not self.last_argnum < len(args) <= self.max_positional:
             try:
-                bound = inspect.signature(self.fun).bind(*args, **kwargs)
+                bound = inspect.signature(self.user_function).bind(*args, **kwargs)
             except TypeError as exc:
-                raise SourcediffError(f"cannot call {self.fun.__qualname__}: {exc}") from None
+                raise SourcediffError(f"cannot call {self.user_function.__qualname__}: {exc}") from None
             bound.apply_defaults()
             return tuple(bound.args), bound.kwargs
         return args, {}
@@ -81,12 +86,12 @@ class Derivative:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args, keywords = self._args(args, kwargs)
-        arguments.check_call_length(self.fun, self.argnums, args)
+        arguments.check_call_length(self.user_function, self.argnums, args)
         for i in self.argnums:
             x = args[i]
             if type(x) not in arguments.PLAIN_ARGUMENTS or (type(x) is np.ndarray and x.dtype.kind not in "fiu"):
-                arguments.check_argument(self.fun, x, i)
-        arguments.refuse_complex(self.fun, args)
+                arguments.check_argument(self.user_function, x, i)
+        arguments.refuse_complex(self.user_function, args)
         compiled = self.variant(args)
         kept = arguments.keep_written_arguments(compiled, self.params, args) if compiled.mutated else None
         try:
@@ -99,10 +104,13 @@ class Derivative:
             if isinstance(exc, ZeroDivisionError):
                 raise arguments.undefined_derivative(exc) from None
             raise
+        if self.mode == "value_and_grad" and self.derived:  # the value is the derived function's raw output
+            value, grads = out
+            out = self.fun.generated_call(args, keywords).finish(value), grads
         return self._finish(out, args)
 
     def _finish(self, out: Any, args: tuple) -> Any:
-        """The public result from what the generated code returned (gradients in their arguments' structure)."""
+        """What the derivative returns, from what its generated code returned (linear in ``out``)."""
         if self.mode == "grad":
             if self.has_aux:
                 grads, aux = out
@@ -111,15 +119,56 @@ class Derivative:
         value, grads = out
         return value, self._grads(grads, args)
 
+    def _unfinish(self, cotangent: Any, raw: Any, args: tuple, keywords: dict) -> Any:
+        """The transpose of :meth:`_finish`: a cotangent of what the derivative returns, as one of ``raw``."""
+        from sourcediff.backends.numpy_backend import unbroadcast
+
+        def grads(c, raw_grads):
+            parts = [c] if self.single else list(c)
+            if len(self.wrt) == 1:
+                return unbroadcast(parts[0], raw_grads)
+            out = [None] * len(self.wrt)
+            for (index, _), part in zip(self.picks, parts):
+                out[index] = unbroadcast(part, raw_grads[index])
+            return tuple(out)
+
+        if self.mode == "grad":
+            if self.has_aux:
+                return grads(cotangent[0], raw[0]), cotangent[1]
+            return grads(cotangent, raw)
+        value = cotangent[0]
+        if self.derived:
+            value = self.fun.generated_call(args, keywords).unfinish(value, raw[0])
+        return value, grads(cotangent[1], raw[1])
+
+    def generated_call(self, args: tuple, kwargs: dict) -> parse.GeneratedCall:
+        """This derivative called with these arguments, as generated code to differentiate again (higher order:
+        ``grad(grad(f))``, or ``grad(f)`` called inside a differentiated function); see ``parse.GeneratedCall``."""
+        if self.mode not in ("grad", "value_and_grad"):
+            raise SourcediffError(f"sourcediff cannot differentiate {self!r} again yet (a {self.mode} derivative)")
+        args, keywords = self._args(tuple(args), dict(kwargs))
+        arguments.check_call_length(self.user_function, self.argnums, args)
+        for i in self.argnums:
+            if type(args[i]) not in (float, int, np.ndarray):
+                raise NonDifferentiableArgumentError(
+                    f"sourcediff cannot differentiate {self!r} again with respect to its argument {i}, a "
+                    f"{type(args[i]).__name__}: only floats and arrays yet",
+                    hint="pass the differentiated arguments as floats or arrays")
+        if any(inside is not None for _, inside in self.picks):
+            raise ArgnumsError(f"sourcediff cannot differentiate {self!r} again: its argnums point inside *args",
+                               hint="give the differentiated arguments their own parameters")
+        compiled = self.variant(args)
+        return parse.GeneratedCall(compiled.function, args, keywords, lambda raw: self._finish(raw, args),
+                                   lambda cotangent, raw: self._unfinish(cotangent, raw, args, keywords))
+
     def jvp(self, args: tuple, keywords: dict, argnums: tuple[int, ...], tangents: tuple, has_aux: bool,
             directions: int = 1) -> tuple:
         """Forward mode through this derivative's own generated code: ``(out, out tangent, aux)``."""
-        args, keywords = self._args(args, keywords)
-        compiled = self.variant(args)
-        out, out_dot, aux = _run_jvp(compiled.function, args, keywords, argnums, tangents, has_aux, directions)
+        call = self.generated_call(args, keywords)
+        out, out_dot, aux = _run_jvp(call.function, call.args, call.kwargs, argnums, tangents, has_aux, directions)
         if directions > 1:
-            return self._finish(out, args), tuple(self._finish(t, args) for t in out_dot), aux
-        return self._finish(out, args), self._finish(out_dot, args), aux
+            return call.finish(out), tuple(call.finish(t) for t in out_dot), aux
+        return call.finish(out), call.finish(out_dot), aux
 
     def __repr__(self) -> str:
         return f"<sourcediff {self.mode} of {self.fun.__qualname__} wrt {', '.join(self.wrt)}>"
@@ -462,3 +511,16 @@ def stages(f: Callable, *args: Any, argnums: int | Sequence[int] = 0, mode: str 
     floats = frozenset(p for p, x in zip(params, args) if type(x) is np.ndarray and x.dtype.kind in "fc") \
         if mode.startswith("jvp") else frozenset()
     return pipeline.stages(f, wrt, mode, has_aux, scalars, arrays, floats)
+
+
+def _declare_derived_functions() -> None:
+    """``grad(f)`` inside a differentiated function makes a function, which carries no gradient itself; a call
+    of it is differentiated through its generated code (``calls.call_forward``)."""
+    from sourcediff.rules import registry
+
+    for make in (grad, value_and_grad):
+        registry.defnondiff(make, f"sourcediff.{make.__name__} makes a function: calls of it are differentiated "
+                                  "through its generated code")
+
+
+_declare_derived_functions()

@@ -14,7 +14,7 @@ from sourcediff.rules import registry
 
 from .errors import SourcediffError, UnsupportedSyntaxError
 from .naming import constant, name
-from .parse import ParsedFunction, is_resolved
+from .parse import ParsedFunction, is_resolved, is_runtime_helper
 
 BINARY_PRIMITIVES = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
@@ -72,6 +72,8 @@ class RuleBinder:
             target = self.parsed.resolve(func)
             if is_runtime_call(rhs, self.runtime["sd"], (func.attr,) if isinstance(func, gast.Attribute) else ()):
                 target = registry.runtime(func.attr)
+            elif runtime_name_of(target) is not None:  # a runtime helper called by name, inside the runtime
+                target = registry.runtime(runtime_name_of(target))
             bound_to_array = type(getattr(target, "__self__", None)).__name__ == "ndarray"
             if is_resolved(target) and not (bound_to_array and isinstance(func, gast.Attribute)):
                 rule = registry.lookup(target) or registry.constructor_rule(target)
@@ -162,3 +164,13 @@ def runtime_aliases(namer, parsed: ParsedFunction, objects: dict[str, Any]) -> d
         namer.taken.add(candidate)
         aliases[short] = candidate
     return aliases
+
+
+def runtime_name_of(target: Any) -> str | None:
+    """The contract name of a function of the NumPy runtime (``sd.<name>``), else None."""
+    name_ = getattr(target, "__name__", None)
+    if name_ is None or not is_runtime_helper(target):
+        return None
+    from sourcediff.backends import NUMPY
+
+    return name_ if getattr(NUMPY.runtime, name_, None) is target else None

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from . import jacobians
 from .custom import CustomFunction, CustomJVP, CustomVJP
 from .errors import SourcediffError
-from .parse import is_user_function
+from .parse import generated_call, is_derived, is_user_function
 
 
 @dataclass
@@ -102,6 +102,15 @@ def call_jvp(function: Callable, positions: tuple, keywords: tuple, tangents: tu
     if isinstance(function, CustomFunction):
         derived = custom_jvp_function(function, active_parameters(function.fun, len(args), positions, keywords))
         return derived.cell.cell_contents(*tangents, *args, **kwargs)
+    if is_derived(function):  # grad(f) called inside differentiated code: forward mode of its generated code
+        call = generated_call(function, args, kwargs)
+        derived = jvp_function(call.function, active_parameters(call.function, len(call.args), positions, keywords))
+        if derived.mutated:
+            raise SourcediffError(f"{function!r} writes into its argument(s) {', '.join(derived.mutated)}: a call of "
+                                  "it inside differentiated code cannot be followed",
+                                  hint="differentiate a function that does not write into its arguments")
+        raw, raw_dot = derived.cell.cell_contents(*tangents, *call.args, **call.kwargs)
+        return call.finish(raw), call.finish(raw_dot)
     if not is_user_function(function):
         raise SourcediffError(
             f"sourcediff cannot differentiate a call to {getattr(function, '__qualname__', function)!r} "
@@ -218,6 +227,8 @@ def call_forward(function: Callable, positions: tuple, keywords: tuple, *args: A
         pair = custom_pair(function, active_parameters(function.fun, len(args), positions, keywords))
         out, saved = pair.forward_cell.cell_contents(*args, **kwargs)
         return out, (pair, saved)
+    if is_derived(function):
+        return _derived_forward(function, positions, keywords, args, kwargs)
     if not is_user_function(function):
         raise SourcediffError(
             f"sourcediff cannot differentiate a call to {getattr(function, '__qualname__', function)!r} "
@@ -235,6 +246,9 @@ def call_forward(function: Callable, positions: tuple, keywords: tuple, *args: A
 
 def call_backward(residual, out_bar):
     """Run the backward half that ``call_forward`` chose."""
+    if type(residual) is _DerivedResidual:
+        pair, saved, call, raw = residual
+        return pair.backward_cell.cell_contents(saved, call.unfinish(out_bar, raw))
     pair, saved = residual
     return pair.backward_cell.cell_contents(saved, out_bar)
 
@@ -402,3 +416,29 @@ def custom_jvp_function(custom: CustomFunction, active: tuple[str, ...]) -> JvpF
     derived = JvpFunction(custom, active, building=False)
     derived.cell.cell_contents = run
     return derived
+
+
+class _DerivedResidual(tuple):
+    """What the backward half of a derived function's call needs: (pair, saved, generated call, raw output)."""
+
+    __slots__ = ()
+
+
+def _derived_forward(function: Callable, positions: tuple, keywords: tuple, args: tuple, kwargs: dict):
+    """``call_forward`` of a derived function (``grad(f)`` called inside differentiated code): the forward half
+    of its generated code, specialized on these arguments, and its output finished as the derived function's."""
+    user = getattr(function, "user_function", None)
+    if getattr(user, "__closure__", None):
+        raise SourcediffError(
+            f"sourcediff cannot differentiate a call of {function!r} inside a differentiated function: "
+            f"{user.__qualname__} reads variables of an enclosing function, which would carry no gradient",
+            hint=f"define {user.__qualname__} at module level and pass those values as arguments")
+    call = generated_call(function, args, kwargs)
+    pair = split_pair(call.function, active_parameters(call.function, len(call.args), positions, keywords))
+    if pair.mutated:
+        raise SourcediffError(
+            f"{function!r} writes into its argument(s) {', '.join(pair.mutated)} (and puts them back): a call of it "
+            "inside differentiated code cannot be followed", hint="differentiate a function that does not write "
+                                                                 "into its arguments (copy them first)")
+    raw, saved = pair.forward_cell.cell_contents(*call.args, **call.kwargs)
+    return call.finish(raw), _DerivedResidual((pair, saved, call, raw))

@@ -16,13 +16,13 @@ from sourcediff.rules import registry
 
 from . import calls
 from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts
-from .binding import dotted
+from .binding import dotted, runtime_name_of
 from .custom import CustomFunction
 from .errors import SourcediffError, UnsupportedSyntaxError
 from .inplace import makes_new_object
 from .ir import appended, blocks, own_reads, reads, sid, stored, target_of, walk_statements
 from .naming import Namer
-from .parse import ParsedFunction, is_resolved, is_user_function
+from .parse import ParsedFunction, is_derived, is_resolved, is_runtime_helper, is_user_function
 
 
 @dataclass
@@ -72,10 +72,15 @@ class CallSites:
             rhs = stmt.value
             callee = self.parsed.resolve(rhs.func)
             custom = is_resolved(callee) and isinstance(callee, CustomFunction)  # the user's own rule
-            if is_resolved(callee) and not custom:
-                if registry.lookup(callee) is not None or not is_user_function(callee):
+            derived = is_resolved(callee) and is_derived(callee)  # grad(f): called through its generated code
+            if self.forward_mode and isinstance(callee, registry.RuntimeFunction) and not _has_rule(callee.name):
+                callee = getattr(self.parsed.resolve(rhs.func.value), callee.name)  # through its source, below
+            if is_resolved(callee) and not custom and not derived:
+                through_source = self.forward_mode and is_runtime_helper(callee) and (
+                    runtime_name_of(callee) is None or not _has_rule(callee.__name__))
+                if not through_source and (registry.lookup(callee) is not None or not is_user_function(callee)):
                     continue
-            elif isinstance(rhs.func, gast.Attribute):
+            elif not derived and isinstance(rhs.func, gast.Attribute):
                 continue  # a method: looked up in the method rules
             varied = act.varied_before[sid(stmt)]
             active_args = [i for i, a in enumerate(rhs.args) if isinstance(a, gast.Name) and a.id in varied]
@@ -87,12 +92,12 @@ class CallSites:
             self.residual_names[sid(stmt)] = residual
             if custom and self.forward_mode:
                 try:
-                    derived = calls.custom_jvp_function(callee, calls.active_parameters(
+                    rule = calls.custom_jvp_function(callee, calls.active_parameters(
                         callee.fun, len(rhs.args), active_args, active_keywords))
                 except SourcediffError as exc:
                     raise self.parsed.error(type(exc), exc.message, stmt, exc.hint) from None
-                forward = self.runtime_name(f"{callee.__name__}_jvp", derived.cell)
-                self.user_calls[sid(stmt)] = UserCall(forward, None, residual, derived.active, None)
+                forward = self.runtime_name(f"{callee.__name__}_jvp", rule.cell)
+                self.user_calls[sid(stmt)] = UserCall(forward, None, residual, rule.active, None)
             elif custom:
                 try:
                     pair = calls.custom_pair(callee, calls.active_parameters(callee.fun, len(rhs.args), active_args,
@@ -102,27 +107,27 @@ class CallSites:
                 forward = self.runtime_name(f"{callee.__name__}_fwd", pair.forward_cell)
                 backward = self.runtime_name(f"{callee.__name__}_bwd", pair.backward_cell)
                 self.user_calls[sid(stmt)] = UserCall(forward, backward, residual, pair.active, None)
-            elif is_resolved(callee):
+            elif is_resolved(callee) and not derived:
                 try:
                     active = calls.active_parameters(callee, len(rhs.args), active_args, active_keywords)
                     scalars = calls.scalar_parameters(callee, rhs, self.numbers_at(stmt))
                     arrays = calls.array_parameters(callee, rhs, self.facts)
                     if self.forward_mode:
-                        derived = calls.jvp_function(callee, active, scalars, arrays)
-                        written = tuple(p for p in derived.mutated if p not in active)
+                        made = calls.jvp_function(callee, active, scalars, arrays)
+                        written = tuple(p for p in made.mutated if p not in active)
                         if written:  # the tangents of the arrays it writes into are written alongside
-                            derived = calls.jvp_function(callee, active + written, scalars, arrays)
-                        cells = ((f"{callee.__name__}_jvp", derived.cell),)
+                            made = calls.jvp_function(callee, active + written, scalars, arrays)
+                        cells = ((f"{callee.__name__}_jvp", made.cell),)
                     else:
-                        derived = calls.split_pair(callee, active, scalars, arrays)
-                        cells = ((f"{callee.__name__}_fwd", derived.forward_cell),
-                                 (f"{callee.__name__}_bwd", derived.backward_cell))
+                        made = calls.split_pair(callee, active, scalars, arrays)
+                        cells = ((f"{callee.__name__}_fwd", made.forward_cell),
+                                 (f"{callee.__name__}_bwd", made.backward_cell))
                 except SourcediffError as exc:
                     raise self.parsed.error(type(exc), exc.message, stmt, exc.hint) from None
                 halves = [self.runtime_name(base, cell) for base, cell in cells]
                 forward, backward = halves[0], halves[1] if len(halves) > 1 else None
-                changed = tuple(self.changed_argument(stmt, rhs, p, body) for p in derived.mutated)
-                self.user_calls[sid(stmt)] = UserCall(forward, backward, residual, derived.active, None, changed)
+                changed = tuple(self.changed_argument(stmt, rhs, p, body) for p in made.mutated)
+                self.user_calls[sid(stmt)] = UserCall(forward, backward, residual, made.active, None, changed)
             else:
                 self.user_calls[sid(stmt)] = UserCall(None, None, residual, (), (tuple(active_args),
                                                                                   tuple(active_keywords)))
@@ -269,6 +274,8 @@ class CallSites:
     def argument_of(self, rhs: gast.Call, param: str) -> gast.expr:
         """The atom bound to parameter ``param`` of the callee at this call site."""
         callee = self.parsed.resolve(rhs.func)
+        if isinstance(callee, registry.RuntimeFunction):  # a runtime function forward mode reads the source of
+            callee = getattr(self.parsed.resolve(rhs.func.value), callee.name)
         code = (callee.fun if isinstance(callee, CustomFunction) else callee).__code__
         positional = list(code.co_varnames[: code.co_argcount])
         if param in positional and positional.index(param) < len(rhs.args):
@@ -279,3 +286,10 @@ class CallSites:
             if k.arg == param:
                 return k.value
         return None  # left out: the callee uses its default
+
+
+def _has_rule(name: str) -> bool:
+    """Whether the runtime function ``sd.<name>`` has a rule or is declared non-differentiable; forward mode
+    differentiates the others through their source (they are plain NumPy code), as a user's functions."""
+    key = registry.runtime(name)
+    return registry.lookup(key) is not None or registry.is_nondifferentiable(key)

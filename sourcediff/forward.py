@@ -210,6 +210,12 @@ class ForwardTransform:
             return name(self.dot(atom.id))
         return None
 
+    def tangent_object(self, atom: gast.expr) -> gast.expr:
+        """The tangent of an atom as the object that holds it, where its memory matters (zero where it has none)."""
+        if isinstance(atom, gast.Name) and atom.id in self.tangents:
+            return name(self.dot(atom.id))
+        return self.tangent_or_zero(atom)
+
     def tangent_or_zero(self, atom: gast.expr) -> gast.expr:
         found = self.tangent_of(atom)
         if found is not None:
@@ -237,6 +243,10 @@ class ForwardTransform:
         if isinstance(rhs, gast.Dict):
             return gast.Dict(keys=[copy.deepcopy(k) for k in rhs.keys], values=[self.tangent_or_zero(v)
                                                                              for v in rhs.values])
+        if is_runtime_call(rhs, self.sd, ("view_again",)):  # a view read again: the same view of the tangents
+            view, base, index = rhs.args
+            return call(f"{self.sd}.view_again", self.tangent_object(view), self.tangent_object(base),
+                        copy.deepcopy(index))
         if _is_copy_method(rhs):  # an array's, list's or dict's copy: the tangent's copy, as shallow
             return gast.Call(func=gast.Attribute(value=name(self.dot(rhs.func.value.id)), attr="copy",
                                                  ctx=gast.Load()), args=[], keywords=[])
@@ -432,10 +442,8 @@ class ForwardTransform:
                     raise self.parsed.error(UnsupportedSyntaxError, f"sourcediff cannot differentiate this call: "
                                             f"{dotted(rhs.func)} leaves {param!r} to its default", stmt,
                                             f"pass {param} explicitly")
-                elif isinstance(atom, gast.Name) and atom.id in self.tangents:
-                    tangents_args.append(name(self.dot(atom.id)))  # the callee may write into it
                 else:
-                    tangents_args.append(self.tangent_or_zero(atom))
+                    tangents_args.append(self.tangent_object(atom))  # the callee may write into it
             value = gast.Call(func=name(info.forward), args=tangents_args + list(rhs.args),
                               keywords=list(rhs.keywords))
         self.tangents.add(target)

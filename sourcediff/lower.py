@@ -87,6 +87,7 @@ class Lowering:
         self.parsed = parsed
         self.numbers, self.arrays, self.hold_arguments = numbers, arrays, hold_arguments
         self.namer = Namer.for_tree(parsed.node)
+        self.namer.taken |= set(parsed.globals) | set(parsed.closure)  # a temporary must not resolve to them
         self.body: list[gast.stmt] = []
         self.results: list[str] = []          # where the return value goes when there are several returns
         self.returned: str | None = None      # the flag set by an early return

@@ -16,6 +16,10 @@ from typing import Any, Callable
 
 import gast
 
+from sourcediff.backends.base import RuntimeNamespace
+from sourcediff.rules import registry
+from sourcediff.rules.runtime import SPELLED_OUT
+
 from .errors import SourceNotFoundError, SourcediffError
 
 _UNRESOLVED = object()
@@ -72,6 +76,8 @@ class ParsedFunction:
             base = self.resolve(expr.value)
             if base is _UNRESOLVED:
                 return _UNRESOLVED
+            if isinstance(base, RuntimeNamespace):  # generated code read again: sd.name is a runtime function
+                return registry.runtime(expr.attr) if hasattr(base, expr.attr) else _UNRESOLVED
             return getattr(base, expr.attr, _UNRESOLVED)
         return _UNRESOLVED
 
@@ -89,6 +95,13 @@ def is_user_function(obj: Any) -> bool:
         return False
     module = getattr(obj, "__module__", None) or ""
     return module.split(".")[0] not in _LIBRARY_MODULES
+
+
+def is_runtime_helper(obj: Any) -> bool:
+    """A plain Python function of the NumPy runtime (``sourcediff.backends``): forward mode, which needs no
+    transpose, differentiates one without a rule through its source, as a user's function."""
+    return isinstance(obj, types.FunctionType) and (getattr(obj, "__module__", None) or "").startswith(
+        "sourcediff.backends.")
 
 
 def _source_of(function: Callable) -> tuple[str, str, int]:
@@ -170,8 +183,53 @@ def parse_function(function: Callable) -> ParsedFunction:
     if function.__closure__:
         closure = dict(zip(function.__code__.co_freevars, function.__closure__))
     parsed = ParsedFunction(function, node, filename, start - 1, closure)
+    if is_generated(function):
+        runtime = [n for n, cell in closure.items() if isinstance(_contents(cell), RuntimeNamespace)]
+        spell_out_writes(parsed, runtime[0] if runtime else None)
     parsed.local_names = _local_names(node)
     return parsed
+
+
+@dataclass(frozen=True)
+class GeneratedCall:
+    """A call of a derived function (``grad(f)``), as the generated code that computes it.
+
+    ``function(*args, **kwargs)`` gives the raw output, specialized on these arguments; ``finish(raw)`` gives
+    what the derived function returns (the gradient in the structure of its argument). ``finish`` is linear in
+    ``raw``, so it also gives the public tangent of a raw tangent; ``unfinish(cotangent, raw)`` is its transpose,
+    the cotangent of ``raw`` for one of the public output. Both modes differentiate ``function``.
+    """
+
+    function: Callable
+    args: tuple
+    kwargs: dict
+    finish: Callable[[Any], Any]
+    unfinish: Callable[[Any, Any], Any]
+
+
+def generated_call(callee: Any, args: tuple, kwargs: dict) -> GeneratedCall | None:
+    """How to differentiate ``callee(*args, **kwargs)`` when ``callee`` is a derived function (it has a
+    ``generated_call`` method: ``sourcediff.Derivative``); None for anything else."""
+    method = getattr(type(callee), "generated_call", None)
+    return None if method is None else method(callee, args, kwargs)
+
+
+def is_derived(callee: Any) -> bool:
+    """Whether ``callee`` is a derived function, differentiated through :func:`generated_call`."""
+    return getattr(type(callee), "generated_call", None) is not None
+
+
+def is_generated(function: Callable) -> bool:
+    """Whether ``function`` is code that sourcediff wrote (a derivative, or a half of one)."""
+    code = getattr(function, "__code__", None)
+    return code is not None and code.co_filename.startswith("<sourcediff ")
+
+
+def _contents(cell: types.CellType) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return None
 
 
 def _local_names(node: gast.FunctionDef) -> set[str]:
@@ -183,3 +241,218 @@ def _local_names(node: gast.FunctionDef) -> set[str]:
         if isinstance(sub, gast.Name) and isinstance(sub.ctx, (gast.Store, gast.Del)):
             names.add(sub.id)
     return names
+
+
+# -- generated code read again ---------------------------------------------------------------------------------
+
+_STORES = ("store_adjoint", "store_adjoint_to")
+_CHECKS = ("check_index", "check_array_attribute", "refuse_shared_arguments")  # run for their refusals only
+
+
+def spell_out_writes(parsed: ParsedFunction, sd: str | None) -> None:
+    """Spell out the runtime calls of generated code that write into an adjoint (``SPELLED_OUT`` in
+    ``rules/runtime.py``) as a pure call and a visible write, so that differentiating the code again follows
+    every change of memory, as it follows the user's own writes. ``sd`` is the code's name for the runtime (None:
+    the code calls none)."""
+    taken = {n.id for n in gast.walk(parsed.node) if isinstance(n, gast.Name)}
+    fresh = _Fresh(taken)
+    fresh.stacks = _stacks(parsed.node)
+    parsed.node.body = _spelled(parsed, parsed.node.body, sd, fresh)
+    _lists_made_here(parsed.node, sd, fresh)
+    leftover = [n for n in gast.walk(parsed.node) if _runtime_call(n, sd, tuple(SPELLED_OUT))]
+    if leftover:
+        raise parsed.error(SourcediffError, f"cannot differentiate this generated code again: a call of "
+                           f"{sd}.{leftover[0].func.attr} where sourcediff cannot spell out its writes",
+                           leftover[0], "please report this with the function you differentiated")
+
+
+class _Fresh:
+    def __init__(self, taken: set[str]):
+        self.taken = taken
+        self.stacks: set[str] = set()
+
+    def __call__(self, base: str) -> str:
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}{k}"
+        self.taken.add(name)
+        return name
+
+
+def _stacks(node: gast.FunctionDef) -> set[str]:
+    """The names of the lists that the code appends to or pops from."""
+    return {n.func.value.id for n in gast.walk(node) if isinstance(n, gast.Call)
+            and isinstance(n.func, gast.Attribute) and n.func.attr in ("append", "pop", "insert", "extend")
+            and isinstance(n.func.value, gast.Name)}
+
+
+def _lists_made_here(node: gast.FunctionDef, sd: str, fresh: _Fresh) -> None:
+    """Every list that the code appends to or pops from (a tape, the adjoint of one) made as a new list here, known
+    by one name, as the in-place analysis requires of a list that changes: one bound to anything but ``[]`` (a
+    runtime call, a value popped from a tape, an element of a backward half's saved tuple) is spelled
+    ``items = value; R = []; R.extend(items)``, and one put into a tuple (a forward half's saved values) is put
+    there as a copy, ``list(R)``. Each list is used once by generated code, so the copies change nothing."""
+    stacks = _stacks(node)
+
+    def new_list(target: str, items: str, like: gast.stmt) -> list:
+        made = gast.Assign(targets=[gast.Name(id=target, ctx=gast.Store(), annotation=None, type_comment=None)],
+                           value=gast.List(elts=[], ctx=gast.Load()), type_comment=None)
+        grow = gast.Expr(value=gast.Call(func=gast.Attribute(value=_load(target), attr="extend", ctx=gast.Load()),
+                                         args=[_load(items)], keywords=[]))
+        return [gast.copy_location(s, like) for s in (made, grow)]
+
+    def spelled(body: list) -> list:
+        out = []
+        for stmt in body:
+            for field_name in ("body", "orelse"):
+                if isinstance(getattr(stmt, field_name, None), list):
+                    setattr(stmt, field_name, spelled(getattr(stmt, field_name)))
+            for container in [n for n in gast.walk(stmt) if isinstance(n, (gast.Tuple, gast.List))
+                              and isinstance(n.ctx, gast.Load)]:
+                container.elts = [gast.Call(func=_load("list"), args=[e], keywords=[])
+                                  if isinstance(e, gast.Name) and e.id in stacks else e for e in container.elts]
+            target = stmt.targets[0] if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 else None
+            if isinstance(target, gast.Name) and target.id in stacks and not isinstance(stmt.value, gast.List):
+                items = fresh("items")
+                stmt.targets = [gast.Name(id=items, ctx=gast.Store(), annotation=None, type_comment=None)]
+                out.append(stmt)
+                out.extend(new_list(target.id, items, stmt))
+                continue
+            if isinstance(target, (gast.Tuple, gast.List)):
+                given = {}
+                for k, e in enumerate(target.elts):
+                    if isinstance(e, gast.Name) and e.id in stacks:
+                        given[e.id] = fresh(f"{e.id}_given")
+                        target.elts[k] = gast.Name(id=given[e.id], ctx=gast.Store(), annotation=None,
+                                                   type_comment=None)
+                out.append(stmt)
+                for name, items in given.items():
+                    out.extend(new_list(name, items, stmt))
+                continue
+            out.append(stmt)
+        return out
+
+    node.body = spelled(node.body)
+
+
+def _runtime_call(node: Any, sd: str, names: tuple[str, ...]) -> bool:
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr in names \
+        and isinstance(node.func.value, gast.Name) and node.func.value.id == sd
+
+
+def _load(identifier: str) -> gast.Name:
+    return gast.Name(id=identifier, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def _store(target: gast.expr) -> gast.expr:
+    import copy
+
+    target = copy.deepcopy(target)
+    target.ctx = gast.Store()
+    return target
+
+
+def _sd_call(sd: str, attr: str, *args: gast.expr) -> gast.Call:
+    return gast.Call(func=gast.Attribute(value=_load(sd), attr=attr, ctx=gast.Load()), args=list(args), keywords=[])
+
+
+def _spelled(parsed: ParsedFunction, body: list, sd: str, fresh: _Fresh) -> list:
+    out = []
+    for stmt in body:
+        for field_name in ("body", "orelse"):
+            if isinstance(getattr(stmt, field_name, None), list):
+                setattr(stmt, field_name, _spelled(parsed, getattr(stmt, field_name), sd, fresh))
+        if isinstance(stmt, (gast.Assign, gast.Expr)):
+            out.extend(gast.copy_location(s, stmt) for s in _spelled_statement(parsed, stmt, sd, fresh))
+        else:
+            out.append(stmt)
+    return out
+
+
+def _atom(value: gast.expr, base: str, before: list, fresh: _Fresh) -> gast.expr:
+    """``value`` itself if it is a name or a constant, else a fresh name assigned to it in ``before``."""
+    if isinstance(value, (gast.Name, gast.Constant)):
+        return value
+    temporary = fresh(base)
+    before.append(gast.Assign(targets=[gast.Name(id=temporary, ctx=gast.Store(), annotation=None,
+                                                 type_comment=None)], value=value, type_comment=None))
+    return _load(temporary)
+
+
+def _spelled_statement(parsed: ParsedFunction, stmt: gast.stmt, sd: str, fresh: _Fresh) -> list:
+    call = stmt.value
+    target = stmt.targets[0] if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 else None
+    before: list = []
+    if _runtime_call(call, sd, ("clear_at",)) and isinstance(stmt, gast.Expr):
+        adjoint, index = call.args[0], _atom(call.args[1], "index", before, fresh)
+        write = gast.Subscript(value=adjoint, slice=index, ctx=gast.Store())
+        return before + [gast.Assign(targets=[_store(write)], value=_sd_call(sd, "cleared", adjoint, index),
+                                     type_comment=None)]
+    if isinstance(stmt, gast.Expr) and isinstance(call, gast.Call) and _runtime_call(call, sd, _CHECKS):
+        return [gast.Assign(targets=[gast.Name(id=fresh("checked"), ctx=gast.Store(), annotation=None,
+                                               type_comment=None)], value=call, type_comment=None)]
+    if isinstance(stmt, gast.Expr) and _runtime_call(call, sd, ("restore_item",)):
+        container, key = call.args[0], _atom(call.args[1], "key", before, fresh)
+        write = gast.Subscript(value=container, slice=key, ctx=gast.Store())
+        return before + [gast.Assign(targets=[_store(write)], value=_sd_call(sd, "restored_value", call.args[2]),
+                                     type_comment=None)]
+    if _runtime_call(call, sd, ("add_at", "unpop")) and (target is None or isinstance(target, gast.Name)):
+        adjoint = _atom(call.args[0], "adjoint", before, fresh)
+        if call.func.attr == "add_at":
+            if isinstance(adjoint, gast.Name) and adjoint.id not in fresh.stacks:
+                # a private copy, which can be written into (a tuple's adjoint becomes a list); a list that the
+                # code appends to is made as a new list already (_lists_made_here)
+                before.append(gast.Assign(targets=[_store(adjoint)], value=_sd_call(sd, "as_mutable", adjoint),
+                                          type_comment=None))
+            index = _atom(call.args[1], "index", before, fresh)
+            write = gast.Subscript(value=adjoint, slice=index, ctx=gast.Store())
+            before.append(gast.Assign(targets=[_store(write)], value=_sd_call(
+                sd, "added_at", adjoint, index, call.args[2]), type_comment=None))
+        else:
+            position, value = call.args[1], call.args[2]
+            if isinstance(position, gast.Constant) and position.value is None:
+                grow = gast.Call(func=gast.Attribute(value=adjoint, attr="append", ctx=gast.Load()), args=[value],
+                                 keywords=[])
+            else:
+                grow = gast.Call(func=gast.Attribute(value=adjoint, attr="insert", ctx=gast.Load()),
+                                 args=[_sd_call(sd, "unpop_position", adjoint, position), value], keywords=[])
+            before.append(gast.Expr(value=grow))
+        if target is not None and not (isinstance(adjoint, gast.Name) and adjoint.id == target.id):
+            before.append(gast.Assign(targets=[target], value=adjoint, type_comment=None))
+        return before
+
+    class Hoist(gast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if _runtime_call(node, sd, ("increment_adjoint",)):
+                node.func.attr = "increment_part"
+                return node
+            if not _runtime_call(node, sd, _STORES) or not isinstance(node.args[0], gast.Name):
+                return node
+            args = list(node.args) + [k.value for k in node.keywords]
+            adjoint = args[0]
+            index = _atom(args[1], "index", before, fresh)
+            array = args[3] if len(args) > 3 else gast.Constant(value=None, kind=None)
+            part = fresh("written")
+            before.append(gast.Assign(targets=[gast.Name(id=part, ctx=gast.Store(), annotation=None,
+                                                         type_comment=None)],
+                                      value=_sd_call(sd, "written_part", adjoint, index, array), type_comment=None))
+            write = gast.Subscript(value=adjoint, slice=index, ctx=gast.Store())
+            before.append(gast.Assign(targets=[_store(write)], value=_sd_call(sd, "cleared", adjoint, index),
+                                      type_comment=None))
+            if node.func.attr == "store_adjoint_to":
+                return _sd_call(sd, "unbroadcast_to", _load(part), args[2])
+            if isinstance(args[2], gast.Constant) and args[2].value is None:
+                return _load(part)
+            return _sd_call(sd, "unbroadcast", _load(part), args[2])
+
+    stores = [n.args[0].id for n in gast.walk(call) if _runtime_call(n, sd, _STORES) and n.args
+              and isinstance(n.args[0], gast.Name)]
+    stmt = Hoist().visit(stmt)
+    read_elsewhere = {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)} & set(stores)
+    if read_elsewhere:  # the statement reads the adjoint besides the call: its order would change
+        raise parsed.error(SourcediffError, "cannot differentiate this generated code again: it reads "
+                           f"{sorted(read_elsewhere)[0]} in the statement that clears part of it", stmt,
+                           "please report this with the function you differentiated")
+    return before + [stmt]

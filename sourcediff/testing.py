@@ -328,7 +328,7 @@ def check_rule(rule: Any, args: Sequence[Any] = (), kwargs: dict[str, Any] | Non
     def unbound(*_args, **_kwargs):
         raise AssertionError("a rule template called a function passed in as a value")
 
-    namespaces = NUMPY.namespaces({"call_forward": unbound, "call_backward": unbound})
+    namespaces = NUMPY.namespaces({"call_forward": unbound, "call_backward": unbound, "call_jvp": unbound})
     sd = namespaces["sd"]
     rng = np.random.default_rng(0) if rng is None else rng
     primal = _primal_of(rule, sd)

@@ -36,6 +36,8 @@ def test_rule_templates_call_only_the_contract():
                            and isinstance(n.value, gast.Name) and n.value.id == "sd"}
     structural = {"zeros_like", "assign_into", "list_adjoint", "iterable", "accumulate_at", "concatenate_rows",
                   "concatenate_columns"}  # forward templates of linear runtime functions apply them to tangents
+    # the rules of the runtime itself (rules/runtime.py) apply their runtime functions to tangents and cotangents
+    structural |= {key.name for key in registry.REVERSE_RULES if isinstance(key, registry.RuntimeFunction)}
     helpers = set(contract.RULE_HELPERS) | structural
     assert called <= helpers, sorted(called - helpers)
     # field_adjoint, field_tangent: constructor rules, made on use

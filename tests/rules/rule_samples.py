@@ -289,6 +289,10 @@ NUMPY_MORE_SAMPLES = _sibling("samples_numpy_more").NUMPY_MORE_SAMPLES
 SAMPLES.update(NUMPY_MORE_SAMPLES)
 
 
+RUNTIME_SAMPLES = _sibling("samples_runtime").RUNTIME_SAMPLES
+SAMPLES.update(RUNTIME_SAMPLES)
+
+
 def _scipy_samples() -> dict:
     """The samples of the SciPy rules (``scipy.special``, ``scipy.linalg``, ``scipy.stats``, ``scipy.signal``),
     when SciPy is installed (loading them loads the lazy SciPy rules)."""

@@ -1,0 +1,196 @@
+"""Sample arguments of the rules for the runtime itself (``rules/runtime.py``), for ``check_rule``.
+
+Adjoints come as arrays of the shapes generated code gives them (a reduced shape for ``sum_adjoint``'s
+cotangent, the shape of ``x[index]`` for ``index_adjoint``'s); indices cover integers, slices, masks and
+integer arrays with repeats (where the last write wins).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sourcediff.rules.registry import runtime
+
+
+def N(*shape):
+    """Standard normal values of ``shape`` (a Python float for no shape)."""
+    return lambda rng: rng.standard_normal(shape) if shape else float(rng.standard_normal())
+
+
+def U(low, high, *shape):
+    return lambda rng: rng.uniform(low, high, shape) if shape else float(rng.uniform(low, high))
+
+
+def S(*args, **kwargs):
+    def draw(x, rng):
+        if callable(x) and not isinstance(x, type):
+            return x(rng)
+        if isinstance(x, list):
+            return [draw(v, rng) for v in x]
+        if isinstance(x, tuple):
+            return tuple(draw(v, rng) for v in x)
+        if isinstance(x, dict):
+            return {k: draw(v, rng) for k, v in x.items()}
+        return x
+    return lambda rng: ([draw(a, rng) for a in args], {k: draw(v, rng) for k, v in kwargs.items()})
+
+
+def _partition(shape, kth, axis=-1):
+    """A cotangent (or tangent), a, ``np.partition(a, kth, axis)`` and the axis."""
+    def sample(rng):
+        a = rng.standard_normal(shape)
+        return [rng.standard_normal(shape), a, np.partition(a, kth, axis), axis], {}
+    return sample
+
+
+def _nan_extremum(shape, axis=None, keepdims=False):
+    """As ``_extremum`` for ``np.nanmax``, with a NaN in ``a``."""
+    def sample(rng):
+        a = rng.standard_normal(shape)
+        a.flat[1] = np.nan
+        extremum = np.nanmax(a, axis=axis, keepdims=keepdims)
+        return [rng.standard_normal(np.shape(extremum)), a, extremum, axis, keepdims], {}
+    return sample
+
+
+def _extremum(shape, axis=None, keepdims=False, pick=np.max):
+    """A cotangent of ``pick(x, axis)``, x, and the extremum itself (which the adjoint compares x with)."""
+    def sample(rng):
+        x = rng.standard_normal(shape)
+        extremum = pick(x, axis=axis, keepdims=keepdims)
+        return [rng.standard_normal(np.shape(extremum)), x, extremum, axis, keepdims], {}
+    return sample
+
+
+REPEATS = np.array([0, 2, 0, 3])
+MASK = np.array([True, False, True, True, False])
+INTS = np.arange(5)
+
+RUNTIME_SAMPLES = {
+    runtime("fit_tangent"): [S(N(3), N(2, 3)), S(N(2, 3), N(2, 3)), S(N(), N(4)), S(N(), 1.0)],
+    runtime("own_tangent"): [S(N(3)), S(N())],
+    runtime("tangent_stored_in"): [S(N(3), N(3)), S(np.arange(3), N(3)), S(N(2, 2), N())],
+    runtime("own"): [S(N(3)), S(N())],
+    runtime("as_mutable"): [S(N(3)), S(N()), S((N(), N(2)))],
+    runtime("keep_value"): [S(N(2, 3)), S(N())],
+    runtime("snapshot"): [S(N(3)), S(N())],
+    runtime("snapshot_contents"): [S(N(3)), S(N())],
+    runtime("snapshot_item"): [S(N(3), 1), S(N(2, 3), 0), S([N(), N(2)], 1)],
+    runtime("restored_value"): [S(N(3)), S(N())],
+    runtime("add"): [S(N(3), N(3)), S(N(), N()), S(N(2, 3), N(3))],
+    runtime("unbroadcast"): [S(N(2, 3), N(3)), S(N(3), 1.0), S(N(2, 3), N(2, 1)), S(N(), 2.0)],
+    runtime("unbroadcast_to"): [S(N(2, 3), (3,)), S(N(2, 3), (2, 1)), S(N(4), (4,))],
+    runtime("sum_product"): [S(N(3), N(3)), S(N(2, 3), N(3)), S(N(), N())],
+    runtime("sum_adjoint"): [S(N(), N(2, 3)), S(N(3), N(2, 3), 0), S(N(2, 1), N(2, 3), 1, True),
+                             S(N(), N(4), None, False)],
+    runtime("mean_adjoint"): [S(N(), N(2, 3)), S(N(2), N(2, 3), 1), S(N(1, 3), N(2, 3), 0, True)],
+    runtime("index_adjoint"): [S(N(), N(4), 2), S(N(2), N(4), slice(1, 3)), S(N(4), N(5), REPEATS),
+                               S(N(3), N(5), MASK), S(N(3), N(2, 3), 1)],
+    runtime("copy_adjoint"): [S(N(3), N(3)), S(N(2, 2), N(2, 2))],
+    runtime("transpose_adjoint"): [S(N(2, 3)), S(N(2, 3, 4), (2, 0, 1))],
+    runtime("matmul_adjoint_a"): [S(N(2, 4), N(2, 3), N(3, 4)), S(N(4), N(3), N(3, 4)), S(N(2), N(2, 3), N(3)),
+                                  S(N(), N(3), N(3)), S(N(5, 2, 4), N(5, 2, 3), N(3, 4))],
+    runtime("matmul_adjoint_b"): [S(N(2, 4), N(2, 3), N(3, 4)), S(N(4), N(3), N(3, 4)), S(N(2), N(2, 3), N(3)),
+                                  S(N(), N(3), N(3)), S(N(5, 2, 4), N(5, 2, 3), N(5, 3, 4))],
+    runtime("dot_adjoint_a"): [S(N(2, 4), N(2, 3), N(3, 4)), S(N(2), N(2, 3), N(3)), S(N(), N(3), N(3))],
+    runtime("dot_adjoint_b"): [S(N(2, 4), N(2, 3), N(3, 4)), S(N(2), N(2, 3), N(3)), S(N(), N(3), N(3))],
+    runtime("power_rule"): [S(U(0.5, 2.0), 3), S(U(0.5, 2.0, 3), 2.5), S(U(0.5, 2.0, 3), U(0.5, 2.0, 3)),
+                            S(U(0.5, 2.0), U(1.5, 2.5))],
+    runtime("xlogy"): [S(N(3), U(0.5, 2.0, 3)), S(N(), U(0.5, 2.0)), S(N(2, 3), U(0.5, 2.0, 3))],
+    runtime("written_part"): [S(N(5), 2), S(N(5), slice(1, 4)), S(N(5), REPEATS), S(N(5), MASK),
+                              S(N(2, 3), 1), S(N(5), slice(0, 2), INTS.astype(int))],
+    runtime("written_part_adjoint"): [S(N(), N(5), 2), S(N(3), N(5), slice(1, 4)), S(N(4), N(5), REPEATS),
+                                      S(N(3), N(5), MASK), S(N(3), N(2, 3), 1)],
+    runtime("increment_part"): [S(N(5), 2, N(5)), S(N(5), slice(1, 4), N(5), True), S(N(5), REPEATS, N(5)),
+                                S(N(5), MASK, N(5))],
+    runtime("added_at"): [S(N(5), 2, N()), S(N(5), slice(1, 4), N(3)), S(N(5), REPEATS, N(4)),
+                          S(N(5), MASK, N(3)), S(N(5), slice(0, 3), N())],
+    runtime("added_at_adjoint"): [S(N(), N(5), 2, N()), S(N(3), N(5), slice(1, 4), N(3)),
+                                  S(N(4), N(5), REPEATS, N(4)), S(N(3), N(5), slice(1, 4), N())],
+    runtime("cumsum_adjoint"): [S(N(4), N(4)), S(N(2, 3), N(2, 3), 1), S(N(6), N(2, 3))],
+    runtime("roll_adjoint"): [S(N(5), 2), S(N(2, 3), 1, 1), S(N(2, 3), (1, -1), (0, 1))],
+    runtime("diff_adjoint"): [S(N(4)), S(N(3), 2), S(N(2, 3), 1, 0), S(N(3, 2), 1, -1)],
+    runtime("repeat_adjoint"): [S(N(6), N(3), 2), S(N(2, 6), N(2, 3), 2, 1), S(N(12), N(2, 3), 2)],
+    runtime("tile_adjoint"): [S(N(6), N(3), 2), S(N(4, 3), N(2, 3), (2, 1)), S(N(2, 6), N(3), (2, 2))],
+    runtime("take_adjoint"): [S(N(4), N(5), np.array([0, 2, 2, 4])), S(N(2, 2), N(2, 3), np.array([0, 2]), 1)],
+    runtime("trace_adjoint"): [S(N(), N(3, 3)), S(N(), N(3, 4), 1), S(N(2), N(2, 3, 3), 0, 1, 2)],
+    runtime("diagonal_adjoint"): [S(N(3), N(3, 3)), S(N(3), N(3, 4), 1), S(N(2, 3), N(3, 2, 3), 0, 0, 2)],
+    runtime("diag_adjoint"): [S(N(3, 3), N(3)), S(N(4, 4), N(3), 1), S(N(3), N(3, 3)), S(N(2), N(3, 3), -1)],
+    runtime("concatenate_adjoint"): [S(N(5), [N(2), N(3)]), S(N(2, 5), [N(2, 2), N(2, 3)], 1),
+                                     S(N(10), [N(2, 2), N(2, 3)], None)],
+    runtime("stack_adjoint"): [S(N(2, 3), [N(3), N(3)]), S(N(3, 2), [N(3), N(3)], 1)],
+    runtime("vstack_adjoint"): [S(N(2, 3), [N(3), N(3)]), S(N(3, 2), [N(1, 2), N(2, 2)])],
+    runtime("hstack_adjoint"): [S(N(5), [N(2), N(3)]), S(N(2, 5), [N(2, 2), N(2, 3)])],
+    runtime("inner_adjoint_a"): [S(N(), N(3), N(3)), S(N(2, 4), N(2, 3), N(4, 3))],
+    runtime("inner_adjoint_b"): [S(N(), N(3), N(3)), S(N(2, 4), N(2, 3), N(4, 3))],
+    runtime("outer_adjoint_a"): [S(N(2, 3), N(2), N(3))],
+    runtime("outer_adjoint_b"): [S(N(2, 3), N(2), N(3))],
+    runtime("var_adjoint"): [S(N(), N(4)), S(N(3), N(2, 3), 0), S(N(2, 1), N(2, 3), 1, 1, True)],
+    runtime("inv_adjoint"): [S(N(3, 3), N(3, 3)), S(N(2, 2, 2), N(2, 2, 2))],
+    runtime("norm_slope"): [S(N(3), U(0.5, 2.0)), S(N(2, 3), U(0.5, 2.0, 2, 1)), S(N(), U(0.5, 2.0))],
+    runtime("xdivy"): [S(N(3), U(0.5, 2.0, 3)), S(N(), U(0.5, 2.0))],
+    runtime("expit"): [S(N(3)), S(N())],
+    runtime("digamma"): [S(U(0.5, 3.0)), S(U(-0.9, -0.1))],
+    runtime("polygamma"): [S(1, U(0.5, 3.0, 3)), S(2, U(0.5, 3.0))],
+    runtime("bessel_iv"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(0.5, 3.0))],
+    runtime("bessel_jv"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(0.5, 3.0))],
+    runtime("bessel_yv"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(0.5, 3.0))],
+    runtime("bessel_kv"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(0.5, 3.0))],
+    runtime("bessel_ive"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(-3.0, -0.5))],
+    runtime("bessel_kve"): [S(1.5, U(0.5, 3.0, 3)), S(0, U(0.5, 3.0))],
+    runtime("extremum_adjoint"): [_extremum((5,)), _extremum((2, 3), 0), _extremum((2, 3), 1, True),
+                                  _extremum((2, 3), 1, False, np.min)],
+    runtime("det_adjoint"): [S(N(), N(3, 3) , N()), S(N(2), N(2, 3, 3), N(2))],
+    runtime("dict_get_adjoint"): [S(N(3), {"a": np.ones(3), "b": 1.0}, "a"), S(N(), {"a": 1.0}, "z")],
+    runtime("dict_get_tangent"): [S({"a": N(3), "b": N()}, {"a": np.ones(3), "b": 1.0}, "a", np.ones(3))],
+    runtime("dict_get_default_adjoint"): [S(N(3), {"a": np.ones(3)}, "z", np.ones(3)),
+                                          S(N(3), {"a": np.ones(3)}, "a", np.ones(3))],
+    runtime("dict_get_default_tangent"): [S(N(3), {"a": np.ones(3)}, "z", np.ones(3))],
+    runtime("dict_values_adjoint"): [S([N(3), N()], {"a": np.ones(3), "b": 1.0})],
+    runtime("dict_values_tangent"): [S({"a": N(3), "b": N()}, {"a": np.ones(3), "b": 1.0})],
+    runtime("dict_items_adjoint"): [S([("a", N(3)), ("b", N())], {"a": np.ones(3), "b": 1.0})],
+    runtime("dict_items_tangent"): [S({"a": N(3), "b": N()}, {"a": np.ones(3), "b": 1.0})],
+    runtime("view_again_adjoint"): [S(N(2), N(2), N(4), slice(0, 2), "view"),
+                                    S(N(2), N(2), N(4), slice(0, 2), "base")],
+    runtime("view_again_tangent"): [S(N(2), N(2), N(4), slice(0, 2), "view")],
+    runtime("column_stack_adjoint"): [S(N(3, 2), [N(3), N(3)]), S(N(3, 3), [N(3, 2), N(3)])],
+    runtime("dstack_adjoint"): [S(N(2, 3, 2), [N(2, 3), N(2, 3)])],
+    runtime("unstack_adjoint"): [S([N(3), N(3)], N(2, 3)), S([N(2), N(2), N(2)], N(2, 3), 1)],
+    runtime("split_adjoint"): [S([N(2), N(2)], N(4), 2), S([N(2, 1), N(2, 2)], N(2, 3), [1], 1)],
+    runtime("rollaxis_adjoint"): [S(N(4, 2, 3), N(2, 3, 4), 2), S(N(3, 2, 4), N(2, 3, 4), 1, 0)],
+    runtime("take_along_axis_adjoint"): [S(N(2, 2), N(2, 3), np.array([[0, 2], [1, 1]]), 1)],
+    runtime("compress_adjoint"): [S(N(2), np.array([True, False, True, False]), N(4)),
+                                  S(N(2, 2), np.array([True, False, True]), N(2, 3), 1)],
+    runtime("delete_adjoint"): [S(N(3), N(4), 1), S(N(2, 2), N(2, 3), [0], 1)],
+    runtime("extract_adjoint"): [S(N(2), np.array([[True, False], [False, True]]), N(2, 2))],
+    runtime("diagflat_adjoint"): [S(N(3, 3), N(3)), S(N(4, 4), N(3), 1)],
+    runtime("nan_sum_adjoint"): [S(N(), np.array([1.0, np.nan, 2.0])), S(N(2), N(2, 3), 1)],
+    runtime("gradient_adjoint"): [S(N(5), N(5)), S(N(5), N(5), (0.5,)), S(N(5), N(5), (), None, 2)],
+    runtime("gradient_tangent"): [S(N(5), N(5)), S(N(5), N(5), (0.5,))],
+    runtime("choose_adjoint"): [S(N(3), np.array([0, 1, 0]), [N(3), N(3)])],
+    runtime("choose_tangent"): [S([N(3), N(3)], np.array([0, 1, 0]), [N(3), N(3)])],
+    runtime("meshgrid_adjoint"): [S([N(3, 2), N(3, 2)], [N(2), N(3)])],
+    runtime("meshgrid_tangent"): [S([N(2), N(3)], [N(2), N(3)])],
+    runtime("broadcast_arrays_adjoint"): [S([N(2, 3), N(2, 3)], [N(3), N(2, 1)])],
+    runtime("broadcast_arrays_tangent"): [S([N(3), N(2, 1)], [N(3), N(2, 1)])],
+    runtime("cumulative_sum_adjoint"): [S(N(4), N(4)), S(N(5), N(4), 0, True), S(N(2, 3), N(2, 3), 1)],
+    runtime("nan_cumsum_adjoint"): [S(N(3), np.array([1.0, np.nan, 2.0])), S(N(2, 3), N(2, 3), 1)],
+    runtime("polyder_adjoint"): [S(N(3), N(4)), S(N(2), N(4), 2)],
+    runtime("sort_adjoint"): [S(N(4), N(4)), S(N(2, 3), N(2, 3), 0), S(N(6), N(2, 3), None)],
+    runtime("sort_tangent"): [S(N(4), N(4)), S(N(2, 3), N(2, 3), 0)],
+    runtime("partition_adjoint"): [_partition((5,), 2), _partition((2, 4), 1, 1)],
+    runtime("partition_tangent"): [_partition((5,), 2), _partition((2, 4), 1, 1)],
+    runtime("modf_adjoint"): [S((N(3), N(3)), N(3))],
+    runtime("modf_tangent"): [S(N(3), N(3))],
+    runtime("divmod_adjoint"): [S((N(3), N(3)), U(1.0, 5.0, 3), U(0.5, 0.9, 3)),
+                                S((N(3), N(3)), U(1.0, 5.0, 3), U(0.5, 0.9, 3), "x2")],
+    runtime("divmod_tangent"): [S(N(3), U(1.0, 5.0, 3), U(0.5, 0.9, 3)), S(N(3), U(1.0, 5.0, 3), U(0.5, 0.9, 3), "x2")],
+    runtime("select_adjoint"): [S(N(4), [np.array([True, False, False, True]), np.array([False, True, False, False])],
+                                  [N(4), N(4)], N(4)),
+                                S(N(4), [np.array([True, False, False, True])], [N(4)], N(4), "default")],
+    runtime("select_tangent"): [S([N(4), N(4)], [np.array([True, False, False, True]),
+                                                 np.array([False, True, False, False])], [N(4), N(4)], N(4))],
+    runtime("nan_mean_adjoint"): [S(N(), np.array([1.0, np.nan, 2.0])), S(N(2), N(2, 3), 1),
+                                  S(N(1, 3), N(2, 3), 0, True)],
+    runtime("nan_extremum_adjoint"): [_nan_extremum((5,)), _nan_extremum((2, 3), 1)],
+    runtime("ptp_adjoint"): [S(N(), N(5)), S(N(2), N(2, 3), 1), S(N(2, 1), N(2, 3), 1, True)],
+}
