@@ -15,6 +15,8 @@ Each pass works on one straight-line list of statements.
 """
 from __future__ import annotations
 
+import copy
+
 import operator
 
 import gast
@@ -320,10 +322,26 @@ def _replace_load(stmt: gast.stmt, identifier: str, value: gast.expr) -> None:
         stmt.iter = replaced
 
 
+class _FoldPowerRules(gast.NodeTransformer):
+    """Only ``sd.power_rule(x, k)`` for a number ``k``, as ``k * x ** (k - 1)`` folded: always a new value."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        folded = _Fold().visit_Call(copy.deepcopy(node))
+        return folded if isinstance(folded, (gast.BinOp, gast.Constant)) else node
+
+
+def _fold_keeping_objects(stmts: list[gast.stmt]) -> list[gast.stmt]:
+    """The power rules of constant exponents folded; nothing else, since ``x * 1.0`` is a new array and ``x``
+    is not (and ``sd.fit_tangent(x_dot, y)`` may give back ``x_dot``)."""
+    return [_FoldPowerRules().visit(s) for s in stmts]
+
+
 def optimize_forward(stmts: list[gast.stmt], temporaries: set[str], tangents: set[str],
                      pure_roots: set[str]) -> list[gast.stmt]:
-    """Run the passes that suit forward-mode code: single-use temporaries inlined, tangents nothing reads
-    dropped. Constants are not folded: ``y = x * 1.0`` makes a new array, which ``y = x`` would not."""
+    """Run the passes that suit forward-mode code: power rules of constant exponents folded, single-use
+    temporaries inlined, tangents nothing reads dropped."""
+    stmts = _fold_keeping_objects(stmts)
     stmts = inline_single_use(stmts, temporaries, pure_roots)
     primal = set(_stores(gast.Module(body=stmts, type_ignores=[]))) - set(tangents)
     return remove_dead_code(stmts, pure_roots, keep=primal)
