@@ -72,7 +72,7 @@ RULE_HELPERS = (
     "resize_adjoint", "unstack_adjoint", "cumulative_sum_adjoint", "cumulative_prod_adjoint",
     "cumulative_prod_tangent", "extract_adjoint", "trim_zeros_adjoint", "trim_zeros_tangent", "bincount_adjoint",
     "gradient_adjoint", "gradient_tangent", "trapezoid_adjoint", "trapezoid_tangent", "vander_slope",
-    "polyadd_adjoint", "polymul_adjoint", "polyder_adjoint", "polyint_adjoint", "polyfit_adjoint",
+    "polyadd_adjoint", "polymul_adjoint", "polymul_tangent", "polyder_adjoint", "polyint_adjoint", "polyfit_adjoint",
     "polyfit_tangent", "logspace_adjoint", "logspace_tangent", "geomspace_adjoint", "geomspace_tangent",
     "partition_adjoint", "partition_tangent", "select_adjoint", "select_tangent", "bessel_i1", "modf_adjoint",
     "modf_tangent", "divmod_adjoint", "divmod_tangent", "nan_var_adjoint", "nan_std_adjoint", "nan_prod_adjoint",

@@ -383,7 +383,8 @@ def correlate_adjoint(g, a, v, mode="valid", which="a"):
 # -- numpy breadth: finite differences, integration, polynomials, spaced samples, partition, select ----------
 
 __all__ += ["gradient_adjoint", "gradient_tangent", "trapezoid_adjoint", "trapezoid_tangent", "vander_slope",
-            "polyadd_adjoint", "polymul_adjoint", "polyder_adjoint", "polyint_adjoint", "polyfit_adjoint",
+            "polyadd_adjoint", "polymul_adjoint", "polymul_tangent", "polyder_adjoint", "polyint_adjoint",
+            "polyfit_adjoint",
             "polyfit_tangent",
             "logspace_adjoint", "logspace_tangent", "geomspace_adjoint", "geomspace_tangent", "partition_adjoint",
             "partition_tangent", "select_adjoint", "select_tangent", "bincount_adjoint"]
@@ -568,6 +569,14 @@ def polymul_adjoint(g, a1, a2, which="a1"):
     if which == "a1":
         return _shaped(convolve_adjoint(g, x, y, "full", "a"), a1)
     return _shaped(convolve_adjoint(g, x, y, "full", "v"), a2)
+
+
+def polymul_tangent(t, other, ans):
+    """Tangent of ``np.polymul`` from one factor's tangent ``t``: the full convolution with the other factor, as
+    long as the product (``np.polymul`` drops leading zero coefficients of the product, and ``t`` may start with
+    zeros where the factor does not)."""
+    full = np.convolve(np.ravel(t), np.ravel(_float(other)))
+    return full[len(full) - np.size(ans):]
 
 
 def polyder_adjoint(g, p, m=1):

@@ -10,7 +10,8 @@ import numpy as np
 
 from sourcediff import pytrees
 
-from .numpy_adjoints import _SCALAR_TYPES, _ndarray
+from .numpy_adjoints import (_SCALAR_TYPES, DictAdjoint, ListAdjoint, ObjectAdjoint, _dict_adjoint, _ndarray,
+                             zeros_like)
 
 __all__ = ["zero_tangent", "fit_tangent", "own_tangent", "tangent_stored_in", "field_of_tangent"]
 
@@ -26,6 +27,8 @@ def zero_tangent(x):
         return np.zeros(x.shape, dtype=np.result_type(x, np.float64) if x.dtype.kind == "c" else np.float64)
     if kind in _NO_TANGENT_TYPES:
         return x
+    if kind is DictAdjoint or kind is ObjectAdjoint:  # an adjoint's sparse container: absent parts are zero
+        return zeros_like(x)
     if isinstance(x, np.generic):
         return np.zeros((), dtype=np.result_type(x, np.float64) if np.iscomplexobj(x) else np.float64)[()]
     parts = pytrees.children(x)
@@ -45,12 +48,15 @@ def fit_tangent(t, like):
 
 def own_tangent(t):
     """A private copy of an array tangent: its primal is a new array that will be written into."""
-    if type(t) is _ndarray:
+    kind = type(t)
+    if kind is _ndarray:
         return t.copy()
-    if isinstance(t, list):
-        return list(t)
-    if isinstance(t, dict):
-        return dict(t)
+    if kind is DictAdjoint:  # an adjoint's sparse dict (absent keys are zero), in higher-order code
+        return _dict_adjoint(t.primal, t)
+    if kind is ListAdjoint:
+        return ListAdjoint(t)
+    if kind is list or kind is dict:
+        return kind(t)
     return t
 
 

@@ -384,7 +384,7 @@ one is refused with ``MissingRuleError`` (``no derivative rule for sd.<name>``),
 
 _HELPERS_NOT_YET = (
     # core
-    "accumulate_at_adjoint", "arange_adjoint", "array_adjoint", "array_tangent", "builtin_extremum_adjoint",
+    "polymul_tangent", "accumulate_at_adjoint", "arange_adjoint", "array_adjoint", "array_tangent", "builtin_extremum_adjoint",
     "builtin_extremum_tangent", "builtin_sum_adjoint", "einsum_adjoint", "einsum_tangent", "field_adjoint",
     "field_tangent", "index_concatenate_adjoint", "linspace_adjoint", "norm_adjoint", "prod_adjoint",
     "sequence_adjoint", "solve_adjoint_a", "solve_adjoint_b", "std_adjoint",

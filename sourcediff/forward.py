@@ -123,7 +123,26 @@ class ForwardTransform:
             elif target_of(stmt) is not None:
                 found.add(target_of(stmt))
                 found.update(self.facts.changed.get(sid(stmt), ()))
+        changed = True
+        while changed:  # another name for, or a view of, an object with a tangent: it sees the writes to it
+            changed = False
+            for stmt in walk_statements(body):
+                target = target_of(stmt)
+                if target is not None and target not in found and self.aliased(stmt) in found:
+                    found.add(target)
+                    changed = True
         return found
+
+    @staticmethod
+    def aliased(stmt: gast.Assign) -> str | None:
+        """The name whose object ``stmt`` binds again, or a view or field of: ``y = x``, ``v = x[1:]``, ``p.a``."""
+        rhs = stmt.value
+        if isinstance(rhs, gast.Name):
+            return rhs.id
+        if isinstance(rhs, (gast.Subscript, gast.Attribute)) and isinstance(rhs.value, gast.Name) \
+                and not (isinstance(rhs, gast.Attribute) and rhs.attr in registry.NONDIFFERENTIABLE_ATTRIBUTES):
+            return rhs.value.id
+        return None
 
     def flowing_reads(self, stmt: gast.stmt) -> list[str]:
         """Names whose tangents flow into what ``stmt`` binds or writes."""
@@ -229,7 +248,7 @@ class ForwardTransform:
         """The tangent of the value of a varied assignment ``target = value``."""
         rhs = stmt.value
         if isinstance(rhs, gast.Name):
-            return self.tangent_or_zero(rhs)
+            return self.tangent_object(rhs)
         if isinstance(rhs, gast.Subscript):
             return gast.Subscript(value=name(self.dot(rhs.value.id)), slice=copy.deepcopy(rhs.slice),
                                   ctx=gast.Load())
@@ -296,8 +315,10 @@ class ForwardTransform:
             return call(f"{self.sd}.zero_tangent", name(target))
         expr = terms[0]
         for term in terms[1:]:
-            if self.facts is not None and target in self.facts.containers:
-                expr = call(f"{self.sd}.add", expr, term)
+            container = self.facts is not None and target in self.facts.containers
+            if container or isinstance(stmt.value, gast.Call) and is_runtime_call(stmt.value, self.sd, (
+                    stmt.value.func.attr,) if isinstance(stmt.value.func, gast.Attribute) else ()):
+                expr = call(f"{self.sd}.add", expr, term)  # a container, or the runtime's (adjoints of containers)
             elif isinstance(term, gast.UnaryOp) and isinstance(term.op, gast.USub):
                 expr = gast.BinOp(left=expr, op=gast.Sub(), right=term.operand)
             else:
@@ -378,6 +399,10 @@ class ForwardTransform:
             into = call(f"{self.sd}.assign_into", self.tangent_or_zero(buffer), self.tangent_or_zero(value))
             return [stmt, assign(self.dot(target), into)]
         if not self.is_varied(stmt):
+            if self.aliased(stmt) in self.tangents and not isinstance(stmt.value, gast.Attribute):
+                # another name for, or a view of, an object with a tangent: its tangent is that tangent's (zero
+                # now, but the writes to the object will reach it)
+                return [stmt, assign(self.dot(target), self.expression_tangent(stmt))]
             return [stmt, assign(self.dot(target), call(f"{self.sd}.zero_tangent", name(target)))]
         expr = self.expression_tangent(stmt)
         if self.needs_own(stmt, expr):

@@ -261,8 +261,8 @@ deflinear(np.polyadd, "a1, a2", apply="np.polyadd(a1, a2)", a1="sd.polyadd_adjoi
           a2="sd.polyadd_adjoint(g, a2)", returns="new")
 deflinear(np.polysub, "a1, a2", apply="np.polysub(a1, a2)", a1="sd.polyadd_adjoint(g, a1)",
           a2="sd.polyadd_adjoint(g, a2, -1.0)", returns="new")
-defbilinear(np.polymul, "a1, a2", apply="np.polymul(a1, a2)", a1="sd.polymul_adjoint(g, a1, a2, 'a1')",
-            a2="sd.polymul_adjoint(g, a1, a2, 'a2')", returns="new")
+defrule(np.polymul, "a1, a2", a1="sd.polymul_adjoint(g, a1, a2, 'a1')", a2="sd.polymul_adjoint(g, a1, a2, 'a2')",
+        jvp={"a1": "sd.polymul_tangent(t, a2, ans)", "a2": "sd.polymul_tangent(t, a1, ans)"}, returns="new")
 # polyder(p, 0) and polyint(p, 0) give back p itself: no ``returns``.
 deflinear(np.polyder, "p, m=1", apply="np.polyder(p, m)", p="sd.polyder_adjoint(g, p, m)")
 deflinear(np.polyint, "p, m=1, k=None", apply="np.polyint(p, m, k)", p="sd.polyint_adjoint(g, p, m, k, 'p')",
