@@ -613,9 +613,12 @@ def normalize(message: str, names: set[str] = frozenset()) -> str:
     if names:
         text = re.sub(r"'([A-Za-z_]\w*)'", lambda m: "'<name>'" if m.group(1) in names or m.group(1) == "a"
                       else m.group(0), text)
-        pattern = r"(?<![\w.])(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?!\w)"
+        pattern = r"(?<![\w.])(?<!type\()(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) \
+            + r")(?!\w)"  # not the s of Python's "unsupported operand type(s)"
         text = re.sub(pattern, "<name>", text)
     text = re.sub(r"(?<![\w.])t\d+(?!\w)", "<temporary>", text)  # sourcediff's own temporaries
+    # the names of derivative code (in the refusals of hessian, which differentiates generated code)
+    text = re.sub(r"(?<![\w.])\w+_(bar|dot|saved|shape)(?!\w)", "<derived>", text)
     text = re.sub(r"(?<![\w.])-?\d+(\.\d+)?(e-?\d+)?", "N", text)
     return text[:160]
 

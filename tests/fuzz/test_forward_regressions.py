@@ -1,5 +1,5 @@
-"""Forward-mode failures the fuzzer found, minimized: each fails today (``xfail(strict=True)``), so the test
-turns red once the bug is fixed; then drop its marker and keep it as a regression test.
+"""Forward-mode failures the fuzzer found, minimized, as regression tests; one still fails
+(``xfail(strict=True)``, so the test turns red once it is fixed: then drop its marker).
 
 Each program is a fuzz reproducer's module part (``python -m tests.fuzz --replay``) with its names
 simplified; ``check_grads`` checks reverse mode against finite differences, then forward mode
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import sourcediff
 from sourcediff.testing import check_grads
 
 
@@ -21,13 +22,56 @@ def subtract_lists(x):
     return np.sum(np.subtract([0.5, x[0]], [0.5, x[1]]))
 
 
+def add_lists(x, y):
+    return np.sum(np.add([0.5, y[1]], [0.5, x[0]]))
+
+
 @pytest.mark.parametrize("f, args", [(multiply_lists, (0.9527, 1.47)),
-                                     (subtract_lists, (np.array([0.8556, 0.6218, 0.8378]),))],
-                         ids=["np.multiply", "np.subtract"])
+                                     (subtract_lists, (np.array([0.8556, 0.6218, 0.8378]),)),
+                                     (add_lists, (np.array([0.7416, 1.456]), np.array([1.0537, 1.0662])))],
+                         ids=["np.multiply", "np.subtract", "np.add"])
 def test_jvp_of_a_numpy_binary_function_of_python_lists(f, args):
-    """Fuzz seeds 100030, 700015: the tangent of a NumPy binary function of two Python lists applied the
-    operator to the lists of tangents (TypeError: can't multiply sequence by non-int)."""
+    """Fuzz seeds 100030, 700015, 1200100030, 1200100091, 1200100231, 1200100745, 1200100780: the tangent of a
+    NumPy binary function of two Python lists applied Python's operator to the lists of tangents (TypeError, or
+    + concatenated them: a broadcast ValueError)."""
     check_grads(f, args)
+
+
+def rescale(u, k):
+    k /= 1.5
+    return 1.0
+
+
+def loop_calls_a_helper_that_rebinds_its_float_parameter(x, a):
+    for i in range(1):
+        t = rescale(x, np.tanh(a))
+        t += t
+    return t * a + np.sum(x)
+
+
+def bump(a, u):
+    a -= 0.25
+
+
+def calls_a_helper_on_a_swapped_float(x):
+    a1, b2 = (x[1], 0.5)
+    a1, b2 = (b2, a1)
+    bump(b2, 1.0)
+    return a1 * x[0]
+
+
+@pytest.mark.xfail(strict=True, raises=sourcediff.SourcediffError,
+                   reason="fuzz seeds 1200100714, 1200100827, 1200100922 (11 mode mismatches in 4163 programs): reverse mode "
+                          "refuses a helper that rebinds its float parameter (k /= 1.5) when the caller reads a "
+                          "name it takes for a view of the argument afterwards ('writes into its argument'); "
+                          "forward mode accepts the same function and gets it right")
+@pytest.mark.parametrize("f, args", [(loop_calls_a_helper_that_rebinds_its_float_parameter, (np.array([0.81]), 0.93)),
+                                     (calls_a_helper_on_a_swapped_float, (np.array([1.43, 0.84]),))],
+                         ids=["k /= 1.5 in a loop", "a -= 0.25 on a swapped name"])
+def test_reverse_mode_refuses_what_forward_mode_accepts(f, args):
+    tangents = tuple(np.ones(np.shape(x)) if isinstance(x, np.ndarray) else 1.0 for x in args)
+    sourcediff.jvp(f, args, tangents)  # accepted today
+    check_grads(f, args)  # refused today (then jvp is checked against it)
 
 
 W0 = np.array([1.2071, 1.2878, 1.4642])
