@@ -111,17 +111,9 @@ def call_jvp(function: Callable, positions: tuple, keywords: tuple, tangents: tu
                                   hint="differentiate a function that does not write into its arguments")
         raw, raw_dot = derived.cell.cell_contents(*tangents, *call.args, **call.kwargs)
         return call.finish(raw), call.finish(raw_dot)
-    if not is_user_function(function):
-        raise SourcediffError(
-            f"sourcediff cannot differentiate a call to {getattr(function, '__qualname__', function)!r} "
-            "passed in as a value: only Python functions with source code can be passed around",
-            hint="wrap it in a def (def rhs(t, y): return np.sin(y)) and pass that")
+    _refuse_without_source(function)
     derived = jvp_function(function, active_parameters(function, len(args), positions, keywords))
-    if derived.mutated:
-        raise SourcediffError(
-            f"{function.__qualname__}, passed in as a value, writes into its argument(s) "
-            f"{', '.join(derived.mutated)}: the caller cannot follow that",
-            hint=f"call {function.__qualname__} by its name, or make it return the new array")
+    _refuse_writes(function, derived.mutated)
     return derived.cell.cell_contents(*tangents, *args, **kwargs)
 
 
@@ -221,6 +213,24 @@ def split_pair(function: Callable, active: tuple[str, ...], scalars: frozenset[s
         return pair
 
 
+def _refuse_without_source(function: Any) -> None:
+    """A function passed as a value is differentiated through its source: refuse one without."""
+    if not is_user_function(function):
+        raise SourcediffError(
+            f"sourcediff cannot differentiate a call to {getattr(function, '__qualname__', function)!r} "
+            "passed in as a value: only Python functions with source code can be passed around",
+            hint="wrap it in a def (def rhs(t, y): return np.sin(y)) and pass that")
+
+
+def _refuse_writes(function: Callable, mutated: tuple[str, ...]) -> None:
+    """The caller of a function passed as a value cannot follow its writes into its arguments."""
+    if mutated:
+        raise SourcediffError(
+            f"{function.__qualname__}, passed in as a value, writes into its argument(s) "
+            f"{', '.join(mutated)}: the caller cannot follow that",
+            hint=f"call {function.__qualname__} by its name, or make it return the new array")
+
+
 def call_forward(function: Callable, positions: tuple, keywords: tuple, *args: Any, **kwargs: Any):
     """Run the forward half of a function known only at run time (``rhs`` passed to a solver)."""
     if isinstance(function, CustomFunction):
@@ -229,17 +239,9 @@ def call_forward(function: Callable, positions: tuple, keywords: tuple, *args: A
         return out, (pair, saved)
     if is_derived(function):
         return _derived_forward(function, positions, keywords, args, kwargs)
-    if not is_user_function(function):
-        raise SourcediffError(
-            f"sourcediff cannot differentiate a call to {getattr(function, '__qualname__', function)!r} "
-            "passed in as a value: only Python functions with source code can be passed around",
-            hint="wrap it in a def (def rhs(t, y): return np.sin(y)) and pass that")
+    _refuse_without_source(function)
     pair = split_pair(function, active_parameters(function, len(args), positions, keywords))
-    if pair.mutated:
-        raise SourcediffError(
-            f"{function.__qualname__}, passed in as a value, writes into its argument(s) "
-            f"{', '.join(pair.mutated)}: the caller cannot follow that",
-            hint=f"call {function.__qualname__} by its name, or make it return the new array")
+    _refuse_writes(function, pair.mutated)
     out, saved = pair.forward_cell.cell_contents(*args, **kwargs)
     return out, (pair, saved)
 
