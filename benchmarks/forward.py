@@ -122,7 +122,7 @@ def lorenz(args, skip, notes, problems):
     want_grad = sourcediff.grad(lorenz_loss, argnums=(0, 1, 2))(*full)
 
     def ours_jvp():
-        return sourcediff.api._run_jvp(lorenz_loss, full, {}, (0, 1, 2), ones, False)[1]
+        return sourcediff.composed.run_jvp(lorenz_loss, full, {}, (0, 1, 2), ones, False)[1]
 
     jac = sourcediff.jacfwd(lorenz_loss, argnums=(0, 1, 2))
     if _agree("sourcediff jvp", ours_jvp(), want_jvp, problems, rtol=1e-6):

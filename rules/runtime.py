@@ -379,67 +379,86 @@ NOT_YET: dict[str, str] = {
     "field_of_tangent": "a named tuple's field read from a tangent that a rule gave as a plain tuple: its "
                         "transpose would build a tuple adjoint with one field set; not written yet",
 }
-"""Names of the contract that generated code may call and that have no rule yet: differentiating code that calls
-one is refused with ``MissingRuleError`` (``no derivative rule for sd.<name>``), which names the line."""
+"""Names of the contract that generated code may call, that have no rule, and whose source sourcediff cannot
+differentiate yet: differentiating code that calls one is refused with a ``SourcediffError`` that names the line.
+Every other runtime function without a rule is differentiated through its source, in both modes, as a function
+of the user's (``callsites``)."""
 
-_HELPERS_NOT_YET = (
-    # core
-    "polymul_tangent", "accumulate_at_adjoint", "arange_adjoint", "array_adjoint", "array_tangent", "builtin_extremum_adjoint",
-    "builtin_extremum_tangent", "builtin_sum_adjoint", "einsum_adjoint", "einsum_tangent", "field_adjoint",
-    "field_tangent", "index_concatenate_adjoint", "linspace_adjoint", "norm_adjoint", "prod_adjoint",
-    "sequence_adjoint", "solve_adjoint_a", "solve_adjoint_b", "std_adjoint",
-    # cumulative, repeating and rearranging
-    "cumprod_adjoint", "cumprod_tangent", "kron_adjoint",
-    # np.linalg
-    "cholesky_adjoint", "cholesky_tangent", "eigh_adjoint", "eigh_tangent", "eigvalsh_adjoint",
-    "eigvalsh_tangent", "svd_adjoint", "svd_tangent", "qr_adjoint", "qr_tangent", "slogdet_adjoint",
-    "slogdet_tangent", "pinv_adjoint", "pinv_tangent", "lstsq_adjoint_a", "lstsq_adjoint_b", "lstsq_tangent_a",
-    "lstsq_tangent_b", "matrix_power_adjoint", "matrix_power_tangent", "multi_dot_adjoint", "multi_dot_tangent",
-    "tensorsolve_adjoint_a", "tensorsolve_adjoint_b", "tensorsolve_tangent_a", "tensorsolve_tangent_b",
-    # statistics
-    "sinc_slope", "average_adjoint_a", "average_adjoint_weights", "average_tangent_weights", "quantile_adjoint",
-    "quantile_tangent", "cov_adjoint", "cov_tangent", "corrcoef_adjoint", "corrcoef_tangent",
-    "sequence_prod_adjoint", "sequence_prod_tangent", "dist_adjoint", "dist_tangent",
-    # shape, part 2
-    "pad_adjoint", "pad_tangent", "cross_adjoint", "tensordot_adjoint", "polyval_adjoint", "polyval_slope",
-    "interp_adjoint", "interp_tangent", "interp_slope", "convolve_adjoint", "correlate_adjoint",
-    # scipy.special
-    "hurwitz_zeta", "zeta_slope", "logsumexp_adjoint", "logsumexp_tangent",
-    # complex values and np.fft
-    "eigvals_adjoint", "eigvals_tangent", "complex_abs_adjoint", "complex_abs_tangent", "angle_adjoint",
-    "angle_tangent", "imag_adjoint", "fft_adjoint", "rfft_adjoint", "irfft_adjoint", "hfft_adjoint",
-    "ihfft_adjoint", "fftn_adjoint", "rfftn_adjoint", "irfftn_adjoint",
-    # scipy.linalg
-    "solve_triangular_adjoint_a", "solve_triangular_adjoint_b", "solve_triangular_tangent_a",
-    "solve_triangular_tangent_b", "cho_factor_adjoint", "cho_factor_tangent", "cho_solve_adjoint_c",
-    "cho_solve_adjoint_b", "cho_solve_tangent_c", "cho_solve_tangent_b", "lu_factor_adjoint",
-    "lu_factor_tangent", "lu_solve_adjoint_lu", "lu_solve_adjoint_b", "lu_solve_tangent_lu",
-    "lu_solve_tangent_b", "expm_adjoint", "expm_tangent", "sqrtm_adjoint", "sqrtm_tangent",
-    "block_diag_adjoint", "block_diag_tangent", "scipy_solve_adjoint_a", "scipy_solve_adjoint_b",
-    "scipy_solve_tangent_a", "scipy_solve_tangent_b", "scipy_inv_adjoint", "scipy_inv_tangent",
-    "scipy_det_adjoint", "scipy_det_tangent", "scipy_cholesky_adjoint", "scipy_cholesky_tangent",
-    "scipy_eigh_adjoint", "scipy_eigh_tangent", "scipy_svd_adjoint", "scipy_svd_tangent", "scipy_qr_adjoint",
-    "scipy_qr_tangent", "scipy_pinv_adjoint", "scipy_pinv_tangent", "scipy_lstsq_adjoint_a",
-    "scipy_lstsq_adjoint_b", "scipy_lstsq_tangent_a", "scipy_lstsq_tangent_b",
-    # scipy.stats
-    "distribution_logpdf", "density_ratio", "t_score_df", "gamma_score", "beta_score", "poisson_score",
-    "poisson_floor_logpmf", "mvn_logpdf_adjoint", "mvn_logpdf_tangent", "dirichlet_logpdf_adjoint",
-    "dirichlet_logpdf_tangent",
-    # scipy.signal
-    "signal_convolve", "signal_correlate", "signal_fftconvolve", "signal_oaconvolve", "signal_convolve2d",
-    "signal_convolve_adjoint", "signal_convolve2d_adjoint", "signal_correlate_adjoint",
-    # scipy.special, part 2
-    "betainc_slope", "gammainc_slope", "multigammaln_slope", "rgamma_slope", "boxcox_lmbda_slope",
-    "spence_slope",
-    # numpy breadth
-    "block_adjoint", "insert_adjoint", "ediff1d_adjoint", "resize_adjoint", "cumulative_prod_adjoint",
-    "cumulative_prod_tangent", "trim_zeros_adjoint", "trim_zeros_tangent", "bincount_adjoint",
-    "trapezoid_adjoint", "trapezoid_tangent", "vander_slope", "polyadd_adjoint", "polymul_adjoint",
-    "polyint_adjoint", "polyfit_adjoint", "polyfit_tangent", "logspace_adjoint", "logspace_tangent",
-    "geomspace_adjoint", "geomspace_tangent", "bessel_i1", "nan_var_adjoint", "nan_std_adjoint",
-    "nan_prod_adjoint", "nan_quantile_adjoint", "nan_quantile_tangent", "nan_cumprod_adjoint",
-    "nan_cumprod_tangent", "vecdot_adjoint", "matvec_adjoint", "vecmat_adjoint", "vector_norm_adjoint",
-    "cond_adjoint", "cond_tangent", "tensorinv_adjoint", "tensorinv_tangent",
-)
-NOT_YET.update({name: "a helper of a first derivative whose own derivative is not written yet"
-                for name in _HELPERS_NOT_YET})
+_HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
+    "it calls a checking helper for its effect (a call whose result is discarded)": (
+        "cho_factor_adjoint", "cho_factor_tangent", "cho_solve_tangent_b", "cho_solve_tangent_c",
+        "cholesky_adjoint", "cholesky_tangent", "cond_tangent", "eigh_adjoint", "eigvalsh_adjoint",
+        "eigvalsh_tangent", "lu_factor_adjoint", "lu_solve_tangent_b", "lu_solve_tangent_lu",
+        "matrix_power_adjoint", "matrix_power_tangent", "pinv_adjoint", "pinv_tangent", "quantile_adjoint",
+        "scipy_cholesky_adjoint", "scipy_cholesky_tangent", "scipy_det_tangent", "scipy_eigh_adjoint",
+        "scipy_eigh_tangent", "scipy_inv_tangent", "scipy_pinv_tangent", "scipy_solve_tangent_a",
+        "scipy_solve_tangent_b", "scipy_svd_adjoint", "solve_triangular_tangent_a", "solve_triangular_tangent_b",
+        "svd_adjoint", "tensorsolve_adjoint_a", "tensorsolve_adjoint_b", "tensorsolve_tangent_a",
+        "tensorsolve_tangent_b",
+    ),
+    "it imports inside the function": (
+        "bincount_adjoint", "distribution_logpdf", "ediff1d_adjoint", "expm_adjoint", "expm_tangent",
+        "insert_adjoint", "logspace_adjoint", "matvec_adjoint", "nan_cumprod_adjoint", "nan_cumprod_tangent",
+        "nan_prod_adjoint", "poisson_floor_logpmf", "polyadd_adjoint", "polyfit_adjoint", "polyint_adjoint",
+        "polymul_adjoint", "resize_adjoint", "sqrtm_adjoint", "sqrtm_tangent", "trim_zeros_adjoint",
+        "vecdot_adjoint", "vecmat_adjoint", "vector_norm_adjoint",
+    ),
+    "it runs under a with statement (np.errstate)": (
+        "angle_adjoint", "angle_tangent", "bessel_i1", "boxcox_lmbda_slope", "complex_abs_adjoint",
+        "complex_abs_tangent", "density_ratio", "gammainc_slope", "nan_var_adjoint", "norm_adjoint",
+        "poisson_score", "spence_slope", "std_adjoint", "zeta_slope",
+    ),
+    "it builds a tuple adjoint (TupleAdjoint), which has no rule": (
+        "builtin_extremum_adjoint", "builtin_sum_adjoint", "dist_adjoint", "eigh_tangent", "lstsq_tangent_a",
+        "lstsq_tangent_b", "lu_factor_tangent", "qr_tangent", "scipy_svd_tangent", "sequence_adjoint",
+        "sequence_prod_adjoint", "slogdet_tangent", "svd_tangent",
+    ),
+    "it passes *args": (
+        "block_adjoint", "block_diag_tangent", "einsum_adjoint", "einsum_tangent", "multi_dot_adjoint",
+        "multi_dot_tangent", "nan_quantile_adjoint", "scipy_lstsq_tangent_a", "scipy_lstsq_tangent_b",
+        "scipy_qr_tangent",
+    ),
+    "it calls a SciPy function through a module attribute without a rule": (
+        "hurwitz_zeta", "multigammaln_slope", "signal_convolve", "signal_convolve2d", "signal_convolve2d_adjoint",
+        "signal_convolve_adjoint", "signal_correlate", "signal_correlate_adjoint", "signal_fftconvolve",
+        "signal_oaconvolve",
+    ),
+    "it calls a helper of its own with complex values": (
+        "hfft_adjoint", "ihfft_adjoint", "irfft_adjoint", "irfftn_adjoint", "rfft_adjoint",
+    ),
+    "it combines masks with & or |": (
+        "beta_score", "betainc_slope", "interp_slope", "rgamma_slope",
+    ),
+    "it writes in place into an array the analysis cannot tell apart from another": (
+        "field_tangent", "nan_quantile_tangent", "quantile_tangent", "trapezoid_adjoint",
+    ),
+    "it moves axes given by a computed position": (
+        "cumprod_adjoint", "cumprod_tangent", "cumulative_prod_tangent",
+    ),
+    "it raises on unsupported input": (
+        "fft_adjoint", "fftn_adjoint", "rfftn_adjoint",
+    ),
+    "it builds a list adjoint (ListAdjoint), which has no rule": (
+        "cho_solve_adjoint_c", "lu_solve_adjoint_lu",
+    ),
+    "it writes into an argument that the call leaves to its default": (
+        "interp_adjoint", "polyval_adjoint",
+    ),
+    "it appends to a list stored inside another": (
+        "block_diag_adjoint",
+    ),
+    "it converts an axis with operator.index": (
+        "cumulative_prod_adjoint",
+    ),
+    "it reads a field by name with getattr": (
+        "field_adjoint",
+    ),
+    "it passes a lambda": (
+        "gamma_score",
+    ),
+    "its output may be complex": (
+        "imag_adjoint",
+    ),
+}
+NOT_YET.update({name: f"its source cannot be differentiated yet: {why}"
+                for why, names in _HELPERS_NOT_YET.items() for name in names})

@@ -1,32 +1,25 @@
-"""The public API: ``grad``, ``value_and_grad``, ``vjp`` and ``jacrev``, with JAX's names and conventions."""
+"""The public API: ``grad``, ``jvp``, ``vjp``, the Jacobians and the rest, with JAX's names and conventions."""
 from __future__ import annotations
 
-import copy
 import inspect
-import weakref
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from sourcediff.backends.numpy_adjoints import zeros_like
-from sourcediff.backends.numpy_backend import refuse_shared_arguments
-from sourcediff.rules import registry
-
-from . import arguments, custom, jacobians, parse, pipeline, pytrees, residuals
+from . import arguments, custom, parse, pipeline
+from .composed import DerivedFunction, Jacobian, jvp_call, run_jvp, split_vjp, zero_tangent
 from .errors import ArgnumsError, NonDifferentiableArgumentError, NonScalarOutputError, SourcediffError
-from .forward import NotInDirections
 from .pipeline import Compiled, build
 
 
-class Derivative:
+class Derivative(DerivedFunction):
     """A derived function. Call it like the original; ``.source`` is its generated code."""
 
     def __init__(self, f: Callable, mode: str, argnums: int | Sequence[int], has_aux: bool):
         if not callable(f):
             raise SourcediffError(f"expected a function, got {type(f).__name__}")
         self.fun = f
-        self.derived = parse.is_derived(f)  # f is itself a derived function: its generated code is differentiated
+        self.derived = isinstance(f, DerivedFunction)  # its generated code is differentiated (grad(grad(f)))
         user = f.user_function if self.derived else f
         self.user_function = user
         self.mode = mode
@@ -39,9 +32,12 @@ class Derivative:
         self.last_argnum = max(self.argnums)
         takes_varargs = bool(user.__code__.co_flags & inspect.CO_VARARGS)
         self.max_positional = float("inf") if takes_varargs else len(params)
-        self.compiled = build(f.compiled.function if self.derived else f, mode, self.wrt, has_aux)
+        general = f.compiled if self.derived and isinstance(f, Derivative) else None
+        # a Jacobian's code exists only for given arguments: built at the first call
+        self.compiled: Compiled | None = None if self.derived and general is None else \
+            build(general.function if general else f, mode, self.wrt, has_aux)
         self.variants: dict[tuple, Compiled] = {}
-        self.__name__ = self.compiled.function.__name__
+        self.__name__ = self.compiled.function.__name__ if self.compiled else f"{f.__name__}_{mode}"
         self.__qualname__ = self.__name__
         self.__doc__ = f"{mode} of {user.__qualname__} with respect to {', '.join(self.wrt)}"
 
@@ -53,15 +49,18 @@ class Derivative:
         NumPy arrays of which ndim: where shapes are known to match, the adjoints
         need no ``sd.unbroadcast``, and known copies need not be saved.
         """
-        return self.compiled.source
+        return self.compiled.source if self.compiled else ""
 
     def variant(self, args: tuple) -> Compiled:
         kinds = arguments.kinds(args)
-        compiled = self.variants.get(kinds)
+        key = kinds  # the code underneath a derived function may know which arrays hold floats
+        if self.derived:
+            key = kinds, tuple(type(x) is np.ndarray and x.dtype.kind in "fc" for x in args)
+        compiled = self.variants.get(key)
         if compiled is None:
             scalars, arrays = arguments.specialization(self.params, kinds)
             target = self.fun.generated_call(args, {}).function if self.derived else self.fun
-            compiled = self.variants[kinds] = build(target, self.mode, self.wrt, self.has_aux, scalars, arrays)
+            compiled = self.variants[key] = build(target, self.mode, self.wrt, self.has_aux, scalars, arrays)
         self.compiled = compiled
         return compiled
 
@@ -159,16 +158,8 @@ class Derivative:
                                hint="give the differentiated arguments their own parameters")
         compiled = self.variant(args)
         return parse.GeneratedCall(compiled.function, args, keywords, lambda raw: self._finish(raw, args),
-                                   lambda cotangent, raw: self._unfinish(cotangent, raw, args, keywords))
-
-    def jvp(self, args: tuple, keywords: dict, argnums: tuple[int, ...], tangents: tuple, has_aux: bool,
-            directions: int = 1) -> tuple:
-        """Forward mode through this derivative's own generated code: ``(out, out tangent, aux)``."""
-        call = self.generated_call(args, keywords)
-        out, out_dot, aux = _run_jvp(call.function, call.args, call.kwargs, argnums, tangents, has_aux, directions)
-        if directions > 1:
-            return call.finish(out), tuple(call.finish(t) for t in out_dot), aux
-        return call.finish(out), call.finish(out_dot), aux
+                                   lambda cotangent, raw: self._unfinish(cotangent, raw, args, keywords),
+                                   self.user_function)
 
     def __repr__(self) -> str:
         return f"<sourcediff {self.mode} of {self.fun.__qualname__} wrt {', '.join(self.wrt)}>"
@@ -222,55 +213,10 @@ def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """
     if not primals:
         raise ArgnumsError("vjp needs at least one primal argument")
-    out, vjp_fn, aux = _vjp(custom.differentiable(f), primals, tuple(range(len(primals))), has_aux)
+    out, vjp_fn, aux = split_vjp(custom.differentiable(f), primals, tuple(range(len(primals))), has_aux)
     if has_aux:
         return out, vjp_fn, aux
     return out, vjp_fn
-
-
-def _vjp(f: Callable, primals: tuple, argnums: tuple[int, ...], has_aux: bool,
-         keywords: dict[str, Any] | None = None) -> tuple[Any, Callable, Any]:
-    """``(out, vjp_fn, aux)``, where ``vjp_fn`` gives the cotangents of the primals at ``argnums``."""
-    argnums = arguments.normalize_argnums(f, argnums)
-    params = arguments.positional_parameters(f)
-    wrt, picks = arguments.differentiated(f, argnums)
-    arguments.check_call_length(f, argnums, primals)
-    for i in argnums:
-        arguments.check_argument(f, primals[i], i)
-    arguments.refuse_complex(f, primals)
-    scalars, arrays = arguments.specialization(params, arguments.kinds(primals))
-    split = pipeline.build_vjp(f, wrt, has_aux, scalars, arrays)
-    names = params + [arguments.varargs_parameter(f)] * (len(primals) - len(params))  # *args takes the rest
-    written = set(split.mutated)
-    if written:
-        refuse_shared_arguments(f.__name__, split.mutated, arguments.bound_parameters(f, params, primals))
-    # the forward pass runs on copies: of the arguments f writes into, and of the arrays it only reads
-    # (so that vjp_fn keeps differentiating at these primals if the caller changes them later)
-    args = [copy.deepcopy(x) if p in written else arguments.copy_arrays(x) for p, x in zip(names, primals)]
-    result, saved = split.forward(*args, **(keywords or {}))
-    constant = frozenset(id(residuals.root(leaf)) for p, x in zip(names, args) if p not in written
-                         for _, leaf in pytrees.leaves_with_paths(x) if type(leaf) is np.ndarray)
-    saved = residuals.Residuals(saved, constant)
-    bound = arguments.bound_parameters(f, params, args)
-    changed_zeros = [zeros_like(bound[m]) for m in split.mutated]  # f's changes to its arguments are not outputs
-    # the output is the caller's: it must not share memory or lists with what the backward pass consumes
-    shared = saved.roots | constant
-    result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and id(residuals.root(v)) in shared
-                                else v, result)
-    out, aux = result if has_aux else (result, None)
-
-    def vjp_fn(cotangent: Any) -> tuple:
-        arguments.check_cotangent(cotangent, out)
-        with saved.lock:
-            try:
-                grads = split.backward(saved.take(), cotangent, *copy.deepcopy(changed_zeros))
-            except ZeroDivisionError as exc:
-                raise arguments.undefined_derivative(exc) from None
-        grads = arguments.picked(grads, picks, len(wrt))
-        return arguments.distinct(tuple(arguments.match(g, primals[i]) for g, i in zip(grads, argnums)), cotangent)
-
-    vjp_fn.source = split.source  # type: ignore[attr-defined]
-    return out, vjp_fn, aux
 
 
 def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
@@ -283,125 +229,10 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     outside, argument structure inside. With ``has_aux=True``, ``f`` returns
     ``(output, aux)`` and the Jacobian function returns ``(jacobian, aux)``.
     """
-    f = custom.differentiable(f)
-    positions = arguments.normalize_argnums(f, argnums)
-    single = isinstance(argnums, (int, np.integer))
-
-    def jacobian_of(*args: Any, **kwargs: Any) -> Any:
-        out, vjp_fn, aux = _vjp(f, args, positions, has_aux, kwargs)
-        jac = jacobians.reverse(out, vjp_fn, [args[i] for i in positions], single)
-        return (jac, aux) if has_aux else jac
-
-    jacobian_of.__name__ = f"jacrev_of_{getattr(f, '__name__', 'function')}"
-    jacobian_of.__doc__ = f"Jacobian of {getattr(f, '__qualname__', f)!r} with respect to argnums={argnums!r}"
-    return jacobian_of
+    return Jacobian(f, argnums, has_aux, "jacrev")
 
 
 jacobian = jacrev
-
-
-def _tangent_leaf(t: Any) -> Any:
-    """A tangent leaf as the derivative reads it: integers become floats."""
-    if type(t) is np.ndarray and t.dtype.kind in "biu":
-        return t.astype(np.float64)
-    if type(t) is int:
-        return float(t)
-    return t
-
-
-@dataclass(frozen=True)
-class _JvpPlan:
-    """What a call of ``jvp`` needs for one function, set of argnums and kinds of arguments."""
-
-    compiled: Compiled
-    wrt: tuple[str, ...]
-    picks: tuple[tuple[int, int | None], ...]
-    positional: int                 # the number of named positional parameters
-    names: tuple[str | None, ...]   # the parameter of each positional argument (``*args`` for the rest)
-
-
-_jvp_plans: "weakref.WeakKeyDictionary[Callable, dict[tuple, _JvpPlan]]" = weakref.WeakKeyDictionary()
-registry.on_change(_jvp_plans.clear)
-
-
-def _jvp_plan(f: Callable, args: tuple, argnums: tuple[int, ...], has_aux: bool, directions: int = 1) -> _JvpPlan:
-    kinds = arguments.kinds(args)
-    floats = frozenset(i for i, x in enumerate(args) if type(x) is np.ndarray and x.dtype.kind in "fc")
-    key = (argnums, kinds, floats, has_aux, directions)
-    plans = _jvp_plans.setdefault(f, {})
-    plan = plans.get(key)
-    if plan is None:
-        params = arguments.positional_parameters(f)
-        wrt, picks = arguments.differentiated(f, argnums)
-        scalars, arrays = arguments.specialization(tuple(params), kinds)
-        float_arrays = frozenset(params[i] for i in floats if i < len(params))
-        compiled = build(f, "jvp" if directions == 1 else f"jvp*{directions}", wrt, has_aux, scalars, arrays,
-                         float_arrays)
-        names = tuple(params) + (arguments.varargs_parameter(f),) * (len(args) - len(params))
-        plan = plans[key] = _JvpPlan(compiled, wrt, picks, len(params), names)
-    return plan
-
-
-def _is_plain_pair(x: Any, t: Any) -> bool:
-    """A float primal with a float tangent, or a float array with a float array tangent of its shape."""
-    if type(x) is float:
-        return type(t) is float
-    return type(x) is np.ndarray and type(t) is np.ndarray and x.dtype.kind == "f" and t.dtype.kind == "f" \
-        and x.shape == t.shape
-
-
-def _run_jvp(f: Callable, args: tuple, keywords: dict, argnums: tuple[int, ...], tangents: tuple,
-             has_aux: bool, directions: int = 1) -> tuple:
-    """``(out, out tangent, aux)`` of ``f`` at ``args``, pushing ``tangents`` (one per argnum) forward; with
-    ``directions`` > 1, each tangent is a tuple with one per direction, and so is the output tangent."""
-    if isinstance(f, Derivative):
-        return f.jvp(args, keywords, argnums, tangents, has_aux, directions)
-    f = custom.differentiable(f)
-    per_direction = [tangents] if directions == 1 else [tuple(t[d] for t in tangents) for d in range(directions)]
-    if not all(_is_plain_pair(args[i], t) for ts in per_direction for i, t in zip(argnums, ts)):
-        for ts in per_direction:
-            for i, t in zip(argnums, ts):
-                arguments.check_argument(f, args[i], i)
-                arguments.check_cotangent(t, args[i], what="tangent", of=f"primal {i}")
-        per_direction = [tuple(pytrees.map_leaves(_tangent_leaf, t) for t in ts) for ts in per_direction]
-        tangents = per_direction[0] if directions == 1 else tuple(zip(*per_direction))
-    arguments.refuse_complex(f, args)
-    plan = _jvp_plan(f, args, argnums, has_aux, directions)
-    compiled = plan.compiled
-    per_param: list[Any] = []
-    for k, param in enumerate(plan.wrt):
-        chosen = [(j, inside) for j, (index, inside) in enumerate(plan.picks) if index == k]
-        if chosen[0][1] is None:
-            per_param.append(tangents[chosen[0][0]])
-        elif directions > 1:
-            raise NotInDirections()
-        else:  # *args: a tuple with a tangent for each extra argument, zero where none is given
-            given = {inside: tangents[j] for j, inside in chosen}
-            per_param.append(tuple(given[m] if m in given else _zero_tangent(args[plan.positional + m])
-                                   for m in range(len(args) - plan.positional)))
-    run_args = args
-    if compiled.mutated:  # f writes into these: run it on copies, and write the tangents into copies
-        written = set(compiled.mutated)
-        per_param = [copy.deepcopy(t) if p in written else t for p, t in zip(plan.wrt, per_param)]
-        run_args = tuple(copy.deepcopy(x) if p in written else x for p, x in zip(plan.names, args))
-    try:
-        result = compiled.function(*per_param, *run_args, **keywords)
-    except ZeroDivisionError as exc:
-        raise arguments.undefined_derivative(exc) from None
-    except NonScalarOutputError as exc:
-        raise arguments.located(exc, compiled) from None
-    inputs = [x for x in args + tuple(t for ts in per_direction for t in ts) if type(x) is np.ndarray]
-    if inputs:  # the results must not change when the caller changes an argument or a tangent later
-        result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and any(
-            np.may_share_memory(v, x) for x in inputs) else v, result)
-    if has_aux:
-        return result
-    out, out_dot = result
-    return out, out_dot, None
-
-
-def _zero_tangent(x: Any) -> Any:
-    return jacobians.unflatten(x, [jacobians.zero(v) for v in jacobians.leaves(x)])
 
 
 def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: bool = False) -> tuple:
@@ -422,9 +253,9 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any], has_aux: b
     if len(primals) != len(tangents):
         raise SourcediffError(f"jvp got {len(primals)} primals and {len(tangents)} tangents",
                               hint="pass one tangent per primal, with its structure and shapes")
-    argnums = tuple(range(len(primals))) if isinstance(f, Derivative) else \
+    argnums = tuple(range(len(primals))) if isinstance(f, DerivedFunction) else \
         arguments.normalize_argnums(f, tuple(range(len(primals))))
-    out, out_dot, aux = _run_jvp(f, primals, {}, argnums, tangents, has_aux)
+    out, out_dot, aux = run_jvp(f, primals, {}, argnums, tangents, has_aux)
     return (out, out_dot, aux) if has_aux else (out, out_dot)
 
 
@@ -434,15 +265,12 @@ def linearize(f: Callable, *primals: Any) -> tuple:
     ``f_jvp`` runs the generated forward derivative: it computes the primal
     values again with the tangents (it keeps no values between calls).
     """
-    out, _ = jvp(f, primals, [_zero_tangent(x) for x in primals])
+    out, _ = jvp(f, primals, [zero_tangent(x) for x in primals])
 
     def f_jvp(*tangents: Any) -> Any:
         return jvp(f, primals, tangents)[1]
 
     return out, f_jvp
-
-
-_DIRECTIONS = 16  # directions pushed forward together by jacfwd: the tangent code is written once per direction
 
 
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
@@ -453,40 +281,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     general); pytree outputs and arguments nest (output structure outside,
     argument structure inside), and a tuple ``argnums`` gives a tuple per output leaf.
     """
-    single = isinstance(argnums, (int, np.integer))
-    chosen = (int(argnums),) if single else tuple(argnums)
-
-    def jacobian_fn(*args: Any, **kwargs: Any) -> Any:
-        wrt = [args[i] for i in chosen]
-        found = {}
-
-        def push(tangents: list) -> Any:
-            found["out"], out_dot, found["aux"] = _run_jvp(f, args, kwargs, chosen, tuple(tangents), has_aux)
-            return out_dot
-
-        def push_many(directions: list[list]) -> tuple[Any, list]:
-            """The output and its tangents for up to 16 directions in one run of the generated code (the primal
-            runs once), or one run per direction where the code cannot be written so."""
-            pushed: list = []
-            for start in range(0, len(directions), _DIRECTIONS):
-                group = directions[start:start + _DIRECTIONS]
-                if len(group) == 1:
-                    pushed.append(push(group[0]))
-                    continue
-                try:
-                    found["out"], out_dots, found["aux"] = _run_jvp(f, args, kwargs, chosen, tuple(zip(*group)),
-                                                                    has_aux, len(group))
-                    pushed.extend(out_dots)
-                except NotInDirections:
-                    pushed.extend(push(t) for t in group)
-            return found["out"], pushed
-
-        _, jac = jacobians.forward_many(push_many, wrt, single)
-        aux = found["aux"]
-        return (jac, aux) if has_aux else jac
-
-    jacobian_fn.__name__ = f"jacfwd_{getattr(f, '__name__', 'f')}"
-    return jacobian_fn
+    return Jacobian(f, argnums, has_aux, "jacfwd")
 
 
 def hessian(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
@@ -518,9 +313,10 @@ def _declare_derived_functions() -> None:
     of it is differentiated through its generated code (``calls.call_forward``)."""
     from sourcediff.rules import registry
 
-    for make in (grad, value_and_grad):
+    for make in (grad, value_and_grad, jacfwd, jacrev, hessian):
         registry.defnondiff(make, f"sourcediff.{make.__name__} makes a function: calls of it are differentiated "
                                   "through its generated code")
+    parse.declare_derived_call(jvp, jvp_call)
 
 
 _declare_derived_functions()

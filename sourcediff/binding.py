@@ -12,7 +12,7 @@ import gast
 
 from sourcediff.rules import registry
 
-from .errors import SourcediffError, UnsupportedSyntaxError
+from .errors import MissingRuleError, SourcediffError, UnsupportedSyntaxError
 from .naming import constant, name
 from .parse import ParsedFunction, is_resolved, is_runtime_helper
 
@@ -24,6 +24,11 @@ BINARY_PRIMITIVES = {
 UNARY_PRIMITIVES = {gast.USub: operator.neg, gast.UAdd: operator.pos}
 OPERATOR_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
                     gast.MatMult: "@", gast.FloorDiv: "//", gast.Mod: "%"}
+
+
+_CALLED = ("a function that calls a derived function (grad(f)(x), jvp(f, ...)) inside it can be differentiated "
+           "once; for more, compose the transformations directly (grad(grad(f)), jacfwd(jacfwd(f)), hessian(f))")
+_NOT_YET_HINTS = {"call_forward": _CALLED, "call_backward": _CALLED, "call_jvp": _CALLED}
 
 
 class RuleBinder:
@@ -47,6 +52,28 @@ class RuleBinder:
                 return None, {}, what
             binding = self.bind(rule, args, keywords, stmt.value, what)
         return rule, binding, what
+
+    def missing_rule(self, stmt: gast.Assign, what: str, hint: str) -> MissingRuleError:
+        """The refusal of a primitive without a rule; for a runtime call of generated code that has none yet
+        (``NOT_YET`` in ``rules/runtime.py``), says why, and what can be differentiated instead."""
+        from sourcediff.rules.runtime import NOT_YET
+
+        rhs = stmt.value
+        func = rhs.func if isinstance(rhs, gast.Call) else None
+        if isinstance(func, gast.Attribute) and func.attr in NOT_YET and \
+                is_runtime_call(rhs, self.runtime["sd"], (func.attr,)):
+            return self.parsed.error(
+                MissingRuleError, f"sourcediff cannot differentiate this generated code again yet: "
+                f"{self.runtime['sd']}.{func.attr} has no derivative rule ({NOT_YET[func.attr]})", stmt,
+                _NOT_YET_HINTS.get(func.attr, "take one derivative less through sourcediff, or differentiate "
+                                   "the other way round: forward mode (jvp, jacfwd) follows every runtime call"))
+        callee = self.parsed.resolve(func) if func is not None else None
+        if getattr(callee, "__module__", None) == "sourcediff.api":  # vjp, linearize, ...
+            return self.parsed.error(
+                MissingRuleError, f"sourcediff cannot differentiate a call of sourcediff.{callee.__name__} inside a "
+                "differentiated function yet", stmt, "call grad(f), jvp, jacfwd, jacrev or hessian there: those "
+                "are differentiated through their generated code")
+        return self.parsed.error(MissingRuleError, f"no derivative rule for {what}", stmt, hint)
 
     @staticmethod
     def reads_complex(binding: dict[str, gast.expr], complex_names: frozenset[str]) -> bool:

@@ -104,6 +104,7 @@ def call_jvp(function: Callable, positions: tuple, keywords: tuple, tangents: tu
         return derived.cell.cell_contents(*tangents, *args, **kwargs)
     if is_derived(function):  # grad(f) called inside differentiated code: forward mode of its generated code
         call = generated_call(function, args, kwargs)
+        _refuse_closure(function, call)
         derived = jvp_function(call.function, active_parameters(call.function, len(call.args), positions, keywords))
         if derived.mutated:
             raise SourcediffError(f"{function!r} writes into its argument(s) {', '.join(derived.mutated)}: a call of "
@@ -420,6 +421,17 @@ def custom_jvp_function(custom: CustomFunction, active: tuple[str, ...]) -> JvpF
     return derived
 
 
+def _refuse_closure(function: Any, call) -> None:
+    """A derived function called inside differentiated code: what its user function reads from an enclosing
+    function would carry no derivative."""
+    user = call.user_function
+    if getattr(user, "__closure__", None):
+        raise SourcediffError(
+            f"sourcediff cannot differentiate a call of {function!r} inside a differentiated function: "
+            f"{user.__qualname__} reads variables of an enclosing function, which would carry no derivative",
+            hint=f"define {user.__qualname__} at module level and pass those values as arguments")
+
+
 class _DerivedResidual(tuple):
     """What the backward half of a derived function's call needs: (pair, saved, generated call, raw output)."""
 
@@ -429,13 +441,8 @@ class _DerivedResidual(tuple):
 def _derived_forward(function: Callable, positions: tuple, keywords: tuple, args: tuple, kwargs: dict):
     """``call_forward`` of a derived function (``grad(f)`` called inside differentiated code): the forward half
     of its generated code, specialized on these arguments, and its output finished as the derived function's."""
-    user = getattr(function, "user_function", None)
-    if getattr(user, "__closure__", None):
-        raise SourcediffError(
-            f"sourcediff cannot differentiate a call of {function!r} inside a differentiated function: "
-            f"{user.__qualname__} reads variables of an enclosing function, which would carry no gradient",
-            hint=f"define {user.__qualname__} at module level and pass those values as arguments")
     call = generated_call(function, args, kwargs)
+    _refuse_closure(function, call)
     pair = split_pair(call.function, active_parameters(call.function, len(call.args), positions, keywords))
     if pair.mutated:
         raise SourcediffError(

@@ -73,10 +73,10 @@ class CallSites:
             callee = self.parsed.resolve(rhs.func)
             custom = is_resolved(callee) and isinstance(callee, CustomFunction)  # the user's own rule
             derived = is_resolved(callee) and is_derived(callee)  # grad(f): called through its generated code
-            if self.forward_mode and isinstance(callee, registry.RuntimeFunction) and not _has_rule(callee.name):
+            if isinstance(callee, registry.RuntimeFunction) and not _has_rule(callee.name):
                 callee = getattr(self.parsed.resolve(rhs.func.value), callee.name)  # through its source, below
             if is_resolved(callee) and not custom and not derived:
-                through_source = self.forward_mode and is_runtime_helper(callee) and (
+                through_source = is_runtime_helper(callee) and (
                     runtime_name_of(callee) is None or not _has_rule(callee.__name__))
                 if not through_source and (registry.lookup(callee) is not None or not is_user_function(callee)):
                     continue

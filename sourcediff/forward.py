@@ -277,9 +277,8 @@ class ForwardTransform:
         stands for the result, by default the statement's target)."""
         rule, binding, what = self.binder.find(stmt, complex_names or frozenset())
         if rule is None:
-            raise self.parsed.error(
-                MissingRuleError, f"no derivative rule for {what}", stmt,
-                "register one with sourcediff.rules.registry.defrule(function, 'x', x='g * ...', "
+            raise self.binder.missing_rule(
+                stmt, what, "register one with sourcediff.rules.registry.defrule(function, 'x', x='g * ...', "
                 "jvp={'x': 't * ...'}), or rewrite the call with functions that have rules (see docs/rules.md)")
         target = target_of(stmt)
         if rule.form == "structural":  # a record's constructor: the tangent is a record of the field tangents

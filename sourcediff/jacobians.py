@@ -75,6 +75,38 @@ def _assembled(out: Any, args: Sequence[Any], blocks: list, single: bool) -> Any
     return unflatten(out, per_output)
 
 
+def columns_of(cotangent: Any, out: Any, args: Sequence[Any], single: bool) -> list:
+    """The transpose of :func:`forward_many`'s assembly: for a cotangent of the Jacobian, the cotangent of each
+    column (an output tangent, shaped like ``out``), in the order of the directions."""
+    per_output = _parts_like(cotangent, out)
+    outputs = leaves(out)
+    columns = []
+    for a, arg in enumerate(args):
+        for k, index, _ in basis(arg):
+            values = []
+            for y, per_argument in zip(outputs, per_output):
+                part = per_argument if single else per_argument[a]
+                block = None if part is None else leaves(part)[k]
+                if not numeric(y):
+                    values.append(y)
+                elif block is None:
+                    values.append(zero(y))
+                else:
+                    value = np.asarray(block, dtype=float)[(Ellipsis,) + index]
+                    values.append(value.copy() if isinstance(y, np.ndarray) else float(value))
+            columns.append(unflatten(out, values))
+    return columns
+
+
+def _parts_like(tree: Any, template: Any) -> list:
+    """The subtrees of ``tree`` at the places of ``template``'s leaves."""
+    parts = pytrees.children(template)
+    if parts is None:
+        return [tree]
+    found = pytrees.children(tree) or []
+    return [p for (_, t), (_, sub) in zip(parts, found) for p in _parts_like(sub, t)]
+
+
 def reverse(out: Any, vjp_fn: Callable[[Any], tuple], args: Sequence[Any], single: bool) -> Any:
     """The Jacobian of ``out`` with respect to ``args`` from ``vjp_fn`` (one cotangent per argument), a row at a time."""
     blocks = _blocks(out, args)

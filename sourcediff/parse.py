@@ -198,6 +198,7 @@ class GeneratedCall:
     what the derived function returns (the gradient in the structure of its argument). ``finish`` is linear in
     ``raw``, so it also gives the public tangent of a raw tangent; ``unfinish(cotangent, raw)`` is its transpose,
     the cotangent of ``raw`` for one of the public output. Both modes differentiate ``function``.
+    ``user_function`` is the user's function underneath, whose closure carries no derivative.
     """
 
     function: Callable
@@ -205,18 +206,31 @@ class GeneratedCall:
     kwargs: dict
     finish: Callable[[Any], Any]
     unfinish: Callable[[Any, Any], Any]
+    user_function: Callable | None = None
+
+
+_derived_calls: dict[Callable, Callable[[tuple, dict], GeneratedCall]] = {}
+
+
+def declare_derived_call(function: Callable, how: Callable[[tuple, dict], GeneratedCall]) -> None:
+    """Calls of ``function`` (``sourcediff.jvp``) are differentiated through the code ``how(args, kwargs)`` gives."""
+    _derived_calls[function] = how
 
 
 def generated_call(callee: Any, args: tuple, kwargs: dict) -> GeneratedCall | None:
     """How to differentiate ``callee(*args, **kwargs)`` when ``callee`` is a derived function (it has a
-    ``generated_call`` method: ``sourcediff.Derivative``); None for anything else."""
+    ``generated_call`` method: ``sourcediff.Derivative``) or a declared derived call; None for anything else."""
     method = getattr(type(callee), "generated_call", None)
-    return None if method is None else method(callee, args, kwargs)
+    if method is not None:
+        return method(callee, args, kwargs)
+    how = _derived_calls.get(callee) if isinstance(callee, types.FunctionType) else None
+    return None if how is None else how(args, kwargs)
 
 
 def is_derived(callee: Any) -> bool:
     """Whether ``callee`` is a derived function, differentiated through :func:`generated_call`."""
-    return getattr(type(callee), "generated_call", None) is not None
+    return getattr(type(callee), "generated_call", None) is not None or (
+        isinstance(callee, types.FunctionType) and callee in _derived_calls)
 
 
 def is_generated(function: Callable) -> bool:

@@ -5,7 +5,9 @@ This is the only module that imports every stage. ``api`` calls :func:`build` an
 """
 from __future__ import annotations
 
+import builtins
 import threading
+import types
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -256,5 +258,14 @@ def stages(f: Callable, wrt: tuple[str, ...], mode: str = "grad", has_aux: bool 
     _derive(f, mode, wrt, has_aux, scalar_params, array_params, shown, float_arrays)
     return shown
 
+
+def compile_glue(source: str, name: str, label: str, bound: dict[str, Any]) -> Callable:
+    """Compile generated glue (``composed``: a wrapper that calls other derivatives), registered in ``linecache``
+    as ``<sourcediff label>`` so that it can be differentiated again; ``bound`` holds every name it reads."""
+    return emit.compile_function(source, name, f"<sourcediff {label}>", _GLUE_SCOPE, bound)
+
+
+_GLUE_SCOPE = types.FunctionType(compile("def glue(): pass", "<sourcediff glue>", "exec").co_consts[0],
+                                 {"__builtins__": builtins})
 
 calls.use_builder(build_split, build_jvp)

@@ -180,9 +180,8 @@ class ReverseTransform:
         return Contribution(contribution.operand, call(f"{self.runtime['np']}.real", contribution.expr))
 
     def missing_rule(self, stmt: gast.Assign, what: str) -> MissingRuleError:
-        return self.parsed.error(
-            MissingRuleError, f"no derivative rule for {what}", stmt,
-            "register one with sourcediff.rules.registry.defrule(function, 'x', x='g * ...'), "
+        return self.binder.missing_rule(
+            stmt, what, "register one with sourcediff.rules.registry.defrule(function, 'x', x='g * ...'), "
             "or rewrite the call with functions that have rules (see docs/rules.md)")
 
     def not_differentiable(self, stmt: gast.Assign, what: str, param: str) -> SourcediffError:

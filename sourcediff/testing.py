@@ -152,13 +152,13 @@ def check_forward(f: Callable, args: Sequence[Any], argnums: Sequence[int], grad
                   cotangent: Any = None, rtol: float = 1e-5, atol: float = 1e-6) -> None:
     """Assert forward mode agrees with checked gradients: ``<u, jvp(v)> = <vjp(u), v>`` for a random ``v``
     (``u`` is ``cotangent``, or 1 for a scalar output)."""
-    from sourcediff.api import _run_jvp
+    from sourcediff.composed import run_jvp
 
     rng = np.random.default_rng(1)
     tangents = tuple(_random_like(args[i], rng) for i in argnums)
     tangents = tuple(pytrees.map_leaves(lambda v: v if _is_float_leaf(v) else 0.0 if isinstance(
         v, (int, np.integer)) and not isinstance(v, bool) else v, t) for t in tangents)
-    out, out_dot, _ = _run_jvp(f, tuple(args), {}, tuple(argnums), tangents, False)
+    out, out_dot, _ = run_jvp(f, tuple(args), {}, tuple(argnums), tangents, False)
     expected = sum(_inner(_flat(g, args[i]), _flat(t, args[i])) for g, i, t in zip(grads, argnums, tangents))
     if cotangent is None:
         got = float(np.real(out_dot))

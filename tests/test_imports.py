@@ -17,7 +17,7 @@ LAYERS = ["errors", "ir", "naming", "pytrees", "residuals", "custom", "jacobians
           "inplace", "lower", "dataflow", "binding",
           "callsites", "complex_values",
           "analyze", "tape", "passes", "reverse", "forward", "optimize", "emit",
-          "pipeline", "arguments", "api", "checks", "testing", "__main__"]
+          "pipeline", "arguments", "composed", "api", "checks", "testing", "__main__"]
 STAGES = {"parse", "lower", "analyze", "reverse", "forward", "optimize", "emit"}
 RUNTIME_MAY_IMPORT = {"sourcediff.pytrees", "sourcediff.errors"}  # plain data helpers, no compiler
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import sourcediff
-from sourcediff.errors import MissingRuleError, SourcediffError
+from sourcediff.errors import SourcediffError
 from sourcediff.testing import numerical_grad
 
 jax = pytest.importorskip("jax")
@@ -274,9 +274,25 @@ def product(a):
     return np.prod(a)
 
 
-def test_a_helper_without_a_second_derivative_is_refused_loudly():
-    with pytest.raises(MissingRuleError, match="sd.prod_adjoint"):
-        sourcediff.grad(lambda m: np.sum(sourcediff.grad(product)(m)))(np.array([0.5, 2.0, 3.0]))
+def product_jax(a):
+    return jnp.prod(a)
+
+
+def test_a_helper_without_a_rule_is_differentiated_through_its_source():
+    """np.prod's adjoint calls sd.prod_adjoint, which has no rule: its source is differentiated, as a user's."""
+    m = np.array([0.5, 2.0, 3.0])
+    ours = sourcediff.grad(lambda m: np.sum(sourcediff.grad(product)(m) ** 2))(m)
+    expected = jax.grad(lambda m: jnp.sum(jax.grad(product_jax)(m) ** 2))(m)
+    np.testing.assert_allclose(ours, np.asarray(expected), rtol=1e-12)
+
+
+def cumulative(a):
+    return np.sum(np.cumprod(a))
+
+
+def test_a_helper_whose_source_cannot_be_differentiated_is_refused_loudly():
+    with pytest.raises(SourcediffError, match="moveaxis"):
+        sourcediff.grad(lambda m: np.sum(sourcediff.grad(cumulative)(m)))(np.array([0.5, 2.0, 3.0]))
 
 
 def inverse_sum(a):

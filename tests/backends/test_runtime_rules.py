@@ -3,11 +3,13 @@
 Each name of ``backends/contract.py`` is in exactly one class: it has a rule in both modes (``rules/runtime.py``
 and the rules of the runtime functions that the lowering writes), it is declared non-differentiable with a
 reason, its calls are spelled out as a pure call and a visible write when generated code is parsed again
-(``SPELLED_OUT``), or it is not differentiable again yet (``NOT_YET``), and then refused loudly.
+(``SPELLED_OUT``), it is differentiated through its source as a function of the user's, or its source cannot be
+differentiated yet (``NOT_YET``, with the reason), and then it is refused loudly.
 """
 import ast
 import importlib.util
 import pathlib
+import types
 
 import gast
 import numpy as np
@@ -16,7 +18,7 @@ import pytest
 import sourcediff
 from sourcediff import emit, parse, pipeline
 from sourcediff.backends import contract
-from sourcediff.errors import MissingRuleError
+from sourcediff.errors import SourcediffError
 from sourcediff.rules import registry
 from sourcediff.rules import runtime as runtime_rules
 from sourcediff.testing import check_rule
@@ -33,6 +35,8 @@ def _classes(name: str) -> list[str]:
         found.append("spelled out")
     if name in runtime_rules.NOT_YET:
         found.append("not yet")
+    if not found and isinstance(getattr(pipeline._NAMESPACES["sd"], name, None), types.FunctionType):
+        found.append("through source")
     return found
 
 
@@ -48,7 +52,7 @@ def test_the_classes_are_counted():
         for found in _classes(name):
             counts[found] = counts.get(found, 0) + 1
     assert counts["rule"] >= 110 and counts["spelled out"] == len(runtime_rules.SPELLED_OUT)
-    assert counts["not yet"] == len(runtime_rules.NOT_YET)
+    assert counts["not yet"] == len(runtime_rules.NOT_YET) and counts["through source"] >= 60
     assert sum(counts.values()) == len(contract.RUNTIME)
     everything_the_common_rules_call = {"sum_adjoint", "mean_adjoint", "matmul_adjoint_a", "matmul_adjoint_b",
                                         "dot_adjoint_a", "dot_adjoint_b", "index_adjoint", "unbroadcast", "own",
@@ -87,8 +91,20 @@ def _generated(source: str, name: str):
 @pytest.mark.parametrize("name", sorted(runtime_rules.NOT_YET))
 def test_a_name_not_yet_differentiable_is_refused_loudly(name):
     probe = _generated(f"def probe(x):\n    y = sd.{name}(x)\n    return y\n", "probe")
-    with pytest.raises(MissingRuleError, match=f"sd.{name}"):
+    with pytest.raises(SourcediffError) as refused:
         sourcediff.grad(probe)
+    assert "File " in str(refused.value)  # it names the line
+
+
+THROUGH_SOURCE = sorted(n for n in contract.RUNTIME if _classes(n) == ["through source"])
+
+
+@pytest.mark.parametrize("name", THROUGH_SOURCE)
+def test_a_name_without_a_rule_is_differentiated_through_its_source(name):
+    """Reverse mode builds its halves from the helper's source (the numbers are checked by
+    ``tests/rules/test_second_derivatives.py``, on the rules whose templates call it)."""
+    probe = _generated(f"def probe(x):\n    y = sd.{name}(x)\n    return y\n", "probe")
+    assert "_fwd(" in sourcediff.grad(probe).source
 
 
 @pytest.mark.parametrize("name", ["check_index", "refuse_shared_arguments", "scalar_seed", "zeros_like"])

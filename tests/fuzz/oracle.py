@@ -130,11 +130,11 @@ class Derivatives:
 def _sourcediff_jvp(f: Callable, args: tuple, argnums: tuple[int, ...], tangents: tuple) -> tuple:
     """``sourcediff.jvp`` where every argument is differentiated, else its helper that takes ``argnums``."""
     import sourcediff
-    from sourcediff.api import _run_jvp
+    from sourcediff.composed import run_jvp
 
     if tuple(argnums) == tuple(range(len(args))):
         return sourcediff.jvp(f, args, tangents)
-    out, out_dot, _ = _run_jvp(f, args, {}, tuple(argnums), tangents, False)
+    out, out_dot, _ = run_jvp(f, args, {}, tuple(argnums), tangents, False)
     return out, out_dot
 
 
