@@ -33,11 +33,13 @@ def unbroadcast(g, x):
         if type(g) in _SCALAR_TYPES:
             return g
         return np.sum(g).item() if np.ndim(g) else g.item() if hasattr(g, "item") else g
-    if isinstance(g, (list, tuple)) and isinstance(x, (list, tuple)) and len(g) != len(x):
-        from sourcediff.errors import SourcediffError
+    if isinstance(g, (list, tuple)) and isinstance(x, (list, tuple)):
+        if len(g) != len(x):
+            from sourcediff.errors import SourcediffError
 
-        raise SourcediffError("sourcediff cannot differentiate joining lists or tuples with + (or * n) yet",
-                              hint="build the list with .append or .extend, or use np.concatenate for arrays")
+            raise SourcediffError("sourcediff cannot differentiate joining lists or tuples with + (or * n) yet",
+                                  hint="build the list with .append or .extend, or use np.concatenate for arrays")
+        return g  # a container's adjoint (a tape, a record of residuals) has its structure: nothing broadcast
     return unbroadcast_to(g, np.shape(x))
 
 

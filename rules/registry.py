@@ -200,6 +200,11 @@ def on_change(listener) -> None:
     _listeners.append(listener)
 
 
+def changed() -> None:
+    """Tell the listeners that derivatives built from now on must differ (a user's custom rule was set)."""
+    _changed()
+
+
 def _changed() -> None:
     if _loading:  # rules loaded on first use (see _import_rules)
         return

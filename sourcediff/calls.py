@@ -14,9 +14,11 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import jacobians
-from .custom import CustomFunction, CustomJVP, CustomVJP
+from sourcediff.rules import registry
+
+from .custom import CustomFunction, CustomJVP, CustomVJP, define
 from .errors import SourcediffError
+from .naming import Namer
 from .parse import generated_call, is_derived, is_user_function
 
 
@@ -291,101 +293,163 @@ def _differentiable_positions(custom: CustomFunction, count: int) -> list[int]:
     return [i for i in range(count) if i not in custom.nondiff_argnums]
 
 
-def _active_adjoints(custom: CustomFunction, cotangents: Any, values: list, positions: list[int]) -> Any:
-    """The cotangents the rule gave, one per differentiable argument, as the adjoints of the active parameters."""
-    differentiable = _differentiable_positions(custom, len(values))
-    if not isinstance(cotangents, (tuple, list)) or len(cotangents) != len(differentiable):
-        got = f"a {type(cotangents).__name__}" + (f" of length {len(cotangents)}"
-                                                  if isinstance(cotangents, (tuple, list)) else "")
-        raise SourcediffError(
-            f"the rule of the {custom.kind} function {custom.__qualname__} gave {got} as cotangents, but it "
-            f"takes {len(differentiable)} differentiable argument(s)",
-            hint="return a tuple with one cotangent per argument not in nondiff_argnums (None for a zero)")
-    by_position = dict(zip(differentiable, cotangents))
-    adjoints = []
-    for i in positions:
-        g = by_position[i]
-        adjoints.append(_zero_adjoint(values[i]) if g is None else g)
-    return adjoints[0] if len(adjoints) == 1 else tuple(adjoints)
+def rule_output(value: Any, count: int, message: str, hint: str) -> int:
+    """Refuse what a user's rule returned unless it is a tuple or list of ``count`` items (``message`` says where,
+    with ``{got}`` for what it was); gives ``count``. Glue calls it; it carries no derivative."""
+    if not isinstance(value, (tuple, list)) or len(value) != count:
+        got = f"a {type(value).__name__}" + (f" of length {len(value)}" if isinstance(value, (tuple, list)) else "")
+        raise SourcediffError(message.format(got=got), hint=hint)
+    return count
 
 
-def _zero_adjoint(value: Any) -> Any:
+def zero_adjoint(value: Any) -> Any:
+    """A zero with the structure of ``value`` (a cotangent the rule gave as ``None``); ``None`` where none fits."""
     import numpy as np
 
     if isinstance(value, (list, tuple)):
-        return type(value)(_zero_adjoint(v) for v in value) if type(value) in (list, tuple) else None
+        return type(value)(zero_adjoint(v) for v in value) if type(value) in (list, tuple) else None
     if isinstance(value, dict):
-        return {k: _zero_adjoint(v) for k, v in value.items()}
+        return {k: zero_adjoint(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         return np.zeros(value.shape)
     return 0.0 if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) else None
 
 
+registry.defnondiff(rule_output, "checks the shape of what a user's rule returned")
+registry.defnondiff(zero_adjoint, "a zero, where a user's rule gave None")
+
+
+class _Glue:
+    """The text of one glue function around a user's rule, with the names it reads."""
+
+    def __init__(self, custom: CustomFunction, **names: Any):
+        self.custom = custom
+        self.params = custom.parameters()
+        self.fresh = Namer(set(self.params)).fresh
+        self.names = {self.fresh(k): v for k, v in names.items()}
+        self.named = dict(zip(names, self.names))  # the name each bound object has in the text
+        self.lines: list[str] = []
+
+    def __getitem__(self, key: str) -> str:
+        return self.named[key]
+
+    def tuple_of(self, items: list[str]) -> str:
+        return f"({', '.join(items)},)" if items else "()"
+
+    def unpack(self, items: list[str], value: str) -> None:
+        if items:
+            self.lines.append(f"    {', '.join(items)}, = {value}")
+
+    def check(self, value: str, count: int, message: str, hint: str) -> None:
+        self.lines.append(f"    {self.fresh('checked')} = {self['rule_output']}({value}, {count}, {message!r}, "
+                          f"{hint!r})")
+
+    def compile(self, name: str, with_defaults: bool) -> Callable:
+        source = "\n".join(self.lines) + "\n"
+        function = define(source, name, self.names, getattr(self.custom.fun, "__module__", None),
+                          f"{self.custom.kind} glue")
+        return self.custom.with_defaults(function) if with_defaults else function
+
+
+def _pick_adjoints(glue: _Glue, custom: CustomFunction, cotangents: str, positions: list[int]) -> None:
+    """Glue lines: the rule's cotangents (one per differentiable argument) as the active parameters' adjoints,
+    zeros where the rule gave None; then the return."""
+    params = glue.params
+    differentiable = _differentiable_positions(custom, len(params))
+    given = {i: glue.fresh(f"{params[i]}_cotangent") for i in differentiable}
+    glue.unpack([given[i] for i in differentiable], cotangents)
+    bars = []
+    for i in positions:
+        bars.append(glue.fresh(f"{params[i]}_bar"))
+        glue.lines.append(f"    {bars[-1]} = {glue['zero_adjoint']}({params[i]}) if {given[i]} is None else {given[i]}")
+    glue.lines.append(f"    return {bars[0] if len(bars) == 1 else glue.tuple_of(bars)}")
+
+
+def _cotangents_message(custom: CustomFunction) -> tuple[str, str]:
+    count = len(_differentiable_positions(custom, len(custom.parameters())))
+    return (f"the rule of the {custom.kind} function {custom.__qualname__} gave {{got}} as cotangents, but it takes "
+            f"{count} differentiable argument(s)",
+            "return a tuple with one cotangent per argument not in nondiff_argnums (None for a zero)")
+
+
 def _custom_vjp_halves(custom: CustomVJP, positions: list[int]) -> tuple[Callable, Callable]:
+    """Glue that calls the user's ``fwd`` and ``bwd``: ``forward(*args) -> (out, (residuals, values))``, and
+    ``backward(saved, out_bar)`` -> the adjoints of the active parameters."""
     if custom.fwd is None or custom.bwd is None:
         raise custom.rule_missing()
+    name = custom.base_name()
+    forward = _Glue(custom, fwd=custom.fwd, rule_output=rule_output)
+    params = forward.params
+    result, out, residuals = forward.fresh("result"), forward.fresh("out"), forward.fresh("residuals")
+    forward.lines += [f"def {name}_fwd({custom.declared()[0]}):",
+                      f"    {result} = {forward['fwd']}({', '.join(params)})"]
+    forward.check(result, 2, f"the fwd of the custom_vjp function {custom.__qualname__} returned {{got}}, not a pair",
+                  "return (output, residuals)")
+    forward.lines += [f"    {out}, {residuals} = {result}",
+                      f"    return {out}, ({residuals}, {forward.tuple_of(params)})"]
+    backward = _Glue(custom, bwd=custom.bwd, rule_output=rule_output, zero_adjoint=zero_adjoint)
+    saved, out_bar, residuals, values, cotangents = (backward.fresh(n) for n in (
+        "saved", "out_bar", "residuals", "values", "cotangents"))
+    backward.lines += [f"def {name}_bwd({saved}, {out_bar}):", f"    {residuals}, {values} = {saved}"]
+    backward.unpack(params, values)
+    nondiff = "".join(f"{params[i]}, " for i in custom.nondiff_argnums)
+    backward.lines.append(f"    {cotangents} = {backward['bwd']}({nondiff}{residuals}, {out_bar})")
+    backward.check(cotangents, len(_differentiable_positions(custom, len(params))), *_cotangents_message(custom))
+    _pick_adjoints(backward, custom, cotangents, positions)
+    return forward.compile(f"{name}_fwd", True), backward.compile(f"{name}_bwd", False)
 
-    def forward(*args: Any, **kwargs: Any):
-        values = custom.positional(args, kwargs)
-        result = custom.fwd(*values)
-        if not isinstance(result, tuple) or len(result) != 2:
-            raise SourcediffError(f"the fwd of the custom_vjp function {custom.__qualname__} returned a "
-                                  f"{type(result).__name__}, not a pair", hint="return (output, residuals)")
-        out, residuals = result
-        return out, (residuals, values)
 
-    def backward(saved: Any, out_bar: Any):
-        residuals, values = saved
-        nondiff = [values[i] for i in custom.nondiff_argnums]
-        return _active_adjoints(custom, custom.bwd(*nondiff, residuals, out_bar), values, positions)
+def _transposable_rule(custom: CustomJVP) -> Callable:
+    if custom.jvp is None:
+        raise custom.rule_missing()
+    if not is_user_function(custom.jvp):
+        raise SourcediffError(f"the jvp rule of {custom.__qualname__} is not a Python function with source "
+                              "code, which reverse mode differentiates", hint="define the rule with def")
+    return custom.jvp
 
-    return forward, backward
+
+_JVP_RULE_HINT = "return (output, tangent_output)"
 
 
 def _custom_jvp_halves(custom: CustomJVP, positions: list[int]) -> tuple[Callable, Callable]:
-    """Reverse mode from the user's jvp rule: its tangent output is linear in the tangents, so its
-    transpose is the reverse derivative of ``jvp(..., primals, tangents)[1]`` with respect to the tangents,
-    taken at zero tangents (any would do)."""
-    def transposable_rule() -> Callable:
-        if custom.jvp is None:
-            raise custom.rule_missing()
-        if not is_user_function(custom.jvp):
-            raise SourcediffError(f"the jvp rule of {custom.__qualname__} is not a Python function with source "
-                                  "code, which reverse mode differentiates", hint="define the rule with def")
-        return custom.jvp
-
-    transposable_rule()  # refuses when the derivative is built
-
-    def forward(*args: Any, **kwargs: Any):
-        rule = transposable_rule()  # the rule now: defjvp may have been called again
-        tangents_param = active_parameters(rule, len(custom.nondiff_argnums) + 2,
-                                           [len(custom.nondiff_argnums) + 1], ())
-        values = custom.positional(args, kwargs)
-        differentiable = _differentiable_positions(custom, len(values))
-        primals = tuple(values[i] for i in differentiable)
-        tangents = tuple(_zero_adjoint(v) for v in primals)
-        nondiff = [values[i] for i in custom.nondiff_argnums]
-        pair = split_pair(rule, tangents_param)
-        if pair.mutated:
-            raise SourcediffError(f"the jvp rule of {custom.__qualname__} writes into its argument(s) "
-                                  f"{', '.join(pair.mutated)}", hint="make the rule return new values")
-        result, saved = pair.forward_cell.cell_contents(*nondiff, primals, tangents)
-        if not isinstance(result, tuple) or len(result) != 2:
-            raise SourcediffError(f"the jvp rule of the custom_jvp function {custom.__qualname__} returned a "
-                                  f"{type(result).__name__}, not a pair", hint="return (output, tangent_output)")
-        out = result[0]
-        return out, (pair, saved, out, values)
-
-    def backward(saved: Any, out_bar: Any):
-        pair, rule_saved, out, values = saved
-        tangents_bar = pair.backward_cell.cell_contents(rule_saved, (_zero_adjoint(out), out_bar))
-        return _active_adjoints(custom, tuple(tangents_bar), values, positions)
-
-    return forward, backward
+    """Reverse mode from the user's jvp rule: its tangent output is linear in the tangents, so its transpose is
+    the reverse derivative of ``jvp(..., primals, tangents)[1]`` with respect to the tangents, taken at zero
+    tangents (any would do). The glue calls the halves of that reverse derivative."""
+    rule = _transposable_rule(custom)
+    nondiff_count = len(custom.nondiff_argnums)
+    pair = split_pair(rule, active_parameters(rule, nondiff_count + 2, [nondiff_count + 1], ()))
+    if pair.mutated:
+        raise SourcediffError(f"the jvp rule of {custom.__qualname__} writes into its argument(s) "
+                              f"{', '.join(pair.mutated)}", hint="make the rule return new values")
+    name = custom.base_name()
+    forward = _Glue(custom, rule_fwd=pair.forward_cell.cell_contents, rule_output=rule_output,
+                    zero_adjoint=zero_adjoint)
+    params = forward.params
+    differentiable = [params[i] for i in _differentiable_positions(custom, len(params))]
+    nondiff = "".join(f"{params[i]}, " for i in custom.nondiff_argnums)
+    result, rule_saved, out, out_tangent = (forward.fresh(n) for n in ("result", "rule_saved", "out", "out_tangent"))
+    zeros = [f"{forward['zero_adjoint']}({p})" for p in differentiable]
+    forward.lines += [f"def {name}_fwd({custom.declared()[0]}):",
+                      f"    {result}, {rule_saved} = {forward['rule_fwd']}({nondiff}{forward.tuple_of(differentiable)}, "
+                      f"{forward.tuple_of(zeros)})"]
+    forward.check(result, 2, f"the jvp rule of the custom_jvp function {custom.__qualname__} returned {{got}}, not "
+                             "a pair", _JVP_RULE_HINT)
+    forward.lines += [f"    {out}, {out_tangent} = {result}",
+                      f"    return {out}, ({rule_saved}, {out}, {forward.tuple_of(params)})"]
+    backward = _Glue(custom, rule_bwd=pair.backward_cell.cell_contents, zero_adjoint=zero_adjoint,
+                     rule_output=rule_output)
+    saved, out_bar, rule_saved, out, values, tangents_bar = (backward.fresh(n) for n in (
+        "saved", "out_bar", "rule_saved", "out", "values", "tangents_bar"))
+    backward.lines += [f"def {name}_bwd({saved}, {out_bar}):", f"    {rule_saved}, {out}, {values} = {saved}"]
+    backward.unpack(params, values)
+    backward.lines.append(f"    {tangents_bar} = {backward['rule_bwd']}({rule_saved}, "
+                          f"({backward['zero_adjoint']}({out}), {out_bar}))")
+    _pick_adjoints(backward, custom, tangents_bar, positions)
+    return forward.compile(f"{name}_fwd", True), backward.compile(f"{name}_bwd", False)
 
 
 def custom_jvp_function(custom: CustomFunction, active: tuple[str, ...]) -> JvpFunction:
-    """The forward derivative of a ``custom_jvp`` function, which calls the user's rule:
+    """The forward derivative of a ``custom_jvp`` function: glue that calls the user's rule,
     ``f_jvp(*tangents of the active parameters, *args, **kwargs) -> (out, out_tangent)``."""
     if isinstance(custom, CustomVJP):
         raise SourcediffError(
@@ -401,24 +465,28 @@ def custom_jvp_function(custom: CustomFunction, active: tuple[str, ...]) -> JvpF
             raise SourcediffError(
                 f"argument {p!r} of the custom_jvp function {custom.__qualname__} is in its nondiff_argnums, "
                 "but its value depends on what is differentiated", hint=f"pass a constant as {p!r}")
-    count = len(active)
-
-    def run(*tangents_and_args: Any, **kwargs: Any):
-        given = dict(zip(positions, tangents_and_args[:count]))
-        values = custom.positional(tangents_and_args[count:], kwargs)
-        differentiable = _differentiable_positions(custom, len(values))
-        primals = tuple(values[i] for i in differentiable)
-        tangents = tuple(given[i] if i in given else jacobians.unflatten(
-            values[i], [jacobians.zero(v) for v in jacobians.leaves(values[i])]) for i in differentiable)
-        result = custom.jvp(*[values[i] for i in custom.nondiff_argnums], primals, tangents)
-        if not isinstance(result, tuple) or len(result) != 2:
-            raise SourcediffError(f"the jvp rule of the custom_jvp function {custom.__qualname__} returned a "
-                                  f"{type(result).__name__}, not a pair", hint="return (output, tangent_output)")
-        return result
-
-    derived = JvpFunction(custom, active, building=False)
-    derived.cell.cell_contents = run
-    return derived
+    key = ("custom jvp", active)
+    with _lock:
+        by_active = _jvps.setdefault(custom, {})
+        if key not in by_active:
+            glue = _Glue(custom, rule=custom.jvp, rule_output=rule_output, zero_adjoint=zero_adjoint)
+            dots = {i: glue.fresh(f"{params[i]}_dot") for i in positions}
+            declared = custom.declared()[0]
+            result = glue.fresh("result")
+            differentiable = _differentiable_positions(custom, len(params))
+            tangents = [dots[i] if i in dots else f"{glue['zero_adjoint']}({params[i]})" for i in differentiable]
+            nondiff = "".join(f"{params[i]}, " for i in custom.nondiff_argnums)
+            name = f"{custom.base_name()}_jvp"
+            glue.lines += [f"def {name}({', '.join(dots[i] for i in positions)}{', ' if positions else ''}{declared}):",
+                           f"    {result} = {glue['rule']}({nondiff}{glue.tuple_of([params[i] for i in differentiable])}, "
+                           f"{glue.tuple_of(tangents)})"]
+            glue.check(result, 2, f"the jvp rule of the custom_jvp function {custom.__qualname__} returned {{got}}, "
+                                  "not a pair", _JVP_RULE_HINT)
+            glue.lines.append(f"    return {result}")
+            derived = JvpFunction(custom, active, building=False)
+            derived.cell.cell_contents = glue.compile(name, True)
+            by_active[key] = derived
+        return by_active[key]
 
 
 def _refuse_closure(function: Any, call) -> None:

@@ -24,6 +24,7 @@ from sourcediff.rules import registry
 from . import arguments, custom, jacobians, parse, pipeline, pytrees, residuals
 from .errors import NonScalarOutputError, SourcediffError
 from .forward import NotInDirections
+from .naming import Namer
 from .pipeline import Compiled, build
 
 
@@ -391,16 +392,7 @@ def _glue(plan: JvpPlan, kind: str, positions: tuple[int, ...], count: int) -> C
     made = _glues.setdefault(plan.compiled.function, {})
     if key not in made:
         params = list(plan.names[:count])
-        taken = set(params)
-
-        def fresh(base: str) -> str:
-            name, k = base, 1
-            while name in taken:
-                k += 1
-                name = f"{base}{k}"
-            taken.add(name)
-            return name
-
+        fresh = Namer(set(params)).fresh
         derivative = fresh(plan.compiled.function.__name__)
         base = derivative.removesuffix("_jvp")
         dots = [fresh(f"{params[i]}_dot") for i in positions]
@@ -428,7 +420,8 @@ def _glue(plan: JvpPlan, kind: str, positions: tuple[int, ...], count: int) -> C
                      f"    return {columns}"]
             bound = {derivative: plan.compiled.function, directions: basis_directions}
         source = "\n".join(lines) + "\n"
-        glue = pipeline.compile_glue(source, name, f"{kind} glue of {user}", bound)
+        glue = custom.define(source, name, bound, getattr(plan.compiled.function, "__module__", None),
+                             f"{kind} glue of {user}:")
         _glue_sources[glue] = source
         _GLUED[glue] = plan.compiled
         made[key] = glue

@@ -4,8 +4,9 @@ Calling a decorated function calls the function itself. Differentiating code
 that calls it (or the function directly) uses the user's rule instead of the
 function's source: ``fwd``/``bwd`` for ``custom_vjp``; for ``custom_jvp`` in
 reverse mode, the transpose of the user's ``jvp``, which sourcediff derives
-from its source (``calls.custom_pair`` builds both). This module holds only
-the objects; it imports nothing of the compiler.
+from its source. ``calls.custom_pair`` builds both as generated glue that calls
+the rule, so that a derivative can be differentiated again through the rule's
+own code. This module holds only the objects; it imports nothing of the compiler.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import inspect
 import itertools
 import linecache
 from typing import Any, Callable, Sequence
+
+from sourcediff.rules import registry
 
 from .errors import SourcediffError
 
@@ -50,6 +53,23 @@ class CustomFunction:
         return [p.name for p in signature.parameters.values()
                 if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
 
+    def declared(self) -> tuple[str, list[str]]:
+        """``fun``'s parameter list as source (``"x, y, *, k"``), and its keyword-only parameters."""
+        signature = inspect.signature(self.fun)
+        keyword_only = [p.name for p in signature.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        return ", ".join(self.parameters() + (["*"] + keyword_only if keyword_only else [])), keyword_only
+
+    def with_defaults(self, function: Callable) -> Callable:
+        """``function`` (glue with ``fun``'s parameters) given ``fun``'s defaults."""
+        function.__defaults__ = getattr(self.fun, "__defaults__", None)
+        function.__kwdefaults__ = getattr(self.fun, "__kwdefaults__", None)
+        return function
+
+    def base_name(self) -> str:
+        """A name for code made for this function: ``fun``'s own, or ``function`` for a lambda."""
+        name = getattr(self.fun, "__name__", "function")
+        return name if name.isidentifier() and name != "<lambda>" else "function"
+
     def positional(self, args: tuple, kwargs: dict) -> list:
         """The values of ``fun``'s positional parameters for the call ``(*args, **kwargs)``, defaults filled in."""
         bound = inspect.signature(self.fun).bind(*args, **kwargs)
@@ -82,6 +102,7 @@ class CustomVJP(CustomFunction):
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
         """Set the rule: ``fwd`` runs the function and returns what ``bwd`` needs; ``bwd`` pulls ``g`` back."""
         self.fwd, self.bwd = fwd, bwd
+        registry.changed()  # derivatives built from now on use the new rule
 
 
 class CustomJVP(CustomFunction):
@@ -102,6 +123,7 @@ class CustomJVP(CustomFunction):
     def defjvp(self, jvp: Callable) -> Callable:
         """Set the rule; returns ``jvp``, so that ``@f.defjvp`` works as a decorator."""
         self.jvp = jvp
+        registry.changed()  # derivatives built from now on use the new rule
         return jvp
 
 
@@ -120,20 +142,14 @@ def differentiable(f: Callable) -> Callable:
 
 
 def _calling(custom: CustomFunction) -> Callable:
-    params = custom.parameters()
-    signature = inspect.signature(custom.fun)
-    keyword_only = [p.name for p in signature.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    name = getattr(custom.fun, "__name__", "function")
-    name = name if name.isidentifier() and name != "<lambda>" else "function"
+    name = custom.base_name()
     callee = f"{custom.kind}_{name}"
-    declared = ", ".join(params + (["*"] + keyword_only if keyword_only else []))
-    passed = ", ".join(params + [f"{k}={k}" for k in keyword_only])
+    declared, keyword_only = custom.declared()
+    passed = ", ".join(custom.parameters() + [f"{k}={k}" for k in keyword_only])
     source = f"def {name}({declared}):\n    return {callee}({passed})\n"
     function = define(source, name, {callee: custom}, getattr(custom.fun, "__module__", None), custom.kind)
-    function.__defaults__ = getattr(custom.fun, "__defaults__", None)
-    function.__kwdefaults__ = getattr(custom.fun, "__kwdefaults__", None)
     function.__qualname__ = getattr(custom.fun, "__qualname__", name)
-    return function
+    return custom.with_defaults(function)
 
 
 def define(source: str, name: str, names: dict[str, Any], module: str | None, what: str) -> Callable:

@@ -88,6 +88,7 @@ def compile_function(source: str, name: str, filename: str, user_function: Calla
     factory_source = (f"def {FACTORY}({', '.join(free)}):\n" + textwrap.indent(source, "    ")
                       + f"    return {name}\n")
     lines = factory_source.splitlines(keepends=True)
+    filename = _unclaimed(filename, lines)
     linecache.cache[filename] = (len(factory_source), None, lines, filename)
     namespace: dict[str, Any] = {}
     exec(compile(factory_source, filename, "exec"), namespace)
@@ -105,6 +106,16 @@ def compile_function(source: str, name: str, filename: str, user_function: Calla
     function.__kwdefaults__ = placeholder.__kwdefaults__
     function.__qualname__ = name
     return function
+
+
+def _unclaimed(filename: str, lines: list[str]) -> str:
+    """``filename``, or ``filename`` numbered where another text holds it: two functions with one qualified name
+    (a notebook cell run again, a rule's glue named like the rule) must not read each other's code back."""
+    candidate, k = filename, 1
+    while candidate in linecache.cache and linecache.cache[candidate][2] != lines:
+        k += 1
+        candidate = f"{filename[:-1]} #{k}>"
+    return candidate
 
 
 def registered_name(user_function: Callable, mode: str, wrt: tuple[str, ...], scalars: frozenset[str],

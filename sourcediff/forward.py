@@ -59,6 +59,7 @@ class ForwardTransform:
         self.wrt = spec.wrt
         self.has_aux = spec.has_aux
         self.namer = Namer.for_tree(lowered)
+        self.namer.reserve_derivative_names(parsed.name)
         self.runtime = runtime_aliases(self.namer, parsed, namespaces or {})
         self.binder = RuleBinder(parsed, self.runtime)
         self.tangent_names: dict[str, str] = {}

@@ -19,6 +19,11 @@ class Namer:
         taken |= {n.name for n in gast.walk(tree) if isinstance(n, gast.FunctionDef)}
         return cls(taken)
 
+    def reserve_derivative_names(self, function_name: str) -> None:
+        """Keep the names of the derivatives of ``function_name`` (``f_grad``, ``f_fwd``, ...) for them: a callee's
+        half named alike would be shadowed by the function being written."""
+        self.taken |= {f"{function_name}_{suffix}" for suffix in ("grad", "value_and_grad", "fwd", "bwd", "jvp")}
+
     def temporary(self) -> str:
         while True:
             self.counter += 1

@@ -5,9 +5,7 @@ This is the only module that imports every stage. ``api`` calls :func:`build` an
 """
 from __future__ import annotations
 
-import builtins
 import threading
-import types
 import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -77,7 +75,7 @@ def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
         function = _with_defaults(emit.compile_function(source, node.name, filename, f, runtime), f)
         returns = [n for n in gast.walk(parsed.node) if isinstance(n, gast.Return)]
         location = (parsed.filename, parsed.lineno(returns[-1]) if returns else parsed.lineno(parsed.node))
-        compiled = Compiled(function, source, wrt, filename, location, result.mutated)
+        compiled = Compiled(function, source, wrt, function.__code__.co_filename, location, result.mutated)
         _cache.setdefault(f, {})[key] = compiled
         return compiled
 
@@ -258,14 +256,5 @@ def stages(f: Callable, wrt: tuple[str, ...], mode: str = "grad", has_aux: bool 
     _derive(f, mode, wrt, has_aux, scalar_params, array_params, shown, float_arrays)
     return shown
 
-
-def compile_glue(source: str, name: str, label: str, bound: dict[str, Any]) -> Callable:
-    """Compile generated glue (``composed``: a wrapper that calls other derivatives), registered in ``linecache``
-    as ``<sourcediff label>`` so that it can be differentiated again; ``bound`` holds every name it reads."""
-    return emit.compile_function(source, name, f"<sourcediff {label}>", _GLUE_SCOPE, bound)
-
-
-_GLUE_SCOPE = types.FunctionType(compile("def glue(): pass", "<sourcediff glue>", "exec").co_consts[0],
-                                 {"__builtins__": builtins})
 
 calls.use_builder(build_split, build_jvp)

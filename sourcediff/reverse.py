@@ -68,6 +68,7 @@ class ReverseTransform:
         self.mode = spec.mode
         self.has_aux = spec.has_aux
         self.namer = Namer.for_tree(lowered)
+        self.namer.reserve_derivative_names(parsed.name)
         self.runtime = runtime_aliases(self.namer, parsed, self.namespaces)
         self.binder = RuleBinder(parsed, self.runtime)
         self.adjoint_names: dict[str, str] = {}

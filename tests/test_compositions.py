@@ -1,5 +1,7 @@
 """Compositions of the transformations, to third order: each level differentiates the generated code of the one
 below (Jacobians and calls of ``jvp`` through their glue), checked against the same composition in JAX."""
+import linecache
+
 import numpy as np
 import pytest
 
@@ -159,3 +161,23 @@ def test_a_third_level_through_calls_of_derived_functions_is_refused_loudly():
     with pytest.raises(SourcediffError, match="call_forward|call_backward|call_jvp") as refused:
         sourcediff.hessian(directional)(X)
     assert "grad(grad(f))" in refused.value.hint
+
+
+def _notebook_cell(factor):
+    """``def f(x): return np.sin(x) * factor``, as a notebook cell defines it: each run has its own source."""
+    source = f"def f(x):\n    return np.sin(x) * {factor}\n"
+    filename = f"<notebook cell with factor {factor}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    namespace = {"np": np, "__name__": "notebook"}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["f"]
+
+
+def test_functions_with_one_qualified_name_read_back_their_own_generated_code():
+    """A cell run again defines a new f with the old one's name: the derivatives' generated code is registered
+    under one file name, and the second derivative of the first f read the second f's code (-3 sin x)."""
+    first, second = _notebook_cell(2.0), _notebook_cell(3.0)
+    first_grad, second_grad = sourcediff.grad(first), sourcediff.grad(second)
+    first_grad(0.3), second_grad(0.3)
+    assert sourcediff.grad(first_grad)(0.3) == pytest.approx(-2.0 * np.sin(0.3), rel=1e-14)
+    assert sourcediff.grad(second_grad)(0.3) == pytest.approx(-3.0 * np.sin(0.3), rel=1e-14)

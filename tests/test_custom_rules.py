@@ -382,3 +382,70 @@ def lambda_free_jvp_two(primals, tangents):
 
 def lambda_free_jvp_five(primals, tangents):
     return 2.0 * primals[0], 5.0 * tangents[0]
+
+
+# -- higher order: the rule's own code is differentiated ----------------------------------------------
+
+@sourcediff.custom_jvp
+def smooth_relu(x):
+    return np.log1p(np.exp(x))
+
+
+@smooth_relu.defjvp
+def smooth_relu_jvp(primals, tangents):
+    x, = primals
+    t, = tangents
+    return smooth_relu(x), t / (1.0 + np.exp(-x))
+
+
+@sourcediff.custom_vjp
+def cubed(x):
+    return x ** 3
+
+
+def cubed_fwd(x):
+    return x ** 3, x
+
+
+def cubed_bwd(x, g):
+    return (3.0 * x ** 2 * g,)
+
+
+cubed.defvjp(cubed_fwd, cubed_bwd)
+
+
+def weighted_relu(x):
+    return np.sum(smooth_relu(x) * x)
+
+
+def weighted_cube(x):
+    return np.sum(cubed(x) * np.sin(x))
+
+
+def scalar_relu(z):
+    return smooth_relu(z) * z
+
+
+def scalar_cube(z):
+    return cubed(z) * np.sin(z)
+
+
+jax = pytest.importorskip("jax")
+jax.config.update("jax_enable_x64", True)
+jnp = jax.numpy
+
+HIGHER = [(weighted_relu, lambda x: jnp.sum(jax.nn.softplus(x) * x), scalar_relu,
+           lambda z: jax.nn.softplus(z) * z),
+          (weighted_cube, lambda x: jnp.sum(x ** 3 * jnp.sin(x)), scalar_cube, lambda z: z ** 3 * jnp.sin(z))]
+
+
+@pytest.mark.parametrize("f,f_jax,scalar,scalar_jax", HIGHER, ids=["custom_jvp", "custom_vjp"])
+def test_custom_rules_at_higher_order_match_jax(f, f_jax, scalar, scalar_jax):
+    x = np.array([0.3, -0.5, 0.8])
+    expected = np.asarray(jax.hessian(f_jax)(x))
+    np.testing.assert_allclose(sourcediff.jacrev(sourcediff.grad(f))(x), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sourcediff.hessian(f)(x), expected, rtol=1e-10, atol=1e-12)
+    if f is weighted_relu:  # a custom_vjp rule is reverse-only (forward mode refuses it), as in JAX
+        np.testing.assert_allclose(sourcediff.jacfwd(sourcediff.jacfwd(f))(x), expected, rtol=1e-10, atol=1e-12)
+    third = sourcediff.grad(sourcediff.grad(sourcediff.grad(scalar)))(0.4)
+    assert third == pytest.approx(float(jax.grad(jax.grad(jax.grad(scalar_jax)))(0.4)), rel=1e-10)

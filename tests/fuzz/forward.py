@@ -21,9 +21,14 @@ this order (the first failure decides; kinds :data:`oracle.FORWARD_OUTCOMES`):
 of 1 program in :data:`HESSIAN_SHARE` and compares ``hessian(f, argnums=k)``
 with central differences of ``grad(f, k)``, which the reverse checks have
 already judged; a refusal is counted, not a failure (kinds :data:`oracle.HESSIAN_OUTCOMES`).
+On the same programs, against the same differences, it checks one other way to
+the second derivative (mode ``composition``, :data:`COMPOSITIONS`, in turn):
+reverse over reverse, reverse over forward or forward over forward, each
+differentiating generated code again (the runtime's helpers included).
 """
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from typing import Any, Callable
 
@@ -37,6 +42,7 @@ from .program import Loaded, Program
 
 HESSIAN_SHARE = 10       # the Hessian is checked on programs whose seed is a multiple of this
 HESSIAN_LARGEST = 8      # ... with respect to a float or an array of at most this many entries
+COMPOSITIONS = ("jacrev(grad)", "jacrev(jacfwd)", "jacfwd(jacfwd)")  # checked in turn, one per program
 
 
 def random_tangents(args: tuple, argnums: tuple[int, ...], rng: np.random.Generator) -> tuple:
@@ -199,40 +205,59 @@ def hessian_argnum(program: Program, args: tuple) -> int | None:
     return candidates[(program.seed // HESSIAN_SHARE) % len(candidates)] if candidates else None
 
 
-def check_hessian(oracle: Oracle, loaded: Loaded, evidence: Evidence, argnum: int) -> Outcome:
-    """The Hessian outcome: ``hessian(f, argnums=argnum)`` against central differences of ``grad``."""
+def composition_of(program: Program) -> str:
+    """The composition checked beside ``hessian`` on this program (:data:`COMPOSITIONS`, in turn)."""
+    return COMPOSITIONS[(program.seed // HESSIAN_SHARE) % len(COMPOSITIONS)]
+
+
+def check_hessian(oracle: Oracle, loaded: Loaded, evidence: Evidence, argnum: int,
+                  composition: str | None = None) -> tuple[Outcome, Outcome | None]:
+    """The Hessian outcome, ``hessian(f, argnums=argnum)`` against central differences of ``grad``, and that of
+    ``composition`` (a name in :data:`COMPOSITIONS`, or None) against the same differences."""
     try:
-        _hessian_checks(oracle, loaded, evidence, argnum)
+        expected, spread = _fd_hessian(oracle, loaded.function, trees.copy(evidence.snapshot), argnum)
     except Verdict as verdict:
-        return verdict.outcome
-    return Outcome("passed", "hessian", mode="hessian")
+        skipped = dataclasses.replace(verdict.outcome, mode="composition") if composition else None
+        return verdict.outcome, skipped
+    outcomes = []
+    for mode, name in (("hessian", "hessian"), ("composition", composition)):
+        if name is None:
+            outcomes.append(None)
+            continue
+        try:
+            _second_order_checks(oracle, loaded, evidence, argnum, mode, name, expected, spread)
+            outcomes.append(Outcome("passed", name, mode=mode))
+        except Verdict as verdict:
+            outcomes.append(verdict.outcome)
+    return outcomes[0], outcomes[1]
 
 
-def _hessian_checks(oracle: Oracle, loaded: Loaded, evidence: Evidence, argnum: int) -> None:
+def _second_order_checks(oracle: Oracle, loaded: Loaded, evidence: Evidence, argnum: int, mode: str, name: str,
+                         expected: np.ndarray, spread: np.ndarray) -> None:
     f = loaded.function
     args = trees.copy(evidence.snapshot)
     kept = trees.copy(args)
-    hessian = _run(oracle, "hessian", evidence.names,
-                   lambda: oracle.derivatives.hessian(f, argnums=argnum)(*args), "hessian")
+    derivative = oracle.derivatives.hessian if mode == "hessian" else \
+        (lambda f, argnums: oracle.derivatives.compose(name, f, argnums))
+    hessian = _run(oracle, name, evidence.names, lambda: derivative(f, argnums=argnum)(*args), mode)
     problem = trees.differences(args, kept, "args")
     if problem:
-        raise _verdict("changed_arguments", "hessian arguments", "", problem, mode="hessian")
+        raise _verdict("changed_arguments", f"{name} arguments", "", problem, mode=mode)
     shape = np.shape(args[argnum]) * 2
     if isinstance(hessian, (bool, np.bool_)) or np.shape(hessian) != shape \
             or np.asarray(hessian).dtype.kind != "f":
-        raise _verdict("wrong", "hessian structure", "not shaped like the argument twice",
+        raise _verdict("wrong", f"{name} structure", "not shaped like the argument twice",
                        f"got {type(hessian).__name__} {hessian!r} for an argument of shape {np.shape(args[argnum])}"
-                       [:500], mode="hessian")
-    expected, spread = _fd_hessian(oracle, f, kept, argnum)
+                       [:500], mode=mode)
     got = np.asarray(hessian, dtype=np.float64).reshape(expected.shape)
     scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
     bad = ~(np.abs(got - expected) <= FD_ATOL * scale + FD_RTOL * np.abs(expected) + 10.0 * spread)
     if np.any(bad):
         row, column = np.argwhere(bad)[0]
-        raise _verdict("wrong", "hessian vs finite differences", "non-finite" if not np.all(np.isfinite(got)) else "",
+        raise _verdict("wrong", f"{name} vs finite differences", "non-finite" if not np.all(np.isfinite(got)) else "",
                        f"first difference at ({row}, {column}) of the flattened Hessian of argument {argnum}\n"
                        f"sourcediff: {got.tolist()}\nfinite differences of grad: {expected.tolist()}",
-                       mode="hessian")
+                       mode=mode)
 
 
 def _fd_hessian(oracle: Oracle, f: Callable, args: tuple, argnum: int) -> tuple[np.ndarray, np.ndarray]:

@@ -86,6 +86,8 @@ def _oracle_checks(outcome: Outcome) -> str | None:
         return "grad"
     if outcome.mode == "forward" and outcome.check.startswith("jvp accepted"):
         return None  # reverse mode's refusal may come from any of its checks (grad again: other arguments)
+    if outcome.mode in ("hessian", "composition"):
+        return "hessian"  # the second-order checks run together, on the same finite differences
     return outcome.check or None
 
 

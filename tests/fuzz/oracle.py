@@ -22,9 +22,10 @@ decides:
    ``math`` bound to ``jax.numpy``, compared tightly, counted only where JAX
    itself agrees with finite differences.
 
-Forward mode has outcomes of its own (``Outcome.forward``, ``Outcome.hessian``;
-``forward.py``): on every valid program ``jvp`` is checked whatever reverse
-mode did, and on a share of them ``hessian``.
+Forward mode has outcomes of its own (``Outcome.forward``, ``Outcome.hessian``,
+``Outcome.composition``; ``forward.py``): on every valid program ``jvp`` is
+checked whatever reverse mode did, and on a share of them ``hessian`` and one
+other composition of transformations that gives the second derivative.
 
 The derivative functions are injected (:class:`Derivatives`) so that tests can
 plant bugs and see the referee catch them.
@@ -82,6 +83,7 @@ class Outcome:
     mode: str = "reverse"
     forward: Outcome | None = None
     hessian: Outcome | None = None
+    composition: Outcome | None = None
 
     @property
     def label(self) -> str:
@@ -99,7 +101,7 @@ class Outcome:
 
     def parts(self) -> list[Outcome]:
         """This outcome and the forward-mode ones that ran."""
-        return [self] + [part for part in (self.forward, self.hessian) if part is not None]
+        return [self] + [part for part in (self.forward, self.hessian, self.composition) if part is not None]
 
     def part(self, mode: str) -> Outcome | None:
         return next((p for p in self.parts() if p.mode == mode), None)
@@ -118,13 +120,22 @@ class Derivatives:
     refusal: type[BaseException]
     jvp: Callable = None  # jvp(f, args, argnums, tangents) -> (out, out tangent): differentiates argnums only
     hessian: Callable = None  # hessian(f, argnums) -> function of the arguments
+    compose: Callable = None  # compose(name, f, argnums) -> function of the arguments (forward.COMPOSITIONS)
 
     @classmethod
     def sourcediff(cls) -> "Derivatives":
         import sourcediff
 
         return cls(sourcediff.grad, sourcediff.value_and_grad, sourcediff.vjp, sourcediff.SourcediffError,
-                   _sourcediff_jvp, sourcediff.hessian)
+                   _sourcediff_jvp, sourcediff.hessian, _sourcediff_compose)
+
+
+def _sourcediff_compose(name: str, f: Callable, argnums: int) -> Callable:
+    """A second derivative by the composition ``name`` (``"jacrev(grad)"``: the outer transformation first)."""
+    import sourcediff
+
+    outer, inner = name.rstrip(")").split("(")
+    return getattr(sourcediff, outer)(getattr(sourcediff, inner)(f, argnums), argnums)
 
 
 def _sourcediff_jvp(f: Callable, args: tuple, argnums: tuple[int, ...], tangents: tuple) -> tuple:
@@ -223,7 +234,7 @@ class Oracle:
 
     def _checks(self, program: Program, loaded: Loaded) -> Outcome:
         """Reverse mode's checks, then (on a valid program) forward mode's, whatever reverse mode's outcome."""
-        from .forward import check_hessian, check_jvp, hessian_argnum
+        from .forward import check_hessian, check_jvp, composition_of, hessian_argnum
 
         evidence = Evidence(trees.copy(loaded.args), _program_names(program.source))
         try:
@@ -237,7 +248,8 @@ class Oracle:
         if _wants(self.checks, "hessian") and outcome.kind == "passed":
             argnum = hessian_argnum(program, evidence.snapshot)
             if argnum is not None:
-                outcome.hessian = check_hessian(self, loaded, evidence, argnum)
+                composition = composition_of(program) if self.derivatives.compose is not None else None
+                outcome.hessian, outcome.composition = check_hessian(self, loaded, evidence, argnum, composition)
         return outcome
 
     def _reverse(self, program: Program, loaded: Loaded, evidence: Evidence) -> Outcome:

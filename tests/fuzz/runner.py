@@ -108,7 +108,9 @@ class Summary:
         for mode, kinds, title in (("forward", FORWARD_OUTCOMES, "forward mode (jvp vs vjp, finite differences, "
                                                                    "jax.jvp)"),
                                    ("hessian", HESSIAN_OUTCOMES, "hessian (forward over reverse) vs finite "
-                                                                 "differences of grad")):
+                                                                 "differences of grad"),
+                                   ("composition", HESSIAN_OUTCOMES, "second derivative composed (jacrev(grad), "
+                                    "jacrev(jacfwd), jacfwd(jacfwd), in turn) vs finite differences of grad")):
             counts = self.mode_counts(mode)
             checked = sum(counts.values())
             lines.append(f"\n{title}: {checked} programs checked")

@@ -504,3 +504,26 @@ def test_forward_failures_are_listed_and_counted_apart_from_reverse_ones():
     assert [r.outcome.signature for r in summary.failures] == ["forward-wrong | jvp vs vjp"]
     assert summary.counts["passed"] == 1 and summary.mode_counts("forward")["wrong"] == 1
     assert "forward wrong (1):" in summary.report()
+
+
+def test_a_wrong_composition_is_caught_and_counted_apart():
+    def exact(name, f, argnums):
+        return _exact_poly_hessian(f, argnums)
+
+    right = oracle.Oracle(_derivatives(hessian=_exact_poly_hessian, compose=exact), use_jax=False).run(POLY)
+    assert right.composition is not None and right.composition.kind == "passed", right.composition
+    assert right.composition.check == forward.composition_of(POLY)
+
+    def wrong(name, f, argnums):
+        return lambda *args: _exact_poly_hessian(f, argnums)(*args) * 1.01
+
+    outcome = oracle.Oracle(_derivatives(hessian=_exact_poly_hessian, compose=wrong), use_jax=False).run(POLY)
+    assert outcome.composition.label == "composition-wrong" and outcome.failures() == [outcome.composition]
+    summary = runner.Summary([runner.Result(0, 5, outcome, frozenset(), POLY)], elapsed=1.0)
+    assert summary.mode_counts("composition")["wrong"] == 1 and "composition wrong (1):" in summary.report()
+
+
+def test_every_composition_agrees_with_the_hessian_on_a_program_with_a_loop():
+    for seed in (0, 10, 20):  # one of each composition
+        outcome = oracle.Oracle(use_jax=False).run(SMOOTH.replace(seed=seed))
+        assert outcome.composition is not None and outcome.composition.kind == "passed", outcome.composition
