@@ -388,8 +388,9 @@ def defmethod(name: str, spec: Any, *, unbroadcast: bool = False, **adjoints: st
 
     ``defmethod(name, function)`` shares ``function``'s declaration, the same
     primitive (``np.sum`` and ``x.sum()``), through :func:`share_method`.
-    ``defmethod(name, spec, **adjoints)`` registers a reverse-only rule of the
-    method's own; ``spec`` starts with the receiver, ``self``.
+    ``defmethod(name, spec, **adjoints)`` registers a rule of the method's own
+    (reverse only, unless ``jvp=`` gives forward templates); ``spec`` starts
+    with the receiver, ``self``.
     """
     if isinstance(spec, str):
         return defrule(method(name), spec, unbroadcast=unbroadcast, **adjoints)
@@ -421,7 +422,8 @@ def share_method(name: str, function: Any, signature: str | None = None) -> Reve
 
 
 def defattribute(name: str, **adjoints: str) -> ReverseRule:
-    """Register a reverse-only rule of an ndarray attribute read, such as ``x.mT`` (parameter ``x``)."""
+    """Register a rule of an ndarray attribute read, such as ``x.mT`` (parameter ``x``; ``jvp=`` as for
+    :func:`defrule`)."""
     return defrule(attribute(name), "x", **adjoints)
 
 

@@ -363,6 +363,20 @@ SPELLED_OUT = {
 code is differentiated again (``sourcediff.parse.spell_out_writes``)."""
 
 
+# -- the dispatch: differentiated through the code it chose ------------------------------------------------------
+
+DISPATCH: dict[str, str] = {
+    "call_forward": "runs the forward half of a function passed as a value, chosen when it runs; a call of it is "
+                    "differentiated through glue that calls that half (sourcediff.calls)",
+    "call_backward": "runs the backward half that call_forward chose; differentiated through glue that calls it",
+    "call_jvp": "runs the forward derivative of a function passed as a value; differentiated through glue that "
+                "calls it",
+}
+"""The runtime's dispatch to functions known only when the code runs: each call is differentiated as a call of a
+derived function (``parse.declare_derived_call``), through generated glue. Derived functions themselves
+(``grad(f)`` called inside a differentiated function) are followed to one level only, and refused beyond."""
+
+
 # -- not differentiable again yet -------------------------------------------------------------------------------
 
 NOT_YET: dict[str, str] = {
@@ -371,11 +385,6 @@ NOT_YET: dict[str, str] = {
     "restore": "puts back what a helper or a shared array's update overwrote, in place; not spelled out yet",
     "unextend": "takes back what lst.extend added, in place; not spelled out yet",
     "uninsert": "takes back what lst.insert added, in place; not spelled out yet",
-    "call_forward": "the forward half of a function passed as a value or of a derived function, chosen when it "
-                    "runs: grad of a function that calls grad(f) works, grad of that derivative not yet",
-    "call_backward": "the backward half that call_forward chose (see call_forward)",
-    "call_jvp": "the forward derivative of a function passed as a value or of a derived function, chosen when "
-                "it runs: differentiating it again is not written yet",
     "field_of_tangent": "a named tuple's field read from a tangent that a rule gave as a plain tuple: its "
                         "transpose would build a tuple adjoint with one field set; not written yet",
 }

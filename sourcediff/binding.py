@@ -26,11 +26,6 @@ OPERATOR_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/",
                     gast.MatMult: "@", gast.FloorDiv: "//", gast.Mod: "%"}
 
 
-_CALLED = ("a function that calls a derived function (grad(f)(x), jvp(f, ...)) inside it can be differentiated "
-           "once; for more, compose the transformations directly (grad(grad(f)), jacfwd(jacfwd(f)), hessian(f))")
-_NOT_YET_HINTS = {"call_forward": _CALLED, "call_backward": _CALLED, "call_jvp": _CALLED}
-
-
 class RuleBinder:
     """Finds and binds rules for one function; ``runtime`` maps np, math and sd to the generated code's names."""
 
@@ -65,8 +60,7 @@ class RuleBinder:
             return self.parsed.error(
                 MissingRuleError, f"sourcediff cannot differentiate this generated code again yet: "
                 f"{self.runtime['sd']}.{func.attr} has no derivative rule ({NOT_YET[func.attr]})", stmt,
-                _NOT_YET_HINTS.get(func.attr, "take one derivative less through sourcediff, or differentiate "
-                                   "the other way round: forward mode (jvp, jacfwd) follows every runtime call"))
+                "take one derivative less through sourcediff, or differentiate the other way round")
         callee = self.parsed.resolve(func) if func is not None else None
         if getattr(callee, "__module__", None) == "sourcediff.api":  # vjp, linearize, ...
             return self.parsed.error(

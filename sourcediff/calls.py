@@ -19,12 +19,15 @@ from sourcediff.rules import registry
 from .custom import CustomFunction, CustomJVP, CustomVJP, define
 from .errors import SourcediffError
 from .naming import Namer
-from .parse import generated_call, is_derived, is_user_function
+from .parse import GeneratedCall, declare_derived_call, generated_call, is_derived, is_user_function
 
 
 @dataclass
 class SplitPair:
-    """The forward and backward halves of one function, for one set of active parameters."""
+    """The forward and backward halves of one function, for one set of active parameters. A residual holds it
+    whole: to pytrees it is a leaf."""
+
+    __pytree_leaf__ = True
 
     function: Callable
     active: tuple[str, ...]
@@ -258,6 +261,115 @@ def call_backward(residual, out_bar):
     return pair.backward_cell.cell_contents(saved, out_bar)
 
 
+# -- the runtime's dispatch, differentiated again ---------------------------------------------------
+# Generated code differentiated again may call sd.call_forward, sd.call_backward and sd.call_jvp. Each such call
+# is a call of a derived function (parse.declare_derived_call): its generated code is glue that calls the halves,
+# or the forward derivative, that the dispatch chose for the function it was given.
+
+def _passed_function(function: Any, args: list, kwargs: dict, what: str) -> Any:
+    """The function whose derivative the dispatch runs: ``function``, or the glue of a call of the dispatch itself
+    (the third level); refuses what the glue does not follow yet: keyword arguments, other derived functions."""
+    if kwargs:
+        raise SourcediffError(f"sourcediff cannot differentiate {what} of a function passed as a value and called "
+                              "with keyword arguments again yet", hint="pass the arguments by position")
+    if not is_derived(function):
+        return function
+    call = generated_call(function, tuple(args), {})
+    if call.finish is not _same:
+        raise SourcediffError(
+            f"sourcediff cannot differentiate this generated code again yet: {what} of {function!r}, a derived "
+            "function called inside a differentiated function", hint=_CALLED_ONCE)
+    return call.function
+
+
+_CALLED_ONCE = ("a function that calls a derived function (grad(f)(x), jvp(f, ...)) inside it can be differentiated "
+                "once; for more, compose the transformations directly (grad(grad(f)), jacfwd(jacfwd(f)), hessian(f))")
+
+
+def _dispatch_glue(function: Any, count: int, leading: list[str], **names: Any) -> tuple[_Glue, list[str]]:
+    """A glue whose parameters are ``leading`` then one per positional argument (named like the function's)."""
+    code = getattr(getattr(function, "fun", function), "__code__", None)
+    own = list(code.co_varnames[:code.co_argcount]) if code is not None else []
+    arguments = [own[i] if i < len(own) else f"argument{i}" for i in range(count)]
+    glue = _Glue(arguments, getattr(function, "__module__", None), "dispatch glue", **names)
+    return glue, [glue.fresh(p) for p in leading] + arguments
+
+
+def _halves(function: Any, count: int, positions: tuple, keywords: tuple) -> SplitPair:
+    if isinstance(function, CustomFunction):
+        return custom_pair(function, active_parameters(function.fun, count, positions, keywords))
+    _refuse_without_source(function)
+    pair = split_pair(function, active_parameters(function, count, positions, keywords))
+    _refuse_writes(function, pair.mutated)
+    return pair
+
+
+def _forward_dispatch(args: tuple, kwargs: dict) -> GeneratedCall:
+    """``sd.call_forward(function, positions, keywords, *args)`` as glue: ``(out, (pair, saved))``."""
+    function, positions, keywords, *rest = args
+    function = _passed_function(function, rest, kwargs, "the forward half")
+    pair = _halves(function, len(rest), positions, keywords)
+    name = f"call_forward_of_{getattr(function, '__name__', 'function')}"
+    glue, params = _dispatch_glue(function, len(rest), ["function", "positions", "keywords"],
+                                  forward=pair.forward_cell.cell_contents, pair=pair)
+    out, saved = glue.fresh("out"), glue.fresh("saved")
+    glue.lines += [f"def {name}({', '.join(params)}):",
+                   f"    {out}, {saved} = {glue['forward']}({', '.join(params[3:])})",
+                   f"    return {out}, ({glue['pair']}, {saved})"]
+    return GeneratedCall(glue.compile(name), args, {}, _same, _same_cotangent)
+
+
+def _backward_dispatch(args: tuple, kwargs: dict) -> GeneratedCall:
+    """``sd.call_backward(residual, out_bar)`` as glue that calls the backward half ``call_forward`` chose."""
+    residual, out_bar = args
+    if type(residual) is _DerivedResidual or kwargs:
+        raise SourcediffError("sourcediff cannot differentiate this generated code again yet: the backward half of a "
+                              "derived function called inside a differentiated function", hint=_CALLED_ONCE)
+    pair = residual[0]
+    name = f"call_backward_of_{getattr(pair.function, '__name__', 'function')}"
+    glue = _Glue([], getattr(pair.function, "__module__", None), "dispatch glue",
+                 backward=pair.backward_cell.cell_contents)
+    residual_name, out_bar_name, chosen, saved = (glue.fresh(n) for n in ("residual", "out_bar", "pair", "saved"))
+    glue.lines += [f"def {name}({residual_name}, {out_bar_name}):",
+                   f"    {chosen}, {saved} = {residual_name}",
+                   f"    return {glue['backward']}({saved}, {out_bar_name})"]
+    return GeneratedCall(glue.compile(name), args, {}, _same, _same_cotangent)
+
+
+def _jvp_dispatch(args: tuple, kwargs: dict) -> GeneratedCall:
+    """``sd.call_jvp(function, positions, keywords, tangents, *args)`` as glue that calls the forward
+    derivative it chose."""
+    function, positions, keywords, tangents, *rest = args
+    function = _passed_function(function, rest, kwargs, "the forward derivative")
+    if isinstance(function, CustomFunction):
+        derived = custom_jvp_function(function, active_parameters(function.fun, len(rest), positions, keywords))
+    else:
+        _refuse_without_source(function)
+        derived = jvp_function(function, active_parameters(function, len(rest), positions, keywords))
+        _refuse_writes(function, derived.mutated)
+    name = f"call_jvp_of_{getattr(function, '__name__', 'function')}"
+    glue, params = _dispatch_glue(function, len(rest), ["function", "positions", "keywords", "tangents"],
+                                  jvp=derived.cell.cell_contents)
+    dots = [glue.fresh(f"{params[4 + i]}_dot") for i in positions]
+    glue.lines += [f"def {name}({', '.join(params)}):"]
+    glue.unpack(dots, params[3])
+    glue.lines.append(f"    return {glue['jvp']}({', '.join(dots + params[4:])})")
+    return GeneratedCall(glue.compile(name), args, {}, _same, _same_cotangent)
+
+
+def _same(raw: Any) -> Any:
+    return raw
+
+
+def _same_cotangent(cotangent: Any, raw: Any) -> Any:
+    return cotangent
+
+
+declare_derived_call(call_forward, _forward_dispatch)
+declare_derived_call(call_backward, _backward_dispatch)
+declare_derived_call(call_jvp, _jvp_dispatch)
+
+
 # -- functions with the user's own rule (custom_vjp, custom_jvp) ----------------------------------
 
 def custom_pair(custom: CustomFunction, active: tuple[str, ...]) -> SplitPair:
@@ -320,11 +432,11 @@ registry.defnondiff(zero_adjoint, "a zero, where a user's rule gave None")
 
 
 class _Glue:
-    """The text of one glue function around a user's rule, with the names it reads."""
+    """The text of one glue function (generated code that calls other code: a user's rule, the halves a call of a
+    function passed as a value chose), with the names it reads. ``params`` are names it keeps."""
 
-    def __init__(self, custom: CustomFunction, **names: Any):
-        self.custom = custom
-        self.params = custom.parameters()
+    def __init__(self, params: list[str], module: str | None, what: str, **names: Any):
+        self.params, self.module, self.what = params, module, what
         self.fresh = Namer(set(self.params)).fresh
         self.names = {self.fresh(k): v for k, v in names.items()}
         self.named = dict(zip(names, self.names))  # the name each bound object has in the text
@@ -344,11 +456,14 @@ class _Glue:
         self.lines.append(f"    {self.fresh('checked')} = {self['rule_output']}({value}, {count}, {message!r}, "
                           f"{hint!r})")
 
-    def compile(self, name: str, with_defaults: bool) -> Callable:
-        source = "\n".join(self.lines) + "\n"
-        function = define(source, name, self.names, getattr(self.custom.fun, "__module__", None),
-                          f"{self.custom.kind} glue")
-        return self.custom.with_defaults(function) if with_defaults else function
+    def compile(self, name: str, defaults_of: CustomFunction | None = None) -> Callable:
+        """The glue as a function; with ``defaults_of``, that custom function's defaults."""
+        function = define("\n".join(self.lines) + "\n", name, self.names, self.module, self.what)
+        return defaults_of.with_defaults(function) if defaults_of is not None else function
+
+
+def _custom_glue(custom: CustomFunction, **names: Any) -> _Glue:
+    return _Glue(custom.parameters(), getattr(custom.fun, "__module__", None), f"{custom.kind} glue", **names)
 
 
 def _pick_adjoints(glue: _Glue, custom: CustomFunction, cotangents: str, positions: list[int]) -> None:
@@ -378,7 +493,7 @@ def _custom_vjp_halves(custom: CustomVJP, positions: list[int]) -> tuple[Callabl
     if custom.fwd is None or custom.bwd is None:
         raise custom.rule_missing()
     name = custom.base_name()
-    forward = _Glue(custom, fwd=custom.fwd, rule_output=rule_output)
+    forward = _custom_glue(custom, fwd=custom.fwd, rule_output=rule_output)
     params = forward.params
     result, out, residuals = forward.fresh("result"), forward.fresh("out"), forward.fresh("residuals")
     forward.lines += [f"def {name}_fwd({custom.declared()[0]}):",
@@ -387,7 +502,7 @@ def _custom_vjp_halves(custom: CustomVJP, positions: list[int]) -> tuple[Callabl
                   "return (output, residuals)")
     forward.lines += [f"    {out}, {residuals} = {result}",
                       f"    return {out}, ({residuals}, {forward.tuple_of(params)})"]
-    backward = _Glue(custom, bwd=custom.bwd, rule_output=rule_output, zero_adjoint=zero_adjoint)
+    backward = _custom_glue(custom, bwd=custom.bwd, rule_output=rule_output, zero_adjoint=zero_adjoint)
     saved, out_bar, residuals, values, cotangents = (backward.fresh(n) for n in (
         "saved", "out_bar", "residuals", "values", "cotangents"))
     backward.lines += [f"def {name}_bwd({saved}, {out_bar}):", f"    {residuals}, {values} = {saved}"]
@@ -396,7 +511,7 @@ def _custom_vjp_halves(custom: CustomVJP, positions: list[int]) -> tuple[Callabl
     backward.lines.append(f"    {cotangents} = {backward['bwd']}({nondiff}{residuals}, {out_bar})")
     backward.check(cotangents, len(_differentiable_positions(custom, len(params))), *_cotangents_message(custom))
     _pick_adjoints(backward, custom, cotangents, positions)
-    return forward.compile(f"{name}_fwd", True), backward.compile(f"{name}_bwd", False)
+    return forward.compile(f"{name}_fwd", custom), backward.compile(f"{name}_bwd")
 
 
 def _transposable_rule(custom: CustomJVP) -> Callable:
@@ -422,7 +537,7 @@ def _custom_jvp_halves(custom: CustomJVP, positions: list[int]) -> tuple[Callabl
         raise SourcediffError(f"the jvp rule of {custom.__qualname__} writes into its argument(s) "
                               f"{', '.join(pair.mutated)}", hint="make the rule return new values")
     name = custom.base_name()
-    forward = _Glue(custom, rule_fwd=pair.forward_cell.cell_contents, rule_output=rule_output,
+    forward = _custom_glue(custom, rule_fwd=pair.forward_cell.cell_contents, rule_output=rule_output,
                     zero_adjoint=zero_adjoint)
     params = forward.params
     differentiable = [params[i] for i in _differentiable_positions(custom, len(params))]
@@ -436,7 +551,7 @@ def _custom_jvp_halves(custom: CustomJVP, positions: list[int]) -> tuple[Callabl
                              "a pair", _JVP_RULE_HINT)
     forward.lines += [f"    {out}, {out_tangent} = {result}",
                       f"    return {out}, ({rule_saved}, {out}, {forward.tuple_of(params)})"]
-    backward = _Glue(custom, rule_bwd=pair.backward_cell.cell_contents, zero_adjoint=zero_adjoint,
+    backward = _custom_glue(custom, rule_bwd=pair.backward_cell.cell_contents, zero_adjoint=zero_adjoint,
                      rule_output=rule_output)
     saved, out_bar, rule_saved, out, values, tangents_bar = (backward.fresh(n) for n in (
         "saved", "out_bar", "rule_saved", "out", "values", "tangents_bar"))
@@ -445,7 +560,7 @@ def _custom_jvp_halves(custom: CustomJVP, positions: list[int]) -> tuple[Callabl
     backward.lines.append(f"    {tangents_bar} = {backward['rule_bwd']}({rule_saved}, "
                           f"({backward['zero_adjoint']}({out}), {out_bar}))")
     _pick_adjoints(backward, custom, tangents_bar, positions)
-    return forward.compile(f"{name}_fwd", True), backward.compile(f"{name}_bwd", False)
+    return forward.compile(f"{name}_fwd", custom), backward.compile(f"{name}_bwd")
 
 
 def custom_jvp_function(custom: CustomFunction, active: tuple[str, ...]) -> JvpFunction:
@@ -469,7 +584,7 @@ def custom_jvp_function(custom: CustomFunction, active: tuple[str, ...]) -> JvpF
     with _lock:
         by_active = _jvps.setdefault(custom, {})
         if key not in by_active:
-            glue = _Glue(custom, rule=custom.jvp, rule_output=rule_output, zero_adjoint=zero_adjoint)
+            glue = _custom_glue(custom, rule=custom.jvp, rule_output=rule_output, zero_adjoint=zero_adjoint)
             dots = {i: glue.fresh(f"{params[i]}_dot") for i in positions}
             declared = custom.declared()[0]
             result = glue.fresh("result")
@@ -484,7 +599,7 @@ def custom_jvp_function(custom: CustomFunction, active: tuple[str, ...]) -> JvpF
                                   "not a pair", _JVP_RULE_HINT)
             glue.lines.append(f"    return {result}")
             derived = JvpFunction(custom, active, building=False)
-            derived.cell.cell_contents = glue.compile(name, True)
+            derived.cell.cell_contents = glue.compile(name, custom)
             by_active[key] = derived
         return by_active[key]
 

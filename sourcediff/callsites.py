@@ -75,6 +75,7 @@ class CallSites:
             derived = is_resolved(callee) and is_derived(callee)  # grad(f): called through its generated code
             if isinstance(callee, registry.RuntimeFunction) and not _has_rule(callee.name):
                 callee = getattr(self.parsed.resolve(rhs.func.value), callee.name)  # through its source, below
+                derived = is_derived(callee)  # sd.call_forward and its kin: through the code they chose (calls)
             if is_resolved(callee) and not custom and not derived:
                 through_source = is_runtime_helper(callee) and (
                     runtime_name_of(callee) is None or not _has_rule(callee.__name__))

@@ -32,6 +32,8 @@ def record_fields(x: Any) -> tuple[str, ...] | None:
     its instance attributes (``vars(x)``), in the order they were set.
     """
     cls = type(x)
+    if getattr(cls, "__pytree_leaf__", False):  # an object of sourcediff's own that travels whole (calls.SplitPair)
+        return None
     names = _DATACLASS_FIELDS.get(cls)
     if names is not None:
         return names

@@ -3,7 +3,8 @@
 Each name of ``backends/contract.py`` is in exactly one class: it has a rule in both modes (``rules/runtime.py``
 and the rules of the runtime functions that the lowering writes), it is declared non-differentiable with a
 reason, its calls are spelled out as a pure call and a visible write when generated code is parsed again
-(``SPELLED_OUT``), it is differentiated through its source as a function of the user's, or its source cannot be
+(``SPELLED_OUT``), it is differentiated through its source as a function of the user's, it dispatches to code
+chosen when it runs and is differentiated through that code (``DISPATCH``), or its source cannot be
 differentiated yet (``NOT_YET``, with the reason), and then it is refused loudly.
 """
 import ast
@@ -35,6 +36,8 @@ def _classes(name: str) -> list[str]:
         found.append("spelled out")
     if name in runtime_rules.NOT_YET:
         found.append("not yet")
+    if name in runtime_rules.DISPATCH:
+        found.append("dispatch")
     if not found and isinstance(getattr(pipeline._NAMESPACES["sd"], name, None), types.FunctionType):
         found.append("through source")
     return found
