@@ -95,6 +95,9 @@ class Unwritable(Exception):
 
 READS_ONE_TRIANGLE = frozenset({"np.linalg.cholesky", "np.linalg.eigh", "np.linalg.eigvalsh"})
 """Rules whose primal reads one triangle of a matrix, where JAX's version reads the symmetrized matrix."""
+JAX_HOLDS_CONSTANT = frozenset({"np.arange"})
+"""Rules whose JAX version takes its arguments as constants: ``jnp.arange(start, ...)`` gives no derivative in
+``start``, where the values ``start + k * step`` have one (seed 1300502036)."""
 
 
 @lru_cache(maxsize=1)
@@ -493,7 +496,7 @@ def _short(v: float) -> str:
 def call_text(c: "Context", e: "Exprs", call: RuleCall, sample: Sample, depth: int) -> str:
     """A call to ``call``'s rule with ``sample``'s arguments, its float ones made from program values."""
     c.feature("registry_call", "rule:" + call.name)
-    if call.name in READS_ONE_TRIANGLE:  # JAX symmetrizes the matrix instead: no comparison with JAX
+    if call.name in READS_ONE_TRIANGLE | JAX_HOLDS_CONSTANT:  # JAX differentiates these otherwise: no comparison
         c.mutates = True
     c.imports.update(call.imports)
     args, kwargs = sample.draw(np.random.default_rng(c.rng.randrange(2 ** 31)))
