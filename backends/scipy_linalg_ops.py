@@ -354,16 +354,18 @@ def _factor_adjoint(ga, factor, lower):
     return np.tril(s @ factor) if lower else np.triu(factor @ s)
 
 
-def _cho_check(c_and_lower, b, *extra, overwrite_b=False):
-    if not (isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2):
+def _cho_check(pair: bool, shape, *complex_operands: bool, overwrite_b=False):
+    """Refuses a first argument that is not a pair (c, lower) (``pair``), then as :func:`_check` (``shape`` is that of
+    ``c``; the caller passes ``np.iscomplexobj`` of ``c``, ``b`` and a tangent: flags, without derivative)."""
+    if not pair:
         _refuse("scipy.linalg.cho_solve's first argument is not a pair (c, lower)", "pass what cho_factor returns")
-    _check("cho_solve", np.shape(c_and_lower[0]), *[np.iscomplexobj(x) for x in (c_and_lower[0], b, *extra)],
-           overwrite_b=overwrite_b)
+    _check("cho_solve", shape, *complex_operands, overwrite_b=overwrite_b)
 
 
 def cho_solve_tangent_b(t, c_and_lower, b, ans, overwrite_b=False):
     """Tangent of ``scipy.linalg.cho_solve`` in ``b``: ``A^-1 db``."""
-    _cho_check(c_and_lower, b, t, overwrite_b=overwrite_b)
+    _cho_check(isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2, np.shape(c_and_lower[0]),
+               np.iscomplexobj(c_and_lower[0]), np.iscomplexobj(b), np.iscomplexobj(t), overwrite_b=overwrite_b)
     return _solve(_cho_matrix(c_and_lower)[0], t)
 
 
@@ -371,7 +373,8 @@ def cho_solve_tangent_c(t, c_and_lower, b, ans, overwrite_b=False):
     """Tangent of ``scipy.linalg.cho_solve`` in the factor: ``-A^-1 dA x``, ``dA = dL L^T + L dL^T`` from the
     factor's triangle of ``dc`` (the other triangle is never read)."""
     tc = None if t is None else t[0]
-    _cho_check(c_and_lower, b, tc, overwrite_b=overwrite_b)
+    _cho_check(isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2, np.shape(c_and_lower[0]),
+               np.iscomplexobj(c_and_lower[0]), np.iscomplexobj(b), np.iscomplexobj(tc), overwrite_b=overwrite_b)
     a, factor, lower = _cho_matrix(c_and_lower)
     if tc is None:
         return np.zeros(np.shape(ans))
@@ -380,14 +383,16 @@ def cho_solve_tangent_c(t, c_and_lower, b, ans, overwrite_b=False):
 
 def cho_solve_adjoint_b(g, c_and_lower, b, ans, overwrite_b=False):
     """Adjoint of ``scipy.linalg.cho_solve`` in ``b``: ``A^-1 g``."""
-    _cho_check(c_and_lower, b, overwrite_b=overwrite_b)
+    _cho_check(isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2, np.shape(c_and_lower[0]),
+               np.iscomplexobj(c_and_lower[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
     return _like(b, _solve_adjoints(g, _cho_matrix(c_and_lower)[0], b, ans)[1])
 
 
 def cho_solve_adjoint_c(g, c_and_lower, b, ans, overwrite_b=False):
     """Adjoint of ``scipy.linalg.cho_solve`` in ``(c, lower)``: ``((G + G^T) L`` on the factor's triangle, 0)
     with ``G = -A^-1 g x^T``; the unused triangle of ``c`` gets zero."""
-    _cho_check(c_and_lower, b, overwrite_b=overwrite_b)
+    _cho_check(isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2, np.shape(c_and_lower[0]),
+               np.iscomplexobj(c_and_lower[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
     a, factor, lower = _cho_matrix(c_and_lower)
     ga = _solve_adjoints(g, a, b, ans)[0]
     gc = _sum_to_shape(_factor_adjoint(ga, factor, lower), np.shape(c_and_lower[0]))
@@ -461,16 +466,18 @@ def _lu_system(lu_and_piv, trans):
     return _op(_unrows(low @ up, perm), transposed), low, up, perm, transposed
 
 
-def _lu_solve_check(lu_and_piv, b, *extra, overwrite_b=False):
-    if not (isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2):
+def _lu_solve_check(pair: bool, shape, *complex_operands: bool, overwrite_b=False):
+    """Refuses a first argument that is not a pair (lu, piv) (``pair``), then as :func:`_check` (``shape`` is that of
+    ``lu``; the caller passes ``np.iscomplexobj`` of ``lu``, ``b`` and a tangent: flags, without derivative)."""
+    if not pair:
         _refuse("scipy.linalg.lu_solve's first argument is not a pair (lu, piv)", "pass what lu_factor returns")
-    _check("lu_solve", np.shape(lu_and_piv[0]), *[np.iscomplexobj(x) for x in (lu_and_piv[0], b, *extra)],
-           overwrite_b=overwrite_b)
+    _check("lu_solve", shape, *complex_operands, overwrite_b=overwrite_b)
 
 
 def lu_solve_tangent_b(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Tangent of ``scipy.linalg.lu_solve`` in ``b``: ``op(A)^-1 db``."""
-    _lu_solve_check(lu_and_piv, b, t, overwrite_b=overwrite_b)
+    _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
+                    np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), np.iscomplexobj(t), overwrite_b=overwrite_b)
     return _solve(_lu_system(lu_and_piv, trans)[0], t)
 
 
@@ -478,7 +485,8 @@ def lu_solve_tangent_lu(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Tangent of ``scipy.linalg.lu_solve`` in the packed factors: ``-op(A)^-1 op(dA) x`` with
     ``dA = P (tril(dlu, -1) U + L triu(dlu))``; the pivots get none."""
     tlu = None if t is None else t[0]
-    _lu_solve_check(lu_and_piv, b, tlu, overwrite_b=overwrite_b)
+    _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
+                    np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), np.iscomplexobj(tlu), overwrite_b=overwrite_b)
     if tlu is None:
         return np.zeros(np.shape(ans))
     m, low, up, perm, transposed = _lu_system(lu_and_piv, trans)
@@ -489,14 +497,16 @@ def lu_solve_tangent_lu(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
 
 def lu_solve_adjoint_b(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Adjoint of ``scipy.linalg.lu_solve`` in ``b``: ``op(A)^-T g``."""
-    _lu_solve_check(lu_and_piv, b, overwrite_b=overwrite_b)
+    _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
+                    np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
     return _like(b, _solve_adjoints(g, _lu_system(lu_and_piv, trans)[0], b, ans)[1])
 
 
 def lu_solve_adjoint_lu(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Adjoint of ``scipy.linalg.lu_solve`` in ``(lu, piv)``: with ``G`` the adjoint of ``A``,
     ``(tril(P^T G U^T, -1) + triu(L^T P^T G), zeros)``."""
-    _lu_solve_check(lu_and_piv, b, overwrite_b=overwrite_b)
+    _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
+                    np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
     m, low, up, perm, transposed = _lu_system(lu_and_piv, trans)
     ga = _rows(_op(_solve_adjoints(g, m, b, ans)[0], transposed), perm)  # P^T G
     glu = np.tril(ga @ _swap(up), -1) + np.triu(_swap(low) @ ga)
