@@ -23,6 +23,8 @@ class LazyModule:
         self._name = name
 
     def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):  # introspection (copy, inspect, pickle) imports nothing
+            raise AttributeError(attr)
         return getattr(importlib.import_module(self._name), attr)
 
     def __repr__(self) -> str:
