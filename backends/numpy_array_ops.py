@@ -144,7 +144,8 @@ def extremum_adjoint(g, x, ans, axis=None, keepdims=False):
     axes = _axes(axis, xa.ndim)
     a = _expand(ans, xa.ndim, axes, keepdims)
     g = _expand(g, xa.ndim, axes, keepdims)
-    mask = (xa == a) | (np.isnan(xa) & np.isnan(a)) if np.issubdtype(xa.dtype, np.inexact) else xa == a
+    mask = (np.logical_or(xa == a, np.logical_and(np.isnan(xa), np.isnan(a))) if np.issubdtype(xa.dtype, np.inexact)
+            else xa == a)
     count = np.sum(mask, axis=axes, keepdims=True)
     return _like(x, np.where(mask, g / np.maximum(count, 1), 0.0))
 
@@ -173,12 +174,12 @@ def std_adjoint(g, x, ans, axis=None, ddof=0, keepdims=False):
     centered = _centered(xa, axes)
     g = _expand(g, xa.ndim, axes, keepdims)
     s = _expand(ans, xa.ndim, axes, keepdims)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = centered / ((n - ddof) * s)
+    spread = (n - ddof) * s
+    slope = centered / np.where(spread == 0, 1.0, spread)  # 0 only where s is, which is masked below
     # where the spread is 0 (to rounding: np.std([a, a, a]) is ~1e-16) take slope 0: the std of one element,
     # of x - x or of equal values is constant; where equal elements could spread, 0 is a subgradient
     rounding = 8 * np.finfo(slope.dtype).eps * np.max(np.abs(xa), axis=axes, keepdims=True) if xa.size else 0.0
-    return _like(x, np.where((centered == 0) | (np.abs(s) <= rounding), 0.0, slope) * g)
+    return _like(x, np.where(np.logical_or(centered == 0, np.abs(s) <= rounding), 0.0, slope) * g)
 
 
 def sort_adjoint(g, x, axis=-1):
@@ -457,7 +458,7 @@ def trace_adjoint(g, a, offset=0, axis1=0, axis2=1):
     n, m = view.shape[-2:]
     rows = np.arange(max(-offset, 0), n)
     cols = rows + offset
-    keep = (cols >= 0) & (cols < m)
+    keep = np.logical_and(cols >= 0, cols < m)
     rows, cols = rows[keep], cols[keep]
     view[..., rows, cols] = np.asarray(g)[..., None]
     return out
@@ -608,8 +609,7 @@ def _tie_mask(values, axis, pick):
 def _vector_norm_adjoint(g, x, ans, ord, axis):
     """``g``/``ans`` already have the reduced axis (size 1); ``axis`` is one int."""
     if ord is None or ord == 2:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return g * np.where(ans == 0, 0.0, x / np.where(ans == 0, 1.0, ans))
+        return g * np.where(ans == 0, 0.0, x / np.where(ans == 0, 1.0, ans))
     if ord == 1:
         return g * np.sign(x)
     if ord == np.inf or ord == -np.inf:
@@ -619,8 +619,7 @@ def _vector_norm_adjoint(g, x, ans, ord, axis):
         return np.zeros_like(x * g)  # the number of nonzero entries: piecewise constant
     if isinstance(ord, (int, float, np.number)) and not isinstance(ord, bool) and ord > 1:
         p = float(ord)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(ans == 0, 0.0, np.abs(x) / np.where(ans == 0, 1.0, ans))
+        ratio = np.where(ans == 0, 0.0, np.abs(x) / np.where(ans == 0, 1.0, ans))
         return g * np.sign(x) * ratio ** (p - 1)
     if isinstance(ord, (int, float, np.number)) and not isinstance(ord, bool):  # 0 < p < 1 and p < 0
         if np.any(x == 0):
@@ -635,8 +634,7 @@ def _matrix_norm_adjoint(g, x, ord):
     """Matrix norm over the last two axes; ``g`` has shape ``x.shape[:-2] + (1, 1)``."""
     if ord is None or ord == "fro":
         n = np.sqrt(np.sum(x * x, axis=(-2, -1), keepdims=True))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return g * np.where(n == 0, 0.0, x / np.where(n == 0, 1.0, n))
+        return g * np.where(n == 0, 0.0, x / np.where(n == 0, 1.0, n))
     if ord == "nuc":
         u, _, vh = np.linalg.svd(x, full_matrices=False)
         return g * (u @ vh)

@@ -22,14 +22,12 @@ def _real_if(x, out):
 
 def complex_abs_adjoint(g, x, ans):
     """Adjoint of ``|x|`` for complex ``x``: ``g * conj(x) / |x|``, 0 where ``x == 0`` (as for real ``x``)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _real_if(x, np.where(ans == 0, 0.0, g * np.conj(x) / ans))
+    return _real_if(x, np.where(ans == 0, 0.0, g * np.conj(x) / np.where(ans == 0, 1.0, ans)))
 
 
 def complex_abs_tangent(t, x, ans):
     """Tangent of ``|x|``: ``Re(conj(x) t) / |x|``, 0 where ``x == 0``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(ans == 0, 0.0, np.real(np.conj(x) * t) / ans)
+    return np.where(ans == 0, 0.0, np.real(np.conj(x) * t) / np.where(ans == 0, 1.0, ans))
 
 
 def _angle_scale(deg):
@@ -40,16 +38,14 @@ def angle_adjoint(g, z, deg=False):
     """Adjoint of ``np.angle(z)``: ``-1j g conj(z) / |z|**2``; 0 for real ``z`` (piecewise constant) and at 0."""
     if not np.iscomplexobj(z):
         return _zero_like(z)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        size = np.real(z * np.conj(z))
-        return np.where(size == 0, 0.0, -1j * g * _angle_scale(deg) * np.conj(z) / size)
+    size = np.real(z * np.conj(z))
+    return np.where(size == 0, 0.0, -1j * g * _angle_scale(deg) * np.conj(z) / np.where(size == 0, 1.0, size))
 
 
 def angle_tangent(t, z, deg=False):
     """Tangent of ``np.angle(z)``: ``Im(conj(z) t) / |z|**2``, 0 at 0."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        size = np.real(z * np.conj(z))
-        return np.where(size == 0, 0.0, _angle_scale(deg) * np.imag(np.conj(z) * t) / size)
+    size = np.real(z * np.conj(z))
+    return np.where(size == 0, 0.0, _angle_scale(deg) * np.imag(np.conj(z) * t) / np.where(size == 0, 1.0, size))
 
 
 def imag_adjoint(g, val):

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 
+from .numpy_array_ops import _like, _sum_to_shape
+
 __all__ = ["power_rule", "xlogy", "norm_slope"]
 
 _SCALARS = (int, float)
@@ -120,8 +122,6 @@ def modf_tangent(t, x):
 def divmod_adjoint(g, x1, x2, which="x1"):
     """Adjoint of ``np.divmod(x1, x2) = (floor_divide, remainder)`` in ``x1`` or ``x2``: the quotient is
     piecewise constant, the remainder has slopes 1 and ``-floor_divide(x1, x2)`` (as ``np.remainder``)."""
-    from .numpy_array_ops import _like, _sum_to_shape
-
     primal = x1 if which == "x1" else x2
     part = None if g is None else g[1]
     if part is None:

@@ -17,7 +17,8 @@ import operator
 import numpy as np
 
 from .numpy_adjoints import TupleAdjoint, zeros_like
-from .numpy_array_ops import _container, _swap
+from .numpy_array_ops import (_axes, _container, _expand, _like, _matrix_norm_adjoint, _sum_to_shape, _swap,
+                              _vector_norm_adjoint)
 
 __all__ = [
     "cholesky_adjoint", "cholesky_tangent", "eigh_adjoint", "eigh_tangent", "eigvalsh_adjoint",
@@ -38,8 +39,11 @@ def _refuse(message: str, hint: str) -> None:
     raise SourcediffError(message, hint=hint)
 
 
-def _real(name: str, *arrays) -> None:
-    if any(np.iscomplexobj(x) for x in arrays):
+def _real(name: str, *complex_operands: bool) -> None:
+    """Refuses complex operands. The caller passes ``np.iscomplexobj`` of each, which carries no derivative: the
+    call, kept for its effect, then reads nothing differentiated, and the helper can be differentiated through
+    its source."""
+    if any(complex_operands):
         _refuse(f"np.linalg.{name} of complex matrices has no derivative rule yet", "differentiate real matrices")
 
 
@@ -100,7 +104,7 @@ def _phi(x):
 
 def cholesky_tangent(t, a, ans, upper=False):
     """Tangent of ``np.linalg.cholesky``: ``dL = L phi(L^-1 dS L^-T)``, ``dS`` the symmetric tangent read."""
-    _real("cholesky", a, t)
+    _real("cholesky", np.iscomplexobj(a), np.iscomplexobj(t))
     ds = _symmetric_from(np.asarray(t, dtype=np.float64), not upper)
     low = _swap(ans) if upper else np.asarray(ans)
     inner = np.linalg.solve(low, _swap(np.linalg.solve(low, ds)))  # L^-1 dS L^-T (dS symmetric)
@@ -110,7 +114,7 @@ def cholesky_tangent(t, a, ans, upper=False):
 
 def cholesky_adjoint(g, a, ans, upper=False):
     """Adjoint of ``np.linalg.cholesky``: ``L^-T phi(L^T g) L^-1`` onto the triangle read."""
-    _real("cholesky", a, g)
+    _real("cholesky", np.iscomplexobj(a), np.iscomplexobj(g))
     low = _swap(ans) if upper else np.asarray(ans)
     g = _swap(np.asarray(g)) if upper else np.asarray(g)
     p = _phi(_swap(low) @ g)
@@ -125,17 +129,19 @@ def _close_pairs(values):
     scale = np.max(np.abs(values), axis=-1, keepdims=True)[..., None]
     gap = np.abs(values[..., :, None] - values[..., None, :])
     close = gap <= DEGENERATE_RTOL * scale
-    return close & ~np.eye(values.shape[-1], dtype=bool)
+    return np.logical_and(close, np.logical_not(np.eye(values.shape[-1], dtype=bool)))
 
 
 def _gap_inverse(close, gaps):
     """``1 / gaps`` off the diagonal, 0 on it and at close pairs."""
-    safe = np.where(close | np.eye(gaps.shape[-1], dtype=bool), 1.0, gaps)
-    return np.where(close | np.eye(gaps.shape[-1], dtype=bool), 0.0, 1.0 / safe)
+    safe = np.where(np.logical_or(close, np.eye(gaps.shape[-1], dtype=bool)), 1.0, gaps)
+    return np.where(np.logical_or(close, np.eye(gaps.shape[-1], dtype=bool)), 0.0, 1.0 / safe)
 
 
-def _refuse_degenerate(name, vectors_adjoint, bad_columns, what):
-    if np.any((vectors_adjoint != 0) & bad_columns[..., None, :]):
+def _refuse_degenerate(name, degenerate, what):
+    """Refuses where ``degenerate``: a vector of a repeated subspace (``bad_columns``) has a nonzero adjoint,
+    ``np.any(np.logical_and(vectors_adjoint != 0, bad_columns[..., None, :]))``."""
+    if degenerate:
         _refuse(f"the derivative of the {what} returned by np.linalg.{name} is undefined: the matrix has "
                 f"repeated {'eigenvalues' if name == 'eigh' else 'or zero singular values'} and the result "
                 f"depends on the {what} of that subspace",
@@ -148,7 +154,7 @@ def eigh_tangent(t, a, ans, UPLO="L"):
 
     Columns of ``dV`` whose eigenvalue is repeated are NaN (undefined).
     """
-    _real("eigh", a, t)
+    _real("eigh", np.iscomplexobj(a), np.iscomplexobj(t))
     w, v = np.asarray(ans[0]), np.asarray(ans[1])
     q = _swap(v) @ _symmetric_from(np.asarray(t, dtype=np.float64), UPLO == "L") @ v
     close = _close_pairs(w)
@@ -165,25 +171,26 @@ def eigh_adjoint(g, a, ans, UPLO="L"):
     """
     w, v = np.asarray(ans[0]), np.asarray(ans[1])
     gw, gv = _part(g, 0, w), _part(g, 1, v)
-    _real("eigh", a, gw, gv)
+    _real("eigh", np.iscomplexobj(a), np.iscomplexobj(gw), np.iscomplexobj(gv))
     inner = _diag(gw)
     if np.any(gv != 0):
         close = _close_pairs(w)
-        _refuse_degenerate("eigh", gv, np.any(close, axis=-2), "eigenvectors")
+        _refuse_degenerate("eigh", np.any(np.logical_and(gv != 0, np.any(close, axis=-2)[..., None, :])),
+                           "eigenvectors")
         inner = inner + _gap_inverse(close, w[..., None, :] - w[..., :, None]) * (_swap(v) @ gv)
     return _onto_triangle(v @ inner @ _swap(v), UPLO == "L")
 
 
 def eigvalsh_tangent(t, a, UPLO="L"):
     """Tangent of ``np.linalg.eigvalsh``: ``diag(V^T dS V)`` (well defined at repeated eigenvalues)."""
-    _real("eigvalsh", a, t)
+    _real("eigvalsh", np.iscomplexobj(a), np.iscomplexobj(t))
     v = np.linalg.eigh(a, UPLO)[1]
     return _diagonal(_swap(v) @ _symmetric_from(np.asarray(t, dtype=np.float64), UPLO == "L") @ v).copy()
 
 
 def eigvalsh_adjoint(g, a, UPLO="L"):
     """Adjoint of ``np.linalg.eigvalsh``: ``V diag(g) V^T`` onto the triangle read."""
-    _real("eigvalsh", a, g)
+    _real("eigvalsh", np.iscomplexobj(a), np.iscomplexobj(g))
     v = np.linalg.eigh(a, UPLO)[1]
     return _onto_triangle(v @ _diag(np.asarray(g, dtype=np.float64)) @ _swap(v), UPLO == "L")
 
@@ -201,7 +208,7 @@ def _svd_check(a, full_matrices, hermitian):
 def _svd_bad_columns(s):
     """Columns whose singular vectors have no derivative: repeated or zero singular values."""
     scale = np.max(s, axis=-1, keepdims=True)
-    return np.any(_close_pairs(s), axis=-2) | (s <= DEGENERATE_RTOL * scale)
+    return np.logical_or(np.any(_close_pairs(s), axis=-2), s <= DEGENERATE_RTOL * scale)
 
 
 def _svd_parts(s):
@@ -219,7 +226,7 @@ def svd_tangent(t, a, ans, full_matrices=True, compute_uv=True, hermitian=False)
     Columns of ``dU`` and ``dV`` for repeated or zero singular values are NaN (undefined), and so are the
     extra columns of ``full_matrices=True`` for a non-square matrix.
     """
-    _real("svd", a, t)
+    _real("svd", np.iscomplexobj(a), np.iscomplexobj(t))
     extra = _svd_check(a, full_matrices, hermitian)
     t = np.asarray(t, dtype=np.float64)
     if not compute_uv:
@@ -249,7 +256,7 @@ def svd_adjoint(g, a, ans, full_matrices=True, compute_uv=True, hermitian=False)
     Refuses when a singular vector of a repeated or zero singular value has a nonzero adjoint, and, with
     ``full_matrices=True`` and a non-square matrix, when one of the extra vectors has.
     """
-    _real("svd", a)
+    _real("svd", np.iscomplexobj(a))
     extra = _svd_check(a, full_matrices, hermitian)
     if not compute_uv:
         u, _, vh = np.linalg.svd(a, full_matrices=False)
@@ -267,8 +274,8 @@ def svd_adjoint(g, a, ans, full_matrices=True, compute_uv=True, hermitian=False)
     inner = _diag(gs)
     if np.any(gu != 0) or np.any(gv != 0):
         bad, f, sinv = _svd_parts(s)
-        _refuse_degenerate("svd", gu, bad, "singular vectors")
-        _refuse_degenerate("svd", gv, bad, "singular vectors")
+        _refuse_degenerate("svd", np.any(np.logical_and(gu != 0, bad[..., None, :])), "singular vectors")
+        _refuse_degenerate("svd", np.any(np.logical_and(gv != 0, bad[..., None, :])), "singular vectors")
         j = f * (_swap(u) @ gu)
         kk = f * (_swap(v) @ gv)
         inner = inner + (j + _swap(j)) * s[..., None, :] + s[..., :, None] * (kk + _swap(kk))
@@ -307,7 +314,7 @@ def _qr_square_adjoint(q, r, gq, gr):
 
 def qr_tangent(t, a, ans, mode="reduced"):
     """Tangent of ``np.linalg.qr`` (reduced); ``m < n`` factors the leading square block, ``R2 = Q^T A2``."""
-    _real("qr", a, t)
+    _real("qr", np.iscomplexobj(a), np.iscomplexobj(t))
     _qr_mode(a, mode)
     t = np.asarray(t, dtype=np.float64)
     q, r = np.linalg.qr(a) if mode == "r" else (np.asarray(ans[0]), np.asarray(ans[1]))
@@ -322,7 +329,7 @@ def qr_tangent(t, a, ans, mode="reduced"):
 
 def qr_adjoint(g, a, ans, mode="reduced"):
     """Adjoint of ``np.linalg.qr`` (reduced), the transpose of :func:`qr_tangent`."""
-    _real("qr", a)
+    _real("qr", np.iscomplexobj(a))
     _qr_mode(a, mode)
     if mode == "r":
         q, r = np.linalg.qr(a)
@@ -342,13 +349,13 @@ def qr_adjoint(g, a, ans, mode="reduced"):
 
 def slogdet_tangent(t, a, ans):
     """Tangent of ``np.linalg.slogdet``: the sign is piecewise constant; ``d logabsdet = tr(A^-1 dA)``."""
-    _real("slogdet", a, t)
+    _real("slogdet", np.iscomplexobj(a), np.iscomplexobj(t))
     return _tuple([_zeros(ans[0]), np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)])
 
 
 def slogdet_adjoint(g, a, ans):
     """Adjoint of ``np.linalg.slogdet``: ``g_logabsdet A^-T`` (the sign's adjoint is ignored)."""
-    _real("slogdet", a)
+    _real("slogdet", np.iscomplexobj(a))
     gl = _part(g, 1, ans[1])
     return gl[..., None, None] * _swap(np.linalg.inv(a))
 
@@ -381,20 +388,20 @@ def _pinv_adjoint(g, a, p):
 
 def pinv_tangent(t, a, ans, rcond=None, hermitian=False, rtol=None):
     """Tangent of ``np.linalg.pinv`` of a full-rank matrix."""
-    _real("pinv", a, t)
+    _real("pinv", np.iscomplexobj(a), np.iscomplexobj(t))
     _full_rank("pinv", a, rcond, rtol)
     return _pinv_tangent(np.asarray(t, dtype=np.float64), np.asarray(a), np.asarray(ans))
 
 
 def pinv_adjoint(g, a, ans, rcond=None, hermitian=False, rtol=None):
     """Adjoint of ``np.linalg.pinv`` of a full-rank matrix."""
-    _real("pinv", a, g)
+    _real("pinv", np.iscomplexobj(a), np.iscomplexobj(g))
     _full_rank("pinv", a, rcond, rtol)
     return _pinv_adjoint(np.asarray(g, dtype=np.float64), np.asarray(a), np.asarray(ans))
 
 
 def _lstsq_parts(a, b, ans):
-    _real("lstsq", a, b)
+    _real("lstsq", np.iscomplexobj(a), np.iscomplexobj(b))
     a = np.asarray(a, dtype=np.float64)
     if ans[2] < min(a.shape):
         _refuse("np.linalg.lstsq of a rank-deficient matrix has no derivative rule (the minimum-norm solution "
@@ -463,7 +470,7 @@ def _power_base(a, n):
 def matrix_power_tangent(t, a, n):
     """Tangent of ``np.linalg.matrix_power``: ``sum_k B^k dB B^(m-1-k)``, ``B = a`` (``m = n``) or
     ``B = inv(a)``, ``dB = -B dA B`` (``m = -n``)."""
-    _real("matrix_power", a, t)
+    _real("matrix_power", np.iscomplexobj(a), np.iscomplexobj(t))
     n, base, powers = _power_base(a, n)
     if n == 0:
         return np.zeros(np.shape(a))
@@ -474,7 +481,7 @@ def matrix_power_tangent(t, a, n):
 
 def matrix_power_adjoint(g, a, n):
     """Adjoint of ``np.linalg.matrix_power``, the transpose of :func:`matrix_power_tangent`."""
-    _real("matrix_power", a, g)
+    _real("matrix_power", np.iscomplexobj(a), np.iscomplexobj(g))
     n, base, powers = _power_base(a, n)
     if n == 0:
         return np.zeros(np.shape(a))
@@ -506,7 +513,7 @@ def _prefixes(mats):
 def multi_dot_tangent(t, arrays):
     """Tangent of ``np.linalg.multi_dot``: the sum over operands of the chain with that operand's tangent
     (``t`` holds one tangent per operand; None: inactive)."""
-    _real("multi_dot", *arrays)
+    _real("multi_dot", *[np.iscomplexobj(x) for x in arrays])
     mats = _chain(arrays)
     left, right = _prefixes(mats)
     out = 0.0
@@ -520,7 +527,7 @@ def multi_dot_tangent(t, arrays):
 
 def multi_dot_adjoint(g, arrays):
     """Adjoints of ``np.linalg.multi_dot(arrays)``: ``left_k^T g right_k^T`` for operand ``k``."""
-    _real("multi_dot", *arrays)
+    _real("multi_dot", *[np.iscomplexobj(x) for x in arrays])
     mats = _chain(arrays)
     left, right = _prefixes(mats)
     g = np.asarray(g, dtype=np.float64).reshape(mats[0].shape[0], mats[-1].shape[1])
@@ -547,7 +554,7 @@ def _tensorsolve_matrix(a, b, axes):
 
 def tensorsolve_tangent_a(t, a, b, ans, axes=None):
     """Tangent of ``np.linalg.tensorsolve`` in ``a``: ``dx = -solve(A, dA x)`` on the matrix forms."""
-    _real("tensorsolve", a, t)
+    _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(t))
     matrix, order, _, shape = _tensorsolve_matrix(a, b, axes)
     dmatrix = np.transpose(np.asarray(t, dtype=np.float64), order).reshape(matrix.shape)
     return -np.linalg.solve(matrix, dmatrix @ np.ravel(ans)).reshape(shape)
@@ -555,21 +562,21 @@ def tensorsolve_tangent_a(t, a, b, ans, axes=None):
 
 def tensorsolve_tangent_b(t, a, b, ans, axes=None):
     """Tangent of ``np.linalg.tensorsolve`` in ``b``: ``solve(A, db)`` on the matrix forms."""
-    _real("tensorsolve", a, t)
+    _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(t))
     matrix, _, _, shape = _tensorsolve_matrix(a, b, axes)
     return np.linalg.solve(matrix, np.ravel(t)).reshape(shape)
 
 
 def tensorsolve_adjoint_b(g, a, b, ans, axes=None):
     """Adjoint of ``np.linalg.tensorsolve`` in ``b``: ``solve(A^T, g)`` in the shape of ``b``."""
-    _real("tensorsolve", a, g)
+    _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(g))
     matrix, _, _, _ = _tensorsolve_matrix(a, b, axes)
     return np.linalg.solve(matrix.T, np.ravel(g)).reshape(np.shape(b))
 
 
 def tensorsolve_adjoint_a(g, a, b, ans, axes=None):
     """Adjoint of ``np.linalg.tensorsolve`` in ``a``: ``-outer(solve(A^T, g), x)``, axes moved back."""
-    _real("tensorsolve", a, g)
+    _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(g))
     matrix, order, moved_shape, _ = _tensorsolve_matrix(a, b, axes)
     out = -np.outer(np.linalg.solve(matrix.T, np.ravel(g)), np.ravel(ans)).reshape(moved_shape)
     return np.transpose(out, np.argsort(order))
@@ -583,15 +590,13 @@ __all__ += ["vecdot_adjoint", "matvec_adjoint", "vecmat_adjoint", "vector_norm_a
 
 def _back_to(g, x):
     """``g`` summed back to the shape of the operand ``x`` (batch axes broadcast), a float for a number."""
-    from .numpy_array_ops import _like, _sum_to_shape
-
     return _like(x, _sum_to_shape(g, np.shape(x)))
 
 
 def vecdot_adjoint(g, x1, x2, axis=-1, which="x1"):
     """Adjoint of ``np.vecdot(x1, x2, axis=axis)`` (real vectors along ``axis`` of each operand, the other axes
     broadcast) in ``x1`` or ``x2``: ``g`` times the other operand, summed back to the operand's shape."""
-    _real("vecdot", x1, x2)
+    _real("vecdot", np.iscomplexobj(x1), np.iscomplexobj(x2))
     a, b = (np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1) for x in (x1, x2))
     other = b if which == "x1" else a
     mine = x1 if which == "x1" else x2
@@ -602,7 +607,7 @@ def vecdot_adjoint(g, x1, x2, axis=-1, which="x1"):
 
 def matvec_adjoint(g, x1, x2, which="x1"):
     """Adjoint of ``np.matvec(x1, x2)``, ``x1 (..., m, n) @ x2 (..., n)``, in ``x1`` or ``x2``."""
-    _real("matvec", x1, x2)
+    _real("matvec", np.iscomplexobj(x1), np.iscomplexobj(x2))
     g = np.asarray(g, dtype=np.float64)
     if which == "x1":
         return _back_to(g[..., :, None] * np.asarray(x2)[..., None, :], x1)
@@ -611,7 +616,7 @@ def matvec_adjoint(g, x1, x2, which="x1"):
 
 def vecmat_adjoint(g, x1, x2, which="x1"):
     """Adjoint of ``np.vecmat(x1, x2)``, ``x1 (..., n) @ x2 (..., n, m)``, in ``x1`` or ``x2``."""
-    _real("vecmat", x1, x2)
+    _real("vecmat", np.iscomplexobj(x1), np.iscomplexobj(x2))
     g = np.asarray(g, dtype=np.float64)
     if which == "x1":
         return _back_to(np.sum(np.asarray(x2) * g[..., None, :], axis=-1), x1)
@@ -622,8 +627,6 @@ def vector_norm_adjoint(g, x, ans, axis=None, keepdims=False, ord=2):
     """Adjoint of ``np.linalg.vector_norm(x, axis=axis, keepdims=keepdims, ord=ord)``: the vector norm over the
     axes named (all of them for None), with ``np.linalg.norm``'s vector conventions (0 at a zero 2-norm,
     ``sign(x)`` for ord 1, ties of max/min norms shared evenly, a zero entry refused below ord 1)."""
-    from .numpy_array_ops import _axes, _expand, _vector_norm_adjoint
-
     xa = np.asarray(x, dtype=np.float64)
     axes = _axes(axis, xa.ndim)
     kept = [k for k in range(xa.ndim) if k not in axes]
@@ -644,8 +647,6 @@ def _cond_parts(x, p):
     if p not in ("fro", "nuc", 1, -1, np.inf, -np.inf):
         _refuse(f"np.linalg.cond with p={p!r} has no derivative rule",
                 "use p=None, 2, -2, 'fro', 'nuc', 1, -1, np.inf or -np.inf")
-    from .numpy_array_ops import _matrix_norm_adjoint
-
     inverse = np.linalg.inv(x)
     ones = np.ones(np.shape(x)[:-2] + (1, 1))
     norm_x = np.linalg.norm(x, p, axis=(-2, -1))[..., None, None]
@@ -666,7 +667,7 @@ def cond_adjoint(g, x, ans, p=None):
     """Adjoint of ``np.linalg.cond(x, p)``. With ``p`` None, 2 or -2 it is ``s_max / s_min`` (or its inverse)
     of the singular values, each with gradient ``u_i v_i^T`` (tied extreme ones share it equally); with another
     norm it is ``norm(x) norm(inv(x))``, and ``d inv(x) = -inv(x) dx inv(x)``."""
-    _real("cond", x)
+    _real("cond", np.iscomplexobj(x))
     xa = np.asarray(x, dtype=np.float64)
     scale = (np.asarray(g, dtype=np.float64) * np.asarray(ans))[..., None, None]
     if p is None or p in (2, -2):
@@ -681,7 +682,7 @@ def cond_adjoint(g, x, ans, p=None):
 
 def cond_tangent(t, x, ans, p=None):
     """Tangent of ``np.linalg.cond(x, p)``: the contraction of ``t`` with the gradient (see :func:`cond_adjoint`)."""
-    _real("cond", x, t)
+    _real("cond", np.iscomplexobj(x), np.iscomplexobj(t))
     return np.sum(np.asarray(t, dtype=np.float64) * cond_adjoint(np.ones(np.shape(ans)), x, ans, p), axis=(-2, -1))
 
 

@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from .numpy_array_ops import _float, _like, _refuse, _sum_to_shape
+from .numpy_array_ops import _float, _like, _refuse, _sum_to_shape, linspace_adjoint
 from .numpy_shape_ops import _shaped
 
 __all__ = ["roll_adjoint", "pad_adjoint", "pad_tangent", "split_adjoint", "cross_adjoint", "tensordot_adjoint",
@@ -342,7 +342,7 @@ def interp_slope(x, xp, fp, left=None, right=None):
         return _like(x, np.zeros(j.shape))
     width = xp[j + 1] - xp[j]
     slope = np.where(width > 0, (fp[j + 1] - fp[j]) / np.where(width > 0, width, 1.0), 0.0)
-    return _like(x, np.where(below | above, 0.0, slope))
+    return _like(x, np.where(np.logical_or(below, above), 0.0, slope))
 
 
 # -- convolve and correlate ------------------------------------------------------------------------------
@@ -419,7 +419,7 @@ def _gradient_bands(n, spacing, edge_order):
     bands = {}
     for d in range(-2, 3):
         j = index + d
-        bands[d] = np.where((j >= 0) & (j < n), probes[j % 5, index], 0.0)
+        bands[d] = np.where(np.logical_and(j >= 0, j < n), probes[j % 5, index], 0.0)
     return bands
 
 
@@ -696,8 +696,6 @@ def _log_base(base, ans, axis):
 def logspace_adjoint(g, start, stop, num=50, endpoint=True, base=10.0, axis=0, ans=None, which="start"):
     """Adjoint of ``np.logspace``, ``base ** linspace(start, stop)``, in ``start`` or ``stop``: through the
     linspace, with slope ``ans log(base)``."""
-    from .numpy_array_ops import linspace_adjoint
-
     inner = _float(g) * ans * _log_base(base, ans, axis)
     return linspace_adjoint(inner, start, stop, num, endpoint, axis, False, which)
 

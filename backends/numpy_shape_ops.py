@@ -12,7 +12,7 @@ import operator
 
 import numpy as np
 
-from .numpy_array_ops import _float, _like
+from .numpy_array_ops import _container, _float, _like, _sum_to_shape, array_adjoint
 
 __all__ = ["cumsum_adjoint", "cumprod_adjoint", "cumprod_tangent", "diff_adjoint", "repeat_adjoint",
            "tile_adjoint", "kron_adjoint", "diagonal_adjoint"]
@@ -173,8 +173,6 @@ def _sum_onto_sources(g, sources, total):
 def _shaped(flat, like):
     """The entries ``flat`` as the adjoint of the argument ``like``: its shape, a float for a number, a list or
     tuple (nested as the argument) for a list or tuple of numbers."""
-    from .numpy_array_ops import array_adjoint
-
     return array_adjoint(np.reshape(flat, np.shape(like)), like)
 
 
@@ -199,8 +197,6 @@ def _as_columns(x):
 def _stacked_back(g, tup, pieces, axis):
     """Blocks of ``g`` along ``axis`` as wide as the shapes ``pieces`` are, each in the shape of its array of
     ``tup``."""
-    from .numpy_array_ops import _container
-
     widths = np.cumsum([shape[axis] for shape in pieces])[:-1]
     blocks = np.split(_float(g), widths, axis=axis)
     return _container(tup, [np.reshape(b, np.shape(x)) for b, x in zip(blocks, tup)])
@@ -244,8 +240,6 @@ def block_adjoint(g, arrays):
 def broadcast_arrays_adjoint(g, args):
     """Adjoint of ``np.broadcast_arrays(*args)``: each result's adjoint summed back to its argument's shape
     (None: zeros), a tuple."""
-    from .numpy_array_ops import _sum_to_shape
-
     out = []
     for x, gx in zip(args, g):
         part = np.zeros(np.shape(x)) if gx is None else _sum_to_shape(_float(gx), np.shape(x))

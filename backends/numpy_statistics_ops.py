@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 from .numpy_adjoints import ListAdjoint, TupleAdjoint
-from .numpy_array_ops import _axes, _expand, _float, _like, _refuse, extremum_adjoint
+from .numpy_array_ops import _axes, _expand, _float, _like, _refuse, extremum_adjoint, prod_adjoint
+from .numpy_shape_ops import cumprod_adjoint, cumprod_tangent, cumsum_adjoint
 
 __all__ = [
     # elementwise
@@ -83,7 +84,7 @@ def nan_mean_adjoint(g, a, axis=None, keepdims=False):
     """Adjoint of ``np.nanmean``: ``g / count`` at the entries that are not NaN (``count`` of them), 0 at NaNs."""
     xa = _float(a)
     axes = _axes(axis, xa.ndim)
-    keep = ~np.isnan(xa)
+    keep = np.logical_not(np.isnan(xa))
     count = np.maximum(np.sum(keep, axis=axes, keepdims=True), 1)
     out = np.where(keep, np.broadcast_to(_expand(g, xa.ndim, axes, keepdims) / count, xa.shape), 0.0)
     return _like(a, out)
@@ -386,7 +387,7 @@ def nan_var_adjoint(g, a, axis=None, ddof=0, keepdims=False):
     of them, ``mean`` theirs), 0 at NaNs."""
     xa = _float(a)
     axes = _axes(axis, xa.ndim)
-    keep = ~np.isnan(xa)
+    keep = np.logical_not(np.isnan(xa))
     count = np.sum(keep, axis=axes, keepdims=True)
     mean = np.sum(np.where(keep, xa, 0.0), axis=axes, keepdims=True) / np.maximum(count, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -406,8 +407,6 @@ def nan_std_adjoint(g, a, ans, axis=None, ddof=0, keepdims=False):
 
 def nan_prod_adjoint(g, a, axis=None, keepdims=False):
     """Adjoint of ``np.nanprod``, the product with NaNs read as 1: ``prod``'s (exact at zeros), 0 at NaNs."""
-    from .numpy_array_ops import prod_adjoint
-
     xa = _float(a)
     nan = np.isnan(xa)
     return _like(a, np.where(nan, 0.0, prod_adjoint(g, np.where(nan, 1.0, xa), axis, keepdims)))
@@ -468,15 +467,11 @@ def nan_quantile_tangent(t, a, q, axis=None, method="linear", keepdims=False):
 
 def nan_cumsum_adjoint(g, a, axis=None):
     """Adjoint of ``np.nancumsum``, the cumulative sum with NaNs read as 0: ``cumsum``'s, 0 at NaNs."""
-    from .numpy_shape_ops import cumsum_adjoint
-
     return _like(a, np.where(np.isnan(_float(a)), 0.0, cumsum_adjoint(g, _float(a), axis)))
 
 
 def nan_cumprod_adjoint(g, a, axis=None):
     """Adjoint of ``np.nancumprod``, the cumulative product with NaNs read as 1: ``cumprod``'s, 0 at NaNs."""
-    from .numpy_shape_ops import cumprod_adjoint
-
     xa = _float(a)
     nan = np.isnan(xa)
     return _like(a, np.where(nan, 0.0, cumprod_adjoint(g, np.where(nan, 1.0, xa), axis)))
@@ -484,8 +479,6 @@ def nan_cumprod_adjoint(g, a, axis=None):
 
 def nan_cumprod_tangent(t, a, axis=None):
     """Tangent of ``np.nancumprod``: ``cumprod``'s, the NaNs read as 1 with no tangent."""
-    from .numpy_shape_ops import cumprod_tangent
-
     xa = _float(a)
     nan = np.isnan(xa)
     return cumprod_tangent(np.where(nan, 0.0, t), np.where(nan, 1.0, xa), axis)

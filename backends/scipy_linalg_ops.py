@@ -1,11 +1,12 @@
 """Runtime helpers of the ``scipy.linalg`` rules (``rules/scipy/linalg.py``).
 
 ``import sourcediff`` imports this module but must not import SciPy: the
-helpers that need it (``expm``, ``sqrtm``, ``block_diag``) import it when they
-run, which only happens in the derivative of code that called ``scipy.linalg``.
-The others are NumPy. The conventions (the triangle each function reads, the
-packed factors of ``cho_factor`` and ``lu_factor``, what is refused) are in the
-docstring of ``rules/scipy/linalg.py``.
+helpers that need it (``expm``, ``sqrtm``, ``block_diag``) read it through
+``scipy_linalg`` (a ``LazyModule``), which imports it on first use: only in the
+derivative of code that called ``scipy.linalg``. The others are NumPy. The
+conventions (the triangle each function reads, the packed factors of
+``cho_factor`` and ``lu_factor``, what is refused) are in the docstring of
+``rules/scipy/linalg.py``.
 
 Right-hand sides follow SciPy's rule: a 1-D ``b`` is one vector (shared by
 every matrix of a batch), any other ``b`` is a stack of ``(n, k)`` matrices
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import LazyModule
 from .numpy_adjoints import ListAdjoint, TupleAdjoint
 from .numpy_array_ops import _like, _sum_to_shape, _swap, det_adjoint
 from .numpy_linalg_ops import (_onto_triangle, _part, _pinv_adjoint, _pinv_tangent, _qr_square_adjoint,
@@ -36,6 +38,8 @@ __all__ = [
     "scipy_lstsq_adjoint_a", "scipy_lstsq_adjoint_b", "scipy_lstsq_tangent_a", "scipy_lstsq_tangent_b",
 ]
 
+scipy_linalg = LazyModule("scipy.linalg")  # SciPy loads on first use
+
 
 def _refuse(message: str, hint: str) -> None:
     from sourcediff.errors import SourcediffError
@@ -43,16 +47,18 @@ def _refuse(message: str, hint: str) -> None:
     raise SourcediffError(message, hint=hint)
 
 
-def _check(name: str, *arrays, square: bool = True, batched: bool = True, **overwrite) -> None:
+def _check(name: str, shape, *complex_operands: bool, square: bool = True, batched: bool = True, **overwrite) -> None:
     """Refuse complex operands, ``overwrite_*=True`` (SciPy may then destroy an input that the derivative reads),
-    and, where asked, operands that are not (stacks of) square matrices."""
+    and, where asked, a first operand of ``shape`` that is not a (stack of) square matrices. The caller passes
+    ``np.shape`` and ``np.iscomplexobj`` of its operands, which carry no derivative: the call, kept for its
+    effect, then reads nothing differentiated, and the helper can be differentiated through its source."""
     for flag, value in overwrite.items():
         if value:
             _refuse(f"scipy.linalg.{name}(..., {flag}=True) may overwrite its argument, which the derivative reads "
                     "again", f"leave {flag} False (the default)")
-    if any(np.iscomplexobj(x) for x in arrays if x is not None):
+    if any(complex_operands):
         _refuse(f"scipy.linalg.{name} of complex matrices has no derivative rule yet", "differentiate real matrices")
-    a = np.shape(arrays[0]) if arrays else ()
+    a = shape
     if square and (len(a) < 2 or a[-1] != a[-2]):
         _refuse(f"scipy.linalg.{name} of an array of shape {a}: the derivative rule takes a square matrix (or a "
                 "stack of them)", "pass a 2-D square matrix")
@@ -84,28 +90,23 @@ def _columns(x, vector):
     return x[..., None] if vector else x
 
 
-def _vector(b) -> bool:
-    """Whether the right-hand side ``b`` is one vector (SciPy's rule: 1-D)."""
-    return np.ndim(b) == 1
-
-
 def _solve(m, b):
     """``m^-1 b`` by SciPy's rule for ``b`` (see the module docstring)."""
-    vector = _vector(b)
+    vector = np.ndim(b) == 1  # one right-hand side vector (SciPy's rule)
     x = np.linalg.solve(m, _columns(b, vector))
     return x[..., 0] if vector else x
 
 
 def _solve_tangent_matrix(m, dm, x, b):
     """``-m^-1 dm x``: the tangent of ``x = m^-1 b`` from a tangent ``dm`` of the matrix."""
-    vector = _vector(b)
+    vector = np.ndim(b) == 1  # one right-hand side vector (SciPy's rule)
     out = -np.linalg.solve(m, dm @ _columns(x, vector))
     return out[..., 0] if vector else out
 
 
 def _solve_adjoints(g, m, b, x):
     """``(gm, gb)`` of ``x = m^-1 b``: ``gb = m^-T g`` summed to ``b``'s shape, ``gm = -gb x^T`` (unreduced)."""
-    vector = _vector(b)
+    vector = np.ndim(b) == 1  # one right-hand side vector (SciPy's rule)
     gb = np.linalg.solve(_swap(m), _columns(g, vector))
     gm = -gb @ _swap(_columns(x, vector))
     gb = gb[..., 0] if vector else gb
@@ -165,21 +166,23 @@ def _triangular(a, trans, lower, unit_diagonal):
 
 def solve_triangular_tangent_b(t, a, b, ans, trans=0, lower=False, unit_diagonal=False, overwrite_b=False):
     """Tangent of ``scipy.linalg.solve_triangular`` in ``b``: ``op(M)^-1 db``."""
-    _check("solve_triangular", a, b, t, overwrite_b=overwrite_b)
+    _check("solve_triangular", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), np.iscomplexobj(t),
+           overwrite_b=overwrite_b)
     m, _, _ = _triangular(a, trans, lower, unit_diagonal)
     return _solve(m, t)
 
 
 def solve_triangular_tangent_a(t, a, b, ans, trans=0, lower=False, unit_diagonal=False, overwrite_b=False):
     """Tangent of ``scipy.linalg.solve_triangular`` in ``a``: ``-op(M)^-1 op(P(da)) x``, P the triangle read."""
-    _check("solve_triangular", a, b, t, overwrite_b=overwrite_b)
+    _check("solve_triangular", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), np.iscomplexobj(t),
+           overwrite_b=overwrite_b)
     m, project, transposed = _triangular(a, trans, lower, unit_diagonal)
     return _solve_tangent_matrix(m, _op(project(_f(t)), transposed), ans, b)
 
 
 def solve_triangular_adjoint_b(g, a, b, ans, trans=0, lower=False, unit_diagonal=False, overwrite_b=False):
     """Adjoint of ``scipy.linalg.solve_triangular`` in ``b``: ``op(M)^-T g``."""
-    _check("solve_triangular", a, b, overwrite_b=overwrite_b)
+    _check("solve_triangular", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), overwrite_b=overwrite_b)
     m, _, _ = _triangular(a, trans, lower, unit_diagonal)
     return _like(b, _solve_adjoints(g, m, b, ans)[1])
 
@@ -187,7 +190,7 @@ def solve_triangular_adjoint_b(g, a, b, ans, trans=0, lower=False, unit_diagonal
 def solve_triangular_adjoint_a(g, a, b, ans, trans=0, lower=False, unit_diagonal=False, overwrite_b=False):
     """Adjoint of ``scipy.linalg.solve_triangular`` in ``a``: ``-op(M)^-T g x^T``, transposed back, on the triangle
     read (the unit diagonal, when assumed, gets none)."""
-    _check("solve_triangular", a, b, overwrite_b=overwrite_b)
+    _check("solve_triangular", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), overwrite_b=overwrite_b)
     m, project, transposed = _triangular(a, trans, lower, unit_diagonal)
     gm = _solve_adjoints(g, m, b, ans)[0]
     return _sum_to_shape(project(_op(gm, transposed)), np.shape(a))
@@ -203,7 +206,8 @@ def _general(a, assume_a, lower, transposed):
 def scipy_solve_tangent_b(t, a, b, ans, lower=False, overwrite_a=False, overwrite_b=False, assume_a=None,
                           transposed=False):
     """Tangent of ``scipy.linalg.solve`` in ``b``: ``op(M)^-1 db``, M the part of ``a`` that ``assume_a`` reads."""
-    _check("solve", a, b, t, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    _check("solve", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), np.iscomplexobj(t), overwrite_a=overwrite_a,
+           overwrite_b=overwrite_b)
     m, _, _ = _general(a, assume_a, lower, transposed)
     return _solve(m, t)
 
@@ -211,7 +215,8 @@ def scipy_solve_tangent_b(t, a, b, ans, lower=False, overwrite_a=False, overwrit
 def scipy_solve_tangent_a(t, a, b, ans, lower=False, overwrite_a=False, overwrite_b=False, assume_a=None,
                           transposed=False):
     """Tangent of ``scipy.linalg.solve`` in ``a``: ``-op(M)^-1 op(P(da)) x``."""
-    _check("solve", a, b, t, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    _check("solve", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), np.iscomplexobj(t), overwrite_a=overwrite_a,
+           overwrite_b=overwrite_b)
     m, project, _ = _general(a, assume_a, lower, transposed)
     return _solve_tangent_matrix(m, _op(project(_f(t)), bool(transposed)), ans, b)
 
@@ -219,7 +224,8 @@ def scipy_solve_tangent_a(t, a, b, ans, lower=False, overwrite_a=False, overwrit
 def scipy_solve_adjoint_b(g, a, b, ans, lower=False, overwrite_a=False, overwrite_b=False, assume_a=None,
                           transposed=False):
     """Adjoint of ``scipy.linalg.solve`` in ``b``: ``op(M)^-T g``."""
-    _check("solve", a, b, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    _check("solve", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), overwrite_a=overwrite_a,
+           overwrite_b=overwrite_b)
     m, _, _ = _general(a, assume_a, lower, transposed)
     return _like(b, _solve_adjoints(g, m, b, ans)[1])
 
@@ -227,7 +233,8 @@ def scipy_solve_adjoint_b(g, a, b, ans, lower=False, overwrite_a=False, overwrit
 def scipy_solve_adjoint_a(g, a, b, ans, lower=False, overwrite_a=False, overwrite_b=False, assume_a=None,
                           transposed=False):
     """Adjoint of ``scipy.linalg.solve`` in ``a``: ``P^T`` of ``-op(M)^-T g x^T`` (transposed back)."""
-    _check("solve", a, b, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    _check("solve", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), overwrite_a=overwrite_a,
+           overwrite_b=overwrite_b)
     m, _, project_t = _general(a, assume_a, lower, transposed)
     gm = _solve_adjoints(g, m, b, ans)[0]
     return _sum_to_shape(project_t(_op(gm, bool(transposed))), np.shape(a))
@@ -243,7 +250,7 @@ def _inverse_structure(a, assume_a, lower):
 
 def scipy_inv_tangent(t, a, ans, overwrite_a=False, assume_a=None, lower=False):
     """Tangent of ``scipy.linalg.inv``: ``-X P(da) X``, P the part of ``a`` that ``assume_a`` reads."""
-    _check("inv", a, t, overwrite_a=overwrite_a)
+    _check("inv", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), overwrite_a=overwrite_a)
     project, _ = _inverse_structure(a, assume_a, lower)
     x = np.asarray(ans)
     return -(x @ project(_f(t)) @ x)
@@ -251,7 +258,7 @@ def scipy_inv_tangent(t, a, ans, overwrite_a=False, assume_a=None, lower=False):
 
 def scipy_inv_adjoint(g, a, ans, overwrite_a=False, assume_a=None, lower=False):
     """Adjoint of ``scipy.linalg.inv``: ``P^T(-X^T g X^T)``."""
-    _check("inv", a, overwrite_a=overwrite_a)
+    _check("inv", np.shape(a), np.iscomplexobj(a), overwrite_a=overwrite_a)
     _, project_t = _inverse_structure(a, assume_a, lower)
     x = _swap(np.asarray(ans))
     return project_t(-(x @ _f(g) @ x))
@@ -259,13 +266,13 @@ def scipy_inv_adjoint(g, a, ans, overwrite_a=False, assume_a=None, lower=False):
 
 def scipy_det_tangent(t, a, ans, overwrite_a=False):
     """Tangent of ``scipy.linalg.det``: ``det(a) tr(a^-1 da)``."""
-    _check("det", a, t, overwrite_a=overwrite_a)
+    _check("det", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), overwrite_a=overwrite_a)
     return np.sum(_f(t) * det_adjoint(np.ones_like(ans), a, ans), axis=(-2, -1))
 
 
 def scipy_det_adjoint(g, a, ans, overwrite_a=False):
     """Adjoint of ``scipy.linalg.det``: ``g det(a) a^-T``."""
-    _check("det", a, overwrite_a=overwrite_a)
+    _check("det", np.shape(a), np.iscomplexobj(a), overwrite_a=overwrite_a)
     return det_adjoint(g, a, ans)
 
 
@@ -274,13 +281,13 @@ def scipy_det_adjoint(g, a, ans, overwrite_a=False):
 def scipy_cholesky_tangent(t, a, ans, lower=False, overwrite_a=False):
     """Tangent of ``scipy.linalg.cholesky``: that of ``np.linalg.cholesky`` on the triangle read (the upper one
     by default, ``lower=True`` the lower one)."""
-    _check("cholesky", a, t, overwrite_a=overwrite_a)
+    _check("cholesky", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), overwrite_a=overwrite_a)
     return cholesky_tangent(t, a, ans, upper=not lower)
 
 
 def scipy_cholesky_adjoint(g, a, ans, lower=False, overwrite_a=False):
     """Adjoint of ``scipy.linalg.cholesky``, onto the triangle read."""
-    _check("cholesky", a, overwrite_a=overwrite_a)
+    _check("cholesky", np.shape(a), np.iscomplexobj(a), overwrite_a=overwrite_a)
     return cholesky_adjoint(g, a, ans, upper=not lower)
 
 
@@ -301,7 +308,7 @@ def _copies_input(a, c, unused) -> bool:
 def cho_factor_tangent(t, a, ans, lower=False, overwrite_a=False):
     """Tangent of ``scipy.linalg.cho_factor``: the Cholesky tangent in the triangle of the factor; in the other
     triangle, which holds ``a``'s entries as LAPACK leaves them, ``da`` (NaN where it holds anything else)."""
-    _check("cho_factor", a, t, overwrite_a=overwrite_a)
+    _check("cho_factor", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), overwrite_a=overwrite_a)
     factor, unused = _factor_parts(ans[0], lower)
     t = _f(t)
     out = cholesky_tangent(t, a, factor, upper=not lower)
@@ -313,7 +320,7 @@ def cho_factor_adjoint(g, a, ans, lower=False, overwrite_a=False):
     """Adjoint of ``scipy.linalg.cho_factor``: the Cholesky adjoint of the factor's triangle, onto the triangle
     of ``a`` it reads, plus the adjoint of the other triangle, which holds ``a``'s entries (refused if it holds
     anything else and gets a nonzero adjoint)."""
-    _check("cho_factor", a, overwrite_a=overwrite_a)
+    _check("cho_factor", np.shape(a), np.iscomplexobj(a), overwrite_a=overwrite_a)
     c = ans[0]
     factor, unused = _factor_parts(c, lower)
     gc = _part(g, 0, c)
@@ -347,15 +354,18 @@ def _factor_adjoint(ga, factor, lower):
     return np.tril(s @ factor) if lower else np.triu(factor @ s)
 
 
-def _cho_check(c_and_lower, b, *extra, overwrite_b=False):
-    if not (isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2):
+def _cho_check(pair: bool, shape, *complex_operands: bool, overwrite_b=False):
+    """Refuses a first argument that is not a pair (c, lower) (``pair``), then as :func:`_check` (``shape`` is that of
+    ``c``; the caller passes ``np.iscomplexobj`` of ``c``, ``b`` and a tangent: flags, without derivative)."""
+    if not pair:
         _refuse("scipy.linalg.cho_solve's first argument is not a pair (c, lower)", "pass what cho_factor returns")
-    _check("cho_solve", c_and_lower[0], b, *extra, overwrite_b=overwrite_b)
+    _check("cho_solve", shape, *complex_operands, overwrite_b=overwrite_b)
 
 
 def cho_solve_tangent_b(t, c_and_lower, b, ans, overwrite_b=False):
     """Tangent of ``scipy.linalg.cho_solve`` in ``b``: ``A^-1 db``."""
-    _cho_check(c_and_lower, b, t, overwrite_b=overwrite_b)
+    _cho_check(isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2, np.shape(c_and_lower[0]),
+               np.iscomplexobj(c_and_lower[0]), np.iscomplexobj(b), np.iscomplexobj(t), overwrite_b=overwrite_b)
     return _solve(_cho_matrix(c_and_lower)[0], t)
 
 
@@ -363,7 +373,8 @@ def cho_solve_tangent_c(t, c_and_lower, b, ans, overwrite_b=False):
     """Tangent of ``scipy.linalg.cho_solve`` in the factor: ``-A^-1 dA x``, ``dA = dL L^T + L dL^T`` from the
     factor's triangle of ``dc`` (the other triangle is never read)."""
     tc = None if t is None else t[0]
-    _cho_check(c_and_lower, b, tc, overwrite_b=overwrite_b)
+    _cho_check(isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2, np.shape(c_and_lower[0]),
+               np.iscomplexobj(c_and_lower[0]), np.iscomplexobj(b), np.iscomplexobj(tc), overwrite_b=overwrite_b)
     a, factor, lower = _cho_matrix(c_and_lower)
     if tc is None:
         return np.zeros(np.shape(ans))
@@ -372,14 +383,16 @@ def cho_solve_tangent_c(t, c_and_lower, b, ans, overwrite_b=False):
 
 def cho_solve_adjoint_b(g, c_and_lower, b, ans, overwrite_b=False):
     """Adjoint of ``scipy.linalg.cho_solve`` in ``b``: ``A^-1 g``."""
-    _cho_check(c_and_lower, b, overwrite_b=overwrite_b)
+    _cho_check(isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2, np.shape(c_and_lower[0]),
+               np.iscomplexobj(c_and_lower[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
     return _like(b, _solve_adjoints(g, _cho_matrix(c_and_lower)[0], b, ans)[1])
 
 
 def cho_solve_adjoint_c(g, c_and_lower, b, ans, overwrite_b=False):
     """Adjoint of ``scipy.linalg.cho_solve`` in ``(c, lower)``: ``((G + G^T) L`` on the factor's triangle, 0)
     with ``G = -A^-1 g x^T``; the unused triangle of ``c`` gets zero."""
-    _cho_check(c_and_lower, b, overwrite_b=overwrite_b)
+    _cho_check(isinstance(c_and_lower, (tuple, list)) and len(c_and_lower) == 2, np.shape(c_and_lower[0]),
+               np.iscomplexobj(c_and_lower[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
     a, factor, lower = _cho_matrix(c_and_lower)
     ga = _solve_adjoints(g, a, b, ans)[0]
     gc = _sum_to_shape(_factor_adjoint(ga, factor, lower), np.shape(c_and_lower[0]))
@@ -417,14 +430,14 @@ def _lu_parts(lu):
     return np.tril(lu, -1) + np.eye(n), np.triu(lu)
 
 
-def _lu_check(name, a, *extra, **overwrite):
-    _check(name, a, *extra, **overwrite)
+def _lu_check(name, shape, *complex_operands, **overwrite):
+    _check(name, shape, *complex_operands, **overwrite)
 
 
 def lu_factor_tangent(t, a, ans, overwrite_a=False):
     """Tangent of ``scipy.linalg.lu_factor`` (``P^T a = L U``, pivots held fixed): with
     ``F = L^-1 P^T da U^-1``, ``dL = L tril(F, -1)``, ``dU = triu(F) U``, packed as ``lu`` is; pivots get none."""
-    _lu_check("lu_factor", a, t, overwrite_a=overwrite_a)
+    _lu_check("lu_factor", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), overwrite_a=overwrite_a)
     low, up = _lu_parts(ans[0])
     perm = _permutation(ans[1])
     f = np.linalg.solve(low, _rows(_f(t), perm))
@@ -434,7 +447,7 @@ def lu_factor_tangent(t, a, ans, overwrite_a=False):
 
 def lu_factor_adjoint(g, a, ans, overwrite_a=False):
     """Adjoint of ``scipy.linalg.lu_factor``: ``P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T``."""
-    _lu_check("lu_factor", a, overwrite_a=overwrite_a)
+    _lu_check("lu_factor", np.shape(a), np.iscomplexobj(a), overwrite_a=overwrite_a)
     low, up = _lu_parts(ans[0])
     perm = _permutation(ans[1])
     glu = _part(g, 0, ans[0])
@@ -453,15 +466,18 @@ def _lu_system(lu_and_piv, trans):
     return _op(_unrows(low @ up, perm), transposed), low, up, perm, transposed
 
 
-def _lu_solve_check(lu_and_piv, b, *extra, overwrite_b=False):
-    if not (isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2):
+def _lu_solve_check(pair: bool, shape, *complex_operands: bool, overwrite_b=False):
+    """Refuses a first argument that is not a pair (lu, piv) (``pair``), then as :func:`_check` (``shape`` is that of
+    ``lu``; the caller passes ``np.iscomplexobj`` of ``lu``, ``b`` and a tangent: flags, without derivative)."""
+    if not pair:
         _refuse("scipy.linalg.lu_solve's first argument is not a pair (lu, piv)", "pass what lu_factor returns")
-    _check("lu_solve", lu_and_piv[0], b, *extra, overwrite_b=overwrite_b)
+    _check("lu_solve", shape, *complex_operands, overwrite_b=overwrite_b)
 
 
 def lu_solve_tangent_b(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Tangent of ``scipy.linalg.lu_solve`` in ``b``: ``op(A)^-1 db``."""
-    _lu_solve_check(lu_and_piv, b, t, overwrite_b=overwrite_b)
+    _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
+                    np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), np.iscomplexobj(t), overwrite_b=overwrite_b)
     return _solve(_lu_system(lu_and_piv, trans)[0], t)
 
 
@@ -469,7 +485,8 @@ def lu_solve_tangent_lu(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Tangent of ``scipy.linalg.lu_solve`` in the packed factors: ``-op(A)^-1 op(dA) x`` with
     ``dA = P (tril(dlu, -1) U + L triu(dlu))``; the pivots get none."""
     tlu = None if t is None else t[0]
-    _lu_solve_check(lu_and_piv, b, tlu, overwrite_b=overwrite_b)
+    _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
+                    np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), np.iscomplexobj(tlu), overwrite_b=overwrite_b)
     if tlu is None:
         return np.zeros(np.shape(ans))
     m, low, up, perm, transposed = _lu_system(lu_and_piv, trans)
@@ -480,14 +497,16 @@ def lu_solve_tangent_lu(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
 
 def lu_solve_adjoint_b(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Adjoint of ``scipy.linalg.lu_solve`` in ``b``: ``op(A)^-T g``."""
-    _lu_solve_check(lu_and_piv, b, overwrite_b=overwrite_b)
+    _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
+                    np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
     return _like(b, _solve_adjoints(g, _lu_system(lu_and_piv, trans)[0], b, ans)[1])
 
 
 def lu_solve_adjoint_lu(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Adjoint of ``scipy.linalg.lu_solve`` in ``(lu, piv)``: with ``G`` the adjoint of ``A``,
     ``(tril(P^T G U^T, -1) + triu(L^T P^T G), zeros)``."""
-    _lu_solve_check(lu_and_piv, b, overwrite_b=overwrite_b)
+    _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
+                    np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
     m, low, up, perm, transposed = _lu_system(lu_and_piv, trans)
     ga = _rows(_op(_solve_adjoints(g, m, b, ans)[0], transposed), perm)  # P^T G
     glu = np.tril(ga @ _swap(up), -1) + np.triu(_swap(low) @ ga)
@@ -499,31 +518,29 @@ def lu_solve_adjoint_lu(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
 def _frechet(a, e):
     """The Fréchet derivative of the matrix exponential at ``a`` in the direction ``e``: the upper right block
     of ``expm([[a, e], [0, a]])`` (batched)."""
-    import scipy.linalg
-
     a, e = np.broadcast_arrays(_f(a), _f(e))
     n = a.shape[-1]
     block = np.zeros(a.shape[:-2] + (2 * n, 2 * n))
     block[..., :n, :n] = a
     block[..., n:, n:] = a
     block[..., :n, n:] = e
-    return scipy.linalg.expm(block)[..., :n, n:]
+    return scipy_linalg.expm(block)[..., :n, n:]
 
 
 def expm_tangent(t, A):
     """Tangent of ``scipy.linalg.expm``: the Fréchet derivative ``L(A, dA)``."""
-    _check("expm", A, t)
+    _check("expm", np.shape(A), np.iscomplexobj(A), np.iscomplexobj(t))
     return _frechet(A, t)
 
 
 def expm_adjoint(g, A):
     """Adjoint of ``scipy.linalg.expm``: ``L(A^T, g)``, the Fréchet derivative at the transpose."""
-    _check("expm", A, g)
+    _check("expm", np.shape(A), np.iscomplexobj(A), np.iscomplexobj(g))
     return _frechet(_swap(_f(A)), g)
 
 
 def _sqrtm_check(A, ans, disp, *extra):
-    _check("sqrtm", A, *extra)
+    _check("sqrtm", np.shape(A), *[np.iscomplexobj(x) for x in (A, *extra)])
     if disp is False or np.iscomplexobj(ans):
         _refuse("scipy.linalg.sqrtm with disp=False (a tuple result) or with a complex result (a matrix with "
                 "negative real eigenvalues) has no derivative rule",
@@ -532,12 +549,10 @@ def _sqrtm_check(A, ans, disp, *extra):
 
 def _sylvester(x, y, c):
     """``z`` with ``x z + z y = c``, matrix by matrix over the batch axes."""
-    import scipy.linalg
-
     x, y, c = np.broadcast_arrays(_f(x), _f(y), _f(c))
     out = np.empty(c.shape)
     for index in np.ndindex(c.shape[:-2]):
-        out[index] = scipy.linalg.solve_sylvester(x[index], y[index], c[index])
+        out[index] = scipy_linalg.solve_sylvester(x[index], y[index], c[index])
     return out
 
 
@@ -557,10 +572,8 @@ def sqrtm_adjoint(g, A, ans, disp=True):
 # -- block_diag ----------------------------------------------------------------------------------------------------
 
 def _block_diag_of(arrs):
-    """``scipy.linalg.block_diag(*arrs)``, called from a forward template."""
-    import scipy.linalg
-
-    return scipy.linalg.block_diag(*arrs)
+    """``scipy_linalg.block_diag(*arrs)``, called from a forward template."""
+    return scipy_linalg.block_diag(*arrs)
 
 
 def _block_shapes(arrs):
@@ -570,14 +583,14 @@ def _block_shapes(arrs):
 
 def block_diag_tangent(t, arrs):
     """Tangent of ``scipy.linalg.block_diag``: the block matrix of the tangents (a missing one is zero)."""
-    _check("block_diag", *arrs, square=False)
+    _check("block_diag", np.shape(arrs[0]) if arrs else (), *[np.iscomplexobj(x) for x in arrs], square=False)
     return _block_diag_of([np.zeros(np.shape(x)) if d is None else _f(d) for d, x in zip(t, arrs)])
 
 
 def block_diag_adjoint(g, arrs):
-    """Adjoint of ``scipy.linalg.block_diag(*arrs)``: the diagonal block of ``g`` of each argument, summed over
+    """Adjoint of ``scipy_linalg.block_diag(*arrs)``: the diagonal block of ``g`` of each argument, summed over
     the batch axes it was broadcast along."""
-    _check("block_diag", *arrs, square=False)
+    _check("block_diag", np.shape(arrs[0]) if arrs else (), *[np.iscomplexobj(x) for x in arrs], square=False)
     g = _f(g)
     out, r, c = [], 0, 0
     for x, (rows, cols) in zip(arrs, _block_shapes(arrs)):
@@ -593,7 +606,8 @@ def block_diag_adjoint(g, arrs):
 # -- eigh, svd, qr -------------------------------------------------------------------------------------------------
 
 def _eigh_check(a, b, overwrite_a, overwrite_b, subset_by_index, subset_by_value, *extra):
-    _check("eigh", a, *extra, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    _check("eigh", np.shape(a), *[np.iscomplexobj(x) for x in (a, *extra)], overwrite_a=overwrite_a,
+           overwrite_b=overwrite_b)
     if b is not None:
         _refuse("scipy.linalg.eigh(a, b) (the generalized eigenproblem) has no derivative rule",
                 "solve the standard problem: with L = cholesky(b, lower=True), eigh(inv(L) a inv(L).T)")
@@ -622,29 +636,28 @@ def scipy_eigh_adjoint(g, a, ans, b=None, lower=True, eigvals_only=False, overwr
 
 def scipy_svd_tangent(t, a, ans, full_matrices=True, compute_uv=True, overwrite_a=False):
     """Tangent of ``scipy.linalg.svd`` (and ``svdvals``): that of ``np.linalg.svd``."""
-    _check("svd", a, t, square=False, overwrite_a=overwrite_a)
+    _check("svd", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), square=False, overwrite_a=overwrite_a)
     return svd_tangent(t, a, ans, full_matrices, compute_uv)
 
 
 def scipy_svd_adjoint(g, a, ans, full_matrices=True, compute_uv=True, overwrite_a=False):
     """Adjoint of ``scipy.linalg.svd`` (and ``svdvals``): that of ``np.linalg.svd``."""
-    _check("svd", a, square=False, overwrite_a=overwrite_a)
+    _check("svd", np.shape(a), np.iscomplexobj(a), square=False, overwrite_a=overwrite_a)
     return svd_adjoint(g, a, ans, full_matrices, compute_uv)
 
 
 def _qr_parts(a, ans, mode, pivoting, overwrite_a, *extra):
     """``(q, r, k, full)``: the reduced factors (``k = min(m, n)`` columns of Q), and whether ``ans`` holds
     the complete Q (``mode='full'`` with ``m > n``)."""
-    _check("qr", a, *extra, square=False, overwrite_a=overwrite_a)
+    _check("qr", np.shape(a), np.iscomplexobj(a), *[np.iscomplexobj(x) for x in extra], square=False,
+           overwrite_a=overwrite_a)
     if pivoting or mode not in ("full", "economic", "r"):
         _refuse(f"scipy.linalg.qr(a, mode={mode!r}, pivoting={pivoting!r}) has no derivative rule",
                 "use mode='full' (the default), 'economic' or 'r', without pivoting")
     m, n = np.shape(a)[-2:]
     k = min(m, n)
     if mode == "r":
-        import scipy.linalg
-
-        q, r = scipy.linalg.qr(a, mode="economic")
+            q, r = scipy_linalg.qr(a, mode="economic")
     else:
         q, r = np.asarray(ans[0])[..., :, :k], np.asarray(ans[1])[..., :k, :]
     return q, r, k, mode == "full" and m > n
@@ -697,7 +710,7 @@ def scipy_qr_adjoint(g, a, ans, overwrite_a=False, mode="full", pivoting=False):
 # -- pinv, lstsq ---------------------------------------------------------------------------------------------------
 
 def _pinv_check(a, atol, rtol, return_rank, *extra):
-    _check("pinv", a, *extra, square=False)
+    _check("pinv", np.shape(a), *[np.iscomplexobj(x) for x in (a, *extra)], square=False)
     if return_rank:
         _refuse("scipy.linalg.pinv(..., return_rank=True) has no derivative rule", "compute the rank separately")
     s = np.linalg.svd(_f(a), compute_uv=False)
@@ -722,7 +735,8 @@ def scipy_pinv_adjoint(g, a, ans, atol=None, rtol=None, return_rank=False):
 
 def _lstsq_parts(a, b, ans, overwrite_a, overwrite_b, *extra):
     """``(a, b, pinv(a), x, residual or None)``; refuses rank-deficient problems (as ``np.linalg.lstsq``)."""
-    _check("lstsq", a, b, *extra, square=False, batched=False, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    _check("lstsq", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), *[np.iscomplexobj(x) for x in extra],
+           square=False, batched=False, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
     a = _f(a)
     if ans[2] < min(a.shape):
         _refuse("scipy.linalg.lstsq of a rank-deficient matrix has no derivative rule (the minimum-norm solution "

@@ -1,7 +1,8 @@
 """Runtime helpers of the ``scipy.signal`` rules (``rules/scipy/signal.py``).
 
 ``import sourcediff`` imports this module but must not import SciPy: each
-helper imports ``scipy.signal`` when it runs, which only happens in the
+helper reads it through ``scipy_signal`` (a ``LazyModule``), which imports it on
+first use, which only happens in the
 derivative of code that called ``scipy.signal``.
 
 Every mode of a convolution is a crop of the full one: ``full`` has
@@ -19,6 +20,7 @@ import operator
 
 import numpy as np
 
+from .base import LazyModule
 from .numpy_array_ops import _like, _sum_to_shape
 
 __all__ = [
@@ -26,11 +28,7 @@ __all__ = [
     "signal_convolve_adjoint", "signal_convolve2d_adjoint", "signal_correlate_adjoint",
 ]
 
-
-def _signal():
-    import scipy.signal
-
-    return scipy.signal
+scipy_signal = LazyModule("scipy.signal")  # SciPy loads on first use
 
 
 def _refuse(message: str, hint: str) -> None:
@@ -39,29 +37,30 @@ def _refuse(message: str, hint: str) -> None:
     raise SourcediffError(message, hint=hint)
 
 
-def _real(name, *arrays):
-    if any(np.iscomplexobj(x) for x in arrays):
+def _real(name, *complex_operands):
+    """Refuses complex operands; the caller passes ``np.iscomplexobj`` of each (see ``numpy_linalg_ops._real``)."""
+    if any(complex_operands):
         _refuse(f"scipy.signal.{name} of complex arrays has no derivative rule yet", "differentiate real arrays")
 
 
 def signal_convolve(in1, in2, mode="full", method="auto"):
     """``scipy.signal.convolve``, called by the forward templates."""
-    return _signal().convolve(in1, in2, mode=mode, method=method)
+    return scipy_signal.convolve(in1, in2, mode=mode, method=method)
 
 
 def signal_correlate(in1, in2, mode="full", method="auto"):
     """``scipy.signal.correlate``, called by the forward templates."""
-    return _signal().correlate(in1, in2, mode=mode, method=method)
+    return scipy_signal.correlate(in1, in2, mode=mode, method=method)
 
 
 def signal_fftconvolve(in1, in2, mode="full", axes=None):
     """``scipy.signal.fftconvolve``, called by the forward templates."""
-    return _signal().fftconvolve(in1, in2, mode=mode, axes=axes)
+    return scipy_signal.fftconvolve(in1, in2, mode=mode, axes=axes)
 
 
 def signal_oaconvolve(in1, in2, mode="full", axes=None):
     """``scipy.signal.oaconvolve``, called by the forward templates."""
-    return _signal().oaconvolve(in1, in2, mode=mode, axes=axes)
+    return scipy_signal.oaconvolve(in1, in2, mode=mode, axes=axes)
 
 
 def _fill(boundary, fillvalue):
@@ -73,7 +72,7 @@ def _fill(boundary, fillvalue):
 def signal_convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     """``scipy.signal.convolve2d`` (``boundary='fill'``, ``fillvalue=0`` only), called by the forward templates."""
     _fill(boundary, fillvalue)
-    return _signal().convolve2d(in1, in2, mode=mode, boundary=boundary, fillvalue=fillvalue)
+    return scipy_signal.convolve2d(in1, in2, mode=mode, boundary=boundary, fillvalue=fillvalue)
 
 
 def _convolved_axes(ndim, axes):
@@ -113,9 +112,9 @@ def _adjoint(g, in1, in2, mode, axes, wrt, method="auto"):
     g_full[_crop(full_shape, a.shape, b.shape, mode, axes)] = g
     other = b if wrt == "in1" else a
     if len(axes) == a.ndim:
-        out = _signal().correlate(g_full, other, mode="valid", method=method)
+        out = scipy_signal.correlate(g_full, other, mode="valid", method=method)
     else:
-        out = _signal().fftconvolve(g_full, np.flip(other, axis=axes), mode="valid", axes=axes)
+        out = scipy_signal.fftconvolve(g_full, np.flip(other, axis=axes), mode="valid", axes=axes)
     target = a if wrt == "in1" else b
     return _like(in1 if wrt == "in1" else in2, _sum_to_shape(out, target.shape))
 
@@ -124,7 +123,7 @@ def signal_convolve_adjoint(g, in1, in2, mode, axes, wrt, method="auto"):
     """Adjoint of ``scipy.signal.convolve`` (also ``fftconvolve``, ``oaconvolve`` with their ``axes``, and
     ``convolve2d``) for ``wrt`` (``'in1'`` or ``'in2'``): the crop's transpose, then a ``valid`` correlation
     with the other input, summed over the axes that broadcast."""
-    _real("convolve", in1, in2, g)
+    _real("convolve", np.iscomplexobj(in1), np.iscomplexobj(in2), np.iscomplexobj(g))
     return _adjoint(g, in1, in2, mode, axes, wrt, method)
 
 
@@ -137,7 +136,7 @@ def signal_convolve2d_adjoint(g, in1, in2, mode, boundary, fillvalue, wrt):
 def signal_correlate_adjoint(g, in1, in2, mode, wrt, method="auto"):
     """Adjoint of ``scipy.signal.correlate(in1, in2, mode)``, the convolution of ``in1`` with ``in2`` flipped:
     the convolution's adjoint, flipped back for ``in2``."""
-    _real("correlate", in1, in2, g)
+    _real("correlate", np.iscomplexobj(in1), np.iscomplexobj(in2), np.iscomplexobj(g))
     flipped = np.flip(np.asarray(in2, dtype=np.float64))
     out = _adjoint(g, in1, flipped, mode, None, wrt, method)
     return out if wrt == "in1" else _like(in2, np.flip(np.asarray(out)))

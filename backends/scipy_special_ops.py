@@ -1,7 +1,8 @@
 """Runtime helpers of the ``scipy.special`` rules (``rules/scipy/special.py``).
 
 ``import sourcediff`` imports this module but must not import SciPy: each
-helper imports ``scipy.special`` when it runs, which only happens in the
+helper reads it through ``scipy_special`` (a ``LazyModule``), which imports it
+on first use, which only happens in the
 derivative of code that called a ``scipy.special`` function (so SciPy is
 already loaded). Every helper works on Python numbers and on arrays.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import LazyModule
 from .numpy_array_ops import _axes, _expand, _float, _like
 
 __all__ = [
@@ -18,46 +20,42 @@ __all__ = [
     "boxcox_lmbda_slope", "spence_slope",
 ]
 
-
-def _special():
-    import scipy.special
-
-    return scipy.special
+scipy_special = LazyModule("scipy.special")  # SciPy loads on first use
 
 
 def polygamma(n, x):
     """The ``n``-th derivative of the digamma function (``n = 0``: digamma itself), ``inf``/nan at its poles."""
-    return _special().polygamma(n, x)
+    return scipy_special.polygamma(n, x)
 
 
 def bessel_iv(v, x):
     """The modified Bessel function of the first kind, ``I_v(x)``."""
-    return _special().iv(v, x)
+    return scipy_special.iv(v, x)
 
 
 def bessel_ive(v, x):
     """``I_v(x) * exp(-|x|)``."""
-    return _special().ive(v, x)
+    return scipy_special.ive(v, x)
 
 
 def bessel_jv(v, x):
     """The Bessel function of the first kind, ``J_v(x)``."""
-    return _special().jv(v, x)
+    return scipy_special.jv(v, x)
 
 
 def bessel_yv(v, x):
     """The Bessel function of the second kind, ``Y_v(x)``."""
-    return _special().yv(v, x)
+    return scipy_special.yv(v, x)
 
 
 def bessel_kv(v, x):
     """The modified Bessel function of the second kind, ``K_v(x)``."""
-    return _special().kv(v, x)
+    return scipy_special.kv(v, x)
 
 
 def hurwitz_zeta(x, q):
     """``zeta(x, q) = sum_k (k + q)**-x``."""
-    return _special().zeta(x, q)
+    return scipy_special.zeta(x, q)
 
 
 # B_2j / (2j)! for j = 1..8, the Euler-Maclaurin coefficients.
@@ -150,23 +148,23 @@ def logsumexp_tangent(t, a, b, ans, axis, keepdims, wrt):
 
 def bessel_kve(v, x):
     """``K_v(x) * exp(x)``."""
-    return _special().kve(v, x)
+    return scipy_special.kve(v, x)
 
 
 def expit(x):
     """The logistic function ``1 / (1 + exp(-x))``, the slope of ``softplus`` (accurate in both tails)."""
-    return _special().expit(x)
+    return scipy_special.expit(x)
 
 
 def betainc_slope(a, b, x):
     """Slope in ``x`` of the regularized incomplete beta function: ``x**(a-1) (1-x)**(b-1) / B(a, b)`` on
     ``[0, 1]``, 0 outside (where ``betainc`` is nan)."""
-    sp = _special()
     x = np.asarray(x, dtype=float)
-    inside = (x >= 0) & (x <= 1)
+    inside = np.logical_and(x >= 0, x <= 1)
     xs = np.where(inside, x, 0.5)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = np.exp(sp.xlogy(np.asarray(a) - 1, xs) + sp.xlog1py(np.asarray(b) - 1, -xs) - sp.betaln(a, b))
+        out = np.exp(scipy_special.xlogy(np.asarray(a) - 1, xs) + scipy_special.xlog1py(np.asarray(b) - 1, -xs)
+                     - scipy_special.betaln(a, b))
     out = np.where(inside, out, 0.0)
     return out[()] if out.ndim == 0 else out
 
@@ -174,12 +172,11 @@ def betainc_slope(a, b, x):
 def gammainc_slope(a, x):
     """Slope in ``x`` of the regularized lower incomplete gamma function: ``x**(a-1) exp(-x) / Gamma(a)`` for
     ``x >= 0``, 0 below (where ``gammainc`` is nan)."""
-    sp = _special()
     x = np.asarray(x, dtype=float)
     inside = x >= 0
     xs = np.where(inside, x, 1.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = np.exp(sp.xlogy(np.asarray(a) - 1, xs) - xs - sp.gammaln(a))
+        out = np.exp(scipy_special.xlogy(np.asarray(a) - 1, xs) - xs - scipy_special.gammaln(a))
     out = np.where(inside, out, 0.0)
     return out[()] if out.ndim == 0 else out
 
@@ -188,19 +185,19 @@ def multigammaln_slope(a, d):
     """Slope in ``a`` of ``multigammaln(a, d) = d (d-1) / 4 log(pi) + sum_j gammaln(a + (1 - j) / 2)``:
     ``sum_{j=1..d} digamma(a + (1 - j) / 2)``."""
     a = np.asarray(a, dtype=float)
-    out = sum(_special().digamma(a + (1 - j) / 2) for j in range(1, int(d) + 1))
+    out = sum(scipy_special.digamma(a + (1 - j) / 2) for j in range(1, int(d) + 1))
     return np.asarray(out)[()] if np.ndim(out) == 0 else out
 
 
 def rgamma_slope(x):
     """Slope of ``1 / Gamma(x)``: ``-digamma(x) / Gamma(x)``; at the poles of Gamma, ``x = -n``, where ``1/Gamma`` is
     0, the limit ``(-1)**n n!``."""
-    sp = _special()
     x = np.asarray(x, dtype=float)
-    pole = (x <= 0) & (x == np.floor(x))
+    pole = np.logical_and(x <= 0, x == np.floor(x))
     n = np.where(pole, -x, 0.0)
     with np.errstate(invalid="ignore"):
-        out = np.where(pole, (-1.0) ** n * sp.gamma(n + 1), -sp.rgamma(x) * sp.digamma(np.where(pole, 1.0, x)))
+        out = np.where(pole, (-1.0) ** n * scipy_special.gamma(n + 1),
+                       -scipy_special.rgamma(x) * scipy_special.digamma(np.where(pole, 1.0, x)))
     return out[()] if out.ndim == 0 else out
 
 

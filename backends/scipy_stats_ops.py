@@ -1,8 +1,8 @@
 """Runtime helpers of the ``scipy.stats`` rules (``rules/scipy/stats.py``).
 
-``import sourcediff`` imports this module but must not import SciPy: each
-helper that needs it imports ``scipy.stats`` or ``scipy.special`` when it runs,
-which only happens in the derivative of code that called ``scipy.stats``. The
+``import sourcediff`` imports this module but must not import SciPy: the
+helpers read ``scipy.stats`` and ``scipy.special`` through ``LazyModule`` objects,
+which import them on first use, which only happens in the derivative of code that called ``scipy.stats``. The
 score helpers (``*_score``) give the slope of a log density in one parameter,
 0 outside the support, where the log density is the constant ``-inf``.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import LazyModule
 from .numpy_array_ops import _like, _sum_to_shape
 from .numpy_linalg_ops import _onto_triangle, _symmetric_from
 
@@ -19,11 +20,8 @@ __all__ = [
     "dirichlet_logpdf_tangent",
 ]
 
-
-def _special():
-    import scipy.special
-
-    return scipy.special
+scipy_special = LazyModule("scipy.special")  # SciPy loads on first use
+scipy_stats = LazyModule("scipy.stats")  # SciPy loads on first use
 
 
 def _refuse(message: str, hint: str) -> None:
@@ -39,9 +37,7 @@ def _out(x):
 
 def distribution_logpdf(name, x, *params):
     """``scipy.stats.<name>.logpdf(x, *params)``: the log density, whose exponential is the slope of the cdf."""
-    import scipy.stats
-
-    return getattr(scipy.stats, name).logpdf(x, *params)
+    return getattr(scipy_stats, name).logpdf(x, *params)
 
 
 def density_ratio(log_density, log_value):
@@ -58,10 +54,9 @@ def density_ratio(log_density, log_value):
 def t_score_df(x, df, loc=0.0, scale=1.0):
     """Slope of ``t.logpdf`` in ``df``: ``(psi((df+1)/2) - psi(df/2) - 1/df - log(1 + z^2/df)) / 2
     + (df+1) z^2 / (2 df (df + z^2))`` with ``z = (x - loc) / scale``."""
-    psi = _special().digamma
     z2 = ((np.asarray(x, dtype=np.float64) - loc) / scale) ** 2
     df = np.asarray(df, dtype=np.float64)
-    return _out((psi((df + 1) / 2) - psi(df / 2) - 1 / df - np.log1p(z2 / df)) / 2
+    return _out((scipy_special.digamma((df + 1) / 2) - scipy_special.digamma(df / 2) - 1 / df - np.log1p(z2 / df)) / 2
                 + (df + 1) * z2 / (2 * df * (df + z2)))
 
 
@@ -78,7 +73,7 @@ def gamma_score(x, a, loc, scale, wrt):
     z = np.where(inside, z, 1.0)
     a = np.asarray(a, dtype=np.float64)
     slope = {"x": lambda: ((a - 1) / z - 1) / scale, "loc": lambda: -((a - 1) / z - 1) / scale,
-             "scale": lambda: (z - a) / scale, "a": lambda: np.log(z) - _special().digamma(a)}[wrt]()
+             "scale": lambda: (z - a) / scale, "a": lambda: np.log(z) - scipy_special.digamma(a)}[wrt]()
     return _out(np.where(inside, slope, 0.0))
 
 
@@ -88,10 +83,10 @@ def beta_score(x, a, b, loc, scale, wrt):
     ``- 1 / scale``, in ``a`` ``log z - psi(a) + psi(a + b)``, in ``b`` ``log(1 - z) - psi(b) + psi(a + b)``;
     0 where ``z`` is outside ``(0, 1)``."""
     z = _standard(x, loc, scale)
-    inside = (z > 0) & (z < 1)
+    inside = np.logical_and(z > 0, z < 1)
     z = np.where(inside, z, 0.5)
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    psi = _special().digamma
+    psi = scipy_special.digamma
     in_x = lambda: ((a - 1) / z - (b - 1) / (1 - z)) / scale  # noqa: E731
     slope = {"x": in_x, "loc": lambda: -in_x(), "scale": lambda: -in_x() * z - 1 / scale,
              "a": lambda: np.log(z) - psi(a) + psi(a + b), "b": lambda: np.log1p(-z) - psi(b) + psi(a + b)}[wrt]()
@@ -100,7 +95,7 @@ def beta_score(x, a, b, loc, scale, wrt):
 
 def _counts(k, loc):
     m = np.asarray(k, dtype=np.float64) - loc
-    return m, (m >= 0) & (m == np.floor(m))
+    return m, np.logical_and(m >= 0, m == np.floor(m))
 
 
 def poisson_score(k, mu, loc=0):
@@ -116,10 +111,8 @@ def poisson_score(k, mu, loc=0):
 def poisson_floor_logpmf(k, mu, loc=0):
     """``log pmf(floor(k - loc), mu)``: the slope of ``poisson.cdf`` in ``mu`` is ``-pmf(floor(k - loc), mu)``
     (a sum of pmfs whose slopes telescope), of ``sf`` its opposite; ``-inf`` where ``k - loc < 0``."""
-    import scipy.stats
-
     m = np.floor(np.asarray(k, dtype=np.float64) - loc)
-    return _out(np.where(m >= 0, scipy.stats.poisson.logpmf(np.maximum(m, 0), mu), -np.inf))
+    return _out(np.where(m >= 0, scipy_stats.poisson.logpmf(np.maximum(m, 0), mu), -np.inf))
 
 
 # -- multivariate normal -------------------------------------------------------------------------------------------
@@ -127,9 +120,7 @@ def poisson_floor_logpmf(k, mu, loc=0):
 def _mvn_parts(x, mean, cov, allow_singular):
     """What ``multivariate_normal.logpdf`` works with: the points ``(..., d)``, the mean ``(d,)``, the covariance
     read from the lower triangle (``eigh(cov, lower=True)``), its inverse applied to the deviations, and ``dim``."""
-    import scipy.stats
-
-    if isinstance(cov, scipy.stats.Covariance):
+    if isinstance(cov, scipy_stats.Covariance):
         _refuse("scipy.stats.multivariate_normal with a Covariance object has no derivative rule",
                 "pass the covariance matrix as an array")
     cov_in = np.asarray(cov, dtype=np.float64)
@@ -237,10 +228,9 @@ def _dirichlet_x_slope(full, alpha):
 
 
 def _dirichlet_alpha_slope(full, alpha):
-    psi = _special().digamma
     shape = (-1,) + (1,) * (full.ndim - 1)
     with np.errstate(divide="ignore"):
-        return np.log(full) - psi(alpha).reshape(shape) + psi(np.sum(alpha))
+        return np.log(full) - scipy_special.digamma(alpha).reshape(shape) + scipy_special.digamma(np.sum(alpha))
 
 
 def dirichlet_logpdf_tangent(t, x, alpha, wrt):
