@@ -328,3 +328,28 @@ def test_math_functions_at_second_order():
     second = sourcediff.grad(sourcediff.grad(f))
     expected = jax.grad(jax.grad(lambda x: jnp.exp(jnp.sin(x)) * x))(0.4)
     np.testing.assert_allclose(second(0.4), float(expected), rtol=1e-9)
+
+
+def is_vector(b):
+    return np.ndim(b) == 1
+
+
+def as_columns(x, v):
+    return x[..., None] if v else x
+
+
+def columns_loss(b):
+    return np.sum(as_columns(b * b, is_vector(b)) ** 2)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason="a bool returned by a helper of an active argument is "
+                   "taken for an active value; reverse over reverse adds its two None adjoints (found by helper "
+                   "hclose): the callee's output activity is not yet known at the call site")
+def test_reverse_over_reverse_of_a_helper_that_returns_a_bool():
+    b = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(sourcediff.jacrev(sourcediff.grad(columns_loss))(b), np.diag(12.0 * b ** 2))
+
+
+def test_forward_over_reverse_of_a_helper_that_returns_a_bool():
+    b = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(sourcediff.hessian(columns_loss)(b), np.diag(12.0 * b ** 2), rtol=1e-12)
