@@ -16,6 +16,7 @@ from sourcediff.backends import NUMPY
 from sourcediff.rules import registry
 
 from . import analyze, calls, emit, forward, lower, optimize, parse, reverse
+from .errors import UnsupportedSyntaxError
 from .ir import COMMENT
 
 
@@ -85,6 +86,8 @@ def _derive(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool, scalar_
             float_arrays: frozenset[str] = frozenset()) -> tuple[parse.ParsedFunction, reverse.ReverseFunction, str]:
     """Parse, lower, transform, optimize and print ``f``; ``shown`` receives the text after each stage."""
     parsed = parse.parse_function(f)
+    if not mode.startswith("jvp"):
+        _refuse_reverse_over_forward_writes(parsed)
     if shown is not None:
         shown["parse"] = emit.to_source(parsed.node)
     lowered = lower.lower(parsed, scalar_params, frozenset(p for p, _, _ in array_params))
@@ -144,6 +147,7 @@ def build_split(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = 
     that pair, and the backward half takes the adjoint of the output alone.
     """
     parsed = parse.parse_function(f)
+    _refuse_reverse_over_forward_writes(parsed)
     lowered = lower.lower(parsed, scalars, frozenset(p for p, _, _ in arrays), hold_arguments=True)
     result = _transform(parsed, lowered, analyze.Spec(active, "split", has_aux, scalars, arrays))
     forward_node, backward_node = result.node, result.backward_node
@@ -160,6 +164,23 @@ def build_split(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = 
         compiled.append((emit.compile_function(source, node.name, filename, f, runtime), source))
     (forward, forward_source), (backward, backward_source) = compiled
     return _with_defaults(forward, f), backward, forward_source, backward_source, result.mutated
+
+
+def _refuse_reverse_over_forward_writes(parsed: parse.ParsedFunction) -> None:
+    """Reverse mode over forward-mode code that writes in place (``x_dot[i] = ...``, ``sd.assign_into``) is not
+    right yet (the fuzzer found NaN and wrong second derivatives, seeds 1300902340 and 1300904230): refused."""
+    if not parsed.filename.startswith("<sourcediff jvp"):
+        return
+    for node in gast.walk(parsed.node):
+        writes = isinstance(node, gast.AugAssign) or (isinstance(node, gast.Assign) and any(
+            isinstance(t, gast.Subscript) for t in node.targets))
+        helper = isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr in (
+            "assign_into", "tangent_stored_in", "own_tangent", "view_again")
+        if writes or helper:
+            raise parsed.error(
+                UnsupportedSyntaxError, "sourcediff cannot yet take reverse mode (jacrev, grad) of forward-mode code "
+                "that writes into arrays in place", node, "differentiate in forward mode again (jacfwd(jacfwd(f)), "
+                "hessian(f)), or take jacrev of jacrev")
 
 
 def build_jvp(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = frozenset(),
