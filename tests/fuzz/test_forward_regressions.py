@@ -111,3 +111,40 @@ def test_the_hessian_through_a_dict_s_sparse_adjoint():
     import sourcediff
 
     assert sourcediff.hessian(dict_of_one_value)(1.3) == pytest.approx(2.0)
+
+
+def subtract_in_place_through_an_alias(x):
+    u1 = np.array(x)
+    y3 = u1
+    y3 -= np.tanh(y3)
+    return u1[1]
+
+
+def test_reverse_over_forward_code_that_writes_in_place_is_refused():
+    """Fuzz seeds 1300902340, 1300904200, 1300904230, ...: jacrev(jacfwd(f)) of programs with in-place updates gave
+    NaN or wrong second derivatives; it is refused, and forward over forward gives the right one."""
+    x = np.array([0.7497, 1.108])
+    with pytest.raises(sourcediff.SourcediffError, match="forward-mode code that writes"):
+        sourcediff.jacrev(sourcediff.jacfwd(subtract_in_place_through_an_alias))(x)
+    expected = np.zeros((2, 2))
+    expected[1, 1] = 2.0 * np.tanh(x[1]) * (1.0 - np.tanh(x[1]) ** 2)  # d2/dx2 (x - tanh x)
+    np.testing.assert_allclose(sourcediff.jacfwd(sourcediff.jacfwd(subtract_in_place_through_an_alias))(x),
+                               expected, rtol=1e-12, atol=1e-14)
+
+
+W0 = [0.8139, 0.7069, 1.0315]
+
+
+def dict_entry_set_to_the_argument(x):
+    d1 = {'a': 0.5, 'w': W0}
+    d1['b'] = x
+    return np.sum(d1['w'] * d1['b'])
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason="fuzz seed 1300914000: reverse over reverse of a dict "
+                   "entry set to the argument indexes the list adjoint of 'w' with the key 'b' "
+                   "(sd.written_part_adjoint)")
+def test_reverse_over_reverse_of_a_dict_entry_set_to_the_argument():
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(sourcediff.jacrev(sourcediff.grad(dict_entry_set_to_the_argument))(x),
+                               np.zeros((3, 3)), atol=1e-14)
