@@ -384,14 +384,7 @@ def custom_pair(custom: CustomFunction, active: tuple[str, ...]) -> SplitPair:
         pair = by_active.get(key)
         if pair is not None:
             return pair
-        params = custom.parameters()
-        positions = [params.index(p) for p in active]
-        for p, i in zip(active, positions):
-            if i in custom.nondiff_argnums:
-                raise SourcediffError(
-                    f"argument {p!r} of the {custom.kind} function {custom.__qualname__} is in its nondiff_argnums, "
-                    "but its value depends on what is differentiated", hint=f"pass a constant as {p!r}, or take "
-                    f"{i} out of nondiff_argnums and give it a cotangent in the rule")
+        positions = _active_positions(custom, active)
         build = _custom_vjp_halves if isinstance(custom, CustomVJP) else _custom_jvp_halves
         forward, backward = build(custom, positions)
         pair = SplitPair(custom, active, building=False)
@@ -399,6 +392,19 @@ def custom_pair(custom: CustomFunction, active: tuple[str, ...]) -> SplitPair:
         pair.backward_cell.cell_contents = backward
         by_active[key] = pair
         return pair
+
+
+def _active_positions(custom: CustomFunction, active: tuple[str, ...]) -> list[int]:
+    """The positions of the active parameters; refuses one in ``nondiff_argnums``."""
+    params = custom.parameters()
+    positions = [params.index(p) for p in active]
+    for p, i in zip(active, positions):
+        if i in custom.nondiff_argnums:
+            raise SourcediffError(
+                f"argument {p!r} of the {custom.kind} function {custom.__qualname__} is in its nondiff_argnums, "
+                "but its value depends on what is differentiated", hint=f"pass a constant as {p!r}, or take "
+                f"{i} out of nondiff_argnums and give it a cotangent in the rule")
+    return positions
 
 
 def _differentiable_positions(custom: CustomFunction, count: int) -> list[int]:
@@ -446,7 +452,7 @@ class _Glue:
         return self.named[key]
 
     def tuple_of(self, items: list[str]) -> str:
-        return f"({', '.join(items)},)" if items else "()"
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
     def unpack(self, items: list[str], value: str) -> None:
         if items:
@@ -574,12 +580,7 @@ def custom_jvp_function(custom: CustomFunction, active: tuple[str, ...]) -> JvpF
     if custom.jvp is None:
         raise custom.rule_missing()
     params = custom.parameters()
-    positions = [params.index(p) for p in active]
-    for p, i in zip(active, positions):
-        if i in custom.nondiff_argnums:
-            raise SourcediffError(
-                f"argument {p!r} of the custom_jvp function {custom.__qualname__} is in its nondiff_argnums, "
-                "but its value depends on what is differentiated", hint=f"pass a constant as {p!r}")
+    positions = _active_positions(custom, active)
     key = ("custom jvp", active)
     with _lock:
         by_active = _jvps.setdefault(custom, {})

@@ -21,6 +21,7 @@ from sourcediff.rules import registry
 from sourcediff.rules.runtime import SPELLED_OUT
 
 from .errors import SourceNotFoundError, SourcediffError
+from .naming import Namer
 
 _UNRESOLVED = object()
 
@@ -280,18 +281,15 @@ def spell_out_writes(parsed: ParsedFunction, sd: str | None) -> None:
                            leftover[0], "please report this with the function you differentiated")
 
 
-class _Fresh:
+class _Fresh(Namer):
+    """Fresh names for spelled-out code, called as ``fresh(base)``; ``stacks`` are the lists used as stacks."""
+
     def __init__(self, taken: set[str]):
-        self.taken = taken
+        super().__init__(taken)
         self.stacks: set[str] = set()
 
     def __call__(self, base: str) -> str:
-        name, k = base, 1
-        while name in self.taken:
-            k += 1
-            name = f"{base}{k}"
-        self.taken.add(name)
-        return name
+        return self.fresh(base)
 
 
 def _stacks(node: gast.FunctionDef) -> set[str]:
