@@ -81,6 +81,8 @@ RULE_HELPERS = (
     "cond_adjoint", "cond_tangent", "tensorinv_adjoint", "tensorinv_tangent",
     # transposes of the runtime's own helpers (rules/runtime.py)
     "written_part_adjoint", "added_at_adjoint",
+    # tuple and list adjoints, built by helpers whose source is differentiated again
+    "as_tuple_adjoint", "as_list_adjoint",
 )
 
 # What the transformer emits around the rules.

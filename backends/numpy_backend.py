@@ -10,7 +10,7 @@ import numpy as np
 from sourcediff import pytrees
 
 from .numpy_adjoints import (_SCALAR_TYPES, DictAdjoint, ListAdjoint, ObjectAdjoint, TupleAdjoint,
-                             _dict_adjoint, _ndarray, add, zeros_like)
+                             _dict_adjoint, _ndarray, add, as_list_adjoint, as_tuple_adjoint, zeros_like)
 from .numpy_array_ops import *  # noqa: F401,F403  (helpers of reductions, shape, indexing, linalg)
 from .numpy_linalg_ops import *  # noqa: F401,F403  (helpers of the np.linalg decompositions)
 from .numpy_elementwise_ops import *  # noqa: F401,F403  (helpers of operators and elementwise rules)
@@ -171,7 +171,7 @@ def builtin_sum_adjoint(g, iterable):
     """Adjoint of the builtin ``sum(iterable)``: every element receives ``g``."""
     if isinstance(iterable, (list, tuple)):
         adjoints = [unbroadcast(g, v) for v in iterable]
-        return TupleAdjoint(adjoints) if isinstance(iterable, tuple) else ListAdjoint(adjoints)
+        return as_tuple_adjoint(adjoints) if isinstance(iterable, tuple) else as_list_adjoint(adjoints)
     shape = np.shape(iterable)  # an array: sum over its first axis
     return np.array(np.broadcast_to(g, shape), dtype=np.float64)
 
@@ -182,7 +182,7 @@ def sequence_adjoint(g, x):
         return zeros_like(x)  # list(d) is the keys
     if isinstance(x, np.ndarray):
         return np.array([np.asarray(v, dtype=np.float64) + np.zeros(x.shape[1:]) for v in g]).reshape(x.shape)
-    return TupleAdjoint(g) if isinstance(x, tuple) else ListAdjoint(g)
+    return as_tuple_adjoint(g) if isinstance(x, tuple) else as_list_adjoint(g)
 
 
 def field_adjoint(g, field, like):
@@ -205,7 +205,7 @@ def builtin_extremum_adjoint(g, args, ans):
     if len(args) == 1:
         if isinstance(values, np.ndarray):
             return (np.array(adjoints, dtype=np.float64).reshape(values.shape),)
-        return (TupleAdjoint(adjoints) if isinstance(values, tuple) else ListAdjoint(adjoints),)
+        return (as_tuple_adjoint(adjoints) if isinstance(values, tuple) else as_list_adjoint(adjoints),)
     return tuple(adjoints)
 
 

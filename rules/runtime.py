@@ -62,6 +62,12 @@ deflinear(runtime("snapshot_contents"), "value", apply="sd.snapshot_contents(val
 # always a new object (``None``, a zero, added to an array gives a copy of the array).
 deflinear(runtime("add"), "a, b", apply="sd.add(a, b)", a="sd.unbroadcast(g, a)", b="sd.unbroadcast(g, b)",
           returns="new")
+# A tuple or list adjoint built from the adjoints of its items (helpers that return one per output of a
+# primal): linear; its transpose hands each item its part, in the structure of ``values``.
+deflinear(runtime("as_tuple_adjoint"), "values", apply="sd.as_tuple_adjoint(values)",
+          values="sd.sequence_adjoint(g, values)", returns="new")
+deflinear(runtime("as_list_adjoint"), "values", apply="sd.as_list_adjoint(values)",
+          values="sd.sequence_adjoint(g, values)", returns="new")
 # unbroadcast sums down to the shape of ``like``: its transpose broadcasts back (g + zeros shaped like value).
 _linear(runtime("unbroadcast"), "value, like", apply="sd.unbroadcast(value, like)", shape_only=("like",),
           value="g + sd.zeros_like(value)")
@@ -394,10 +400,8 @@ Every other runtime function without a rule is differentiated through its source
 of the user's (``callsites``)."""
 
 _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
-    "it builds a tuple adjoint (TupleAdjoint), which has no rule": (
-        "builtin_extremum_adjoint", "builtin_sum_adjoint", "cho_factor_tangent", "dist_adjoint", "eigh_tangent",
-        "lstsq_tangent_a", "lstsq_tangent_b", "lu_factor_tangent", "qr_tangent", "scipy_eigh_tangent",
-        "scipy_svd_tangent", "sequence_adjoint", "sequence_prod_adjoint", "slogdet_tangent", "svd_tangent",
+    "it builds a tuple adjoint (TupleAdjoint) directly, not through sd.as_tuple_adjoint": (
+        "cho_factor_tangent", "dist_adjoint", "lu_factor_tangent", "scipy_eigh_tangent", "sequence_prod_adjoint",
     ),
     "it passes *args": (
         "block_adjoint", "block_diag_tangent", "distribution_logpdf", "einsum_adjoint", "einsum_tangent",
@@ -424,7 +428,7 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
     "it writes with np.put_along_axis, a call kept for its effect": (
         "lu_factor_adjoint", "lu_solve_tangent_lu", "quantile_adjoint",
     ),
-    "it builds a list adjoint (ListAdjoint), which has no rule": (
+    "it builds a list adjoint (ListAdjoint) directly, not through sd.as_list_adjoint": (
         "cho_solve_adjoint_c", "lu_solve_adjoint_lu",
     ),
     "it calls scipy.linalg.solve_sylvester, which has no rule": (

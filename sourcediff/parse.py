@@ -105,6 +105,22 @@ def is_runtime_helper(obj: Any) -> bool:
         "sourcediff.backends.")
 
 
+def runtime_name_of(target: Any) -> str | None:
+    """The contract name of a function of the NumPy runtime (``sd.<name>``), else None."""
+    name_ = getattr(target, "__name__", None)
+    if name_ is None or not is_runtime_helper(target):
+        return None
+    from sourcediff.backends import NUMPY
+
+    return name_ if getattr(NUMPY.runtime, name_, None) is target else None
+
+
+def as_rule_key(target: Any) -> Any:
+    """``target``, or the key ``runtime(name)`` of a runtime helper called by name inside the runtime."""
+    name_ = runtime_name_of(target)
+    return target if name_ is None else registry.runtime(name_)
+
+
 def _source_of(function: Callable) -> tuple[str, str, int]:
     code = getattr(function, "__code__", None)
     filename = code.co_filename if code is not None else "<unknown>"

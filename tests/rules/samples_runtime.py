@@ -77,6 +77,8 @@ RUNTIME_SAMPLES = {
     runtime("snapshot_item"): [S(N(3), 1), S(N(2, 3), 0), S([N(), N(2)], 1)],
     runtime("restored_value"): [S(N(3)), S(N())],
     runtime("add"): [S(N(3), N(3)), S(N(), N()), S(N(2, 3), N(3))],
+    runtime("as_tuple_adjoint"): [S([N(3), N(), N(2, 2)])],
+    runtime("as_list_adjoint"): [S([N(2), N()])],
     runtime("unbroadcast"): [S(N(2, 3), N(3)), S(N(3), 1.0), S(N(2, 3), N(2, 1)), S(N(), 2.0)],
     runtime("unbroadcast_to"): [S(N(2, 3), (3,)), S(N(2, 3), (2, 1)), S(N(4), (4,))],
     runtime("sum_product"): [S(N(3), N(3)), S(N(2, 3), N(3)), S(N(), N())],

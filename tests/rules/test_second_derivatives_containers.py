@@ -1,0 +1,91 @@
+"""Second derivatives through the helpers that return tuple and list adjoints (``sd.as_tuple_adjoint``):
+the decompositions of ``np.linalg`` that return several arrays, and Python's ``sum``, ``max``, ``tuple``."""
+import numpy as np
+import pytest
+
+from .second_order import WAYS, check_second_derivatives
+
+RNG = np.random.default_rng(3)
+W3 = RNG.standard_normal((3, 3))
+W2 = RNG.standard_normal((3, 2))
+SPD = RNG.standard_normal((3, 3)) @ RNG.standard_normal((3, 3)).T + 3 * np.eye(3)
+B = RNG.standard_normal(3)
+
+
+def svd_all(x):
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    return np.sum(np.abs(u[:, 0]) * W3[0]) + np.sum(s * s * W3[1]) + np.sum(np.abs(vh[0]) * W3[2])
+
+
+def svd_values(x):
+    return np.sum(np.linalg.svd(x, compute_uv=False) * W3[0])
+
+
+def eigh_all(x):
+    w, v = np.linalg.eigh(x + x.T + SPD)
+    return np.sum(w * W3[0]) + np.sum(v[:, 1] ** 2 * W3[1])
+
+
+def qr_all(x):
+    q, r = np.linalg.qr(x)
+    return np.sum(q * W3) + np.sum(r * W3.T)
+
+
+def slogdet_all(x):
+    sign, logdet = np.linalg.slogdet(x + SPD)
+    return sign * logdet * logdet
+
+
+def lstsq_all(x):
+    solution, residuals, rank, sv = np.linalg.lstsq(np.vstack([x, W3]), np.concatenate([B, B]), rcond=None)
+    return np.sum(solution * B) + np.sum(residuals) + np.sum(sv * B)
+
+
+def lstsq_rhs(x):
+    solution, residuals, rank, sv = np.linalg.lstsq(np.vstack([W3, SPD]), np.concatenate([x, x * x]), rcond=None)
+    return np.sum(solution * solution) + np.sum(residuals)
+
+
+def builtin_sum_of_tuple(x):
+    parts = (x[0] * x[1], np.sin(x[2]), x[1] ** 3)
+    return sum(parts) * x[0]
+
+
+def builtin_sum_of_list(x):
+    parts = [x[0] * x[1], np.sin(x[2]), x[1] ** 3]
+    return sum(parts, 1.0) ** 2
+
+
+def builtin_max_of_list(x):
+    return max([x[0] * x[1], x[2] ** 2, np.cos(x[1])]) * x[0]
+
+
+def builtin_max_of_tuple(x):
+    return max((x[0] * x[1], x[2] ** 2, np.cos(x[1]))) * x[2]
+
+
+def tuple_of_list(x):
+    t = tuple([x[0] * x[2], x[1] ** 2])
+    return t[0] * t[1] + t[1]
+
+
+CASES = {
+    "svd_all": (svd_all, RNG.standard_normal((3, 3))),
+    "svd_values": (svd_values, RNG.standard_normal((3, 3))),
+    "eigh_all": (eigh_all, RNG.standard_normal((3, 3))),
+    "qr_all": (qr_all, RNG.standard_normal((3, 3))),
+    "slogdet_all": (slogdet_all, RNG.standard_normal((3, 3))),
+    "lstsq_all": (lstsq_all, RNG.standard_normal((3, 3))),
+    "lstsq_rhs": (lstsq_rhs, RNG.standard_normal(3)),
+    "builtin_sum_of_tuple": (builtin_sum_of_tuple, RNG.standard_normal(3)),
+    "builtin_sum_of_list": (builtin_sum_of_list, RNG.standard_normal(3)),
+    "builtin_max_of_list": (builtin_max_of_list, np.array([1.3, 0.7, 0.2])),
+    "builtin_max_of_tuple": (builtin_max_of_tuple, np.array([0.4, 0.7, 1.5])),
+    "tuple_of_list": (tuple_of_list, RNG.standard_normal(3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_second_derivatives_through_tuple_adjoints(name):
+    scalar, x = CASES[name]
+    assert check_second_derivatives(scalar, x) == list(WAYS)
