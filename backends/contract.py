@@ -83,6 +83,8 @@ RULE_HELPERS = (
     "written_part_adjoint", "added_at_adjoint",
     # tuple and list adjoints, built by helpers whose source is differentiated again
     "as_tuple_adjoint", "as_list_adjoint",
+    # a record's field read out of its adjoint: the transpose of attribute_adjoint
+    "attribute_of_adjoint",
 )
 
 # What the transformer emits around the rules.

@@ -142,6 +142,21 @@ def attribute_adjoint(g, obj, name):
     return _constant_attribute_adjoint(obj, name, fields)
 
 
+def attribute_of_adjoint(g, obj, name):
+    """The part of an object's adjoint ``g`` that belongs to ``obj.name``, the transpose of
+    :func:`attribute_adjoint`: a namedtuple's by position, another record's by key; zeros shaped like ``obj.name``
+    where ``g`` holds none."""
+    value = None
+    kind = type(obj)
+    if isinstance(g, tuple) and hasattr(kind, "_fields") and isinstance(obj, tuple):
+        value = g[kind._fields.index(name)] if name in kind._fields else None
+    elif isinstance(g, dict):
+        value = g.get(name)
+    elif g is not None:
+        value = getattr(g, name, None)
+    return zeros_like(getattr(obj, name)) if value is None else value
+
+
 def _constant_attribute_adjoint(obj, name, fields):
     from sourcediff.errors import MissingRuleError
 
@@ -221,6 +236,8 @@ def field_tangent(t, field, ans):
     """The contribution of one field's tangent to the tangent of a record ``ans`` (namedtuple, dataclass,
     namespace): a zero tangent shaped like ``ans`` (``zeros_like``) holding ``t`` at ``field``."""
     out = zeros_like(ans)
+    if out is None:
+        return None
     if isinstance(out, tuple):
         return TupleAdjoint(t if k == field else v for k, v in enumerate(out))
     out[field] = t

@@ -68,6 +68,18 @@ deflinear(runtime("as_tuple_adjoint"), "values", apply="sd.as_tuple_adjoint(valu
           values="sd.sequence_adjoint(g, values)", returns="new")
 deflinear(runtime("as_list_adjoint"), "values", apply="sd.as_list_adjoint(values)",
           values="sd.sequence_adjoint(g, values)", returns="new")
+# Records (namedtuples, dataclasses): a field's adjoint set into a zero record adjoint, and read back out of one,
+# are transposes of each other; the record and the value that give only the structure carry no derivative.
+_linear(runtime("attribute_adjoint"), "adjoint, obj, name", apply="sd.attribute_adjoint(adjoint, obj, name)",
+        shape_only=("obj",), adjoint="sd.attribute_of_adjoint(g, obj, name)", returns="new")
+_linear(runtime("attribute_of_adjoint"), "adjoint, obj, name", apply="sd.attribute_of_adjoint(adjoint, obj, name)",
+        shape_only=("obj",), adjoint="sd.attribute_adjoint(g, obj, name)")
+_linear(runtime("field_of_tangent"), "tangent, primal, field", apply="sd.field_of_tangent(tangent, primal, field)",
+        shape_only=("primal",), tangent="sd.attribute_adjoint(g, primal, field)")
+_linear(runtime("field_tangent"), "tangent, field, record", apply="sd.field_tangent(tangent, field, record)",
+        shape_only=("record",), tangent="sd.field_adjoint(g, field, tangent)", returns="new")
+_linear(runtime("field_adjoint"), "adjoint, field, like", apply="sd.field_adjoint(adjoint, field, like)",
+        shape_only=("like",), adjoint="sd.field_tangent(g, field, adjoint)")
 # unbroadcast sums down to the shape of ``like``: its transpose broadcasts back (g + zeros shaped like value).
 _linear(runtime("unbroadcast"), "value, like", apply="sd.unbroadcast(value, like)", shape_only=("like",),
           value="g + sd.zeros_like(value)")
@@ -386,13 +398,9 @@ derived function (``parse.declare_derived_call``), through generated glue. Deriv
 # -- not differentiable again yet -------------------------------------------------------------------------------
 
 NOT_YET: dict[str, str] = {
-    "attribute_adjoint": "the adjoint of a record's field read (namedtuples, dataclasses): its transpose reads the "
-                         "field back out of a record adjoint; not written yet",
     "restore": "puts back what a helper or a shared array's update overwrote, in place; not spelled out yet",
     "unextend": "takes back what lst.extend added, in place; not spelled out yet",
     "uninsert": "takes back what lst.insert added, in place; not spelled out yet",
-    "field_of_tangent": "a named tuple's field read from a tangent that a rule gave as a plain tuple: its "
-                        "transpose would build a tuple adjoint with one field set; not written yet",
 }
 """Names of the contract that generated code may call, that have no rule, and whose source sourcediff cannot
 differentiate yet: differentiating code that calls one is refused with a ``SourcediffError`` that names the line.
@@ -413,7 +421,7 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
         "poisson_score", "rgamma_slope", "spence_slope", "zeta_slope",
     ),
     "it writes in place into an array the analysis cannot tell apart from another": (
-        "expm_adjoint", "expm_tangent", "field_tangent", "nan_quantile_tangent", "quantile_tangent",
+        "expm_adjoint", "expm_tangent", "nan_quantile_tangent", "quantile_tangent",
         "trapezoid_adjoint",
     ),
     "it calls a helper of its own with complex values": (
@@ -448,9 +456,6 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
     ),
     "it passes a nested function as a value": (
         "beta_score",
-    ),
-    "it reads a field by name with getattr": (
-        "field_adjoint",
     ),
     "it selects complex values with np.where, which has no complex rule": (
         "angle_adjoint",

@@ -6,8 +6,12 @@ integer arrays with repeats (where the last write wins).
 """
 from __future__ import annotations
 
+from collections import namedtuple
+from dataclasses import make_dataclass
+
 import numpy as np
 
+from sourcediff.backends.numpy_adjoints import ObjectAdjoint, TupleAdjoint
 from sourcediff.rules.registry import runtime
 
 
@@ -32,6 +36,17 @@ def S(*args, **kwargs):
             return {k: draw(v, rng) for k, v in x.items()}
         return x
     return lambda rng: ([draw(a, rng) for a in args], {k: draw(v, rng) for k, v in kwargs.items()})
+
+
+Point = namedtuple("Point", "a b")
+
+
+Pair = make_dataclass("Pair", [("a", np.ndarray), ("b", float)])  # this file loads outside sys.modules
+
+
+def _records(*make):
+    """Samples whose arguments ``make(rng)`` gives: records, which ``S`` would turn into plain tuples."""
+    return [lambda rng, m=m: (m(rng), {}) for m in make]
 
 
 def _partition(shape, kth, axis=-1):
@@ -79,6 +94,21 @@ RUNTIME_SAMPLES = {
     runtime("add"): [S(N(3), N(3)), S(N(), N()), S(N(2, 3), N(3))],
     runtime("as_tuple_adjoint"): [S([N(3), N(), N(2, 2)])],
     runtime("as_list_adjoint"): [S([N(2), N()])],
+    runtime("attribute_adjoint"): _records(
+        lambda rng: [rng.standard_normal(3), Point(rng.standard_normal(3), 1.5), "a"],
+        lambda rng: [float(rng.standard_normal()), Pair(rng.standard_normal(2), 0.5), "b"]),
+    runtime("attribute_of_adjoint"): _records(
+        lambda rng: [TupleAdjoint([rng.standard_normal(3), 0.25]), Point(rng.standard_normal(3), 1.5), "a"],
+        lambda rng: [ObjectAdjoint(b=0.5), Pair(rng.standard_normal(2), 0.5), "b"]),
+    runtime("field_of_tangent"): _records(
+        lambda rng: [(rng.standard_normal(3), 0.25), Point(rng.standard_normal(3), 1.5), "a"],
+        lambda rng: [Point(rng.standard_normal(3), 0.25), Point(rng.standard_normal(3), 1.5), "b"]),
+    runtime("field_tangent"): _records(
+        lambda rng: [rng.standard_normal(3), 0, Point(rng.standard_normal(3), 1.5)],
+        lambda rng: [float(rng.standard_normal()), "b", Pair(rng.standard_normal(2), 0.5)]),
+    runtime("field_adjoint"): _records(
+        lambda rng: [TupleAdjoint([rng.standard_normal(3), 0.25]), 0, rng.standard_normal(3)],
+        lambda rng: [ObjectAdjoint(a=rng.standard_normal(2)), "a", rng.standard_normal(2)]),
     runtime("unbroadcast"): [S(N(2, 3), N(3)), S(N(3), 1.0), S(N(2, 3), N(2, 1)), S(N(), 2.0)],
     runtime("unbroadcast_to"): [S(N(2, 3), (3,)), S(N(2, 3), (2, 1)), S(N(4), (4,))],
     runtime("sum_product"): [S(N(3), N(3)), S(N(2, 3), N(3)), S(N(), N())],

@@ -1,5 +1,9 @@
 """Second derivatives through the helpers that return tuple and list adjoints (``sd.as_tuple_adjoint``):
 the decompositions of ``np.linalg`` that return several arrays, and Python's ``sum``, ``max``, ``tuple``."""
+import dataclasses
+import math
+from collections import namedtuple
+
 import numpy as np
 import pytest
 
@@ -88,4 +92,49 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_second_derivatives_through_tuple_adjoints(name):
     scalar, x = CASES[name]
+    assert check_second_derivatives(scalar, x) == list(WAYS)
+
+
+# -- records: a field read (sd.attribute_adjoint, sd.field_of_tangent) and math.modf/frexp's fields ------------
+
+Point = namedtuple("Point", "a b")
+
+
+@dataclasses.dataclass
+class State:
+    position: np.ndarray
+    speed: float
+
+
+def namedtuple_fields(x):
+    p = Point(x * x, np.sin(x[0]))
+    return np.sum(p.a * p.b) + p.b ** 2
+
+
+def dataclass_fields(x):
+    s = State(np.cos(x), x[1] * x[2])
+    return np.sum(s.position ** 2) * s.speed
+
+
+def modf_fields(x):
+    frac, whole = math.modf(x[0] * x[1] + 10.0)
+    return frac * frac * x[2]
+
+
+def frexp_fields(x):
+    mantissa, exponent = math.frexp(x[0] * x[1] + 3.0)
+    return mantissa ** 3 * x[2]
+
+
+RECORDS = {
+    "namedtuple_fields": (namedtuple_fields, RNG.standard_normal(3)),
+    "dataclass_fields": (dataclass_fields, RNG.standard_normal(3)),
+    "modf_fields": (modf_fields, np.array([0.7, 0.4, 1.3])),
+    "frexp_fields": (frexp_fields, np.array([0.7, 0.4, 1.3])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+def test_second_derivatives_through_record_fields(name):
+    scalar, x = RECORDS[name]
     assert check_second_derivatives(scalar, x) == list(WAYS)
