@@ -589,9 +589,13 @@ def unextend(items, count):
 
 def uninsert(items, index):
     """Take back what ``items.insert(index, v)`` added; returns it."""
+    return items.pop(uninsert_position(items, index))
+
+
+def uninsert_position(items, index):
+    """Where ``items.insert(index, v)`` put ``v``, ``items`` holding it."""
     before = len(items) - 1
-    position = min(index, before) if index >= 0 else max(before + index, 0)
-    return items.pop(position)
+    return min(index, before) if index >= 0 else max(before + index, 0)
 
 
 def check_array_attribute(obj, name):

@@ -42,6 +42,7 @@ defnondiff(runtime("zeros_like"), "zeros shaped like its argument: they do not d
 defnondiff(runtime("cleared"), "the zeros that clear part of an adjoint: they do not depend on its values",
            returns="new")
 defnondiff(runtime("unpop_position"), "an integer position in a list")
+defnondiff(runtime("uninsert_position"), "an integer position in a list")
 defnondiff(runtime("check_index"), "a check that refuses float indices; it returns nothing")
 defnondiff(runtime("check_array_attribute"), "a check that refuses a record field read as an array attribute; "
                                              "it returns nothing")
@@ -376,6 +377,8 @@ SPELLED_OUT = {
     "add_at": "a = sd.as_mutable(a); a[i] = sd.added_at(a, i, value)",
     "restore_item": "container[key] = sd.restored_value(saved)",
     "unpop": "items.append(value), or items.insert(sd.unpop_position(items, i), value)",
+    "uninsert": "items.pop(sd.uninsert_position(items, i))",
+    "unextend": "n pops, each value put back at the front of a new list: sd.as_list_adjoint(that list)",
 }
 """The runtime helpers that write into an argument, and how the parse stage spells each call out when generated
 code is differentiated again (``sourcediff.parse.spell_out_writes``)."""
@@ -399,8 +402,6 @@ derived function (``parse.declare_derived_call``), through generated glue. Deriv
 
 NOT_YET: dict[str, str] = {
     "restore": "puts back what a helper or a shared array's update overwrote, in place; not spelled out yet",
-    "unextend": "takes back what lst.extend added, in place; not spelled out yet",
-    "uninsert": "takes back what lst.insert added, in place; not spelled out yet",
 }
 """Names of the contract that generated code may call, that have no rule, and whose source sourcediff cannot
 differentiate yet: differentiating code that calls one is refused with a ``SourcediffError`` that names the line.

@@ -138,3 +138,26 @@ RECORDS = {
 def test_second_derivatives_through_record_fields(name):
     scalar, x = RECORDS[name]
     assert check_second_derivatives(scalar, x) == list(WAYS)
+
+
+# -- lists that grow: the backward pass takes back what insert and extend added (spelled out when read again) --
+
+def list_insert(x):
+    lst = [x[0] * x[1]]
+    lst.insert(0, np.sin(x[2]))
+    lst.insert(-1, x[1] ** 2)
+    return lst[0] * lst[1] + lst[2] * lst[0]
+
+
+def list_extend(x):
+    lst = [x[0] * x[1]]
+    lst.extend([np.sin(x[2]), x[1] ** 2])
+    total = 0.0
+    for v in lst:
+        total = total + v * v * x[0]
+    return total
+
+
+@pytest.mark.parametrize("scalar", [list_insert, list_extend], ids=lambda f: f.__name__)
+def test_second_derivatives_through_list_changes(scalar):
+    assert check_second_derivatives(scalar, np.array([0.3, 0.8, 1.1])) == list(WAYS)
