@@ -161,3 +161,31 @@ def list_extend(x):
 @pytest.mark.parametrize("scalar", [list_insert, list_extend], ids=lambda f: f.__name__)
 def test_second_derivatives_through_list_changes(scalar):
     assert check_second_derivatives(scalar, np.array([0.3, 0.8, 1.1])) == list(WAYS)
+
+
+# -- np.linalg.multi_dot: a list of operands in, its helpers loop over them ---------------------------------------
+
+def multi_dot_chain(x):
+    return np.sum(np.linalg.multi_dot([x, W3, np.tanh(x), W2]) * W2)
+
+
+def multi_dot_vectors(x):
+    return np.linalg.multi_dot([x[0], SPD, np.sin(x), x[2]]) * x[1, 1]
+
+
+@pytest.mark.parametrize("scalar", [multi_dot_chain, multi_dot_vectors], ids=lambda f: f.__name__)
+def test_second_derivatives_of_multi_dot(scalar):
+    assert check_second_derivatives(scalar, RNG.standard_normal((3, 3))) == list(WAYS)
+
+
+# -- bitwise operators on masks carry no derivative ----------------------------------------------------------------
+
+def masks(x):
+    inside = (x > 0.2) & (x < 1.0)
+    outside = ~inside | (x > 5.0)
+    inside &= x < 0.9
+    return np.sum(np.where(inside, x ** 3, np.sin(x))) + np.sum(np.where(outside, x * x, 0.0))
+
+
+def test_second_derivatives_through_masks():
+    assert check_second_derivatives(masks, np.array([0.1, 0.5, 0.95, 1.3])) == list(WAYS)
