@@ -39,10 +39,10 @@ for _name, (_spec, _args), _adjoint in [
     ("ifft2", _LAST_TWO_AXES, "sd.fftn_adjoint(g, a, s, axes, norm, 'ifft')"),
     ("rfft", _ONE_AXIS, "sd.rfft_adjoint(g, a, n, axis, norm)"),
     ("rfftn", _AXES, "sd.rfftn_adjoint(g, a, s, axes, norm)"),
-    ("rfft2", _LAST_TWO_AXES, "sd.rfftn_adjoint(g, a, s, axes, norm, (-2, -1))"),
+    ("rfft2", _LAST_TWO_AXES, "sd.rfftn_adjoint(g, a, s, axes, norm)"),
     ("irfft", _ONE_AXIS, "sd.irfft_adjoint(g, a, n, axis, norm)"),
     ("irfftn", _AXES, "sd.irfftn_adjoint(g, a, s, axes, norm)"),
-    ("irfft2", _LAST_TWO_AXES, "sd.irfftn_adjoint(g, a, s, axes, norm, (-2, -1))"),
+    ("irfft2", _LAST_TWO_AXES, "sd.irfftn_adjoint(g, a, s, axes, norm)"),
     ("hfft", _ONE_AXIS, "sd.hfft_adjoint(g, a, n, axis, norm)"),
     ("ihfft", _ONE_AXIS, "sd.ihfft_adjoint(g, a, n, axis, norm)"),
 ]:
@@ -71,7 +71,7 @@ def _adjoint_rule(name: str, spec: str, transpose: str) -> None:
     defrule(runtime(name), spec, jvp={"cotangent": apply}, cut=("a",), returns="new", cotangent=transpose)
 
 
-# the n-dimensional adjoints choose their axes as NumPy does, with default_axes where axes and s are left out
+# the axes the n-dimensional adjoints transform: as NumPy chooses them, or default_axes where axes and s are None
 _N_AXES = "axes if axes is not None or s is not None else default_axes"
 _adjoint_rule("fft_adjoint", "cotangent, a, axis, norm, kind",
               "np.fft.fft(g, np.shape(cotangent)[axis], axis, norm) if kind == 'fft' else "

@@ -183,3 +183,26 @@ def test_second_derivatives_through_the_complex_helpers(f):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * scale, err_msg=way)
         checked.append(way)
     assert len(checked) >= len(ways) - len(accepted), checked
+
+
+def rfft2_all_axes(x):
+    z = np.fft.rfft2(x, axes=None)
+    return np.sum(np.real(z) ** 3 * W[:18].reshape(2, 3, 3)) + np.sum(np.imag(z) ** 2 * W[18:36].reshape(2, 3, 3))
+
+
+def irfft2_all_axes(x):
+    y = np.fft.irfft2(np.fft.fftn(x), axes=None)
+    return np.sum(y ** 3 * W[:36].reshape(2, 3, 6))
+
+
+@pytest.mark.parametrize("f", [rfft2_all_axes, irfft2_all_axes], ids=lambda f: f.__name__)
+def test_rfft2_and_irfft2_with_axes_none_transform_every_axis(f):
+    """As NumPy does (the adjoints once transformed only the last two axes there); first and second derivatives."""
+    rng = np.random.default_rng(5)
+    x, v = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
+    gradient = sourcediff.grad(f)
+    eps = 1e-6
+    np.testing.assert_allclose(np.sum(gradient(x) * v), (f(x + eps * v) - f(x - eps * v)) / (2 * eps), rtol=1e-6)
+    expected = _fd_hvp(gradient, x, v)
+    got = sourcediff.jvp(gradient, (x,), (v,))[1]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * max(1.0, float(np.max(np.abs(expected)))))
