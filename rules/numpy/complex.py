@@ -60,8 +60,9 @@ complex_results(np.linalg.eigvals)
 # -- the runtime's adjoints of imag and angle, differentiated again ----------------------------------
 defrule(runtime("imag_adjoint"), "cotangent, val", cotangent="sd.imag_adjoint(g, val)",
         jvp={"cotangent": "sd.imag_adjoint(t, val)"}, cut=("val",), returns="new")
-# angle_adjoint(c, z) = -1j s c conj(z) / |z|**2 = -1j s c / z, 0 at 0 and for a real z
-_ANGLE_SLOPE = "np.where(z == 0, 0.0, 1j * (180.0 / np.pi if deg else 1.0) * cotangent / np.where(z == 0, 1.0, z) ** 2)"
+# angle_adjoint(c, z) = -1j s c conj(z) / |z|**2 = -1j s c / z, 0 where |z|**2 == 0 and for a real z
+_ANGLE_SLOPE = ("np.where(np.real(z * np.conj(z)) == 0, 0.0, 1j * (180.0 / np.pi if deg else 1.0) * cotangent "
+                "/ np.where(np.real(z * np.conj(z)) == 0, 1.0, z) ** 2)")
 defrule(runtime("angle_adjoint"), "cotangent, z, deg=False", cotangent="sd.angle_adjoint(g, z, deg)",
         z=f"g * {_ANGLE_SLOPE} if np.iscomplexobj(z) else sd.zeros_like(z)",
         jvp={"cotangent": "sd.angle_adjoint(t, z, deg)",
