@@ -425,14 +425,8 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
         "expm_adjoint", "expm_tangent", "nan_quantile_tangent", "quantile_tangent",
         "trapezoid_adjoint",
     ),
-    "it calls a helper of its own with complex values": (
-        "hfft_adjoint", "ihfft_adjoint", "irfft_adjoint", "irfftn_adjoint", "rfft_adjoint",
-    ),
     "it moves axes given by a computed position": (
         "cumprod_adjoint", "cumprod_tangent", "cumulative_prod_tangent", "nan_cumprod_adjoint", "nan_cumprod_tangent",
-    ),
-    "it raises on unsupported input": (
-        "fft_adjoint", "fftn_adjoint", "rfftn_adjoint",
     ),
     "it writes with np.put_along_axis, a call kept for its effect": (
         "lu_factor_adjoint", "lu_solve_tangent_lu", "quantile_adjoint",
@@ -458,14 +452,8 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
     "it passes a nested function as a value": (
         "beta_score",
     ),
-    "it selects complex values with np.where, which has no complex rule": (
-        "angle_adjoint",
-    ),
     "it calls a checking helper for its effect that reads singular values (a call whose result is discarded)": (
         "scipy_pinv_tangent",
-    ),
-    "its output may be complex": (
-        "imag_adjoint",
     ),
 }
 NOT_YET.update({name: f"its source cannot be differentiated yet: {why}"
