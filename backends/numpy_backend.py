@@ -418,9 +418,18 @@ def clear_at(adjoint, index):
         adjoint[index] = 0.0
     elif isinstance(index, slice):
         for i in range(*index.indices(len(adjoint))):
-            adjoint[i] = zeros_like(adjoint[i])
+            adjoint[i] = _cleared_element(adjoint[i])
     else:
-        adjoint[index] = zeros_like(adjoint[index])
+        adjoint[index] = _cleared_element(adjoint[index])
+
+
+def _cleared_element(adjoint):
+    """The zero left in a list's or dict's adjoint where a write replaced an element: ``0.0`` for an array or a
+    number, since the element put back in the backward pass may have another shape; a zero of the same structure
+    for a container."""
+    if type(adjoint) is _ndarray or type(adjoint) in _SCALAR_TYPES:
+        return 0.0
+    return zeros_like(adjoint)
 
 
 def refuse_shared_arguments(function, mutated, arguments):
@@ -686,8 +695,8 @@ def cleared(adjoint, index):
     if type(adjoint) is _ndarray:
         return 0.0
     if isinstance(index, slice):
-        return ListAdjoint(zeros_like(adjoint[i]) for i in range(*index.indices(len(adjoint))))
-    return zeros_like(adjoint[index])
+        return ListAdjoint(_cleared_element(adjoint[i]) for i in range(*index.indices(len(adjoint))))
+    return _cleared_element(adjoint[index])
 
 
 def added_at(adjoint, index, value):
