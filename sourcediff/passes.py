@@ -227,18 +227,19 @@ class Passes:
                         out.append(gast.Expr(value=call(f"{self.runtime['sd']}.restore_item", name(array),
                                                         index_value(index), self.pop())))
                 elif self.facts.is_buffer_write(stmt):
-                    out.append(self.restore(target_of(stmt)))
+                    out.append(self.restore(target_of(stmt), buffer=True))
             for n in reversed(self.facts.binds(stmt)):
                 if (sid(stmt), n) in self.plan.saves:
                     out.append(assign(n, self.pop()))
         return out
 
-    def restore(self, n: str) -> gast.stmt:
+    def restore(self, n: str, buffer: bool = False) -> gast.stmt:
         """Put back the snapshot of ``n`` that a write overwrote, into the same object (its other names see it):
-        ``n[...] = saved`` for an array, a visible write; ``sd.restore`` for a list or a dict."""
+        ``n[...] = saved`` for an array, a visible write; for the target of ``y op= v`` (an array or a number),
+        ``sd.assign_into``, as the write itself; ``sd.restore`` for what a helper wrote into a list or a dict."""
         if n in self.arrays.arrays:
             return update(n, constant(Ellipsis), self.pop())
-        return assign(n, call(f"{self.runtime['sd']}.restore", name(n), self.pop()))
+        return assign(n, call(f"{self.runtime['sd']}.{'assign_into' if buffer else 'restore'}", name(n), self.pop()))
 
     def undo_list_change(self, stmt: gast.stmt) -> gast.stmt:
         """Put the primal list back as it was before ``stmt`` (the backward pass reads it)."""

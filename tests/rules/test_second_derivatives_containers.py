@@ -211,3 +211,22 @@ def test_second_derivatives_through_a_restored_buffer():
 
     assert "buf[...] = tape.pop()" in sourcediff.grad(helper_writes_into_a_buffer).source
     assert check_second_derivatives(helper_writes_into_a_buffer, np.array([0.3, 0.8, 1.1])) == list(WAYS)
+
+
+def shared_buffer_updated(x):
+    y = x * 1.0
+    z = y
+    z += np.sin(x)
+    w = y * y
+    return np.sum(w * x)
+
+
+def test_second_derivatives_through_a_shared_buffer_update():
+    """``z += ...`` writes into the array ``y`` shares; the backward pass puts it back with ``sd.assign_into``, as
+    the write itself. Reverse mode over forward code that writes in place is refused (docs/forward.md)."""
+    import sourcediff
+
+    assert "sd.restore(" not in sourcediff.grad(shared_buffer_updated).source
+    checked = check_second_derivatives(shared_buffer_updated, np.array([0.3, 0.8, 1.1]),
+                                       refusable=("reverse over forward",))
+    assert checked[:2] == ["forward over reverse", "reverse over reverse"]
