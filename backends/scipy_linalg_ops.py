@@ -30,7 +30,7 @@ __all__ = [
     "solve_triangular_tangent_b", "cho_factor_adjoint", "cho_factor_tangent", "cho_solve_adjoint_c",
     "cho_solve_adjoint_b", "cho_solve_tangent_c", "cho_solve_tangent_b", "lu_factor_adjoint", "lu_factor_tangent",
     "lu_solve_adjoint_lu", "lu_solve_adjoint_b", "lu_solve_tangent_lu", "lu_solve_tangent_b", "expm_adjoint",
-    "expm_tangent", "sqrtm_adjoint", "sqrtm_tangent", "block_diag_adjoint", "block_diag_tangent",
+    "expm_tangent", "sqrtm_adjoint", "sqrtm_tangent", "sylvester", "block_diag_adjoint", "block_diag_tangent",
     "scipy_solve_adjoint_a", "scipy_solve_adjoint_b", "scipy_solve_tangent_a", "scipy_solve_tangent_b",
     "scipy_inv_adjoint", "scipy_inv_tangent", "scipy_det_adjoint", "scipy_det_tangent", "scipy_cholesky_adjoint",
     "scipy_cholesky_tangent", "scipy_eigh_adjoint", "scipy_eigh_tangent", "scipy_svd_adjoint",
@@ -539,34 +539,38 @@ def expm_adjoint(g, A):
     return _frechet(_swap(_f(A)), g)
 
 
-def _sqrtm_check(A, ans, disp, *extra):
-    _check("sqrtm", np.shape(A), *[np.iscomplexobj(x) for x in (A, *extra)])
-    if disp is False or np.iscomplexobj(ans):
+def _sqrtm_check(shape, complex_input: bool, complex_other: bool, complex_result: bool, disp):
+    """As :func:`_check`, and refuses ``disp=False`` and a complex result (flags, without derivative)."""
+    _check("sqrtm", shape, complex_input, complex_other)
+    if disp is False or complex_result:
         _refuse("scipy.linalg.sqrtm with disp=False (a tuple result) or with a complex result (a matrix with "
                 "negative real eigenvalues) has no derivative rule",
                 "call it with the default disp on a matrix whose square root is real")
 
 
-def _sylvester(x, y, c):
-    """``z`` with ``x z + z y = c``, matrix by matrix over the batch axes."""
-    x, y, c = np.broadcast_arrays(_f(x), _f(y), _f(c))
-    out = np.empty(c.shape)
-    for index in np.ndindex(c.shape[:-2]):
-        out[index] = scipy_linalg.solve_sylvester(x[index], y[index], c[index])
-    return out
+def sylvester(x, y, c):
+    """``z`` with ``x z + z y = c`` (``scipy.linalg.solve_sylvester``), matrix by matrix over the batch axes."""
+    _check("solve_sylvester", np.shape(x), np.iscomplexobj(x), np.iscomplexobj(y), np.iscomplexobj(c))
+    batch = np.broadcast_shapes(np.shape(x)[:-2], np.shape(y)[:-2], np.shape(c)[:-2])
+    x = np.reshape(np.broadcast_to(_f(x), batch + np.shape(x)[-2:]), (-1,) + np.shape(x)[-2:])
+    y = np.reshape(np.broadcast_to(_f(y), batch + np.shape(y)[-2:]), (-1,) + np.shape(y)[-2:])
+    shape = batch + np.shape(c)[-2:]
+    c = np.reshape(np.broadcast_to(_f(c), shape), (-1,) + np.shape(c)[-2:])
+    solved = [scipy_linalg.solve_sylvester(x[i], y[i], c[i]) for i in range(c.shape[0])]
+    return np.reshape(np.stack(solved), shape) if solved else np.zeros(shape)
 
 
 def sqrtm_tangent(t, A, ans, disp=True):
     """Tangent of ``scipy.linalg.sqrtm``: ``dX`` with ``X dX + dX X = dA`` (a Sylvester equation)."""
-    _sqrtm_check(A, ans, disp, t)
-    return _sylvester(ans, ans, t)
+    _sqrtm_check(np.shape(A), np.iscomplexobj(A), np.iscomplexobj(t), np.iscomplexobj(ans), disp)
+    return sylvester(ans, ans, t)
 
 
 def sqrtm_adjoint(g, A, ans, disp=True):
     """Adjoint of ``scipy.linalg.sqrtm``: ``Z`` with ``X^T Z + Z X^T = g``."""
-    _sqrtm_check(A, ans, disp, g)
+    _sqrtm_check(np.shape(A), np.iscomplexobj(A), np.iscomplexobj(g), np.iscomplexobj(ans), disp)
     x = _swap(np.asarray(ans))
-    return _sylvester(x, x, g)
+    return sylvester(x, x, g)
 
 
 # -- block_diag ----------------------------------------------------------------------------------------------------

@@ -431,9 +431,6 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
     "it builds a list adjoint (ListAdjoint) directly, not through sd.as_list_adjoint": (
         "cho_solve_adjoint_c", "lu_solve_adjoint_lu",
     ),
-    "it calls scipy.linalg.solve_sylvester, which has no rule": (
-        "sqrtm_adjoint", "sqrtm_tangent",
-    ),
     "it writes into an argument that the call leaves to its default": (
         "interp_adjoint", "polyval_adjoint",
     ),
