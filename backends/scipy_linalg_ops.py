@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import LazyModule
-from .numpy_adjoints import ListAdjoint, TupleAdjoint
+from .numpy_adjoints import as_list_adjoint, as_tuple_adjoint
 from .numpy_array_ops import _like, _sum_to_shape, _swap, det_adjoint
 from .numpy_linalg_ops import (_onto_triangle, _part, _pinv_adjoint, _pinv_tangent, _qr_square_adjoint,
                                _qr_square_tangent, _symmetric_from, cholesky_adjoint, cholesky_tangent,
@@ -75,7 +75,7 @@ def _tuple_like(arg, first):
     """The adjoint of a pair argument ``(c, lower)`` or ``(lu, piv)``: ``first`` for the matrix, and zeros for the
     flag or the pivots (zeros, not None: generated code adds the adjoints of a name used twice with ``+``)."""
     values = [first, np.zeros(np.shape(arg[1])) if np.ndim(arg[1]) else 0.0]
-    return ListAdjoint(values) if isinstance(arg, list) else TupleAdjoint(values)
+    return as_list_adjoint(values) if isinstance(arg, list) else as_tuple_adjoint(values)
 
 
 # -- linear systems with an effective matrix -------------------------------------------------------------------
@@ -313,7 +313,7 @@ def cho_factor_tangent(t, a, ans, lower=False, overwrite_a=False):
     t = _f(t)
     out = cholesky_tangent(t, a, factor, upper=not lower)
     rest = t if _copies_input(a, ans[0], unused) else np.full(t.shape, np.nan)
-    return TupleAdjoint([np.where(unused, rest, out), None])
+    return as_tuple_adjoint([np.where(unused, rest, out), None])
 
 
 def cho_factor_adjoint(g, a, ans, lower=False, overwrite_a=False):
@@ -401,15 +401,20 @@ def cho_solve_adjoint_c(g, c_and_lower, b, ans, overwrite_b=False):
 
 # -- lu_factor, lu_solve --------------------------------------------------------------------------------------------
 
-def _permutation(piv):
-    """``perm`` with ``a[..., perm, :] = L U`` from LAPACK's pivots (row ``i`` swapped with row ``piv[i]``)."""
-    piv = np.asarray(piv)
-    perm = np.broadcast_to(np.arange(piv.shape[-1]), piv.shape).copy()
-    for index in np.ndindex(piv.shape[:-1]):
-        p = perm[index]
-        for i, j in enumerate(piv[index]):
-            p[i], p[j] = p[j], p[i]
-    return perm
+def _swapped(pivots):
+    """The row order that LAPACK's ``pivots`` (a list: row ``i`` swapped with row ``pivots[i]``, in turn) give."""
+    order = list(range(len(pivots)))
+    for i, j in enumerate(pivots):
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def _permutation(pivots):
+    """``perm`` with ``a[..., perm, :] = L U`` from LAPACK's pivots, given as nested lists (``piv.tolist()``: the
+    caller's integers carry no derivative)."""
+    shape = np.shape(pivots)
+    rows = np.reshape(pivots, (-1, shape[-1])).tolist()
+    return np.reshape(np.array([_swapped(row) for row in rows], dtype=np.int64), shape)
 
 
 def _rows(x, perm):
@@ -419,9 +424,7 @@ def _rows(x, perm):
 
 def _unrows(x, perm):
     """The inverse of :func:`_rows` (``P x``)."""
-    out = np.empty_like(x)
-    np.put_along_axis(out, np.broadcast_to(perm[..., :, None], x.shape), x, axis=-2)
-    return out
+    return _rows(x, np.argsort(perm, axis=-1))
 
 
 def _lu_parts(lu):
@@ -439,17 +442,17 @@ def lu_factor_tangent(t, a, ans, overwrite_a=False):
     ``F = L^-1 P^T da U^-1``, ``dL = L tril(F, -1)``, ``dU = triu(F) U``, packed as ``lu`` is; pivots get none."""
     _lu_check("lu_factor", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), overwrite_a=overwrite_a)
     low, up = _lu_parts(ans[0])
-    perm = _permutation(ans[1])
+    perm = _permutation(np.asarray(ans[1]).tolist())
     f = np.linalg.solve(low, _rows(_f(t), perm))
     f = _swap(np.linalg.solve(_swap(up), _swap(f)))  # L^-1 P^T da U^-1
-    return TupleAdjoint([np.tril(low @ np.tril(f, -1), -1) + np.triu(np.triu(f) @ up), None])
+    return as_tuple_adjoint([np.tril(low @ np.tril(f, -1), -1) + np.triu(np.triu(f) @ up), None])
 
 
 def lu_factor_adjoint(g, a, ans, overwrite_a=False):
     """Adjoint of ``scipy.linalg.lu_factor``: ``P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T``."""
     _lu_check("lu_factor", np.shape(a), np.iscomplexobj(a), overwrite_a=overwrite_a)
     low, up = _lu_parts(ans[0])
-    perm = _permutation(ans[1])
+    perm = _permutation(np.asarray(ans[1]).tolist())
     glu = _part(g, 0, ans[0])
     gf = np.tril(_swap(low) @ np.tril(glu, -1), -1) + np.triu(np.triu(glu) @ _swap(up))
     inner = np.linalg.solve(_swap(low), gf)
@@ -457,13 +460,12 @@ def lu_factor_adjoint(g, a, ans, overwrite_a=False):
     return _unrows(inner, perm)
 
 
-def _lu_system(lu_and_piv, trans):
-    """``(op(A), L, U, perm, transposed)`` for ``lu_solve``: ``A = P L U`` from the packed factors."""
-    lu, piv = lu_and_piv
+def _lu_system(lu, perm, trans):
+    """``(op(A), L, U, transposed)`` for ``lu_solve``: ``A = P L U`` from the packed factors and the row order
+    ``perm`` (:func:`_permutation`, which the caller computes: a helper's result is taken as differentiated)."""
     low, up = _lu_parts(lu)
-    perm = _permutation(piv)
     transposed = _transposed(trans)
-    return _op(_unrows(low @ up, perm), transposed), low, up, perm, transposed
+    return _op(_unrows(low @ up, perm), transposed), low, up, transposed
 
 
 def _lu_solve_check(pair: bool, shape, *complex_operands: bool, overwrite_b=False):
@@ -478,7 +480,8 @@ def lu_solve_tangent_b(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Tangent of ``scipy.linalg.lu_solve`` in ``b``: ``op(A)^-1 db``."""
     _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
                     np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), np.iscomplexobj(t), overwrite_b=overwrite_b)
-    return _solve(_lu_system(lu_and_piv, trans)[0], t)
+    perm = _permutation(np.asarray(lu_and_piv[1]).tolist())
+    return _solve(_lu_system(lu_and_piv[0], perm, trans)[0], t)
 
 
 def lu_solve_tangent_lu(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
@@ -489,7 +492,8 @@ def lu_solve_tangent_lu(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
                     np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), np.iscomplexobj(tlu), overwrite_b=overwrite_b)
     if tlu is None:
         return np.zeros(np.shape(ans))
-    m, low, up, perm, transposed = _lu_system(lu_and_piv, trans)
+    perm = _permutation(np.asarray(lu_and_piv[1]).tolist())
+    m, low, up, transposed = _lu_system(lu_and_piv[0], perm, trans)
     tlu = _f(tlu)
     da = _unrows(np.tril(tlu, -1) @ up + low @ np.triu(tlu), perm)
     return _solve_tangent_matrix(m, _op(da, transposed), ans, b)
@@ -499,7 +503,8 @@ def lu_solve_adjoint_b(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Adjoint of ``scipy.linalg.lu_solve`` in ``b``: ``op(A)^-T g``."""
     _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
                     np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
-    return _like(b, _solve_adjoints(g, _lu_system(lu_and_piv, trans)[0], b, ans)[1])
+    perm = _permutation(np.asarray(lu_and_piv[1]).tolist())
+    return _like(b, _solve_adjoints(g, _lu_system(lu_and_piv[0], perm, trans)[0], b, ans)[1])
 
 
 def lu_solve_adjoint_lu(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
@@ -507,7 +512,8 @@ def lu_solve_adjoint_lu(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     ``(tril(P^T G U^T, -1) + triu(L^T P^T G), zeros)``."""
     _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
                     np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
-    m, low, up, perm, transposed = _lu_system(lu_and_piv, trans)
+    perm = _permutation(np.asarray(lu_and_piv[1]).tolist())
+    m, low, up, transposed = _lu_system(lu_and_piv[0], perm, trans)
     ga = _rows(_op(_solve_adjoints(g, m, b, ans)[0], transposed), perm)  # P^T G
     glu = np.tril(ga @ _swap(up), -1) + np.triu(_swap(low) @ ga)
     return _tuple_like(lu_and_piv, _sum_to_shape(glu, np.shape(lu_and_piv[0])))
@@ -520,11 +526,9 @@ def _frechet(a, e):
     of ``expm([[a, e], [0, a]])`` (batched)."""
     a, e = np.broadcast_arrays(_f(a), _f(e))
     n = a.shape[-1]
-    block = np.zeros(a.shape[:-2] + (2 * n, 2 * n))
-    block[..., :n, :n] = a
-    block[..., n:, n:] = a
-    block[..., :n, n:] = e
-    return scipy_linalg.expm(block)[..., :n, n:]
+    top = np.concatenate([a, e], axis=-1)
+    bottom = np.concatenate([np.zeros(a.shape), a], axis=-1)
+    return scipy_linalg.expm(np.concatenate([top, bottom], axis=-2))[..., :n, n:]
 
 
 def expm_tangent(t, A):
@@ -686,9 +690,9 @@ def scipy_qr_tangent(t, a, ans, overwrite_a=False, mode="full", pivoting=False):
         dq = np.concatenate([dq, np.full(dq.shape[:-1] + (m - k,), np.nan)], axis=-1)
         dr = np.concatenate([dr, np.zeros(dr.shape[:-2] + (m - k, dr.shape[-1]))], axis=-2)
     if mode == "r":  # R has the shape of a: zero rows below the first min(m, n), which never change
-        return TupleAdjoint([np.concatenate([dr, np.zeros(dr.shape[:-2] + (np.shape(a)[-2] - k, dr.shape[-1]))],
-                                            axis=-2)])
-    return TupleAdjoint([dq, dr])
+        return as_tuple_adjoint([np.concatenate([dr, np.zeros(dr.shape[:-2] + (np.shape(a)[-2] - k, dr.shape[-1]))],
+                                                axis=-2)])
+    return as_tuple_adjoint([dq, dr])
 
 
 def scipy_qr_adjoint(g, a, ans, overwrite_a=False, mode="full", pivoting=False):
@@ -766,7 +770,7 @@ def scipy_lstsq_tangent_a(t, a, b, ans, cond=None, overwrite_a=False, overwrite_
     if ans[3] is not None:
         u, vh = _lstsq_singular_parts(a)
         ds = np.diagonal(u.T @ t @ vh.T).copy()
-    return TupleAdjoint([_pinv_tangent(t, a, p) @ bb, dres, None, ds])
+    return as_tuple_adjoint([_pinv_tangent(t, a, p) @ bb, dres, None, ds])
 
 
 def scipy_lstsq_tangent_b(t, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
@@ -774,7 +778,7 @@ def scipy_lstsq_tangent_b(t, a, b, ans, cond=None, overwrite_a=False, overwrite_
     a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b, t)
     t = _f(t)
     dres = np.zeros(np.shape(ans[1])) if res is None else np.sum(2.0 * res * t, axis=0)
-    return TupleAdjoint([p @ t, dres, None, None if ans[3] is None else np.zeros(np.shape(ans[3]))])
+    return as_tuple_adjoint([p @ t, dres, None, None if ans[3] is None else np.zeros(np.shape(ans[3]))])
 
 
 def scipy_lstsq_adjoint_a(g, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
