@@ -579,47 +579,58 @@ def sqrtm_adjoint(g, A, ans, disp=True):
 
 # -- block_diag ----------------------------------------------------------------------------------------------------
 
-def _block_diag_of(arrs):
-    """``scipy_linalg.block_diag(*arrs)``, called from a forward template."""
-    return scipy_linalg.block_diag(*arrs)
-
-
-def _block_shapes(arrs):
-    """The ``(rows, cols)`` of each block: a 0-d or 1-D array is one row, as ``block_diag`` takes it."""
-    return [np.atleast_2d(np.asarray(x)).shape[-2:] for x in arrs]
+def _block_diag_of(blocks):
+    """``scipy.linalg.block_diag`` of float arrays (a 0-d or 1-D one is one row, the batch axes broadcast),
+    by concatenation."""
+    blocks = [np.atleast_2d(x) for x in blocks]
+    batch = ()
+    for x in blocks:
+        batch = np.broadcast_shapes(batch, np.shape(x)[:-2])
+    widths = [np.shape(x)[-1] for x in blocks]
+    lefts = [sum(widths[:i]) for i in range(len(widths))]
+    rows = [np.concatenate([np.zeros(batch + (np.shape(x)[-2], left)), np.broadcast_to(x, batch + np.shape(x)[-2:]),
+                            np.zeros(batch + (np.shape(x)[-2], sum(widths) - left - np.shape(x)[-1]))], axis=-1)
+            for x, left in zip(blocks, lefts)]
+    return np.concatenate(rows, axis=-2) if rows else np.zeros((1, 0))
 
 
 def block_diag_tangent(t, arrs):
     """Tangent of ``scipy.linalg.block_diag``: the block matrix of the tangents (a missing one is zero)."""
-    _check("block_diag", np.shape(arrs[0]) if arrs else (), *[np.iscomplexobj(x) for x in arrs], square=False)
+    _check("block_diag", (), any([np.iscomplexobj(x) for x in arrs]), square=False)
     return _block_diag_of([np.zeros(np.shape(x)) if d is None else _f(d) for d, x in zip(t, arrs)])
 
 
+def _diagonal_block(g, x, r, c):
+    """The block of ``g`` from row ``r`` and column ``c`` that ``x`` fills, summed to ``x``'s shape."""
+    shape = np.shape(x)
+    core = np.atleast_2d(np.zeros(shape)).shape  # a 0-d or 1-D array is one row
+    block = g[..., r:r + core[-2], c:c + core[-1]]
+    return _like(x, _sum_to_shape(block, core if len(shape) <= 2 else shape).reshape(shape))
+
+
 def block_diag_adjoint(g, arrs):
-    """Adjoint of ``scipy_linalg.block_diag(*arrs)``: the diagonal block of ``g`` of each argument, summed over
+    """Adjoint of ``scipy.linalg.block_diag(*arrs)``: the diagonal block of ``g`` of each argument, summed over
     the batch axes it was broadcast along."""
-    _check("block_diag", np.shape(arrs[0]) if arrs else (), *[np.iscomplexobj(x) for x in arrs], square=False)
+    _check("block_diag", (), any([np.iscomplexobj(x) for x in arrs]), square=False)
     g = _f(g)
-    out, r, c = [], 0, 0
-    for x, (rows, cols) in zip(arrs, _block_shapes(arrs)):
-        block = g[..., r:r + rows, c:c + cols]
-        r, c = r + rows, c + cols
-        shape = np.shape(x)
-        core = np.atleast_2d(np.zeros(shape)).shape
-        block = _sum_to_shape(block, core if len(shape) <= 2 else shape).reshape(shape)
-        out.append(_like(x, block))
+    shapes = [np.atleast_2d(np.zeros(np.shape(x))).shape[-2:] for x in arrs]
+    starts = [sum(shape[0] for shape in shapes[:i]) for i in range(len(shapes))]
+    lefts = [sum(shape[1] for shape in shapes[:i]) for i in range(len(shapes))]
+    out = [_diagonal_block(g, x, r, c) for x, r, c in zip(arrs, starts, lefts)]
     return tuple(out) if isinstance(arrs, tuple) else out
 
 
 # -- eigh, svd, qr -------------------------------------------------------------------------------------------------
 
-def _eigh_check(a, b, overwrite_a, overwrite_b, subset_by_index, subset_by_value, *extra):
-    _check("eigh", np.shape(a), *[np.iscomplexobj(x) for x in (a, *extra)], overwrite_a=overwrite_a,
-           overwrite_b=overwrite_b)
-    if b is not None:
+def _eigh_check(shape, complex_a: bool, complex_other: bool, generalized: bool, subset: bool, overwrite_a,
+                overwrite_b):
+    """As :func:`_check`, and refuses the generalized problem and a subset of the eigenpairs (flags, without
+    derivative: ``generalized`` is ``b is not None``, ``subset`` whether a subset is asked for)."""
+    _check("eigh", shape, complex_a, complex_other, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    if generalized:
         _refuse("scipy.linalg.eigh(a, b) (the generalized eigenproblem) has no derivative rule",
                 "solve the standard problem: with L = cholesky(b, lower=True), eigh(inv(L) a inv(L).T)")
-    if subset_by_index is not None or subset_by_value is not None:
+    if subset:
         _refuse("scipy.linalg.eigh with subset_by_index or subset_by_value has no derivative rule (the "
                 "eigenvectors' derivatives need every eigenpair, and a value window jumps)",
                 "compute every eigenpair and select them with indexing")
@@ -629,7 +640,8 @@ def scipy_eigh_tangent(t, a, ans, b=None, lower=True, eigvals_only=False, overwr
                        subset_by_index=None, subset_by_value=None):
     """Tangent of ``scipy.linalg.eigh`` (and ``eigvalsh``): that of ``np.linalg.eigh``/``eigvalsh`` on the
     triangle read (the lower one by default)."""
-    _eigh_check(a, b, overwrite_a, overwrite_b, subset_by_index, subset_by_value, t)
+    _eigh_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), b is not None,
+                subset_by_index is not None or subset_by_value is not None, overwrite_a, overwrite_b)
     uplo = "L" if lower else "U"
     return eigvalsh_tangent(t, a, uplo) if eigvals_only else eigh_tangent(t, a, ans, uplo)
 
@@ -637,7 +649,8 @@ def scipy_eigh_tangent(t, a, ans, b=None, lower=True, eigvals_only=False, overwr
 def scipy_eigh_adjoint(g, a, ans, b=None, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False,
                        subset_by_index=None, subset_by_value=None):
     """Adjoint of ``scipy.linalg.eigh`` (and ``eigvalsh``), onto the triangle read."""
-    _eigh_check(a, b, overwrite_a, overwrite_b, subset_by_index, subset_by_value)
+    _eigh_check(np.shape(a), np.iscomplexobj(a), False, b is not None,
+                subset_by_index is not None or subset_by_value is not None, overwrite_a, overwrite_b)
     uplo = "L" if lower else "U"
     return eigvalsh_adjoint(g, a, uplo) if eigvals_only else eigh_adjoint(g, a, ans, uplo)
 
@@ -654,21 +667,19 @@ def scipy_svd_adjoint(g, a, ans, full_matrices=True, compute_uv=True, overwrite_
     return svd_adjoint(g, a, ans, full_matrices, compute_uv)
 
 
-def _qr_parts(a, ans, mode, pivoting, overwrite_a, *extra):
-    """``(q, r, k, full)``: the reduced factors (``k = min(m, n)`` columns of Q), and whether ``ans`` holds
-    the complete Q (``mode='full'`` with ``m > n``)."""
-    _check("qr", np.shape(a), np.iscomplexobj(a), *[np.iscomplexobj(x) for x in extra], square=False,
-           overwrite_a=overwrite_a)
+def _qr_check(shape, complex_a: bool, complex_other: bool, mode, pivoting, overwrite_a):
+    """As :func:`_check` (flags, without derivative), and refuses pivoting and the modes without a rule."""
+    _check("qr", shape, complex_a, complex_other, square=False, overwrite_a=overwrite_a)
     if pivoting or mode not in ("full", "economic", "r"):
         _refuse(f"scipy.linalg.qr(a, mode={mode!r}, pivoting={pivoting!r}) has no derivative rule",
                 "use mode='full' (the default), 'economic' or 'r', without pivoting")
-    m, n = np.shape(a)[-2:]
-    k = min(m, n)
+
+
+def _qr_factors(a, ans, mode, k):
+    """``(q, r)``, the reduced factors (``k = min(m, n)`` columns of Q)."""
     if mode == "r":
-            q, r = scipy_linalg.qr(a, mode="economic")
-    else:
-        q, r = np.asarray(ans[0])[..., :, :k], np.asarray(ans[1])[..., :k, :]
-    return q, r, k, mode == "full" and m > n
+        return scipy_linalg.qr(a, mode="economic")
+    return np.asarray(ans[0])[..., :, :k], np.asarray(ans[1])[..., :k, :]
 
 
 def _qr_reduced_tangent(q, r, a, t):
@@ -683,10 +694,12 @@ def scipy_qr_tangent(t, a, ans, overwrite_a=False, mode="full", pivoting=False):
     """Tangent of ``scipy.linalg.qr``: that of the reduced factorization; for ``mode='full'`` of a tall matrix
     the extra columns of Q are any basis of the complement: their tangents are NaN (undefined), and R's extra
     rows are zero."""
-    q, r, k, full = _qr_parts(a, ans, mode, pivoting, overwrite_a, t)
+    _qr_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), mode, pivoting, overwrite_a)
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    q, r = _qr_factors(a, ans, mode, k)
     dq, dr = _qr_reduced_tangent(q, r, a, _f(t))
-    if full:
-        m = np.shape(a)[-2]
+    if mode == "full" and m > n:  # ans holds the complete Q
         dq = np.concatenate([dq, np.full(dq.shape[:-1] + (m - k,), np.nan)], axis=-1)
         dr = np.concatenate([dr, np.zeros(dr.shape[:-2] + (m - k, dr.shape[-1]))], axis=-2)
     if mode == "r":  # R has the shape of a: zero rows below the first min(m, n), which never change
@@ -698,8 +711,11 @@ def scipy_qr_tangent(t, a, ans, overwrite_a=False, mode="full", pivoting=False):
 def scipy_qr_adjoint(g, a, ans, overwrite_a=False, mode="full", pivoting=False):
     """Adjoint of ``scipy.linalg.qr``, the transpose of the reduced tangent. With ``mode='full'`` of a tall
     matrix, the extra columns of Q must get no adjoint (refused otherwise); the zero rows of R never change."""
-    q, r, k, full = _qr_parts(a, ans, mode, pivoting, overwrite_a)
+    _qr_check(np.shape(a), np.iscomplexobj(a), False, mode, pivoting, overwrite_a)
     m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    q, r = _qr_factors(a, ans, mode, k)
+    full = mode == "full" and m > n  # ans holds the complete Q
     if mode == "r":
         gq, gr = np.zeros(q.shape), _part(g, 0, ans[0])[..., :k, :]
     else:
@@ -717,38 +733,57 @@ def scipy_qr_adjoint(g, a, ans, overwrite_a=False, mode="full", pivoting=False):
 
 # -- pinv, lstsq ---------------------------------------------------------------------------------------------------
 
-def _pinv_check(a, atol, rtol, return_rank, *extra):
-    _check("pinv", np.shape(a), *[np.iscomplexobj(x) for x in (a, *extra)], square=False)
+def _pinv_check(shape, complex_a: bool, complex_other: bool, return_rank):
+    """As :func:`_check` (flags, without derivative), and refuses ``return_rank=True``."""
+    _check("pinv", shape, complex_a, complex_other, square=False)
     if return_rank:
         _refuse("scipy.linalg.pinv(..., return_rank=True) has no derivative rule", "compute the rank separately")
-    s = np.linalg.svd(_f(a), compute_uv=False)
-    cut = (0.0 if atol is None else atol) + s[..., :1] * (max(np.shape(a)[-2:]) * np.finfo(np.float64).eps
-                                                          if rtol is None else rtol)
-    if s.shape[-1] and np.any(s[..., -1:] <= cut):
+
+
+def _pinv_cut(s, shape, atol, rtol):
+    """SciPy's cutoff ``atol + rtol * max(s)`` for the singular values ``s`` of a matrix of ``shape``."""
+    return (0.0 if atol is None else atol) + s[..., :1] * (max(shape[-2:]) * np.finfo(np.float64).eps
+                                                           if rtol is None else rtol)
+
+
+def _refuse_rank_deficient(deficient: bool):
+    """pinv's refusal of a rank-deficient matrix: ``deficient`` is a flag, the caller's comparison of the singular
+    values with :func:`_pinv_cut`."""
+    if deficient:
         _refuse("scipy.linalg.pinv of a rank-deficient matrix has no derivative rule (it jumps where the rank "
                 "changes)", "regularize the matrix, or solve a full-rank problem")
 
 
 def scipy_pinv_tangent(t, a, ans, atol=None, rtol=None, return_rank=False):
     """Tangent of ``scipy.linalg.pinv`` of a full-rank matrix (that of ``np.linalg.pinv``)."""
-    _pinv_check(a, atol, rtol, return_rank, t)
+    _pinv_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), return_rank)
+    s = np.linalg.svd(_f(a), compute_uv=False)
+    _refuse_rank_deficient(s.shape[-1] > 0 and np.any(s[..., -1:] <= _pinv_cut(s, np.shape(a), atol, rtol)))
     return _pinv_tangent(_f(t), _f(a), np.asarray(ans))
 
 
 def scipy_pinv_adjoint(g, a, ans, atol=None, rtol=None, return_rank=False):
     """Adjoint of ``scipy.linalg.pinv`` of a full-rank matrix."""
-    _pinv_check(a, atol, rtol, return_rank)
+    _pinv_check(np.shape(a), np.iscomplexobj(a), False, return_rank)
+    s = np.linalg.svd(_f(a), compute_uv=False)
+    _refuse_rank_deficient(s.shape[-1] > 0 and np.any(s[..., -1:] <= _pinv_cut(s, np.shape(a), atol, rtol)))
     return _pinv_adjoint(_f(g), _f(a), np.asarray(ans))
 
 
-def _lstsq_parts(a, b, ans, overwrite_a, overwrite_b, *extra):
-    """``(a, b, pinv(a), x, residual or None)``; refuses rank-deficient problems (as ``np.linalg.lstsq``)."""
-    _check("lstsq", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), *[np.iscomplexobj(x) for x in extra],
-           square=False, batched=False, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
-    a = _f(a)
-    if ans[2] < min(a.shape):
+def _lstsq_check(shape, complex_a: bool, complex_b: bool, complex_other: bool, deficient: bool, overwrite_a,
+                 overwrite_b):
+    """As :func:`_check` (flags, without derivative), and refuses a rank-deficient matrix (``deficient``: SciPy's
+    rank below ``min(shape)``), as ``np.linalg.lstsq``."""
+    _check("lstsq", shape, complex_a, complex_b, complex_other, square=False, batched=False,
+           overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    if deficient:
         _refuse("scipy.linalg.lstsq of a rank-deficient matrix has no derivative rule (the minimum-norm solution "
                 "jumps where the rank changes)", "regularize the problem, or solve a full-rank one")
+
+
+def _lstsq_parts(a, b, ans):
+    """``(a, b, pinv(a), x, residual or None)``."""
+    a = _f(a)
     x = np.asarray(ans[0])
     res = _f(b) - a @ x if np.size(ans[1]) else None
     return a, _f(b), np.linalg.pinv(a), x, res
@@ -763,7 +798,9 @@ def scipy_lstsq_tangent_a(t, a, b, ans, cond=None, overwrite_a=False, overwrite_
     """Tangent of ``scipy.linalg.lstsq`` in ``a`` (full rank): the solution ``d pinv(a) b``, the residues
     ``-2 r . (da x)`` (when SciPy returns them), the singular values ``diag(U^T da V)`` (None with 'gelsy');
     the rank has none."""
-    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b, t)
+    _lstsq_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), np.iscomplexobj(t),
+                 ans[2] < min(np.shape(a)), overwrite_a, overwrite_b)
+    a, bb, p, x, res = _lstsq_parts(a, b, ans)
     t = _f(t)
     dres = np.zeros(np.shape(ans[1])) if res is None else np.sum(-2.0 * res * (t @ x), axis=0)
     ds = None
@@ -775,7 +812,9 @@ def scipy_lstsq_tangent_a(t, a, b, ans, cond=None, overwrite_a=False, overwrite_
 
 def scipy_lstsq_tangent_b(t, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
     """Tangent of ``scipy.linalg.lstsq`` in ``b``: ``pinv(a) db``, residues ``2 r . db``."""
-    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b, t)
+    _lstsq_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), np.iscomplexobj(t),
+                 ans[2] < min(np.shape(a)), overwrite_a, overwrite_b)
+    a, bb, p, x, res = _lstsq_parts(a, b, ans)
     t = _f(t)
     dres = np.zeros(np.shape(ans[1])) if res is None else np.sum(2.0 * res * t, axis=0)
     return as_tuple_adjoint([p @ t, dres, None, None if ans[3] is None else np.zeros(np.shape(ans[3]))])
@@ -783,7 +822,9 @@ def scipy_lstsq_tangent_b(t, a, b, ans, cond=None, overwrite_a=False, overwrite_
 
 def scipy_lstsq_adjoint_a(g, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
     """Adjoint of ``scipy.linalg.lstsq`` in ``a``, the transpose of :func:`scipy_lstsq_tangent_a`."""
-    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b)
+    _lstsq_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), False, ans[2] < min(np.shape(a)),
+                 overwrite_a, overwrite_b)
+    a, bb, p, x, res = _lstsq_parts(a, b, ans)
     gx = _part(g, 0, x)
     out = _pinv_adjoint(np.outer(gx, bb) if bb.ndim == 1 else gx @ bb.T, a, p)
     if res is not None:
@@ -797,7 +838,9 @@ def scipy_lstsq_adjoint_a(g, a, b, ans, cond=None, overwrite_a=False, overwrite_
 
 def scipy_lstsq_adjoint_b(g, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
     """Adjoint of ``scipy.linalg.lstsq`` in ``b``: ``pinv(a)^T gx + 2 r gres``."""
-    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b)
+    _lstsq_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), False, ans[2] < min(np.shape(a)),
+                 overwrite_a, overwrite_b)
+    a, bb, p, x, res = _lstsq_parts(a, b, ans)
     out = p.T @ _part(g, 0, x)
     if res is not None:
         out = out + 2.0 * res * _part(g, 1, ans[1])

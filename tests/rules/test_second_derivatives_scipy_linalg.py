@@ -73,7 +73,7 @@ B3 = RNG.standard_normal(3)
 
 def cho_factor_of(x):
     """cho_factor_tangent (and cho_factor_adjoint): the factor's triangle and the unused one."""
-    c, lower = linalg.cho_factor(x + x.T + SPD3, lower=True)
+    c, lower = linalg.cho_factor(0.2 * (x + x.T) + SPD3, lower=True)
     return np.sum(W3 * np.tril(c) ** 2) + np.sum(W3 * np.triu(c, 1))
 
 
@@ -90,7 +90,96 @@ def svd_of(x):
     return np.sum(s * B3) + np.sum(np.abs(u[:, 0]) * W3[0]) + np.sum(vh[1] ** 2 * W3[1])
 
 
+C23 = RNG.standard_normal((2, 3))
+D222 = RNG.standard_normal((2, 2, 2))
+W57 = RNG.standard_normal((5, 7))
+W235 = RNG.standard_normal((2, 3, 5))
+
+
+def block_diag_of(x):
+    """block_diag_adjoint, block_diag_tangent: a matrix, a constant and a 1-D block."""
+    return np.sum(W57 * linalg.block_diag(x * x, C23, np.sin(x[0])) ** 2)
+
+
+def block_diag_batched(x):
+    """block_diag_adjoint, block_diag_tangent: a 1-D block broadcast along a stack of matrices."""
+    return np.sum(W235 * linalg.block_diag(x ** 3, D222) ** 2)
+
+
+def _full_rank(m, n):
+    k = min(m, n)
+    u = np.linalg.qr(RNG.standard_normal((m, k)))[0]
+    v = np.linalg.qr(RNG.standard_normal((n, k)))[0]
+    return (u * (1.5 * np.arange(1.0, k + 1))) @ v.T
+
+
+W42 = RNG.standard_normal((4, 2))
+W24 = RNG.standard_normal((2, 4))
+
+
+def pinv_of(x):
+    """scipy_pinv_tangent (and scipy_pinv_adjoint) of a tall matrix."""
+    return np.sum(W24 * linalg.pinv(x) ** 2)
+
+
+def pinv_wide(x):
+    """scipy_pinv_tangent with the tolerances given."""
+    return np.sum(W42 * linalg.pinv(x, atol=1e-12, rtol=1e-9))
+
+
+def lstsq_in_matrix(x):
+    """scipy_lstsq_tangent_a (and scipy_lstsq_adjoint_a): the solution, the residues and the singular values."""
+    solution, residues, rank, sv = linalg.lstsq(x, B4)
+    return np.sum(solution ** 2 * B4[:2]) + np.sum(residues) + np.sum(sv ** 2 * B4[2:])
+
+
+def lstsq_in_rhs(x):
+    """scipy_lstsq_tangent_b (and scipy_lstsq_adjoint_b), with a right-hand side of several columns."""
+    solution, residues, rank, sv = linalg.lstsq(A42, np.outer(x * x, B4[:3]))
+    return np.sum(solution ** 2) + np.sum(residues * B4[:3])
+
+
+A42 = _full_rank(4, 2)
+
+
+def qr_economic(x):
+    """scipy_qr_tangent (and scipy_qr_adjoint), mode='economic' of a tall matrix."""
+    q, r = linalg.qr(x, mode="economic")
+    return np.sum(W42 * q) + np.sum(W24[:, :2] * r ** 2)
+
+
+def qr_r_only(x):
+    """scipy_qr_tangent with mode='r' of a wide matrix."""
+    (r,) = linalg.qr(x, mode="r")
+    return np.sum(W24 * r ** 2)
+
+
+SEP3 = RNG.standard_normal((3, 3))
+SEP3 = np.linalg.qr(SEP3)[0] @ np.diag([1.5, 3.0, 4.5]) @ np.linalg.qr(SEP3)[0].T
+
+
+def eigh_of(x):
+    """scipy_eigh_tangent (and scipy_eigh_adjoint), with a driver that keeps the eigenvectors' signs."""
+    w, v = linalg.eigh(SEP3 + 0.1 * (x + x.T), driver="evd")
+    return np.sum(w ** 2 * B3) + np.sum(v[:, 1] ** 2 * B3)
+
+
+def eigvalsh_upper(x):
+    """scipy_eigh_tangent with eigvals_only, reading the upper triangle."""
+    return np.sum(linalg.eigvalsh(SEP3 + 0.1 * x, lower=False) ** 2 * B3)
+
+
 CASES = {
+    "block_diag_of": (block_diag_of, RNG.standard_normal((2, 2))),
+    "block_diag_batched": (block_diag_batched, RNG.standard_normal(3)),
+    "pinv_of": (pinv_of, _full_rank(4, 2)),
+    "pinv_wide": (pinv_wide, _full_rank(2, 4)),
+    "lstsq_in_matrix": (lstsq_in_matrix, _full_rank(4, 2)),
+    "lstsq_in_rhs": (lstsq_in_rhs, RNG.standard_normal(4)),
+    "qr_economic": (qr_economic, RNG.standard_normal((4, 2))),
+    "qr_r_only": (qr_r_only, RNG.standard_normal((2, 4))),
+    "eigh_of": (eigh_of, RNG.standard_normal((3, 3))),
+    "eigvalsh_upper": (eigvalsh_upper, RNG.standard_normal((3, 3))),
     "expm_of": (expm_of, RNG.standard_normal((3, 3))),
     "expm_batched": (expm_batched, RNG.standard_normal((2, 3, 3)) * 0.5),
     "lu_factor_of": (lu_factor_of, RNG.standard_normal((4, 4)) + np.eye(4)),
