@@ -1,8 +1,8 @@
 """Runtime helpers of the ``scipy.linalg`` rules (``rules/scipy/linalg.py``).
 
 ``import sourcediff`` imports this module but must not import SciPy: the
-helpers that need it (``expm``, ``sqrtm``, ``block_diag``) read it through
-``scipy_linalg`` (a ``LazyModule``), which imports it on first use: only in the
+helpers that need it (``expm``, ``sqrtm`` and ``sylvester``, ``qr``) read it
+through ``scipy_linalg`` (a ``LazyModule``), which imports it on first use: only in the
 derivative of code that called ``scipy.linalg``. The others are NumPy. The
 conventions (the triangle each function reads, the packed factors of
 ``cho_factor`` and ``lu_factor``, what is refused) are in the docstring of
