@@ -142,6 +142,21 @@ def attribute_adjoint(g, obj, name):
     return _constant_attribute_adjoint(obj, name, fields)
 
 
+def attribute_of_adjoint(g, obj, name):
+    """The part of an object's adjoint ``g`` that belongs to ``obj.name``, the transpose of
+    :func:`attribute_adjoint`: a namedtuple's by position, another record's by key; zeros shaped like ``obj.name``
+    where ``g`` holds none."""
+    value = None
+    kind = type(obj)
+    if isinstance(g, tuple) and hasattr(kind, "_fields") and isinstance(obj, tuple):
+        value = g[kind._fields.index(name)] if name in kind._fields else None
+    elif isinstance(g, dict):
+        value = g.get(name)
+    elif g is not None:
+        value = getattr(g, name, None)
+    return zeros_like(getattr(obj, name)) if value is None else value
+
+
 def _constant_attribute_adjoint(obj, name, fields):
     from sourcediff.errors import MissingRuleError
 
@@ -221,6 +236,8 @@ def field_tangent(t, field, ans):
     """The contribution of one field's tangent to the tangent of a record ``ans`` (namedtuple, dataclass,
     namespace): a zero tangent shaped like ``ans`` (``zeros_like``) holding ``t`` at ``field``."""
     out = zeros_like(ans)
+    if out is None:
+        return None
     if isinstance(out, tuple):
         return TupleAdjoint(t if k == field else v for k, v in enumerate(out))
     out[field] = t
@@ -401,9 +418,18 @@ def clear_at(adjoint, index):
         adjoint[index] = 0.0
     elif isinstance(index, slice):
         for i in range(*index.indices(len(adjoint))):
-            adjoint[i] = zeros_like(adjoint[i])
+            adjoint[i] = _cleared_element(adjoint[i])
     else:
-        adjoint[index] = zeros_like(adjoint[index])
+        adjoint[index] = _cleared_element(adjoint[index])
+
+
+def _cleared_element(adjoint):
+    """The zero left in a list's or dict's adjoint where a write replaced an element: ``0.0`` for an array or a
+    number, since the element put back in the backward pass may have another shape; a zero of the same structure
+    for a container."""
+    if type(adjoint) is _ndarray or type(adjoint) in _SCALAR_TYPES:
+        return 0.0
+    return zeros_like(adjoint)
 
 
 def refuse_shared_arguments(function, mutated, arguments):
@@ -572,9 +598,13 @@ def unextend(items, count):
 
 def uninsert(items, index):
     """Take back what ``items.insert(index, v)`` added; returns it."""
+    return items.pop(uninsert_position(items, index))
+
+
+def uninsert_position(items, index):
+    """Where ``items.insert(index, v)`` put ``v``, ``items`` holding it."""
     before = len(items) - 1
-    position = min(index, before) if index >= 0 else max(before + index, 0)
-    return items.pop(position)
+    return min(index, before) if index >= 0 else max(before + index, 0)
 
 
 def check_array_attribute(obj, name):
@@ -665,8 +695,8 @@ def cleared(adjoint, index):
     if type(adjoint) is _ndarray:
         return 0.0
     if isinstance(index, slice):
-        return ListAdjoint(zeros_like(adjoint[i]) for i in range(*index.indices(len(adjoint))))
-    return zeros_like(adjoint[index])
+        return ListAdjoint(_cleared_element(adjoint[i]) for i in range(*index.indices(len(adjoint))))
+    return _cleared_element(adjoint[index])
 
 
 def added_at(adjoint, index, value):

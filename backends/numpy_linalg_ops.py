@@ -491,27 +491,37 @@ def matrix_power_adjoint(g, a, n):
 def _chain(arrays):
     """The operands of ``multi_dot`` as 2-D matrices (a 1-D first is a row, a 1-D last a column)."""
     mats = [np.asarray(x, dtype=np.float64) for x in arrays]
-    if mats[0].ndim == 1:
-        mats[0] = mats[0][None, :]
-    if mats[-1].ndim == 1:
-        mats[-1] = mats[-1][:, None]
-    return mats
+    first = mats[0][None, :] if mats[0].ndim == 1 else mats[0]
+    last = mats[-1][:, None] if mats[-1].ndim == 1 else mats[-1]
+    out = [first]
+    out.extend(mats[1:-1])
+    out.append(last)
+    return out
 
 
 def _prefixes(mats):
+    """The products of the matrices before and after each one (identities at the ends)."""
+    return _products_before(mats), _products_after(mats)
+
+
+def _products_before(mats):
     left = [np.eye(mats[0].shape[0])]
     for x in mats[:-1]:
         left.append(left[-1] @ x)
+    return left
+
+
+def _products_after(mats):
     right = [np.eye(mats[-1].shape[1])]
     for x in reversed(mats[1:]):
         right.append(x @ right[-1])
-    return left, right[::-1]
+    return right[::-1]
 
 
 def multi_dot_tangent(t, arrays):
     """Tangent of ``np.linalg.multi_dot``: the sum over operands of the chain with that operand's tangent
     (``t`` holds one tangent per operand; None: inactive)."""
-    _real("multi_dot", *[np.iscomplexobj(x) for x in arrays])
+    _real("multi_dot", any([np.iscomplexobj(x) for x in arrays]))
     mats = _chain(arrays)
     left, right = _prefixes(mats)
     out = 0.0
@@ -525,7 +535,7 @@ def multi_dot_tangent(t, arrays):
 
 def multi_dot_adjoint(g, arrays):
     """Adjoints of ``np.linalg.multi_dot(arrays)``: ``left_k^T g right_k^T`` for operand ``k``."""
-    _real("multi_dot", *[np.iscomplexobj(x) for x in arrays])
+    _real("multi_dot", any([np.iscomplexobj(x) for x in arrays]))
     mats = _chain(arrays)
     left, right = _prefixes(mats)
     g = np.asarray(g, dtype=np.float64).reshape(mats[0].shape[0], mats[-1].shape[1])

@@ -42,6 +42,7 @@ defnondiff(runtime("zeros_like"), "zeros shaped like its argument: they do not d
 defnondiff(runtime("cleared"), "the zeros that clear part of an adjoint: they do not depend on its values",
            returns="new")
 defnondiff(runtime("unpop_position"), "an integer position in a list")
+defnondiff(runtime("uninsert_position"), "an integer position in a list")
 defnondiff(runtime("check_index"), "a check that refuses float indices; it returns nothing")
 defnondiff(runtime("check_array_attribute"), "a check that refuses a record field read as an array attribute; "
                                              "it returns nothing")
@@ -68,6 +69,18 @@ deflinear(runtime("as_tuple_adjoint"), "values", apply="sd.as_tuple_adjoint(valu
           values="sd.sequence_adjoint(g, values)", returns="new")
 deflinear(runtime("as_list_adjoint"), "values", apply="sd.as_list_adjoint(values)",
           values="sd.sequence_adjoint(g, values)", returns="new")
+# Records (namedtuples, dataclasses): a field's adjoint set into a zero record adjoint, and read back out of one,
+# are transposes of each other; the record and the value that give only the structure carry no derivative.
+_linear(runtime("attribute_adjoint"), "adjoint, obj, name", apply="sd.attribute_adjoint(adjoint, obj, name)",
+        shape_only=("obj",), adjoint="sd.attribute_of_adjoint(g, obj, name)", returns="new")
+_linear(runtime("attribute_of_adjoint"), "adjoint, obj, name", apply="sd.attribute_of_adjoint(adjoint, obj, name)",
+        shape_only=("obj",), adjoint="sd.attribute_adjoint(g, obj, name)")
+_linear(runtime("field_of_tangent"), "tangent, primal, field", apply="sd.field_of_tangent(tangent, primal, field)",
+        shape_only=("primal",), tangent="sd.attribute_adjoint(g, primal, field)")
+_linear(runtime("field_tangent"), "tangent, field, record", apply="sd.field_tangent(tangent, field, record)",
+        shape_only=("record",), tangent="sd.field_adjoint(g, field, tangent)", returns="new")
+_linear(runtime("field_adjoint"), "adjoint, field, like", apply="sd.field_adjoint(adjoint, field, like)",
+        shape_only=("like",), adjoint="sd.field_tangent(g, field, adjoint)")
 # unbroadcast sums down to the shape of ``like``: its transpose broadcasts back (g + zeros shaped like value).
 _linear(runtime("unbroadcast"), "value, like", apply="sd.unbroadcast(value, like)", shape_only=("like",),
           value="g + sd.zeros_like(value)")
@@ -364,6 +377,8 @@ SPELLED_OUT = {
     "add_at": "a = sd.as_mutable(a); a[i] = sd.added_at(a, i, value)",
     "restore_item": "container[key] = sd.restored_value(saved)",
     "unpop": "items.append(value), or items.insert(sd.unpop_position(items, i), value)",
+    "uninsert": "items.pop(sd.uninsert_position(items, i))",
+    "unextend": "n pops, each value put back at the front of a new list: sd.as_list_adjoint(that list)",
 }
 """The runtime helpers that write into an argument, and how the parse stage spells each call out when generated
 code is differentiated again (``sourcediff.parse.spell_out_writes``)."""
@@ -386,13 +401,9 @@ derived function (``parse.declare_derived_call``), through generated glue. Deriv
 # -- not differentiable again yet -------------------------------------------------------------------------------
 
 NOT_YET: dict[str, str] = {
-    "attribute_adjoint": "the adjoint of a record's field read (namedtuples, dataclasses): its transpose reads the "
-                         "field back out of a record adjoint; not written yet",
-    "restore": "puts back what a helper or a shared array's update overwrote, in place; not spelled out yet",
-    "unextend": "takes back what lst.extend added, in place; not spelled out yet",
-    "uninsert": "takes back what lst.insert added, in place; not spelled out yet",
-    "field_of_tangent": "a named tuple's field read from a tangent that a rule gave as a plain tuple: its "
-                        "transpose would build a tuple adjoint with one field set; not written yet",
+    "restore": "puts back, in place, what a helper or an update of a shared array overwrote, in a list, a dict, or "
+               "a name the analysis does not know to be an array (a known array is restored by a visible write, "
+               "x[...] = saved); not spelled out yet",
 }
 """Names of the contract that generated code may call, that have no rule, and whose source sourcediff cannot
 differentiate yet: differentiating code that calls one is refused with a ``SourcediffError`` that names the line.
@@ -404,24 +415,16 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
         "dist_adjoint", "sequence_prod_adjoint",
     ),
     "it passes *args": (
-        "block_adjoint", "distribution_logpdf", "einsum_adjoint", "einsum_tangent", "multi_dot_adjoint",
-        "multi_dot_tangent", "nan_quantile_adjoint",
+        "block_adjoint", "einsum_adjoint", "einsum_tangent", "nan_quantile_adjoint",
     ),
     "it runs under a with statement (np.errstate)": (
-        "bessel_i1", "betainc_slope", "boxcox_lmbda_slope", "density_ratio", "gammainc_slope", "nan_var_adjoint",
-        "poisson_score", "rgamma_slope", "spence_slope", "zeta_slope",
+        "nan_var_adjoint",
     ),
     "it writes in place into an array the analysis cannot tell apart from another": (
-        "field_tangent", "nan_quantile_tangent", "quantile_tangent", "trapezoid_adjoint",
-    ),
-    "it calls a helper of its own with complex values": (
-        "hfft_adjoint", "ihfft_adjoint", "irfft_adjoint", "irfftn_adjoint", "rfft_adjoint",
+        "nan_quantile_tangent", "quantile_tangent", "trapezoid_adjoint",
     ),
     "it moves axes given by a computed position": (
         "cumprod_adjoint", "cumprod_tangent", "cumulative_prod_tangent", "nan_cumprod_adjoint", "nan_cumprod_tangent",
-    ),
-    "it raises on unsupported input": (
-        "fft_adjoint", "fftn_adjoint", "rfftn_adjoint",
     ),
     "it writes with np.put_along_axis, a call kept for its effect": (
         "quantile_adjoint",
@@ -431,21 +434,6 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
     ),
     "it converts an axis with operator.index": (
         "cumulative_prod_adjoint",
-    ),
-    "it passes a lambda": (
-        "gamma_score",
-    ),
-    "it passes a nested function as a value": (
-        "beta_score",
-    ),
-    "it reads a field by name with getattr": (
-        "field_adjoint",
-    ),
-    "it selects complex values with np.where, which has no complex rule": (
-        "angle_adjoint",
-    ),
-    "its output may be complex": (
-        "imag_adjoint",
     ),
 }
 NOT_YET.update({name: f"its source cannot be differentiated yet: {why}"

@@ -19,11 +19,13 @@ from .parse import ParsedFunction, is_resolved, runtime_name_of
 BINARY_PRIMITIVES = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
     gast.Pow: operator.pow, gast.MatMult: operator.matmul, gast.FloorDiv: operator.floordiv,
-    gast.Mod: operator.mod,
+    gast.Mod: operator.mod, gast.BitAnd: operator.and_, gast.BitOr: operator.or_, gast.BitXor: operator.xor,
+    gast.LShift: operator.lshift, gast.RShift: operator.rshift,
 }
-UNARY_PRIMITIVES = {gast.USub: operator.neg, gast.UAdd: operator.pos}
+UNARY_PRIMITIVES = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Invert: operator.invert}
 OPERATOR_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
-                    gast.MatMult: "@", gast.FloorDiv: "//", gast.Mod: "%"}
+                    gast.MatMult: "@", gast.FloorDiv: "//", gast.Mod: "%", gast.BitAnd: "&", gast.BitOr: "|",
+                    gast.BitXor: "^", gast.LShift: "<<", gast.RShift: ">>"}
 
 
 class RuleBinder:

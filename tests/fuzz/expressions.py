@@ -261,7 +261,12 @@ class Exprs:
             return "(" + fill(leaf, self.atom(left), self.atom(right)) + ")"
         if kind == "where":
             v = self.atom(self.vector(n, depth - 1))
-            return f"np.where({v} > 1.0, {v}, {self.atom(self.vector(n, depth - 1))})"
+            condition = f"{v} > 1.0"
+            if c.chance(0.3):  # a mask combined with bitwise operators, which carry no derivative
+                c.feature("bitwise mask")
+                condition = c.choice([f"({v} > 0.5) & ({v} < 1.5)", f"({v} < 0.5) | ({v} > 1.5)",
+                                      f"~({v} > 1.0)", f"({v} > 1.0) ^ ({v} > 1.2)"])
+            return f"np.where({condition}, {v}, {self.atom(self.vector(n, depth - 1))})"
         if kind == "clip":
             return f"np.clip({self.vector(n, depth - 1)}, 0.3, 1.7)"
         if kind == "reverse":
