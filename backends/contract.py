@@ -50,7 +50,7 @@ RULE_HELPERS = (
     "solve_triangular_tangent_b", "cho_factor_adjoint", "cho_factor_tangent", "cho_solve_adjoint_c",
     "cho_solve_adjoint_b", "cho_solve_tangent_c", "cho_solve_tangent_b", "lu_factor_adjoint", "lu_factor_tangent",
     "lu_solve_adjoint_lu", "lu_solve_adjoint_b", "lu_solve_tangent_lu", "lu_solve_tangent_b", "expm_adjoint",
-    "expm_tangent", "sqrtm_adjoint", "sqrtm_tangent", "block_diag_adjoint", "block_diag_tangent",
+    "expm_tangent", "sqrtm_adjoint", "sqrtm_tangent", "sylvester", "block_diag_adjoint", "block_diag_tangent",
     "scipy_solve_adjoint_a", "scipy_solve_adjoint_b", "scipy_solve_tangent_a", "scipy_solve_tangent_b",
     "scipy_inv_adjoint", "scipy_inv_tangent", "scipy_det_adjoint", "scipy_det_tangent", "scipy_cholesky_adjoint",
     "scipy_cholesky_tangent", "scipy_eigh_adjoint", "scipy_eigh_tangent", "scipy_svd_adjoint",

@@ -1,8 +1,8 @@
 """Runtime helpers of the ``scipy.linalg`` rules (``rules/scipy/linalg.py``).
 
 ``import sourcediff`` imports this module but must not import SciPy: the
-helpers that need it (``expm``, ``sqrtm``, ``block_diag``) read it through
-``scipy_linalg`` (a ``LazyModule``), which imports it on first use: only in the
+helpers that need it (``expm``, ``sqrtm`` and ``sylvester``, ``qr``) read it
+through ``scipy_linalg`` (a ``LazyModule``), which imports it on first use: only in the
 derivative of code that called ``scipy.linalg``. The others are NumPy. The
 conventions (the triangle each function reads, the packed factors of
 ``cho_factor`` and ``lu_factor``, what is refused) are in the docstring of
@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import LazyModule
-from .numpy_adjoints import ListAdjoint, TupleAdjoint
+from .numpy_adjoints import as_list_adjoint, as_tuple_adjoint
 from .numpy_array_ops import _like, _sum_to_shape, _swap, det_adjoint
 from .numpy_linalg_ops import (_onto_triangle, _part, _pinv_adjoint, _pinv_tangent, _qr_square_adjoint,
                                _qr_square_tangent, _symmetric_from, cholesky_adjoint, cholesky_tangent,
@@ -30,7 +30,7 @@ __all__ = [
     "solve_triangular_tangent_b", "cho_factor_adjoint", "cho_factor_tangent", "cho_solve_adjoint_c",
     "cho_solve_adjoint_b", "cho_solve_tangent_c", "cho_solve_tangent_b", "lu_factor_adjoint", "lu_factor_tangent",
     "lu_solve_adjoint_lu", "lu_solve_adjoint_b", "lu_solve_tangent_lu", "lu_solve_tangent_b", "expm_adjoint",
-    "expm_tangent", "sqrtm_adjoint", "sqrtm_tangent", "block_diag_adjoint", "block_diag_tangent",
+    "expm_tangent", "sqrtm_adjoint", "sqrtm_tangent", "sylvester", "block_diag_adjoint", "block_diag_tangent",
     "scipy_solve_adjoint_a", "scipy_solve_adjoint_b", "scipy_solve_tangent_a", "scipy_solve_tangent_b",
     "scipy_inv_adjoint", "scipy_inv_tangent", "scipy_det_adjoint", "scipy_det_tangent", "scipy_cholesky_adjoint",
     "scipy_cholesky_tangent", "scipy_eigh_adjoint", "scipy_eigh_tangent", "scipy_svd_adjoint",
@@ -75,7 +75,7 @@ def _tuple_like(arg, first):
     """The adjoint of a pair argument ``(c, lower)`` or ``(lu, piv)``: ``first`` for the matrix, and zeros for the
     flag or the pivots (zeros, not None: generated code adds the adjoints of a name used twice with ``+``)."""
     values = [first, np.zeros(np.shape(arg[1])) if np.ndim(arg[1]) else 0.0]
-    return ListAdjoint(values) if isinstance(arg, list) else TupleAdjoint(values)
+    return as_list_adjoint(values) if isinstance(arg, list) else as_tuple_adjoint(values)
 
 
 # -- linear systems with an effective matrix -------------------------------------------------------------------
@@ -313,7 +313,7 @@ def cho_factor_tangent(t, a, ans, lower=False, overwrite_a=False):
     t = _f(t)
     out = cholesky_tangent(t, a, factor, upper=not lower)
     rest = t if _copies_input(a, ans[0], unused) else np.full(t.shape, np.nan)
-    return TupleAdjoint([np.where(unused, rest, out), None])
+    return as_tuple_adjoint([np.where(unused, rest, out), None])
 
 
 def cho_factor_adjoint(g, a, ans, lower=False, overwrite_a=False):
@@ -401,15 +401,20 @@ def cho_solve_adjoint_c(g, c_and_lower, b, ans, overwrite_b=False):
 
 # -- lu_factor, lu_solve --------------------------------------------------------------------------------------------
 
-def _permutation(piv):
-    """``perm`` with ``a[..., perm, :] = L U`` from LAPACK's pivots (row ``i`` swapped with row ``piv[i]``)."""
-    piv = np.asarray(piv)
-    perm = np.broadcast_to(np.arange(piv.shape[-1]), piv.shape).copy()
-    for index in np.ndindex(piv.shape[:-1]):
-        p = perm[index]
-        for i, j in enumerate(piv[index]):
-            p[i], p[j] = p[j], p[i]
-    return perm
+def _swapped(pivots):
+    """The row order that LAPACK's ``pivots`` (a list: row ``i`` swapped with row ``pivots[i]``, in turn) give."""
+    order = list(range(len(pivots)))
+    for i, j in enumerate(pivots):
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+def _permutation(pivots):
+    """``perm`` with ``a[..., perm, :] = L U`` from LAPACK's pivots, given as nested lists (``piv.tolist()``: the
+    caller's integers carry no derivative)."""
+    shape = np.shape(pivots)
+    rows = np.reshape(pivots, (-1, shape[-1])).tolist()
+    return np.reshape(np.array([_swapped(row) for row in rows], dtype=np.int64), shape)
 
 
 def _rows(x, perm):
@@ -419,9 +424,7 @@ def _rows(x, perm):
 
 def _unrows(x, perm):
     """The inverse of :func:`_rows` (``P x``)."""
-    out = np.empty_like(x)
-    np.put_along_axis(out, np.broadcast_to(perm[..., :, None], x.shape), x, axis=-2)
-    return out
+    return _rows(x, np.argsort(perm, axis=-1))
 
 
 def _lu_parts(lu):
@@ -439,17 +442,17 @@ def lu_factor_tangent(t, a, ans, overwrite_a=False):
     ``F = L^-1 P^T da U^-1``, ``dL = L tril(F, -1)``, ``dU = triu(F) U``, packed as ``lu`` is; pivots get none."""
     _lu_check("lu_factor", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), overwrite_a=overwrite_a)
     low, up = _lu_parts(ans[0])
-    perm = _permutation(ans[1])
+    perm = _permutation(np.asarray(ans[1]).tolist())
     f = np.linalg.solve(low, _rows(_f(t), perm))
     f = _swap(np.linalg.solve(_swap(up), _swap(f)))  # L^-1 P^T da U^-1
-    return TupleAdjoint([np.tril(low @ np.tril(f, -1), -1) + np.triu(np.triu(f) @ up), None])
+    return as_tuple_adjoint([np.tril(low @ np.tril(f, -1), -1) + np.triu(np.triu(f) @ up), None])
 
 
 def lu_factor_adjoint(g, a, ans, overwrite_a=False):
     """Adjoint of ``scipy.linalg.lu_factor``: ``P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T``."""
     _lu_check("lu_factor", np.shape(a), np.iscomplexobj(a), overwrite_a=overwrite_a)
     low, up = _lu_parts(ans[0])
-    perm = _permutation(ans[1])
+    perm = _permutation(np.asarray(ans[1]).tolist())
     glu = _part(g, 0, ans[0])
     gf = np.tril(_swap(low) @ np.tril(glu, -1), -1) + np.triu(np.triu(glu) @ _swap(up))
     inner = np.linalg.solve(_swap(low), gf)
@@ -457,13 +460,12 @@ def lu_factor_adjoint(g, a, ans, overwrite_a=False):
     return _unrows(inner, perm)
 
 
-def _lu_system(lu_and_piv, trans):
-    """``(op(A), L, U, perm, transposed)`` for ``lu_solve``: ``A = P L U`` from the packed factors."""
-    lu, piv = lu_and_piv
+def _lu_system(lu, perm, trans):
+    """``(op(A), L, U, transposed)`` for ``lu_solve``: ``A = P L U`` from the packed factors and the row order
+    ``perm`` (:func:`_permutation`, which the caller computes: a helper's result is taken as differentiated)."""
     low, up = _lu_parts(lu)
-    perm = _permutation(piv)
     transposed = _transposed(trans)
-    return _op(_unrows(low @ up, perm), transposed), low, up, perm, transposed
+    return _op(_unrows(low @ up, perm), transposed), low, up, transposed
 
 
 def _lu_solve_check(pair: bool, shape, *complex_operands: bool, overwrite_b=False):
@@ -478,7 +480,8 @@ def lu_solve_tangent_b(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Tangent of ``scipy.linalg.lu_solve`` in ``b``: ``op(A)^-1 db``."""
     _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
                     np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), np.iscomplexobj(t), overwrite_b=overwrite_b)
-    return _solve(_lu_system(lu_and_piv, trans)[0], t)
+    perm = _permutation(np.asarray(lu_and_piv[1]).tolist())
+    return _solve(_lu_system(lu_and_piv[0], perm, trans)[0], t)
 
 
 def lu_solve_tangent_lu(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
@@ -489,7 +492,8 @@ def lu_solve_tangent_lu(t, lu_and_piv, b, ans, trans=0, overwrite_b=False):
                     np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), np.iscomplexobj(tlu), overwrite_b=overwrite_b)
     if tlu is None:
         return np.zeros(np.shape(ans))
-    m, low, up, perm, transposed = _lu_system(lu_and_piv, trans)
+    perm = _permutation(np.asarray(lu_and_piv[1]).tolist())
+    m, low, up, transposed = _lu_system(lu_and_piv[0], perm, trans)
     tlu = _f(tlu)
     da = _unrows(np.tril(tlu, -1) @ up + low @ np.triu(tlu), perm)
     return _solve_tangent_matrix(m, _op(da, transposed), ans, b)
@@ -499,7 +503,8 @@ def lu_solve_adjoint_b(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     """Adjoint of ``scipy.linalg.lu_solve`` in ``b``: ``op(A)^-T g``."""
     _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
                     np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
-    return _like(b, _solve_adjoints(g, _lu_system(lu_and_piv, trans)[0], b, ans)[1])
+    perm = _permutation(np.asarray(lu_and_piv[1]).tolist())
+    return _like(b, _solve_adjoints(g, _lu_system(lu_and_piv[0], perm, trans)[0], b, ans)[1])
 
 
 def lu_solve_adjoint_lu(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
@@ -507,7 +512,8 @@ def lu_solve_adjoint_lu(g, lu_and_piv, b, ans, trans=0, overwrite_b=False):
     ``(tril(P^T G U^T, -1) + triu(L^T P^T G), zeros)``."""
     _lu_solve_check(isinstance(lu_and_piv, (tuple, list)) and len(lu_and_piv) == 2, np.shape(lu_and_piv[0]),
                     np.iscomplexobj(lu_and_piv[0]), np.iscomplexobj(b), overwrite_b=overwrite_b)
-    m, low, up, perm, transposed = _lu_system(lu_and_piv, trans)
+    perm = _permutation(np.asarray(lu_and_piv[1]).tolist())
+    m, low, up, transposed = _lu_system(lu_and_piv[0], perm, trans)
     ga = _rows(_op(_solve_adjoints(g, m, b, ans)[0], transposed), perm)  # P^T G
     glu = np.tril(ga @ _swap(up), -1) + np.triu(_swap(low) @ ga)
     return _tuple_like(lu_and_piv, _sum_to_shape(glu, np.shape(lu_and_piv[0])))
@@ -520,11 +526,9 @@ def _frechet(a, e):
     of ``expm([[a, e], [0, a]])`` (batched)."""
     a, e = np.broadcast_arrays(_f(a), _f(e))
     n = a.shape[-1]
-    block = np.zeros(a.shape[:-2] + (2 * n, 2 * n))
-    block[..., :n, :n] = a
-    block[..., n:, n:] = a
-    block[..., :n, n:] = e
-    return scipy_linalg.expm(block)[..., :n, n:]
+    top = np.concatenate([a, e], axis=-1)
+    bottom = np.concatenate([np.zeros(a.shape), a], axis=-1)
+    return scipy_linalg.expm(np.concatenate([top, bottom], axis=-2))[..., :n, n:]
 
 
 def expm_tangent(t, A):
@@ -539,79 +543,94 @@ def expm_adjoint(g, A):
     return _frechet(_swap(_f(A)), g)
 
 
-def _sqrtm_check(A, ans, disp, *extra):
-    _check("sqrtm", np.shape(A), *[np.iscomplexobj(x) for x in (A, *extra)])
-    if disp is False or np.iscomplexobj(ans):
+def _sqrtm_check(shape, complex_input: bool, complex_other: bool, complex_result: bool, disp):
+    """As :func:`_check`, and refuses ``disp=False`` and a complex result (flags, without derivative)."""
+    _check("sqrtm", shape, complex_input, complex_other)
+    if disp is False or complex_result:
         _refuse("scipy.linalg.sqrtm with disp=False (a tuple result) or with a complex result (a matrix with "
                 "negative real eigenvalues) has no derivative rule",
                 "call it with the default disp on a matrix whose square root is real")
 
 
-def _sylvester(x, y, c):
-    """``z`` with ``x z + z y = c``, matrix by matrix over the batch axes."""
-    x, y, c = np.broadcast_arrays(_f(x), _f(y), _f(c))
-    out = np.empty(c.shape)
-    for index in np.ndindex(c.shape[:-2]):
-        out[index] = scipy_linalg.solve_sylvester(x[index], y[index], c[index])
-    return out
+def sylvester(x, y, c):
+    """``z`` with ``x z + z y = c`` (``scipy.linalg.solve_sylvester``), matrix by matrix over the batch axes."""
+    _check("solve_sylvester", np.shape(x), np.iscomplexobj(x), np.iscomplexobj(y), np.iscomplexobj(c))
+    batch = np.broadcast_shapes(np.shape(x)[:-2], np.shape(y)[:-2], np.shape(c)[:-2])
+    x = np.reshape(np.broadcast_to(_f(x), batch + np.shape(x)[-2:]), (-1,) + np.shape(x)[-2:])
+    y = np.reshape(np.broadcast_to(_f(y), batch + np.shape(y)[-2:]), (-1,) + np.shape(y)[-2:])
+    shape = batch + np.shape(c)[-2:]
+    c = np.reshape(np.broadcast_to(_f(c), shape), (-1,) + np.shape(c)[-2:])
+    solved = [scipy_linalg.solve_sylvester(x[i], y[i], c[i]) for i in range(c.shape[0])]
+    return np.reshape(np.stack(solved), shape) if solved else np.zeros(shape)
 
 
 def sqrtm_tangent(t, A, ans, disp=True):
     """Tangent of ``scipy.linalg.sqrtm``: ``dX`` with ``X dX + dX X = dA`` (a Sylvester equation)."""
-    _sqrtm_check(A, ans, disp, t)
-    return _sylvester(ans, ans, t)
+    _sqrtm_check(np.shape(A), np.iscomplexobj(A), np.iscomplexobj(t), np.iscomplexobj(ans), disp)
+    return sylvester(ans, ans, t)
 
 
 def sqrtm_adjoint(g, A, ans, disp=True):
     """Adjoint of ``scipy.linalg.sqrtm``: ``Z`` with ``X^T Z + Z X^T = g``."""
-    _sqrtm_check(A, ans, disp, g)
+    _sqrtm_check(np.shape(A), np.iscomplexobj(A), np.iscomplexobj(g), np.iscomplexobj(ans), disp)
     x = _swap(np.asarray(ans))
-    return _sylvester(x, x, g)
+    return sylvester(x, x, g)
 
 
 # -- block_diag ----------------------------------------------------------------------------------------------------
 
-def _block_diag_of(arrs):
-    """``scipy_linalg.block_diag(*arrs)``, called from a forward template."""
-    return scipy_linalg.block_diag(*arrs)
-
-
-def _block_shapes(arrs):
-    """The ``(rows, cols)`` of each block: a 0-d or 1-D array is one row, as ``block_diag`` takes it."""
-    return [np.atleast_2d(np.asarray(x)).shape[-2:] for x in arrs]
+def _block_diag_of(blocks):
+    """``scipy.linalg.block_diag`` of float arrays (a 0-d or 1-D one is one row, the batch axes broadcast),
+    by concatenation."""
+    blocks = [np.atleast_2d(x) for x in blocks]
+    batch = ()
+    for x in blocks:
+        batch = np.broadcast_shapes(batch, np.shape(x)[:-2])
+    widths = [np.shape(x)[-1] for x in blocks]
+    lefts = [sum(widths[:i]) for i in range(len(widths))]
+    rows = [np.concatenate([np.zeros(batch + (np.shape(x)[-2], left)), np.broadcast_to(x, batch + np.shape(x)[-2:]),
+                            np.zeros(batch + (np.shape(x)[-2], sum(widths) - left - np.shape(x)[-1]))], axis=-1)
+            for x, left in zip(blocks, lefts)]
+    return np.concatenate(rows, axis=-2) if rows else np.zeros((1, 0))
 
 
 def block_diag_tangent(t, arrs):
     """Tangent of ``scipy.linalg.block_diag``: the block matrix of the tangents (a missing one is zero)."""
-    _check("block_diag", np.shape(arrs[0]) if arrs else (), *[np.iscomplexobj(x) for x in arrs], square=False)
+    _check("block_diag", (), any([np.iscomplexobj(x) for x in arrs]), square=False)
     return _block_diag_of([np.zeros(np.shape(x)) if d is None else _f(d) for d, x in zip(t, arrs)])
 
 
+def _diagonal_block(g, x, r, c):
+    """The block of ``g`` from row ``r`` and column ``c`` that ``x`` fills, summed to ``x``'s shape."""
+    shape = np.shape(x)
+    core = np.atleast_2d(np.zeros(shape)).shape  # a 0-d or 1-D array is one row
+    block = g[..., r:r + core[-2], c:c + core[-1]]
+    return _like(x, _sum_to_shape(block, core if len(shape) <= 2 else shape).reshape(shape))
+
+
 def block_diag_adjoint(g, arrs):
-    """Adjoint of ``scipy_linalg.block_diag(*arrs)``: the diagonal block of ``g`` of each argument, summed over
+    """Adjoint of ``scipy.linalg.block_diag(*arrs)``: the diagonal block of ``g`` of each argument, summed over
     the batch axes it was broadcast along."""
-    _check("block_diag", np.shape(arrs[0]) if arrs else (), *[np.iscomplexobj(x) for x in arrs], square=False)
+    _check("block_diag", (), any([np.iscomplexobj(x) for x in arrs]), square=False)
     g = _f(g)
-    out, r, c = [], 0, 0
-    for x, (rows, cols) in zip(arrs, _block_shapes(arrs)):
-        block = g[..., r:r + rows, c:c + cols]
-        r, c = r + rows, c + cols
-        shape = np.shape(x)
-        core = np.atleast_2d(np.zeros(shape)).shape
-        block = _sum_to_shape(block, core if len(shape) <= 2 else shape).reshape(shape)
-        out.append(_like(x, block))
+    shapes = [np.atleast_2d(np.zeros(np.shape(x))).shape[-2:] for x in arrs]
+    starts = [sum(shape[0] for shape in shapes[:i]) for i in range(len(shapes))]
+    lefts = [sum(shape[1] for shape in shapes[:i]) for i in range(len(shapes))]
+    out = [_diagonal_block(g, x, r, c) for x, r, c in zip(arrs, starts, lefts)]
     return tuple(out) if isinstance(arrs, tuple) else out
 
 
 # -- eigh, svd, qr -------------------------------------------------------------------------------------------------
 
-def _eigh_check(a, b, overwrite_a, overwrite_b, subset_by_index, subset_by_value, *extra):
-    _check("eigh", np.shape(a), *[np.iscomplexobj(x) for x in (a, *extra)], overwrite_a=overwrite_a,
-           overwrite_b=overwrite_b)
-    if b is not None:
+def _eigh_check(shape, complex_a: bool, complex_other: bool, generalized: bool, subset: bool, overwrite_a,
+                overwrite_b):
+    """As :func:`_check`, and refuses the generalized problem and a subset of the eigenpairs (flags, without
+    derivative: ``generalized`` is ``b is not None``, ``subset`` whether a subset is asked for)."""
+    _check("eigh", shape, complex_a, complex_other, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    if generalized:
         _refuse("scipy.linalg.eigh(a, b) (the generalized eigenproblem) has no derivative rule",
                 "solve the standard problem: with L = cholesky(b, lower=True), eigh(inv(L) a inv(L).T)")
-    if subset_by_index is not None or subset_by_value is not None:
+    if subset:
         _refuse("scipy.linalg.eigh with subset_by_index or subset_by_value has no derivative rule (the "
                 "eigenvectors' derivatives need every eigenpair, and a value window jumps)",
                 "compute every eigenpair and select them with indexing")
@@ -621,7 +640,8 @@ def scipy_eigh_tangent(t, a, ans, b=None, lower=True, eigvals_only=False, overwr
                        subset_by_index=None, subset_by_value=None):
     """Tangent of ``scipy.linalg.eigh`` (and ``eigvalsh``): that of ``np.linalg.eigh``/``eigvalsh`` on the
     triangle read (the lower one by default)."""
-    _eigh_check(a, b, overwrite_a, overwrite_b, subset_by_index, subset_by_value, t)
+    _eigh_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), b is not None,
+                subset_by_index is not None or subset_by_value is not None, overwrite_a, overwrite_b)
     uplo = "L" if lower else "U"
     return eigvalsh_tangent(t, a, uplo) if eigvals_only else eigh_tangent(t, a, ans, uplo)
 
@@ -629,7 +649,8 @@ def scipy_eigh_tangent(t, a, ans, b=None, lower=True, eigvals_only=False, overwr
 def scipy_eigh_adjoint(g, a, ans, b=None, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False,
                        subset_by_index=None, subset_by_value=None):
     """Adjoint of ``scipy.linalg.eigh`` (and ``eigvalsh``), onto the triangle read."""
-    _eigh_check(a, b, overwrite_a, overwrite_b, subset_by_index, subset_by_value)
+    _eigh_check(np.shape(a), np.iscomplexobj(a), False, b is not None,
+                subset_by_index is not None or subset_by_value is not None, overwrite_a, overwrite_b)
     uplo = "L" if lower else "U"
     return eigvalsh_adjoint(g, a, uplo) if eigvals_only else eigh_adjoint(g, a, ans, uplo)
 
@@ -646,21 +667,19 @@ def scipy_svd_adjoint(g, a, ans, full_matrices=True, compute_uv=True, overwrite_
     return svd_adjoint(g, a, ans, full_matrices, compute_uv)
 
 
-def _qr_parts(a, ans, mode, pivoting, overwrite_a, *extra):
-    """``(q, r, k, full)``: the reduced factors (``k = min(m, n)`` columns of Q), and whether ``ans`` holds
-    the complete Q (``mode='full'`` with ``m > n``)."""
-    _check("qr", np.shape(a), np.iscomplexobj(a), *[np.iscomplexobj(x) for x in extra], square=False,
-           overwrite_a=overwrite_a)
+def _qr_check(shape, complex_a: bool, complex_other: bool, mode, pivoting, overwrite_a):
+    """As :func:`_check` (flags, without derivative), and refuses pivoting and the modes without a rule."""
+    _check("qr", shape, complex_a, complex_other, square=False, overwrite_a=overwrite_a)
     if pivoting or mode not in ("full", "economic", "r"):
         _refuse(f"scipy.linalg.qr(a, mode={mode!r}, pivoting={pivoting!r}) has no derivative rule",
                 "use mode='full' (the default), 'economic' or 'r', without pivoting")
-    m, n = np.shape(a)[-2:]
-    k = min(m, n)
+
+
+def _qr_factors(a, ans, mode, k):
+    """``(q, r)``, the reduced factors (``k = min(m, n)`` columns of Q)."""
     if mode == "r":
-            q, r = scipy_linalg.qr(a, mode="economic")
-    else:
-        q, r = np.asarray(ans[0])[..., :, :k], np.asarray(ans[1])[..., :k, :]
-    return q, r, k, mode == "full" and m > n
+        return scipy_linalg.qr(a, mode="economic")
+    return np.asarray(ans[0])[..., :, :k], np.asarray(ans[1])[..., :k, :]
 
 
 def _qr_reduced_tangent(q, r, a, t):
@@ -675,23 +694,28 @@ def scipy_qr_tangent(t, a, ans, overwrite_a=False, mode="full", pivoting=False):
     """Tangent of ``scipy.linalg.qr``: that of the reduced factorization; for ``mode='full'`` of a tall matrix
     the extra columns of Q are any basis of the complement: their tangents are NaN (undefined), and R's extra
     rows are zero."""
-    q, r, k, full = _qr_parts(a, ans, mode, pivoting, overwrite_a, t)
+    _qr_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), mode, pivoting, overwrite_a)
+    m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    q, r = _qr_factors(a, ans, mode, k)
     dq, dr = _qr_reduced_tangent(q, r, a, _f(t))
-    if full:
-        m = np.shape(a)[-2]
+    if mode == "full" and m > n:  # ans holds the complete Q
         dq = np.concatenate([dq, np.full(dq.shape[:-1] + (m - k,), np.nan)], axis=-1)
         dr = np.concatenate([dr, np.zeros(dr.shape[:-2] + (m - k, dr.shape[-1]))], axis=-2)
     if mode == "r":  # R has the shape of a: zero rows below the first min(m, n), which never change
-        return TupleAdjoint([np.concatenate([dr, np.zeros(dr.shape[:-2] + (np.shape(a)[-2] - k, dr.shape[-1]))],
-                                            axis=-2)])
-    return TupleAdjoint([dq, dr])
+        return as_tuple_adjoint([np.concatenate([dr, np.zeros(dr.shape[:-2] + (np.shape(a)[-2] - k, dr.shape[-1]))],
+                                                axis=-2)])
+    return as_tuple_adjoint([dq, dr])
 
 
 def scipy_qr_adjoint(g, a, ans, overwrite_a=False, mode="full", pivoting=False):
     """Adjoint of ``scipy.linalg.qr``, the transpose of the reduced tangent. With ``mode='full'`` of a tall
     matrix, the extra columns of Q must get no adjoint (refused otherwise); the zero rows of R never change."""
-    q, r, k, full = _qr_parts(a, ans, mode, pivoting, overwrite_a)
+    _qr_check(np.shape(a), np.iscomplexobj(a), False, mode, pivoting, overwrite_a)
     m, n = np.shape(a)[-2:]
+    k = min(m, n)
+    q, r = _qr_factors(a, ans, mode, k)
+    full = mode == "full" and m > n  # ans holds the complete Q
     if mode == "r":
         gq, gr = np.zeros(q.shape), _part(g, 0, ans[0])[..., :k, :]
     else:
@@ -709,38 +733,57 @@ def scipy_qr_adjoint(g, a, ans, overwrite_a=False, mode="full", pivoting=False):
 
 # -- pinv, lstsq ---------------------------------------------------------------------------------------------------
 
-def _pinv_check(a, atol, rtol, return_rank, *extra):
-    _check("pinv", np.shape(a), *[np.iscomplexobj(x) for x in (a, *extra)], square=False)
+def _pinv_check(shape, complex_a: bool, complex_other: bool, return_rank):
+    """As :func:`_check` (flags, without derivative), and refuses ``return_rank=True``."""
+    _check("pinv", shape, complex_a, complex_other, square=False)
     if return_rank:
         _refuse("scipy.linalg.pinv(..., return_rank=True) has no derivative rule", "compute the rank separately")
-    s = np.linalg.svd(_f(a), compute_uv=False)
-    cut = (0.0 if atol is None else atol) + s[..., :1] * (max(np.shape(a)[-2:]) * np.finfo(np.float64).eps
-                                                          if rtol is None else rtol)
-    if s.shape[-1] and np.any(s[..., -1:] <= cut):
+
+
+def _pinv_cut(s, shape, atol, rtol):
+    """SciPy's cutoff ``atol + rtol * max(s)`` for the singular values ``s`` of a matrix of ``shape``."""
+    return (0.0 if atol is None else atol) + s[..., :1] * (max(shape[-2:]) * np.finfo(np.float64).eps
+                                                           if rtol is None else rtol)
+
+
+def _refuse_rank_deficient(deficient: bool):
+    """pinv's refusal of a rank-deficient matrix: ``deficient`` is a flag, the caller's comparison of the singular
+    values with :func:`_pinv_cut`."""
+    if deficient:
         _refuse("scipy.linalg.pinv of a rank-deficient matrix has no derivative rule (it jumps where the rank "
                 "changes)", "regularize the matrix, or solve a full-rank problem")
 
 
 def scipy_pinv_tangent(t, a, ans, atol=None, rtol=None, return_rank=False):
     """Tangent of ``scipy.linalg.pinv`` of a full-rank matrix (that of ``np.linalg.pinv``)."""
-    _pinv_check(a, atol, rtol, return_rank, t)
+    _pinv_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), return_rank)
+    s = np.linalg.svd(_f(a), compute_uv=False)
+    _refuse_rank_deficient(s.shape[-1] > 0 and np.any(s[..., -1:] <= _pinv_cut(s, np.shape(a), atol, rtol)))
     return _pinv_tangent(_f(t), _f(a), np.asarray(ans))
 
 
 def scipy_pinv_adjoint(g, a, ans, atol=None, rtol=None, return_rank=False):
     """Adjoint of ``scipy.linalg.pinv`` of a full-rank matrix."""
-    _pinv_check(a, atol, rtol, return_rank)
+    _pinv_check(np.shape(a), np.iscomplexobj(a), False, return_rank)
+    s = np.linalg.svd(_f(a), compute_uv=False)
+    _refuse_rank_deficient(s.shape[-1] > 0 and np.any(s[..., -1:] <= _pinv_cut(s, np.shape(a), atol, rtol)))
     return _pinv_adjoint(_f(g), _f(a), np.asarray(ans))
 
 
-def _lstsq_parts(a, b, ans, overwrite_a, overwrite_b, *extra):
-    """``(a, b, pinv(a), x, residual or None)``; refuses rank-deficient problems (as ``np.linalg.lstsq``)."""
-    _check("lstsq", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), *[np.iscomplexobj(x) for x in extra],
-           square=False, batched=False, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
-    a = _f(a)
-    if ans[2] < min(a.shape):
+def _lstsq_check(shape, complex_a: bool, complex_b: bool, complex_other: bool, deficient: bool, overwrite_a,
+                 overwrite_b):
+    """As :func:`_check` (flags, without derivative), and refuses a rank-deficient matrix (``deficient``: SciPy's
+    rank below ``min(shape)``), as ``np.linalg.lstsq``."""
+    _check("lstsq", shape, complex_a, complex_b, complex_other, square=False, batched=False,
+           overwrite_a=overwrite_a, overwrite_b=overwrite_b)
+    if deficient:
         _refuse("scipy.linalg.lstsq of a rank-deficient matrix has no derivative rule (the minimum-norm solution "
                 "jumps where the rank changes)", "regularize the problem, or solve a full-rank one")
+
+
+def _lstsq_parts(a, b, ans):
+    """``(a, b, pinv(a), x, residual or None)``."""
+    a = _f(a)
     x = np.asarray(ans[0])
     res = _f(b) - a @ x if np.size(ans[1]) else None
     return a, _f(b), np.linalg.pinv(a), x, res
@@ -755,27 +798,33 @@ def scipy_lstsq_tangent_a(t, a, b, ans, cond=None, overwrite_a=False, overwrite_
     """Tangent of ``scipy.linalg.lstsq`` in ``a`` (full rank): the solution ``d pinv(a) b``, the residues
     ``-2 r . (da x)`` (when SciPy returns them), the singular values ``diag(U^T da V)`` (None with 'gelsy');
     the rank has none."""
-    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b, t)
+    _lstsq_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), np.iscomplexobj(t),
+                 ans[2] < min(np.shape(a)), overwrite_a, overwrite_b)
+    a, bb, p, x, res = _lstsq_parts(a, b, ans)
     t = _f(t)
     dres = np.zeros(np.shape(ans[1])) if res is None else np.sum(-2.0 * res * (t @ x), axis=0)
     ds = None
     if ans[3] is not None:
         u, vh = _lstsq_singular_parts(a)
         ds = np.diagonal(u.T @ t @ vh.T).copy()
-    return TupleAdjoint([_pinv_tangent(t, a, p) @ bb, dres, None, ds])
+    return as_tuple_adjoint([_pinv_tangent(t, a, p) @ bb, dres, None, ds])
 
 
 def scipy_lstsq_tangent_b(t, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
     """Tangent of ``scipy.linalg.lstsq`` in ``b``: ``pinv(a) db``, residues ``2 r . db``."""
-    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b, t)
+    _lstsq_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), np.iscomplexobj(t),
+                 ans[2] < min(np.shape(a)), overwrite_a, overwrite_b)
+    a, bb, p, x, res = _lstsq_parts(a, b, ans)
     t = _f(t)
     dres = np.zeros(np.shape(ans[1])) if res is None else np.sum(2.0 * res * t, axis=0)
-    return TupleAdjoint([p @ t, dres, None, None if ans[3] is None else np.zeros(np.shape(ans[3]))])
+    return as_tuple_adjoint([p @ t, dres, None, None if ans[3] is None else np.zeros(np.shape(ans[3]))])
 
 
 def scipy_lstsq_adjoint_a(g, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
     """Adjoint of ``scipy.linalg.lstsq`` in ``a``, the transpose of :func:`scipy_lstsq_tangent_a`."""
-    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b)
+    _lstsq_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), False, ans[2] < min(np.shape(a)),
+                 overwrite_a, overwrite_b)
+    a, bb, p, x, res = _lstsq_parts(a, b, ans)
     gx = _part(g, 0, x)
     out = _pinv_adjoint(np.outer(gx, bb) if bb.ndim == 1 else gx @ bb.T, a, p)
     if res is not None:
@@ -789,7 +838,9 @@ def scipy_lstsq_adjoint_a(g, a, b, ans, cond=None, overwrite_a=False, overwrite_
 
 def scipy_lstsq_adjoint_b(g, a, b, ans, cond=None, overwrite_a=False, overwrite_b=False):
     """Adjoint of ``scipy.linalg.lstsq`` in ``b``: ``pinv(a)^T gx + 2 r gres``."""
-    a, bb, p, x, res = _lstsq_parts(a, b, ans, overwrite_a, overwrite_b)
+    _lstsq_check(np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), False, ans[2] < min(np.shape(a)),
+                 overwrite_a, overwrite_b)
+    a, bb, p, x, res = _lstsq_parts(a, b, ans)
     out = p.T @ _part(g, 0, x)
     if res is not None:
         out = out + 2.0 * res * _part(g, 1, ans[1])

@@ -1,5 +1,5 @@
 """Rules for ``scipy.linalg``: triangular and structured solves, the Cholesky and LU factor-and-solve pairs,
-``expm``, ``sqrtm``, ``block_diag``, and the twins of the ``np.linalg`` functions.
+``expm``, ``sqrtm``, ``solve_sylvester``, ``block_diag``, and the twins of the ``np.linalg`` functions.
 
 Imported by the registry the first time it looks up a ``scipy.linalg`` function
 (``registry.load_rules_for``: every function here has a ``__module__`` under
@@ -48,6 +48,8 @@ destroy an input that the derivative reads again.
   (``scipy.linalg.solve_sylvester``), the adjoint ``X^T Z + Z X^T = g``. A
   complex square root (negative real eigenvalues) and ``disp=False`` (a tuple
   result) are refused; ``blocksize`` is accepted (it does not change the math).
+* ``solve_sylvester(a, b, q)``: ``x`` with ``a x + x b = q``; its derivatives solve
+  Sylvester equations with the same matrices (the adjoint with ``a^T`` and ``b^T``).
 * ``block_diag(*arrs)``: linear; each argument's adjoint is its block of ``g``.
 * ``eigh``/``eigvalsh`` (``lower=True`` reads the lower triangle, as NumPy's
   default), ``svd``/``svdvals``, ``pinv`` (full rank, SciPy's cutoff
@@ -131,6 +133,14 @@ defrule(linalg.expm, "A", returns="new", A="sd.expm_adjoint(g, A)", jvp={"A": "s
 # tuple, is refused; blocksize does not change the result.
 defrule(linalg.sqrtm, "A, disp=True, blocksize=64", returns="new", A="sd.sqrtm_adjoint(g, A, ans, disp)",
         jvp={"A": "sd.sqrtm_tangent(t, A, ans, disp)"})
+# x = solve_sylvester(a, b, q) solves a x + x b = q: a dx + dx b = dq - da x - x db, and with z solving
+# a^T z + z b^T = g, the adjoints are (-z x^T, -x^T z, z).
+_SYLVESTER_ADJOINT = "sd.sylvester(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), g)"
+defrule(linalg.solve_sylvester, "a, b, q", returns="new",
+        a=f"-({_SYLVESTER_ADJOINT} @ np.swapaxes(ans, -1, -2))",
+        b=f"-(np.swapaxes(ans, -1, -2) @ {_SYLVESTER_ADJOINT})", q=_SYLVESTER_ADJOINT,
+        jvp={"a": "sd.sylvester(a, b, -(t @ ans))", "b": "sd.sylvester(a, b, -(ans @ t))",
+             "q": "sd.sylvester(a, b, t)"})
 defrule(linalg.block_diag, "*arrs", returns="new", arrs="sd.block_diag_adjoint(g, arrs)",
         jvp={"arrs": "sd.block_diag_tangent(t, arrs)"})
 

@@ -113,6 +113,7 @@ SCIPY_LINALG_SAMPLES: dict[Any, list] = {
     linalg.expm: [S(N(3, 3)), S(lambda rng: rng.standard_normal((2, 3, 3)) * 0.5), S(N(1, 1)),
                   S(lambda rng: np.triu(rng.standard_normal((3, 3))))],
     linalg.sqrtm: [S(M(3)), S(SPD(3, noise=None)), S(M(3, 2))],  # blocksize (deprecated): test_linalg.py
+    linalg.solve_sylvester: [S(M(3), M(2), N(3, 2)), S(M(2), M(2), N(2, 2)), S(M(1), M(3), N(1, 3))],
     linalg.block_diag: [S(N(2, 2), N(3)), S(N(2, 3), N(), N(1, 2)), S(N(2, 2, 2), N(2, 2)), S(N(3, 1))],
     # SciPy's default driver, 'evr', may flip the sign of an eigenvector under an arbitrarily small change of the
     # matrix (about one draw in three here), which finite differences cannot follow: the samples that check

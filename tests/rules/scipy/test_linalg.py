@@ -521,6 +521,7 @@ NOT_LIKE_JAX = {
     "svdvals": "not in jax.scipy.linalg", "pinv": "not in jax.scipy.linalg", "lstsq": "not in jax.scipy.linalg",
     "norm": "not in jax.scipy.linalg",
     "sqrtm": "JAX's sqrtm returns complex matrices and has no derivative",
+    "solve_sylvester": "JAX's solve_sylvester has no derivative (no rule for schur)",
 }
 
 
