@@ -33,16 +33,27 @@ def cumsum_adjoint(g, a, axis=None):
     return _like(a, out.reshape(np.shape(a)))
 
 
-def _with_products_before(a, other, axis):
-    """``a`` and ``other`` (an adjoint or tangent of ``np.cumprod(a, axis)``) with that axis first, ``p[i]``
-    the product of the elements of ``a`` before ``i``, and the axis."""
-    aa, ax = _along(a, axis)
-    am = np.moveaxis(aa, ax, 0)
-    om = np.moveaxis(np.broadcast_to(_along(other, axis)[0], aa.shape), ax, 0)
-    before = np.ones_like(am)
+def _axis_along(ndim, axis):
+    """The axis the cumulative functions run along, in an array of ``ndim`` axes (``axis`` None: 0, of the
+    array flattened)."""
+    if axis is None:
+        return 0
+    return operator.index(axis) % max(ndim, 1)
+
+
+def _first_along(x, a, ax, axis):
+    """``x`` as a float array of ``a``'s shape with axis ``ax`` first (``axis`` None: both flattened)."""
+    x = _float(x)
+    if axis is None:
+        return np.broadcast_to(x.ravel(), (np.size(a),))
+    return np.moveaxis(np.broadcast_to(x, np.shape(a)), ax, 0)
+
+
+def _products_before(am):
+    """``p[i]``, the product of the elements of ``am`` before ``i`` along its first axis."""
     if am.shape[0] > 1:
-        before[1:] = np.cumprod(am[:-1], axis=0)
-    return am, om, before, ax
+        return np.concatenate([np.ones_like(am[:1]), np.cumprod(am[:-1], axis=0)])
+    return np.ones_like(am)
 
 
 def cumprod_adjoint(g, a, axis=None):
@@ -51,26 +62,37 @@ def cumprod_adjoint(g, a, axis=None):
     With ``p[i]`` the product of the elements before ``i``, the adjoint of ``a[i]``
     is ``p[i] * s[i]``, where ``s[i] = g[i] + a[i+1] * s[i+1]`` runs from the end.
     """
-    am, gm, before, ax = _with_products_before(a, g, axis)
+    ax = _axis_along(np.ndim(a), axis)
+    am = _first_along(a, a, ax, axis)
+    gm = _first_along(g, a, ax, axis)
     n = am.shape[0]
-    s = np.empty(am.shape, dtype=np.result_type(am, gm))
+    parts = []  # s[n-1], ..., s[0]
     if n:
-        s[n - 1] = gm[n - 1]
-    for i in range(n - 2, -1, -1):
-        s[i] = gm[i] + am[i + 1] * s[i + 1]
-    out = np.moveaxis(before * s, 0, ax)
+        s = gm[n - 1]
+        parts.append(s)
+        for i in range(n - 2, -1, -1):
+            s = gm[i] + am[i + 1] * s
+            parts.append(s)
+    s = np.flip(np.stack(parts), 0) if n else np.zeros(am.shape, dtype=np.result_type(am, gm))
+    out = np.moveaxis(_products_before(am) * s, 0, ax)
     return _like(a, out.reshape(np.shape(a)))
 
 
 def cumprod_tangent(t, a, axis=None):
     """Tangent of ``np.cumprod(a, axis)``: ``d[i] = d[i-1] * a[i] + p[i] * t[i]``, ``p[i]`` the product before ``i``."""
-    am, tm, before, ax = _with_products_before(a, t, axis)
+    ax = _axis_along(np.ndim(a), axis)
+    am = _first_along(a, a, ax, axis)
+    tm = _first_along(t, a, ax, axis)
+    before = _products_before(am)
     n = am.shape[0]
-    d = np.empty(am.shape, dtype=np.result_type(am, tm))
+    parts = []
     if n:
-        d[0] = tm[0]
-    for i in range(1, n):
-        d[i] = d[i - 1] * am[i] + before[i] * tm[i]
+        d = tm[0]
+        parts.append(d)
+        for i in range(1, n):
+            d = d * am[i] + before[i] * tm[i]
+            parts.append(d)
+    d = np.stack(parts) if n else np.zeros(am.shape, dtype=np.result_type(am, tm))
     return np.moveaxis(d, 0, ax)
 
 
