@@ -332,26 +332,26 @@ def unstack_adjoint(g, x, axis=0):
     return np.stack([np.zeros(part) if p is None else np.broadcast_to(_float(p), part) for p in g], axis=ax)
 
 
-def _without_initial(g, x, axis, include_initial):
-    """``g`` of ``np.cumulative_sum``/``np.cumulative_prod`` without the initial element's entry (which is a
-    constant, 0 or 1), and the axis."""
+def _without_initial(g, axis, include_initial):
+    """``g`` of ``np.cumulative_sum``/``np.cumulative_prod`` without the initial element's entry along ``axis``
+    (that entry is a constant, 0 or 1)."""
     g = _float(g)
-    if axis is None:
-        axis = 0
     if include_initial:
         g = np.delete(g, 0, axis=axis)
-    return g, axis
+    return g
 
 
 def cumulative_sum_adjoint(g, x, axis=None, include_initial=False):
     """Adjoint of ``np.cumulative_sum(x, axis=axis, include_initial=...)``: that of ``np.cumsum``."""
-    gg, ax = _without_initial(g, x, axis, include_initial)
+    ax = 0 if axis is None else axis
+    gg = _without_initial(g, ax, include_initial)
     return cumsum_adjoint(gg, x, ax if np.ndim(x) else None)
 
 
 def cumulative_prod_adjoint(g, x, axis=None, include_initial=False):
     """Adjoint of ``np.cumulative_prod(x, axis=axis, include_initial=...)``: that of ``np.cumprod``."""
-    gg, ax = _without_initial(g, x, axis, include_initial)
+    ax = 0 if axis is None else axis
+    gg = _without_initial(g, ax, include_initial)
     return cumprod_adjoint(gg, x, ax if np.ndim(x) else None)
 
 

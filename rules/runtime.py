@@ -415,9 +415,6 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
     "it calls a helper of its own with complex values": (
         "hfft_adjoint", "ihfft_adjoint", "irfft_adjoint", "irfftn_adjoint", "rfft_adjoint",
     ),
-    "it moves axes given by a computed position": (
-        "cumulative_prod_tangent", "nan_cumprod_adjoint", "nan_cumprod_tangent",
-    ),
     "it raises on unsupported input": (
         "fft_adjoint", "fftn_adjoint", "rfftn_adjoint",
     ),
@@ -435,9 +432,6 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
     ),
     "it appends to a list stored inside another": (
         "block_diag_adjoint",
-    ),
-    "it converts an axis with operator.index": (
-        "cumulative_prod_adjoint",
     ),
     "it passes a lambda": (
         "gamma_score",
