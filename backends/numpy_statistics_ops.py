@@ -384,15 +384,16 @@ __all__ += ["nan_var_adjoint", "nan_std_adjoint", "nan_prod_adjoint", "nan_quant
 
 def nan_var_adjoint(g, a, axis=None, ddof=0, keepdims=False):
     """Adjoint of ``np.nanvar``: ``2 (a - mean) / (count - ddof)`` over the entries that are not NaN (``count``
-    of them, ``mean`` theirs), 0 at NaNs."""
+    of them, ``mean`` theirs), 0 at NaNs; NaN where ``count == ddof`` (the variance is NaN there)."""
     xa = _float(a)
     axes = _axes(axis, xa.ndim)
     keep = np.logical_not(np.isnan(xa))
     count = np.sum(keep, axis=axes, keepdims=True)
     mean = np.sum(np.where(keep, xa, 0.0), axis=axes, keepdims=True) / np.maximum(count, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(keep, 2.0 * (xa - mean) / (count - ddof) * _expand(g, xa.ndim, axes, keepdims), 0.0)
-    return _like(a, out)
+    dof = count - ddof
+    no_dof = dof == 0
+    out = np.where(keep, 2.0 * (xa - mean) / np.where(no_dof, 1, dof) * _expand(g, xa.ndim, axes, keepdims), 0.0)
+    return _like(a, np.where(np.logical_and(keep, no_dof), np.nan, out))
 
 
 def nan_std_adjoint(g, a, ans, axis=None, ddof=0, keepdims=False):
