@@ -401,7 +401,7 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
     ),
     "it passes *args": (
         "block_adjoint", "block_diag_tangent", "distribution_logpdf", "einsum_adjoint", "einsum_tangent",
-        "multi_dot_adjoint", "multi_dot_tangent", "nan_quantile_adjoint", "scipy_lstsq_tangent_a",
+        "multi_dot_adjoint", "multi_dot_tangent", "scipy_lstsq_tangent_a",
         "scipy_lstsq_tangent_b", "scipy_qr_tangent",
     ),
     "it runs under a with statement (np.errstate)": (
@@ -409,7 +409,7 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
         "poisson_score", "rgamma_slope", "spence_slope", "zeta_slope",
     ),
     "it writes in place into an array the analysis cannot tell apart from another": (
-        "expm_adjoint", "expm_tangent", "field_tangent", "nan_quantile_tangent", "quantile_tangent",
+        "expm_adjoint", "expm_tangent", "field_tangent",
         "trapezoid_adjoint",
     ),
     "it calls a helper of its own with complex values": (
@@ -419,7 +419,7 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
         "fft_adjoint", "fftn_adjoint", "rfftn_adjoint",
     ),
     "it writes with np.put_along_axis, a call kept for its effect": (
-        "lu_factor_adjoint", "lu_solve_tangent_lu", "quantile_adjoint",
+        "lu_factor_adjoint", "lu_solve_tangent_lu",
     ),
     "it builds a list adjoint (ListAdjoint), which has no rule": (
         "cho_solve_adjoint_c", "lu_solve_adjoint_lu",
