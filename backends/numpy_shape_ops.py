@@ -177,6 +177,11 @@ __all__ += ["rollaxis_adjoint", "column_stack_adjoint", "dstack_adjoint", "block
 def _numbered(*shapes):
     """Integer arrays of ``shapes`` that number the elements of all of them in turn (the first array's
     elements 0 .. n0 - 1, the next one's from n0 on), and how many there are."""
+    return _numbered_in_turn(shapes)
+
+
+def _numbered_in_turn(shapes):
+    """``_numbered(*shapes)``, the shapes given as one sequence."""
     out, start = [], 0
     for shape in shapes:
         count = int(np.prod(shape, dtype=np.intp))
@@ -242,21 +247,23 @@ def _block_leaves(arrays):
 
 
 def _block_rebuilt(arrays, leaves):
-    """``arrays``' nested lists with their leaves replaced by ``leaves`` (an iterator), in order."""
-    if isinstance(arrays, list):
-        return [_block_rebuilt(item, leaves) for item in arrays]
-    return next(leaves)
+    """``arrays``' nested lists with their leaves replaced by ``leaves`` (a list), in order."""
+    if not isinstance(arrays, list):
+        return leaves[0]
+    ends = np.cumsum([len(_block_leaves(item)) for item in arrays]).tolist()
+    return [_block_rebuilt(item, leaves[end - len(_block_leaves(item)):end]) for item, end in zip(arrays, ends)]
 
 
 def block_adjoint(g, arrays):
     """Adjoint of ``np.block(arrays)``: each block's part of ``g``, in the nested lists of ``arrays``."""
     leaves = _block_leaves(arrays)
-    numbers, total = _numbered(*[np.shape(x) for x in leaves])
-    sources = np.block(_block_rebuilt(arrays, iter(numbers)))
-    sums = _sum_onto_sources(g, sources, total)
+    numbers, total = _numbered_in_turn([np.shape(x) for x in leaves])
+    sources = np.block(_block_rebuilt(arrays, numbers))
+    # np.block copies each element once: the numbered elements read g through the inverse permutation
+    sums = 0.0 + np.ravel(_float(np.broadcast_to(g, np.shape(sources))))[np.argsort(np.ravel(sources))]
     bounds = np.cumsum([0] + [n.size for n in numbers])
     parts = [_shaped(sums[lo:hi], x) for lo, hi, x in zip(bounds[:-1], bounds[1:], leaves)]
-    return _block_rebuilt(arrays, iter(parts))
+    return _block_rebuilt(arrays, parts)
 
 
 def broadcast_arrays_adjoint(g, args):
