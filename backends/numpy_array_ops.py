@@ -500,6 +500,40 @@ def _einsum_parse(subscripts: str, shapes):
     return terms, out, free
 
 
+def _einsum_of(subscripts, arrays):
+    """``np.einsum(subscripts, *arrays)``, the operands passed one by one (up to 8; beyond, the first two are
+    contracted first, onto the letters still used)."""
+    n = len(arrays)
+    if n == 1:
+        return np.einsum(subscripts, arrays[0])
+    if n == 2:
+        return np.einsum(subscripts, arrays[0], arrays[1])
+    if n == 3:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2])
+    if n == 4:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2], arrays[3])
+    if n == 5:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4])
+    if n == 6:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5])
+    if n == 7:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6])
+    if n == 8:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6],
+                         arrays[7])
+    terms, out, _ = _einsum_parse(subscripts, [np.shape(a) for a in arrays])
+    later = out + "".join(terms[2:])
+    first = ""
+    for c in terms[0] + terms[1]:
+        if c in later and c not in first:
+            first = first + c
+    pair = np.einsum(f"{terms[0]},{terms[1]}->{first}", arrays[0], arrays[1])
+    fewer = [pair]
+    for a in arrays[2:]:
+        fewer.append(a)
+    return _einsum_of(first + "," + ",".join(terms[2:]) + "->" + out, fewer)
+
+
 def einsum_adjoint(g, subscripts, operands):
     """Adjoints of ``np.einsum(subscripts, *operands)``: a tuple, one per operand.
 
@@ -557,7 +591,7 @@ def einsum_tangent(t, subscripts, operands):
     out = 0.0
     for k, tk in enumerate(t):
         if tk is not None:
-            out = out + np.einsum(subscripts, *operands[:k], tk, *operands[k + 1:])
+            out = out + _einsum_of(subscripts, [tk if j == k else a for j, a in enumerate(operands)])
     return out
 
 

@@ -61,7 +61,12 @@ CASES = [
     (("polyval_adjoint",), "np.sin(np.polyval(x, AWAY[:2]))", RNG.standard_normal((3, 2))),
     (("block_adjoint",), "np.sin(W35 * np.block([[x, B23], [C15]]))", RNG.standard_normal((2, 2))),
     (("block_adjoint",), "np.sin(np.block([[[x]], [[2.0 * x]]]))", RNG.standard_normal((2, 2))),
+    (("einsum_tangent",), "np.sin(np.einsum('ij,jk,k->i', x, B23, x[0] @ B23))", RNG.standard_normal((2, 2))),
+    (("einsum_tangent",), "np.sin(np.einsum('i,i,i,i,i,i,i,i,i->i', x, x, x, x, x, x, x, x, x))",  # 9 operands
+     RNG.standard_normal(3)),
 ]
+# Ways that reach a helper still in NOT_YET (refused loudly): the other ways are checked.
+NOT_YET_WAYS = {"einsum_tangent": {"forward over reverse", "reverse over reverse"}}  # through einsum_adjoint
 
 
 def _scalar(body):
@@ -93,7 +98,12 @@ def test_second_derivative_through_the_helper(helpers, body, x):
         "reverse over forward": lambda: np.tensordot(sourcediff.jacrev(sourcediff.jacfwd(scalar))(x), v,
                                                      np.ndim(x)),
     }
+    refusable = NOT_YET_WAYS.get(helpers[0], set())
     for way, hvp in ways.items():
+        if way in refusable:
+            with pytest.raises(sourcediff.errors.SourcediffError):
+                hvp()
+            continue
         got = np.asarray(hvp(), dtype=float)
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * scale, err_msg=way)
 
