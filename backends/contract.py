@@ -81,6 +81,10 @@ RULE_HELPERS = (
     "cond_adjoint", "cond_tangent", "tensorinv_adjoint", "tensorinv_tangent",
     # transposes of the runtime's own helpers (rules/runtime.py)
     "written_part_adjoint", "added_at_adjoint",
+    # tuple and list adjoints, built by helpers whose source is differentiated again
+    "as_tuple_adjoint", "as_list_adjoint",
+    # a record's field read out of its adjoint: the transpose of attribute_adjoint
+    "attribute_of_adjoint",
 )
 
 # What the transformer emits around the rules.
@@ -101,7 +105,7 @@ STRUCTURAL = (
     "zero_tangent", "fit_tangent", "own_tangent", "tangent_stored_in", "field_of_tangent",
     # the in-place adjoint helpers spelled out as a pure call and a visible write, when generated code is
     # differentiated again (``sourcediff.parse.spell_out_writes``)
-    "written_part", "increment_part", "cleared", "added_at", "unpop_position", "as_mutable",
+    "written_part", "increment_part", "cleared", "added_at", "unpop_position", "uninsert_position", "as_mutable",
     "restored_value",
 )
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from sourcediff import pytrees
 
-__all__ = ["zeros_like", "add", "TupleAdjoint", "ListAdjoint", "DictAdjoint", "ObjectAdjoint"]
+__all__ = ["zeros_like", "add", "as_tuple_adjoint", "as_list_adjoint", "TupleAdjoint", "ListAdjoint", "DictAdjoint",
+           "ObjectAdjoint"]
 
 _SCALAR_TYPES = (float, int, complex, np.float64)  # np.float64: elements read out of arrays
 _NO_GRADIENT_TYPES = (str, bytes, bool)
@@ -73,6 +74,17 @@ class ListAdjoint(_AddsAsAdjoint, list):
     """The adjoint of a list: one adjoint per element."""
 
     __slots__ = ()
+
+
+def as_tuple_adjoint(values):
+    """``values`` as a :class:`TupleAdjoint`. Helpers build tuple adjoints through it: it is in the runtime
+    contract, with a rule, so that their source can be differentiated again."""
+    return TupleAdjoint(values)
+
+
+def as_list_adjoint(values):
+    """``values`` as a :class:`ListAdjoint` (see :func:`as_tuple_adjoint`)."""
+    return ListAdjoint(values)
 
 
 class DictAdjoint(_AddsAsAdjoint, dict):

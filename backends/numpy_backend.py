@@ -10,7 +10,7 @@ import numpy as np
 from sourcediff import pytrees
 
 from .numpy_adjoints import (_SCALAR_TYPES, DictAdjoint, ListAdjoint, ObjectAdjoint, TupleAdjoint,
-                             _dict_adjoint, _ndarray, add, zeros_like)
+                             _dict_adjoint, _ndarray, add, as_list_adjoint, as_tuple_adjoint, zeros_like)
 from .numpy_array_ops import *  # noqa: F401,F403  (helpers of reductions, shape, indexing, linalg)
 from .numpy_linalg_ops import *  # noqa: F401,F403  (helpers of the np.linalg decompositions)
 from .numpy_elementwise_ops import *  # noqa: F401,F403  (helpers of operators and elementwise rules)
@@ -142,6 +142,21 @@ def attribute_adjoint(g, obj, name):
     return _constant_attribute_adjoint(obj, name, fields)
 
 
+def attribute_of_adjoint(g, obj, name):
+    """The part of an object's adjoint ``g`` that belongs to ``obj.name``, the transpose of
+    :func:`attribute_adjoint`: a namedtuple's by position, another record's by key; zeros shaped like ``obj.name``
+    where ``g`` holds none."""
+    value = None
+    kind = type(obj)
+    if isinstance(g, tuple) and hasattr(kind, "_fields") and isinstance(obj, tuple):
+        value = g[kind._fields.index(name)] if name in kind._fields else None
+    elif isinstance(g, dict):
+        value = g.get(name)
+    elif g is not None:
+        value = getattr(g, name, None)
+    return zeros_like(getattr(obj, name)) if value is None else value
+
+
 def _constant_attribute_adjoint(obj, name, fields):
     from sourcediff.errors import MissingRuleError
 
@@ -171,7 +186,7 @@ def builtin_sum_adjoint(g, iterable):
     """Adjoint of the builtin ``sum(iterable)``: every element receives ``g``."""
     if isinstance(iterable, (list, tuple)):
         adjoints = [unbroadcast(g, v) for v in iterable]
-        return TupleAdjoint(adjoints) if isinstance(iterable, tuple) else ListAdjoint(adjoints)
+        return as_tuple_adjoint(adjoints) if isinstance(iterable, tuple) else as_list_adjoint(adjoints)
     shape = np.shape(iterable)  # an array: sum over its first axis
     return np.array(np.broadcast_to(g, shape), dtype=np.float64)
 
@@ -182,7 +197,7 @@ def sequence_adjoint(g, x):
         return zeros_like(x)  # list(d) is the keys
     if isinstance(x, np.ndarray):
         return np.array([np.asarray(v, dtype=np.float64) + np.zeros(x.shape[1:]) for v in g]).reshape(x.shape)
-    return TupleAdjoint(g) if isinstance(x, tuple) else ListAdjoint(g)
+    return as_tuple_adjoint(g) if isinstance(x, tuple) else as_list_adjoint(g)
 
 
 def field_adjoint(g, field, like):
@@ -205,7 +220,7 @@ def builtin_extremum_adjoint(g, args, ans):
     if len(args) == 1:
         if isinstance(values, np.ndarray):
             return (np.array(adjoints, dtype=np.float64).reshape(values.shape),)
-        return (TupleAdjoint(adjoints) if isinstance(values, tuple) else ListAdjoint(adjoints),)
+        return (as_tuple_adjoint(adjoints) if isinstance(values, tuple) else as_list_adjoint(adjoints),)
     return tuple(adjoints)
 
 
@@ -221,6 +236,8 @@ def field_tangent(t, field, ans):
     """The contribution of one field's tangent to the tangent of a record ``ans`` (namedtuple, dataclass,
     namespace): a zero tangent shaped like ``ans`` (``zeros_like``) holding ``t`` at ``field``."""
     out = zeros_like(ans)
+    if out is None:
+        return None
     if isinstance(out, tuple):
         return TupleAdjoint(t if k == field else v for k, v in enumerate(out))
     out[field] = t
@@ -401,9 +418,18 @@ def clear_at(adjoint, index):
         adjoint[index] = 0.0
     elif isinstance(index, slice):
         for i in range(*index.indices(len(adjoint))):
-            adjoint[i] = zeros_like(adjoint[i])
+            adjoint[i] = _cleared_element(adjoint[i])
     else:
-        adjoint[index] = zeros_like(adjoint[index])
+        adjoint[index] = _cleared_element(adjoint[index])
+
+
+def _cleared_element(adjoint):
+    """The zero left in a list's or dict's adjoint where a write replaced an element: ``0.0`` for an array or a
+    number, since the element put back in the backward pass may have another shape; a zero of the same structure
+    for a container."""
+    if type(adjoint) is _ndarray or type(adjoint) in _SCALAR_TYPES:
+        return 0.0
+    return zeros_like(adjoint)
 
 
 def refuse_shared_arguments(function, mutated, arguments):
@@ -572,9 +598,13 @@ def unextend(items, count):
 
 def uninsert(items, index):
     """Take back what ``items.insert(index, v)`` added; returns it."""
+    return items.pop(uninsert_position(items, index))
+
+
+def uninsert_position(items, index):
+    """Where ``items.insert(index, v)`` put ``v``, ``items`` holding it."""
     before = len(items) - 1
-    position = min(index, before) if index >= 0 else max(before + index, 0)
-    return items.pop(position)
+    return min(index, before) if index >= 0 else max(before + index, 0)
 
 
 def check_array_attribute(obj, name):
@@ -665,8 +695,8 @@ def cleared(adjoint, index):
     if type(adjoint) is _ndarray:
         return 0.0
     if isinstance(index, slice):
-        return ListAdjoint(zeros_like(adjoint[i]) for i in range(*index.indices(len(adjoint))))
-    return zeros_like(adjoint[index])
+        return ListAdjoint(_cleared_element(adjoint[i]) for i in range(*index.indices(len(adjoint))))
+    return _cleared_element(adjoint[index])
 
 
 def added_at(adjoint, index, value):

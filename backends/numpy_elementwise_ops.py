@@ -68,7 +68,7 @@ def _i1_series(x):
     """``I1(x) = (x / 2) sum_k (x^2 / 4)^k / (k! (k + 1)!)``: every term positive (no cancellation), summed
     until the terms no longer change the sum."""
     term = x / 2.0
-    total = term.copy()
+    total = term
     quarter = x * x / 4.0
     k = 0
     while True:
@@ -85,12 +85,11 @@ def _i1_asymptotic(x):
     ``|x| >= 40``."""
     ax = np.abs(x)
     term = np.ones_like(ax)
-    total = term.copy()
+    total = term
     for k in range(1, 30):
         term = -term * (4.0 - (2 * k - 1) ** 2) / (k * 8.0 * ax)
         total = total + term
-    with np.errstate(over="ignore"):
-        return np.sign(x) * np.exp(ax) / np.sqrt(2.0 * np.pi * ax) * total
+    return np.sign(x) * np.exp(ax) / np.sqrt(2.0 * np.pi * ax) * total
 
 
 def bessel_i1(x):

@@ -16,7 +16,7 @@ import operator
 
 import numpy as np
 
-from .numpy_adjoints import TupleAdjoint, zeros_like
+from .numpy_adjoints import as_tuple_adjoint, zeros_like
 from .numpy_array_ops import (_axes, _container, _expand, _like, _matrix_norm_adjoint, _sum_to_shape, _swap,
                               _vector_norm_adjoint)
 
@@ -45,10 +45,6 @@ def _real(name: str, *complex_operands: bool) -> None:
     its source."""
     if any(complex_operands):
         _refuse(f"np.linalg.{name} of complex matrices has no derivative rule yet", "differentiate real matrices")
-
-
-def _tuple(values):
-    return TupleAdjoint(values)
 
 
 def _zeros(x):
@@ -161,7 +157,7 @@ def eigh_tangent(t, a, ans, UPLO="L"):
     f = _gap_inverse(close, w[..., None, :] - w[..., :, None])
     dv = v @ (f * q)
     dv = np.where(np.any(close, axis=-2)[..., None, :], np.nan, dv)
-    return _tuple([_diagonal(q).copy(), dv])
+    return as_tuple_adjoint([_diagonal(q).copy(), dv])
 
 
 def eigh_adjoint(g, a, ans, UPLO="L"):
@@ -238,7 +234,7 @@ def svd_tangent(t, a, ans, full_matrices=True, compute_uv=True, hermitian=False)
         du, ds, dvh = svd_tangent(t, a, np.linalg.svd(a, full_matrices=False), False)
         du = np.concatenate([du, np.full(u.shape[:-1] + (u.shape[-1] - k,), np.nan)], axis=-1)
         dvh = np.concatenate([dvh, np.full(vh.shape[:-2] + (vh.shape[-2] - k, vh.shape[-1]), np.nan)], axis=-2)
-        return _tuple([du, ds, dvh])
+        return as_tuple_adjoint([du, ds, dvh])
     v = _swap(vh)
     bad, f, sinv = _svd_parts(s)
     p = _swap(u) @ t @ v
@@ -247,7 +243,7 @@ def svd_tangent(t, a, ans, full_matrices=True, compute_uv=True, hermitian=False)
         * sinv[..., None, :]
     du = np.where(bad[..., None, :], np.nan, du)
     dv = np.where(bad[..., None, :], np.nan, dv)
-    return _tuple([du, _diagonal(p).copy(), _swap(dv)])
+    return as_tuple_adjoint([du, _diagonal(p).copy(), _swap(dv)])
 
 
 def svd_adjoint(g, a, ans, full_matrices=True, compute_uv=True, hermitian=False):
@@ -288,8 +284,10 @@ def svd_adjoint(g, a, ans, full_matrices=True, compute_uv=True, hermitian=False)
 
 # -- QR --------------------------------------------------------------------------------------------------------
 
-def _qr_mode(a, mode):
-    m, n = np.shape(a)[-2:]
+def _qr_mode(shape, mode):
+    """Refuses the modes of np.linalg.qr without a rule; takes the shape, not the matrix, so that a call kept
+    for its effect reads nothing differentiated."""
+    m, n = shape[-2:]
     if mode in ("reduced", "r") or (mode == "complete" and m <= n):
         return
     _refuse(f"np.linalg.qr(a, mode={mode!r}) has no derivative rule for this shape",
@@ -315,7 +313,7 @@ def _qr_square_adjoint(q, r, gq, gr):
 def qr_tangent(t, a, ans, mode="reduced"):
     """Tangent of ``np.linalg.qr`` (reduced); ``m < n`` factors the leading square block, ``R2 = Q^T A2``."""
     _real("qr", np.iscomplexobj(a), np.iscomplexobj(t))
-    _qr_mode(a, mode)
+    _qr_mode(np.shape(a), mode)
     t = np.asarray(t, dtype=np.float64)
     q, r = np.linalg.qr(a) if mode == "r" else (np.asarray(ans[0]), np.asarray(ans[1]))
     m, n = np.shape(a)[-2:]
@@ -324,13 +322,13 @@ def qr_tangent(t, a, ans, mode="reduced"):
     else:
         dq, dr1 = _qr_square_tangent(q, r[..., :, :m], t[..., :, :m])
         dr = np.concatenate([dr1, _swap(dq) @ np.asarray(a)[..., :, m:] + _swap(q) @ t[..., :, m:]], axis=-1)
-    return dr if mode == "r" else _tuple([dq, dr])
+    return dr if mode == "r" else as_tuple_adjoint([dq, dr])
 
 
 def qr_adjoint(g, a, ans, mode="reduced"):
     """Adjoint of ``np.linalg.qr`` (reduced), the transpose of :func:`qr_tangent`."""
     _real("qr", np.iscomplexobj(a))
-    _qr_mode(a, mode)
+    _qr_mode(np.shape(a), mode)
     if mode == "r":
         q, r = np.linalg.qr(a)
         gq, gr = np.zeros(q.shape), np.asarray(g, dtype=np.float64)
@@ -350,7 +348,7 @@ def qr_adjoint(g, a, ans, mode="reduced"):
 def slogdet_tangent(t, a, ans):
     """Tangent of ``np.linalg.slogdet``: the sign is piecewise constant; ``d logabsdet = tr(A^-1 dA)``."""
     _real("slogdet", np.iscomplexobj(a), np.iscomplexobj(t))
-    return _tuple([_zeros(ans[0]), np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)])
+    return as_tuple_adjoint([_zeros(ans[0]), np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)])
 
 
 def slogdet_adjoint(g, a, ans):
@@ -421,7 +419,7 @@ def lstsq_tangent_a(t, a, b, ans, rcond=None):
     dx = _pinv_tangent(t, a, p) @ bb
     dres = _zeros(ans[1]) if res is None else np.atleast_1d(-2.0 * np.sum(res * (t @ x), axis=0))
     u, _, vh = np.linalg.svd(a, full_matrices=False)
-    return _tuple([dx, dres, _zeros(ans[2]), _diagonal(_swap(u) @ t @ _swap(vh)).copy()])
+    return as_tuple_adjoint([dx, dres, _zeros(ans[2]), _diagonal(_swap(u) @ t @ _swap(vh)).copy()])
 
 
 def lstsq_tangent_b(t, a, b, ans, rcond=None):
@@ -429,7 +427,7 @@ def lstsq_tangent_b(t, a, b, ans, rcond=None):
     a, p, x, res = _lstsq_parts(a, b, ans)
     t = np.asarray(t, dtype=np.float64)
     dres = _zeros(ans[1]) if res is None else np.atleast_1d(2.0 * np.sum(res * t, axis=0))
-    return _tuple([p @ t, dres, _zeros(ans[2]), _zeros(ans[3])])
+    return as_tuple_adjoint([p @ t, dres, _zeros(ans[2]), _zeros(ans[3])])
 
 
 def lstsq_adjoint_a(g, a, b, ans, rcond=None):
@@ -493,27 +491,37 @@ def matrix_power_adjoint(g, a, n):
 def _chain(arrays):
     """The operands of ``multi_dot`` as 2-D matrices (a 1-D first is a row, a 1-D last a column)."""
     mats = [np.asarray(x, dtype=np.float64) for x in arrays]
-    if mats[0].ndim == 1:
-        mats[0] = mats[0][None, :]
-    if mats[-1].ndim == 1:
-        mats[-1] = mats[-1][:, None]
-    return mats
+    first = mats[0][None, :] if mats[0].ndim == 1 else mats[0]
+    last = mats[-1][:, None] if mats[-1].ndim == 1 else mats[-1]
+    out = [first]
+    out.extend(mats[1:-1])
+    out.append(last)
+    return out
 
 
 def _prefixes(mats):
+    """The products of the matrices before and after each one (identities at the ends)."""
+    return _products_before(mats), _products_after(mats)
+
+
+def _products_before(mats):
     left = [np.eye(mats[0].shape[0])]
     for x in mats[:-1]:
         left.append(left[-1] @ x)
+    return left
+
+
+def _products_after(mats):
     right = [np.eye(mats[-1].shape[1])]
     for x in reversed(mats[1:]):
         right.append(x @ right[-1])
-    return left, right[::-1]
+    return right[::-1]
 
 
 def multi_dot_tangent(t, arrays):
     """Tangent of ``np.linalg.multi_dot``: the sum over operands of the chain with that operand's tangent
     (``t`` holds one tangent per operand; None: inactive)."""
-    _real("multi_dot", *[np.iscomplexobj(x) for x in arrays])
+    _real("multi_dot", any([np.iscomplexobj(x) for x in arrays]))
     mats = _chain(arrays)
     left, right = _prefixes(mats)
     out = 0.0
@@ -527,7 +535,7 @@ def multi_dot_tangent(t, arrays):
 
 def multi_dot_adjoint(g, arrays):
     """Adjoints of ``np.linalg.multi_dot(arrays)``: ``left_k^T g right_k^T`` for operand ``k``."""
-    _real("multi_dot", *[np.iscomplexobj(x) for x in arrays])
+    _real("multi_dot", any([np.iscomplexobj(x) for x in arrays]))
     mats = _chain(arrays)
     left, right = _prefixes(mats)
     g = np.asarray(g, dtype=np.float64).reshape(mats[0].shape[0], mats[-1].shape[1])

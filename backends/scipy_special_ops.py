@@ -77,19 +77,18 @@ def zeta_slope(x, q=None):
     x = np.asarray(x, dtype=float)
     q = np.ones_like(x) if q is None else np.asarray(q, dtype=float)
     x, q = np.broadcast_arrays(x, q)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        k = q[..., None] + np.arange(_EM_TERMS)
-        out = -np.sum(np.log(k) * k ** -x[..., None], axis=-1)
-        w = q + _EM_TERMS
-        log_w = np.log(w)
-        out = out - log_w * w ** (1 - x) / (x - 1) - w ** (1 - x) / (x - 1) ** 2 - log_w * w ** -x / 2
-        rising, rising_slope = np.ones_like(x), np.zeros_like(x)  # x (x+1) ... (x+2j-2) and its slope in x
-        for j, c in enumerate(_EM_COEFFICIENTS, start=1):
-            for i in ((0,) if j == 1 else (2 * j - 3, 2 * j - 2)):
-                rising_slope = rising_slope * (x + i) + rising
-                rising = rising * (x + i)
-            power = w ** (1 - x - 2 * j)
-            out = out + c * power * (rising_slope - log_w * rising)
+    k = np.expand_dims(q, -1) + np.arange(_EM_TERMS)
+    out = -np.sum(np.log(k) * k ** -np.expand_dims(x, -1), axis=-1)
+    w = q + _EM_TERMS
+    log_w = np.log(w)
+    out = out - log_w * w ** (1 - x) / (x - 1) - w ** (1 - x) / (x - 1) ** 2 - log_w * w ** -x / 2
+    rising, rising_slope = np.ones_like(x), np.zeros_like(x)  # x (x+1) ... (x+2j-2) and its slope in x
+    for j, c in enumerate(_EM_COEFFICIENTS, start=1):
+        for i in ((0,) if j == 1 else (2 * j - 3, 2 * j - 2)):
+            rising_slope = rising_slope * (x + i) + rising
+            rising = rising * (x + i)
+        power = w ** (1 - x - 2 * j)
+        out = out + c * power * (rising_slope - log_w * rising)
     return out[()] if out.ndim == 0 else out
 
 
@@ -162,10 +161,9 @@ def betainc_slope(a, b, x):
     x = np.asarray(x, dtype=float)
     inside = np.logical_and(x >= 0, x <= 1)
     xs = np.where(inside, x, 0.5)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = np.exp(scipy_special.xlogy(np.asarray(a) - 1, xs) + scipy_special.xlog1py(np.asarray(b) - 1, -xs)
-                     - scipy_special.betaln(a, b))
-    out = np.where(inside, out, 0.0)
+    log_slope = (scipy_special.xlogy(np.asarray(a) - 1, xs) + scipy_special.xlog1py(np.asarray(b) - 1, -xs)
+                 - scipy_special.betaln(a, b))
+    out = np.where(inside, np.exp(log_slope), 0.0)
     return out[()] if out.ndim == 0 else out
 
 
@@ -175,9 +173,7 @@ def gammainc_slope(a, x):
     x = np.asarray(x, dtype=float)
     inside = x >= 0
     xs = np.where(inside, x, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = np.exp(scipy_special.xlogy(np.asarray(a) - 1, xs) - xs - scipy_special.gammaln(a))
-    out = np.where(inside, out, 0.0)
+    out = np.where(inside, np.exp(scipy_special.xlogy(np.asarray(a) - 1, xs) - xs - scipy_special.gammaln(a)), 0.0)
     return out[()] if out.ndim == 0 else out
 
 
@@ -191,13 +187,19 @@ def multigammaln_slope(a, d):
 
 def rgamma_slope(x):
     """Slope of ``1 / Gamma(x)``: ``-digamma(x) / Gamma(x)``; at the poles of Gamma, ``x = -n``, where ``1/Gamma`` is
-    0, the limit ``(-1)**n n!``."""
+    0, the limit ``(-1)**n n!``, as the slope of the reflection ``sin(pi x) Gamma(1 - x) / pi``, which is smooth
+    there (so that this slope has the right slope too)."""
     x = np.asarray(x, dtype=float)
     pole = np.logical_and(x <= 0, x == np.floor(x))
-    n = np.where(pole, -x, 0.0)
-    with np.errstate(invalid="ignore"):
-        out = np.where(pole, (-1.0) ** n * scipy_special.gamma(n + 1),
-                       -scipy_special.rgamma(x) * scipy_special.digamma(np.where(pole, 1.0, x)))
+    finite_pole = np.logical_and(pole, x > -np.inf)
+    xp = np.where(finite_pole, x, 0.0)
+    n = -np.floor(xp)  # -xp at a pole, held constant: d = xp + n is 0 there and moves with xp
+    d = xp + n
+    sign = np.where(np.remainder(n, 2.0) == 0, 1.0, -1.0)  # (-1)**n
+    limit = sign * scipy_special.gamma(1 - xp) * (np.cos(np.pi * d)
+                                                   - np.sin(np.pi * d) * scipy_special.digamma(1 - xp) / np.pi)
+    out = np.where(pole, np.where(finite_pole, limit, np.inf),
+                   -scipy_special.rgamma(x) * scipy_special.digamma(np.where(pole, 1.0, x)))
     return out[()] if out.ndim == 0 else out
 
 
@@ -214,16 +216,24 @@ def boxcox_lmbda_slope(log_x, lmbda):
         term = term * u
         factorial *= k + 3
     safe = np.where(small, 1.0, u)
-    with np.errstate(over="ignore", invalid="ignore"):
-        direct = (safe * np.exp(safe) - np.expm1(safe)) / safe ** 2
+    direct = (safe * np.exp(safe) - np.expm1(safe)) / safe ** 2
     out = log_x ** 2 * np.where(small, series, direct)
     return out[()] if out.ndim == 0 else out
 
 
+_SPENCE_TERMS = 10
+
+
 def spence_slope(z):
-    """Slope of ``spence(z) = integral from 1 to z of log(t) / (1 - t)``: ``log(z) / (1 - z)``, -1 at ``z = 1``."""
+    """Slope of ``spence(z) = integral from 1 to z of log(t) / (1 - t)``: ``log(z) / (1 - z)``; near ``z = 1``
+    (where it is used at ``z == 1`` only) the series ``-sum_k (1 - z)**k / (k + 1)``, -1 at ``z = 1``, whose
+    slopes are those of the function there."""
     z = np.asarray(z, dtype=float)
     one = z == 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(one, -1.0, np.log(z) / np.where(one, 2.0, 1 - z))
+    v = 1 - np.where(one, z, 1.0)  # 1 - z at z == 1 (0, and its slope), 0 elsewhere
+    series = 1.0 / _SPENCE_TERMS
+    for k in range(_SPENCE_TERMS - 1, 0, -1):
+        series = 1.0 / k + v * series
+    zs = np.where(one, 2.0, z)
+    out = np.where(one, -series, np.log(zs) / (1 - zs))
     return out[()] if out.ndim == 0 else out

@@ -35,9 +35,16 @@ def _out(x):
     return x[()] if x.ndim == 0 else x
 
 
-def distribution_logpdf(name, x, *params):
-    """``scipy.stats.<name>.logpdf(x, *params)``: the log density, whose exponential is the slope of the cdf."""
-    return getattr(scipy_stats, name).logpdf(x, *params)
+def distribution_logpdf(name, x, first, second, third=None, fourth=None):
+    """``scipy.stats.<name>.logpdf(x, first, second, ...)`` for the families whose cdf has a rule (``norm``, ``t``,
+    ``gamma``, ``beta``): the log density, whose exponential is the slope of the cdf."""
+    if name == "norm":
+        return scipy_stats.norm.logpdf(x, first, second)
+    if name == "t":
+        return scipy_stats.t.logpdf(x, first, second, third)
+    if name == "gamma":
+        return scipy_stats.gamma.logpdf(x, first, second, third)
+    return scipy_stats.beta.logpdf(x, first, second, third, fourth)
 
 
 def density_ratio(log_density, log_value):
@@ -46,8 +53,7 @@ def density_ratio(log_density, log_value):
     log_density, log_value = np.broadcast_arrays(np.asarray(log_density, dtype=np.float64),
                                                  np.asarray(log_value, dtype=np.float64))
     zero = log_density == -np.inf
-    with np.errstate(invalid="ignore", over="ignore"):
-        out = np.where(zero, 0.0, np.exp(np.where(zero, 0.0, log_density) - log_value))
+    out = np.where(zero, 0.0, np.exp(np.where(zero, 0.0, log_density) - log_value))
     return _out(out)
 
 
@@ -72,8 +78,14 @@ def gamma_score(x, a, loc, scale, wrt):
     inside = z > 0
     z = np.where(inside, z, 1.0)
     a = np.asarray(a, dtype=np.float64)
-    slope = {"x": lambda: ((a - 1) / z - 1) / scale, "loc": lambda: -((a - 1) / z - 1) / scale,
-             "scale": lambda: (z - a) / scale, "a": lambda: np.log(z) - scipy_special.digamma(a)}[wrt]()
+    if wrt == "x":
+        slope = ((a - 1) / z - 1) / scale
+    elif wrt == "loc":
+        slope = -((a - 1) / z - 1) / scale
+    elif wrt == "scale":
+        slope = (z - a) / scale
+    else:
+        slope = np.log(z) - scipy_special.digamma(a)
     return _out(np.where(inside, slope, 0.0))
 
 
@@ -86,25 +98,29 @@ def beta_score(x, a, b, loc, scale, wrt):
     inside = np.logical_and(z > 0, z < 1)
     z = np.where(inside, z, 0.5)
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    psi = scipy_special.digamma
-    in_x = lambda: ((a - 1) / z - (b - 1) / (1 - z)) / scale  # noqa: E731
-    slope = {"x": in_x, "loc": lambda: -in_x(), "scale": lambda: -in_x() * z - 1 / scale,
-             "a": lambda: np.log(z) - psi(a) + psi(a + b), "b": lambda: np.log1p(-z) - psi(b) + psi(a + b)}[wrt]()
+    if wrt == "a":
+        slope = np.log(z) - scipy_special.digamma(a) + scipy_special.digamma(a + b)
+    elif wrt == "b":
+        slope = np.log1p(-z) - scipy_special.digamma(b) + scipy_special.digamma(a + b)
+    else:
+        in_x = ((a - 1) / z - (b - 1) / (1 - z)) / scale
+        if wrt == "x":
+            slope = in_x
+        elif wrt == "loc":
+            slope = -in_x
+        else:
+            slope = -in_x * z - 1 / scale
     return _out(np.where(inside, slope, 0.0))
-
-
-def _counts(k, loc):
-    m = np.asarray(k, dtype=np.float64) - loc
-    return m, np.logical_and(m >= 0, m == np.floor(m))
 
 
 def poisson_score(k, mu, loc=0):
     """Slope of ``poisson.logpmf(k, mu, loc)`` in ``mu``: ``(k - loc) / mu - 1``, 0 where ``k - loc`` is not a
     count (the log pmf is the constant ``-inf`` there)."""
-    m, valid = _counts(k, loc)
+    m = np.asarray(k, dtype=np.float64) - loc
+    # computed here: a mask returned in a pair with m would be taken to carry m's slope
+    valid = np.logical_and(m >= 0, m == np.floor(m))
     mu = np.asarray(mu, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = np.where(m == 0, 0.0, m / np.where(m == 0, 1.0, mu)) - 1
+    slope = np.where(m == 0, 0.0, m / np.where(m == 0, 1.0, mu)) - 1
     return _out(np.where(valid, slope, 0.0))
 
 

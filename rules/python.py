@@ -30,6 +30,9 @@ for _op in (operator.lt, operator.le, operator.gt, operator.ge, operator.eq, ope
     defnondiff(_op, "comparison")
 defnondiff(operator.not_, "boolean result")
 defnondiff(operator.floordiv, "piecewise constant")
+# Bitwise operators take booleans and integers only (NumPy refuses floats): their results carry no derivative.
+for _op in (operator.and_, operator.or_, operator.xor, operator.lshift, operator.rshift, operator.invert):
+    defnondiff(_op, "bitwise: booleans and integers only")
 
 # abs has slope sign(x); 0 at x == 0, like np.abs.
 defpartials(builtins.abs, "x", x="np.sign(x)")
@@ -44,6 +47,8 @@ defnondiff(builtins.int, "truncates to an integer")
 defnondiff(builtins.round, "piecewise constant")
 defnondiff(builtins.len, "integer result")
 defnondiff(builtins.bool, "boolean result")
+defnondiff(builtins.any, "boolean result")
+defnondiff(builtins.all, "boolean result")
 
 # sum(iterable, start): every element receives g (summed back to its own shape).
 deflinear(builtins.sum, "iterable, /, start=0", apply="sum(iterable, start)",

@@ -42,6 +42,7 @@ defnondiff(runtime("zeros_like"), "zeros shaped like its argument: they do not d
 defnondiff(runtime("cleared"), "the zeros that clear part of an adjoint: they do not depend on its values",
            returns="new")
 defnondiff(runtime("unpop_position"), "an integer position in a list")
+defnondiff(runtime("uninsert_position"), "an integer position in a list")
 defnondiff(runtime("check_index"), "a check that refuses float indices; it returns nothing")
 defnondiff(runtime("check_array_attribute"), "a check that refuses a record field read as an array attribute; "
                                              "it returns nothing")
@@ -62,6 +63,24 @@ deflinear(runtime("snapshot_contents"), "value", apply="sd.snapshot_contents(val
 # always a new object (``None``, a zero, added to an array gives a copy of the array).
 deflinear(runtime("add"), "a, b", apply="sd.add(a, b)", a="sd.unbroadcast(g, a)", b="sd.unbroadcast(g, b)",
           returns="new")
+# A tuple or list adjoint built from the adjoints of its items (helpers that return one per output of a
+# primal): linear; its transpose hands each item its part, in the structure of ``values``.
+deflinear(runtime("as_tuple_adjoint"), "values", apply="sd.as_tuple_adjoint(values)",
+          values="sd.sequence_adjoint(g, values)", returns="new")
+deflinear(runtime("as_list_adjoint"), "values", apply="sd.as_list_adjoint(values)",
+          values="sd.sequence_adjoint(g, values)", returns="new")
+# Records (namedtuples, dataclasses): a field's adjoint set into a zero record adjoint, and read back out of one,
+# are transposes of each other; the record and the value that give only the structure carry no derivative.
+_linear(runtime("attribute_adjoint"), "adjoint, obj, name", apply="sd.attribute_adjoint(adjoint, obj, name)",
+        shape_only=("obj",), adjoint="sd.attribute_of_adjoint(g, obj, name)", returns="new")
+_linear(runtime("attribute_of_adjoint"), "adjoint, obj, name", apply="sd.attribute_of_adjoint(adjoint, obj, name)",
+        shape_only=("obj",), adjoint="sd.attribute_adjoint(g, obj, name)")
+_linear(runtime("field_of_tangent"), "tangent, primal, field", apply="sd.field_of_tangent(tangent, primal, field)",
+        shape_only=("primal",), tangent="sd.attribute_adjoint(g, primal, field)")
+_linear(runtime("field_tangent"), "tangent, field, record", apply="sd.field_tangent(tangent, field, record)",
+        shape_only=("record",), tangent="sd.field_adjoint(g, field, tangent)", returns="new")
+_linear(runtime("field_adjoint"), "adjoint, field, like", apply="sd.field_adjoint(adjoint, field, like)",
+        shape_only=("like",), adjoint="sd.field_tangent(g, field, adjoint)")
 # unbroadcast sums down to the shape of ``like``: its transpose broadcasts back (g + zeros shaped like value).
 _linear(runtime("unbroadcast"), "value, like", apply="sd.unbroadcast(value, like)", shape_only=("like",),
           value="g + sd.zeros_like(value)")
@@ -358,6 +377,8 @@ SPELLED_OUT = {
     "add_at": "a = sd.as_mutable(a); a[i] = sd.added_at(a, i, value)",
     "restore_item": "container[key] = sd.restored_value(saved)",
     "unpop": "items.append(value), or items.insert(sd.unpop_position(items, i), value)",
+    "uninsert": "items.pop(sd.uninsert_position(items, i))",
+    "unextend": "n pops, each value put back at the front of a new list: sd.as_list_adjoint(that list)",
 }
 """The runtime helpers that write into an argument, and how the parse stage spells each call out when generated
 code is differentiated again (``sourcediff.parse.spell_out_writes``)."""
@@ -380,13 +401,9 @@ derived function (``parse.declare_derived_call``), through generated glue. Deriv
 # -- not differentiable again yet -------------------------------------------------------------------------------
 
 NOT_YET: dict[str, str] = {
-    "attribute_adjoint": "the adjoint of a record's field read (namedtuples, dataclasses): its transpose reads the "
-                         "field back out of a record adjoint; not written yet",
-    "restore": "puts back what a helper or a shared array's update overwrote, in place; not spelled out yet",
-    "unextend": "takes back what lst.extend added, in place; not spelled out yet",
-    "uninsert": "takes back what lst.insert added, in place; not spelled out yet",
-    "field_of_tangent": "a named tuple's field read from a tangent that a rule gave as a plain tuple: its "
-                        "transpose would build a tuple adjoint with one field set; not written yet",
+    "restore": "puts back, in place, what a helper or an update of a shared array overwrote, in a list, a dict, or "
+               "a name the analysis does not know to be an array (a known array is restored by a visible write, "
+               "x[...] = saved); not spelled out yet",
 }
 """Names of the contract that generated code may call, that have no rule, and whose source sourcediff cannot
 differentiate yet: differentiating code that calls one is refused with a ``SourcediffError`` that names the line.
@@ -394,33 +411,19 @@ Every other runtime function without a rule is differentiated through its source
 of the user's (``callsites``)."""
 
 _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
-    "it builds a tuple adjoint (TupleAdjoint), which has no rule": (
-        "builtin_extremum_adjoint", "builtin_sum_adjoint", "cho_factor_tangent", "dist_adjoint", "eigh_tangent",
-        "lstsq_tangent_a", "lstsq_tangent_b", "lu_factor_tangent", "qr_tangent", "scipy_eigh_tangent",
-        "scipy_svd_tangent", "sequence_adjoint", "sequence_prod_adjoint", "slogdet_tangent", "svd_tangent",
+    "it builds a tuple adjoint (TupleAdjoint) directly, not through sd.as_tuple_adjoint": (
+        "cho_factor_tangent", "dist_adjoint", "lu_factor_tangent", "scipy_eigh_tangent", "sequence_prod_adjoint",
     ),
     "it passes *args": (
-        "block_diag_tangent", "distribution_logpdf",
-        "multi_dot_adjoint", "multi_dot_tangent", "scipy_lstsq_tangent_a",
-        "scipy_lstsq_tangent_b", "scipy_qr_tangent",
-    ),
-    "it runs under a with statement (np.errstate)": (
-        "bessel_i1", "betainc_slope", "boxcox_lmbda_slope", "density_ratio", "gammainc_slope",
-        "poisson_score", "rgamma_slope", "spence_slope", "zeta_slope",
+        "block_diag_tangent", "scipy_lstsq_tangent_a", "scipy_lstsq_tangent_b", "scipy_qr_tangent",
     ),
     "it writes in place into an array the analysis cannot tell apart from another": (
-        "expm_adjoint", "expm_tangent", "field_tangent",
-    ),
-    "it calls a helper of its own with complex values": (
-        "hfft_adjoint", "ihfft_adjoint", "irfft_adjoint", "irfftn_adjoint", "rfft_adjoint",
-    ),
-    "it raises on unsupported input": (
-        "fft_adjoint", "fftn_adjoint", "rfftn_adjoint",
+        "expm_adjoint", "expm_tangent",
     ),
     "it writes with np.put_along_axis, a call kept for its effect": (
         "lu_factor_adjoint", "lu_solve_tangent_lu",
     ),
-    "it builds a list adjoint (ListAdjoint), which has no rule": (
+    "it builds a list adjoint (ListAdjoint) directly, not through sd.as_list_adjoint": (
         "cho_solve_adjoint_c", "lu_solve_adjoint_lu",
     ),
     "it calls scipy.linalg.solve_sylvester, which has no rule": (
@@ -429,23 +432,8 @@ _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
     "it appends to a list stored inside another": (
         "block_diag_adjoint",
     ),
-    "it passes a lambda": (
-        "gamma_score",
-    ),
-    "it passes a nested function as a value": (
-        "beta_score",
-    ),
-    "it reads a field by name with getattr": (
-        "field_adjoint",
-    ),
-    "it selects complex values with np.where, which has no complex rule": (
-        "angle_adjoint",
-    ),
     "it calls a checking helper for its effect that reads singular values (a call whose result is discarded)": (
         "scipy_pinv_tangent",
-    ),
-    "its output may be complex": (
-        "imag_adjoint",
     ),
 }
 NOT_YET.update({name: f"its source cannot be differentiated yet: {why}"

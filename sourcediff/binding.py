@@ -14,16 +14,18 @@ from sourcediff.rules import registry
 
 from .errors import MissingRuleError, SourcediffError, UnsupportedSyntaxError
 from .naming import constant, name
-from .parse import ParsedFunction, is_resolved, is_runtime_helper
+from .parse import ParsedFunction, is_resolved, runtime_name_of
 
 BINARY_PRIMITIVES = {
     gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul, gast.Div: operator.truediv,
     gast.Pow: operator.pow, gast.MatMult: operator.matmul, gast.FloorDiv: operator.floordiv,
-    gast.Mod: operator.mod,
+    gast.Mod: operator.mod, gast.BitAnd: operator.and_, gast.BitOr: operator.or_, gast.BitXor: operator.xor,
+    gast.LShift: operator.lshift, gast.RShift: operator.rshift,
 }
-UNARY_PRIMITIVES = {gast.USub: operator.neg, gast.UAdd: operator.pos}
+UNARY_PRIMITIVES = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Invert: operator.invert}
 OPERATOR_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
-                    gast.MatMult: "@", gast.FloorDiv: "//", gast.Mod: "%"}
+                    gast.MatMult: "@", gast.FloorDiv: "//", gast.Mod: "%", gast.BitAnd: "&", gast.BitOr: "|",
+                    gast.BitXor: "^", gast.LShift: "<<", gast.RShift: ">>"}
 
 
 class RuleBinder:
@@ -185,13 +187,3 @@ def runtime_aliases(namer, parsed: ParsedFunction, objects: dict[str, Any]) -> d
         namer.taken.add(candidate)
         aliases[short] = candidate
     return aliases
-
-
-def runtime_name_of(target: Any) -> str | None:
-    """The contract name of a function of the NumPy runtime (``sd.<name>``), else None."""
-    name_ = getattr(target, "__name__", None)
-    if name_ is None or not is_runtime_helper(target):
-        return None
-    from sourcediff.backends import NUMPY
-
-    return name_ if getattr(NUMPY.runtime, name_, None) is target else None

@@ -19,7 +19,7 @@ import gast
 from .calls import scalar_parameters
 from .inplace import makes_new_object
 from .ir import Update, appended, as_python, blocks, list_change, reads, sid, stored, target_of, walk_statements
-from .parse import ParsedFunction, is_resolved, is_user_function
+from .parse import ParsedFunction, as_rule_key, is_resolved, is_user_function
 from sourcediff.rules import registry
 
 ARRAY_RESULTS = ("new", "view")  # what functions that give back an ndarray declare (see registry.RESULTS)
@@ -46,7 +46,7 @@ def differentiable_reads(stmt: gast.stmt, parsed: ParsedFunction) -> list[str]:
         func = rhs.func
         target = parsed.resolve(func)
         if is_resolved(target):
-            if registry.is_nondifferentiable(target):
+            if registry.is_nondifferentiable(as_rule_key(target)):
                 return []
         elif isinstance(func, gast.Attribute) and func.attr in registry.NONDIFFERENTIABLE_METHODS:
             return []

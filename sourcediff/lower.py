@@ -44,7 +44,7 @@ from .naming import RUNTIME, Namer, assign, constant, name
 from .parse import ParsedFunction, is_resolved, is_user_function
 
 BINARY_OPERATORS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.MatMult,
-                    gast.FloorDiv, gast.Mod)
+                    gast.FloorDiv, gast.Mod, gast.BitAnd, gast.BitOr, gast.BitXor, gast.LShift, gast.RShift)
 
 _LATER = {
     gast.Try: ("a try statement", "move the try/except outside the function being differentiated"),

@@ -105,6 +105,22 @@ def is_runtime_helper(obj: Any) -> bool:
         "sourcediff.backends.")
 
 
+def runtime_name_of(target: Any) -> str | None:
+    """The contract name of a function of the NumPy runtime (``sd.<name>``), else None."""
+    name_ = getattr(target, "__name__", None)
+    if name_ is None or not is_runtime_helper(target):
+        return None
+    from sourcediff.backends import NUMPY
+
+    return name_ if getattr(NUMPY.runtime, name_, None) is target else None
+
+
+def as_rule_key(target: Any) -> Any:
+    """``target``, or the key ``runtime(name)`` of a runtime helper called by name inside the runtime."""
+    name_ = runtime_name_of(target)
+    return target if name_ is None else registry.runtime(name_)
+
+
 def _source_of(function: Callable) -> tuple[str, str, int]:
     code = getattr(function, "__code__", None)
     filename = code.co_filename if code is not None else "<unknown>"
@@ -392,6 +408,34 @@ def _atom(value: gast.expr, base: str, before: list, fresh: _Fresh) -> gast.expr
     return _load(temporary)
 
 
+def _taken_back(call: gast.Call, target: gast.Name | None, sd: str, fresh: _Fresh) -> list:
+    """``sd.uninsert(items, i)`` as ``items.pop(sd.uninsert_position(items, i))``; ``sd.unextend(items, n)`` as a
+    loop of ``n`` pops whose values are put back in order into a new list (``sd.as_list_adjoint`` of it)."""
+    items = call.args[0]
+
+    def pop(*args: gast.expr) -> gast.Call:
+        return gast.Call(func=gast.Attribute(value=_load(items.id), attr="pop", ctx=gast.Load()), args=list(args),
+                         keywords=[])
+
+    def assign(identifier: str, value: gast.expr) -> gast.Assign:
+        return gast.Assign(targets=[gast.Name(id=identifier, ctx=gast.Store(), annotation=None, type_comment=None)],
+                           value=value, type_comment=None)
+
+    if call.func.attr == "uninsert":
+        taken = pop(_sd_call(sd, "uninsert_position", _load(items.id), call.args[1]))
+        return [assign(target.id, taken) if target is not None else gast.Expr(value=taken)]
+    value, part = fresh("taken"), fresh("taken_items")
+    put_back = gast.Call(func=gast.Attribute(value=_load(part), attr="insert", ctx=gast.Load()),
+                         args=[gast.Constant(value=0, kind=None), _load(value)], keywords=[])
+    loop = gast.For(target=gast.Name(id=fresh("_"), ctx=gast.Store(), annotation=None, type_comment=None),
+                    iter=gast.Call(func=_load("range"), args=[call.args[1]], keywords=[]),
+                    body=[assign(value, pop()), gast.Expr(value=put_back)], orelse=[], type_comment=None)
+    out = [assign(part, gast.List(elts=[], ctx=gast.Load())), loop]
+    if target is not None:
+        out.append(assign(target.id, _sd_call(sd, "as_list_adjoint", _load(part))))
+    return out
+
+
 def _spelled_statement(parsed: ParsedFunction, stmt: gast.stmt, sd: str, fresh: _Fresh) -> list:
     call = stmt.value
     target = stmt.targets[0] if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 else None
@@ -409,6 +453,12 @@ def _spelled_statement(parsed: ParsedFunction, stmt: gast.stmt, sd: str, fresh: 
         write = gast.Subscript(value=container, slice=key, ctx=gast.Store())
         return before + [gast.Assign(targets=[_store(write)], value=_sd_call(sd, "restored_value", call.args[2]),
                                      type_comment=None)]
+    if _runtime_call(call, sd, ("uninsert", "unextend")) and isinstance(call.args[0], gast.Name) and (
+            target is None or isinstance(target, gast.Name)):
+        spelled = _taken_back(call, target, sd, fresh)
+        for node in (n for s in spelled for n in gast.walk(s) if isinstance(n, gast.stmt)):
+            gast.copy_location(node, stmt)  # the loop's body too: every line is the call's
+        return before + spelled
     if _runtime_call(call, sd, ("add_at", "unpop")) and (target is None or isinstance(target, gast.Name)):
         adjoint = _atom(call.args[0], "adjoint", before, fresh)
         if call.func.attr == "add_at":

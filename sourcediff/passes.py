@@ -211,7 +211,7 @@ class Passes:
             else:
                 out.extend(self.code.get(sid(stmt), []))
                 for n in reversed(self.facts.calls.inactive_writes.get(sid(stmt), ())):
-                    out.append(assign(n, call(f"{self.runtime['sd']}.restore", name(n), self.pop())))
+                    out.append(self.restore(n))
                 if sid(stmt) in self.plan.mutations:
                     out.append(self.undo_list_change(stmt))
                 if sid(stmt) in self.plan.unsaved:
@@ -227,12 +227,18 @@ class Passes:
                         out.append(gast.Expr(value=call(f"{self.runtime['sd']}.restore_item", name(array),
                                                         index_value(index), self.pop())))
                 elif self.facts.is_buffer_write(stmt):
-                    y = target_of(stmt)
-                    out.append(assign(y, call(f"{self.runtime['sd']}.restore", name(y), self.pop())))
+                    out.append(self.restore(target_of(stmt)))
             for n in reversed(self.facts.binds(stmt)):
                 if (sid(stmt), n) in self.plan.saves:
                     out.append(assign(n, self.pop()))
         return out
+
+    def restore(self, n: str) -> gast.stmt:
+        """Put back the snapshot of ``n`` that a write overwrote, into the same object (its other names see it):
+        ``n[...] = saved`` for an array, a visible write; ``sd.restore`` for a list or a dict."""
+        if n in self.arrays.arrays:
+            return update(n, constant(Ellipsis), self.pop())
+        return assign(n, call(f"{self.runtime['sd']}.restore", name(n), self.pop()))
 
     def undo_list_change(self, stmt: gast.stmt) -> gast.stmt:
         """Put the primal list back as it was before ``stmt`` (the backward pass reads it)."""

@@ -302,7 +302,9 @@ class ReverseTransform:
         if method == "extend":
             part = call(f"{sd}.unextend", name(self.bar(lst)), call("len", copy.deepcopy(value)))
             if isinstance(value, gast.Name) and act.operand_active(stmt, value.id):
-                code.append(self.accumulate(Contribution(value.id, call(f"{sd}.sequence_adjoint", part,
+                taken = self.namer.fresh(f"{value.id}_part")  # a statement of its own, which can be spelled out
+                code.append(assign(taken, part))
+                code.append(self.accumulate(Contribution(value.id, call(f"{sd}.sequence_adjoint", name(taken),
                                                                         name(value.id)))))
             else:
                 code.append(gast.Expr(value=part))

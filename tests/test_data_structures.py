@@ -170,3 +170,29 @@ def test_list_pop_extend_and_insert(jax_grad):
 
 def test_a_stack_popped_in_a_while_loop(jax_grad):
     check(stack_machine, (0.7, 4), 0, jax_grad)
+
+
+# -- a list element replaced by a value of another shape (np.linalg.multi_dot's helper did this) --------------
+
+W_CHAIN = np.eye(3) * 2 + 0.1
+
+
+def chain_of_rows_and_columns(x):
+    mats = [np.asarray(v, dtype=np.float64) for v in [x[0], W_CHAIN, x[2]]]
+    if mats[0].ndim == 1:
+        mats[0] = mats[0][None, :]
+    if mats[-1].ndim == 1:
+        mats[-1] = mats[-1][:, None]
+    return np.sum(mats[0] @ mats[1] @ mats[2])
+
+
+def both_elements_active(x):
+    mats = [x[0] * 1.0, x[1] * 1.0]
+    mats[0] = mats[0][None, :]
+    return np.sum(mats[0] @ mats[1])
+
+
+@pytest.mark.parametrize("f", [chain_of_rows_and_columns, both_elements_active], ids=lambda f: f.__name__)
+def test_a_list_element_replaced_by_another_shape(f):
+    """The adjoint slot cleared by the write holds a zero of any shape: the element put back is (3,), not (1, 3)."""
+    sourcediff.check_grads(f, (np.arange(9.0).reshape(3, 3) / 10,), order=1)

@@ -19,6 +19,11 @@ rules are listed here with ``valid_for_complex``. The others get a variant:
 
 Any other function meeting a complex value in a differentiated statement is
 refused with its line (``sourcediff.complex_values``).
+
+The runtime's ``sd.imag_adjoint`` and ``sd.angle_adjoint`` have rules here,
+for second derivatives: both multiply the cotangent by a factor, ``-1j`` and
+``-1j s / z`` (``s`` the degrees' scale), so each is its own transpose in the
+cotangent; ``-1j s c / z`` is holomorphic in ``z``, with slope ``1j s c / z**2``.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ import operator
 
 import numpy as np
 
-from ..registry import (attribute, complex_results, defcomplex, deflinear, defrule, method, real_results,
+from ..registry import (attribute, complex_results, defcomplex, deflinear, defrule, method, real_results, runtime,
                         share_method, valid_for_complex)
 
 # -- the parts of a complex number -----------------------------------------------------------------
@@ -52,10 +57,22 @@ defrule(np.linalg.eigvals, "a", a="sd.eigvals_adjoint(g, a)", jvp={"a": "sd.eigv
         returns="new")
 complex_results(np.linalg.eigvals)
 
+# -- the runtime's adjoints of imag and angle, differentiated again ----------------------------------
+defrule(runtime("imag_adjoint"), "cotangent, val", cotangent="sd.imag_adjoint(g, val)",
+        jvp={"cotangent": "sd.imag_adjoint(t, val)"}, cut=("val",), returns="new")
+# angle_adjoint(c, z) = -1j s c conj(z) / |z|**2 = -1j s c / z, 0 where |z|**2 == 0 and for a real z
+_ANGLE_SLOPE = ("np.where(np.real(z * np.conj(z)) == 0, 0.0, 1j * (180.0 / np.pi if deg else 1.0) * cotangent "
+                "/ np.where(np.real(z * np.conj(z)) == 0, 1.0, z) ** 2)")
+defrule(runtime("angle_adjoint"), "cotangent, z, deg=False", cotangent="sd.angle_adjoint(g, z, deg)",
+        z=f"g * {_ANGLE_SLOPE} if np.iscomplexobj(z) else sd.zeros_like(z)",
+        jvp={"cotangent": "sd.angle_adjoint(t, z, deg)",
+             "z": f"t * {_ANGLE_SLOPE} if np.iscomplexobj(z) else sd.zeros_like(z)"}, returns="new")
+
 real_results(np.real, attribute("real"), np.imag, attribute("imag"), np.angle, np.abs, builtins.abs,
              len, np.shape, np.size, np.ndim, attribute("shape"), attribute("size"), attribute("ndim"))
 valid_for_complex(np.real, attribute("real"), np.imag, attribute("imag"), np.conj, method("conj"),
-                  method("conjugate"), np.angle, np.real_if_close, np.linalg.eigvals)
+                  method("conjugate"), np.angle, np.real_if_close, np.linalg.eigvals, runtime("imag_adjoint"),
+                  runtime("angle_adjoint"))
 
 # -- holomorphic functions and linear maps: their ordinary templates hold ------------------------------
 valid_for_complex(

@@ -87,7 +87,8 @@ for _f, (_d1, _d2) in ((np.fmax, _MAX), (np.fmin, _MIN)):
     defpartials(_f, "x1, x2", unbroadcast=True, x1=_d1 + _NAN[0], x2=_d2 + _NAN[1])
 
 # where(condition) with one argument returns indices; only x and y carry gradients.
-defrule(np.where, "condition, x=None, y=None", unbroadcast=True,
+# The condition is read as booleans: no derivative flows through it, even from a float array (``cut``).
+defrule(np.where, "condition, x=None, y=None", unbroadcast=True, cut=("condition",),
         x="np.where(condition, g, 0.0)", y="np.where(condition, 0.0, g)",
         jvp={"x": "np.where(condition, t, 0.0)", "y": "np.where(condition, 0.0, t)"}, returns='new')
 

@@ -137,6 +137,10 @@ SPELLED_OUT_CALLS = {
                      lambda: ({"k": 1.0}, 0.5)),
     "unpop": ("def probe(a, v):\n    a = sd.unpop(a, -1, v)\n    a = sd.unpop(a, None, v)\n    return v, a\n",
               lambda: ([1.0, 2.0], 0.5)),
+    "uninsert": ("def probe(a, v):\n    w = sd.uninsert(a, -2)\n    sd.uninsert(a, 7)\n    return w, a\n",
+                 lambda: ([1.0, 2.0, 3.0, 4.0], 0.5)),
+    "unextend": ("def probe(a, v):\n    w = sd.unextend(a, 2)\n    sd.unextend(a, 1)\n    return w, a\n",
+                 lambda: ([1.0, 2.0, 3.0, 4.0], 0.5)),
 }
 
 

@@ -6,14 +6,26 @@ integer arrays with repeats (where the last write wins).
 """
 from __future__ import annotations
 
+from collections import namedtuple
+from dataclasses import make_dataclass
+
 import numpy as np
 
+from sourcediff.backends.numpy_adjoints import ObjectAdjoint, TupleAdjoint
 from sourcediff.rules.registry import runtime
 
 
 def N(*shape):
     """Standard normal values of ``shape`` (a Python float for no shape)."""
     return lambda rng: rng.standard_normal(shape) if shape else float(rng.standard_normal())
+
+
+def C(*shape):
+    """Complex standard normal values of ``shape`` (a Python complex for no shape)."""
+    def make(rng):
+        z = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+        return complex(z) if not shape else z
+    return make
 
 
 def U(low, high, *shape):
@@ -32,6 +44,17 @@ def S(*args, **kwargs):
             return {k: draw(v, rng) for k, v in x.items()}
         return x
     return lambda rng: ([draw(a, rng) for a in args], {k: draw(v, rng) for k, v in kwargs.items()})
+
+
+Point = namedtuple("Point", "a b")
+
+
+Pair = make_dataclass("Pair", [("a", np.ndarray), ("b", float)])  # this file loads outside sys.modules
+
+
+def _records(*make):
+    """Samples whose arguments ``make(rng)`` gives: records, which ``S`` would turn into plain tuples."""
+    return [lambda rng, m=m: (m(rng), {}) for m in make]
 
 
 def _partition(shape, kth, axis=-1):
@@ -77,6 +100,23 @@ RUNTIME_SAMPLES = {
     runtime("snapshot_item"): [S(N(3), 1), S(N(2, 3), 0), S([N(), N(2)], 1)],
     runtime("restored_value"): [S(N(3)), S(N())],
     runtime("add"): [S(N(3), N(3)), S(N(), N()), S(N(2, 3), N(3))],
+    runtime("as_tuple_adjoint"): [S([N(3), N(), N(2, 2)])],
+    runtime("as_list_adjoint"): [S([N(2), N()])],
+    runtime("attribute_adjoint"): _records(
+        lambda rng: [rng.standard_normal(3), Point(rng.standard_normal(3), 1.5), "a"],
+        lambda rng: [float(rng.standard_normal()), Pair(rng.standard_normal(2), 0.5), "b"]),
+    runtime("attribute_of_adjoint"): _records(
+        lambda rng: [TupleAdjoint([rng.standard_normal(3), 0.25]), Point(rng.standard_normal(3), 1.5), "a"],
+        lambda rng: [ObjectAdjoint(b=0.5), Pair(rng.standard_normal(2), 0.5), "b"]),
+    runtime("field_of_tangent"): _records(
+        lambda rng: [(rng.standard_normal(3), 0.25), Point(rng.standard_normal(3), 1.5), "a"],
+        lambda rng: [Point(rng.standard_normal(3), 0.25), Point(rng.standard_normal(3), 1.5), "b"]),
+    runtime("field_tangent"): _records(
+        lambda rng: [rng.standard_normal(3), 0, Point(rng.standard_normal(3), 1.5)],
+        lambda rng: [float(rng.standard_normal()), "b", Pair(rng.standard_normal(2), 0.5)]),
+    runtime("field_adjoint"): _records(
+        lambda rng: [TupleAdjoint([rng.standard_normal(3), 0.25]), 0, rng.standard_normal(3)],
+        lambda rng: [ObjectAdjoint(a=rng.standard_normal(2)), "a", rng.standard_normal(2)]),
     runtime("unbroadcast"): [S(N(2, 3), N(3)), S(N(3), 1.0), S(N(2, 3), N(2, 1)), S(N(), 2.0)],
     runtime("unbroadcast_to"): [S(N(2, 3), (3,)), S(N(2, 3), (2, 1)), S(N(4), (4,))],
     runtime("sum_product"): [S(N(3), N(3)), S(N(2, 3), N(3)), S(N(), N())],
@@ -193,4 +233,32 @@ RUNTIME_SAMPLES = {
                                   S(N(1, 3), N(2, 3), 0, True)],
     runtime("nan_extremum_adjoint"): [_nan_extremum((5,)), _nan_extremum((2, 3), 1)],
     runtime("ptp_adjoint"): [S(N(), N(5)), S(N(2), N(2, 3), 1), S(N(2, 1), N(2, 3), 1, True)],
+    # rules/numpy/complex.py and rules/numpy/fft.py: the adjoints of imag, angle and the transforms, whose
+    # cotangent has the shape of the primal's result (n and s cut and pad; a is real or complex)
+    runtime("imag_adjoint"): [S(N(4), C(4)), S(N(2, 3), C(2, 3)), S(N(), C()), S(N(4), N(4))],
+    runtime("angle_adjoint"): [S(N(4), C(4)), S(N(2, 3), C(2, 3), True), S(N(), C()), S(N(4), N(4))],
+    runtime("fft_adjoint"): [S(C(6), N(6), -1, None, "fft"), S(C(4), N(6), -1, "ortho", "ifft"),
+                             S(C(8, 3), N(5, 3), 0, "forward", "fft"), S(C(3, 5), C(3, 4), 1, None, "ifft")],
+    runtime("fftn_adjoint"): [S(C(3, 4), N(3, 4), None, None, None, "fft"),
+                              S(C(3, 3, 5), N(2, 3, 4), (3, 5), (0, 2), "ortho", "ifft"),
+                              S(C(3, 4), C(3, 4), None, (-2, -1), "forward", "ifft"),
+                              S(C(2, 3, 4), N(2, 3, 4), None, None, None, "fft", (-2, -1))],
+    runtime("rfft_adjoint"): [S(C(4), N(6), None, -1, None), S(C(5), N(6), 9, -1, "ortho"),
+                              S(C(3), N(6), 4, -1, "forward"), S(C(2, 4), N(3, 4), None, 0, None),
+                              S(C(3), N(5), None, -1, None)],
+    runtime("rfftn_adjoint"): [S(C(3, 3), N(3, 4), None, None, None), S(C(4, 4), N(3, 5), (4, 6), (0, 1), "ortho"),
+                               S(C(2, 3, 3), N(2, 3, 4), None, (0, 2), "forward"),
+                               S(C(2, 3, 3), N(2, 3, 4), None, (-2, -1), None, (-2, -1))],
+    runtime("irfft_adjoint"): [S(N(6), C(4), None, -1, None), S(N(7), C(4), 7, -1, "ortho"),
+                               S(N(5), C(4), 5, -1, "forward"), S(N(4), C(5), 4, -1, None),
+                               S(N(4, 4), C(3, 4), None, 0, "backward"), S(N(6), N(4), None, -1, None)],
+    runtime("irfftn_adjoint"): [S(N(3, 6), C(3, 4), None, None, None), S(N(3, 5), C(3, 4), (3, 5), (0, 1), "ortho"),
+                                S(N(2, 3, 6), C(2, 3, 4), None, (0, 2), "forward"),
+                                S(N(2, 3, 6), C(2, 3, 4), None, (-2, -1), None, (-2, -1)),
+                                S(N(3, 6), N(3, 4), None, None, None)],
+    runtime("hfft_adjoint"): [S(N(6), C(4), None, -1, None), S(N(7), C(4), 7, -1, "ortho"),
+                              S(N(4, 4), C(3, 4), None, 0, "forward"), S(N(4), C(5), 4, -1, None)],
+    runtime("ihfft_adjoint"): [S(C(4), N(6), None, -1, None), S(C(5), N(6), 9, -1, "ortho"),
+                               S(C(3), N(6), 4, -1, "forward"), S(C(2, 4), N(3, 4), None, 0, None),
+                               S(C(3), N(5), None, -1, None)],
 }
