@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .numpy_adjoints import ListAdjoint, TupleAdjoint
+from .numpy_adjoints import as_list_adjoint, as_tuple_adjoint
 from .numpy_array_ops import _axes, _expand, _float, _like, _refuse, extremum_adjoint, prod_adjoint
 from .numpy_shape_ops import cumprod_adjoint, cumprod_tangent, cumsum_adjoint
 
@@ -341,14 +341,13 @@ def corrcoef_tangent(t, x, y=None, rowvar=True, which="x"):
 def _others_products(values, start):
     """For each element, ``start`` times the product of the other elements (exact at zeros: no division)."""
     n = len(values)
-    left = [start] * (n + 1)
-    for i, v in enumerate(values):
-        left[i + 1] = left[i] * v
-    out, right = [None] * n, 1
-    for i in range(n - 1, -1, -1):
-        out[i] = left[i] * right
-        right = right * values[i]
-    return out
+    left = [start]  # left[i]: start times the elements before i
+    for v in values:
+        left.append(left[-1] * v)
+    right = [1]  # right[m]: the product of the last m elements, taken from the end
+    for i in range(n - 1, 0, -1):
+        right.append(right[-1] * values[i])
+    return [left[i] * right[n - 1 - i] for i in range(n)]
 
 
 def sequence_prod_adjoint(g, iterable, start=1):
@@ -358,7 +357,7 @@ def sequence_prod_adjoint(g, iterable, start=1):
     out = [g * p for p in _others_products(values, start)]
     if isinstance(iterable, np.ndarray):
         return np.array(out, dtype=np.float64).reshape(np.shape(iterable))
-    return TupleAdjoint(out) if isinstance(iterable, tuple) else ListAdjoint(out)
+    return as_tuple_adjoint(out) if isinstance(iterable, tuple) else as_list_adjoint(out)
 
 
 def sequence_prod_tangent(t, iterable, start=1):
@@ -379,7 +378,7 @@ def dist_adjoint(g, p, q, ans, sign=1.0):
     like = p if sign > 0 else q
     if isinstance(like, np.ndarray):
         return np.array(out, dtype=np.float64).reshape(np.shape(like))
-    return TupleAdjoint(out) if isinstance(like, tuple) else ListAdjoint(out)
+    return as_tuple_adjoint(out) if isinstance(like, tuple) else as_list_adjoint(out)
 
 
 def dist_tangent(t, p, q, ans, sign=1.0):

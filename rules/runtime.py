@@ -412,7 +412,7 @@ of the user's (``callsites``)."""
 
 _HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
     "it builds a tuple adjoint (TupleAdjoint) directly, not through sd.as_tuple_adjoint": (
-        "cho_factor_tangent", "dist_adjoint", "lu_factor_tangent", "scipy_eigh_tangent", "sequence_prod_adjoint",
+        "cho_factor_tangent", "lu_factor_tangent", "scipy_eigh_tangent",
     ),
     "it passes *args": (
         "block_diag_tangent", "scipy_lstsq_tangent_a", "scipy_lstsq_tangent_b", "scipy_qr_tangent",

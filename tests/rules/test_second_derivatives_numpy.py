@@ -1,5 +1,5 @@
 """Second derivatives through the NumPy helpers that are differentiated through their source (cumulative
-products, NaN-aware variance, quantiles, trapezoid, interp, polyval, block, einsum).
+products, NaN-aware variance, quantiles, trapezoid, interp, polyval, block, einsum, math.prod, math.dist).
 
 Each case is a scalar function whose derivative code calls the helper named, with a nonlinear function around
 the primal so that the helper's output depends on ``x`` (a linear primal alone has a zero Hessian). Its
@@ -8,6 +8,7 @@ Hessian-vector product is checked three ways against central differences of ``so
 """
 import itertools
 import linecache
+import math
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ AWAY = np.array([-2.0, -0.5, 0.3, 1.0, 3.0])  # off the knots: finite difference
 Q = np.array([0.1, 0.75])
 B23 = RNG.standard_normal((2, 3))
 C15 = RNG.standard_normal((1, 5))
-NAMES = {"np": np, "W34": W34, "W35": W35, "KNOTS": KNOTS, "AWAY": AWAY, "Q": Q, "B23": B23, "C15": C15,
+NAMES = {"np": np, "math": math, "W34": W34, "W35": W35, "KNOTS": KNOTS, "AWAY": AWAY, "Q": Q, "B23": B23, "C15": C15,
          "X4": np.array([0.0, 0.3, 1.0, 1.1])}
 
 # (helpers reached, body of s(x) = np.sum(body), x)
@@ -68,6 +69,12 @@ CASES = [
     (("einsum_adjoint", "einsum_tangent"), "np.sin(np.einsum('...j,jk', x, B23))", RNG.standard_normal((3, 2))),
     (("einsum_adjoint", "einsum_tangent"), "np.sin(np.einsum('i,i,i,i,i,i,i,i,i->i', x, x, x, x, x, x, x, x, x))",
      0.5 * RNG.standard_normal(3)),  # 9 operands: past the ones passed one by one
+    (("sequence_prod_adjoint",), "np.sin(math.prod(x))", np.array([0.5, -1.2, 0.8, 1.1])),
+    (("sequence_prod_adjoint",), "np.sin(math.prod(x))", np.array([0.5, 0.0, 0.8, 1.1])),  # exact at a zero
+    (("sequence_prod_adjoint",), "np.sin(math.prod([x[0], x[1], x[2]], start=x[3]))", np.array([0.5, -1.2, 0.8, 1.1])),
+    (("sequence_prod_adjoint",), "np.sin(math.prod((x[0], 2.0, x[2])))", np.array([0.5, -1.2, 0.8])),
+    (("dist_adjoint",), "np.sin(math.dist(x[:3], x[3:]))", np.array([0.5, -1.2, 0.8, 0.1, 0.2, 0.3])),
+    (("dist_adjoint",), "np.sin(math.dist([x[0], x[1]], (x[2], 1.0)))", np.array([0.5, -1.2, 0.8])),
 ]
 
 
