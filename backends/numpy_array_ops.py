@@ -569,8 +569,8 @@ def _einsum_operand_adjoint(k, terms, out, sizes):
 
 
 def _on_diagonals(term):
-    """For an operand whose letters ``term`` repeat: the shape that puts the distinct letters' axes at their
-    first positions (1 at the repeats), and the positions of ``term`` with the position each repeats."""
+    """For an operand whose letters ``term`` repeat: the positions where each letter first appears, and the
+    pairs (position of a repeat, position it repeats)."""
     first = {}
     repeats = []
     for p, c in enumerate(term):
@@ -616,7 +616,8 @@ def einsum_adjoint(g, subscripts, operands):
             firsts, repeats = _on_diagonals(terms[k])
             on_firsts = tuple(n if p in firsts else 1 for p, n in enumerate(shapes[k]))
             spread = np.broadcast_to(full.reshape(on_firsts), shapes[k])
-            adj = np.where(_diagonal_mask(shapes[k], repeats), spread, np.zeros((), dtype=np.result_type(full, np.float64)))
+            zero = np.zeros((), dtype=np.result_type(full, np.float64))
+            adj = np.where(_diagonal_mask(shapes[k], repeats), spread, zero)
         adjoints.append(_like(operands[k], adj))
     return tuple(adjoints)
 
