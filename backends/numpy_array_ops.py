@@ -500,25 +500,51 @@ def _einsum_parse(subscripts: str, shapes):
     return terms, out, free
 
 
-def einsum_adjoint(g, subscripts, operands):
-    """Adjoints of ``np.einsum(subscripts, *operands)``: a tuple, one per operand.
+def _einsum_of(subscripts, arrays):
+    """``np.einsum(subscripts, *arrays)``, the operands passed one by one (up to 8; beyond, the first two are
+    contracted first, onto the letters still used)."""
+    n = len(arrays)
+    if n == 1:
+        return np.einsum(subscripts, arrays[0])
+    if n == 2:
+        return np.einsum(subscripts, arrays[0], arrays[1])
+    if n == 3:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2])
+    if n == 4:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2], arrays[3])
+    if n == 5:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4])
+    if n == 6:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5])
+    if n == 7:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6])
+    if n == 8:
+        return np.einsum(subscripts, arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6],
+                         arrays[7])
+    terms, out, _ = _einsum_parse(subscripts, [np.shape(a) for a in arrays])
+    later = out + "".join(terms[2:])
+    first = ""
+    for c in terms[0] + terms[1]:
+        if c in later and c not in first:
+            first = first + c
+    pair = np.einsum(f"{terms[0]},{terms[1]}->{first}", arrays[0], arrays[1])
+    fewer = [pair]
+    for a in arrays[2:]:
+        fewer.append(a)
+    return _einsum_of(first + "," + ",".join(terms[2:]) + "->" + out, fewer)
 
-    The adjoint of operand ``k`` is the einsum of ``g`` with the other operands
-    onto the letters of operand ``k``. Letters only operand ``k`` has are
-    broadcast back, repeated letters (diagonals) are scattered onto the diagonal,
-    and size-1 broadcast dimensions are summed.
-    """
-    arrays = [np.asarray(op) for op in operands]
-    g = np.asarray(g)
-    terms, out, free = _einsum_parse(subscripts, [a.shape for a in arrays])
+
+def _einsum_letters(subscripts, shapes, g_shape):
+    """The letters of each operand and of the output (``_einsum_parse``), a size-1 dimension that broadcasts
+    against a longer one renamed to a letter of its own, and each letter's length."""
+    terms, out, free = _einsum_parse(subscripts, shapes)
     sizes: dict[str, int] = {}
-    for t, a in zip(terms + [out], arrays + [g]):
-        for c, n in zip(t, a.shape):
+    for t, shape in zip(terms + [out], list(shapes) + [g_shape]):
+        for c, n in zip(t, shape):
             if sizes.get(c, 1) == 1:  # a length other than 1 (0 included) is the letter's; 1 may broadcast
                 sizes[c] = n
-
-    def rename(t, shape):
-        # a size-1 dimension that broadcasts against a longer one gets its own letter
+    renamed = []
+    for t, shape in zip(terms + [out], list(shapes) + [g_shape]):
         letters = []
         for c, n in zip(t, shape):
             if n == 1 and sizes[c] != 1:
@@ -526,27 +552,72 @@ def einsum_adjoint(g, subscripts, operands):
                 sizes[letters[-1]] = 1
             else:
                 letters.append(c)
-        return "".join(letters)
+        renamed.append("".join(letters))
+    return renamed[:-1], renamed[-1], sizes
 
-    terms = [rename(t, a.shape) for t, a in zip(terms, arrays)]
-    out = rename(out, g.shape)
+
+def _einsum_operand_adjoint(k, terms, out, sizes):
+    """For operand ``k``: the einsum spec of its adjoint (``g`` and the other operands onto the letters of
+    operand ``k`` that appear elsewhere), the shape to reshape that to, and the shape to broadcast it to
+    (its distinct letters, in order)."""
+    others = [t for j, t in enumerate(terms) if j != k]
+    elsewhere = out + "".join(others)
+    unique = "".join(dict.fromkeys(terms[k]))
+    target = "".join(c for c in unique if c in elsewhere)
+    spec = ",".join([out] + others) + "->" + target
+    return (spec, tuple(sizes[c] if c in target else 1 for c in unique), tuple(sizes[c] for c in unique))
+
+
+def _on_diagonals(term):
+    """For an operand whose letters ``term`` repeat: the positions where each letter first appears, and the
+    pairs (position of a repeat, position it repeats)."""
+    first = {}
+    repeats = []
+    for p, c in enumerate(term):
+        if c in first:
+            repeats.append((p, first[c]))
+        else:
+            first[c] = p
+    return [p for p, c in enumerate(term) if first[c] == p], repeats
+
+
+def _diagonal_mask(shape, repeats):
+    """True where the indices at each repeated position equal those at the position they repeat."""
+    index = np.indices(shape, sparse=True)
+    mask = np.ones(shape, dtype=bool)
+    for p, q in repeats:
+        mask = np.logical_and(mask, index[p] == index[q])
+    return mask
+
+
+def einsum_adjoint(g, subscripts, operands):
+    """Adjoints of ``np.einsum(subscripts, *operands)``: a tuple, one per operand.
+
+    The adjoint of operand ``k`` is the einsum of ``g`` with the other operands
+    onto the letters of operand ``k``. Letters only operand ``k`` has are
+    broadcast back, repeated letters (diagonals) are put on the diagonal,
+    and size-1 broadcast dimensions are summed.
+    """
+    arrays = [np.asarray(op) for op in operands]
+    g = np.asarray(g)
+    shapes = [np.shape(op) for op in operands]
+    terms, out, sizes = _einsum_letters(subscripts, shapes, np.shape(g))
     adjoints = []
-    for k, (term, arr) in enumerate(zip(terms, arrays)):
-        others = [(t, a) for j, (t, a) in enumerate(zip(terms, arrays)) if j != k]
-        elsewhere = set(out).union(*[set(t) for t, _ in others])
-        unique = "".join(dict.fromkeys(term))
-        target = "".join(c for c in unique if c in elsewhere)
-        spec = ",".join([out] + [t for t, _ in others]) + "->" + target
-        partial = np.einsum(spec, g, *[a for _, a in others])
-        # broadcast back along the letters that only this operand has
-        full = partial.reshape(tuple(sizes[c] if c in target else 1 for c in unique))
-        full = np.broadcast_to(full, tuple(sizes[c] for c in unique))
-        if len(unique) == len(term):
-            adj = np.array(np.transpose(full, [unique.index(c) for c in term]))
-        else:  # repeated letters: write onto the diagonal
-            adj = np.zeros(arr.shape, dtype=np.result_type(full, np.float64))
-            grids = np.indices(full.shape, sparse=True)
-            adj[tuple(grids[unique.index(c)] for c in term)] = full
+    for k in range(len(arrays)):
+        spec, reduced, full_shape = _einsum_operand_adjoint(k, terms, out, sizes)
+        factors = [g]
+        for j in range(len(arrays)):
+            if j != k:
+                factors.append(arrays[j])
+        full = np.broadcast_to(_einsum_of(spec, factors).reshape(reduced), full_shape)
+        if len(full_shape) == len(terms[k]):  # distinct letters, in the operand's order
+            adj = np.array(full)
+        else:  # repeated letters: onto the diagonal, zeros elsewhere
+            firsts, repeats = _on_diagonals(terms[k])
+            on_firsts = tuple(n if p in firsts else 1 for p, n in enumerate(shapes[k]))
+            spread = np.broadcast_to(full.reshape(on_firsts), shapes[k])
+            zero = np.zeros((), dtype=np.result_type(full, np.float64))
+            adj = np.where(_diagonal_mask(shapes[k], repeats), spread, zero)
         adjoints.append(_like(operands[k], adj))
     return tuple(adjoints)
 
@@ -557,7 +628,7 @@ def einsum_tangent(t, subscripts, operands):
     out = 0.0
     for k, tk in enumerate(t):
         if tk is not None:
-            out = out + np.einsum(subscripts, *operands[:k], tk, *operands[k + 1:])
+            out = out + _einsum_of(subscripts, [tk if j == k else a for j, a in enumerate(operands)])
     return out
 
 

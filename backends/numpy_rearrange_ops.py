@@ -287,12 +287,21 @@ def polyval_adjoint(g, p, x):
     n = p_arr.shape[0]
     g = _float(g)
     x = _float(x)
-    out = np.zeros(p_arr.shape, dtype=np.result_type(g, x, np.float64))
+    if n == 0:
+        return np.zeros(p_arr.shape, dtype=np.result_type(g, x, np.float64))
     power = np.ones(np.broadcast_shapes(g.shape, x.shape))
-    for k in range(n - 1, -1, -1):  # x**0 for the last coefficient, x**(n-1) for the first
-        out[k] = _sum_to_shape(g * power, p_arr.shape[1:])
+    rows = []  # x**0 for the last coefficient, ..., x**(n-1) for the first
+    for _ in range(n):
+        rows.append(np.broadcast_to(_sum_to_shape(g * power, p_arr.shape[1:]), p_arr.shape[1:]))
         power = power * x
+    out = np.flip(np.stack(rows), 0).astype(np.result_type(g, x, np.float64))
     return out if not isinstance(p, list) else list(out)
+
+
+def _interp_weight(x, xp, j):
+    """The weight of ``fp[j+1]`` at ``x`` in segment ``j`` (1 in a segment of zero width)."""
+    width = xp[j + 1] - xp[j]
+    return np.where(width > 0, (x - xp[j]) / np.where(width > 0, width, 1.0), 1.0)
 
 
 def _interp_segments(x, xp):
@@ -302,27 +311,29 @@ def _interp_segments(x, xp):
     x = _float(x)
     n = xp.shape[0]
     if n < 2:
-        j = np.zeros(x.shape, dtype=np.intp)
-        return j, np.zeros(x.shape), np.zeros(x.shape, dtype=bool), np.zeros(x.shape, dtype=bool)
+        return np.zeros(x.shape, dtype=np.intp), np.zeros(x.shape), x < xp[0], x > xp[-1]
     j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, n - 2)
-    width = xp[j + 1] - xp[j]
-    w = np.where(width > 0, (x - xp[j]) / np.where(width > 0, width, 1.0), 1.0)
-    return j, w, x < xp[0], x > xp[-1]
+    return j, _interp_weight(x, xp, j), x < xp[0], x > xp[-1]
 
 
 def interp_adjoint(g, x, xp, fp, left=None, right=None):
     """Adjoint of ``np.interp(x, xp, fp, left, right)`` in ``fp``: each ``x`` hands ``g`` to the two values of
     its segment by their interpolation weights; outside ``xp``, to the end value (none when ``left`` or
     ``right`` replaces it)."""
-    j, w, below, above = _interp_segments(x, xp)
-    g = np.broadcast_to(_float(g), j.shape)
+    xs, xps = _float(x), _float(xp)
+    below, above = xs < xps[0], xs > xps[-1]
+    g = np.broadcast_to(_float(g), xs.shape)
     keep_left, keep_right = float(left is None), float(right is None)
-    out = np.zeros(np.shape(fp)[0], dtype=g.dtype)
-    if out.shape[0] == 1:  # one point: its value everywhere (but where left/right replace it)
-        out[0] = np.sum(np.where(below, keep_left * g, np.where(above, keep_right * g, g)))
-    else:
-        np.add.at(out, j, np.where(below, keep_left * g, np.where(above, 0.0, (1.0 - w) * g)))
-        np.add.at(out, j + 1, np.where(above, keep_right * g, np.where(below, 0.0, w * g)))
+    n = np.shape(fp)[0]
+    if n == 1:  # one point: its value everywhere (but where left/right replace it)
+        out = np.reshape(np.sum(np.where(below, keep_left * g, np.where(above, keep_right * g, g))), (1,))
+    else:  # summed in the order np.add.at would: the lower ends' shares, then the upper ends'
+        j = np.clip(np.searchsorted(xps, xs, side="right") - 1, 0, n - 2)  # the segment of each x, as above
+        w = _interp_weight(xs, xps, j)
+        lower = np.where(below, keep_left * g, np.where(above, 0.0, (1.0 - w) * g))
+        upper = np.where(above, keep_right * g, np.where(below, 0.0, w * g))
+        out = np.bincount(np.concatenate([np.ravel(j), np.ravel(j) + 1]),
+                          np.concatenate([np.ravel(lower), np.ravel(upper)]), n).astype(g.dtype)
     return list(out) if isinstance(fp, list) else out
 
 
@@ -482,19 +493,16 @@ def gradient_tangent(t, f, varargs=(), axis=None, edge_order=1):
     return np.gradient(np.broadcast_to(_float(t), np.shape(f)), *varargs, axis=axis, edge_order=edge_order)
 
 
-def _trapezoid_widths(y, x, dx, axis):
+def _trapezoid_widths(ndim, x, dx, axis):
     """The widths ``d`` that ``np.trapezoid`` multiplies the mean of each pair of neighbours by, shaped to
-    broadcast against them, and ``y``'s axis."""
-    ndim = np.ndim(y)
-    ax = operator.index(axis) % ndim
+    broadcast against them (``y`` has ``ndim`` axes)."""
     if x is None:
-        return np.asarray(dx, dtype=np.float64), ax
+        return np.asarray(dx, dtype=np.float64)
     x = _float(x)
     if x.ndim == 1:
-        shape = [1] * ndim
-        shape[ax] = x.shape[0] - 1
-        return np.diff(x).reshape(shape), ax
-    return np.diff(x, axis=axis), ax
+        ax = operator.index(axis) % ndim
+        return np.diff(x).reshape(tuple(x.shape[0] - 1 if i == ax else 1 for i in range(ndim)))
+    return np.diff(x, axis=axis)
 
 
 def _pairs(y, ax):
@@ -507,17 +515,17 @@ def trapezoid_adjoint(g, y, x=None, dx=1.0, axis=-1, which="y"):
     """Adjoint of ``np.trapezoid(y, x, dx, axis) = sum(d * (y[1:] + y[:-1]) / 2)`` in ``y``, ``x`` (through
     ``d = diff(x)``) or ``dx`` (``which``); ``dx`` gets 0 when ``x`` is given (it is not used then)."""
     ya = _float(y)
-    d, ax = _trapezoid_widths(ya, x, dx, axis)
+    ax = operator.index(axis) % np.ndim(y)
+    d = _trapezoid_widths(np.ndim(y), x, dx, axis)
     ge = np.expand_dims(_float(g), ax)
     if which == "y":
         upper = _pairs(ya, ax)[0]
         w = d * ge / 2.0
         w = _sum_to_shape(np.broadcast_to(w, np.broadcast_shapes(w.shape, upper.shape)), upper.shape)
-        out = np.zeros(ya.shape)
-        moved, wm = np.moveaxis(out, ax, 0), np.moveaxis(w, ax, 0)  # a view: the writes land in ``out``
-        moved[1:] += wm
-        moved[:-1] += wm
-        return _like(y, out)
+        # y[i] is in the pairs i - 1 and i: out[i] = (0 + w[i-1]) + w[i], summed as written in place before
+        after = tuple((1, 0) if i == ax else (0, 0) for i in range(ya.ndim))
+        before = tuple((0, 1) if i == ax else (0, 0) for i in range(ya.ndim))
+        return _like(y, np.zeros(ya.shape) + np.pad(w, after) + np.pad(w, before))
     upper, lower = _pairs(ya, ax)
     gd = ge * (upper + lower) / 2.0
     if which == "dx":

@@ -33,16 +33,27 @@ def cumsum_adjoint(g, a, axis=None):
     return _like(a, out.reshape(np.shape(a)))
 
 
-def _with_products_before(a, other, axis):
-    """``a`` and ``other`` (an adjoint or tangent of ``np.cumprod(a, axis)``) with that axis first, ``p[i]``
-    the product of the elements of ``a`` before ``i``, and the axis."""
-    aa, ax = _along(a, axis)
-    am = np.moveaxis(aa, ax, 0)
-    om = np.moveaxis(np.broadcast_to(_along(other, axis)[0], aa.shape), ax, 0)
-    before = np.ones_like(am)
+def _axis_along(ndim, axis):
+    """The axis the cumulative functions run along, in an array of ``ndim`` axes (``axis`` None: 0, of the
+    array flattened)."""
+    if axis is None:
+        return 0
+    return operator.index(axis) % max(ndim, 1)
+
+
+def _first_along(x, a, ax, axis):
+    """``x`` as a float array of ``a``'s shape with axis ``ax`` first (``axis`` None: both flattened)."""
+    x = _float(x)
+    if axis is None:
+        return np.broadcast_to(x.ravel(), (np.size(a),))
+    return np.moveaxis(np.broadcast_to(x, np.shape(a)), ax, 0)
+
+
+def _products_before(am):
+    """``p[i]``, the product of the elements of ``am`` before ``i`` along its first axis."""
     if am.shape[0] > 1:
-        before[1:] = np.cumprod(am[:-1], axis=0)
-    return am, om, before, ax
+        return np.concatenate([np.ones_like(am[:1]), np.cumprod(am[:-1], axis=0)])
+    return np.ones_like(am)
 
 
 def cumprod_adjoint(g, a, axis=None):
@@ -51,26 +62,37 @@ def cumprod_adjoint(g, a, axis=None):
     With ``p[i]`` the product of the elements before ``i``, the adjoint of ``a[i]``
     is ``p[i] * s[i]``, where ``s[i] = g[i] + a[i+1] * s[i+1]`` runs from the end.
     """
-    am, gm, before, ax = _with_products_before(a, g, axis)
+    ax = _axis_along(np.ndim(a), axis)
+    am = _first_along(a, a, ax, axis)
+    gm = _first_along(g, a, ax, axis)
     n = am.shape[0]
-    s = np.empty(am.shape, dtype=np.result_type(am, gm))
+    parts = []  # s[n-1], ..., s[0]
     if n:
-        s[n - 1] = gm[n - 1]
-    for i in range(n - 2, -1, -1):
-        s[i] = gm[i] + am[i + 1] * s[i + 1]
-    out = np.moveaxis(before * s, 0, ax)
+        s = gm[n - 1]
+        parts.append(s)
+        for i in range(n - 2, -1, -1):
+            s = gm[i] + am[i + 1] * s
+            parts.append(s)
+    s = np.flip(np.stack(parts), 0) if n else np.zeros(am.shape, dtype=np.result_type(am, gm))
+    out = np.moveaxis(_products_before(am) * s, 0, ax)
     return _like(a, out.reshape(np.shape(a)))
 
 
 def cumprod_tangent(t, a, axis=None):
     """Tangent of ``np.cumprod(a, axis)``: ``d[i] = d[i-1] * a[i] + p[i] * t[i]``, ``p[i]`` the product before ``i``."""
-    am, tm, before, ax = _with_products_before(a, t, axis)
+    ax = _axis_along(np.ndim(a), axis)
+    am = _first_along(a, a, ax, axis)
+    tm = _first_along(t, a, ax, axis)
+    before = _products_before(am)
     n = am.shape[0]
-    d = np.empty(am.shape, dtype=np.result_type(am, tm))
+    parts = []
     if n:
-        d[0] = tm[0]
-    for i in range(1, n):
-        d[i] = d[i - 1] * am[i] + before[i] * tm[i]
+        d = tm[0]
+        parts.append(d)
+        for i in range(1, n):
+            d = d * am[i] + before[i] * tm[i]
+            parts.append(d)
+    d = np.stack(parts) if n else np.zeros(am.shape, dtype=np.result_type(am, tm))
     return np.moveaxis(d, 0, ax)
 
 
@@ -155,6 +177,11 @@ __all__ += ["rollaxis_adjoint", "column_stack_adjoint", "dstack_adjoint", "block
 def _numbered(*shapes):
     """Integer arrays of ``shapes`` that number the elements of all of them in turn (the first array's
     elements 0 .. n0 - 1, the next one's from n0 on), and how many there are."""
+    return _numbered_in_turn(shapes)
+
+
+def _numbered_in_turn(shapes):
+    """``_numbered(*shapes)``, the shapes given as one sequence."""
     out, start = [], 0
     for shape in shapes:
         count = int(np.prod(shape, dtype=np.intp))
@@ -220,21 +247,23 @@ def _block_leaves(arrays):
 
 
 def _block_rebuilt(arrays, leaves):
-    """``arrays``' nested lists with their leaves replaced by ``leaves`` (an iterator), in order."""
-    if isinstance(arrays, list):
-        return [_block_rebuilt(item, leaves) for item in arrays]
-    return next(leaves)
+    """``arrays``' nested lists with their leaves replaced by ``leaves`` (a list), in order."""
+    if not isinstance(arrays, list):
+        return leaves[0]
+    ends = np.cumsum([len(_block_leaves(item)) for item in arrays]).tolist()
+    return [_block_rebuilt(item, leaves[end - len(_block_leaves(item)):end]) for item, end in zip(arrays, ends)]
 
 
 def block_adjoint(g, arrays):
     """Adjoint of ``np.block(arrays)``: each block's part of ``g``, in the nested lists of ``arrays``."""
     leaves = _block_leaves(arrays)
-    numbers, total = _numbered(*[np.shape(x) for x in leaves])
-    sources = np.block(_block_rebuilt(arrays, iter(numbers)))
-    sums = _sum_onto_sources(g, sources, total)
+    numbers, total = _numbered_in_turn([np.shape(x) for x in leaves])
+    sources = np.block(_block_rebuilt(arrays, numbers))
+    # np.block copies each element once: the numbered elements read g through the inverse permutation
+    sums = 0.0 + np.ravel(_float(np.broadcast_to(g, np.shape(sources))))[np.argsort(np.ravel(sources))]
     bounds = np.cumsum([0] + [n.size for n in numbers])
     parts = [_shaped(sums[lo:hi], x) for lo, hi, x in zip(bounds[:-1], bounds[1:], leaves)]
-    return _block_rebuilt(arrays, iter(parts))
+    return _block_rebuilt(arrays, parts)
 
 
 def broadcast_arrays_adjoint(g, args):
@@ -310,26 +339,26 @@ def unstack_adjoint(g, x, axis=0):
     return np.stack([np.zeros(part) if p is None else np.broadcast_to(_float(p), part) for p in g], axis=ax)
 
 
-def _without_initial(g, x, axis, include_initial):
-    """``g`` of ``np.cumulative_sum``/``np.cumulative_prod`` without the initial element's entry (which is a
-    constant, 0 or 1), and the axis."""
+def _without_initial(g, axis, include_initial):
+    """``g`` of ``np.cumulative_sum``/``np.cumulative_prod`` without the initial element's entry along ``axis``
+    (that entry is a constant, 0 or 1)."""
     g = _float(g)
-    if axis is None:
-        axis = 0
     if include_initial:
         g = np.delete(g, 0, axis=axis)
-    return g, axis
+    return g
 
 
 def cumulative_sum_adjoint(g, x, axis=None, include_initial=False):
     """Adjoint of ``np.cumulative_sum(x, axis=axis, include_initial=...)``: that of ``np.cumsum``."""
-    gg, ax = _without_initial(g, x, axis, include_initial)
+    ax = 0 if axis is None else axis
+    gg = _without_initial(g, ax, include_initial)
     return cumsum_adjoint(gg, x, ax if np.ndim(x) else None)
 
 
 def cumulative_prod_adjoint(g, x, axis=None, include_initial=False):
     """Adjoint of ``np.cumulative_prod(x, axis=axis, include_initial=...)``: that of ``np.cumprod``."""
-    gg, ax = _without_initial(g, x, axis, include_initial)
+    ax = 0 if axis is None else axis
+    gg = _without_initial(g, ax, include_initial)
     return cumprod_adjoint(gg, x, ax if np.ndim(x) else None)
 
 

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .numpy_adjoints import ListAdjoint, TupleAdjoint
+from .numpy_adjoints import as_list_adjoint, as_tuple_adjoint
 from .numpy_array_ops import _axes, _expand, _float, _like, _refuse, extremum_adjoint, prod_adjoint
 from .numpy_shape_ops import cumprod_adjoint, cumprod_tangent, cumsum_adjoint
 
@@ -181,25 +181,35 @@ def _check_method(method):
                 hint="only the default method='linear' has a rule; use it, or sort and index yourself")
 
 
-def _order_statistics(a, q, axis):
-    """The pieces shared by the adjoint and the tangent of the linear-method quantile along ``axis``.
+def _reduced_last(x, axes, kept):
+    """``x`` with the reduced ``axes`` moved last and flattened into one."""
+    moved = np.transpose(x, kept + list(axes))
+    return moved.reshape(moved.shape[:len(kept)] + (-1,))
 
-    Returns ``(moved, order, lo, hi, frac, axes, kept)``: ``a`` with the reduced axes moved last and
-    flattened into one, its stable sorting permutation along that axis, and per quantile (flattened) the
-    two sorted positions interpolated and the weight of the upper one.
-    """
-    xa = _float(a)
-    axes = _axes(axis, xa.ndim)
-    kept = [i for i in range(xa.ndim) if i not in axes]
-    moved = np.transpose(xa, kept + list(axes))
-    moved = moved.reshape(moved.shape[:len(kept)] + (-1,))
-    n = moved.shape[-1]
+
+def _interpolation(q, n):
+    """Per quantile (flattened) of ``n`` sorted values, the two positions interpolated and the weight of the
+    upper one."""
     position = np.ravel(np.asarray(q, dtype=np.float64)) * (n - 1)
     lo = np.clip(np.floor(position), 0, n - 1).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
-    frac = position - lo
-    order = np.argsort(moved, axis=-1, kind="stable")
-    return xa, moved, order, lo, hi, frac, axes, kept
+    return lo, hi, position - lo
+
+
+def _result_shape(shape, q, axes, kept, keepdims):
+    """The shape of the quantiles of an array of ``shape``: ``q``'s axes first, then the kept axes (the
+    reduced ones as 1 with ``keepdims``)."""
+    if keepdims:
+        return np.shape(q) + tuple(1 if i in axes else shape[i] for i in range(len(shape)))
+    return np.shape(q) + tuple(shape[i] for i in kept)
+
+
+def _unsorted(sorted_values, order, shape, axes, kept):
+    """Values given in sorted order (``order``, along the last axis) put back where the sorted entries came
+    from, in an array of ``shape``."""
+    back = np.take_along_axis(sorted_values, np.argsort(order, axis=-1), axis=-1)
+    back = back.reshape([shape[i] for i in kept] + [shape[i] for i in axes])
+    return np.transpose(back, np.argsort(kept + list(axes)))
 
 
 def quantile_adjoint(g, a, q, axis=None, method="linear", keepdims=False):
@@ -210,31 +220,32 @@ def quantile_adjoint(g, a, q, axis=None, method="linear", keepdims=False):
     (as ``np.sort``'s rule, and as JAX does: of tied entries, the one sorted there gets it all).
     """
     _check_method(method)
-    xa, moved, order, lo, hi, frac, axes, kept = _order_statistics(a, q, axis)
-    lead = moved.shape[:-1]
-    g = np.asarray(g, dtype=np.float64).reshape((len(lo),) + lead)  # q's axes first, then the kept axes
-    sorted_adjoint = np.zeros(moved.shape)
+    shape = np.shape(a)
+    axes = _axes(axis, len(shape))
+    kept = [i for i in range(len(shape)) if i not in axes]
+    order = np.argsort(_reduced_last(_float(a), axes, kept), axis=-1, kind="stable")  # NaNs last
+    n = order.shape[-1]
+    lo, hi, frac = _interpolation(q, n)
+    g = np.asarray(g, dtype=np.float64).reshape((len(lo),) + order.shape[:-1])  # q's axes first, then the kept
+    positions = np.arange(n)
+    sorted_adjoint = np.zeros(order.shape)
     for k in range(len(lo)):
-        sorted_adjoint[..., lo[k]] += g[k] * (1.0 - frac[k])
-        sorted_adjoint[..., hi[k]] += g[k] * frac[k]
-    out = np.zeros(moved.shape)
-    np.put_along_axis(out, order, sorted_adjoint, axis=-1)
-    out = out.reshape([xa.shape[i] for i in kept] + [xa.shape[i] for i in axes])
-    return _like(a, np.transpose(out, np.argsort(kept + list(axes))))
+        sorted_adjoint = sorted_adjoint + np.where(positions == lo[k], (g[k] * (1.0 - frac[k]))[..., None], 0.0)
+        sorted_adjoint = sorted_adjoint + np.where(positions == hi[k], (g[k] * frac[k])[..., None], 0.0)
+    return _like(a, _unsorted(sorted_adjoint, order, shape, axes, kept))
 
 
 def quantile_tangent(t, a, q, axis=None, method="linear", keepdims=False):
     """Tangent of ``np.quantile`` with ``method='linear'``: the same interpolation of the sorted tangents."""
     _check_method(method)
-    xa, moved, order, lo, hi, frac, axes, kept = _order_statistics(a, q, axis)
-    tm = np.transpose(np.broadcast_to(_float(t), xa.shape), kept + list(axes)).reshape(moved.shape)
-    ts = np.take_along_axis(tm, order, axis=-1)
+    shape = np.shape(a)
+    axes = _axes(axis, len(shape))
+    kept = [i for i in range(len(shape)) if i not in axes]
+    order = np.argsort(_reduced_last(_float(a), axes, kept), axis=-1, kind="stable")  # NaNs last
+    lo, hi, frac = _interpolation(q, order.shape[-1])
+    ts = np.take_along_axis(_reduced_last(np.broadcast_to(_float(t), shape), axes, kept), order, axis=-1)
     out = np.stack([(1.0 - f) * ts[..., i] + f * ts[..., j] for i, j, f in zip(lo, hi, frac)])
-    shape = list(xa.shape) if keepdims else [xa.shape[i] for i in kept]
-    if keepdims:
-        for i in axes:
-            shape[i] = 1
-    return out.reshape(np.shape(q) + tuple(shape))
+    return out.reshape(_result_shape(shape, q, axes, kept, keepdims))
 
 
 # -------------------------------------------------------------------------- covariance, correlation
@@ -330,14 +341,13 @@ def corrcoef_tangent(t, x, y=None, rowvar=True, which="x"):
 def _others_products(values, start):
     """For each element, ``start`` times the product of the other elements (exact at zeros: no division)."""
     n = len(values)
-    left = [start] * (n + 1)
-    for i, v in enumerate(values):
-        left[i + 1] = left[i] * v
-    out, right = [None] * n, 1
-    for i in range(n - 1, -1, -1):
-        out[i] = left[i] * right
-        right = right * values[i]
-    return out
+    left = [start]  # left[i]: start times the elements before i
+    for v in values:
+        left.append(left[-1] * v)
+    right = [1]  # right[m]: the product of the last m elements, taken from the end
+    for i in range(n - 1, 0, -1):
+        right.append(right[-1] * values[i])
+    return [left[i] * right[n - 1 - i] for i in range(n)]
 
 
 def sequence_prod_adjoint(g, iterable, start=1):
@@ -347,7 +357,7 @@ def sequence_prod_adjoint(g, iterable, start=1):
     out = [g * p for p in _others_products(values, start)]
     if isinstance(iterable, np.ndarray):
         return np.array(out, dtype=np.float64).reshape(np.shape(iterable))
-    return TupleAdjoint(out) if isinstance(iterable, tuple) else ListAdjoint(out)
+    return as_tuple_adjoint(out) if isinstance(iterable, tuple) else as_list_adjoint(out)
 
 
 def sequence_prod_tangent(t, iterable, start=1):
@@ -368,7 +378,7 @@ def dist_adjoint(g, p, q, ans, sign=1.0):
     like = p if sign > 0 else q
     if isinstance(like, np.ndarray):
         return np.array(out, dtype=np.float64).reshape(np.shape(like))
-    return TupleAdjoint(out) if isinstance(like, tuple) else ListAdjoint(out)
+    return as_tuple_adjoint(out) if isinstance(like, tuple) else as_list_adjoint(out)
 
 
 def dist_tangent(t, p, q, ans, sign=1.0):
@@ -384,15 +394,17 @@ __all__ += ["nan_var_adjoint", "nan_std_adjoint", "nan_prod_adjoint", "nan_quant
 
 def nan_var_adjoint(g, a, axis=None, ddof=0, keepdims=False):
     """Adjoint of ``np.nanvar``: ``2 (a - mean) / (count - ddof)`` over the entries that are not NaN (``count``
-    of them, ``mean`` theirs), 0 at NaNs."""
+    of them, ``mean`` theirs), 0 at NaNs; NaN where ``count == ddof`` (the variance is NaN there)."""
     xa = _float(a)
     axes = _axes(axis, xa.ndim)
     keep = np.logical_not(np.isnan(xa))
     count = np.sum(keep, axis=axes, keepdims=True)
-    mean = np.sum(np.where(keep, xa, 0.0), axis=axes, keepdims=True) / np.maximum(count, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(keep, 2.0 * (xa - mean) / (count - ddof) * _expand(g, xa.ndim, axes, keepdims), 0.0)
-    return _like(a, out)
+    kept = np.where(keep, xa, 0.0)  # no NaN, whose products with zero adjoints would be NaN
+    mean = np.sum(kept, axis=axes, keepdims=True) / np.maximum(count, 1)
+    dof = count - ddof
+    no_dof = dof == 0
+    out = np.where(keep, 2.0 * (kept - mean) / np.where(no_dof, 1, dof) * _expand(g, xa.ndim, axes, keepdims), 0.0)
+    return _like(a, np.where(np.logical_and(keep, no_dof), np.nan, out))
 
 
 def nan_std_adjoint(g, a, ans, axis=None, ddof=0, keepdims=False):
@@ -412,16 +424,12 @@ def nan_prod_adjoint(g, a, axis=None, keepdims=False):
     return _like(a, np.where(nan, 0.0, prod_adjoint(g, np.where(nan, 1.0, xa), axis, keepdims)))
 
 
-def _nan_order_statistics(a, q, axis):
-    """As ``_order_statistics``, over the entries that are not NaN: a stable sort puts the NaNs last, and each
-    slice interpolates between its own two order statistics (``lo``, ``hi`` and ``frac`` per quantile and
-    slice); a slice of NaNs only has weight 0 everywhere (its quantiles are NaN)."""
-    xa = _float(a)
-    axes = _axes(axis, xa.ndim)
-    kept = [i for i in range(xa.ndim) if i not in axes]
-    moved = np.transpose(xa, kept + list(axes))
-    moved = moved.reshape(moved.shape[:len(kept)] + (-1,))
-    count = np.sum(~np.isnan(moved), axis=-1)  # per slice
+def _nan_interpolation(missing, q):
+    """As ``_interpolation``, over the entries that are not NaN (``missing``: the NaNs, the reduced axes last
+    and flattened; a stable sort puts them last): each slice interpolates between its own two order statistics
+    (``lo``, ``hi``, ``low_weight`` and ``frac`` per quantile and slice); a slice of NaNs only has weight 0
+    everywhere (its quantiles are NaN)."""
+    count = np.sum(np.logical_not(missing), axis=-1)  # per slice
     qs = np.ravel(np.asarray(q, dtype=np.float64))
     position = qs.reshape((-1,) + (1,) * count.ndim) * (count - 1)  # (quantile, *slices)
     top = np.maximum(count - 1, 0)
@@ -429,40 +437,46 @@ def _nan_order_statistics(a, q, axis):
     hi = np.minimum(lo + 1, top)
     frac = np.where(count > 0, position - lo, 0.0)
     low_weight = np.where(count > 0, 1.0 - frac, 0.0)
-    order = np.argsort(moved, axis=-1, kind="stable")
-    return xa, moved, order, lo, hi, low_weight, frac, axes, kept
+    return lo, hi, low_weight, frac
+
+
+def _at_positions(values, positions):
+    """``values[..., positions[...]]``, one position of the last axis per slice."""
+    return np.take_along_axis(values, positions[..., None], axis=-1)[..., 0]
 
 
 def nan_quantile_adjoint(g, a, q, axis=None, method="linear", keepdims=False):
     """Adjoint of ``np.nanquantile`` (``nanpercentile`` with ``q / 100``, ``nanmedian`` with 0.5), method
     'linear': that of ``quantile`` over the entries that are not NaN; NaNs get 0."""
     _check_method(method)
-    xa, moved, order, lo, hi, low_weight, frac, axes, kept = _nan_order_statistics(a, q, axis)
+    shape = np.shape(a)
+    axes = _axes(axis, len(shape))
+    kept = [i for i in range(len(shape)) if i not in axes]
+    order = np.argsort(_reduced_last(_float(a), axes, kept), axis=-1, kind="stable")  # NaNs last
+    lo, hi, low_weight, frac = _nan_interpolation(_reduced_last(np.isnan(_float(a)), axes, kept), q)
     g = np.asarray(g, dtype=np.float64).reshape(lo.shape)
-    sorted_adjoint = np.zeros(moved.shape)
+    positions = np.arange(order.shape[-1])
+    sorted_adjoint = np.zeros(order.shape)
     for k in range(lo.shape[0]):
-        np.add.at(sorted_adjoint, (*np.indices(lo.shape[1:]), lo[k]), g[k] * low_weight[k])
-        np.add.at(sorted_adjoint, (*np.indices(lo.shape[1:]), hi[k]), g[k] * frac[k])
-    out = np.zeros(moved.shape)
-    np.put_along_axis(out, order, sorted_adjoint, axis=-1)
-    out = out.reshape([xa.shape[i] for i in kept] + [xa.shape[i] for i in axes])
-    return _like(a, np.transpose(out, np.argsort(kept + list(axes))))
+        sorted_adjoint = sorted_adjoint + np.where(positions == lo[k][..., None], (g[k] * low_weight[k])[..., None],
+                                                   0.0)
+        sorted_adjoint = sorted_adjoint + np.where(positions == hi[k][..., None], (g[k] * frac[k])[..., None], 0.0)
+    return _like(a, _unsorted(sorted_adjoint, order, shape, axes, kept))
 
 
 def nan_quantile_tangent(t, a, q, axis=None, method="linear", keepdims=False):
     """Tangent of ``np.nanquantile`` with method 'linear': the interpolation of the sorted tangents of the
     entries that are not NaN."""
     _check_method(method)
-    xa, moved, order, lo, hi, low_weight, frac, axes, kept = _nan_order_statistics(a, q, axis)
-    tm = np.transpose(np.broadcast_to(_float(t), xa.shape), kept + list(axes)).reshape(moved.shape)
-    ts = np.take_along_axis(tm, order, axis=-1)
-    at = lambda k: np.take_along_axis(ts, k[..., None], axis=-1)[..., 0]  # noqa: E731
-    out = np.stack([w * at(i) + f * at(j) for i, j, w, f in zip(lo, hi, low_weight, frac)])
-    shape = list(xa.shape) if keepdims else [xa.shape[i] for i in kept]
-    if keepdims:
-        for i in axes:
-            shape[i] = 1
-    return out.reshape(np.shape(q) + tuple(shape))
+    shape = np.shape(a)
+    axes = _axes(axis, len(shape))
+    kept = [i for i in range(len(shape)) if i not in axes]
+    order = np.argsort(_reduced_last(_float(a), axes, kept), axis=-1, kind="stable")  # NaNs last
+    lo, hi, low_weight, frac = _nan_interpolation(_reduced_last(np.isnan(_float(a)), axes, kept), q)
+    ts = np.take_along_axis(_reduced_last(np.broadcast_to(_float(t), shape), axes, kept), order, axis=-1)
+    out = np.stack([w * _at_positions(ts, i) + f * _at_positions(ts, j) for i, j, w, f in zip(lo, hi, low_weight,
+                                                                                                  frac)])
+    return out.reshape(_result_shape(shape, q, axes, kept, keepdims))
 
 
 def nan_cumsum_adjoint(g, a, axis=None):

@@ -409,32 +409,3 @@ NOT_YET: dict[str, str] = {
 differentiate yet: differentiating code that calls one is refused with a ``SourcediffError`` that names the line.
 Every other runtime function without a rule is differentiated through its source, in both modes, as a function
 of the user's (``callsites``)."""
-
-_HELPERS_NOT_YET: dict[str, tuple[str, ...]] = {
-    "it builds a tuple adjoint (TupleAdjoint) directly, not through sd.as_tuple_adjoint": (
-        "dist_adjoint", "sequence_prod_adjoint",
-    ),
-    "it passes *args": (
-        "block_adjoint", "einsum_adjoint", "einsum_tangent", "nan_quantile_adjoint",
-    ),
-    "it runs under a with statement (np.errstate)": (
-        "nan_var_adjoint",
-    ),
-    "it writes in place into an array the analysis cannot tell apart from another": (
-        "nan_quantile_tangent", "quantile_tangent", "trapezoid_adjoint",
-    ),
-    "it moves axes given by a computed position": (
-        "cumprod_adjoint", "cumprod_tangent", "cumulative_prod_tangent", "nan_cumprod_adjoint", "nan_cumprod_tangent",
-    ),
-    "it writes with np.put_along_axis, a call kept for its effect": (
-        "quantile_adjoint",
-    ),
-    "it writes into an argument that the call leaves to its default": (
-        "interp_adjoint", "polyval_adjoint",
-    ),
-    "it converts an axis with operator.index": (
-        "cumulative_prod_adjoint",
-    ),
-}
-NOT_YET.update({name: f"its source cannot be differentiated yet: {why}"
-                for why, names in _HELPERS_NOT_YET.items() for name in names})
