@@ -68,11 +68,44 @@ defrule(runtime("angle_adjoint"), "cotangent, z, deg=False", cotangent="sd.angle
         jvp={"cotangent": "sd.angle_adjoint(t, z, deg)",
              "z": f"t * {_ANGLE_SLOPE} if np.iscomplexobj(z) else sd.zeros_like(z)"}, returns="new")
 
+# -- the runtime's adjoint and tangent of |z|, and angle's tangent, differentiated again ------------------------
+# complex_abs_adjoint(c, x, r) = c conj(x) / r and complex_abs_tangent(s, x, r) = Re(conj(x) s) / r (r = |x|, both 0
+# where r == 0) transpose each other in c and s; conj(x) / r is antiholomorphic in x (its adjoint conjugates), and
+# r a real factor: d(1 / r) = -dr / r**2.
+_OVER_ABS = "np.where(modulus == 0, 0.0, {} / np.where(modulus == 0, 1.0, modulus))"
+defrule(runtime("complex_abs_adjoint"), "cotangent, x, modulus", unbroadcast=True,
+        cotangent="sd.complex_abs_tangent(g, x, modulus)",
+        x=_OVER_ABS.format("cotangent * np.conj(g)"),
+        modulus=_OVER_ABS.format("-np.real(g * sd.complex_abs_adjoint(cotangent, x, modulus))"),
+        jvp={"cotangent": "sd.complex_abs_adjoint(t, x, modulus)",
+             "x": _OVER_ABS.format("cotangent * np.conj(t)"),
+             "modulus": _OVER_ABS.format("-t * sd.complex_abs_adjoint(cotangent, x, modulus)")}, returns="new")
+defrule(runtime("complex_abs_tangent"), "tangent, x, modulus", unbroadcast=True,
+        tangent="sd.complex_abs_adjoint(g, x, modulus)",
+        x=_OVER_ABS.format("g * np.conj(tangent)"),
+        modulus=_OVER_ABS.format("-g * sd.complex_abs_tangent(tangent, x, modulus)"),
+        jvp={"tangent": "sd.complex_abs_tangent(t, x, modulus)",
+             "x": _OVER_ABS.format("np.real(np.conj(t) * tangent)"),
+             "modulus": _OVER_ABS.format("-t * sd.complex_abs_tangent(tangent, x, modulus)")}, returns="new")
+# angle_tangent(s, z) = Im(s / z) (times the degrees' scale), 0 where |z|**2 == 0: its transpose in s is
+# angle_adjoint; in z, d Im(s / z) = Im(-s dz / z**2) = Re(dz * 1j s / z**2), whose adjoint is 1j s / z**2; 0 for
+# a real z (and s).
+_ANGLE_TANGENT_SLOPE = ("np.where(np.real(z * np.conj(z)) == 0, 0.0, 1j * (180.0 / np.pi if deg else 1.0) * tangent "
+                        "/ np.where(np.real(z * np.conj(z)) == 0, 1.0, z) ** 2)")
+defrule(runtime("angle_tangent"), "tangent, z, deg=False", unbroadcast=True,
+        tangent="sd.angle_adjoint(g, z, deg)",
+        z=f"g * {_ANGLE_TANGENT_SLOPE} if np.iscomplexobj(z) else sd.zeros_like(z)",
+        jvp={"tangent": "sd.angle_tangent(t, z, deg)",
+             "z": f"np.real(t * {_ANGLE_TANGENT_SLOPE}) if np.iscomplexobj(z) else sd.zeros_like(z)"},
+        returns="new")
+
 real_results(np.real, attribute("real"), np.imag, attribute("imag"), np.angle, np.abs, builtins.abs,
-             len, np.shape, np.size, np.ndim, attribute("shape"), attribute("size"), attribute("ndim"))
+             len, np.shape, np.size, np.ndim, attribute("shape"), attribute("size"), attribute("ndim"),
+             runtime("complex_abs_tangent"), runtime("angle_tangent"))
 valid_for_complex(np.real, attribute("real"), np.imag, attribute("imag"), np.conj, method("conj"),
                   method("conjugate"), np.angle, np.real_if_close, np.linalg.eigvals, runtime("imag_adjoint"),
-                  runtime("angle_adjoint"))
+                  runtime("angle_adjoint"), runtime("complex_abs_adjoint"), runtime("complex_abs_tangent"),
+                  runtime("angle_tangent"))
 
 # -- holomorphic functions and linear maps: their ordinary templates hold ------------------------------
 valid_for_complex(
