@@ -57,6 +57,55 @@ defrule(np.linalg.eigvals, "a", a="sd.eigvals_adjoint(g, a)", jvp={"a": "sd.eigv
         returns="new")
 complex_results(np.linalg.eigvals)
 
+# -- the runtime's adjoint and tangent of eigvals, differentiated again --------------------------------------
+# With a = V diag(w) V^-1: eigvals_adjoint(c, a) = (V diag(c) V^-1)^T and eigvals_tangent(s, a) = diag(V^-1 s V),
+# each the other's transpose in c and s. In a, dV = V C with C_ij = E_ij / (w_j - w_i) off the diagonal
+# (E = V^-1 da V; C's diagonal, a scaling of the eigenvectors, changes neither helper), so that
+#   d(V diag(c) V^-1) = V (E o Q) V^-1, Q_ij = (c_i - c_j) R_ij,
+#   d diag(V^-1 s V)_k = sum_j R_kj (G_kj E_jk + E_kj G_jk), G = V^-1 s V,
+# with R_ij = 1 / (w_i - w_j) off the diagonal and 0 on it; the adjoints are these maps transposed. A real a has
+# real results (the real part) and a real adjoint, and so has a real cotangent; eigvals_tangent's result is complex
+# for real arguments. The helpers refuse a matrix that is not diagonalizable.
+_W, _V = "np.linalg.eig(a)[0]", "np.linalg.eig(a)[1]"
+_V_INV = f"np.linalg.inv({_V})"
+_DIAGONAL = "np.eye(np.shape(a)[-1], dtype=bool)"
+_R = f"np.where({_DIAGONAL}, 0.0, 1.0 / np.where({_DIAGONAL}, 1.0, {_W}[..., :, None] - {_W}[..., None, :]))"
+
+
+def _swap(x: str) -> str:
+    return f"np.swapaxes({x}, -1, -2)"
+
+
+def _in_basis(x: str) -> str:
+    """``V^-1 x V``, for a template."""
+    return f"({_V_INV} @ {x} @ {_V})"
+
+
+def _real_for_real_a(x: str) -> str:
+    return f"(np.real({x}) if np.isrealobj(a) else {x})"
+
+
+def _differences(v: str) -> str:
+    """``v_i - v_j``, for a template."""
+    return f"({v}[..., :, None] - {v}[..., None, :])"
+
+
+defrule(runtime("eigvals_adjoint"), "cotangent, a", unbroadcast=True,
+        cotangent="np.real(sd.eigvals_tangent(g, a)) if np.isrealobj(cotangent) else sd.eigvals_tangent(g, a)",
+        a=_real_for_real_a(f"{_swap(_V_INV)} @ ({_swap(_in_basis('g'))} * {_differences('cotangent')} * {_R}) "
+                           f"@ {_swap(_V)}"),
+        jvp={"cotangent": "sd.eigvals_adjoint(t, a)",
+             "a": _real_for_real_a(_swap(f"{_V} @ ({_in_basis('t')} * {_differences('cotangent')} * {_R}) "
+                                         f"@ {_V_INV}"))}, returns="new")
+defrule(runtime("eigvals_tangent"), "tangent, a", unbroadcast=True,
+        tangent="np.real(sd.eigvals_adjoint(g, a)) if np.isrealobj(tangent) else sd.eigvals_adjoint(g, a)",
+        a=_real_for_real_a(f"{_swap(_V_INV)} @ ({_swap(_in_basis('tangent'))} * {_R} * {_differences('g')}) "
+                           f"@ {_swap(_V)}"),
+        jvp={"tangent": "sd.eigvals_tangent(t, a)",
+             "a": f"np.sum({_R} * ({_in_basis('tangent')} * {_swap(_in_basis('t'))} + {_in_basis('t')} * "
+                  f"{_swap(_in_basis('tangent'))}), axis=-1)"}, returns="new")
+complex_results(runtime("eigvals_tangent"))
+
 # -- the runtime's adjoints of imag and angle, differentiated again ----------------------------------
 defrule(runtime("imag_adjoint"), "cotangent, val", cotangent="sd.imag_adjoint(g, val)",
         jvp={"cotangent": "sd.imag_adjoint(t, val)"}, cut=("val",), returns="new")
@@ -71,7 +120,7 @@ defrule(runtime("angle_adjoint"), "cotangent, z, deg=False", cotangent="sd.angle
 # -- the runtime's adjoint and tangent of |z|, and angle's tangent, differentiated again ------------------------
 # complex_abs_adjoint(c, x, r) = c conj(x) / r and complex_abs_tangent(s, x, r) = Re(conj(x) s) / r (r = |x|, both 0
 # where r == 0) transpose each other in c and s; conj(x) / r is antiholomorphic in x (its adjoint conjugates), and
-# r a real factor: d(1 / r) = -dr / r**2.
+# r a real factor: d(1 / r) = -dr / r**2. A real tangent (of a complex x: x = y + 1j) has a real adjoint.
 _OVER_ABS = "np.where(modulus == 0, 0.0, {} / np.where(modulus == 0, 1.0, modulus))"
 defrule(runtime("complex_abs_adjoint"), "cotangent, x, modulus", unbroadcast=True,
         cotangent="sd.complex_abs_tangent(g, x, modulus)",
@@ -81,7 +130,8 @@ defrule(runtime("complex_abs_adjoint"), "cotangent, x, modulus", unbroadcast=Tru
              "x": _OVER_ABS.format("cotangent * np.conj(t)"),
              "modulus": _OVER_ABS.format("-t * sd.complex_abs_adjoint(cotangent, x, modulus)")}, returns="new")
 defrule(runtime("complex_abs_tangent"), "tangent, x, modulus", unbroadcast=True,
-        tangent="sd.complex_abs_adjoint(g, x, modulus)",
+        tangent="np.real(sd.complex_abs_adjoint(g, x, modulus)) if np.isrealobj(tangent) else "
+                "sd.complex_abs_adjoint(g, x, modulus)",
         x=_OVER_ABS.format("g * np.conj(tangent)"),
         modulus=_OVER_ABS.format("-g * sd.complex_abs_tangent(tangent, x, modulus)"),
         jvp={"tangent": "sd.complex_abs_tangent(t, x, modulus)",
@@ -93,7 +143,7 @@ defrule(runtime("complex_abs_tangent"), "tangent, x, modulus", unbroadcast=True,
 _ANGLE_TANGENT_SLOPE = ("np.where(np.real(z * np.conj(z)) == 0, 0.0, 1j * (180.0 / np.pi if deg else 1.0) * tangent "
                         "/ np.where(np.real(z * np.conj(z)) == 0, 1.0, z) ** 2)")
 defrule(runtime("angle_tangent"), "tangent, z, deg=False", unbroadcast=True,
-        tangent="sd.angle_adjoint(g, z, deg)",
+        tangent="np.real(sd.angle_adjoint(g, z, deg)) if np.isrealobj(tangent) else sd.angle_adjoint(g, z, deg)",
         z=f"g * {_ANGLE_TANGENT_SLOPE} if np.iscomplexobj(z) else sd.zeros_like(z)",
         jvp={"tangent": "sd.angle_tangent(t, z, deg)",
              "z": f"np.real(t * {_ANGLE_TANGENT_SLOPE}) if np.iscomplexobj(z) else sd.zeros_like(z)"},
@@ -105,7 +155,7 @@ real_results(np.real, attribute("real"), np.imag, attribute("imag"), np.angle, n
 valid_for_complex(np.real, attribute("real"), np.imag, attribute("imag"), np.conj, method("conj"),
                   method("conjugate"), np.angle, np.real_if_close, np.linalg.eigvals, runtime("imag_adjoint"),
                   runtime("angle_adjoint"), runtime("complex_abs_adjoint"), runtime("complex_abs_tangent"),
-                  runtime("angle_tangent"))
+                  runtime("angle_tangent"), runtime("eigvals_adjoint"), runtime("eigvals_tangent"))
 
 # -- holomorphic functions and linear maps: their ordinary templates hold ------------------------------
 valid_for_complex(
