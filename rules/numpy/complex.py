@@ -118,32 +118,43 @@ defrule(runtime("angle_adjoint"), "cotangent, z, deg=False", cotangent="sd.angle
              "z": f"t * {_ANGLE_SLOPE} if np.iscomplexobj(z) else sd.zeros_like(z)"}, returns="new")
 
 # -- the runtime's adjoint and tangent of |z|, and angle's tangent, differentiated again ------------------------
-# complex_abs_adjoint(c, x, r) = c conj(x) / r and complex_abs_tangent(s, x, r) = Re(conj(x) s) / r (r = |x|, both 0
-# where r == 0) transpose each other in c and s; conj(x) / r is antiholomorphic in x (its adjoint conjugates), and
-# r a real factor: d(1 / r) = -dr / r**2. A real tangent (of a complex x: x = y + 1j) has a real adjoint.
-_OVER_ABS = "np.where(modulus == 0, 0.0, {} / np.where(modulus == 0, 1.0, modulus))"
+# complex_abs_adjoint(c, x, r) = c conj(x) / r (its real part for a real x) and complex_abs_tangent(s, x, r) =
+# Re(conj(x) s) / r, r = |x|, both 0 where r == 0. In c, s and r they are holomorphic (or real-linear: Re), in x
+# antiholomorphic: d(c conj(x)) = c conj(dx), whose adjoint is conj(h c); d(1 / r) = -dr / r**2. A real argument's
+# adjoint is the real part (a tangent may be real where x is complex: x = y + 1j).
+_MODULUS = "np.where(modulus == 0, 1.0, modulus)"
+
+
+def _zero_at_0(x: str) -> str:
+    return f"np.where(modulus == 0, 0.0, {x})"
+
+
+def _real_for_real(param: str, x: str) -> str:
+    return f"(np.real({x}) if np.isrealobj({param}) else {x})"
+
+
 defrule(runtime("complex_abs_adjoint"), "cotangent, x, modulus", unbroadcast=True,
-        cotangent="sd.complex_abs_tangent(g, x, modulus)",
-        x=_OVER_ABS.format("cotangent * np.conj(g)"),
-        modulus=_OVER_ABS.format("-np.real(g * sd.complex_abs_adjoint(cotangent, x, modulus))"),
+        cotangent=_real_for_real("cotangent", "sd.complex_abs_adjoint(g, x, modulus)"),
+        x=_real_for_real("x", _zero_at_0(f"np.conj(g * cotangent / {_MODULUS})")),
+        modulus=_real_for_real("modulus", _zero_at_0(f"-g * cotangent * np.conj(x) / {_MODULUS} ** 2")),
         jvp={"cotangent": "sd.complex_abs_adjoint(t, x, modulus)",
-             "x": _OVER_ABS.format("cotangent * np.conj(t)"),
-             "modulus": _OVER_ABS.format("-t * sd.complex_abs_adjoint(cotangent, x, modulus)")}, returns="new")
+             "x": _real_for_real("x", _zero_at_0(f"cotangent * np.conj(t) / {_MODULUS}")),
+             "modulus": _real_for_real("x", _zero_at_0(f"-t * cotangent * np.conj(x) / {_MODULUS} ** 2"))},
+        returns="new")
 defrule(runtime("complex_abs_tangent"), "tangent, x, modulus", unbroadcast=True,
-        tangent="np.real(sd.complex_abs_adjoint(g, x, modulus)) if np.isrealobj(tangent) else "
-                "sd.complex_abs_adjoint(g, x, modulus)",
-        x=_OVER_ABS.format("g * np.conj(tangent)"),
-        modulus=_OVER_ABS.format("-g * sd.complex_abs_tangent(tangent, x, modulus)"),
+        tangent=_real_for_real("tangent", _zero_at_0(f"np.real(g / {_MODULUS}) * np.conj(x)")),
+        x=_real_for_real("x", _zero_at_0(f"np.real(g / {_MODULUS}) * np.conj(tangent)")),
+        modulus=_real_for_real("modulus", f"-g * sd.complex_abs_tangent(tangent, x, modulus) / {_MODULUS}"),
         jvp={"tangent": "sd.complex_abs_tangent(t, x, modulus)",
-             "x": _OVER_ABS.format("np.real(np.conj(t) * tangent)"),
-             "modulus": _OVER_ABS.format("-t * sd.complex_abs_tangent(tangent, x, modulus)")}, returns="new")
+             "x": _zero_at_0(f"np.real(np.conj(t) * tangent) / {_MODULUS}"),
+             "modulus": f"-t * sd.complex_abs_tangent(tangent, x, modulus) / {_MODULUS}"}, returns="new")
 # angle_tangent(s, z) = Im(s / z) (times the degrees' scale), 0 where |z|**2 == 0: its transpose in s is
 # angle_adjoint; in z, d Im(s / z) = Im(-s dz / z**2) = Re(dz * 1j s / z**2), whose adjoint is 1j s / z**2; 0 for
 # a real z (and s).
 _ANGLE_TANGENT_SLOPE = ("np.where(np.real(z * np.conj(z)) == 0, 0.0, 1j * (180.0 / np.pi if deg else 1.0) * tangent "
                         "/ np.where(np.real(z * np.conj(z)) == 0, 1.0, z) ** 2)")
 defrule(runtime("angle_tangent"), "tangent, z, deg=False", unbroadcast=True,
-        tangent="np.real(sd.angle_adjoint(g, z, deg)) if np.isrealobj(tangent) else sd.angle_adjoint(g, z, deg)",
+        tangent=_real_for_real("tangent", "sd.angle_adjoint(g, z, deg)"),
         z=f"g * {_ANGLE_TANGENT_SLOPE} if np.iscomplexobj(z) else sd.zeros_like(z)",
         jvp={"tangent": "sd.angle_tangent(t, z, deg)",
              "z": f"np.real(t * {_ANGLE_TANGENT_SLOPE}) if np.iscomplexobj(z) else sd.zeros_like(z)"},
