@@ -24,6 +24,9 @@ The runtime's ``sd.imag_adjoint`` and ``sd.angle_adjoint`` have rules here,
 for second derivatives: both multiply the cotangent by a factor, ``-1j`` and
 ``-1j s / z`` (``s`` the degrees' scale), so each is its own transpose in the
 cotangent; ``-1j s c / z`` is holomorphic in ``z``, with slope ``1j s c / z**2``.
+So have ``sd.angle_tangent``, ``sd.complex_abs_adjoint`` and ``sd.complex_abs_tangent``,
+and ``sd.eigvals_adjoint`` and ``sd.eigvals_tangent`` (through the derivative of
+the eigenvectors); each pair transposes each other in the cotangent and tangent.
 """
 from __future__ import annotations
 
@@ -72,6 +75,11 @@ _DIAGONAL = "np.eye(np.shape(a)[-1], dtype=bool)"
 _R = f"np.where({_DIAGONAL}, 0.0, 1.0 / np.where({_DIAGONAL}, 1.0, {_W}[..., :, None] - {_W}[..., None, :]))"
 
 
+def _real_for_real(param: str, x: str) -> str:
+    """``x``, or its real part where the argument ``param`` is real, for a template."""
+    return f"(np.real({x}) if np.isrealobj({param}) else {x})"
+
+
 def _swap(x: str) -> str:
     return f"np.swapaxes({x}, -1, -2)"
 
@@ -81,25 +89,21 @@ def _in_basis(x: str) -> str:
     return f"({_V_INV} @ {x} @ {_V})"
 
 
-def _real_for_real_a(x: str) -> str:
-    return f"(np.real({x}) if np.isrealobj(a) else {x})"
-
-
 def _differences(v: str) -> str:
     """``v_i - v_j``, for a template."""
     return f"({v}[..., :, None] - {v}[..., None, :])"
 
 
 defrule(runtime("eigvals_adjoint"), "cotangent, a", unbroadcast=True,
-        cotangent="np.real(sd.eigvals_tangent(g, a)) if np.isrealobj(cotangent) else sd.eigvals_tangent(g, a)",
-        a=_real_for_real_a(f"{_swap(_V_INV)} @ ({_swap(_in_basis('g'))} * {_differences('cotangent')} * {_R}) "
+        cotangent=_real_for_real("cotangent", "sd.eigvals_tangent(g, a)"),
+        a=_real_for_real("a", f"{_swap(_V_INV)} @ ({_swap(_in_basis('g'))} * {_differences('cotangent')} * {_R}) "
                            f"@ {_swap(_V)}"),
         jvp={"cotangent": "sd.eigvals_adjoint(t, a)",
-             "a": _real_for_real_a(_swap(f"{_V} @ ({_in_basis('t')} * {_differences('cotangent')} * {_R}) "
+             "a": _real_for_real("a", _swap(f"{_V} @ ({_in_basis('t')} * {_differences('cotangent')} * {_R}) "
                                          f"@ {_V_INV}"))}, returns="new")
 defrule(runtime("eigvals_tangent"), "tangent, a", unbroadcast=True,
-        tangent="np.real(sd.eigvals_adjoint(g, a)) if np.isrealobj(tangent) else sd.eigvals_adjoint(g, a)",
-        a=_real_for_real_a(f"{_swap(_V_INV)} @ ({_swap(_in_basis('tangent'))} * {_R} * {_differences('g')}) "
+        tangent=_real_for_real("tangent", "sd.eigvals_adjoint(g, a)"),
+        a=_real_for_real("a", f"{_swap(_V_INV)} @ ({_swap(_in_basis('tangent'))} * {_R} * {_differences('g')}) "
                            f"@ {_swap(_V)}"),
         jvp={"tangent": "sd.eigvals_tangent(t, a)",
              "a": f"np.sum({_R} * ({_in_basis('tangent')} * {_swap(_in_basis('t'))} + {_in_basis('t')} * "
@@ -128,9 +132,6 @@ _MODULUS = "np.where(modulus == 0, 1.0, modulus)"
 def _zero_at_0(x: str) -> str:
     return f"np.where(modulus == 0, 0.0, {x})"
 
-
-def _real_for_real(param: str, x: str) -> str:
-    return f"(np.real({x}) if np.isrealobj({param}) else {x})"
 
 
 defrule(runtime("complex_abs_adjoint"), "cotangent, x, modulus", unbroadcast=True,
