@@ -14,7 +14,8 @@ of their calls is spelled out as a pure call and a visible write (:data:`SPELLED
 Parameters are renamed where the runtime's own names (``g``, ``t``) would hide the template's.
 """
 
-from .registry import TANGENT, defbilinear, deflinear, defnondiff, defpartials, defrule, rename, runtime, scaled
+from .registry import (TANGENT, defbilinear, deflinear, defnondiff, defpartials, defrule, rename, runtime, scaled,
+                       valid_for_complex)
 
 
 def _bilinear(key, spec: str, *, apply: str, shape_only: tuple[str, ...] = (), **transposes: str) -> None:
@@ -366,6 +367,12 @@ deflinear(runtime("own_tangent"), "value", apply="sd.own_tangent(value)", value=
 # The tangent stored into an array: the value's, or zero in an integer array; its transpose is the same choice.
 _linear(runtime("tangent_stored_in"), "primal, value", apply="sd.tangent_stored_in(primal, value)",
         shape_only=("primal",), value="sd.tangent_stored_in(primal, g)")
+
+# -- complex values: linear helpers whose templates hold for complex arguments ---------------------------------
+
+# Summing down to a shape and broadcasting up to one are complex-linear, and each is the other's transpose under
+# JAX's convention for complex adjoints (registry.defcomplex): Re(sum(h * unbroadcast(dv))) = Re(sum(broadcast(h) * dv)).
+valid_for_complex(runtime("unbroadcast"), runtime("fit_tangent"))
 
 SPELLED_OUT = {
     "store_adjoint": "part = sd.written_part(a, i, array); a[i] = sd.cleared(a, i); then part, unbroadcast to "

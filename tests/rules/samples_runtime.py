@@ -237,6 +237,17 @@ RUNTIME_SAMPLES = {
     # cotangent has the shape of the primal's result (n and s cut and pad; a is real or complex)
     runtime("imag_adjoint"): [S(N(4), C(4)), S(N(2, 3), C(2, 3)), S(N(), C()), S(N(4), N(4))],
     runtime("angle_adjoint"): [S(N(4), C(4)), S(N(2, 3), C(2, 3), True), S(N(), C()), S(N(4), N(4))],
+    # the runtime's adjoint and tangent of |z| (ans is |x|, 0 in one sample) and angle's tangent
+    runtime("complex_abs_adjoint"): [S(N(4), C(4), U(0.5, 2.0, 4)), S(N(2, 3), C(2, 3), U(0.5, 2.0, 2, 3)),
+                                     S(N(), C(), U(0.5, 2.0)), S(N(4), N(4), U(0.5, 2.0, 4)),
+                                     S(N(3), np.array([1.0 + 1j, 0.0, 2.0 - 1j]), np.array([1.5, 0.0, 2.5]))],
+    runtime("complex_abs_tangent"): [S(C(4), C(4), U(0.5, 2.0, 4)), S(C(2, 3), C(2, 3), U(0.5, 2.0, 2, 3)),
+                                     S(C(), C(), U(0.5, 2.0)), S(N(4), N(4), U(0.5, 2.0, 4)),
+                                     S(C(3), np.array([1.0 + 1j, 0.0, 2.0 - 1j]), np.array([1.5, 0.0, 2.5]))],
+    runtime("angle_tangent"): [S(C(4), C(4)), S(C(2, 3), C(2, 3), True), S(C(), C()), S(N(4), N(4))],
+    # the adjoint and tangent of np.linalg.eigvals: a real matrix (complex eigenvalues), a stack, a complex one
+    runtime("eigvals_adjoint"): [S(C(4), N(4, 4)), S(C(2, 3), N(2, 3, 3)), S(C(3), C(3, 3)), S(N(3), N(3, 3))],
+    runtime("eigvals_tangent"): [S(N(4, 4), N(4, 4)), S(N(2, 3, 3), N(2, 3, 3)), S(C(3, 3), C(3, 3))],
     runtime("fft_adjoint"): [S(C(6), N(6), -1, None, "fft"), S(C(4), N(6), -1, "ortho", "ifft"),
                              S(C(8, 3), N(5, 3), 0, "forward", "fft"), S(C(3, 5), C(3, 4), 1, None, "ifft")],
     runtime("fftn_adjoint"): [S(C(3, 4), N(3, 4), None, None, None, "fft"),
