@@ -38,11 +38,19 @@ def zero_tangent(x):
 
 
 def fit_tangent(t, like):
-    """``t`` broadcast to the shape of the primal ``like`` (a rule's tangent may have a broadcastable shape)."""
+    """``t`` broadcast to the shape of the primal ``like`` (a rule's tangent may have a broadcastable shape).
+
+    A list or tuple ``like`` made by ``+`` or ``*`` joins or repeats its operands, which the elementwise rules
+    do not follow: a tangent of another length is refused."""
     if type(like) is _ndarray:
         if type(t) is _ndarray and t.shape == like.shape:
             return t
         return np.array(np.broadcast_to(t, like.shape))
+    if isinstance(like, (list, tuple)) and (not hasattr(t, "__len__") or len(t) != len(like)):
+        from sourcediff.errors import SourcediffError
+
+        raise SourcediffError("sourcediff cannot differentiate joining lists or tuples with + (or * n) yet",
+                              hint="build the list with .append or .extend, or use np.concatenate for arrays")
     return t
 
 

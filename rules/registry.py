@@ -302,6 +302,10 @@ def _register(key: Any, spec: str | inspect.Signature, adjoints: dict[str, str],
         raise ValueError(f"rule for {primal!r}: templates for unknown parameters {sorted(unknown)}")
     if TANGENT in signature.parameters and jvps:
         raise ValueError(f"rule for {primal!r}: a parameter named {TANGENT!r} would hide the tangent")
+    for hidden, what in (("g", "the cotangent"), ("ans", "the primal's result")):
+        if hidden in signature.parameters:  # the template would read the wrong value: a wrong derivative
+            raise ValueError(f"rule for {primal!r}: a parameter named {hidden!r} would hide {what}; rename it "
+                             "in the spec (parameters bind by position)")
     if jvps and set(jvps) != set(adjoints):
         raise ValueError(f"rule for {primal!r}: forward templates for {sorted(jvps)}, "
                          f"reverse templates for {sorted(adjoints)}")

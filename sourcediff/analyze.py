@@ -178,7 +178,7 @@ class _Finder:
             body=tuple(body), output=output, activity=act, numbers=frozen(self.numbers), arrays=arrays,
             calls=self.calls, changed=frozen({k: tuple(v) for k, v in self.changed.items()}), mutated=self.mutated,
             changed_outputs=tuple(self.changed_outputs()),
-            containers=frozenset(_container_names(body) - arrays.arrays), lists=frozenset(lists),
+            containers=frozenset(container_names(body) - arrays.arrays), lists=frozenset(lists),
             varied_indices=frozen(varied_indices), increments=frozen(increments), unpacked=frozen(unpacked),
             unpack_reads=frozenset(unpack_reads), runtime=self.runtime, complex_values=complex_found)
 
@@ -403,7 +403,7 @@ def _binds(stmt: gast.stmt, calls: CallSites, runtime: str) -> list[str]:
     return [target]
 
 
-def _container_names(body: list[gast.stmt]) -> set[str]:
+def container_names(body: list[gast.stmt]) -> set[str]:
     """Names whose adjoint may be a tuple, list or dict: they accumulate with ``sd.add``."""
     names = set()
     for stmt in walk_statements(body):

@@ -102,6 +102,8 @@ class Derivative(DerivedFunction):
                 raise arguments.located(exc, compiled) from None
             if isinstance(exc, ZeroDivisionError):
                 raise arguments.undefined_derivative(exc) from None
+            if isinstance(exc, SourcediffError) and exc.filename is None:
+                raise arguments.at_generated_line(exc) from None
             raise
         if self.mode == "value_and_grad" and self.derived:  # the value is the derived function's raw output
             value, grads = out

@@ -344,14 +344,31 @@ def located(exc: SourcediffError, compiled: Compiled) -> SourcediffError:
     return type(exc)(exc.message, filename=filename, lineno=lineno, source_line=source_line, hint=exc.hint)
 
 
-def undefined_derivative(exc: ZeroDivisionError) -> SourcediffError:
-    """Python floats raise where a derivative is infinite (math.sqrt at 0): say so, at the generated line."""
+def _generated_line(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost line of generated code that ``exc`` passed through."""
     filename = lineno = None
     tb = exc.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code.co_filename.startswith("<sourcediff"):
             filename, lineno = tb.tb_frame.f_code.co_filename, tb.tb_lineno
         tb = tb.tb_next
+    return filename, lineno
+
+
+def at_generated_line(exc: SourcediffError) -> SourcediffError:
+    """A refusal the runtime raised while the derivative ran, pointing at the generated line that called it."""
+    if exc.filename is not None:
+        return exc
+    filename, lineno = _generated_line(exc)
+    if filename is None:
+        return exc
+    return type(exc)(exc.message, filename=filename, lineno=lineno,
+                     source_line=linecache.getline(filename, lineno), hint=exc.hint)
+
+
+def undefined_derivative(exc: ZeroDivisionError) -> SourcediffError:
+    """Python floats raise where a derivative is infinite (math.sqrt at 0): say so, at the generated line."""
+    filename, lineno = _generated_line(exc)
     return SourcediffError(
         "the derivative divides by zero at these arguments: a derivative it uses is infinite or undefined there "
         "(math.sqrt or math.log at 0, math.asin at 1, 0.0 ** -1 ...)", filename=filename, lineno=lineno,

@@ -145,6 +145,10 @@ def run_jvp(f: Callable, args: tuple, keywords: dict, argnums: tuple[int, ...], 
         raise arguments.undefined_derivative(exc) from None
     except NonScalarOutputError as exc:
         raise arguments.located(exc, compiled) from None
+    except SourcediffError as exc:
+        if exc.filename is not None:
+            raise
+        raise arguments.at_generated_line(exc) from None
     inputs = [x for x in args + tuple(t for ts in per_direction for t in ts) if type(x) is np.ndarray]
     if inputs:  # the results must not change when the caller changes an argument or a tangent later
         result = pytrees.map_leaves(lambda v: v.copy() if type(v) is np.ndarray and any(

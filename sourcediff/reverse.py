@@ -21,7 +21,7 @@ import gast
 
 from sourcediff.rules import registry
 
-from .analyze import Facts, Spec
+from .analyze import Facts, Spec, container_names
 from .complex_values import ComplexValues
 from .binding import RuleBinder, dotted, is_runtime_call, runtime_aliases
 from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts
@@ -106,6 +106,8 @@ class ReverseTransform:
         """Whether broadcasting leaves ``param``'s shape unchanged: every other operand is a scalar or has its shape."""
         mine = binding[param]
         key = None
+        if any(isinstance(atom, gast.Name) and atom.id in self.containers() for atom in binding.values()):
+            return False  # a list or tuple: + and * join and repeat it; sd.unbroadcast refuses a length that moved
         if isinstance(mine, gast.Name):
             key = SCALAR_SHAPE if mine.id in self.scalars else self.arrays.shapes.get(mine.id)
 
@@ -118,6 +120,14 @@ class ReverseTransform:
 
         return all(fits(atom) for other, atom in binding.items()
                    if other != param and not (isinstance(atom, gast.Constant) and atom.value is None))
+
+    def containers(self) -> frozenset[str]:
+        """The names that may hold a tuple, list or dict (asked by the analysis too, before ``run``)."""
+        if getattr(self, "facts", None) is not None:
+            return self.facts.containers
+        if getattr(self, "_containers", None) is None:
+            self._containers = frozenset(container_names(self.lowered.body) - self.arrays.arrays)
+        return self._containers
 
     def contributions(self, stmt: gast.Assign, act: Activity) -> list[Contribution]:
         """The adjoint contributions ``stmt`` makes to its active operands."""

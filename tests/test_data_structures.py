@@ -196,3 +196,47 @@ def both_elements_active(x):
 def test_a_list_element_replaced_by_another_shape(f):
     """The adjoint slot cleared by the write holds a zero of any shape: the element put back is (3,), not (1, 3)."""
     sourcediff.check_grads(f, (np.arange(9.0).reshape(3, 3) / 10,), order=1)
+
+
+# -- lists and tuples joined with + or repeated with * n: refused in both modes, at the generated line ----------
+
+def _join_in_a_loop(x):
+    s = x[0]
+    parts = [s]
+    for i in range(1, 3):
+        s = s * x[i]
+        parts = [s] + parts
+    return np.sum(np.stack(parts) * np.array([1.0, 2.0, 3.0]))
+
+
+def _join_lists(x):
+    a = [x[0], x[1] * 2.0]
+    b = [x[2]]
+    c = a + b
+    return c[0] * c[1] + c[2] * 3.0
+
+
+def _join_tuples(x):
+    a = (x[0], x[1] * 2.0)
+    c = a + (x[2],)
+    return c[0] * c[1] + c[2] * 3.0
+
+
+def _repeat_list(x):
+    a = [x[0], x[1]]
+    c = a * 2
+    return c[0] * c[3] + c[2]
+
+
+@pytest.mark.parametrize("f", [_join_in_a_loop, _join_lists, _join_tuples, _repeat_list], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_joining_or_repeating_lists_is_refused_in_both_modes(f, mode):
+    """Forward mode added the tangents element by element and reverse mode repeated the adjoint of ``a * 2``:
+    silently wrong (found by helper hnumpy); now both refuse, naming the generated line."""
+    x = np.array([1.5, -0.7, 2.0])
+    with pytest.raises(sourcediff.SourcediffError, match="joining lists or tuples") as refused:
+        if mode == "grad":
+            sourcediff.grad(f)(x)
+        else:
+            sourcediff.jvp(f, (x,), (x,))
+    assert "File " in str(refused.value)

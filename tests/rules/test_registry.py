@@ -400,3 +400,17 @@ def test_partials_scale_to_templates(partial, reverse, forward):
     for x in (0.7, -1.3):  # the same value as g * (partial)
         scope = {"a": 1.7, "b": x, "x1": x, "x2": 0.2, "ans": 2.5, "x": 3.0, "y": 4.0, "c": x > 0, "g": 1.9}
         assert eval(reverse, scope) == pytest.approx(1.9 * eval(partial, scope))
+
+
+@pytest.mark.parametrize("hidden", ["g", "ans"])
+def test_a_parameter_that_would_hide_a_template_name_is_refused(hidden):
+    """A parameter named ``ans`` (or ``g``) silently read the wrong value in the templates (found by helper
+    hcomplex2: wrong second derivatives, not a refusal)."""
+    from sourcediff.rules import registry
+
+    def primal(x, other):
+        return x * other
+
+    with pytest.raises(ValueError, match="would hide"):
+        registry.defrule(primal, f"x, {hidden}", x=f"g * {hidden}", jvp={"x": f"t * {hidden}"})
+    assert registry.lookup(primal) is None
