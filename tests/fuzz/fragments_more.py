@@ -77,13 +77,23 @@ def comprehension(c: Context, e: Exprs) -> None:
 
 
 def list_methods(c: Context, e: Exprs) -> None:
-    """A list of floats changed with ``lst[i] = v``, ``append``, ``extend``, ``insert`` and ``pop``."""
+    """A list of floats changed with ``lst[i] = v``, ``append``, ``extend``, ``insert`` and ``pop`` (and, rarely,
+    joined with ``+`` or repeated with ``* 2``)."""
     c.feature("list_methods")
     lst = c.scope.fresh("lst")
     size = c.rng.randint(2, 3)
     c.line(f"{lst} = [{', '.join(e.scalar(1) for _ in range(size))}]")
     last = None
     for _ in range(c.rng.randint(1, 3)):
+        if c.chance(0.08):  # joined or repeated: refused in both modes (the rules are elementwise)
+            c.feature("list join")
+            if c.chance(0.5):
+                c.line(f"{lst} = {lst} + [{e.scalar(1)}]")
+                size += 1
+            else:
+                c.line(f"{lst} = {lst} * 2")
+                size *= 2
+            continue
         op = c.choice(["setitem", "append", "extend", "insert", "pop"])
         if op == "setitem":
             c.line(f"{lst}[{c.rng.randrange(size)}] = {e.scalar(1)}")
