@@ -570,8 +570,9 @@ def _holds_floats(value) -> bool:
 
 
 def iterable(x):
-    """What ``for v in x`` runs over, as something indexable: a dict's keys, anything else as it is."""
-    if isinstance(x, dict):
+    """What ``for v in x`` runs over, as something indexable: a dict's keys, an iterator's (or a set's) items
+    as a list, anything else as it is."""
+    if isinstance(x, dict) or not (hasattr(x, "__getitem__") and hasattr(x, "__len__")):
         return list(x)
     return x
 

@@ -57,6 +57,7 @@ class InPlace:
         a = self.parsed.node.args
         self.memory.bound = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p}
         self.memory.arrays = set(arrays)
+        self.sequences_made_here = _sequences_made_here(self.parsed.node)
         self.maybe_unbound: set[str] = set()  # names an alias check reads where they may not be bound yet
         self.holders: dict[str, str] = {}  # parameter -> the name that keeps its object
 
@@ -140,18 +141,24 @@ class InPlace:
 
     def hold_iterable(self, iterable: gast.expr, items: gast.expr, written: set[str]) -> gast.expr:
         """What a for loop over ``items`` (the atom of ``iterable``) reads its elements from."""
-        if isinstance(iterable, gast.Name) and (iterable.id in self.parameters or iterable.id in written):
+        if isinstance(iterable, gast.Name) and (iterable.id in self.parameters or iterable.id in written
+                                                or iterable.id not in self.sequences_made_here):
             # Python iterates over the object bound when the loop starts (the body may rebind the name), and
             # reads each element when it gets there (the body may change the object): hold the object under a
-            # name of its own, known to share it. An argument may be a dict: loop over its keys, as Python would.
+            # name of its own, known to share it. An argument, or a name bound by a call, may be a dict: loop
+            # over its keys, as Python would (sd.iterable; it also makes an iterator a list).
             held = self.namer.temporary()
-            if iterable.id in self.parameters:
-                items = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="iterable", ctx=gast.Load()),
-                                  args=[items], keywords=[])
+            if iterable.id not in self.sequences_made_here:
+                items = _iterable(items)
             self.lowering.emit(assign(held, items, iterable))
             self.memory.rebind(held)
             if iterable.id in written:
                 self.memory.join(held, iterable.id)
+            items = name(held)
+        elif not isinstance(iterable, gast.Name):  # a call's result: a dict, an iterator (np.ndindex, map ...)
+            held = self.namer.temporary()
+            self.lowering.emit(assign(held, _iterable(items), iterable))
+            self.memory.rebind(held)
             items = name(held)
         return items
 
@@ -674,3 +681,25 @@ _NEW_FROM_RUNTIME = frozenset(("concatenate_rows", "concatenate_columns", "accum
 def _is_runtime(func: gast.expr) -> bool:
     """``__sourcediff_runtime__.name``: a call of the runtime that the lowering wrote."""
     return isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id == RUNTIME
+
+
+def _iterable(items: gast.expr) -> gast.Call:
+    """``sd.iterable(items)``: what a for loop reads its elements from by position."""
+    return gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="iterable", ctx=gast.Load()), args=[items],
+                     keywords=[])
+
+
+def _sequences_made_here(node: gast.FunctionDef) -> frozenset[str]:
+    """The names that every assignment binds to a list or tuple display or a list comprehension (and nothing
+    else binds): a for loop reads them by position as they are. Any other name may hold a dict or an iterator."""
+    made, other, targets = set(), set(), set()
+    for n in gast.walk(node):
+        if isinstance(n, gast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name):
+            kind = made if isinstance(n.value, (gast.List, gast.Tuple, gast.ListComp)) else other
+            kind.add(n.targets[0].id)
+            targets.add(id(n.targets[0]))
+        elif isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and id(n) not in targets:
+            other.add(n.id)  # a for target, an unpacking, a with or an augmented assignment
+        elif isinstance(n, gast.arguments):
+            other.update(a.id for a in n.posonlyargs + n.args + n.kwonlyargs + [n.vararg, n.kwarg] if a)
+    return frozenset(made - other)

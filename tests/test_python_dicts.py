@@ -210,3 +210,32 @@ def values_as_array_operands(params, x):
 
 def test_values_used_as_array_operands(jax_grad):
     check(values_as_array_operands, ({"a": 0.3, "b": -1.2, "c": 2.0}, 0.7), (0, 1), jax_grad)
+
+
+# -- a for loop over a dict that a call made (not a display): its keys, not its values by position --------------
+
+def _loop_over_a_dict_made_by_a_call(x):
+    d = dict(zip([0, 1], [1, 1]))
+    total = 0.0
+    for k in d:
+        total = total + x[k] * (k + 1)
+    return total
+
+
+def _loop_over_an_iterator(x):
+    vals = [x[i] * x[j] for i, j in np.ndindex(2, 2)]
+    total = 0.0
+    for v in map(float, [1.0, 2.0]):
+        total = total + v * x[0]
+    return sum(vals) + total
+
+
+@pytest.mark.parametrize("f", [_loop_over_a_dict_made_by_a_call, _loop_over_an_iterator], ids=lambda f: f.__name__)
+def test_a_loop_over_a_call_result_reads_what_python_reads(f):
+    """The lowering read d[0], d[1] (the values) for ``for k in d`` where a call made d: value 8.0 and gradient
+    [0, 4] instead of 5.0 and [1, 2], silently (found chasing helper hnumpy's dict.fromkeys crash); an iterator
+    (np.ndindex, map) crashed. Both go through sd.iterable now."""
+    x = np.array([1.0, 2.0])
+    value, gradient = sourcediff.value_and_grad(f)(x)
+    assert value == f(x)
+    sourcediff.check_grads(f, (x,), order=1)
