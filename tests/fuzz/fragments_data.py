@@ -221,8 +221,37 @@ def matrix_build(c: Context, e: Exprs) -> None:
     publish(c, e.matrix_reduce() if c.chance(0.5) else f"np.sum({m} @ {e.atom(e.vector(2, 1))})")
 
 
+def iterate_call_result(c: Context, e: Exprs) -> None:
+    """A loop over what a call made: a dict (its keys), ``np.ndindex`` or ``map`` (iterators)."""
+    n = array_length(c)
+    x = c.choice(c.scope.readers(vec(n)) or [new_array(c, e, n, "v")])
+    s = new_float(c, e, "s", "0.0")
+    k = c.scope.fresh("k")
+    form = c.choice(["dict", "fromkeys", "ndindex", "map"])
+    c.feature("iterate " + form)
+    d = c.scope.fresh("d")
+    if form == "dict":
+        c.line(f"{d} = dict(zip(range({n}), [{', '.join(str(1.0 + 0.5 * j) for j in range(n))}]))")
+        c.line(f"for {k} in {d}:")
+        term = f"{x}[{k}] * ({k} + 1.0) * {d}[{k}]"
+    elif form == "fromkeys":
+        c.line(f"{d} = dict.fromkeys(range({n}), 0.5)")
+        c.line(f"for {k} in {d}:")
+        term = f"{x}[{k}] * ({k} + 2.0) * {d}[{k}]"
+    elif form == "ndindex":
+        c.line(f"for {k} in np.ndindex({n}):")
+        term = f"{x}[{k}] * {x}[{k}]"
+    else:
+        c.line(f"for {k} in map(int, range({n})):")
+        term = f"{x}[{k}] * ({k} + 1.0)"
+    with c.nested():
+        c.scope.add(k, FLOAT, frozen=True)
+        c.line(f"{s} = {s} + {term} * {e.atom(e.scalar(1))}")
+    publish(c, s)
+
+
 DATA = [
     (2.5, list_append), (2, iterate_array), (1.2, loop_over_changing_array), (1.5, alias_write),
     (1, view_read), (1.2, unpack_and_update_floats), (1, dict_key_change), (1.5, unpack_container),
-    (0.8, tuple_assign), (0.8, matrix_build),
+    (0.8, tuple_assign), (0.8, matrix_build), (0.6, iterate_call_result),
 ]
