@@ -58,6 +58,7 @@ class InPlace:
         self.memory.bound = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p}
         self.memory.arrays = set(arrays)
         self.sequences_made_here = _sequences_made_here(self.parsed.node)
+        self.held_as: dict[str, str] = {}  # a for loop's hold of the object it iterates over -> its name
         self.maybe_unbound: set[str] = set()  # names an alias check reads where they may not be bound yet
         self.holders: dict[str, str] = {}  # parameter -> the name that keeps its object
 
@@ -152,7 +153,8 @@ class InPlace:
                 items = _iterable(items)
             self.lowering.emit(assign(held, items, iterable))
             self.memory.rebind(held)
-            if iterable.id in written:
+            self.held_as[held] = iterable.id
+            if iterable.id in written or iterable.id not in self.parameters:  # sd.iterable gives arrays as they are
                 self.memory.join(held, iterable.id)
             items = name(held)
         elif not isinstance(iterable, gast.Name):  # a call's result: a dict, an iterator (np.ndindex, map ...)
@@ -293,6 +295,7 @@ class InPlace:
                     f"write into a copy: {identifier} = {outer[0]}.copy()")
         if identifier in self.memory.views:
             base = self.memory.views[identifier]
+            base = self.held_as.get(base, base)  # the loop's own name for what it iterates over
             base = "an array expression" if _TEMPORARY_NAME.match(base) else base
             return (f"an in-place update of {identifier}, which may be a view of {base}",
                     f"update {base} itself through an index (for example {base}[1:-1] += ...), "

@@ -235,11 +235,11 @@ class Passes:
 
     def restore(self, n: str, buffer: bool = False) -> gast.stmt:
         """Put back the snapshot of ``n`` that a write overwrote, into the same object (its other names see it):
-        ``n[...] = saved`` for an array, a visible write; for the target of ``y op= v`` (an array or a number),
-        ``sd.assign_into``, as the write itself; ``sd.restore`` for what a helper wrote into a list or a dict."""
-        if n in self.arrays.arrays:
-            return update(n, constant(Ellipsis), self.pop())
-        return assign(n, call(f"{self.runtime['sd']}.{'assign_into' if buffer else 'restore'}", name(n), self.pop()))
+        with ``sd.assign_into``, as a write ``y op= v`` does, for an array or a number (which may be a NumPy
+        scalar, not writable in place), so that it is differentiated again; ``sd.restore`` for what a helper
+        wrote into an object not known to be either (a list or a dict)."""
+        known = buffer or n in self.arrays.arrays
+        return assign(n, call(f"{self.runtime['sd']}.{'assign_into' if known else 'restore'}", name(n), self.pop()))
 
     def undo_list_change(self, stmt: gast.stmt) -> gast.stmt:
         """Put the primal list back as it was before ``stmt`` (the backward pass reads it)."""

@@ -1877,3 +1877,20 @@ def test_a_container_read_after_a_write_into_what_it_holds_is_refused(f, phrase,
 
 def test_a_container_read_only_before_a_write_into_what_it_holds():
     check_grads(container_read_before_the_write, (X1.copy(),), argnums=0, rtol=1e-6, atol=1e-8)
+
+
+def _divide_a_shared_numpy_scalar(y, x, n):
+    arr = np.array([x[i] * x[(i + 1) % 4] for i in range(4)])
+    view = arr[:-1]
+    s = np.sum(view * (np.add(view, view[2])))
+    alias = s
+    for _ in range(n):
+        s /= 1.5 + np.sin(x[0])
+    return np.sum(arr) + s + alias
+
+
+def test_an_in_place_update_of_a_numpy_scalar_is_undone_by_rebinding():
+    """``s /= ...`` where ``s`` is the np.float64 that np.sum returned: the backward pass put it back with
+    ``s[...] = saved`` and crashed (fuzz seed 1301502872); it puts it back with ``sd.assign_into``, as the write."""
+    x = np.array([0.3, 0.7, 1.1, 0.5])
+    sourcediff.check_grads(_divide_a_shared_numpy_scalar, (np.ones(4), x, 2), order=1)
