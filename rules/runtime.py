@@ -409,8 +409,8 @@ derived function (``parse.declare_derived_call``), through generated glue. Deriv
 
 NOT_YET: dict[str, str] = {
     "restore": "puts back, in place, what a helper or an update of a shared array overwrote, in a list, a dict, or "
-               "a name the analysis does not know to be an array (a known array is restored by a visible write, "
-               "x[...] = saved); not spelled out yet",
+               "a name the analysis does not know to be an array or a number (those are put back with sd.assign_into, "
+               "which has a rule); not spelled out yet",
 }
 """Names of the contract that generated code may call, that have no rule, and whose source sourcediff cannot
 differentiate yet: differentiating code that calls one is refused with a ``SourcediffError`` that names the line.
