@@ -21,7 +21,7 @@ from sourcediff.rules import registry
 from sourcediff.rules.runtime import SPELLED_OUT
 
 from .errors import SourceNotFoundError, SourcediffError
-from .naming import Namer
+from .naming import Namer, assign
 
 _UNRESOLVED = object()
 
@@ -416,10 +416,6 @@ def _taken_back(call: gast.Call, target: gast.Name | None, sd: str, fresh: _Fres
     def pop(*args: gast.expr) -> gast.Call:
         return gast.Call(func=gast.Attribute(value=_load(items.id), attr="pop", ctx=gast.Load()), args=list(args),
                          keywords=[])
-
-    def assign(identifier: str, value: gast.expr) -> gast.Assign:
-        return gast.Assign(targets=[gast.Name(id=identifier, ctx=gast.Store(), annotation=None, type_comment=None)],
-                           value=value, type_comment=None)
 
     if call.func.attr == "uninsert":
         taken = pop(_sd_call(sd, "uninsert_position", _load(items.id), call.args[1]))

@@ -78,6 +78,8 @@ class ReverseTransform:
         self.numbers: Mapping[int, frozenset[str]] = {}
         self.arrays = ArrayFacts()
         self.complex = ComplexValues({}, frozenset())  # where names may hold complex values (set by run)
+        self.facts: Facts | None = None  # set by run
+        self.lowered_containers: frozenset[str] | None = None  # the containers the analysis asks about first
 
     # -- names -----------------------------------------------------------------------------------
 
@@ -123,11 +125,11 @@ class ReverseTransform:
 
     def containers(self) -> frozenset[str]:
         """The names that may hold a tuple, list or dict (asked by the analysis too, before ``run``)."""
-        if getattr(self, "facts", None) is not None:
+        if self.facts is not None:
             return self.facts.containers
-        if getattr(self, "_containers", None) is None:
-            self._containers = frozenset(container_names(self.lowered.body) - self.arrays.arrays)
-        return self._containers
+        if self.lowered_containers is None:
+            self.lowered_containers = frozenset(container_names(self.lowered.body) - self.arrays.arrays)
+        return self.lowered_containers
 
     def contributions(self, stmt: gast.Assign, act: Activity) -> list[Contribution]:
         """The adjoint contributions ``stmt`` makes to its active operands."""
