@@ -89,7 +89,8 @@ class Passes:
                 if isinstance(stmt, gast.For):
                     inner.add(stmt.target.id)
                 body = self.forward(stmt.body, inner)
-                batch = [n for n in self.plan.iteration_locals.get(sid(stmt), []) if n in self.plan.needed]
+                batch = [n for n in self.plan.iteration_locals.get(sid(stmt), [])
+                         if n in self.plan.needed and n not in self.plan.rebuilt]
                 if batch:
                     at = len(body) - 1 if body and is_break_check(body[-1]) else len(body)
                     if isinstance(stmt, gast.While) and at == len(body):  # before the condition is recomputed
@@ -192,6 +193,9 @@ class Passes:
                     out.extend(self.heads[sid(stmt)])
                     body = self.backward(stmt.body) + self.tails[sid(stmt)][0]
                     batch = [n for n in self.plan.iteration_locals.get(sid(stmt), []) if n in self.plan.needed]
+                    for n in reversed([n for n in batch if n in self.plan.rebuilt]):  # views: sliced again
+                        body.insert(0, assign(n, copy.deepcopy(self.plan.rebuilt[n])))
+                    batch = [n for n in batch if n not in self.plan.rebuilt]
                     if batch:
                         target = name(batch[0], gast.Store) if len(batch) == 1 else gast.Tuple(
                             elts=[name(n, gast.Store) for n in batch], ctx=gast.Store())

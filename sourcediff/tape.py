@@ -33,6 +33,7 @@ class SavePlan:
     needed: set[str] = field(default_factory=set)  # primal names the backward pass reads
     unsaved: set[int] = field(default_factory=set)  # writes whose overwritten values it never needs
     iteration_locals: dict[int, list[str]] = field(default_factory=dict)  # per loop: saved once per iteration
+    rebuilt: dict[str, gast.expr] = field(default_factory=dict)  # iteration locals sliced again, not saved
     restore_markers: dict[int, int] | None = None  # while planning: which restore undoes which write
 
 
@@ -63,6 +64,7 @@ class SavePlanner:
         primal = assigned_names(body) | params | {c.residual for c in self.transform.facts.calls.user_calls.values()}
         for keep_shapes in (False, True):
             self.plan.iteration_locals = self.find_iteration_locals(body)
+            self.plan.rebuilt = self.find_views_to_slice_again(body, params)
             while True:
                 self.plan.unsaved = self.unneeded_snapshots(body, params)
                 backward = self.transform.backward(body)
@@ -136,6 +138,42 @@ class SavePlanner:
                         names.append(n)
             if names:
                 found[sid(loop)] = names
+        return found
+
+    def find_views_to_slice_again(self, body: list[gast.stmt], params: set[str]) -> dict[str, gast.expr]:
+        """Iteration locals ``v = x[index]`` that are views of an array the loop writes into: name -> the slice.
+
+        The backward pass takes the view again from ``x`` instead of popping it. Popped, it
+        would show the writes' values until the backward pass puts them back; a derivative
+        of the derivative reads the tape as values fixed when pushed, and would be wrong.
+        The array must keep its binding, and the index read only constants, the loop's
+        target and names bound once before any loop.
+        """
+        counts, in_loop = definitions(body, self.transform.facts.binds)
+        fixed = {n for s in walk_statements(body) if sid(s) not in in_loop for n in self.transform.facts.binds(s)
+                 if counts.get(n) == 1 and not isinstance(s, gast.For)}
+        arrays = self.transform.arrays
+        found: dict[str, gast.expr] = {}
+        for loop in walk_statements(body):
+            names = self.plan.iteration_locals.get(sid(loop), [])
+            if not names:
+                continue
+            written = {stored(s)[0] if stored(s) is not None else target_of(s) for s in walk_statements(loop.body)
+                       if stored(s) is not None or self.transform.facts.is_buffer_write(s)}
+            steady = fixed | ({loop.target.id} if isinstance(loop, gast.For) else set())
+            for stmt in loop.body:
+                rhs = stmt.value if isinstance(stmt, gast.Assign) else None
+                target = target_of(stmt)
+                if target not in names or not isinstance(rhs, gast.Subscript) or not isinstance(rhs.value, gast.Name):
+                    continue
+                base = rhs.value.id
+                if base not in written or base not in arrays.arrays or arrays.shapes.get(target) == SCALAR_SHAPE:
+                    continue
+                if counts.get(base, 0) > 1 or (counts.get(base) == 1 and base not in fixed):
+                    continue
+                if all(n in steady or counts.get(n, 0) == 0 and n in params
+                       for n in reads(rhs.slice)):
+                    found[target] = rhs
         return found
 
     # -- assembling the forward and backward passes ----------------------------------------------
