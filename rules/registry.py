@@ -345,19 +345,21 @@ def defpartials(primal: Any, spec: str, *, unbroadcast: bool = False, adjoints: 
 
 
 def deflinear(primal: Any, spec: str, *, apply: str, unbroadcast: bool = False, cut: tuple[str, ...] = (),
-              returns: str | None = None, **transposes: str) -> ReverseRule:
+              kept: tuple[str, ...] = (), returns: str | None = None, **transposes: str) -> ReverseRule:
     """Register a function that is linear in its differentiable arguments (jointly).
 
     ``apply`` is the primal call as a template (``"np.sum(a, axis=axis, keepdims=keepdims)"``);
     ``transposes`` maps each differentiable parameter to its reverse template.
     Forward: ``apply`` with that parameter replaced by ``t`` and every other
-    differentiable or ``cut`` parameter by ``sd.zeros_like(...)``.
+    differentiable or ``cut`` parameter by ``sd.zeros_like(...)``. ``kept``
+    parameters only place the result (an index, a key): no derivative flows
+    through them, and the forward template keeps them as they are.
     """
     others = set(transposes) | set(cut)
     jvps = {p: rename(apply, {p: TANGENT, **{q: f"sd.zeros_like({q})" for q in others - {p}}})
             for p in transposes}
-    return _register(primal, spec, transposes, jvps, unbroadcast=unbroadcast, cut=cut, form="linear",
-                     returns=returns)
+    return _register(primal, spec, transposes, jvps, unbroadcast=unbroadcast, cut=tuple(cut) + tuple(kept),
+                     form="linear", returns=returns)
 
 
 def defbilinear(primal: Any, spec: str, *, apply: str, unbroadcast: bool = False, returns: str | None = None,

@@ -28,7 +28,8 @@ def _bilinear(key, spec: str, *, apply: str, shape_only: tuple[str, ...] = (), *
 def _linear(key, spec: str, *, apply: str, shape_only: tuple[str, ...] = (), returns: str | None = None,
             **transposes: str) -> None:
     """A helper linear in the parameters of ``transposes``, whose ``shape_only`` parameters give only a shape,
-    a dtype or a kind (``sum_adjoint``'s ``x``): no derivative flows through them (they are ``cut``), and the
+    a dtype, a kind or a place (``sum_adjoint``'s ``x``, an index, a key): no derivative flows through them,
+    even where the analysis takes them for varied (an index popped from a tape), as they are ``cut``; the
     forward template keeps them as they are (zeros in their place could change the dtype)."""
     jvps = {p: rename(apply, {p: TANGENT, **{q: f"sd.zeros_like({q})" for q in set(transposes) - {p}}})
             for p in transposes}
@@ -56,7 +57,7 @@ deflinear(runtime("own"), "adjoint", apply="sd.own(adjoint)", adjoint="g", retur
 deflinear(runtime("keep_value"), "value", apply="sd.keep_value(value)", value="g", returns="new")
 deflinear(runtime("snapshot"), "value", apply="sd.snapshot(value)", value="g", returns="new")
 # A snapshot of container[key] (a dict may not have the key yet: then a marker, which carries nothing).
-_linear(runtime("snapshot_item"), "container, key", apply="sd.snapshot_item(container, key)",
+_linear(runtime("snapshot_item"), "container, key", shape_only=("key",), apply="sd.snapshot_item(container, key)",
         container="sd.index_adjoint(g, container, key)", returns="new")
 deflinear(runtime("restored_value"), "saved", apply="sd.restored_value(saved)", saved="g", returns="new")
 deflinear(runtime("snapshot_contents"), "value", apply="sd.snapshot_contents(value)", value="g", returns="new")
@@ -99,7 +100,7 @@ _linear(runtime("mean_adjoint"), "cotangent, x, axis=None, keepdims=False", shap
           apply="sd.mean_adjoint(cotangent, x, axis, keepdims)",
           cotangent="sd.unbroadcast(np.mean(g, axis=axis, keepdims=keepdims), cotangent)")
 # x[index]'s adjoint scatters into zeros shaped like x (repeats accumulate); transposed, a gather.
-_linear(runtime("index_adjoint"), "cotangent, x, index", shape_only=("x",),
+_linear(runtime("index_adjoint"), "cotangent, x, index", shape_only=("x", "index"),
         apply="sd.index_adjoint(cotangent, x, index)",
           cotangent="sd.unbroadcast(g[index], cotangent)", returns="new")
 _linear(runtime("copy_adjoint"), "cotangent, x", shape_only=("x",), apply="sd.copy_adjoint(cotangent, x)",
@@ -244,15 +245,15 @@ defrule(runtime("det_adjoint"), "cotangent, a, determinant",
 
 # -- pairs of helpers that are each other's transposes: a dict's entries, a view read again ----------------------
 
-_linear(runtime("dict_get_adjoint"), "cotangent, d, key", shape_only=("d",),
+_linear(runtime("dict_get_adjoint"), "cotangent, d, key", shape_only=("d", "key"),
         apply="sd.dict_get_adjoint(cotangent, d, key)",
         cotangent="sd.dict_get_tangent(g, d, key, cotangent)")
-_linear(runtime("dict_get_tangent"), "tangent, d, key, value", shape_only=("d", "value"),
+_linear(runtime("dict_get_tangent"), "tangent, d, key, value", shape_only=("d", "key", "value"),
         apply="sd.dict_get_tangent(tangent, d, key, value)", tangent="sd.dict_get_adjoint(g, d, key)")
-_linear(runtime("dict_get_default_adjoint"), "cotangent, d, key, default", shape_only=("d", "default"),
+_linear(runtime("dict_get_default_adjoint"), "cotangent, d, key, default", shape_only=("d", "key", "default"),
         apply="sd.dict_get_default_adjoint(cotangent, d, key, default)",
         cotangent="sd.dict_get_default_tangent(g, d, key, cotangent)")
-_linear(runtime("dict_get_default_tangent"), "tangent, d, key, value", shape_only=("d", "value"),
+_linear(runtime("dict_get_default_tangent"), "tangent, d, key, value", shape_only=("d", "key", "value"),
         apply="sd.dict_get_default_tangent(tangent, d, key, value)",
         tangent="sd.dict_get_default_adjoint(g, d, key, tangent)")
 _linear(runtime("dict_values_adjoint"), "cotangent, d", shape_only=("d",), apply="sd.dict_values_adjoint(cotangent, d)",
@@ -263,10 +264,12 @@ _linear(runtime("dict_items_adjoint"), "cotangent, d", shape_only=("d",), apply=
         cotangent="sd.dict_items_tangent(g, d)")
 _linear(runtime("dict_items_tangent"), "tangent, d", shape_only=("d",), apply="sd.dict_items_tangent(tangent, d)",
         tangent="sd.dict_items_adjoint(g, d)")
-_linear(runtime("view_again_adjoint"), "cotangent, view, base, index, part", shape_only=("view", "base"),
+_linear(runtime("view_again_adjoint"), "cotangent, view, base, index, part",
+        shape_only=("view", "base", "index", "part"),
         apply="sd.view_again_adjoint(cotangent, view, base, index, part)",
         cotangent="sd.view_again_tangent(g, view, base, index, part)")
-_linear(runtime("view_again_tangent"), "tangent, view, base, index, part", shape_only=("view", "base"),
+_linear(runtime("view_again_tangent"), "tangent, view, base, index, part",
+        shape_only=("view", "base", "index", "part"),
         apply="sd.view_again_tangent(tangent, view, base, index, part)",
         tangent="sd.view_again_adjoint(g, view, base, index, part)")
 
@@ -337,22 +340,23 @@ _linear(runtime("ptp_adjoint"), "cotangent, a, axis=None, keepdims=False", shape
 
 # The part of an adjoint that a write overwrote (store_adjoint without the clearing): a gather of the last
 # writes; its transpose scatters them back. increment_adjoint leaves the adjoint as it was (for float arrays).
-_linear(runtime("written_part"), "adjoint, index, array=None", shape_only=("array",),
+_linear(runtime("written_part"), "adjoint, index, array=None", shape_only=("array", "index"),
         apply="sd.written_part(adjoint, index, array)",
           adjoint="sd.written_part_adjoint(g, adjoint, index, array)", returns="new")
-_linear(runtime("written_part_adjoint"), "cotangent, adjoint, index, array=None", shape_only=("adjoint", "array"),
+_linear(runtime("written_part_adjoint"), "cotangent, adjoint, index, array=None",
+        shape_only=("adjoint", "array", "index"),
           apply="sd.written_part_adjoint(cotangent, adjoint, index, array)",
           cotangent="sd.unbroadcast(sd.written_part(g, index, array), cotangent)", returns="new")
-_linear(runtime("increment_part"), "adjoint, index, array, negate=False", shape_only=("array",),
+_linear(runtime("increment_part"), "adjoint, index, array, negate=False", shape_only=("array", "index", "negate"),
           apply="sd.increment_part(adjoint, index, array, negate)",
           adjoint="sd.written_part_adjoint(-g if negate else g, adjoint, index, array)", returns="new")
 # A private copy of an adjoint to be written into (a tuple's as a list): the identity.
 deflinear(runtime("as_mutable"), "adjoint", apply="sd.as_mutable(adjoint)", adjoint="g", returns="new")
 # What add_at leaves at adjoint[index]: the old part plus every value aimed at it.
-deflinear(runtime("added_at"), "adjoint, index, value", apply="sd.added_at(adjoint, index, value)",
+deflinear(runtime("added_at"), "adjoint, index, value", apply="sd.added_at(adjoint, index, value)", kept=("index",),
           adjoint="sd.index_adjoint(g, adjoint, index)", value="sd.added_at_adjoint(g, adjoint, index, value)",
           returns="new")
-_linear(runtime("added_at_adjoint"), "cotangent, adjoint, index, value", shape_only=("adjoint", "value"),
+_linear(runtime("added_at_adjoint"), "cotangent, adjoint, index, value", shape_only=("adjoint", "index", "value"),
           apply="sd.added_at_adjoint(cotangent, adjoint, index, value)",
           cotangent="sd.unbroadcast(sd.added_at(sd.zeros_like(adjoint), index, g), cotangent)", returns="new")
 

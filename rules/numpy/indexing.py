@@ -29,10 +29,12 @@ deflinear(runtime("restore"), "target, saved", cut=("target",), apply="sd.restor
 defrule(runtime("not_a_view"), "value, message, filename=None, lineno=None, changed=()", cut=("changed",),
         value="g", jvp={"value": "t"})
 # The adjoint of a list that append and pop change, turned into a list: linear, it passes g through.
-deflinear(runtime("list_adjoint"), "adjoint, items", apply="sd.list_adjoint(adjoint, items)", adjoint="g")
+# (items gives only the length and which elements are numbers.)
+deflinear(runtime("list_adjoint"), "adjoint, items", apply="sd.list_adjoint(adjoint, items)", kept=("items",),
+          adjoint="g")
 # A view read after its array changed is read again from the array (lowered to sd.view_again(v, u, index)):
 # the result is the base's index (then the view's tangent does not reach it) or the view itself.
-defrule(runtime("view_again"), "view, base, index",
+defrule(runtime("view_again"), "view, base, index", cut=("index",),
         view="sd.view_again_adjoint(g, view, base, index, 'view')",
         base="sd.view_again_adjoint(g, view, base, index, 'base')",
         jvp={"view": "sd.view_again_tangent(t, view, base, index, 'view')",
@@ -46,7 +48,7 @@ deflinear(runtime("iterable"), "x", apply="sd.iterable(x)", x="sd.sequence_adjoi
 # t is y[i] plus every value aimed at each element: y[i] passes g through like a read, and each value
 # receives g of the element it lands on (summed over repeats, then back to the value's shape).
 deflinear(runtime("accumulate_at"), "array, index, value, negate=False",
-          apply="sd.accumulate_at(array, index, value, negate)",
+          apply="sd.accumulate_at(array, index, value, negate)", kept=("index", "negate"),
           array="sd.index_adjoint(g, array, index)",
           value="sd.accumulate_at_adjoint(g, array, index, value, negate=negate)")
 

@@ -267,3 +267,28 @@ def test_second_derivatives_through_a_restored_list_or_dict(function):
 
     assert "= sd.restore(" in sourcediff.grad(function).source
     assert check_second_derivatives(function, np.array([0.3, 0.8, 1.1])) == list(WAYS)
+
+
+# -- an index or a list popped from the tape: the analysis takes it for varied, the rules cut it ------------------
+
+def nested_loops_over_a_range_of_a_length(x):
+    acc = 0.0
+    for i in range(2):
+        for j in range(len(x)):  # the inner range goes on the tape; its elements index the adjoint
+            acc = acc + x[j] * np.sin(x[j]) * (i + 1)
+    return acc
+
+
+def appended_in_a_loop(x):
+    vals = []
+    for xi in x:
+        vals.append(x[1] / (1.0 + x[-1] * x[-1]) * xi)
+    return np.sum(vals)
+
+
+@pytest.mark.parametrize("function", [nested_loops_over_a_range_of_a_length, appended_in_a_loop])
+def test_second_derivatives_where_an_index_or_a_list_comes_from_the_tape(function):
+    """Fuzz seeds 1301700690 (sd.added_at's index) and 1301700360 (sd.list_adjoint's items) were refused: the
+    index and the list, popped from the gradient's tape, were taken for differentiated values. They only place
+    the result, and the runtime's rules cut them."""
+    assert check_second_derivatives(function, np.array([0.5103, 1.152, 0.7834, 1.4757])) == list(WAYS)
