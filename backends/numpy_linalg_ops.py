@@ -358,11 +358,20 @@ def slogdet_adjoint(g, a, ans):
     return gl[..., None, None] * _swap(np.linalg.inv(a))
 
 
-def _full_rank(name, a, rcond=None, rtol=None, default=1e-15):
-    """Refuses a matrix that NumPy's cutoff (``rtol``, else ``rcond``, else ``default``) makes rank-deficient."""
+def _rank_deficient(a, rcond=None, rtol=None, default=1e-15):
+    """Per matrix of ``a``, whether NumPy's cutoff (``rtol``, else ``rcond``, else ``default``) makes it
+    rank-deficient."""
     s = np.linalg.svd(a, compute_uv=False)
+    if s.shape[-1] == 0:
+        return np.zeros(s.shape[:-1], dtype=bool)
     cut = rtol if rtol is not None else rcond if rcond is not None else default
-    if s.shape[-1] and np.any(s[..., -1] <= np.asarray(cut) * s[..., 0]):
+    return s[..., -1] <= np.asarray(cut) * s[..., 0]
+
+
+def _full_rank(name, deficient):
+    """Refuses where ``deficient``: the caller passes ``np.any(_rank_deficient(a, ...))``, which carries no
+    derivative."""
+    if deficient:
         _refuse(f"np.linalg.{name} of a rank-deficient matrix has no derivative rule (it jumps where the rank "
                 "changes)", "regularize the matrix, or solve a full-rank problem")
 
@@ -387,14 +396,14 @@ def _pinv_adjoint(g, a, p):
 def pinv_tangent(t, a, ans, rcond=None, hermitian=False, rtol=None):
     """Tangent of ``np.linalg.pinv`` of a full-rank matrix."""
     _real("pinv", np.iscomplexobj(a), np.iscomplexobj(t))
-    _full_rank("pinv", a, rcond, rtol)
+    _full_rank("pinv", np.any(_rank_deficient(a, rcond, rtol)))
     return _pinv_tangent(np.asarray(t, dtype=np.float64), np.asarray(a), np.asarray(ans))
 
 
 def pinv_adjoint(g, a, ans, rcond=None, hermitian=False, rtol=None):
     """Adjoint of ``np.linalg.pinv`` of a full-rank matrix."""
     _real("pinv", np.iscomplexobj(a), np.iscomplexobj(g))
-    _full_rank("pinv", a, rcond, rtol)
+    _full_rank("pinv", np.any(_rank_deficient(a, rcond, rtol)))
     return _pinv_adjoint(np.asarray(g, dtype=np.float64), np.asarray(a), np.asarray(ans))
 
 
