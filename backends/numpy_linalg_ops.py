@@ -465,22 +465,28 @@ def lstsq_adjoint_b(g, a, b, ans, rcond=None):
 # -- matrix_power, multi_dot -----------------------------------------------------------------------------------
 
 def _power_base(a, n):
-    n = operator.index(n)
+    """The matrix raised to ``abs(n)``: ``a``, or ``inv(a)`` for a negative ``n``."""
     a = np.asarray(a, dtype=np.float64)
-    base = np.linalg.inv(a) if n < 0 else a
-    powers = [np.broadcast_to(np.eye(a.shape[-1]), a.shape)]
-    for _ in range(abs(n) - 1):
+    return np.linalg.inv(a) if n < 0 else a
+
+
+def _powers(base, count):
+    """``[I, B, B^2, ..., B^(count-1)]`` of ``B = base`` (a matrix or a stack)."""
+    powers = [np.broadcast_to(np.eye(base.shape[-1]), base.shape)]
+    for _ in range(count - 1):
         powers.append(powers[-1] @ base)
-    return n, base, powers
+    return powers
 
 
 def matrix_power_tangent(t, a, n):
     """Tangent of ``np.linalg.matrix_power``: ``sum_k B^k dB B^(m-1-k)``, ``B = a`` (``m = n``) or
     ``B = inv(a)``, ``dB = -B dA B`` (``m = -n``)."""
     _real("matrix_power", np.iscomplexobj(a), np.iscomplexobj(t))
-    n, base, powers = _power_base(a, n)
+    n = operator.index(n)
     if n == 0:
         return np.zeros(np.shape(a))
+    base = _power_base(a, n)
+    powers = _powers(base, abs(n))
     t = np.asarray(t, dtype=np.float64)
     db = -(base @ t @ base) if n < 0 else t
     return sum(powers[k] @ db @ powers[abs(n) - 1 - k] for k in range(abs(n)))
@@ -489,9 +495,11 @@ def matrix_power_tangent(t, a, n):
 def matrix_power_adjoint(g, a, n):
     """Adjoint of ``np.linalg.matrix_power``, the transpose of :func:`matrix_power_tangent`."""
     _real("matrix_power", np.iscomplexobj(a), np.iscomplexobj(g))
-    n, base, powers = _power_base(a, n)
+    n = operator.index(n)
     if n == 0:
         return np.zeros(np.shape(a))
+    base = _power_base(a, n)
+    powers = _powers(base, abs(n))
     g = np.asarray(g, dtype=np.float64)
     out = sum(_swap(powers[k]) @ g @ _swap(powers[abs(n) - 1 - k]) for k in range(abs(n)))
     return -(_swap(base) @ out @ _swap(base)) if n < 0 else out
