@@ -562,47 +562,53 @@ def multi_dot_adjoint(g, arrays):
 
 # -- tensorsolve -----------------------------------------------------------------------------------------------
 
-def _tensorsolve_matrix(a, b, axes):
-    """``a`` as NumPy's tensorsolve sees it: its axes moved (``axes``) and reshaped to a square matrix; with the
-    permutation applied and the shape of the solution."""
-    a = np.asarray(a, dtype=np.float64)
-    order = list(range(a.ndim))
-    if axes is not None:
-        for k in axes:
-            order.remove(k)
-            order.insert(a.ndim, k)
-    moved = np.transpose(a, order)
-    shape = moved.shape[np.ndim(b):]
+def _tensorsolve_forms(a_shape, b_ndim, axes):
+    """NumPy's tensorsolve on shapes: the permutation of the axes of ``a`` (each of ``axes`` moved to the end in
+    turn), ``a``'s shape so permuted, and the shape of the solution."""
+    if axes is None:
+        order = [k for k in range(len(a_shape))]
+    else:  # an axis named twice ends where it was last moved
+        order = [k for k in range(len(a_shape)) if k not in axes] + \
+            [k for i, k in enumerate(axes) if k not in axes[i + 1:]]
+    moved_shape = tuple(a_shape[k] for k in order)
+    return order, moved_shape, moved_shape[b_ndim:]
+
+
+def _tensorsolve_matrix(a, order, shape):
+    """``a`` as NumPy's tensorsolve sees it: its axes put in ``order`` and reshaped to a square matrix with
+    the size of a solution of ``shape``."""
     size = int(np.prod(shape))
-    return moved.reshape(size, size), order, moved.shape, shape
+    return np.transpose(np.asarray(a, dtype=np.float64), order).reshape(size, size)
 
 
 def tensorsolve_tangent_a(t, a, b, ans, axes=None):
     """Tangent of ``np.linalg.tensorsolve`` in ``a``: ``dx = -solve(A, dA x)`` on the matrix forms."""
     _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(t))
-    matrix, order, _, shape = _tensorsolve_matrix(a, b, axes)
-    dmatrix = np.transpose(np.asarray(t, dtype=np.float64), order).reshape(matrix.shape)
+    order, _, shape = _tensorsolve_forms(np.shape(a), np.ndim(b), axes)
+    matrix = _tensorsolve_matrix(a, order, shape)
+    dmatrix = _tensorsolve_matrix(t, order, shape)
     return -np.linalg.solve(matrix, dmatrix @ np.ravel(ans)).reshape(shape)
 
 
 def tensorsolve_tangent_b(t, a, b, ans, axes=None):
     """Tangent of ``np.linalg.tensorsolve`` in ``b``: ``solve(A, db)`` on the matrix forms."""
     _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(t))
-    matrix, _, _, shape = _tensorsolve_matrix(a, b, axes)
-    return np.linalg.solve(matrix, np.ravel(t)).reshape(shape)
+    order, _, shape = _tensorsolve_forms(np.shape(a), np.ndim(b), axes)
+    return np.linalg.solve(_tensorsolve_matrix(a, order, shape), np.ravel(t)).reshape(shape)
 
 
 def tensorsolve_adjoint_b(g, a, b, ans, axes=None):
     """Adjoint of ``np.linalg.tensorsolve`` in ``b``: ``solve(A^T, g)`` in the shape of ``b``."""
     _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(g))
-    matrix, _, _, _ = _tensorsolve_matrix(a, b, axes)
-    return np.linalg.solve(matrix.T, np.ravel(g)).reshape(np.shape(b))
+    order, _, shape = _tensorsolve_forms(np.shape(a), np.ndim(b), axes)
+    return np.linalg.solve(_tensorsolve_matrix(a, order, shape).T, np.ravel(g)).reshape(np.shape(b))
 
 
 def tensorsolve_adjoint_a(g, a, b, ans, axes=None):
     """Adjoint of ``np.linalg.tensorsolve`` in ``a``: ``-outer(solve(A^T, g), x)``, axes moved back."""
     _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(g))
-    matrix, order, moved_shape, _ = _tensorsolve_matrix(a, b, axes)
+    order, moved_shape, shape = _tensorsolve_forms(np.shape(a), np.ndim(b), axes)
+    matrix = _tensorsolve_matrix(a, order, shape)
     out = -np.outer(np.linalg.solve(matrix.T, np.ravel(g)), np.ravel(ans)).reshape(moved_shape)
     return np.transpose(out, np.argsort(order))
 
@@ -711,24 +717,23 @@ def cond_tangent(t, x, ans, p=None):
     return np.sum(np.asarray(t, dtype=np.float64) * cond_adjoint(np.ones(np.shape(ans)), x, ans, p), axis=(-2, -1))
 
 
-def _tensorinv_matrix(a, ind):
-    shape = np.shape(a)
-    rows = int(np.prod(shape[:ind]))
-    return rows, shape
+def _tensorinv_rows(shape, ind):
+    """The number of rows of the matrix form of an array of ``shape``: its first ``ind`` axes."""
+    return int(np.prod(shape[:ind]))
 
 
 def tensorinv_adjoint(g, a, ans, ind=2):
     """Adjoint of ``np.linalg.tensorinv(a, ind)``, ``inv`` of ``a`` as a matrix (its first ``ind`` axes as
     rows): ``inv``'s adjoint, ``-A^-T G A^-T``, on the matrix forms."""
-    rows, shape = _tensorinv_matrix(a, ind)
+    rows = _tensorinv_rows(np.shape(a), ind)
     inverse = np.reshape(ans, (-1, rows))
     gm = np.reshape(np.asarray(g, dtype=np.float64), inverse.shape)
-    return np.reshape(-(inverse.T @ gm @ inverse.T), shape)
+    return np.reshape(-(inverse.T @ gm @ inverse.T), np.shape(a))
 
 
 def tensorinv_tangent(t, a, ans, ind=2):
     """Tangent of ``np.linalg.tensorinv(a, ind)``: ``-A^-1 T A^-1`` on the matrix forms."""
-    rows, shape = _tensorinv_matrix(a, ind)
+    rows = _tensorinv_rows(np.shape(a), ind)
     inverse = np.reshape(ans, (-1, rows))
     tm = np.reshape(np.asarray(t, dtype=np.float64), (rows, -1))
     return np.reshape(-(inverse @ tm @ inverse), np.shape(ans))
