@@ -358,11 +358,20 @@ def slogdet_adjoint(g, a, ans):
     return gl[..., None, None] * _swap(np.linalg.inv(a))
 
 
-def _full_rank(name, a, rcond=None, rtol=None, default=1e-15):
-    """Refuses a matrix that NumPy's cutoff (``rtol``, else ``rcond``, else ``default``) makes rank-deficient."""
+def _rank_deficient(a, rcond=None, rtol=None, default=1e-15):
+    """Per matrix of ``a``, whether NumPy's cutoff (``rtol``, else ``rcond``, else ``default``) makes it
+    rank-deficient."""
     s = np.linalg.svd(a, compute_uv=False)
+    if s.shape[-1] == 0:
+        return np.zeros(s.shape[:-1], dtype=bool)
     cut = rtol if rtol is not None else rcond if rcond is not None else default
-    if s.shape[-1] and np.any(s[..., -1] <= np.asarray(cut) * s[..., 0]):
+    return s[..., -1] <= np.asarray(cut) * s[..., 0]
+
+
+def _full_rank(name, deficient):
+    """Refuses where ``deficient``: the caller passes ``np.any(_rank_deficient(a, ...))``, which carries no
+    derivative."""
+    if deficient:
         _refuse(f"np.linalg.{name} of a rank-deficient matrix has no derivative rule (it jumps where the rank "
                 "changes)", "regularize the matrix, or solve a full-rank problem")
 
@@ -387,14 +396,14 @@ def _pinv_adjoint(g, a, p):
 def pinv_tangent(t, a, ans, rcond=None, hermitian=False, rtol=None):
     """Tangent of ``np.linalg.pinv`` of a full-rank matrix."""
     _real("pinv", np.iscomplexobj(a), np.iscomplexobj(t))
-    _full_rank("pinv", a, rcond, rtol)
+    _full_rank("pinv", np.any(_rank_deficient(a, rcond, rtol)))
     return _pinv_tangent(np.asarray(t, dtype=np.float64), np.asarray(a), np.asarray(ans))
 
 
 def pinv_adjoint(g, a, ans, rcond=None, hermitian=False, rtol=None):
     """Adjoint of ``np.linalg.pinv`` of a full-rank matrix."""
     _real("pinv", np.iscomplexobj(a), np.iscomplexobj(g))
-    _full_rank("pinv", a, rcond, rtol)
+    _full_rank("pinv", np.any(_rank_deficient(a, rcond, rtol)))
     return _pinv_adjoint(np.asarray(g, dtype=np.float64), np.asarray(a), np.asarray(ans))
 
 
@@ -456,22 +465,28 @@ def lstsq_adjoint_b(g, a, b, ans, rcond=None):
 # -- matrix_power, multi_dot -----------------------------------------------------------------------------------
 
 def _power_base(a, n):
-    n = operator.index(n)
+    """The matrix raised to ``abs(n)``: ``a``, or ``inv(a)`` for a negative ``n``."""
     a = np.asarray(a, dtype=np.float64)
-    base = np.linalg.inv(a) if n < 0 else a
-    powers = [np.broadcast_to(np.eye(a.shape[-1]), a.shape)]
-    for _ in range(abs(n) - 1):
+    return np.linalg.inv(a) if n < 0 else a
+
+
+def _powers(base, count):
+    """``[I, B, B^2, ..., B^(count-1)]`` of ``B = base`` (a matrix or a stack)."""
+    powers = [np.broadcast_to(np.eye(base.shape[-1]), base.shape)]
+    for _ in range(count - 1):
         powers.append(powers[-1] @ base)
-    return n, base, powers
+    return powers
 
 
 def matrix_power_tangent(t, a, n):
     """Tangent of ``np.linalg.matrix_power``: ``sum_k B^k dB B^(m-1-k)``, ``B = a`` (``m = n``) or
     ``B = inv(a)``, ``dB = -B dA B`` (``m = -n``)."""
     _real("matrix_power", np.iscomplexobj(a), np.iscomplexobj(t))
-    n, base, powers = _power_base(a, n)
+    n = operator.index(n)
     if n == 0:
         return np.zeros(np.shape(a))
+    base = _power_base(a, n)
+    powers = _powers(base, abs(n))
     t = np.asarray(t, dtype=np.float64)
     db = -(base @ t @ base) if n < 0 else t
     return sum(powers[k] @ db @ powers[abs(n) - 1 - k] for k in range(abs(n)))
@@ -480,9 +495,11 @@ def matrix_power_tangent(t, a, n):
 def matrix_power_adjoint(g, a, n):
     """Adjoint of ``np.linalg.matrix_power``, the transpose of :func:`matrix_power_tangent`."""
     _real("matrix_power", np.iscomplexobj(a), np.iscomplexobj(g))
-    n, base, powers = _power_base(a, n)
+    n = operator.index(n)
     if n == 0:
         return np.zeros(np.shape(a))
+    base = _power_base(a, n)
+    powers = _powers(base, abs(n))
     g = np.asarray(g, dtype=np.float64)
     out = sum(_swap(powers[k]) @ g @ _swap(powers[abs(n) - 1 - k]) for k in range(abs(n)))
     return -(_swap(base) @ out @ _swap(base)) if n < 0 else out
@@ -545,47 +562,53 @@ def multi_dot_adjoint(g, arrays):
 
 # -- tensorsolve -----------------------------------------------------------------------------------------------
 
-def _tensorsolve_matrix(a, b, axes):
-    """``a`` as NumPy's tensorsolve sees it: its axes moved (``axes``) and reshaped to a square matrix; with the
-    permutation applied and the shape of the solution."""
-    a = np.asarray(a, dtype=np.float64)
-    order = list(range(a.ndim))
-    if axes is not None:
-        for k in axes:
-            order.remove(k)
-            order.insert(a.ndim, k)
-    moved = np.transpose(a, order)
-    shape = moved.shape[np.ndim(b):]
+def _tensorsolve_forms(a_shape, b_ndim, axes):
+    """NumPy's tensorsolve on shapes: the permutation of the axes of ``a`` (each of ``axes`` moved to the end in
+    turn), ``a``'s shape so permuted, and the shape of the solution."""
+    if axes is None:
+        order = [k for k in range(len(a_shape))]
+    else:  # an axis named twice ends where it was last moved
+        order = [k for k in range(len(a_shape)) if k not in axes] + \
+            [k for i, k in enumerate(axes) if k not in axes[i + 1:]]
+    moved_shape = tuple(a_shape[k] for k in order)
+    return order, moved_shape, moved_shape[b_ndim:]
+
+
+def _tensorsolve_matrix(a, order, shape):
+    """``a`` as NumPy's tensorsolve sees it: its axes put in ``order`` and reshaped to a square matrix with
+    the size of a solution of ``shape``."""
     size = int(np.prod(shape))
-    return moved.reshape(size, size), order, moved.shape, shape
+    return np.transpose(np.asarray(a, dtype=np.float64), order).reshape(size, size)
 
 
 def tensorsolve_tangent_a(t, a, b, ans, axes=None):
     """Tangent of ``np.linalg.tensorsolve`` in ``a``: ``dx = -solve(A, dA x)`` on the matrix forms."""
     _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(t))
-    matrix, order, _, shape = _tensorsolve_matrix(a, b, axes)
-    dmatrix = np.transpose(np.asarray(t, dtype=np.float64), order).reshape(matrix.shape)
+    order, _, shape = _tensorsolve_forms(np.shape(a), np.ndim(b), axes)
+    matrix = _tensorsolve_matrix(a, order, shape)
+    dmatrix = _tensorsolve_matrix(t, order, shape)
     return -np.linalg.solve(matrix, dmatrix @ np.ravel(ans)).reshape(shape)
 
 
 def tensorsolve_tangent_b(t, a, b, ans, axes=None):
     """Tangent of ``np.linalg.tensorsolve`` in ``b``: ``solve(A, db)`` on the matrix forms."""
     _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(t))
-    matrix, _, _, shape = _tensorsolve_matrix(a, b, axes)
-    return np.linalg.solve(matrix, np.ravel(t)).reshape(shape)
+    order, _, shape = _tensorsolve_forms(np.shape(a), np.ndim(b), axes)
+    return np.linalg.solve(_tensorsolve_matrix(a, order, shape), np.ravel(t)).reshape(shape)
 
 
 def tensorsolve_adjoint_b(g, a, b, ans, axes=None):
     """Adjoint of ``np.linalg.tensorsolve`` in ``b``: ``solve(A^T, g)`` in the shape of ``b``."""
     _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(g))
-    matrix, _, _, _ = _tensorsolve_matrix(a, b, axes)
-    return np.linalg.solve(matrix.T, np.ravel(g)).reshape(np.shape(b))
+    order, _, shape = _tensorsolve_forms(np.shape(a), np.ndim(b), axes)
+    return np.linalg.solve(_tensorsolve_matrix(a, order, shape).T, np.ravel(g)).reshape(np.shape(b))
 
 
 def tensorsolve_adjoint_a(g, a, b, ans, axes=None):
     """Adjoint of ``np.linalg.tensorsolve`` in ``a``: ``-outer(solve(A^T, g), x)``, axes moved back."""
     _real("tensorsolve", np.iscomplexobj(a), np.iscomplexobj(g))
-    matrix, order, moved_shape, _ = _tensorsolve_matrix(a, b, axes)
+    order, moved_shape, shape = _tensorsolve_forms(np.shape(a), np.ndim(b), axes)
+    matrix = _tensorsolve_matrix(a, order, shape)
     out = -np.outer(np.linalg.solve(matrix.T, np.ravel(g)), np.ravel(ans)).reshape(moved_shape)
     return np.transpose(out, np.argsort(order))
 
@@ -694,24 +717,23 @@ def cond_tangent(t, x, ans, p=None):
     return np.sum(np.asarray(t, dtype=np.float64) * cond_adjoint(np.ones(np.shape(ans)), x, ans, p), axis=(-2, -1))
 
 
-def _tensorinv_matrix(a, ind):
-    shape = np.shape(a)
-    rows = int(np.prod(shape[:ind]))
-    return rows, shape
+def _tensorinv_rows(shape, ind):
+    """The number of rows of the matrix form of an array of ``shape``: its first ``ind`` axes."""
+    return int(np.prod(shape[:ind]))
 
 
 def tensorinv_adjoint(g, a, ans, ind=2):
     """Adjoint of ``np.linalg.tensorinv(a, ind)``, ``inv`` of ``a`` as a matrix (its first ``ind`` axes as
     rows): ``inv``'s adjoint, ``-A^-T G A^-T``, on the matrix forms."""
-    rows, shape = _tensorinv_matrix(a, ind)
+    rows = _tensorinv_rows(np.shape(a), ind)
     inverse = np.reshape(ans, (-1, rows))
     gm = np.reshape(np.asarray(g, dtype=np.float64), inverse.shape)
-    return np.reshape(-(inverse.T @ gm @ inverse.T), shape)
+    return np.reshape(-(inverse.T @ gm @ inverse.T), np.shape(a))
 
 
 def tensorinv_tangent(t, a, ans, ind=2):
     """Tangent of ``np.linalg.tensorinv(a, ind)``: ``-A^-1 T A^-1`` on the matrix forms."""
-    rows, shape = _tensorinv_matrix(a, ind)
+    rows = _tensorinv_rows(np.shape(a), ind)
     inverse = np.reshape(ans, (-1, rows))
     tm = np.reshape(np.asarray(t, dtype=np.float64), (rows, -1))
     return np.reshape(-(inverse @ tm @ inverse), np.shape(ans))

@@ -102,14 +102,12 @@ def xdivy(x, y):
 
 
 def _weights(a, b, ans, axis, keepdims):
-    """``exp(a - ans)`` over the broadcast shape of ``a`` and ``b`` (``ans`` given back its reduced axes), and
-    the reduced axes."""
+    """``exp(a - ans)`` over the broadcast shape of ``a`` and ``b`` (``ans`` given back its reduced axes). The
+    reduced axes are ``_axes(axis, ndim)`` of its ``ndim``: returned with it, they would count as varied."""
     a = _float(a)
     if b is not None:
         a = np.broadcast_to(a, np.broadcast_shapes(a.shape, np.shape(b)))
-    axes = _axes(axis, a.ndim)
-    ratio = np.exp(a - _expand(ans, a.ndim, axes, keepdims))
-    return ratio, axes
+    return np.exp(a - _expand(ans, a.ndim, _axes(axis, a.ndim), keepdims))
 
 
 def _sum_to(x, shape):
@@ -127,7 +125,8 @@ def logsumexp_adjoint(g, a, b, ans, axis, keepdims, wrt):
     ``ans = log sum(b exp(a))`` over the axes: the slope in ``a`` is ``b exp(a - ans)`` (the softmax weights),
     in ``b`` ``exp(a - ans)``; each summed back to its argument's shape where ``a`` and ``b`` broadcast.
     """
-    ratio, axes = _weights(a, b, ans, axis, keepdims)
+    ratio = _weights(a, b, ans, axis, keepdims)
+    axes = _axes(axis, ratio.ndim)
     out = _expand(g, ratio.ndim, axes, keepdims) * ratio
     if wrt == "a":
         out = out if b is None else out * b
@@ -138,7 +137,8 @@ def logsumexp_adjoint(g, a, b, ans, axis, keepdims, wrt):
 def logsumexp_tangent(t, a, b, ans, axis, keepdims, wrt):
     """Tangent of ``logsumexp`` from the tangent ``t`` of ``wrt`` (``'a'`` or ``'b'``): the sum over the axes
     of ``t`` times the slope of :func:`logsumexp_adjoint`."""
-    ratio, axes = _weights(a, b, ans, axis, keepdims)
+    ratio = _weights(a, b, ans, axis, keepdims)
+    axes = _axes(axis, ratio.ndim)
     slope = ratio * b if wrt == "a" and b is not None else ratio
     return np.sum(slope * t, axis=axes, keepdims=keepdims)
 
