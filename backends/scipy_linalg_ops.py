@@ -113,28 +113,42 @@ def _solve_adjoints(g, m, b, x):
     return gm, _sum_to_shape(gb, np.shape(b))
 
 
-def _mask_projection(mask):
-    return lambda x: np.where(mask, x, 0.0)
-
-
-def _structure(name, a, assume_a, lower):
-    """``(project, project_T)`` for the part of ``a`` that ``scipy.linalg.solve``/``inv`` read with ``assume_a``."""
-    n = np.shape(a)[-1]
-    rows, cols = np.indices((n, n))
+def _structure(name, assume_a):
+    """The part of ``a`` that ``scipy.linalg.solve``/``inv`` read with ``assume_a``: ``'general'`` (all of it),
+    ``'symmetric'`` (one triangle, mirrored), or the name of the triangle or band kept."""
     if assume_a in (None, "gen", "general"):
-        same = lambda x: x  # noqa: E731
-        return same, same
+        return "general"
     if assume_a in ("sym", "symmetric", "her", "hermitian", "pos", "positive definite"):
-        return (lambda x: _symmetric_from(x, bool(lower))), (lambda x: _onto_triangle(x, bool(lower)))
-    masks = {"upper triangular": cols >= rows, "lower triangular": cols <= rows}
-    if name == "solve":
-        masks.update({"diagonal": cols == rows, "tridiagonal": np.abs(cols - rows) <= 1})
-    if assume_a in masks:
-        project = _mask_projection(masks[assume_a])
-        return project, project
+        return "symmetric"
+    if assume_a in ("upper triangular", "lower triangular"):
+        return assume_a
+    if name == "solve" and assume_a in ("diagonal", "tridiagonal"):
+        return assume_a
     _refuse(f"scipy.linalg.{name}(..., assume_a={assume_a!r}) has no derivative rule",
             "use assume_a=None (the default), 'gen', 'sym', 'pos', or a triangular structure"
             + (", 'diagonal' or 'tridiagonal'" if name == "solve" else ""))
+
+
+def _band_mask(n, structure):
+    """The ``(n, n)`` entries kept by a triangular or banded ``structure``."""
+    rows, cols = np.indices((n, n))
+    if structure == "upper triangular":
+        return cols >= rows
+    if structure == "lower triangular":
+        return cols <= rows
+    if structure == "diagonal":
+        return cols == rows
+    return np.abs(cols - rows) <= 1
+
+
+def _project(x, structure, lower, transpose):
+    """``P(x)``, the effective matrix of ``structure`` read from ``x``, or with ``transpose`` its transpose ``P^T``
+    (the mirror of a symmetric structure folds back onto the triangle read; a mask is its own transpose)."""
+    if structure == "general":
+        return x
+    if structure == "symmetric":
+        return _onto_triangle(x, bool(lower)) if transpose else _symmetric_from(x, bool(lower))
+    return np.where(_band_mask(np.shape(x)[-1], structure), x, 0.0)
 
 
 def _transposed(flag) -> bool:
@@ -153,15 +167,14 @@ def _op(m, transposed):
 # -- solve_triangular ------------------------------------------------------------------------------------------
 
 def _triangular(a, trans, lower, unit_diagonal):
-    """``(op(M), project, transposed)``: M the triangle of ``a`` read (unit diagonal: ones on it)."""
+    """``(op(M), keep, transposed)``: M the triangle of ``a`` read (unit diagonal: ones on it), ``keep`` its mask."""
     a = _f(a)
     n = a.shape[-1]
     keep = np.tril(np.ones((n, n), dtype=bool), -1 if unit_diagonal else 0) if lower else \
         np.triu(np.ones((n, n), dtype=bool), 1 if unit_diagonal else 0)
-    project = _mask_projection(keep)
-    m = project(a) + (np.eye(n) if unit_diagonal else 0.0)
+    m = np.where(keep, a, 0.0) + (np.eye(n) if unit_diagonal else 0.0)
     transposed = _transposed(trans)
-    return _op(m, transposed), project, transposed
+    return _op(m, transposed), keep, transposed
 
 
 def solve_triangular_tangent_b(t, a, b, ans, trans=0, lower=False, unit_diagonal=False, overwrite_b=False):
@@ -176,8 +189,8 @@ def solve_triangular_tangent_a(t, a, b, ans, trans=0, lower=False, unit_diagonal
     """Tangent of ``scipy.linalg.solve_triangular`` in ``a``: ``-op(M)^-1 op(P(da)) x``, P the triangle read."""
     _check("solve_triangular", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), np.iscomplexobj(t),
            overwrite_b=overwrite_b)
-    m, project, transposed = _triangular(a, trans, lower, unit_diagonal)
-    return _solve_tangent_matrix(m, _op(project(_f(t)), transposed), ans, b)
+    m, keep, transposed = _triangular(a, trans, lower, unit_diagonal)
+    return _solve_tangent_matrix(m, _op(np.where(keep, _f(t), 0.0), transposed), ans, b)
 
 
 def solve_triangular_adjoint_b(g, a, b, ans, trans=0, lower=False, unit_diagonal=False, overwrite_b=False):
@@ -191,16 +204,17 @@ def solve_triangular_adjoint_a(g, a, b, ans, trans=0, lower=False, unit_diagonal
     """Adjoint of ``scipy.linalg.solve_triangular`` in ``a``: ``-op(M)^-T g x^T``, transposed back, on the triangle
     read (the unit diagonal, when assumed, gets none)."""
     _check("solve_triangular", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), overwrite_b=overwrite_b)
-    m, project, transposed = _triangular(a, trans, lower, unit_diagonal)
+    m, keep, transposed = _triangular(a, trans, lower, unit_diagonal)
     gm = _solve_adjoints(g, m, b, ans)[0]
-    return _sum_to_shape(project(_op(gm, transposed)), np.shape(a))
+    return _sum_to_shape(np.where(keep, _op(gm, transposed), 0.0), np.shape(a))
 
 
 # -- scipy.linalg.solve, inv, det ----------------------------------------------------------------------------------
 
 def _general(a, assume_a, lower, transposed):
-    project, project_t = _structure("solve", a, assume_a, lower)
-    return _op(project(_f(a)), bool(transposed)), project, project_t
+    """``(op(M), structure)``: M the part of ``a`` that ``assume_a`` reads."""
+    structure = _structure("solve", assume_a)
+    return _op(_project(_f(a), structure, lower, False), bool(transposed)), structure
 
 
 def scipy_solve_tangent_b(t, a, b, ans, lower=False, overwrite_a=False, overwrite_b=False, assume_a=None,
@@ -208,7 +222,7 @@ def scipy_solve_tangent_b(t, a, b, ans, lower=False, overwrite_a=False, overwrit
     """Tangent of ``scipy.linalg.solve`` in ``b``: ``op(M)^-1 db``, M the part of ``a`` that ``assume_a`` reads."""
     _check("solve", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), np.iscomplexobj(t), overwrite_a=overwrite_a,
            overwrite_b=overwrite_b)
-    m, _, _ = _general(a, assume_a, lower, transposed)
+    m, _ = _general(a, assume_a, lower, transposed)
     return _solve(m, t)
 
 
@@ -217,8 +231,8 @@ def scipy_solve_tangent_a(t, a, b, ans, lower=False, overwrite_a=False, overwrit
     """Tangent of ``scipy.linalg.solve`` in ``a``: ``-op(M)^-1 op(P(da)) x``."""
     _check("solve", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), np.iscomplexobj(t), overwrite_a=overwrite_a,
            overwrite_b=overwrite_b)
-    m, project, _ = _general(a, assume_a, lower, transposed)
-    return _solve_tangent_matrix(m, _op(project(_f(t)), bool(transposed)), ans, b)
+    m, structure = _general(a, assume_a, lower, transposed)
+    return _solve_tangent_matrix(m, _op(_project(_f(t), structure, lower, False), bool(transposed)), ans, b)
 
 
 def scipy_solve_adjoint_b(g, a, b, ans, lower=False, overwrite_a=False, overwrite_b=False, assume_a=None,
@@ -226,7 +240,7 @@ def scipy_solve_adjoint_b(g, a, b, ans, lower=False, overwrite_a=False, overwrit
     """Adjoint of ``scipy.linalg.solve`` in ``b``: ``op(M)^-T g``."""
     _check("solve", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), overwrite_a=overwrite_a,
            overwrite_b=overwrite_b)
-    m, _, _ = _general(a, assume_a, lower, transposed)
+    m, _ = _general(a, assume_a, lower, transposed)
     return _like(b, _solve_adjoints(g, m, b, ans)[1])
 
 
@@ -235,33 +249,33 @@ def scipy_solve_adjoint_a(g, a, b, ans, lower=False, overwrite_a=False, overwrit
     """Adjoint of ``scipy.linalg.solve`` in ``a``: ``P^T`` of ``-op(M)^-T g x^T`` (transposed back)."""
     _check("solve", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(b), overwrite_a=overwrite_a,
            overwrite_b=overwrite_b)
-    m, _, project_t = _general(a, assume_a, lower, transposed)
+    m, structure = _general(a, assume_a, lower, transposed)
     gm = _solve_adjoints(g, m, b, ans)[0]
-    return _sum_to_shape(project_t(_op(gm, bool(transposed))), np.shape(a))
+    return _sum_to_shape(_project(_op(gm, bool(transposed)), structure, lower, True), np.shape(a))
 
 
-def _inverse_structure(a, assume_a, lower):
+def _inverse_structure(assume_a):
     if assume_a in ("diagonal", "tridiagonal"):
         _refuse(f"scipy.linalg.inv(..., assume_a={assume_a!r}) has no derivative rule (SciPy 1.17 keeps the "
                 "off-diagonal entries of a in the result of 'diagonal', and has no 'tridiagonal' inverse)",
                 "use assume_a=None, or 1 / np.diag(a) for a diagonal matrix")
-    return _structure("inv", a, assume_a, lower)
+    return _structure("inv", assume_a)
 
 
 def scipy_inv_tangent(t, a, ans, overwrite_a=False, assume_a=None, lower=False):
     """Tangent of ``scipy.linalg.inv``: ``-X P(da) X``, P the part of ``a`` that ``assume_a`` reads."""
     _check("inv", np.shape(a), np.iscomplexobj(a), np.iscomplexobj(t), overwrite_a=overwrite_a)
-    project, _ = _inverse_structure(a, assume_a, lower)
+    structure = _inverse_structure(assume_a)
     x = np.asarray(ans)
-    return -(x @ project(_f(t)) @ x)
+    return -(x @ _project(_f(t), structure, lower, False) @ x)
 
 
 def scipy_inv_adjoint(g, a, ans, overwrite_a=False, assume_a=None, lower=False):
     """Adjoint of ``scipy.linalg.inv``: ``P^T(-X^T g X^T)``."""
     _check("inv", np.shape(a), np.iscomplexobj(a), overwrite_a=overwrite_a)
-    _, project_t = _inverse_structure(a, assume_a, lower)
+    structure = _inverse_structure(assume_a)
     x = _swap(np.asarray(ans))
-    return project_t(-(x @ _f(g) @ x))
+    return _project(-(x @ _f(g) @ x), structure, lower, True)
 
 
 def scipy_det_tangent(t, a, ans, overwrite_a=False):

@@ -237,16 +237,21 @@ def _dirichlet_parts(x, alpha):
 
 
 def _dirichlet_x_slope(full, alpha):
-    """``(alpha_i - 1) / x_i`` along the first axis, 0 where ``alpha_i == 1`` (``xlogy(0, x)`` is 0 for every x)."""
+    """``(alpha_i - 1) / x_i`` along the first axis, 0 where ``alpha_i == 1`` (``xlogy(0, x)`` is 0 for every x);
+    at ``x_i == 0`` the infinity of that quotient, signed as the division would sign it (no warning)."""
     a1 = (alpha - 1).reshape((-1,) + (1,) * (full.ndim - 1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(a1 == 0, 0.0, a1 / full)
+    fixed = a1 == 0
+    zero = full == 0
+    same_sign = np.signbit(a1) == np.signbit(full)  # a1 / 0.0 (or -0.0) is +inf where the signs agree
+    at_zero = np.where(np.isnan(a1), np.nan, np.where(same_sign, np.inf, -np.inf))
+    return np.where(fixed, 0.0, np.where(zero, at_zero, np.where(fixed, 0.0, a1) / np.where(zero, 1.0, full)))
 
 
 def _dirichlet_alpha_slope(full, alpha):
     shape = (-1,) + (1,) * (full.ndim - 1)
-    with np.errstate(divide="ignore"):
-        return np.log(full) - scipy_special.digamma(alpha).reshape(shape) + scipy_special.digamma(np.sum(alpha))
+    zero = full == 0
+    log_full = np.where(zero, -np.inf, np.log(np.where(zero, 1.0, full)))
+    return log_full - scipy_special.digamma(alpha).reshape(shape) + scipy_special.digamma(np.sum(alpha))
 
 
 def dirichlet_logpdf_tangent(t, x, alpha, wrt):
