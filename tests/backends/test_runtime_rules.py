@@ -99,15 +99,8 @@ def test_a_name_not_yet_differentiable_is_refused_loudly(name):
     assert "File " in str(refused.value)  # it names the line
 
 
+# The names differentiated through their source; ``test_runtime_closure.py`` differentiates each one.
 THROUGH_SOURCE = sorted(n for n in contract.RUNTIME if _classes(n) == ["through source"])
-
-
-@pytest.mark.parametrize("name", THROUGH_SOURCE)
-def test_a_name_without_a_rule_is_differentiated_through_its_source(name):
-    """Reverse mode builds its halves from the helper's source (the numbers are checked by
-    ``tests/rules/test_second_derivatives.py``, on the rules whose templates call it)."""
-    probe = _generated(f"def probe(x):\n    y = sd.{name}(x)\n    return y\n", "probe")
-    assert "_fwd(" in sourcediff.grad(probe).source
 
 
 @pytest.mark.parametrize("name", ["check_index", "refuse_shared_arguments", "scalar_seed", "zeros_like"])
