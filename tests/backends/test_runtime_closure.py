@@ -40,16 +40,17 @@ PER_NAME = 1  # distinct argument tuples kept per helper (each costs two derivat
 # name -> the reason its source is refused (a piece of the SourcediffError's first line). A listed name must still
 # be refused: remove it once its helper is differentiated.
 KNOWN_REFUSED: dict[str, str] = {
-    # with respect to a and b: the axes of its np.moveaxis calls read as depending on the operands
+    # with respect to a and b: `x, axis_x = (a, axisa)` makes axis_x active with a (a tuple's parts are active
+    # together), and it is np.moveaxis's destination
     "cross_adjoint": "np.moveaxis is not differentiable with respect to its argument 'destination'",
     "dirichlet_logpdf_adjoint": "cannot differentiate a with statement",
     "dirichlet_logpdf_tangent": "cannot differentiate a with statement",
-    # with respect to a and ans: the axis given to np.expand_dims (np.sum) reads as depending on them
+    # with respect to a and ans: `ratio, axes = _weights(a, b, ans, ...)` makes the axes active with the ratio
     "logsumexp_adjoint": "np.expand_dims is not differentiable with respect to its argument 'axis'",
     "logsumexp_tangent": "np.sum is not differentiable with respect to its argument 'axis'",
     "matrix_power_adjoint": "cannot differentiate a change to this list by .append() (powers is stored inside",
     "matrix_power_tangent": "cannot differentiate a change to this list by .append() (powers is stored inside",
-    # with respect to x, mean and cov: a shape computed from them
+    # with respect to x, mean and cov: `dim`, unpacked from the tuple _mvn_parts returns, is active with it
     "mvn_logpdf_adjoint": "the method .reshape() is not differentiable with respect to its argument 'shape'",
     "pinv_adjoint": "cannot differentiate the call _full_rank(...) whose result is discarded",
     "pinv_tangent": "cannot differentiate the call _full_rank(...) whose result is discarded",
@@ -63,7 +64,7 @@ KNOWN_REFUSED: dict[str, str] = {
     "solve_triangular_adjoint_b": "cannot differentiate a call to '_mask_projection.<locals>.<lambda>' passed in",
     "solve_triangular_tangent_a": "cannot differentiate a call to '_mask_projection.<locals>.<lambda>' passed in",
     "solve_triangular_tangent_b": "cannot differentiate a call to '_mask_projection.<locals>.<lambda>' passed in",
-    # with respect to a: the shape given to np.reshape reads as depending on it
+    # with respect to a: `rows, shape = _tensorinv_matrix(a, ind)` is active with a (the call's argument)
     "tensorinv_adjoint": "np.reshape is not differentiable with respect to its argument 'shape'",
     "tensorinv_tangent": "np.reshape is not differentiable with respect to its argument 'shape'",
     "tensorsolve_adjoint_a": "cannot differentiate a change to this list by .insert() (order is not always",
