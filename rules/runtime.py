@@ -404,15 +404,3 @@ DISPATCH: dict[str, str] = {
 derived function (``parse.declare_derived_call``), through generated glue. Derived functions themselves
 (``grad(f)`` called inside a differentiated function) are followed to one level only, and refused beyond."""
 
-
-# -- not differentiable again yet -------------------------------------------------------------------------------
-
-NOT_YET: dict[str, str] = {
-    "restore": "puts back, in place, what a helper or an update of a shared array overwrote, in a list, a dict, or "
-               "a name the analysis does not know to be an array or a number (those are put back with sd.assign_into, "
-               "which has a rule); not spelled out yet",
-}
-"""Names of the contract that generated code may call, that have no rule, and whose source sourcediff cannot
-differentiate yet: differentiating code that calls one is refused with a ``SourcediffError`` that names the line.
-Every other runtime function without a rule is differentiated through its source, in both modes, as a function
-of the user's (``callsites``)."""

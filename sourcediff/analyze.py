@@ -90,7 +90,8 @@ class Facts:
         return _binds(stmt, self.calls, self.runtime)
 
     def is_buffer_write(self, stmt: gast.stmt) -> bool:
-        """``y = sd.assign_into(y, t)``: ``y op= v`` written into an array that other names share."""
+        """``y = sd.assign_into(y, t)``: ``y op= v`` written into an array that other names share; or
+        ``y = sd.restore(y, saved)`` in generated code read again: its contents put back in the same object."""
         return _is_buffer_write(stmt, self.runtime)
 
     def describe(self, wrt: tuple[str, ...]) -> str:
@@ -389,7 +390,7 @@ def _in_place_updates(body: list[gast.stmt], namer: Namer, runtime: str) -> list
 
 
 def _is_buffer_write(stmt: gast.stmt, runtime: str) -> bool:
-    return isinstance(stmt, gast.Assign) and is_runtime_call(stmt.value, runtime, ("assign_into",))
+    return isinstance(stmt, gast.Assign) and is_runtime_call(stmt.value, runtime, ("assign_into", "restore"))
 
 
 def _binds(stmt: gast.stmt, calls: CallSites, runtime: str) -> list[str]:

@@ -51,18 +51,9 @@ class RuleBinder:
         return rule, binding, what
 
     def missing_rule(self, stmt: gast.Assign, what: str, hint: str) -> MissingRuleError:
-        """The refusal of a primitive without a rule; for a runtime call of generated code that has none yet
-        (``NOT_YET`` in ``rules/runtime.py``), says why, and what can be differentiated instead."""
-        from sourcediff.rules.runtime import NOT_YET
-
+        """The refusal of a primitive without a rule, saying what can be differentiated instead."""
         rhs = stmt.value
         func = rhs.func if isinstance(rhs, gast.Call) else None
-        if isinstance(func, gast.Attribute) and func.attr in NOT_YET and \
-                is_runtime_call(rhs, self.runtime["sd"], (func.attr,)):
-            return self.parsed.error(
-                MissingRuleError, f"sourcediff cannot differentiate this generated code again yet: "
-                f"{self.runtime['sd']}.{func.attr} has no derivative rule ({NOT_YET[func.attr]})", stmt,
-                "take one derivative less through sourcediff, or differentiate the other way round")
         callee = self.parsed.resolve(func) if func is not None else None
         if getattr(callee, "__module__", None) == "sourcediff.api":  # vjp, linearize, ...
             return self.parsed.error(

@@ -552,7 +552,7 @@ class _ArrayFactsFinder:
         only_dtype = all(k.arg == "dtype" for k in rhs.keywords)
         if isinstance(rhs.func, gast.Attribute) and isinstance(rhs.func.value, gast.Name) \
                 and rhs.func.value.id == self.runtime:
-            if rhs.func.attr == "assign_into" and known(rhs.args[0])[0]:
+            if rhs.func.attr in ("assign_into", "restore") and known(rhs.args[0])[0]:
                 return known(rhs.args[0])  # written into the same array
             if rhs.func.attr == "accumulate_at" and isinstance(rhs.args[0], gast.Name) \
                     and rhs.args[0].id in facts.arrays:

@@ -129,8 +129,9 @@ class Passes:
                     out.append(self.push(call(f"{self.runtime['sd']}.snapshot_item", name(array),
                                               index_value(index))))
                 out.append(stmt)
-            elif self.facts.is_buffer_write(stmt):
-                out.append(self.push(call(f"{self.runtime['sd']}.snapshot", name(target_of(stmt)))))
+            elif self.facts.is_buffer_write(stmt):  # restore may write into a dict: snapshot its contents
+                how = "snapshot" if stmt.value.func.attr == "assign_into" else "snapshot_contents"
+                out.append(self.push(call(f"{self.runtime['sd']}.{how}", name(target_of(stmt)))))
                 out.append(stmt)
             else:
                 out.append(stmt)
@@ -231,19 +232,19 @@ class Passes:
                         out.append(gast.Expr(value=call(f"{self.runtime['sd']}.restore_item", name(array),
                                                         index_value(index), self.pop())))
                 elif self.facts.is_buffer_write(stmt):
-                    out.append(self.restore(target_of(stmt), buffer=True))
+                    out.append(self.restore(target_of(stmt), buffer=stmt.value.func.attr))
             for n in reversed(self.facts.binds(stmt)):
                 if (sid(stmt), n) in self.plan.saves:
                     out.append(assign(n, self.pop()))
         return out
 
-    def restore(self, n: str, buffer: bool = False) -> gast.stmt:
+    def restore(self, n: str, buffer: str | None = None) -> gast.stmt:
         """Put back the snapshot of ``n`` that a write overwrote, into the same object (its other names see it):
-        with ``sd.assign_into``, as a write ``y op= v`` does, for an array or a number (which may be a NumPy
-        scalar, not writable in place), so that it is differentiated again; ``sd.restore`` for what a helper
-        wrote into an object not known to be either (a list or a dict)."""
-        known = buffer or n in self.arrays.arrays
-        return assign(n, call(f"{self.runtime['sd']}.{'assign_into' if known else 'restore'}", name(n), self.pop()))
+        as the buffer write did (``buffer``: ``assign_into`` or ``restore``); else with ``sd.assign_into`` for an
+        array or a number (which may be a NumPy scalar, not writable in place), ``sd.restore`` for what a helper
+        wrote into an object not known to be either (a list or a dict). Both are differentiated again."""
+        how = buffer or ("assign_into" if n in self.arrays.arrays else "restore")
+        return assign(n, call(f"{self.runtime['sd']}.{how}", name(n), self.pop()))
 
     def undo_list_change(self, stmt: gast.stmt) -> gast.stmt:
         """Put the primal list back as it was before ``stmt`` (the backward pass reads it)."""

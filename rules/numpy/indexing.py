@@ -20,6 +20,9 @@ from ..registry import deflinear, defnondiff, defrule, method, runtime, share_me
 # Forward: the value's tangent written into zeros shaped like y (y's own tangent is overwritten).
 deflinear(runtime("assign_into"), "target, value", cut=("target",), apply="sd.assign_into(target, value)",
           value="sd.unbroadcast(g, value)")
+# The backward pass's ``y = sd.restore(y, saved)``: what a helper overwrote in an array, list or dict, put back
+# into the same object, read again as such a write; ``saved`` receives the whole adjoint of y.
+deflinear(runtime("restore"), "target, saved", cut=("target",), apply="sd.restore(target, saved)", saved="g")
 # An element read before its array changed, checked to be a copy rather than a view: the identity
 # (its tangent is not checked, it is no view of the user's array).
 # ``changed``: the arrays written since, compared by identity only (cut: no gradient flows through it).

@@ -3,9 +3,8 @@
 Each name of ``backends/contract.py`` is in exactly one class: it has a rule in both modes (``rules/runtime.py``
 and the rules of the runtime functions that the lowering writes), it is declared non-differentiable with a
 reason, its calls are spelled out as a pure call and a visible write when generated code is parsed again
-(``SPELLED_OUT``), it is differentiated through its source as a function of the user's, it dispatches to code
-chosen when it runs and is differentiated through that code (``DISPATCH``), or its source cannot be
-differentiated yet (``NOT_YET``, with the reason), and then it is refused loudly.
+(``SPELLED_OUT``), it is differentiated through its source as a function of the user's, or it dispatches to code
+chosen when it runs and is differentiated through that code (``DISPATCH``).
 """
 import ast
 import importlib.util
@@ -34,8 +33,6 @@ def _classes(name: str) -> list[str]:
         found.append("non-differentiable")
     if name in runtime_rules.SPELLED_OUT:
         found.append("spelled out")
-    if name in runtime_rules.NOT_YET:
-        found.append("not yet")
     if name in runtime_rules.DISPATCH:
         found.append("dispatch")
     if not found and isinstance(getattr(pipeline._NAMESPACES["sd"], name, None), types.FunctionType):
@@ -55,12 +52,13 @@ def test_the_classes_are_counted():
         for found in _classes(name):
             counts[found] = counts.get(found, 0) + 1
     assert counts["rule"] >= 110 and counts["spelled out"] == len(runtime_rules.SPELLED_OUT)
-    assert counts["not yet"] == len(runtime_rules.NOT_YET) and counts["through source"] >= 60
+    assert counts["through source"] >= 60
     assert sum(counts.values()) == len(contract.RUNTIME)
     everything_the_common_rules_call = {"sum_adjoint", "mean_adjoint", "matmul_adjoint_a", "matmul_adjoint_b",
                                         "dot_adjoint_a", "dot_adjoint_b", "index_adjoint", "unbroadcast", "own",
                                         "add", "power_rule", "sum_product", "copy_adjoint", "list_adjoint",
-                                        "iterable", "snapshot", "snapshot_item", "keep_value", "assign_into"}
+                                        "iterable", "snapshot", "snapshot_item", "keep_value", "assign_into",
+                                        "restore"}
     assert all(_classes(n) == ["rule"] for n in everything_the_common_rules_call)
 
 
@@ -69,14 +67,7 @@ def test_declarations_say_why():
         key = registry.runtime(name)
         if key in registry.NONDIFFERENTIABLE:
             assert len(registry.NONDIFFERENTIABLE[key]) > 20, name
-    assert all(len(why) > 20 for why in runtime_rules.NOT_YET.values())
     assert all(len(how) > 10 for how in runtime_rules.SPELLED_OUT.values())
-
-
-def test_the_names_not_yet_differentiable_are_in_the_contract_and_have_no_rule():
-    assert set(runtime_rules.NOT_YET) <= set(contract.RUNTIME)
-    for name in runtime_rules.NOT_YET:
-        assert registry.lookup(registry.runtime(name)) is None, name
 
 
 # -- generated code that calls a runtime function, read again --------------------------------------------------
@@ -89,14 +80,6 @@ def _generated(source: str, name: str):
 
     filename = f"<sourcediff test of {name} {abs(hash(source))}>"
     return emit.compile_function(source, name, filename, anchor, {"sd": pipeline._NAMESPACES["sd"]})
-
-
-@pytest.mark.parametrize("name", sorted(runtime_rules.NOT_YET))
-def test_a_name_not_yet_differentiable_is_refused_loudly(name):
-    probe = _generated(f"def probe(x):\n    y = sd.{name}(x)\n    return y\n", "probe")
-    with pytest.raises(SourcediffError) as refused:
-        sourcediff.grad(probe)
-    assert "File " in str(refused.value)  # it names the line
 
 
 # The names differentiated through their source; ``test_runtime_closure.py`` differentiates each one.

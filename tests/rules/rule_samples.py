@@ -205,6 +205,8 @@ SAMPLES.update({
     # where the view is a copy (finite differences cannot follow aliasing), and where it is a view of the base
     # in test_registry.py::test_view_again_of_a_view.
     runtime("assign_into"): [S(N(2, 3), N(3)), S(N(2, 3), N(2, 3)), S(N(), N())],
+    runtime("restore"): [S(N(2, 3), N(2, 3)), S([N(), N()], [N(), N()]), S({"a": N(), "b": N(2)}, {"a": N(), "b": N(2)}),
+                         S(N(), N())],
     runtime("not_a_view"): [S(N(3), "a view"), S(N(), "a number")],
     runtime("list_adjoint"): [S(N(3), [1.0, 2.0, 3.0]), S([N(), N()], [1.0, 2.0])],
     runtime("view_again"): [S(N(2), N(4), slice(0, 2)), S([N(), N()], [N(), N(), N()], slice(0, 2))],

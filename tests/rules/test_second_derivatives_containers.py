@@ -230,3 +230,40 @@ def test_second_derivatives_through_a_shared_buffer_update():
     checked = check_second_derivatives(shared_buffer_updated, np.array([0.3, 0.8, 1.1]),
                                        refusable=("reverse over forward",))
     assert checked[:2] == ["forward over reverse", "reverse over reverse"]
+
+
+def _fill_list(items, k):
+    items[0] = k
+    items[1] = k * k
+
+
+def helper_writes_into_a_list(x):
+    items = [0.0, 0.0]
+    total = 0.0
+    for k in range(3):
+        _fill_list(items, float(k))
+        total = total + items[0] * np.sum(x ** 2) + items[1] * np.sum(np.sin(x))
+    return total
+
+
+def _fill_dict(table, k):
+    table["a"] = k
+
+
+def helper_writes_into_a_dict(x):
+    table = {"a": 0.0}
+    total = 0.0
+    for k in range(3):
+        _fill_dict(table, float(k))
+        total = total + table["a"] * np.sum(x ** 3)
+    return total
+
+
+@pytest.mark.parametrize("function", [helper_writes_into_a_list, helper_writes_into_a_dict])
+def test_second_derivatives_through_a_restored_list_or_dict(function):
+    """What a helper without a derivative wrote into a list or a dict is put back with ``sd.restore``; read
+    again, that is a write into the same object, with a rule (it was refused before: its source calls .clear())."""
+    import sourcediff
+
+    assert "= sd.restore(" in sourcediff.grad(function).source
+    assert check_second_derivatives(function, np.array([0.3, 0.8, 1.1])) == list(WAYS)
