@@ -3,15 +3,17 @@
 A helper ``sd.<name>`` without a rule (the class "through source" of ``test_runtime_rules.py``) is differentiated
 by reading its Python source, as a user's function, whenever generated code is differentiated again. Here each
 such helper is called with arguments it really receives: the first-order derivatives (``vjp`` and ``jvp``) of the
-rules' own samples run with the runtime namespace of generated code wrapped by a recorder, which keeps the first
-few distinct argument tuples of each helper. Then ``s(x) = sum(real(W * sd.<name>(..., x, ...)))``, a probe
-compiled as generated code with every real float leaf of the arguments a parameter, is differentiated in reverse
-(``grad``) and forward (``jvp``) mode, and both directional derivatives are checked against central differences
-of ``s``.
+rules' own samples (and of the user code in ``LOWERED``) run with the runtime namespace of generated code wrapped
+by a recorder, which keeps the first distinct argument tuples of each helper (``PER_NAME``). Then
+``s = sum(real(W * sd.<name>(...)))``, a probe compiled as generated code with every real float leaf of the
+arguments a parameter (but those in ``HELD``), is differentiated in reverse (``grad``) and forward (``jvp``) mode,
+and both directional derivatives are checked against central differences of ``s``. A call with no real float
+argument is checked to contribute nothing.
 
 A helper whose source is refused is a failure, unless ``KNOWN_REFUSED`` lists it with the refusal's reason; one
-listed there that is differentiated now is a failure too, so that the list only shrinks. A helper that no rule
-sample reaches is in ``UNSAMPLED``, with arguments written by hand.
+listed there that is differentiated now is a failure too, so that the list only shrinks. A helper that nothing
+recorded reaches must be in ``UNSAMPLED``, with arguments written by hand; one listed there that is reached is a
+failure too.
 """
 from __future__ import annotations
 
@@ -35,7 +37,9 @@ from sourcediff.rules.registry import RuntimeFunction
 from .test_runtime_rules import THROUGH_SOURCE
 
 _numbering = itertools.count()
-PER_NAME = 1  # distinct argument tuples kept per helper (each costs two derivatives built: 1 keeps the file near 40 s)
+# distinct argument tuples kept per helper: each costs two derivatives built (1: the file takes about 45 s of one
+# core; 2 about 65 s, and they pass)
+PER_NAME = 1
 
 # name -> the reason its source is refused (a piece of the SourcediffError's first line). A listed name must still
 # be refused: remove it once its helper is differentiated.
@@ -73,17 +77,9 @@ KNOWN_REFUSED: dict[str, str] = {
     "tensorsolve_tangent_b": "cannot differentiate a change to this list by .insert() (order is not always",
 }
 
-# Helpers that no rule sample reaches with a real float argument: name -> a sample written by hand.
-UNSAMPLED: dict[str, object] = {
-    # np.add.at / np.subtract.at: no rule sample (indexing.py's accumulate_at is written by the lowering)
-    "accumulate_at_adjoint": lambda rng: ((rng.standard_normal(3), rng.standard_normal(4), np.array([0, 2, 0]),
-                                           rng.standard_normal(3)), {}),
-    # the derivative of scipy.special.zeta in q: its sample holds q constant
-    "hurwitz_zeta": lambda rng: ((2.5, rng.uniform(1.0, 2.0, 3)), {}),
-    # np.r_ / np.c_: no rule sample (index expressions)
-    "index_concatenate_adjoint": lambda rng: ((rng.standard_normal(5), [rng.standard_normal(2),
-                                                                       rng.standard_normal(3)], False), {}),
-}
+# Helpers that no rule sample reaches with a real float argument: name -> a sample written by hand (none now:
+# LOWERED reaches those of the lowering).
+UNSAMPLED: dict[str, object] = {}
 
 # name -> (parameters held constant, why): arguments tied to others (a primal's result compared with its
 # operands), which a perturbation of their own would take where the helper is not defined, and arguments that
@@ -222,6 +218,29 @@ def _tangent(value, rng):
     return float(rng.standard_normal()) if type(value) is float else rng.standard_normal(np.shape(value))
 
 
+# User code that the lowering turns into runtime calls with rules but no samples (np.add.at, np.r_, np.c_): run
+# as the rules' samples are, to record what their rules' templates pass.
+_INDEX = np.array([0, 2, 0])
+_WEIGHTS = np.random.default_rng(4).standard_normal(8)
+
+
+def _added_at(y, v):
+    z = y * 1.0
+    np.add.at(z, _INDEX, v)
+    return np.sum(_WEIGHTS[:4] * z)
+
+
+def _rows(a, b):
+    return np.sum(_WEIGHTS[:5] * np.r_[a, b])
+
+
+def _columns(a, b):
+    return np.sum(_WEIGHTS[:6].reshape(3, 2) * np.c_[a, b])
+
+
+LOWERED = [(_added_at, (4, 3)), (_rows, (2, 3)), (_columns, (3, 3))]
+
+
 def _record() -> dict[str, list[tuple[tuple, dict]]]:
     samples = _rule_samples()
     sd = pipeline._NAMESPACES["sd"]
@@ -248,7 +267,7 @@ def _record() -> dict[str, list[tuple[tuple, dict]]]:
             if table != "function" or isinstance(primal, RuntimeFunction) or not callable(primal):
                 continue
             text = " ".join([*rule.adjoints.values(), *rule.jvps.values()])
-            for sample in samples.SAMPLES.get(samples.rule_key(table, primal), [])[:3]:
+            for sample in samples.SAMPLES.get(samples.rule_key(table, primal), []):
                 wanted = [name for name in re.findall(r"\bsd\.(\w+)", text)
                           if name in originals and len(recorded.get(name, ())) < PER_NAME]
                 if not wanted:
@@ -268,6 +287,11 @@ def _record() -> dict[str, list[tuple[tuple, dict]]]:
                         sourcediff.jvp(scalar, copy.deepcopy(values), [_tangent(v, rng) for v in values])
                     except Exception:
                         pass
+        for scalar, sizes in LOWERED:
+            rng = np.random.default_rng(0)
+            values = [rng.standard_normal(size) for size in sizes]
+            sourcediff.vjp(scalar, *copy.deepcopy(values))[1](1.0)
+            sourcediff.jvp(scalar, copy.deepcopy(values), [_tangent(v, rng) for v in values])
     finally:
         for name, helper in originals.items():
             setattr(sd, name, helper)
