@@ -6,9 +6,9 @@ such helper is called with arguments it really receives: the first-order derivat
 rules' own samples (and of the user code in ``LOWERED``) run with the runtime namespace of generated code wrapped
 by a recorder, which keeps the first distinct argument tuples of each helper (``PER_NAME``). Then
 ``s = sum(real(W * sd.<name>(...)))``, a probe compiled as generated code with every real float leaf of the
-arguments a parameter (but those in ``HELD``), is differentiated in reverse (``grad``) and forward (``jvp``) mode,
-and both directional derivatives are checked against central differences of ``s``. A call with no real float
-argument is checked to contribute nothing.
+arguments a parameter (but those in ``HELD`` and ``NEVER_ACTIVE``), is differentiated in reverse (``grad``) and
+forward (``jvp``) mode, and both directional derivatives are checked against central differences of ``s``. A call
+with no real float argument is checked to contribute nothing.
 
 A helper whose source is refused is a failure, unless ``KNOWN_REFUSED`` lists it with the refusal's reason; one
 listed there that is differentiated now is a failure too, so that the list only shrinks. A helper that nothing
@@ -85,18 +85,24 @@ KNOWN_REFUSED: dict[str, str] = {
 UNSAMPLED: dict[str, object] = {}
 
 # name -> (parameters held constant, why): arguments tied to others (a primal's result compared with its
-# operands), which a perturbation of their own would take where the helper is not defined, and arguments that
-# the primal's rule never differentiates.
+# operands), which a perturbation of their own would take where the helper is not defined. The derivatives in
+# all arguments are still built and run (not checked).
 HELD: dict[str, tuple[tuple[str, ...], str]] = {
     "builtin_extremum_adjoint": (("args", "ans"), "ans is one of args: ties are found by equality"),
     "builtin_extremum_tangent": (("args", "ans"), "ans is one of args: ties are found by equality"),
     "cho_factor_adjoint": (("a", "ans"), "the unused triangle of ans[0] holds a's entries (it is refused else)"),
     "cho_factor_tangent": (("a", "ans"), "the unused triangle of ans[0] holds a's entries (NaN else)"),
-    "interp_tangent": (("xp",), "np.interp is not differentiable in xp: its rule holds it constant"),
-    "quantile_adjoint": (("q",), "np.quantile is not differentiable in q: its rule holds it constant"),
-    "quantile_tangent": (("q",), "np.quantile is not differentiable in q: its rule holds it constant"),
-    "nan_quantile_adjoint": (("q",), "np.nanquantile is not differentiable in q: its rule holds it constant"),
-    "nan_quantile_tangent": (("q",), "np.nanquantile is not differentiable in q: its rule holds it constant"),
+}
+
+# name -> (parameters never differentiated, why): arguments that the primal's rule declares non-differentiable,
+# so that they are never active where generated code calls the helper.
+NEVER_ACTIVE: dict[str, tuple[tuple[str, ...], str]] = {
+    "interp_tangent": (("xp",), "np.interp is not differentiable in xp (its source refuses it: np.interp's xp)"),
+    "quantile_adjoint": (("q",), "np.quantile is not differentiable in q"),
+    "quantile_tangent": (("q",), "np.quantile is not differentiable in q (its source refuses it: .reshape)"),
+    "nan_quantile_adjoint": (("q",), "np.nanquantile is not differentiable in q"),
+    "nan_quantile_tangent": (("q",), "np.nanquantile is not differentiable in q (its source refuses it: "
+                                     "np.take_along_axis's indices)"),
 }
 
 
@@ -333,12 +339,12 @@ def _check(name: str, args: tuple, kwargs: dict, refusals: list[str]) -> list[st
     helper = getattr(pipeline._NAMESPACES["sd"], name)
     params = list(inspect.signature(helper).parameters)
     held = HELD.get(name, ((), ""))[0]
+    never = NEVER_ACTIVE.get(name, ((), ""))[0]
 
-    def differentiable(position):
-        param = position if isinstance(position, str) else params[position] if position < len(params) else None
-        return param not in held
+    def parameter(position):
+        return position if isinstance(position, str) else params[position] if position < len(params) else None
 
-    leaves = _Leaves(copy.deepcopy(args), copy.deepcopy(kwargs), differentiable)
+    leaves = _Leaves(copy.deepcopy(args), copy.deepcopy(kwargs), lambda p: parameter(p) not in (*held, *never))
     out = helper(*copy.deepcopy(args), **copy.deepcopy(kwargs))
     probe = _probe(name, leaves, out)
     if not leaves.params:  # an index or shape helper: nothing to differentiate, and the derivative says so
@@ -370,6 +376,17 @@ def _check(name: str, args: tuple, kwargs: dict, refusals: list[str]) -> list[st
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale,
                                    err_msg=f"sd.{name} {mode} mode, arguments {_shape_key((args, kwargs))}")
         checked.append(mode)
+    if held:  # held arguments are not checked numerically, but their derivatives must be built and run
+        every = _Leaves(copy.deepcopy(args), copy.deepcopy(kwargs), lambda p: parameter(p) not in never)
+        whole = _probe(name, every, out)
+        for mode in ("reverse", "forward"):
+            try:
+                if mode == "reverse":
+                    sourcediff.grad(whole, argnums=tuple(range(len(every.values))))(*copy.deepcopy(every.values))
+                else:
+                    sourcediff.jvp(whole, copy.deepcopy(every.values), [_tangent(v, rng) for v in every.values])
+            except SourcediffError as exc:
+                refusals.append(f"{mode}, held arguments too: {str(exc).splitlines()[0]}")
     return checked
 
 
@@ -387,7 +404,7 @@ def _arguments(name: str, recorded: dict) -> list[tuple[tuple, dict]]:
 
 def test_every_helper_through_source_is_sampled_or_has_a_written_sample(recorded):
     assert set(UNSAMPLED) <= set(THROUGH_SOURCE) and set(KNOWN_REFUSED) <= set(THROUGH_SOURCE)
-    for name, (held, why) in HELD.items():
+    for name, (held, why) in [*HELD.items(), *NEVER_ACTIVE.items()]:
         assert set(held) <= set(inspect.signature(getattr(pipeline._NAMESPACES["sd"], name)).parameters), name
     reached_now = sorted(set(UNSAMPLED) & set(recorded))
     assert not reached_now, f"the rule samples reach {reached_now} now: remove them from UNSAMPLED"
