@@ -82,15 +82,8 @@ def _generated(source: str, name: str):
     return emit.compile_function(source, name, filename, anchor, {"sd": pipeline._NAMESPACES["sd"]})
 
 
+# The names differentiated through their source; ``test_runtime_closure.py`` differentiates each one.
 THROUGH_SOURCE = sorted(n for n in contract.RUNTIME if _classes(n) == ["through source"])
-
-
-@pytest.mark.parametrize("name", THROUGH_SOURCE)
-def test_a_name_without_a_rule_is_differentiated_through_its_source(name):
-    """Reverse mode builds its halves from the helper's source (the numbers are checked by
-    ``tests/rules/test_second_derivatives.py``, on the rules whose templates call it)."""
-    probe = _generated(f"def probe(x):\n    y = sd.{name}(x)\n    return y\n", "probe")
-    assert "_fwd(" in sourcediff.grad(probe).source
 
 
 @pytest.mark.parametrize("name", ["check_index", "refuse_shared_arguments", "scalar_seed", "zeros_like"])
