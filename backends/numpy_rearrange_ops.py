@@ -145,7 +145,8 @@ def cross_adjoint(g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, which="a"):
         g3[..., 2] = g
     else:
         g3 = np.moveaxis(g, axisc, -1)
-    x, axis_x = (a, axisa) if which == "a" else (b, axisb)
+    x = a if which == "a" else b
+    axis_x = axisa if which == "a" else axisb
     out = np.cross(b3, g3) if which == "a" else np.cross(g3, a3)
     moved = np.moveaxis(np.asarray(x), axis_x, -1).shape
     out = _sum_to_shape(out[..., :moved[-1]], moved)

@@ -211,7 +211,8 @@ def mvn_logpdf_tangent(t, x, mean, cov, allow_singular, wrt):
 def mvn_logpdf_adjoint(g, x, mean, cov, allow_singular, wrt):
     """Adjoint of ``multivariate_normal.logpdf`` in ``wrt``, the transpose of :func:`mvn_logpdf_tangent`; the
     adjoint of a 2-D ``cov`` lies in its lower triangle, the one SciPy reads."""
-    points, mean_vec, full, solved, dim = _mvn_parts(x, mean, cov, allow_singular)
+    points, mean_vec, full, solved, _ = _mvn_parts(x, mean, cov, allow_singular)
+    dim = full.shape[0]  # read off an array: an int unpacked with arrays would be taken for varied
     g = np.asarray(g, dtype=np.float64).reshape(points.shape[:-1])
     if wrt == "x":
         return _like(x, (-g[..., None] * solved).reshape(np.shape(x)))

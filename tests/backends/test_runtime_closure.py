@@ -44,40 +44,8 @@ PER_NAME = 1
 # name -> the reason its source is refused (a piece of the SourcediffError's first line). A listed name must still
 # be refused: remove it once its helper is differentiated.
 KNOWN_REFUSED: dict[str, str] = {
-    # Six refusals below come from one imprecision of the activity analysis: an int unpacked from a tuple that a
-    # call of a helper (or a conditional expression) gives back with an active array is active too, and then
-    # refused as an axis or a shape (unpacking a tuple display is precise).
-    # with respect to a and b: `x, axis_x = (a, axisa) if which == "a" else (b, axisb)`, then
-    # np.moveaxis(out, -1, axis_x)
-    "cross_adjoint": "np.moveaxis is not differentiable with respect to its argument 'destination'",
-    "dirichlet_logpdf_adjoint": "cannot differentiate a with statement",
-    "dirichlet_logpdf_tangent": "cannot differentiate a with statement",
-    # with respect to a and ans: `ratio, axes = _weights(a, b, ans, axis, keepdims)`
-    "logsumexp_adjoint": "np.expand_dims is not differentiable with respect to its argument 'axis'",
-    "logsumexp_tangent": "np.sum is not differentiable with respect to its argument 'axis'",
-    "matrix_power_adjoint": "cannot differentiate a change to this list by .append() (powers is stored inside",
-    "matrix_power_tangent": "cannot differentiate a change to this list by .append() (powers is stored inside",
-    # with respect to x, mean and cov: `points, mean_vec, full, solved, dim = _mvn_parts(...)`, then .reshape(-1, dim)
-    "mvn_logpdf_adjoint": "the method .reshape() is not differentiable with respect to its argument 'shape'",
-    "pinv_adjoint": "cannot differentiate the call _full_rank(...) whose result is discarded",
-    "pinv_tangent": "cannot differentiate the call _full_rank(...) whose result is discarded",
-    "scipy_inv_adjoint": "cannot differentiate the nested function same used as a value",
-    "scipy_inv_tangent": "cannot differentiate the nested function same used as a value",
-    "scipy_solve_adjoint_a": "cannot differentiate the nested function same used as a value",
-    "scipy_solve_adjoint_b": "cannot differentiate the nested function same used as a value",
-    "scipy_solve_tangent_a": "cannot differentiate the nested function same used as a value",
-    "scipy_solve_tangent_b": "cannot differentiate the nested function same used as a value",
-    "solve_triangular_adjoint_a": "cannot differentiate a call to '_mask_projection.<locals>.<lambda>' passed in",
-    "solve_triangular_adjoint_b": "cannot differentiate a call to '_mask_projection.<locals>.<lambda>' passed in",
-    "solve_triangular_tangent_a": "cannot differentiate a call to '_mask_projection.<locals>.<lambda>' passed in",
-    "solve_triangular_tangent_b": "cannot differentiate a call to '_mask_projection.<locals>.<lambda>' passed in",
-    # with respect to a: `rows, shape = _tensorinv_matrix(a, ind)`
-    "tensorinv_adjoint": "np.reshape is not differentiable with respect to its argument 'shape'",
-    "tensorinv_tangent": "np.reshape is not differentiable with respect to its argument 'shape'",
-    "tensorsolve_adjoint_a": "cannot differentiate a change to this list by .insert() (order is not always",
-    "tensorsolve_adjoint_b": "cannot differentiate a change to this list by .insert() (order is not always",
-    "tensorsolve_tangent_a": "cannot differentiate a change to this list by .insert() (order is not always",
-    "tensorsolve_tangent_b": "cannot differentiate a change to this list by .insert() (order is not always",
+    # None now. (An int unpacked with arrays from a helper's tuple, or from a conditional expression, is taken for
+    # varied by the activity analysis, and refused as an axis or a shape: the helpers read such ints off shapes.)
 }
 
 # Helpers that no rule sample reaches with a real float argument: name -> a sample written by hand (none now:
