@@ -34,6 +34,39 @@ def to_source(node: gast.FunctionDef) -> str:
     return _COMMENT_LINE.sub(lambda m: f"{m.group(1)}# {m.group(2)}", text) + "\n"
 
 
+def with_releases(source: str) -> str:
+    """``source`` with each local let go after the top-level statement that reads it last: ``; del a, b`` ends
+    that statement's line (or the next simple statement's, after a loop or a branch), so lines keep their numbers.
+
+    What is compiled and registered in ``linecache``; ``.source`` shows the plain text. Arrays held to the end of
+    a call cost page faults on every call under glibc's default malloc, which hands a freed heap top back to the
+    system; let go as soon as they die, their memory is reused within the call.
+    """
+    function = ast.parse(source).body[0]
+    arguments = function.args
+    params = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+    params |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    nested = {n.id for sub in ast.walk(function) if isinstance(sub, (ast.Lambda, ast.FunctionDef)) and sub is not function
+              for n in ast.walk(sub) if isinstance(n, ast.Name)}
+    last: dict[str, int] = {}
+    for k, stmt in enumerate(function.body):
+        for n in ast.walk(stmt):
+            if isinstance(n, ast.Name):
+                last[n.id] = k
+    lines = source.split("\n")
+    bound: set[str] = set()
+    pending: list[str] = []
+    for k, stmt in enumerate(function.body):
+        if isinstance(stmt, ast.Assign):
+            bound.update(n.id for target in stmt.targets for n in ast.walk(target)
+                         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+        pending += sorted(n for n in bound - params - nested if last.get(n) == k)
+        if pending and isinstance(stmt, (ast.Assign, ast.Expr)) and stmt.lineno == stmt.end_lineno:
+            lines[stmt.end_lineno - 1] += f"; del {', '.join(pending)}"
+            pending = []
+    return "\n".join(lines)
+
+
 class _NegativeConstants(ast.NodeTransformer):
     """A negative number as ``-(k)``, so that it prints with the parentheses it needs: ``(-0.5) ** 2``."""
 

@@ -58,7 +58,6 @@ _LATER = {
     gast.AsyncFunctionDef: ("an async function definition", "differentiate a synchronous function"),
     gast.Import: ("an import inside the function", "import at module level"),
     gast.ImportFrom: ("an import inside the function", "import at module level"),
-    gast.Delete: ("a del statement", "let the variable go out of scope instead"),
 }
 _EXPR_LATER = {
     gast.Lambda: ("a lambda used as a value", "assign it to a name and call it (f = lambda v: ...; f(x)), "
@@ -353,6 +352,11 @@ class Lowering:
             raise self.refuse(stmt, *_LATER[kind])
         if isinstance(stmt, gast.Pass):
             return
+        if isinstance(stmt, gast.Delete):
+            if all(isinstance(target, gast.Name) for target in stmt.targets):
+                return  # del x only lets the memory go: the derivative keeps what it reads
+            raise self.refuse(stmt, "a del statement of an element or an attribute",
+                              "build a new list or dict without it (a comprehension), or keep the element")
         if isinstance(stmt, gast.FunctionDef):
             self.define_local(stmt.name, stmt, stmt)
             return

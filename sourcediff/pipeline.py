@@ -73,7 +73,7 @@ def build(f: Callable, mode: str, wrt: tuple[str, ...], has_aux: bool,
         runtime = _runtime_objects(result.runtime_names) | result.late_bound
         label = mode + (f" float {','.join(sorted(float_arrays))}" if float_arrays else "")
         filename = emit.registered_name(f, label, wrt, scalar_params, array_params)
-        function = _with_defaults(emit.compile_function(source, node.name, filename, f, runtime), f)
+        function = _with_defaults(emit.compile_function(emit.with_releases(source), node.name, filename, f, runtime), f)
         returns = [n for n in gast.walk(parsed.node) if isinstance(n, gast.Return)]
         location = (parsed.filename, parsed.lineno(returns[-1]) if returns else parsed.lineno(parsed.node))
         compiled = Compiled(function, source, wrt, function.__code__.co_filename, location, result.mutated)
@@ -161,7 +161,7 @@ def build_split(f: Callable, active: tuple[str, ...], scalars: frozenset[str] = 
         mapping = emit.renumber_temporaries(node, user_names, mapping)
         source = emit.to_source(node)
         filename = emit.registered_name(f, part, active, scalars, arrays)
-        compiled.append((emit.compile_function(source, node.name, filename, f, runtime), source))
+        compiled.append((emit.compile_function(emit.with_releases(source), node.name, filename, f, runtime), source))
     (forward, forward_source), (backward, backward_source) = compiled
     return _with_defaults(forward, f), backward, forward_source, backward_source, result.mutated
 

@@ -88,9 +88,9 @@ def with_raise(x):
 
 
 def with_delete(x):
-    y = x * 2
-    del y
-    return x
+    y = [x, x * 2]
+    del y[0]
+    return y[0]
 
 
 def with_import(x):
@@ -169,7 +169,7 @@ def returns_tuple(x):
     (with_global_update, "which is not a local variable"),
     (with_nonlocal, "a nonlocal declaration"),
     (with_raise, "a raise statement"),
-    (with_delete, "a del statement"),
+    (with_delete, "a del statement of an element or an attribute"),
     (with_import, "an import"),
     (with_loop_else, "a loop with an else clause"),
     (with_starred_call, "a starred expression"),

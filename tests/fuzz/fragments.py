@@ -413,6 +413,16 @@ def pass_loop(c: Context, e: Exprs) -> None:
         c.line("pass")
 
 
+def released_name(c: Context, e: Exprs) -> None:
+    """A temporary let go with ``del`` once it is read (a del of a name only frees memory)."""
+    c.feature("del")
+    tmp = c.scope.fresh("tmp")
+    c.line(f"{tmp} = {e.scalar()}")
+    s = new_float(c, e, "s", f"{tmp} * np.tanh({tmp})")
+    c.line(f"del {tmp}")
+    publish(c, s)
+
+
 def loop_block(c: Context, e: Exprs) -> None:
     """A plain counted loop around a few statements."""
     loop_header(c)
@@ -423,7 +433,7 @@ def loop_block(c: Context, e: Exprs) -> None:
 CORE: list[tuple[float, Fragment]] = [
     (3, ode_scalar), (2.5, stencil), (2.5, fill_loop), (1.2, nested_loops), (2.5, if_chain),
     (1, one_branch_name), (1.5, while_loop), (1, early_return), (1.5, loop_with_exits), (0.4, pass_loop),
-    (2, loop_block), (2, update_float), (2, update_array),
+    (2, loop_block), (2, update_float), (2, update_array), (0.5, released_name),
 ]
 
 
