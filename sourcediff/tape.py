@@ -198,9 +198,10 @@ class SavePlanner:
         finally:
             self.plan.restore_markers = None
         found: set[int] = set()
-        for base in sorted(set(writes.values())):
-            group = self.memory_of(base, body, params)
-            if group is None:
+        groups = {base: self.memory_of(base, body, params) for base in sorted(set(writes.values()))}
+        shared = {base for base, group in groups.items() if group is None} | set(params)
+        for base, group in groups.items():
+            if group is None or group & shared:  # it may hold an argument's memory: y = x; y[1] = ...
                 continue
             ids = {i for i, b in writes.items() if b in group}
             first = next((k for k, stmt in enumerate(trial)
