@@ -255,3 +255,22 @@ def test_comparison_result_is_a_constant():
 @pytest.mark.parametrize("fn", [int, len, round, bool])
 def test_builtins_declared_nondifferentiable(fn):
     assert registry.is_nondifferentiable(fn)
+
+
+def max_of_an_index_and_an_element(x):
+    s = 0.0
+    for k in np.ndindex(2):
+        s = s + x[k] * x[k] * max(k, x[0])  # a tuple against a number: NumPy broadcasts the comparison
+    return s
+
+
+def test_max_of_a_tuple_and_a_number_gives_a_number_adjoint():
+    """Fuzz seed 1302000393 crashed: the adjoint of max compared the tuple k with the result the NumPy way,
+    got a one-element array, and gave x[0] an adjoint of shape (1,)."""
+    import sourcediff
+
+    x = np.array([1.3314, 0.8503])
+    expected = np.array([3 * x[0] ** 2 + x[1] ** 2, 2 * x[0] * x[1]])  # max(k, x[0]) is x[0] here
+    np.testing.assert_allclose(sourcediff.grad(max_of_an_index_and_an_element)(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(sourcediff.jvp(max_of_an_index_and_an_element, (x,), (np.array([1.0, 0.0]),))[1],
+                               expected[0], rtol=1e-12)
