@@ -146,8 +146,9 @@ class SavePlanner:
         The backward pass takes the view again from ``x`` instead of popping it. Popped, it
         would show the writes' values until the backward pass puts them back; a derivative
         of the derivative reads the tape as values fixed when pushed, and would be wrong.
-        The array must keep its binding, and the index read only constants, the loop's
-        target and names bound once before any loop.
+        The index must be basic slicing (an element, or an integer array, gives a copy
+        that would be read too late), the array must keep its binding, and the index read
+        only constants, the loop's target and names bound once before any loop.
         """
         counts, in_loop = definitions(body, self.transform.facts.binds)
         fixed = {n for s in walk_statements(body) if sid(s) not in in_loop for n in self.transform.facts.binds(s)
@@ -167,7 +168,7 @@ class SavePlanner:
                 if target not in names or not isinstance(rhs, gast.Subscript) or not isinstance(rhs.value, gast.Name):
                     continue
                 base = rhs.value.id
-                if base not in written or base not in arrays.arrays or arrays.shapes.get(target) == SCALAR_SHAPE:
+                if base not in written or base not in arrays.arrays or not _is_a_view(rhs.slice):
                     continue
                 if counts.get(base, 0) > 1 or (counts.get(base) == 1 and base not in fixed):
                     continue
@@ -298,3 +299,10 @@ class SavePlanner:
                        for stmt in backward[at:] for node in gast.walk(stmt)):
                 unread.add(n)
         return unread
+
+
+def _is_a_view(index: gast.expr) -> bool:
+    """Whether ``x[index]`` of an array is certainly a view: slices, with integer constants beside them."""
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    return any(isinstance(p, gast.Slice) for p in parts) and all(
+        isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and type(p.value) is int) for p in parts)
