@@ -213,16 +213,11 @@ def field_adjoint(g, field, like):
     return zeros_like(like) if value is None else value
 
 
-def _is_the_result(value, ans):
-    """Whether ``max``/``min`` may have returned ``value``: equal to ``ans`` as Python compares them (a tuple
-    is never equal to a number, where NumPy would broadcast the comparison)."""
-    return bool(np.ndim(value) == np.ndim(ans) and np.all(value == ans))
-
-
 def builtin_extremum_adjoint(g, args, ans):
     """Adjoints of ``max(*args)`` / ``min(*args)`` (or of one iterable): ``g`` shared among the ties."""
     values = args[0] if len(args) == 1 else args
-    hits = [_is_the_result(v, ans) for v in values]
+    # equal as Python compares them: a tuple is never equal to a number (NumPy would broadcast the comparison)
+    hits = [np.ndim(v) == np.ndim(ans) and bool(np.all(v == ans)) for v in values]
     share = g / sum(hits)
     adjoints = [share if hit else 0.0 for hit in hits]
     if len(args) == 1:
@@ -236,7 +231,7 @@ def builtin_extremum_tangent(t, args, ans):
     """Tangent of ``max(*args)`` / ``min(*args)`` (or of one iterable): the mean of the tied arguments' tangents
     (``t`` holds one tangent per argument, or per element), as the adjoint shares ``g``."""
     values, tangents = (args[0], t[0]) if len(args) == 1 else (args, t)
-    hits = [k for k, v in enumerate(values) if _is_the_result(v, ans)]
+    hits = [k for k, v in enumerate(values) if np.ndim(v) == np.ndim(ans) and bool(np.all(v == ans))]
     return sum(tangents[k] for k in hits) / len(hits)
 
 
