@@ -121,7 +121,8 @@ class InPlace:
             check = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="not_a_view", ctx=gast.Load()),
                               args=[name(expr.id), message] + where, keywords=changed)
             self.lowering.emit(assign(checked, check, expr))
-            return name(checked)
+            self.memory.join(checked, expr.id)  # the check gives back the object itself: a write into it is one
+            return name(checked)                # into expr.id's object too (fuzz seed 1302200763)
         if expr.id in memory.view_sources:
             # u[1:] shows u's changes: read it again from u (a copy, as of a list, is kept as it is)
             base, index = memory.view_sources[expr.id]

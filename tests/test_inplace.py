@@ -1919,3 +1919,24 @@ def test_an_in_place_update_of_a_numpy_scalar_is_undone_by_rebinding():
     ``s[...] = saved`` and crashed (fuzz seed 1301502872); it puts it back with ``sd.assign_into``, as the write."""
     x = np.array([0.3, 0.7, 1.1, 0.5])
     sourcediff.check_grads(_divide_a_shared_numpy_scalar, (np.ones(4), x, 2), order=1)
+
+
+def _split(u, a):
+    return a, np.cumsum(np.hstack((u[:-3], u[:-2])))
+
+
+def writes_into_a_helpers_result_after_its_argument_changed(x):
+    s, v = _split(x, x[3])
+    x[2:] *= 0.28
+    y = v
+    y -= np.log(1.0 + x * x)  # v changes too
+    return np.sum(x ** 2) + np.sum(v * v)
+
+
+def test_a_checked_read_shares_the_object_it_checked():
+    """Fuzz seed 1302200763 (a wrong gradient, present before): v, which may be a view of the changed x, is read
+    through a check that gives back v itself; the write through y into that object was not seen as one into v.
+    The analysis now knows they share it, and refuses what it cannot follow."""
+    with pytest.raises(sourcediff.SourcediffError, match="in-place update of y"):
+        sourcediff.grad(writes_into_a_helpers_result_after_its_argument_changed)(
+            np.array([1.3313, 0.7666, 1.2798, 1.3767, 1.0829]))
