@@ -15,13 +15,14 @@ from .numpy_adjoints import (_SCALAR_TYPES, DictAdjoint, ListAdjoint, ObjectAdjo
 
 __all__ = ["zero_tangent", "fit_tangent", "own_tangent", "tangent_stored_in", "field_of_tangent"]
 
-_NO_TANGENT_TYPES = (str, bytes, bool, type(None))
+_NO_TANGENT_TYPES = (str, bytes, type(None))
 
 
 def zero_tangent(x):
-    """A zero tangent with the structure of ``x``; leaves that carry none (strings, bools, None) stay as they are."""
+    """A zero tangent with the structure of ``x``; leaves that carry none (strings, None) stay as they are. A
+    bool's is ``0.0``: Python computes with bools as numbers (``1.0 + flag``), and a tangent must add nothing."""
     kind = type(x)
-    if kind in _SCALAR_TYPES:
+    if kind in _SCALAR_TYPES or kind is bool:
         return 0.0
     if kind is _ndarray:
         return np.zeros(x.shape, dtype=np.result_type(x, np.float64) if x.dtype.kind == "c" else np.float64)

@@ -130,6 +130,8 @@ class InPlace:
             again = gast.Call(func=gast.Attribute(value=name(RUNTIME), attr="view_again", ctx=gast.Load()),
                               args=[name(expr.id), name(base), index_value(index)], keywords=[])
             self.lowering.emit(assign(fresh, again, expr))
+            self.memory.views[fresh] = memory.views.get(base, base)  # a view of base again: a list holding it
+            self.memory.view_sources[fresh] = (base, index)         # holds base (mod4-style seed 1302300810)
             return name(fresh)
         hint = "put a copy in it (.append(x.copy())), or read the array itself after the update" \
             if expr.id in memory.held else \

@@ -480,6 +480,13 @@ def _spelled_statement(parsed: ParsedFunction, stmt: gast.stmt, sd: str, fresh: 
             before.append(gast.Assign(targets=[target], value=adjoint, type_comment=None))
         return before
 
+    if _runtime_call(call, sd, ("assign_into", "restore")) and isinstance(target, gast.Name) \
+            and isinstance(call.args[0], gast.Name) and call.args[0].id != target.id:
+        # t = sd.assign_into(y, v) writes into y's object: bound back to y as well, so the analysis sees a write
+        # into y, as it does for the user's y op= v (and y's tangent or adjoint follows it)
+        return [gast.Assign(targets=[_store(call.args[0])], value=call, type_comment=None),
+                assign(target.id, _load(call.args[0].id))]
+
     class Hoist(gast.NodeTransformer):
         def visit_Call(self, node):
             self.generic_visit(node)

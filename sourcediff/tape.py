@@ -147,8 +147,8 @@ class SavePlanner:
         would show the writes' values until the backward pass puts them back; a derivative
         of the derivative reads the tape as values fixed when pushed, and would be wrong.
         The index must be basic slicing (an element, or an integer array, gives a copy
-        that would be read too late), the array must keep its binding, and the index read
-        only constants, the loop's target and names bound once before any loop.
+        that would be read too late), the array must keep its binding in the loop, and the
+        index read only constants, the loop's target and names bound once before any loop.
         """
         counts, in_loop = definitions(body, self.transform.facts.binds)
         fixed = {n for s in walk_statements(body) if sid(s) not in in_loop for n in self.transform.facts.binds(s)
@@ -162,6 +162,7 @@ class SavePlanner:
             written = {stored(s)[0] if stored(s) is not None else target_of(s) for s in walk_statements(loop.body)
                        if stored(s) is not None or self.transform.facts.is_buffer_write(s)}
             steady = fixed | ({loop.target.id} if isinstance(loop, gast.For) else set())
+            bound_here = {n for s in walk_statements(loop.body) for n in self.transform.facts.binds(s)}
             for stmt in loop.body:
                 rhs = stmt.value if isinstance(stmt, gast.Assign) else None
                 target = target_of(stmt)
@@ -170,8 +171,8 @@ class SavePlanner:
                 base = rhs.value.id
                 if base not in written or base not in arrays.arrays or not _is_a_view(rhs.slice):
                     continue
-                if counts.get(base, 0) > 1 or (counts.get(base) == 1 and base not in fixed):
-                    continue
+                if base in bound_here:  # bound elsewhere, the backward pass sets it back before this loop's
+                    continue            # (it reads it here): only a binding inside the loop would differ
                 if all(n in steady or counts.get(n, 0) == 0 and n in params
                        for n in reads(rhs.slice)):
                     found[target] = rhs

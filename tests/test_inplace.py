@@ -1940,3 +1940,37 @@ def test_a_checked_read_shares_the_object_it_checked():
     with pytest.raises(sourcediff.SourcediffError, match="in-place update of y"):
         sourcediff.grad(writes_into_a_helpers_result_after_its_argument_changed)(
             np.array([1.3313, 0.7666, 1.2798, 1.3767, 1.0829]))
+
+
+def reads_a_popped_view_after_its_array_changed(x):
+    s = x * 1.0
+    saved = []
+    v = s[1:]
+    saved.append(s[1:].copy())
+    s[1:] = v * 2.0
+    saved.append(v)  # v is read again from s here: the list holds s
+    a = saved.pop()
+    s[1:] = saved.pop()
+    return np.sum(a * a)
+
+
+def reads_popped_views_unpacked_after_their_array_changed(x):
+    s = x * 1.0
+    saved = []
+    v, w = s[1:], s[:-1]
+    saved.append(s[1:].copy())
+    s[1:] = v * w
+    saved.append((v, w))
+    a, b = saved.pop()
+    s[1:] = saved.pop()
+    return np.sum(a * b)
+
+
+@pytest.mark.parametrize("f", [reads_a_popped_view_after_its_array_changed,
+                               reads_popped_views_unpacked_after_their_array_changed])
+def test_a_list_holding_a_view_read_again_holds_its_array(f):
+    """Found minimizing fuzz seed 1302300810 (wrong gradients, present before): a view read again after its
+    array changed (sd.view_again) was put into a list not known to hold the array, and the later write into the
+    array did not make the popped view stale. It is refused now, loudly."""
+    with pytest.raises(sourcediff.SourcediffError, match="after that array was changed in place"):
+        sourcediff.grad(f)(np.array([0.3, -0.5, 0.8, 1.1]))

@@ -65,10 +65,12 @@ valid_for_complex(*_COMPLEX, np.fft.irfft, np.fft.irfftn, np.fft.irfft2, np.fft.
 
 def _adjoint_rule(name: str, spec: str, transpose: str) -> None:
     """``sd.<name>(cotangent, a, ...)``: linear in the cotangent, whose transpose is ``transpose`` (a template in
-    ``g``); ``a`` gives only a shape and a dtype."""
+    ``g``); ``a`` gives only a shape and a dtype. The transpose is complex; a real cotangent takes its real part
+    (the adjoint of a real value is real, also where the result is real and no real part is taken after)."""
     params = ", ".join(p.split("=")[0].strip() for p in spec.split(","))
     apply = rename(f"sd.{name}({params})", {"cotangent": TANGENT})
-    defrule(runtime(name), spec, jvp={"cotangent": apply}, cut=("a",), returns="new", cotangent=transpose)
+    defrule(runtime(name), spec, jvp={"cotangent": apply}, cut=("a",), returns="new",
+            cotangent=f"np.real({transpose}) if np.isrealobj(cotangent) else {transpose}")
 
 
 # the axes the n-dimensional adjoints transform: as NumPy chooses them, or default_axes where axes and s are None

@@ -266,8 +266,25 @@ def _array_argument(c: Context, e: Exprs, n: int) -> str:
     return e.vector(n, 1)
 
 
+def helper_flag(c: Context, e: Exprs) -> None:
+    """A helper returning a bool computed from varied values, used as a number (``(1.0 + flag(u, a)) * s``) or
+    as a condition: a bool carries no derivative."""
+    c.feature("helper_flag")
+    n = array_length(c)
+    name = c.scope.fresh("flag")
+    test = c.choice(["bool(np.sum(u) > a)", "bool(np.all(u > a))", "np.ndim(u) == 1 and bool(u[0] > a)"])
+    with function_def(c, name, [("u", vec(n)), ("a", FLOAT)]):
+        c.line(f"return {test}")
+    call = f"{name}({_array_argument(c, e, n)}, {e.scalar(1)})"
+    if c.chance(0.5):
+        s = new_float(c, e, "s", f"(1.0 + {call}) * {e.scalar(1)}")
+    else:
+        s = new_float(c, e, "s", f"{e.scalar(1)} if {call} else {e.scalar(1)}")
+    publish(c, s)
+
+
 HELPERS = [
-    (2, helper_scalar), (1.2, helper_tuple), (1, helper_np_array), (1.5, helper_identity),
+    (2, helper_scalar), (0.6, helper_flag), (1.2, helper_tuple), (1, helper_np_array), (1.5, helper_identity),
     (1.2, helper_aug_param), (1.8, stencil_helper), (1.2, rk4), (1.5, closure_system), (1, closure_default),
     (0.6, solver_with_function), (0.4, recursion),
 ]

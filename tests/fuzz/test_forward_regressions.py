@@ -148,3 +148,109 @@ def test_reverse_over_reverse_of_a_dict_entry_set_to_the_argument():
     x = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(sourcediff.jacrev(sourcediff.grad(dict_entry_set_to_the_argument))(x),
                                np.zeros((3, 3)), atol=1e-14)
+
+
+def _hessian_by_differences(f, x, *rest, h=1e-5):
+    """Central differences of ``grad(f)`` (checked against finite differences itself by the reverse-mode tests)."""
+    g = sourcediff.grad(f)
+    columns = []
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        columns.append((g(x + e, *rest) - g(x - e, *rest)) / (2 * h))
+    return np.stack(columns, axis=1)
+
+
+def scale_in_place(u, c):
+    u *= 1.0 + c * np.tanh(u)
+
+
+def loop_calls_a_helper_that_scales_its_argument_in_place(x, a):
+    u = x + 0.0
+    for i in range(2):
+        scale_in_place(u, 0.1 * np.tanh(a))
+    return np.sum(u ** 2)
+
+
+def test_forward_over_forward_through_a_helper_that_writes_a_varied_tangent_into_its_argument():
+    """Fuzz seed 1302400700 (jacfwd(jacfwd), silently wrong): the helper's tangent code writes
+    ``t_dot = sd.assign_into(u_dot, ...)``, a write into ``u_dot`` under another name; read again, ``u_dot`` was
+    not seen to change, and the tangent of its new contents was lost. Such a write is now bound back to
+    ``u_dot`` as well, as the user's ``u_dot op= v`` is."""
+    f = loop_calls_a_helper_that_scales_its_argument_in_place
+    x, a = np.array([0.3, -0.5, 0.8]), 0.7
+    expected = _hessian_by_differences(f, x, a)
+    for outer, inner in ((sourcediff.jacfwd, sourcediff.jacfwd), (sourcediff.jacfwd, sourcediff.jacrev)):
+        np.testing.assert_allclose(outer(inner(f))(x.copy(), a), expected, rtol=1e-6, atol=1e-8)
+
+
+def views_of_a_scaled_copy_updated_in_a_loop(x):
+    s = np.array([x[1], x[2], x[3]])
+    s = s * x[0]
+    for i in range(1):
+        s[1:] *= s[:-1]
+    return np.sum(s ** 2)
+
+
+def test_reverse_over_reverse_of_a_loop_that_writes_into_a_rebound_array():
+    """Fuzz seed 1302300810 (jacrev(grad), silently wrong): the gradient's tape held views of ``s`` (bound twice
+    before the loop), which its backward pass read after putting ``s`` back; differentiated again, those reads
+    were values fixed when pushed. The views are now taken again from ``s`` (only a binding inside the loop
+    stops that), and a list holding a view read again is known to hold its array."""
+    x = np.array([0.8063, 1.0848, 1.4145, 1.1056, 0.5733])
+    expected = _hessian_by_differences(views_of_a_scaled_copy_updated_in_a_loop, x)
+    got = sourcediff.jacrev(sourcediff.grad(views_of_a_scaled_copy_updated_in_a_loop))(x)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+    gradient = sourcediff.grad(views_of_a_scaled_copy_updated_in_a_loop)
+    gradient(x)
+    assert "t8 = s[1:]" in gradient.source.split("# backward pass")[1]  # taken again, not popped
+
+
+def real_part_of_a_spectrum_squared(x):
+    a = np.fft.rfft(x)
+    return np.sum(np.real(a) * np.real(a))
+
+
+def real_part_of_a_full_spectrum_squared(x):
+    a = np.fft.fft(x)
+    return np.sum(np.real(a) ** 2) + np.sum(np.imag(a) * np.real(a))
+
+
+def real_part_of_a_2d_spectrum(x):
+    a = np.fft.rfft2(np.reshape(x, (2, 3)))
+    return np.sum(np.real(a) ** 2)
+
+
+@pytest.mark.parametrize("f", [real_part_of_a_spectrum_squared, real_part_of_a_full_spectrum_squared,
+                               real_part_of_a_2d_spectrum], ids=["rfft", "fft", "rfft2"])
+def test_reverse_over_reverse_of_the_real_part_of_a_spectrum(f):
+    """Fuzz seed 1302300660 (jacrev(grad), silently wrong): the adjoint of ``sd.rfft_adjoint`` with respect to a
+    real cotangent (``np.real(a)`` gives ``a`` a real adjoint) was the complex ``np.fft.rfft(g)``; the adjoint of a
+    real value is now its real part."""
+    x = np.array([1.2933, 0.7491, 0.7292, 0.9365, 1.3588, 0.61])
+    expected = _hessian_by_differences(f, x)
+    np.testing.assert_allclose(sourcediff.jacrev(sourcediff.grad(f))(x), expected, rtol=1e-6, atol=1e-8)
+
+
+def above(v, w):
+    return bool(v > w)
+
+
+def scaled_by_a_flag_from_a_helper(x):
+    a = x[0] * x[1]
+    s = 1.0 + above(a, 0.1)
+    return s * a * a
+
+
+def test_a_bool_from_a_helper_adds_no_tangent():
+    """Found checking the class of the hessian off by 2x (a helper's bool taken for a varied value): the bool's
+    tangent was the bool itself, so ``1.0 + flag`` had tangent 1.0. A bool's tangent is 0.0 now."""
+    x = np.array([0.9, 1.3, 0.4])
+    a = x[0] * x[1]
+    expected_gradient = np.array([4 * a * x[1], 4 * a * x[0], 0.0])
+    np.testing.assert_allclose(sourcediff.jacfwd(scaled_by_a_flag_from_a_helper)(x), expected_gradient, rtol=1e-12)
+    f = scaled_by_a_flag_from_a_helper
+    expected = _hessian_by_differences(f, x)
+    for second in (sourcediff.hessian(f), sourcediff.jacfwd(sourcediff.jacfwd(f)),
+                   sourcediff.jacrev(sourcediff.jacfwd(f)), sourcediff.jacfwd(sourcediff.grad(f))):
+        np.testing.assert_allclose(second(x), expected, rtol=1e-6, atol=1e-8)
