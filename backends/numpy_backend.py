@@ -663,6 +663,10 @@ def written_part_adjoint(g, adjoint, index, array=None):
     zeros shaped like ``adjoint``."""
     if type(array) is _ndarray and array.dtype.kind in "biu":
         return zeros_like(adjoint)
+    if isinstance(adjoint, dict):  # a dict's adjoint: g at the key written, the other keys zero (fuzz 1300914000)
+        out = zeros_like(adjoint)
+        out[index] = g
+        return out
     if type(adjoint) is not _ndarray:
         out = [zeros_like(v) for v in adjoint]
         if isinstance(index, slice):

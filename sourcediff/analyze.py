@@ -146,10 +146,10 @@ class _Finder:
         inactive: dict[int, list[str]] = {}  # the same for calls that need no adjoint
         while True:
             self.calls.inactive_writes = inactive
-            self.mutated = self.mutated_parameters(body, changed)
+            numbers = scalar_names(body, self.spec.scalar_params, self.parsed)
+            self.mutated = self.mutated_parameters(body, changed, numbers)
             outputs = output_names | (set(self.changed_outputs()) if self.spec.mode in ("split", "jvp") else set())
             act = activity(body, wrt, outputs, self.parsed, changed)
-            numbers = scalar_names(body, self.spec.scalar_params, self.parsed)
             arrays = self.array_facts(body, numbers)
             self.calls.classify(body, act, arrays, numbers)
             now = {i: list(c.changed) for i, c in self.calls.user_calls.items() if c.changed}
@@ -184,13 +184,15 @@ class _Finder:
             unpack_reads=frozenset(unpack_reads), runtime=self.runtime, complex_values=complex_found)
 
     # -- the parameters written into -------------------------------------------------------------
-    def mutated_parameters(self, body: list[gast.stmt], changed: dict[int, list[str]]) -> tuple[str, ...]:
-        """The parameters whose objects this function writes into (directly, by another name, or in a callee)."""
+    def mutated_parameters(self, body: list[gast.stmt], changed: dict[int, list[str]],
+                           numbers: dict[int, frozenset[str]]) -> tuple[str, ...]:
+        """The parameters whose objects this function writes into (directly, by another name, or in a callee).
+        ``a -= 0.25`` on a Python number rebinds ``a``: no write (``numbers``: the names known to be numbers)."""
         def writes(stmt: gast.stmt) -> list[str]:
             if stored(stmt) is not None:
                 return [stored(stmt)[0]]
             if _is_buffer_write(stmt, self.runtime):
-                return [target_of(stmt)]
+                return [] if target_of(stmt) in numbers.get(sid(stmt), ()) else [target_of(stmt)]
             return list(changed.get(sid(stmt), ())) + list(self.calls.inactive_writes.get(sid(stmt), ()))
         written = written_arguments(body, self.ordered, self.parsed, writes)
         return tuple(p for p in self.ordered if p in written)

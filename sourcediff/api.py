@@ -8,7 +8,8 @@ import numpy as np
 
 from . import arguments, custom, parse, pipeline
 from .composed import DerivedFunction, Jacobian, jvp_call, run_jvp, split_vjp, zero_tangent
-from .errors import ArgnumsError, NonDifferentiableArgumentError, NonScalarOutputError, SourcediffError
+from .errors import (ArgnumsError, NonDifferentiableArgumentError, NonScalarOutputError, SourcediffError,
+                     UnsupportedSyntaxError)
 from .pipeline import Compiled, build
 
 
@@ -34,8 +35,17 @@ class Derivative(DerivedFunction):
         self.max_positional = float("inf") if takes_varargs else len(params)
         general = f.compiled if self.derived and isinstance(f, Derivative) else None
         # a Jacobian's code exists only for given arguments: built at the first call
-        self.compiled: Compiled | None = None if self.derived and general is None else \
-            build(general.function if general else f, mode, self.wrt, has_aux)
+        self.compiled: Compiled | None = None
+        self.refusal: SourcediffError | None = None  # of the general code, which knows no argument kinds
+        if not self.derived or general is not None:
+            try:
+                self.compiled = build(general.function if general else f, mode, self.wrt, has_aux)
+            except UnsupportedSyntaxError as exc:
+                if not getattr(exc, "depends_on_argument_kinds", False):
+                    raise
+                # the code for the arguments' kinds may not need it (a float's ``a -= 0.25`` in a helper is a
+                # rebinding, an array's a write): refused at the call, if the code for the call refuses too
+                self.refusal = exc
         self.variants: dict[tuple, Compiled] = {}
         self.__name__ = self.compiled.function.__name__ if self.compiled else f"{f.__name__}_{mode}"
         self.__qualname__ = self.__name__
@@ -49,6 +59,8 @@ class Derivative(DerivedFunction):
         NumPy arrays of which ndim: where shapes are known to match, the adjoints
         need no ``sd.unbroadcast``, and known copies need not be saved.
         """
+        if self.compiled is None and self.refusal is not None:
+            raise self.refusal
         return self.compiled.source if self.compiled else ""
 
     def variant(self, args: tuple) -> Compiled:

@@ -15,7 +15,7 @@ import gast
 from sourcediff.rules import registry
 
 from . import calls
-from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts
+from .dataflow import SCALAR_SHAPE, Activity, ArrayFacts, differentiable_reads
 from .binding import dotted, runtime_name_of
 from .custom import CustomFunction
 from .errors import SourcediffError, UnsupportedSyntaxError
@@ -64,8 +64,8 @@ class CallSites:
         for stmt in walk_statements(body):
             if not (isinstance(stmt, gast.Assign) and isinstance(stmt.value, gast.Call) and target_of(stmt)):
                 continue
-            if not set(reads(stmt.value)) & act.varied_before[sid(stmt)]:
-                written = self.written_by_inactive_call(stmt)
+            if not set(differentiable_reads(stmt, self.parsed)) & act.varied_before[sid(stmt)]:
+                written = self.written_by_inactive_call(stmt)  # (a helper that gives back a bool: no reads)
                 if written:
                     self.inactive_writes[sid(stmt)] = written
                 continue
@@ -259,10 +259,12 @@ class CallSites:
                 carried = any(lo <= made <= hi and lo <= read <= hi for lo, hi in loops) and read <= made
                 across = made < at < read or (carried and (made < at or at < read))  # the call in between
                 if across and r is not call_stmt:
-                    raise self.parsed.error(
+                    refusal = self.parsed.error(
                         UnsupportedSyntaxError, f"sourcediff cannot differentiate this call yet: {what}, and "
                         f"{name_}, a view of {array} or a container holding it, is read after the call", r,
                         f"index {array} itself after the call, or make {name_} a copy ({name_} = ....copy())")
+                    refusal.depends_on_argument_kinds = True  # a float's a -= 1 in the callee writes nothing
+                    raise refusal
 
     def runtime_name(self, base: str, cell) -> str:
         for existing, value in self.late_bound.items():

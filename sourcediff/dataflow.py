@@ -48,10 +48,67 @@ def differentiable_reads(stmt: gast.stmt, parsed: ParsedFunction) -> list[str]:
         if is_resolved(target):
             if registry.is_nondifferentiable(as_rule_key(target)):
                 return []
+            if is_user_function(target) and registry.lookup(target) is None and returns_a_flag(target):
+                return []  # a helper that gives back a bool (or a number made of bools only)
         elif isinstance(func, gast.Attribute) and func.attr in registry.NONDIFFERENTIABLE_METHODS:
             return []
         return reads(rhs)
     return reads(rhs)
+
+
+_FLAGS: dict = {}
+
+
+def returns_a_flag(func) -> bool:
+    """Whether the user's function ``func`` gives back a value no differentiable value flows into (a bool, as
+    ``return bool(np.all(u > a))``) and writes into nothing: its calls carry no derivative. Only plain
+    statements qualify (assignments, branches, the return); a loop, a write or a call of another of the user's
+    functions makes the answer no."""
+    if func not in _FLAGS:
+        _FLAGS[func] = False  # recursion: no
+        _FLAGS[func] = _flag_only(func)
+    return _FLAGS[func]
+
+
+def _flag_only(func) -> bool:
+    from .errors import SourcediffError
+    from .lower import lower
+    from .parse import parse_function
+
+    try:
+        parsed = parse_function(func)
+        body = lower(parsed, frozenset()).body
+    except SourcediffError:
+        return False
+    stmts = list(walk_statements(body))
+    for stmt in stmts:
+        if isinstance(stmt, (gast.For, gast.While, Update)) or stored(stmt) is not None:
+            return False
+        if appended(stmt) is not None or list_change(stmt) is not None:
+            return False
+        if isinstance(stmt, gast.Assign) and not isinstance(stmt.targets[0], gast.Name):
+            return False
+        for call in (n for n in gast.walk(stmt) if isinstance(n, gast.Call)):
+            callee = parsed.resolve(call.func)
+            if not is_resolved(callee) or (is_user_function(callee) and registry.lookup(callee) is None):
+                return False  # a method, or a helper: it may write into its arguments
+    params = {a.id for a in parsed.node.args.args + parsed.node.args.kwonlyargs}
+    flags: set[str] = set()
+    assigned = [s for s in stmts if isinstance(s, gast.Assign)]
+    while True:  # the names every binding of which reads only flags (or nothing differentiable)
+        found = {target_of(s) for s in assigned if target_of(s) not in params}
+        found = {n for n in found if all(set(differentiable_reads(s, parsed)) <= flags
+                                         for s in assigned if target_of(s) == n)}
+        if found == flags:
+            break
+        flags = found
+    ret = body[-1]
+    if not isinstance(ret, gast.Return) or ret.value is None:
+        return False
+    value = ret.value
+    if isinstance(value, gast.Constant):
+        return isinstance(value.value, bool)
+    return isinstance(value, gast.Name) and value.id in flags
 
 
 def _grows(stmt: gast.stmt) -> tuple[str, None, gast.expr] | None:

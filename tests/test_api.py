@@ -124,3 +124,27 @@ def test_stages_for_given_arguments_end_with_the_source_that_runs():
     assert shown["optimize"] != sourcediff.stages(loss, argnums=(0, 1))["optimize"]  # specialized: fewer unbroadcasts
     assert "active  " in shown["analyze"] and "# NumPy arrays: " in shown["analyze"]
     assert "# Python numbers at the end (no unbroadcast needed): b" in shown["analyze"]
+
+
+def rebinds_its_parameter(a, u):
+    a -= 0.25
+    return 1.0
+
+
+def reads_an_argument_after_a_helper_updates_it(a):
+    kept = a
+    r = rebinds_its_parameter(a, 0.5)
+    return np.sum(kept) + r
+
+
+def test_a_refusal_of_the_code_for_any_arguments_waits_for_the_call():
+    """grad(f) builds code that knows no argument kinds, where ``a -= 0.25`` in the helper may write into an
+    array that ``kept`` shares. For a float it is a rebinding: the call's own code accepts it. An array is
+    refused at the call, and ``.source`` before any call shows the first refusal."""
+    gradient = sourcediff.grad(reads_an_argument_after_a_helper_updates_it)
+    with pytest.raises(sourcediff.SourcediffError, match="writes into its argument 'a'"):
+        gradient.source
+    assert gradient(0.8) == 1.0
+    assert "def reads_an_argument_after_a_helper_updates_it_grad" in gradient.source
+    with pytest.raises(sourcediff.SourcediffError, match="writes into its argument 'a'"):
+        gradient(np.array([0.8, 0.3]))

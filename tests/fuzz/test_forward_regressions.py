@@ -1,5 +1,5 @@
-"""Forward-mode failures the fuzzer found, minimized, as regression tests; one still fails
-(``xfail(strict=True)``, so the test turns red once it is fixed: then drop its marker).
+"""Forward-mode and second-derivative failures the fuzzer found, minimized, as regression tests. One that still
+failed would be marked ``xfail(strict=True)``, so that the test turns red once it is fixed.
 
 Each program is a fuzz reproducer's module part (``python -m tests.fuzz --replay``) with its names
 simplified; ``check_grads`` checks reverse mode against finite differences, then forward mode
@@ -60,18 +60,17 @@ def calls_a_helper_on_a_swapped_float(x):
     return a1 * x[0]
 
 
-@pytest.mark.xfail(strict=True, raises=sourcediff.SourcediffError,
-                   reason="fuzz seeds 1200100714, 1200100827, 1200100922 (11 mode mismatches in 4163 programs): reverse mode "
-                          "refuses a helper that rebinds its float parameter (k /= 1.5) when the caller reads a "
-                          "name it takes for a view of the argument afterwards ('writes into its argument'); "
-                          "forward mode accepts the same function and gets it right")
 @pytest.mark.parametrize("f, args", [(loop_calls_a_helper_that_rebinds_its_float_parameter, (np.array([0.81]), 0.93)),
                                      (calls_a_helper_on_a_swapped_float, (np.array([1.43, 0.84]),))],
                          ids=["k /= 1.5 in a loop", "a -= 0.25 on a swapped name"])
-def test_reverse_mode_refuses_what_forward_mode_accepts(f, args):
+def test_reverse_mode_accepts_what_forward_mode_accepts(f, args):
+    """Fuzz seeds 1200100714, 1200100827, 1200100922, 1302500299, 1302500506, 1302501260 (mode mismatches):
+    ``grad(f)`` built the code that knows no argument kinds and refused there (a float's ``k /= 1.5`` in a
+    helper taken for a write into its argument); the code for the call's arguments, which forward mode builds
+    alone, accepts it. That first refusal now waits for the call."""
     tangents = tuple(np.ones(np.shape(x)) if isinstance(x, np.ndarray) else 1.0 for x in args)
-    sourcediff.jvp(f, args, tangents)  # accepted today
-    check_grads(f, args)  # refused today (then jvp is checked against it)
+    sourcediff.jvp(f, args, tangents)
+    check_grads(f, args)  # reverse mode, then jvp checked against it
 
 
 W0 = np.array([1.2071, 1.2878, 1.4642])
@@ -141,10 +140,9 @@ def dict_entry_set_to_the_argument(x):
     return np.sum(d1['w'] * d1['b'])
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="fuzz seed 1300914000: reverse over reverse of a dict "
-                   "entry set to the argument indexes the list adjoint of 'w' with the key 'b' "
-                   "(sd.written_part_adjoint)")
 def test_reverse_over_reverse_of_a_dict_entry_set_to_the_argument():
+    """Fuzz seed 1300914000 (a crash): reverse over reverse of a dict entry set to the argument indexed a list
+    made of the dict adjoint's keys with the key 'b' (sd.written_part_adjoint); a dict's adjoint is a dict now."""
     x = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(sourcediff.jacrev(sourcediff.grad(dict_entry_set_to_the_argument))(x),
                                np.zeros((3, 3)), atol=1e-14)
@@ -206,6 +204,28 @@ def test_reverse_over_reverse_of_a_loop_that_writes_into_a_rebound_array():
     assert "t8 = s[1:]" in gradient.source.split("# backward pass")[1]  # taken again, not popped
 
 
+def stencil_in_a_loop_that_rescales_first(x):
+    s = x * 1.0
+    total = 0.0
+    for j in range(2):
+        s = s * 1.1
+        for i in range(2):
+            v = s[1:]
+            w = s[:-1]
+            s[1:] = v * np.tanh(w)
+        total = total + np.sum(s ** 2)
+    return total
+
+
+def test_reverse_over_reverse_of_a_stencil_on_an_array_rebound_in_an_outer_loop():
+    """Found checking the fix of fuzz seed 1302300810 (jacrev(grad) was off by 0.79 in 10.6): the inner loop's
+    views of ``s``, bound again in the outer loop, are taken again from ``s`` in the backward pass too."""
+    x = np.array([0.7, 1.2, -0.4, 0.9])
+    expected = _hessian_by_differences(stencil_in_a_loop_that_rescales_first, x)
+    got = sourcediff.jacrev(sourcediff.grad(stencil_in_a_loop_that_rescales_first))(x)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+
+
 def real_part_of_a_spectrum_squared(x):
     a = np.fft.rfft(x)
     return np.sum(np.real(a) * np.real(a))
@@ -250,6 +270,9 @@ def test_a_bool_from_a_helper_adds_no_tangent():
     expected_gradient = np.array([4 * a * x[1], 4 * a * x[0], 0.0])
     np.testing.assert_allclose(sourcediff.jacfwd(scaled_by_a_flag_from_a_helper)(x), expected_gradient, rtol=1e-12)
     f = scaled_by_a_flag_from_a_helper
+    gradient = sourcediff.grad(f)
+    gradient(x)
+    assert "above(a, 0.1)" in gradient.source and "above_fwd" not in gradient.source  # called as it is
     expected = _hessian_by_differences(f, x)
     for second in (sourcediff.hessian(f), sourcediff.jacfwd(sourcediff.jacfwd(f)),
                    sourcediff.jacrev(sourcediff.jacfwd(f)), sourcediff.jacfwd(sourcediff.grad(f))):
