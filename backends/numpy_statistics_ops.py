@@ -245,7 +245,7 @@ def quantile_tangent(t, a, q, axis=None, method="linear", keepdims=False):
     lo, hi, frac = _interpolation(q, order.shape[-1])
     ts = np.take_along_axis(_reduced_last(np.broadcast_to(_float(t), shape), axes, kept), order, axis=-1)
     out = np.stack([(1.0 - f) * ts[..., i] + f * ts[..., j] for i, j, f in zip(lo, hi, frac)])
-    return out.reshape(_result_shape(shape, q, axes, kept, keepdims))
+    return out.reshape(_result_shape(shape, q, axes, kept, keepdims))[()]  # a full reduction: a number, as np.median's
 
 
 # -------------------------------------------------------------------------- covariance, correlation
@@ -476,7 +476,7 @@ def nan_quantile_tangent(t, a, q, axis=None, method="linear", keepdims=False):
     ts = np.take_along_axis(_reduced_last(np.broadcast_to(_float(t), shape), axes, kept), order, axis=-1)
     out = np.stack([w * _at_positions(ts, i) + f * _at_positions(ts, j) for i, j, w, f in zip(lo, hi, low_weight,
                                                                                                   frac)])
-    return out.reshape(_result_shape(shape, q, axes, kept, keepdims))
+    return out.reshape(_result_shape(shape, q, axes, kept, keepdims))[()]  # a full reduction: a number, as np.median's
 
 
 def nan_cumsum_adjoint(g, a, axis=None):

@@ -47,6 +47,8 @@ def fit_tangent(t, like):
         if type(t) is _ndarray and t.shape == like.shape:
             return t
         return np.array(np.broadcast_to(t, like.shape))
+    if type(t) is _ndarray and t.ndim == 0 and isinstance(like, (float, complex, np.generic)):
+        return t[()]  # a number's tangent is a number: a 0-d array could be written into in place (y += y)
     if isinstance(like, (list, tuple)) and (not hasattr(t, "__len__") or len(t) != len(like)):
         from sourcediff.errors import SourcediffError
 

@@ -277,3 +277,19 @@ def test_a_bool_from_a_helper_adds_no_tangent():
     for second in (sourcediff.hessian(f), sourcediff.jacfwd(sourcediff.jacfwd(f)),
                    sourcediff.jacrev(sourcediff.jacfwd(f)), sourcediff.jacfwd(sourcediff.grad(f))):
         np.testing.assert_allclose(second(x), expected, rtol=1e-6, atol=1e-8)
+
+
+def doubles_a_second_name_of_a_median(b):
+    r = np.nanmedian(b)
+    twice = r
+    twice += twice  # a number: rebinds twice, r keeps its value
+    return r + 0.5 * twice
+
+
+def test_the_tangent_of_a_median_of_a_number_is_a_number():
+    """Fuzz seed 1302602108 (jvp wrong by 2x on r): np.nanmedian's tangent was a 0-d array where its value is a
+    number, and ``twice += twice`` wrote into that array, which r's tangent also was."""
+    out, tangent = sourcediff.jvp(doubles_a_second_name_of_a_median, (1.0822,), (0.8787,))
+    assert out == pytest.approx(2.0 * 1.0822)
+    assert tangent == pytest.approx(2.0 * 0.8787) and not isinstance(tangent, np.ndarray)
+    assert sourcediff.grad(doubles_a_second_name_of_a_median)(1.0822) == pytest.approx(2.0)
