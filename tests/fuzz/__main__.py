@@ -36,8 +36,14 @@ def main(argv: list[str] | None = None) -> int:
         return replay(options.replay, use_jax=not options.no_jax)
     seconds = options.seconds if options.seconds is not None or options.count is not None else 60.0
     last = [time.monotonic()]
+    seen = [0]  # results already looked at
 
     def progress(summary: Summary) -> None:
+        for result in summary.results[seen[0]:]:  # at once, so that a run stopped early still names them
+            for part in result.outcome.failures():
+                print(f"FAILURE {part.label} program seed {result.seed}: {part.check}", file=sys.stderr,
+                      flush=True)
+        seen[0] = len(summary.results)
         if time.monotonic() - last[0] >= 15:
             last[0] = time.monotonic()
             counts, forward = summary.counts, summary.mode_counts("forward")
