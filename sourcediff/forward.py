@@ -396,7 +396,8 @@ class ForwardTransform:
             return [stmt]
         if self.facts.is_buffer_write(stmt):  # y op= v into an array others share: the tangent is written alike
             buffer, value = stmt.value.args
-            into = call(f"{self.sd}.{stmt.value.func.attr}", self.tangent_or_zero(buffer), self.tangent_or_zero(value))
+            # the buffer's tangent object even while it is zero: other names share it (fuzz seed 1302700325)
+            into = call(f"{self.sd}.{stmt.value.func.attr}", self.tangent_object(buffer), self.tangent_or_zero(value))
             return [stmt, assign(self.dot(target), into)]
         if not self.is_varied(stmt):
             if self.aliased(stmt) in self.tangents and not isinstance(stmt.value, gast.Attribute):

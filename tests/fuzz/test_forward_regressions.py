@@ -293,3 +293,23 @@ def test_the_tangent_of_a_median_of_a_number_is_a_number():
     assert out == pytest.approx(2.0 * 1.0822)
     assert tangent == pytest.approx(2.0 * 0.8787) and not isinstance(tangent, np.ndarray)
     assert sourcediff.grad(doubles_a_second_name_of_a_median)(1.0822) == pytest.approx(2.0)
+
+
+W_CONSTANT = np.array([0.6917, 1.3153, 0.7961])
+
+
+def view_made_before_an_alias_of_its_array_varies(x):
+    u1 = W_CONSTANT + 0.0
+    view2 = u1[:1]
+    y5 = u1
+    y5 += x
+    return np.sum(view2)
+
+
+def test_a_write_through_another_name_reaches_the_tangent_a_view_shows():
+    """Fuzz seed 1302700325 (jvp 0 where the derivative is 1; there before this session): ``y5 += x`` through
+    another name of ``u1``, which did not vary yet, wrote its tangent into a fresh zero instead of the tangent
+    object ``u1``'s view shows."""
+    x = np.array([0.7097, 1.3044, 1.0094])
+    check_grads(view_made_before_an_alias_of_its_array_varies, (x,))
+    assert sourcediff.jvp(view_made_before_an_alias_of_its_array_varies, (x,), (np.ones(3),))[1] == 1.0
