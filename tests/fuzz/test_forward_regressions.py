@@ -313,3 +313,17 @@ def test_a_write_through_another_name_reaches_the_tangent_a_view_shows():
     x = np.array([0.7097, 1.3044, 1.0094])
     check_grads(view_made_before_an_alias_of_its_array_varies, (x,))
     assert sourcediff.jvp(view_made_before_an_alias_of_its_array_varies, (x,), (np.ones(3),))[1] == 1.0
+
+
+def joins_a_list_nothing_reads(p):
+    lst = [1.0, 1.0, 1.0]
+    lst = lst + [p[0]]
+    return 1.0 + 0.0 * p[0]
+
+
+@pytest.mark.xfail(strict=True, raises=sourcediff.SourcediffError,
+                   reason="fuzz seeds 1302700889, 1302800571 (mode mismatches): forward mode refuses joining lists "
+                          "with + (sd.fit_tangent) even where nothing reads the joined list, which reverse mode "
+                          "leaves out; the optimizer keeps dead sd.fit_tangent calls, as it keeps every runtime call")
+def test_forward_mode_accepts_a_joined_list_nothing_reads():
+    check_grads(joins_a_list_nothing_reads, ((0.7396, np.array([1.0427])),))
