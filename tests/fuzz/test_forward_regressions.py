@@ -1,5 +1,5 @@
-"""Forward-mode and second-derivative failures the fuzzer found, minimized, as regression tests. One that still
-failed would be marked ``xfail(strict=True)``, so that the test turns red once it is fixed.
+"""Forward-mode and second-derivative failures the fuzzer found, minimized, as regression tests. One still fails
+(``xfail(strict=True)``, so that the test turns red once it is fixed: then drop its marker).
 
 Each program is a fuzz reproducer's module part (``python -m tests.fuzz --replay``) with its names
 simplified; ``check_grads`` checks reverse mode against finite differences, then forward mode
